@@ -1,0 +1,96 @@
+import { parseArgs } from 'node:util'
+import { UsageError } from '../errors.ts'
+import { parseFilterList } from '../inventory/filter.ts'
+
+export type Verbosity = 'quiet' | 'normal' | 'verbose'
+
+export type RunRequest =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'list'; pattern: string | undefined; words: string[]; file: string | undefined }
+  | {
+      kind: 'run'
+      /** Stage and task names, in order; the CLI decides whether the first names a stage. */
+      words: string[]
+      variables: Record<string, string>
+      file: string | undefined
+      dryRun: boolean
+      roles: string[]
+      hosts: string[]
+      concurrency: number | undefined
+      verbosity: Verbosity
+    }
+
+const FILTER_VARIABLES = new Set(['ROLES', 'HOSTS'])
+
+/** argv (without node and the script) → what to do. Pure: the environment is passed in. */
+export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): RunRequest {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        tasks: { type: 'boolean', short: 'T' },
+        'dry-run': { type: 'boolean', short: 'n' },
+        roles: { type: 'string', short: 'r' },
+        hosts: { type: 'string', short: 'z' },
+        concurrency: { type: 'string', short: 'c' },
+        file: { type: 'string', short: 'f' },
+        verbose: { type: 'boolean', short: 'v' },
+        quiet: { type: 'boolean', short: 'q' },
+        version: { type: 'boolean', short: 'V' },
+        help: { type: 'boolean', short: 'h' },
+        waves: { type: 'string' },
+      },
+    })
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split('\n')[0]} Run \`deploy --help\` for usage.`)
+  }
+  const { values, positionals } = parsed
+  if (values.help) return { kind: 'help' }
+  if (values.version) return { kind: 'version' }
+
+  const variables: Record<string, string> = {}
+  const words: string[] = []
+  for (const word of positionals) {
+    const equals = word.indexOf('=')
+    if (equals === -1) {
+      words.push(word)
+      continue
+    }
+    const key = word.slice(0, equals)
+    if (key === '') throw new UsageError(`Empty variable name in "${word}"; write key=value.`)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new UsageError(`Invalid variable name "${key}" in "${word}"; use letters, digits and "_".`)
+    }
+    variables[key] = word.slice(equals + 1)
+  }
+  if (values.tasks) return { kind: 'list', pattern: words.at(-1), words, file: values.file }
+  if (values.waves !== undefined) variables['waves'] = values.waves
+
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency)
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
+    throw new UsageError(`--concurrency must be a positive integer, got "${values.concurrency}".`)
+  }
+  if (values.quiet && values.verbose) throw new UsageError('--quiet and --verbose cannot be used together.')
+
+  const filterText = (name: 'ROLES' | 'HOSTS', option: string | undefined): string[] =>
+    parseFilterList(option ?? variables[name] ?? env[name])
+  const roles = filterText('ROLES', values.roles)
+  const hosts = filterText('HOSTS', values.hosts)
+  for (const name of FILTER_VARIABLES) delete variables[name]
+
+  return {
+    kind: 'run',
+    words,
+    variables,
+    file: values.file,
+    dryRun: values['dry-run'] ?? false,
+    roles,
+    hosts,
+    concurrency,
+    verbosity: values.quiet ? 'quiet' : values.verbose ? 'verbose' : 'normal',
+  }
+}

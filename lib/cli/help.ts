@@ -1,0 +1,24 @@
+import { DEFAULT_CONCURRENCY } from '../runner/session.ts'
+
+export function helpText(): string {
+  return `Usage: deploy [STAGE] TASK [TASK...] [key=value...] [options]
+       deploy [STAGE] -T [PATTERN]
+
+Runs tasks from deployfile.ts (found in the current directory or its parents).
+STAGE names roles/STAGE.yaml; key=value words set variables (tag=Deploy1).
+
+Options:
+  -T, --tasks             list tasks with their descriptions (filtered by PATTERN)
+  -n, --dry-run           print each host's commands; connect to nothing, change nothing
+  -r, --roles LIST        only hosts with these roles (comma-separated, /regex/ allowed); also ROLES=
+  -z, --hosts LIST        only these hosts (comma-separated, /regex/ allowed); also HOSTS=
+  -c, --concurrency N     at most N hosts work at once (default ${DEFAULT_CONCURRENCY})
+  -f, --file PATH         use this deployfile
+      --waves LIST        deploy: swap current wave by wave, e.g. 1,10%,100%
+  -v, --verbose           also show connections and command timings
+  -q, --quiet             only errors and the summary
+  -V, --version           print the version
+  -h, --help              print this help
+
+Exit status: 0 success, 1 a task failed, 2 usage or configuration error.`
+}

@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DeployError, errorMessage, RunFailedError } from '../errors.ts'
+import { parseCommandLine, type RunRequest } from './args.ts'
+import { helpText } from './help.ts'
+import { listTasks } from './list-tasks.ts'
+import { findDeployfile } from '../config/find-deployfile.ts'
+import { loadDeployfile } from '../config/load-deployfile.ts'
+import { isStage, readStageFile, stageFilePath } from '../inventory/stage-file.ts'
+import { SshConfigFile, defaultSshConfigPath } from '../inventory/ssh-config.ts'
+import { validateFilter } from '../inventory/filter.ts'
+import { currentSession, type Session } from '../runner/session.ts'
+import { invokeTask, unknownTask } from '../runner/invoke.ts'
+import { SshBackend } from '../ssh/ssh-backend.ts'
+import { DryRunBackend } from '../ssh/dry-run-backend.ts'
+import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter.ts'
+import { createPaint } from '../report/format.ts'
+import { renderSummary } from '../report/summary.ts'
+import type { RunSummary } from '../report/events.ts'
+
+export interface ProcessIo {
+  argv: string[]
+  env: Record<string, string | undefined>
+  cwd: string
+  stdout: TerminalOutput
+  stderr: TerminalOutput
+}
+
+const BUILT_IN_TASKS = ['../../tasks/murder.ts', '../../tasks/deploy.ts']
+
+/** The only process boundary: parse → load → validate → run → summary; returns the exit code. */
+export async function main(io: ProcessIo): Promise<number> {
+  const paint = createPaint(io.stderr.isTTY && io.env['NO_COLOR'] === undefined)
+  let request: RunRequest
+  try {
+    request = parseCommandLine(io.argv, io.env)
+    if (request.kind === 'help') {
+      io.stdout.write(`${helpText()}\n`)
+      return 0
+    }
+    if (request.kind === 'version') {
+      io.stdout.write(`murder ${packageVersion()} (node ${process.versions.node})\n`)
+      return 0
+    }
+    const session = currentSession()
+    const deployfile = findDeployfile(io.cwd, request.file)
+    const projectRoot = dirname(deployfile)
+    const words = [...request.words]
+    const stage = words[0] !== undefined && isStage(projectRoot, words[0]) ? words.shift() : undefined
+    if (stage !== undefined) session.variables.set('stage', stage, 'command line')
+    for (const path of BUILT_IN_TASKS) await import(new URL(path, import.meta.url).href)
+    await loadDeployfile(deployfile)
+    const sshConfigPath = stage === undefined ? undefined : applyStage(session, stageFilePath(projectRoot, stage), projectRoot)
+
+    if (request.kind === 'list') {
+      const pattern = request.pattern !== undefined && request.pattern === stage ? undefined : request.pattern
+      io.stdout.write(listTasks(session.registry.all(), pattern))
+      return 0
+    }
+    for (const [name, value] of Object.entries(request.variables)) session.variables.override(name, value)
+    session.filter = { roles: request.roles, hosts: request.hosts }
+    validateRun(session, words)
+
+    const reporter = new ConsoleReporter(io.stderr, paint, request.verbosity)
+    session.reporter = reporter
+    session.isDryRun = request.dryRun
+    if (request.concurrency !== undefined) session.setConcurrency(request.concurrency)
+    session.backend = request.dryRun
+      ? new DryRunBackend(reporter)
+      : new SshBackend({
+          sshConfig: new SshConfigFile(sshConfigPath ?? defaultSshConfigPath()),
+          connectTimeoutMs: Number(session.variables.fetch('ssh_connect_timeout', 10)) * 1000,
+          reporter,
+        })
+    return await runTasks(session, words, io, paint)
+  } catch (error) {
+    return reportFatal(error, io, paint)
+  }
+}
+
+function applyStage(session: Session, path: string, projectRoot: string): string | undefined {
+  const stage = readStageFile(path, projectRoot)
+  for (const { host, options } of stage.servers) session.inventory.server(host, options)
+  for (const { name, hosts } of stage.roles) session.inventory.role(name, hosts)
+  for (const [name, value] of Object.entries(stage.variables)) session.variables.set(name, value, path)
+  return stage.sshConfig
+}
+
+/** Everything that can be checked is checked before the first connection opens. */
+function validateRun(session: Session, words: string[]): void {
+  if (words.length === 0) throw new DeployError('No task given. Run `deploy -T` to list tasks.', { exitCode: 2 })
+  for (const word of words) if (!session.registry.has(word)) throw unknownTask(session, word)
+  const unknownHooks = session.registry.unknownHookTargets()
+  if (unknownHooks.length > 0) throw unknownTask(session, unknownHooks[0] ?? '')
+  validateFilter(session.filter, session.inventory.all(), session.inventory.roleNames())
+}
+
+async function runTasks(session: Session, words: string[], io: ProcessIo, paint: ReturnType<typeof createPaint>): Promise<number> {
+  const started = Date.now()
+  let failure: unknown
+  try {
+    for (const word of words) await invokeTask(session, word)
+  } catch (error) {
+    failure = error
+  } finally {
+    await session.backend.close()
+  }
+  const failedHosts = [...session.failedHosts].map(([host, error]) => ({ host, message: error.message }))
+  const summary: RunSummary = {
+    ok: failure === undefined && failedHosts.length === 0,
+    durationMs: Date.now() - started,
+    tasks: session.taskTimings,
+    succeededHosts: [...session.touchedHosts].filter((host) => !session.failedHosts.has(host)),
+    failedHosts,
+  }
+  if (failure !== undefined && !(failure instanceof RunFailedError)) {
+    summary.error = errorMessage(failure)
+    if (!(failure instanceof DeployError)) io.stderr.write(`${(failure as Error).stack ?? String(failure)}\n`)
+  }
+  io.stderr.write(renderSummary(summary, paint).map((line) => `${line}\n`).join(''))
+  if (failure instanceof DeployError) return failure.exitCode
+  return summary.ok ? 0 : 1
+}
+
+function reportFatal(error: unknown, io: ProcessIo, paint: ReturnType<typeof createPaint>): number {
+  if (error instanceof DeployError) {
+    io.stderr.write(`${paint.red('error:')} ${error.message}\n`)
+    for (const line of error.details) io.stderr.write(`  ${line}\n`)
+    return error.exitCode
+  }
+  io.stderr.write(`${paint.red('internal error:')} ${(error as Error).stack ?? String(error)}\n`)
+  return 1
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}

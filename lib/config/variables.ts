@@ -1,0 +1,68 @@
+import { UsageError } from '../errors.ts'
+import { callerLocation } from './caller-location.ts'
+
+export type VariableValue = unknown
+type Lazy = () => unknown
+
+interface Entry {
+  value: unknown
+  isLazy: boolean
+  /** Where it was set (`deployfile.ts:12`, `command line`, `roles/prod.yaml`), for `--verbose` and errors. */
+  origin: string
+}
+
+/**
+ * Capistrano's variables: `set` may take a function, evaluated once at the first `fetch`;
+ * command-line `key=value` overrides win over every `set`.
+ */
+export class Variables {
+  private readonly entries = new Map<string, Entry>()
+  private readonly overrides = new Map<string, string>()
+
+  set(name: string, value: unknown, origin = callerLocation()): void {
+    checkName(name)
+    this.entries.set(name, { value, isLazy: typeof value === 'function', origin })
+  }
+
+  /** Sets only when nothing set it yet: how built-in tasks declare defaults. */
+  setDefault(name: string, value: unknown): void {
+    if (!this.entries.has(name)) this.set(name, value, 'default')
+  }
+
+  override(name: string, value: string): void {
+    checkName(name)
+    this.overrides.set(name, value)
+  }
+
+  fetch<T = unknown>(name: string, fallback?: T): T {
+    const override = this.overrides.get(name)
+    if (override !== undefined) return override as T
+    const entry = this.entries.get(name)
+    if (!entry) return fallback as T
+    if (entry.isLazy) {
+      entry.value = (entry.value as Lazy)()
+      entry.isLazy = false
+    }
+    return (entry.value ?? fallback) as T
+  }
+
+  has(name: string): boolean {
+    return this.overrides.has(name) || this.entries.has(name)
+  }
+
+  names(): string[] {
+    return [...new Set([...this.entries.keys(), ...this.overrides.keys()])].sort()
+  }
+
+  originOf(name: string): string | undefined {
+    return this.overrides.has(name) ? 'command line' : this.entries.get(name)?.origin
+  }
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+function checkName(name: string): void {
+  if (!NAME.test(name)) {
+    throw new UsageError(`Invalid variable name "${name}": use letters, digits and "_", starting with a letter.`)
+  }
+}

@@ -1,0 +1,81 @@
+/** Every error the runner expects carries an exit code and a one-line message naming the culprit and the fix. */
+export class DeployError extends Error {
+  override name = 'DeployError'
+  readonly exitCode: number
+  /** Extra lines a reporter prints under the message. */
+  readonly details: string[]
+
+  constructor(message: string, options: { exitCode: number; details?: string[]; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.exitCode = options.exitCode
+    this.details = options.details ?? []
+  }
+}
+
+/** Bad command line: unknown task, empty key, unknown role or host. Exit 2. */
+export class UsageError extends DeployError {
+  override name = 'UsageError'
+  constructor(message: string, details?: string[]) {
+    super(message, { exitCode: 2, details })
+  }
+}
+
+/** A deployfile or stage file problem; `location` is `file:line` when known. Exit 2. */
+export class ConfigError extends DeployError {
+  override name = 'ConfigError'
+  readonly location: string | undefined
+  constructor(message: string, location?: string, cause?: unknown) {
+    super(location ? `${location}: ${message}` : message, { exitCode: 2, cause })
+    this.location = location
+  }
+}
+
+/** Host unreachable, authentication refused, timeout. Exit 1. */
+export class ConnectionError extends DeployError {
+  override name = 'ConnectionError'
+  readonly host: string
+  constructor(host: string, message: string, cause?: unknown) {
+    super(`${host}: ${message}`, { exitCode: 1, cause })
+    this.host = host
+  }
+}
+
+/** A remote command exited non-zero. Exit 1. */
+export class RemoteCommandError extends DeployError {
+  override name = 'RemoteCommandError'
+  readonly host: string
+  readonly command: string
+  readonly code: number | null
+  readonly stderrTail: string[]
+  constructor(host: string, command: string, code: number | null, stderrTail: string[]) {
+    const last = stderrTail.at(-1)
+    const status = code === null ? 'was killed' : `exited ${code}`
+    super(`${host}: \`${shorten(command)}\` ${status}${last ? `: ${last}` : ''}`, {
+      exitCode: 1,
+      details: stderrTail.slice(0, -1),
+    })
+    this.host = host
+    this.command = command
+    this.code = code
+    this.stderrTail = stderrTail
+  }
+}
+
+/** Hosts failed in a task; carries the per-host failures. Exit 1. */
+export class RunFailedError extends DeployError {
+  override name = 'RunFailedError'
+  readonly failures: ReadonlyMap<string, Error>
+  constructor(message: string, failures: ReadonlyMap<string, Error>) {
+    super(message, { exitCode: 1 })
+    this.failures = failures
+  }
+}
+
+export function shorten(text: string, maxLength = 160): string {
+  const oneLine = text.replace(/\s*\n\s*/g, ' ')
+  return oneLine.length <= maxLength ? oneLine : `${oneLine.slice(0, maxLength - 1)}…`
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,160 @@
+/**
+ * The deployfile DSL: Capistrano's shape with Fabric's feel.
+ *
+ * @example
+ * ```ts
+ * import { set, server, task, on, roles } from 'murder'
+ * set('application', 'shop')
+ * server('deploy@web1.example.com', { roles: ['web', 'app'] })
+ * task('uptime', { desc: 'Show uptime', roles: 'web' }, async ({ hosts }) => {
+ *   await on(hosts, async (remote) => { await remote.run('uptime') })
+ * })
+ * ```
+ */
+import { currentSession } from './runner/session.ts'
+import { callerLocation } from './config/caller-location.ts'
+import { invokeTask } from './runner/invoke.ts'
+import { onHosts, type HostBlock, type OnOptions } from './runner/on.ts'
+import { checkRoleName, type ServerOptions } from './inventory/inventory.ts'
+import type { Host } from './inventory/host.ts'
+import type { TaskBody, TaskOptions } from './registry.ts'
+import type { Outcome } from './runner/strategies.ts'
+
+export type { Host } from './inventory/host.ts'
+export type { ServerOptions } from './inventory/inventory.ts'
+export type { TaskBody, TaskContext, TaskOptions } from './registry.ts'
+export type { HostContext, CommandResult, RunOptions } from './ssh/host-context.ts'
+export type { CommandInput } from './ssh/command.ts'
+export type { OnOptions, HostBlock } from './runner/on.ts'
+export type { Outcome } from './runner/strategies.ts'
+export { quote } from './ssh/quote.ts'
+export { DeployError, UsageError, ConfigError, ConnectionError, RemoteCommandError, RunFailedError } from './errors.ts'
+/** zx's `$` for local commands: `await $\`git rev-parse HEAD\``. */
+export { $ } from 'zx'
+
+/**
+ * Sets a variable. A function is evaluated once, at the first `fetch`.
+ * Command-line `key=value` words override every `set`.
+ * @param name - snake_case, as Capistrano's (`keep_releases`)
+ * @param value - a value, or a function computing it lazily
+ * @example set('deploy_to', () => `/srv/${fetch('application')}`)
+ */
+export function set(name: string, value: unknown): void {
+  currentSession().variables.set(name, value)
+}
+
+/**
+ * Reads a variable: the command line's `key=value`, else what `set` gave, else `fallback`.
+ * @example const keep = Number(fetch('keep_releases', 5))
+ * Warning: values given on the command line are strings.
+ */
+export function fetch<T = unknown>(name: string, fallback?: T): T {
+  return currentSession().variables.fetch<T>(name, fallback)
+}
+
+/**
+ * Declares a server; declaring it again adds roles and properties.
+ * @param host - `host`, `user@host` or `user@host:port` (`[v6]:port` too)
+ * @param options - `roles`, `user`, `port`, `primary`, `no_release`, and any property tasks read
+ * @throws Error when the host or a role name is malformed
+ * @example server('deploy@10.0.0.5:2222', { roles: ['app'], primary: true })
+ */
+export function server(host: string, options: ServerOptions = {}): Host {
+  return currentSession().inventory.server(host, options)
+}
+
+/**
+ * Gives a role to several hosts at once.
+ * @example role('web', ['web1', 'web2'], { user: 'deploy' })
+ */
+export function role(name: string, hosts: readonly string[] | string, properties: ServerOptions = {}): void {
+  currentSession().inventory.role(checkRoleName(name), hosts, properties)
+}
+
+/**
+ * The hosts of these roles (every host when none is named, `all` too) after `ROLES=`/`HOSTS=`
+ * filters, leaving out hosts that already failed in this run.
+ * @example await on(roles('web', 'app'), async (remote) => remote.run('uptime'))
+ */
+export function roles(...names: string[]): Host[] {
+  return currentSession().hostsFor(names)
+}
+
+/** The `primary: true` host of a role, else its first host (Capistrano's `primary`). */
+export function primary(roleName: string): Host | undefined {
+  const host = currentSession().inventory.primary(roleName)
+  return host && roles(roleName).includes(host) ? host : undefined
+}
+
+/**
+ * Defines a task (or redefines one, keeping what the new definition leaves out).
+ * @param name - snake_case; inside `namespace('deploy', …)` it becomes `deploy:NAME`
+ * @param options - `desc` (shown by `deploy -T`) and `roles` (the context's `hosts`)
+ * @example task('restart', { desc: 'Restart the app', roles: 'app' }, async ({ hosts }) => { … })
+ */
+export function task(name: string, options: TaskOptions, body?: TaskBody): void
+export function task(name: string, body: TaskBody): void
+export function task(name: string, optionsOrBody: TaskOptions | TaskBody, body?: TaskBody): void {
+  const options = typeof optionsOrBody === 'function' ? {} : optionsOrBody
+  const fn = typeof optionsOrBody === 'function' ? optionsOrBody : body
+  currentSession().registry.define(name, options, fn, callerLocation())
+}
+
+/**
+ * Groups tasks under `name:`; hooks and `invoke` inside resolve names relative to it first.
+ * @example namespace('app', () => { task('restart', …) })   // app:restart
+ */
+export function namespace(name: string, define: () => void): void {
+  currentSession().registry.inNamespace(name, define)
+}
+
+/**
+ * Runs `other` before `taskName` every time `taskName` is invoked.
+ * @example before('deploy:publishing', 'app:migrate')
+ */
+export function before(taskName: string, other: string): void {
+  currentSession().registry.before(taskName, other)
+}
+
+/** Runs `other` after `taskName`. @example after('deploy:published', 'app:restart') */
+export function after(taskName: string, other: string): void {
+  currentSession().registry.after(taskName, other)
+}
+
+/**
+ * Runs a task with its hooks, once per run: a second `invoke` of the same task does nothing
+ * unless `{ again: true }` (Capistrano's `invoke!`).
+ * @throws UsageError for an unknown task (with the closest names)
+ */
+export function invoke(taskName: string, options: { again?: boolean } = {}): Promise<void> {
+  const session = currentSession()
+  return invokeTask(session, session.registry.qualify(taskName), options.again ?? false)
+}
+
+/**
+ * Runs `block` once per host, each with its own `remote` (run, capture, test, upload, download,
+ * within, withEnv, as, sudo). Hosts run in parallel by default, at most `--concurrency` at once.
+ * @param options - `in` (`parallel` | `sequence` | `groups`), `limit`, `wait` (seconds, default 2,
+ *   between hosts or groups), `onError` (`stop` | `continue`)
+ * @throws RunFailedError naming the failed hosts, once running hosts finish (unless `onError: 'continue'`)
+ * @example await on(roles('app'), { in: 'groups', limit: 2, wait: 0 }, async (r) => r.run(['touch', file]))
+ * Warning: a thrown error in one host's block does not cancel the other hosts already running.
+ */
+export function on<T>(hosts: Host | readonly Host[], block: HostBlock<T>): Promise<Outcome<T>>
+export function on<T>(hosts: Host | readonly Host[], options: OnOptions, block: HostBlock<T>): Promise<Outcome<T>>
+export function on<T>(
+  hosts: Host | readonly Host[],
+  optionsOrBlock: OnOptions | HostBlock<T>,
+  block?: HostBlock<T>
+): Promise<Outcome<T>> {
+  const list = Array.isArray(hosts) ? (hosts as readonly Host[]) : [hosts as Host]
+  const options = typeof optionsOrBlock === 'function' ? {} : optionsOrBlock
+  const fn = typeof optionsOrBlock === 'function' ? optionsOrBlock : block
+  if (!fn) throw new Error('on(hosts, options, block): the block is missing')
+  return onHosts(currentSession(), list, options, fn)
+}
+
+/** True when this run only prints commands (`--dry-run`). */
+export function isDryRun(): boolean {
+  return currentSession().isDryRun
+}

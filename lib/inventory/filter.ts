@@ -1,0 +1,62 @@
+import { UsageError } from '../errors.ts'
+import type { Host } from './host.ts'
+
+/** ROLES= and HOSTS= narrowing (Capistrano's filters): names match exactly, `/re/` matches as a regex. */
+export interface HostFilter {
+  roles: string[]
+  hosts: string[]
+}
+
+export function parseFilterList(text: string | undefined): string[] {
+  if (text === undefined) return []
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+}
+
+function toMatcher(pattern: string): (value: string) => boolean {
+  if (pattern.length > 2 && pattern.startsWith('/') && pattern.endsWith('/')) {
+    let regex: RegExp
+    try {
+      regex = new RegExp(pattern.slice(1, -1))
+    } catch (error) {
+      throw new UsageError(`Invalid filter regex ${pattern}: ${(error as Error).message}`)
+    }
+    return (value) => regex.test(value)
+  }
+  return (value) => value === pattern
+}
+
+/** Checks that every filter names something that exists, so a typo never silently selects nothing. */
+export function validateFilter(filter: HostFilter, allHosts: readonly Host[], roleNames: ReadonlySet<string>): void {
+  for (const role of filter.roles) {
+    const matches = toMatcher(role)
+    if (![...roleNames].some(matches) && role !== 'all') {
+      throw new UsageError(
+        `Unknown role "${role}" in ROLES filter. Known roles: ${[...roleNames].sort().join(', ') || '(none)'}.`
+      )
+    }
+  }
+  for (const host of filter.hosts) {
+    const matches = toMatcher(host)
+    if (!allHosts.some((candidate) => matches(candidate.name))) {
+      throw new UsageError(
+        `Unknown host "${host}" in HOSTS filter. Known hosts: ${allHosts.map((h) => h.name).join(', ') || '(none)'}.`
+      )
+    }
+  }
+}
+
+export function applyFilter(hosts: readonly Host[], filter: HostFilter): Host[] {
+  const roleMatchers = filter.roles.map(toMatcher)
+  const hostMatchers = filter.hosts.map(toMatcher)
+  return hosts.filter((host) => {
+    const roleOk =
+      roleMatchers.length === 0 ||
+      filter.roles.includes('all') ||
+      [...host.roles].some((role) => roleMatchers.some((m) => m(role)))
+    const hostOk = hostMatchers.length === 0 || hostMatchers.some((m) => m(host.name))
+    return roleOk && hostOk
+  })
+}

@@ -1,0 +1,112 @@
+import { UsageError } from './errors.ts'
+
+export interface TaskOptions {
+  /** One line shown by `deploy -T`; tasks without one are hidden there, as in Rake. */
+  desc?: string
+  /** Roles the task works on; its context's `hosts` are these roles' hosts after filters. */
+  roles?: readonly string[] | string
+}
+
+export type TaskBody = (context: TaskContext) => unknown
+
+/** What a task body receives. */
+export interface TaskContext {
+  /** Full task name, e.g. `deploy:symlink:release`. */
+  readonly name: string
+  /** The hosts of the task's roles after ROLES=/HOSTS= filters (every host if it declares none). */
+  readonly hosts: import('./inventory/host.ts').Host[]
+}
+
+export interface TaskDefinition {
+  readonly name: string
+  readonly desc: string | undefined
+  readonly roles: readonly string[]
+  readonly body: TaskBody | undefined
+  /** Where it was defined, for `--verbose` and errors. */
+  readonly origin: string
+}
+
+/** The task registry: built-in and user tasks, namespaces and before/after hooks. */
+export class Registry {
+  private readonly tasks = new Map<string, TaskDefinition>()
+  private readonly namespaceStack: string[] = []
+  private readonly beforeHooks = new Map<string, string[]>()
+  private readonly afterHooks = new Map<string, string[]>()
+
+  define(name: string, options: TaskOptions, body: TaskBody | undefined, origin: string): TaskDefinition {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_:-]*$/.test(name)) {
+      throw new UsageError(`Invalid task name "${name}": use letters, digits, "_" and ":" for namespaces.`)
+    }
+    const fullName = [...this.namespaceStack, name].join(':')
+    const existing = this.tasks.get(fullName)
+    const roles = options.roles === undefined ? [] : typeof options.roles === 'string' ? [options.roles] : [...options.roles]
+    // Redefining a task replaces its body but keeps what the new definition leaves out (Rake enhances).
+    const definition: TaskDefinition = {
+      name: fullName,
+      desc: options.desc ?? existing?.desc,
+      roles: roles.length > 0 ? roles : existing?.roles ?? [],
+      body: body ?? existing?.body,
+      origin,
+    }
+    this.tasks.set(fullName, definition)
+    return definition
+  }
+
+  inNamespace(name: string, define: () => void): void {
+    this.namespaceStack.push(name)
+    try {
+      define()
+    } finally {
+      this.namespaceStack.pop()
+    }
+  }
+
+  /** Resolves a name relative to the current namespace first, then from the top (Rake). */
+  qualify(name: string): string {
+    for (let depth = this.namespaceStack.length; depth > 0; depth--) {
+      const candidate = [...this.namespaceStack.slice(0, depth), name].join(':')
+      if (this.tasks.has(candidate)) return candidate
+    }
+    return name
+  }
+
+  before(task: string, other: string): void {
+    pushHook(this.beforeHooks, this.qualify(task), this.qualify(other))
+  }
+
+  after(task: string, other: string): void {
+    pushHook(this.afterHooks, this.qualify(task), this.qualify(other))
+  }
+
+  get(name: string): TaskDefinition | undefined {
+    return this.tasks.get(name)
+  }
+
+  has(name: string): boolean {
+    return this.tasks.has(name)
+  }
+
+  all(): TaskDefinition[] {
+    return [...this.tasks.values()].sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  beforeOf(name: string): readonly string[] {
+    return this.beforeHooks.get(name) ?? []
+  }
+
+  afterOf(name: string): readonly string[] {
+    return this.afterHooks.get(name) ?? []
+  }
+
+  /** Every hook must name a defined task; checked once the deployfile is loaded, before anything runs. */
+  unknownHookTargets(): string[] {
+    const named = [...this.beforeHooks, ...this.afterHooks].flatMap(([task, others]) => [task, ...others])
+    return [...new Set(named.filter((name) => !this.tasks.has(name)))]
+  }
+}
+
+function pushHook(hooks: Map<string, string[]>, task: string, other: string): void {
+  const list = hooks.get(task) ?? []
+  if (!list.includes(other)) list.push(other)
+  hooks.set(task, list)
+}

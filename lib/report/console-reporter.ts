@@ -1,0 +1,91 @@
+import { formatDuration, type Paint } from './format.ts'
+import type { Reporter, RunEvent } from './events.ts'
+import type { Verbosity } from '../cli/args.ts'
+
+export interface TerminalOutput {
+  write(text: string): void
+  isTTY: boolean
+}
+
+const PLAIN_PROGRESS_INTERVAL_MS = 5000
+
+/**
+ * Writes events as lines prefixed by host. On a terminal the progress view is redrawn in place
+ * below the log; elsewhere it is printed as plain lines every few seconds.
+ */
+export class ConsoleReporter implements Reporter {
+  private progressLines: string[] = []
+  private lastPlainProgressAt = 0
+
+  constructor(
+    private readonly out: TerminalOutput,
+    private readonly paint: Paint,
+    private readonly verbosity: Verbosity
+  ) {}
+
+  emit(event: RunEvent): void {
+    if (event.type === 'progress') return this.showProgress(event.lines, event.final)
+    const lines = this.linesFor(event)
+    if (lines.length === 0) return
+    this.clearProgress()
+    this.out.write(lines.map((line) => `${line}\n`).join(''))
+    this.drawProgress()
+  }
+
+  private linesFor(event: Exclude<RunEvent, { type: 'progress' }>): string[] {
+    const { paint } = this
+    const isQuiet = this.verbosity === 'quiet'
+    const isVerbose = this.verbosity === 'verbose'
+    switch (event.type) {
+      case 'task-start':
+        return isQuiet ? [] : [paint.bold(`▶ ${event.task}`)]
+      case 'task-end':
+        if (isQuiet && event.ok) return []
+        return [`${event.ok ? paint.green('✔') : paint.red('✖')} ${event.task} ${paint.dim(formatDuration(event.durationMs))}`]
+      case 'task-skip':
+        return isVerbose ? [paint.dim(`- ${event.task} skipped: ${event.reason}`)] : []
+      case 'command':
+        return isQuiet ? [] : [`  ${paint.host(event.host)} ${paint.dim('$')} ${event.command}`]
+      case 'command-end':
+        return isVerbose ? [`  ${paint.host(event.host)} ${paint.dim(`exit ${event.code} in ${formatDuration(event.durationMs)}`)}`] : []
+      case 'output':
+        if (isQuiet) return []
+        return [`  ${paint.host(event.host)} ${event.stream === 'stderr' ? paint.yellow('|') : paint.dim('|')} ${event.line}`]
+      case 'transfer':
+        return isQuiet ? [] : [`  ${paint.host(event.host)} ${event.direction} ${event.local} ${event.direction === 'upload' ? '→' : '←'} ${event.remote}`]
+      case 'host-failed':
+        return [`  ${paint.host(event.host)} ${paint.red('✖')} ${event.message}`]
+      case 'connect':
+        return isVerbose ? [`  ${paint.host(event.host)} ${paint.dim(`connecting to ${event.target}`)}`] : []
+      case 'message': {
+        if (isQuiet && event.level === 'info') return []
+        const prefix = event.host ? `  ${paint.host(event.host)} ` : ''
+        return [`${prefix}${event.level === 'warn' ? paint.yellow(`warning: ${event.text}`) : event.text}`]
+      }
+    }
+  }
+
+  private showProgress(lines: string[], isFinal: boolean): void {
+    if (this.out.isTTY) {
+      this.clearProgress()
+      this.progressLines = isFinal ? [] : lines
+      if (isFinal) this.out.write(lines.map((line) => `${line}\n`).join(''))
+      this.drawProgress()
+      return
+    }
+    const now = Date.now()
+    if (!isFinal && now - this.lastPlainProgressAt < PLAIN_PROGRESS_INTERVAL_MS) return
+    this.lastPlainProgressAt = now
+    if (this.verbosity !== 'quiet' || isFinal) this.out.write(lines.map((line) => `${line}\n`).join(''))
+  }
+
+  private clearProgress(): void {
+    if (!this.out.isTTY || this.progressLines.length === 0) return
+    this.out.write(`\u001b[${this.progressLines.length}A\u001b[0J`)
+  }
+
+  private drawProgress(): void {
+    if (!this.out.isTTY || this.progressLines.length === 0) return
+    this.out.write(this.progressLines.map((line) => `${line}\n`).join(''))
+  }
+}

@@ -1,0 +1,28 @@
+/** Everything lib/ tells the user goes through these events; only reporters write to the terminal. */
+export type RunEvent =
+  | { type: 'task-start'; task: string }
+  | { type: 'task-end'; task: string; durationMs: number; ok: boolean }
+  | { type: 'task-skip'; task: string; reason: string }
+  | { type: 'command'; host: string; command: string }
+  | { type: 'command-end'; host: string; command: string; code: number | null; durationMs: number }
+  | { type: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'transfer'; host: string; direction: 'upload' | 'download'; local: string; remote: string }
+  | { type: 'host-failed'; host: string; message: string }
+  | { type: 'connect'; host: string; target: string }
+  | { type: 'message'; level: 'info' | 'warn'; host?: string; text: string }
+  | { type: 'progress'; lines: string[]; final: boolean }
+
+export interface Reporter {
+  emit(event: RunEvent): void
+}
+
+/** Lines of the summary printed when a run ends. */
+export interface RunSummary {
+  ok: boolean
+  durationMs: number
+  tasks: { name: string; durationMs: number; ok: boolean }[]
+  succeededHosts: string[]
+  failedHosts: { host: string; message: string }[]
+  /** A failure that belongs to no host (a local error in a task). */
+  error?: string
+}

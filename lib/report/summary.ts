@@ -1,0 +1,22 @@
+import { formatDuration, type Paint } from './format.ts'
+import type { RunSummary } from './events.ts'
+
+/** The lines closing a run: hosts that succeeded and failed (with the failing command), and the time. */
+export function renderSummary(summary: RunSummary, paint: Paint): string[] {
+  const lines: string[] = []
+  const failed = summary.failedHosts
+  if (summary.succeededHosts.length > 0) {
+    lines.push(`${paint.green('✔')} ${summary.succeededHosts.length} host(s) succeeded: ${summary.succeededHosts.join(', ')}`)
+  }
+  if (failed.length > 0) {
+    lines.push(`${paint.red('✖')} ${failed.length} host(s) failed:`)
+    for (const { host, message } of failed) {
+      const text = message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message
+      lines.push(`    ${paint.host(host)}: ${text}`)
+    }
+  }
+  if (summary.error !== undefined) lines.push(`${paint.red('✖')} ${summary.error}`)
+  const verdict = summary.ok ? paint.green('Finished') : paint.red('Failed')
+  lines.push(`${verdict} in ${formatDuration(summary.durationMs)}`)
+  return lines
+}

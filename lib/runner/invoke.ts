@@ -1,0 +1,49 @@
+import { DeployError, UsageError, errorMessage } from '../errors.ts'
+import { suggestTasks } from '../cli/suggest.ts'
+import type { Session } from './session.ts'
+
+/**
+ * Runs a task with its before and after hooks, once per run (Rake's `invoke`); `again` re-runs
+ * a task that already ran (Capistrano's `invoke!`). Errors propagate: Capistrano stops the run.
+ */
+export async function invokeTask(session: Session, name: string, again = false): Promise<void> {
+  const task = session.registry.get(name)
+  if (!task) throw unknownTask(session, name)
+  if (session.ranTasks.has(name) && !again) return
+  session.ranTasks.add(name)
+
+  for (const hook of session.registry.beforeOf(name)) await invokeTask(session, hook)
+  const hosts = task.roles.length > 0 ? session.hostsFor(task.roles) : session.hostsFor([])
+  if (task.roles.length > 0 && hosts.length === 0) {
+    session.reporter.emit({ type: 'task-skip', task: name, reason: `no hosts with role ${task.roles.join(' or ')}` })
+  } else if (task.body) {
+    session.reporter.emit({ type: 'task-start', task: name })
+    const started = Date.now()
+    let ok = false
+    try {
+      await task.body({ name, hosts })
+      ok = true
+    } catch (error) {
+      throw error instanceof DeployError ? error : new TaskError(name, task.origin, error)
+    } finally {
+      const durationMs = Date.now() - started
+      session.taskTimings.push({ name, durationMs, ok })
+      session.reporter.emit({ type: 'task-end', task: name, durationMs, ok })
+    }
+  }
+  for (const hook of session.registry.afterOf(name)) await invokeTask(session, hook)
+}
+
+/** A task body threw something other than a DeployError: name the task and where it was defined. */
+export class TaskError extends DeployError {
+  override name = 'TaskError'
+  constructor(task: string, origin: string, cause: unknown) {
+    super(`task ${task} (${origin}) failed: ${errorMessage(cause)}`, { exitCode: 1, cause })
+  }
+}
+
+export function unknownTask(session: Session, name: string): UsageError {
+  const suggestions = suggestTasks(name, session.registry.all().map((task) => task.name))
+  const hint = suggestions.length > 0 ? ` Did you mean ${suggestions.map((s) => `"${s}"`).join(' or ')}?` : ''
+  return new UsageError(`Unknown task "${name}".${hint} Run \`deploy -T\` to list tasks.`)
+}

@@ -1,0 +1,49 @@
+import pLimit from 'p-limit'
+import { RunFailedError } from '../errors.ts'
+import { HostContext } from '../ssh/host-context.ts'
+import { checkStrategyOptions, runWithStrategy, type Outcome, type StrategyOptions } from './strategies.ts'
+import type { Host } from '../inventory/host.ts'
+import type { Session } from './session.ts'
+
+export interface OnOptions extends StrategyOptions {
+  /**
+   * `stop` (default, Capistrano): a failure on any host fails the task once the running hosts finish.
+   * `continue`: failed hosts are reported in the summary, left out of every later `roles()` of the
+   * run, and the run goes on; it still exits 1 at the end.
+   */
+  onError?: 'stop' | 'continue'
+}
+
+export type HostBlock<T> = (remote: HostContext) => Promise<T>
+
+/** Runs `block` once per host under the run's host limit and the block's own strategy. */
+export async function onHosts<T>(
+  session: Session,
+  hosts: readonly Host[],
+  options: OnOptions,
+  block: HostBlock<T>
+): Promise<Outcome<T>> {
+  checkStrategyOptions(options)
+  const isNested = session.insideOn.getStore() === true
+  // One global limiter for the run plus this block's own: nested calls must not share one (p-limit deadlock).
+  const ownLimit = options.in === 'parallel' || options.in === undefined ? pLimit(options.limit ?? Infinity) : undefined
+  const work = (host: Host): Promise<T> => {
+    const start = () =>
+      session.insideOn.run(true, () => block(new HostContext(host, session.backend, session.reporter)))
+    const limited = isNested ? start : () => session.hostLimit(start)
+    return ownLimit ? ownLimit(limited) : limited()
+  }
+  const outcome = await runWithStrategy(hosts, { ...options, limit: ownLimit ? undefined : options.limit }, work, (o) =>
+    options.onError !== 'continue' && o.failures.size > 0
+  )
+  for (const name of outcome.values.keys()) session.touchedHosts.add(name)
+  for (const [name, error] of outcome.failures) {
+    session.failedHosts.set(name, error)
+    session.reporter.emit({ type: 'host-failed', host: name, message: error.message })
+  }
+  if (outcome.failures.size > 0 && options.onError !== 'continue') {
+    const names = [...outcome.failures.keys()]
+    throw new RunFailedError(`failed on ${names.length} of ${hosts.length} hosts: ${names.join(', ')}`, outcome.failures)
+  }
+  return outcome
+}

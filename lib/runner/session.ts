@@ -1,0 +1,66 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import pLimit, { type LimitFunction } from 'p-limit'
+import { Variables } from '../config/variables.ts'
+import { Inventory } from '../inventory/inventory.ts'
+import { applyFilter, type HostFilter } from '../inventory/filter.ts'
+import { Registry } from '../registry.ts'
+import { DryRunBackend } from '../ssh/dry-run-backend.ts'
+import type { Backend } from '../ssh/backend.ts'
+import type { Host } from '../inventory/host.ts'
+import type { Reporter } from '../report/events.ts'
+
+export const DEFAULT_CONCURRENCY = 64
+
+/**
+ * Everything one `deploy` invocation knows: the configuration the deployfile builds
+ * (variables, inventory, tasks) and, once the CLI starts running, how to reach hosts.
+ */
+export class Session {
+  readonly variables = new Variables()
+  readonly inventory = new Inventory()
+  readonly registry = new Registry()
+  filter: HostFilter = { roles: [], hosts: [] }
+  reporter: Reporter = { emit: () => {} }
+  backend: Backend = new DryRunBackend(this.reporter)
+  isDryRun = false
+  /** Bounds how many hosts work at once across the whole run (--concurrency). */
+  hostLimit: LimitFunction = pLimit(DEFAULT_CONCURRENCY)
+  /** Tasks already run: a task runs once per run unless re-enabled (Rake). */
+  readonly ranTasks = new Set<string>()
+  /** Hosts that failed in an `on` block that carried on; later `roles()` leave them out. */
+  readonly failedHosts = new Map<string, Error>()
+  /** Hosts that completed at least one remote block. */
+  readonly touchedHosts = new Set<string>()
+  readonly taskTimings: { name: string; durationMs: number; ok: boolean }[] = []
+  /** True inside an `on` block, so nested blocks do not take a second global slot (p-limit deadlock). */
+  readonly insideOn = new AsyncLocalStorage<boolean>()
+
+  setConcurrency(concurrency: number): void {
+    this.hostLimit = pLimit(concurrency)
+  }
+
+  /** The hosts of these roles (all hosts if none) after ROLES=/HOSTS= filters, minus hosts that failed. */
+  hostsFor(roles: readonly string[]): Host[] {
+    const hosts = roles.length === 0 ? this.inventory.all() : this.inventory.withRoles(roles)
+    return applyFilter(hosts, this.filter).filter((host) => !this.failedHosts.has(host.name))
+  }
+}
+
+const SESSION_KEY = Symbol.for('murder.session')
+type GlobalWithSession = typeof globalThis & { [SESSION_KEY]?: Session }
+
+/**
+ * The DSL is a set of plain functions (like Capistrano's), so they find the session through a
+ * global; keyed by a registered symbol so that two copies of this module still share it.
+ */
+export function currentSession(): Session {
+  const holder = globalThis as GlobalWithSession
+  holder[SESSION_KEY] ??= new Session()
+  return holder[SESSION_KEY]
+}
+
+export function resetSession(): Session {
+  const session = new Session()
+  ;(globalThis as GlobalWithSession)[SESSION_KEY] = session
+  return session
+}

@@ -1,0 +1,78 @@
+import pLimit from 'p-limit'
+
+export type Strategy = 'parallel' | 'sequence' | 'groups'
+
+export interface StrategyOptions {
+  in?: Strategy
+  /** parallel: at most this many hosts at once; groups: the group size (default 2). */
+  limit?: number
+  /** Seconds to wait between hosts (sequence) or groups (groups); default 2, as SSHKit. */
+  wait?: number
+}
+
+export interface Outcome<T> {
+  values: Map<string, T>
+  failures: Map<string, Error>
+}
+
+/**
+ * Runs `work` per item as SSHKit's runners do. `shouldStop` is asked before starting each
+ * sequential item or group: a failure stops what has not started, never what is running.
+ */
+export async function runWithStrategy<T, I extends { name: string }>(
+  items: readonly I[],
+  options: StrategyOptions,
+  work: (item: I) => Promise<T>,
+  shouldStop: (outcome: Outcome<T>) => boolean
+): Promise<Outcome<T>> {
+  const outcome: Outcome<T> = { values: new Map(), failures: new Map() }
+  const settle = async (item: I): Promise<void> => {
+    try {
+      outcome.values.set(item.name, await work(item))
+    } catch (error) {
+      outcome.failures.set(item.name, error instanceof Error ? error : new Error(String(error)))
+    }
+  }
+  const waitMs = (options.wait ?? 2) * 1000
+  const strategy = options.in ?? 'parallel'
+  switch (strategy) {
+    case 'parallel': {
+      const limit = pLimit(options.limit ?? Number.POSITIVE_INFINITY)
+      await Promise.all(items.map((item) => limit(() => settle(item))))
+      break
+    }
+    case 'sequence':
+      for (const [index, item] of items.entries()) {
+        if (shouldStop(outcome)) break
+        if (index > 0 && waitMs > 0) await sleep(waitMs)
+        await settle(item)
+      }
+      break
+    case 'groups': {
+      const size = options.limit ?? 2
+      for (let start = 0; start < items.length; start += size) {
+        if (shouldStop(outcome)) break
+        if (start > 0 && waitMs > 0) await sleep(waitMs)
+        await Promise.all(items.slice(start, start + size).map(settle))
+      }
+      break
+    }
+  }
+  return outcome
+}
+
+export function checkStrategyOptions(options: StrategyOptions): void {
+  if (options.in !== undefined && !['parallel', 'sequence', 'groups'].includes(options.in)) {
+    throw new Error(`on(): unknown "in: ${String(options.in)}"; use "parallel", "sequence" or "groups"`)
+  }
+  if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit > 0)) {
+    throw new Error(`on(): "limit" must be a positive integer, got ${String(options.limit)}`)
+  }
+  if (options.wait !== undefined && !(typeof options.wait === 'number' && options.wait >= 0)) {
+    throw new Error(`on(): "wait" must be a number of seconds >= 0, got ${String(options.wait)}`)
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -1,0 +1,150 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { buildCommand, type CommandInput, type CommandScope } from './command.ts'
+import { quote } from './quote.ts'
+import { RemoteCommandError } from '../errors.ts'
+import type { Backend } from './backend.ts'
+import type { Host } from '../inventory/host.ts'
+import type { Reporter } from '../report/events.ts'
+import { LineSplitter } from '../report/line-splitter.ts'
+
+export interface RunOptions {
+  /** Do not stream output lines (they are still returned). */
+  quiet?: boolean
+  /** Return the result instead of throwing when the command exits non-zero. */
+  allowFailure?: boolean
+}
+
+export interface CommandResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+const STDERR_TAIL_LINES = 10
+
+/**
+ * One host inside an `on` block: Fabric's feel over SSHKit's command model.
+ * `within`, `withEnv`, `as` scope every command started inside their callback, through
+ * AsyncLocalStorage, so parallel callbacks on the same host never see each other's scope.
+ */
+export class HostContext {
+  private readonly scope = new AsyncLocalStorage<CommandScope>()
+
+  constructor(
+    readonly host: Host,
+    private readonly backend: Backend,
+    private readonly reporter: Reporter
+  ) {}
+
+  /** Runs a command, streaming its output; throws a RemoteCommandError when it exits non-zero. */
+  async run(command: CommandInput, options: RunOptions = {}): Promise<CommandResult> {
+    const text = buildCommand(command, this.currentScope())
+    return this.runText(text, options)
+  }
+
+  /** Alias of `run`, as in SSHKit. */
+  execute(command: CommandInput, options: RunOptions = {}): Promise<CommandResult> {
+    return this.run(command, options)
+  }
+
+  /** Runs a command without streaming it and returns its stdout, trimmed. */
+  async capture(command: CommandInput): Promise<string> {
+    const result = await this.run(command, { quiet: true })
+    return result.stdout.trim()
+  }
+
+  /** True when the command exits 0; never throws for a non-zero exit. */
+  async test(command: CommandInput): Promise<boolean> {
+    const result = await this.run(command, { quiet: true, allowFailure: true })
+    return result.code === 0
+  }
+
+  /** Runs a command as root through `sudo -n`. */
+  async sudo(command: CommandInput, options: RunOptions = {}): Promise<CommandResult> {
+    const text = buildCommand(command, { ...this.currentScope(), sudo: true, user: undefined })
+    return this.runText(text, options)
+  }
+
+  /** Runs `fn` with every command inside it started in `dir` (which must exist). */
+  async within<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+    const current = this.currentScope()
+    const cwd = dir.startsWith('/') || current.cwd === undefined ? dir : `${current.cwd}/${dir}`
+    await this.runText(
+      `if test ! -d ${quote(cwd)}; then echo "Directory does not exist '${cwd.replace(/'/g, '')}'" 1>&2; false; fi`,
+      { quiet: true }
+    )
+    return this.scope.run({ ...current, cwd }, fn)
+  }
+
+  /** Runs `fn` with these environment variables exported to every command inside it. */
+  withEnv<T>(env: Readonly<Record<string, string>>, fn: () => Promise<T>): Promise<T> {
+    const current = this.currentScope()
+    return this.scope.run({ ...current, env: { ...current.env, ...env } }, fn)
+  }
+
+  /** Runs `fn` with every command inside it run as `user` through `sudo -u`. */
+  as<T>(user: string, fn: () => Promise<T>): Promise<T> {
+    return this.scope.run({ ...this.currentScope(), user }, fn)
+  }
+
+  /** Uploads a local file or a buffer; the remote directory must exist. */
+  async upload(source: string | Buffer, remotePath: string): Promise<void> {
+    const started = Date.now()
+    const what = typeof source === 'string' ? source : `(${source.length} bytes)`
+    this.reporter.emit({ type: 'command', host: this.host.name, command: `upload ${what} → ${remotePath}` })
+    await this.backend.upload(this.host, source, this.resolvePath(remotePath))
+    this.reporter.emit({
+      type: 'command-end',
+      host: this.host.name,
+      command: `upload ${what}`,
+      code: 0,
+      durationMs: Date.now() - started,
+    })
+  }
+
+  /** Downloads a remote file to a local path. */
+  async download(remotePath: string, localPath: string): Promise<void> {
+    this.reporter.emit({ type: 'command', host: this.host.name, command: `download ${remotePath} → ${localPath}` })
+    await this.backend.download(this.host, this.resolvePath(remotePath), localPath)
+  }
+
+  private resolvePath(path: string): string {
+    const cwd = this.currentScope().cwd
+    return path.startsWith('/') || cwd === undefined ? path : `${cwd}/${path}`
+  }
+
+  private currentScope(): CommandScope {
+    return this.scope.getStore() ?? {}
+  }
+
+  private async runText(text: string, options: RunOptions): Promise<CommandResult> {
+    const hostName = this.host.name
+    const started = Date.now()
+    if (!options.quiet) this.reporter.emit({ type: 'command', host: hostName, command: text })
+    const stderrLines: string[] = []
+    const toLine = (stream: 'stdout' | 'stderr') => (line: string) => {
+      if (stream === 'stderr') {
+        stderrLines.push(line)
+        if (stderrLines.length > STDERR_TAIL_LINES) stderrLines.shift()
+      }
+      if (!options.quiet) this.reporter.emit({ type: 'output', host: hostName, stream, line })
+    }
+    const stdout = new LineSplitter(toLine('stdout'))
+    const stderr = new LineSplitter(toLine('stderr'))
+    const result = await this.backend.exec(this.host, text, {
+      onStdout: (chunk) => stdout.push(chunk),
+      onStderr: (chunk) => stderr.push(chunk),
+    })
+    stdout.end()
+    stderr.end()
+    if (!options.quiet) {
+      this.reporter.emit({ type: 'command-end', host: hostName, command: text, code: result.code, durationMs: Date.now() - started })
+    }
+    if (result.code !== 0 && !options.allowFailure) {
+      // A streamed stderr was already shown; the error keeps only its last line then (invoke).
+      const tail = options.quiet ? stderrLines : stderrLines.slice(-1)
+      throw new RemoteCommandError(hostName, text, result.code, tail)
+    }
+    return result
+  }
+}

@@ -1,0 +1,149 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { homedir, userInfo } from 'node:os'
+import { join } from 'node:path'
+import { NodeSSH, type Config } from 'node-ssh'
+import { ConnectionError, errorMessage } from '../errors.ts'
+import type { Backend, ExecResult, OutputHandlers } from './backend.ts'
+import { parseHost, type Host } from '../inventory/host.ts'
+import type { SshConfigFile, SshTarget } from '../inventory/ssh-config.ts'
+import type { Reporter } from '../report/events.ts'
+
+export interface SshBackendOptions {
+  sshConfig: SshConfigFile
+  connectTimeoutMs: number
+  reporter: Reporter
+}
+
+const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name))
+
+/**
+ * Real SSH through node-ssh. Contract: one connection per host, opened on first use and
+ * shared by every task of the run; `close` ends them all.
+ */
+export class SshBackend implements Backend {
+  private readonly connections = new Map<string, Promise<NodeSSH>>()
+
+  constructor(private readonly options: SshBackendOptions) {}
+
+  async exec(host: Host, command: string, handlers: OutputHandlers): Promise<ExecResult> {
+    const ssh = await this.connection(host)
+    try {
+      const result = await ssh.execCommand(command, {
+        onStdout: handlers.onStdout,
+        onStderr: handlers.onStderr,
+      })
+      return { code: result.code, stdout: result.stdout, stderr: result.stderr }
+    } catch (error) {
+      throw new ConnectionError(host.name, `lost the connection while running a command: ${errorMessage(error)}`, error)
+    }
+  }
+
+  async upload(host: Host, source: string | Buffer, remotePath: string): Promise<void> {
+    const ssh = await this.connection(host)
+    try {
+      if (typeof source === 'string') {
+        await ssh.putFile(source, remotePath, null, { concurrency: 16 })
+      } else {
+        const sftp = await ssh.requestSFTP()
+        try {
+          await new Promise<void>((resolve, reject) =>
+            sftp.writeFile(remotePath, source, (error: Error | null | undefined) => (error ? reject(error) : resolve()))
+          )
+        } finally {
+          sftp.end()
+        }
+      }
+    } catch (error) {
+      throw new ConnectionError(host.name, `upload to ${remotePath} failed: ${errorMessage(error)}`, error)
+    }
+  }
+
+  async download(host: Host, remotePath: string, localPath: string): Promise<void> {
+    const ssh = await this.connection(host)
+    try {
+      await ssh.getFile(localPath, remotePath, null, { concurrency: 16 })
+    } catch (error) {
+      throw new ConnectionError(host.name, `download of ${remotePath} failed: ${errorMessage(error)}`, error)
+    }
+  }
+
+  async close(): Promise<void> {
+    const pending = [...this.connections.values()]
+    this.connections.clear()
+    await Promise.allSettled(pending.map(async (connection) => (await connection).dispose()))
+  }
+
+  private connection(host: Host): Promise<NodeSSH> {
+    let connection = this.connections.get(host.name)
+    if (!connection) {
+      connection = this.connect(host)
+      this.connections.set(host.name, connection)
+    }
+    return connection
+  }
+
+  private async connect(host: Host): Promise<NodeSSH> {
+    const target = this.options.sshConfig.resolve(host, userInfo().username)
+    this.options.reporter.emit({ type: 'connect', host: host.name, target: `${target.user}@${target.hostname}:${target.port}` })
+    const config = this.connectConfig(target)
+    if (target.proxyJump !== undefined) config.sock = await this.jump(host, target)
+    const ssh = new NodeSSH()
+    try {
+      await ssh.connect(config)
+    } catch (error) {
+      throw new ConnectionError(host.name, describeConnectError(target, error), error)
+    }
+    return ssh
+  }
+
+  private connectConfig(target: SshTarget): Config {
+    const keyFiles = target.identityFiles.length > 0 ? target.identityFiles : DEFAULT_IDENTITIES.filter((file) => existsSync(file))
+    const keys = keyFiles.map((file) => {
+      try {
+        return readFileSync(file, 'utf8')
+      } catch (error) {
+        throw new ConnectionError(target.name, `cannot read IdentityFile ${file}: ${errorMessage(error)}`)
+      }
+    })
+    const agent = process.env['SSH_AUTH_SOCK']
+    const username = target.user
+    return {
+      host: target.hostname,
+      port: target.port,
+      username,
+      readyTimeout: this.options.connectTimeoutMs,
+      keepaliveInterval: 15_000,
+      // Try the agent, then each identity file, like ssh does.
+      authHandler: [
+        ...(agent ? [{ type: 'agent' as const, username, agent }] : []),
+        ...keys.map((key) => ({ type: 'publickey' as const, username, key })),
+      ],
+    }
+  }
+
+  // ProxyJump: one hop, through a pooled connection to the jump host.
+  private async jump(host: Host, target: SshTarget): Promise<NonNullable<Config['sock']>> {
+    const jump = parseHost(target.proxyJump ?? '')
+    const via = await this.connection({ ...jump, user: jump.user, port: jump.port, roles: new Set(), properties: {} })
+    try {
+      return await via.forwardOut('127.0.0.1', 0, target.hostname, target.port)
+    } catch (error) {
+      const where = `${target.hostname}:${target.port}`
+      throw new ConnectionError(host.name, `ProxyJump through ${jump.name} to ${where} failed: ${errorMessage(error)}`, error)
+    }
+  }
+}
+
+function describeConnectError(target: SshTarget, error: unknown): string {
+  const where = `${target.user}@${target.hostname}:${target.port}`
+  const code = (error as NodeJS.ErrnoException).code
+  const message = errorMessage(error)
+  if (code === 'ECONNREFUSED') return `connection refused at ${where}; is sshd running there?`
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `host unreachable at ${where}; check the address and network`
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve ${target.hostname}; check the host name or ssh_config HostName`
+  if (/timed out/i.test(message)) return `timed out connecting to ${where}; check the address, firewall, or raise ssh_connect_timeout`
+  if (/authentication methods failed/i.test(message)) {
+    return `authentication refused for ${where}; check the user, IdentityFile and the host's authorized_keys`
+  }
+  return `cannot connect to ${where}: ${message}`
+}
