@@ -80,6 +80,19 @@ export function roles(...names: string[]): Host[] {
   return currentSession().hostsFor(names)
 }
 
+/**
+ * Hosts that receive releases: those of these roles (all when none is named) not marked
+ * `no_release`, after filters (Capistrano's `release_roles`).
+ */
+export function releaseRoles(...names: string[]): Host[] {
+  return roles(...names).filter((host) => host.properties['no_release'] !== true)
+}
+
+/** Every declared server in declaration order, ignoring ROLES=/HOSTS= filters. */
+export function allServers(): Host[] {
+  return currentSession().inventory.all()
+}
+
 /** The `primary: true` host of a role, else its first host (Capistrano's `primary`). */
 export function primary(roleName: string): Host | undefined {
   const host = currentSession().inventory.primary(roleName)
@@ -154,7 +167,15 @@ export function on<T>(
   return onHosts(currentSession(), list, options, fn)
 }
 
-/** True when this run only prints commands (`--dry-run`). */
-export function isDryRun(): boolean {
-  return currentSession().isDryRun
+/** Prints a line to the run's log (hidden by `--quiet` unless `level` is `warn`). */
+export function log(text: string, level: 'info' | 'warn' = 'info'): void {
+  currentSession().reporter.emit({ type: 'message', level, text })
+}
+
+/**
+ * Shows a live status block: redrawn in place on a terminal, printed every few seconds elsewhere.
+ * Pass `final: true` once to print it for good.
+ */
+export function showProgress(lines: string[], options: { final?: boolean } = {}): void {
+  currentSession().reporter.emit({ type: 'progress', lines, final: options.final ?? false })
 }

@@ -63,7 +63,6 @@ export async function main(io: ProcessIo): Promise<number> {
 
     const reporter = new ConsoleReporter(io.stderr, paint, request.verbosity)
     session.reporter = reporter
-    session.isDryRun = request.dryRun
     if (request.concurrency !== undefined) session.setConcurrency(request.concurrency)
     session.backend = request.dryRun
       ? new DryRunBackend(reporter)

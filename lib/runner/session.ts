@@ -22,7 +22,6 @@ export class Session {
   filter: HostFilter = { roles: [], hosts: [] }
   reporter: Reporter = { emit: () => {} }
   backend: Backend = new DryRunBackend(this.reporter)
-  isDryRun = false
   /** Bounds how many hosts work at once across the whole run (--concurrency). */
   hostLimit: LimitFunction = pLimit(DEFAULT_CONCURRENCY)
   /** Tasks already run: a task runs once per run unless re-enabled (Rake). */

@@ -12,6 +12,8 @@ export interface RunOptions {
   quiet?: boolean
   /** Return the result instead of throwing when the command exits non-zero. */
   allowFailure?: boolean
+  /** Receive each whole output line here instead of streaming it to the terminal. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void
 }
 
 export interface CommandResult {
@@ -127,7 +129,8 @@ export class HostContext {
         stderrLines.push(line)
         if (stderrLines.length > STDERR_TAIL_LINES) stderrLines.shift()
       }
-      if (!options.quiet) this.reporter.emit({ type: 'output', host: hostName, stream, line })
+      if (options.onLine) options.onLine(line, stream)
+      else if (!options.quiet) this.reporter.emit({ type: 'output', host: hostName, stream, line })
     }
     const stdout = new LineSplitter(toLine('stdout'))
     const stderr = new LineSplitter(toLine('stderr'))

@@ -1,0 +1,58 @@
+import { UsageError } from '../errors.ts'
+
+/** Murder's arguments, read from variables (`key=value` words or `set`), validated before anything starts. */
+export interface MurderOptions {
+  tag: string
+  tempPath: string
+  /** `TEMP/TAG.tgz`: the payload (a tgz, or the file itself with path_is_file). */
+  payloadPath: string
+  torrentPath: string
+  isPathFile: boolean
+}
+
+export type Fetch = <T>(name: string, fallback?: T) => T
+
+const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+const FLAG_TRUE = new Set(['1', 'true', 'yes'])
+
+export function isFlagSet(fetch: Fetch, name: string): boolean {
+  const value = fetch<unknown>(name, undefined)
+  return value === true || value === 1 || (typeof value === 'string' && FLAG_TRUE.has(value.toLowerCase()))
+}
+
+/** The tag names files and directories on every host, so it is restricted to a safe alphabet. */
+export function readTag(fetch: Fetch): string {
+  const tag = String(fetch<unknown>('tag', undefined) ?? fetch<unknown>('default_tag', '') ?? '')
+  if (tag === '') throw new UsageError('murder needs a tag: pass tag=NAME (for example tag=Deploy20100101) or set default_tag.')
+  if (!TAG.test(tag) || tag.includes('..')) {
+    throw new UsageError(
+      `Invalid tag "${printable(tag)}": use letters, digits, ".", "_" and "-" (no "/", "..", spaces or shell characters).`
+    )
+  }
+  return tag
+}
+
+export function readAbsolutePath(fetch: Fetch, name: string, fallbackName: string, purpose: string): string {
+  const value = String(fetch<unknown>(name, undefined) ?? fetch<unknown>(fallbackName, '') ?? '')
+  if (value === '') throw new UsageError(`murder needs ${name}: pass ${name}=PATH (${purpose}) or set ${fallbackName}.`)
+  return checkPath(name, value)
+}
+
+/** Paths are passed quoted, but a relative path or a `..` step would point somewhere unexpected. */
+export function checkPath(name: string, value: string): string {
+  if (!value.startsWith('/') && !value.startsWith('~/')) throw new UsageError(`${name} must be an absolute path, got "${printable(value)}".`)
+  if (value.split('/').includes('..')) throw new UsageError(`${name} must not contain "..": "${printable(value)}".`)
+  if (/[\n\r\0]/.test(value)) throw new UsageError(`${name} must not contain newlines: "${printable(value)}".`)
+  return value.length > 1 ? value.replace(/\/+$/, '') : value
+}
+
+export function readMurderOptions(fetch: Fetch): MurderOptions {
+  const tag = readTag(fetch)
+  const tempPath = checkPath('temp_path', String(fetch<unknown>('temp_path', undefined) ?? fetch<unknown>('default_temp_path', '/tmp')))
+  const payloadPath = `${tempPath}/${tag}.tgz`
+  return { tag, tempPath, payloadPath, torrentPath: `${payloadPath}.torrent`, isPathFile: isFlagSet(fetch, 'path_is_file') }
+}
+
+function printable(text: string): string {
+  return JSON.stringify(text).slice(1, -1)
+}
