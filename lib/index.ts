@@ -88,6 +88,14 @@ export function releaseRoles(...names: string[]): Host[] {
   return roles(...names).filter((host) => host.properties['no_release'] !== true)
 }
 
+/**
+ * Runs `fn` with every `roles()` and task host list inside it narrowed to these hosts,
+ * e.g. a health check run on one deploy wave.
+ */
+export function onlyHosts<T>(hosts: readonly Host[], fn: () => Promise<T>): Promise<T> {
+  return currentSession().hostScope.run(new Set(hosts.map((host) => host.name)), fn)
+}
+
 /** Every declared server in declaration order, ignoring ROLES=/HOSTS= filters. */
 export function allServers(): Host[] {
   return currentSession().inventory.all()

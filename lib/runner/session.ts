@@ -38,10 +38,16 @@ export class Session {
     this.hostLimit = pLimit(concurrency)
   }
 
-  /** The hosts of these roles (all hosts if none) after ROLES=/HOSTS= filters, minus hosts that failed. */
+  /** Narrows every `roles()` inside a callback to some hosts (a deploy wave). */
+  readonly hostScope = new AsyncLocalStorage<ReadonlySet<string>>()
+
+  /** The hosts of these roles (all hosts if none) after ROLES=/HOSTS= filters and scope, minus hosts that failed. */
   hostsFor(roles: readonly string[]): Host[] {
     const hosts = roles.length === 0 ? this.inventory.all() : this.inventory.withRoles(roles)
-    return applyFilter(hosts, this.filter).filter((host) => !this.failedHosts.has(host.name))
+    const scope = this.hostScope.getStore()
+    return applyFilter(hosts, this.filter).filter(
+      (host) => !this.failedHosts.has(host.name) && (scope === undefined || scope.has(host.name))
+    )
   }
 }
 

@@ -1,0 +1,50 @@
+// Capistrano's release bookkeeping, pure so the same rules are unit-tested and shared with cap.
+
+export const RELEASE_NAME = /^\d{14}$/
+
+/** UTC `%Y%m%d%H%M%S`, Capistrano's release name. */
+export function releaseTimestamp(date: Date): string {
+  return date.toISOString().replace(/[-:T]/g, '').slice(0, 14)
+}
+
+/**
+ * Releases `deploy:cleanup` removes: the oldest beyond `keep`, by name, never the one `current`
+ * points at; names that are not 14 digits are left alone.
+ */
+export function releasesToRemove(names: readonly string[], keep: number, currentRelease: string | undefined): string[] {
+  const releases = names.filter((name) => RELEASE_NAME.test(name)).sort()
+  if (releases.length <= keep) return []
+  return releases.slice(0, releases.length - keep).filter((name) => name !== currentRelease)
+}
+
+/**
+ * The release `deploy:rollback` goes back to, from `ls -xt` order (newest mtime first), as cap does:
+ * the second newest, or the one named by `rollback_release`. Undefined when there is none.
+ */
+export function rollbackTarget(namesNewestFirst: readonly string[], requested: string | undefined): string | undefined {
+  const releases = namesNewestFirst.filter((name) => RELEASE_NAME.test(name))
+  if (requested !== undefined && requested !== '') return releases.includes(requested) ? requested : undefined
+  return releases.length >= 2 ? releases[1] : undefined
+}
+
+/** The release name at the end of a `readlink current` result, if it is one. */
+export function releaseOf(linkTarget: string): string | undefined {
+  const name = linkTarget.replace(/\/+$/, '').split('/').at(-1) ?? ''
+  return RELEASE_NAME.test(name) ? name : undefined
+}
+
+export interface RevisionLogFields {
+  branch: string
+  sha: string
+  release: string
+  user: string
+}
+
+/** Capistrano's default `revision_log_message` lines. */
+export function deployLogLine(fields: RevisionLogFields): string {
+  return `Branch ${fields.branch} (at ${fields.sha}) deployed as release ${fields.release} by ${fields.user}`
+}
+
+export function rollbackLogLine(user: string, release: string): string {
+  return `${user} rolled back to release ${release}`
+}
