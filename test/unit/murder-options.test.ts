@@ -1,0 +1,54 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readTag, type Fetch } from '../../lib/torrent/murder-options.ts'
+import { UsageError } from '../../lib/errors.ts'
+
+function fetchFrom(values: Record<string, unknown>): Fetch {
+  return <T>(name: string, fallback?: T): T => (name in values ? (values[name] as T) : (fallback as T))
+}
+
+test('readTag accepts safe tags and rejects the rest with a one-line error', () => {
+  assert.equal(readTag(fetchFrom({ tag: 'Deploy20100101' })), 'Deploy20100101')
+  assert.equal(readTag(fetchFrom({ default_tag: 'v1.2_3-rc' })), 'v1.2_3-rc')
+  const bad: [string, string][] = [
+    ['', 'murder needs a tag: pass tag=NAME (for example tag=Deploy20100101) or set default_tag.'],
+    ['a/b', 'Invalid tag "a/b": use letters, digits, ".", "_" and "-" (no "/", "..", spaces or shell characters).'],
+    ['..', 'Invalid tag "..": use letters, digits, ".", "_" and "-" (no "/", "..", spaces or shell characters).'],
+    ['x..y', 'Invalid tag "x..y": use letters, digits, ".", "_" and "-" (no "/", "..", spaces or shell characters).'],
+    ['a b', 'Invalid tag "a b": use letters, digits, ".", "_" and "-" (no "/", "..", spaces or shell characters).'],
+    ['$(id)', 'Invalid tag "$(id)": use letters, digits, ".", "_" and "-" (no "/", "..", spaces or shell characters).'],
+    ['a\nb', 'Invalid tag "a\\nb": use letters, digits, ".", "_" and "-" (no "/", "..", spaces or shell characters).'],
+    ['-rf', 'Invalid tag "-rf": use letters, digits, ".", "_" and "-" (no "/", "..", spaces or shell characters).'],
+  ]
+  for (const [tag, message] of bad) {
+    assert.throws(() => readTag(fetchFrom({ tag })), (error: unknown) => error instanceof UsageError && error.message === message, tag)
+  }
+})
+
+test('paths must be absolute (or ~/), without .. or newlines', () => {
+  assert.equal(checkPath('p', '/srv/out/'), '/srv/out')
+  assert.equal(checkPath('p', '~/files'), '~/files')
+  assert.equal(checkPath('p', '/'), '/')
+  assert.throws(() => checkPath('p', 'relative/x'), { message: 'p must be an absolute path, got "relative/x".' })
+  assert.throws(() => checkPath('p', '/srv/../etc'), { message: 'p must not contain "..": "/srv/../etc".' })
+  assert.throws(() => checkPath('p', '/srv/a\nb'), { message: 'p must not contain newlines: "/srv/a\\nb".' })
+  assert.throws(() => readAbsolutePath(fetchFrom({}), 'files_path', 'default_seeder_files_path', 'the files'), {
+    message: 'murder needs files_path: pass files_path=PATH (the files) or set default_seeder_files_path.',
+  })
+})
+
+test('flags accept 1, true and yes', () => {
+  for (const value of ['1', 'true', 'YES', true, 1]) assert.equal(isFlagSet(fetchFrom({ f: value }), 'f'), true, String(value))
+  for (const value of ['0', '', 'no', false, undefined]) assert.equal(isFlagSet(fetchFrom({ f: value }), 'f'), false, String(value))
+})
+
+test('readMurderOptions derives TEMP/TAG.tgz and its torrent', () => {
+  assert.deepEqual(readMurderOptions(fetchFrom({ tag: 'T1', default_temp_path: '/tmp' })), {
+    tag: 'T1',
+    tempPath: '/tmp',
+    payloadPath: '/tmp/T1.tgz',
+    torrentPath: '/tmp/T1.tgz.torrent',
+    isPathFile: false,
+  })
+  assert.equal(readMurderOptions(fetchFrom({ tag: 'T1', temp_path: '/var/tmp', path_is_file: '1' })).payloadPath, '/var/tmp/T1.tgz')
+})

@@ -1,0 +1,44 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
+
+test('releaseTimestamp is UTC %Y%m%d%H%M%S', () => {
+  assert.equal(releaseTimestamp(new Date('2024-01-02T03:04:05.678Z')), '20240102030405')
+})
+
+test('releasesToRemove keeps the newest keep_releases and never the current one', () => {
+  const cases: { names: string[]; keep: number; current: string | undefined; expected: string[] }[] = [
+    { names: ['20240101000000', '20240102000000', '20240103000000'], keep: 5, current: undefined, expected: [] },
+    { names: ['20240103000000', '20240101000000', '20240102000000'], keep: 2, current: '20240103000000', expected: ['20240101000000'] },
+    { names: ['20240101000000', '20240102000000', '20240103000000'], keep: 1, current: '20240101000000', expected: ['20240102000000'] },
+    { names: ['notes', '20240101000000', '20240102000000', 'current'], keep: 1, current: undefined, expected: ['20240101000000'] },
+    { names: ['2024010100000', '20240102000000'], keep: 1, current: undefined, expected: [] },
+  ]
+  for (const { names, keep, current, expected } of cases) {
+    assert.deepEqual(releasesToRemove(names, keep, current), expected, JSON.stringify({ names, keep, current }))
+  }
+})
+
+test('rollbackTarget follows cap: the second newest by mtime, or the one asked for', () => {
+  const newestFirst = ['20240103000000', '20240101000000', '20240102000000']
+  assert.equal(rollbackTarget(newestFirst, undefined), '20240101000000')
+  assert.equal(rollbackTarget(newestFirst, '20240102000000'), '20240102000000')
+  assert.equal(rollbackTarget(newestFirst, '20990101000000'), undefined)
+  assert.equal(rollbackTarget(['20240103000000'], undefined), undefined)
+  assert.equal(rollbackTarget(['junk', '20240103000000'], undefined), undefined)
+})
+
+test('releaseOf reads the release name from a readlink result', () => {
+  assert.equal(releaseOf('/var/www/app/releases/20240102030405'), '20240102030405')
+  assert.equal(releaseOf('/var/www/app/releases/20240102030405/'), '20240102030405')
+  assert.equal(releaseOf('/var/www/app/elsewhere'), undefined)
+  assert.equal(releaseOf(''), undefined)
+})
+
+test("revisions.log lines are Capistrano's", () => {
+  assert.equal(
+    deployLogLine({ branch: 'main', sha: '3f2a9c1e', release: '20240102030405', user: 'alice' }),
+    'Branch main (at 3f2a9c1e) deployed as release 20240102030405 by alice'
+  )
+  assert.equal(rollbackLogLine('alice', '20240101000000'), 'alice rolled back to release 20240101000000')
+})

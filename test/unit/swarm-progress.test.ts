@@ -1,0 +1,24 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { SwarmProgress } from '../../lib/torrent/swarm-progress.ts'
+
+const MiB = 1024 * 1024
+
+test('the live view aggregates hosts, rates and where bytes came from', () => {
+  let now = 0
+  const progress = new SwarmProgress(['h01', 'h02', 'h03'], () => now)
+  progress.update('h01', { downloadedBytes: 10 * MiB, totalBytes: 20 * MiB, fromSeederBytes: 4 * MiB, fromPeersBytes: 6 * MiB, uploadedBytes: 0, downRateBps: 2 * MiB })
+  progress.update('h02', { downloadedBytes: 5 * MiB, totalBytes: 20 * MiB, fromSeederBytes: 5 * MiB, fromPeersBytes: 0, uploadedBytes: MiB, downRateBps: MiB })
+  now = 4000
+  progress.finish('h03', { downloadedBytes: 20 * MiB, totalBytes: 20 * MiB, fromSeederBytes: 0, fromPeersBytes: 20 * MiB, uploadedBytes: 3 * MiB, downRateBps: 0 })
+  assert.deepEqual(progress.render(), [
+    'murder:peer 1/3 hosts done, 58% of bytes · 3.0 MiB/s total, slowest 1.0 MiB/s · from seeder 9.0 MiB, from peers 26.0 MiB',
+  ])
+  progress.fail('h02', 'sha256 mismatch')
+  assert.deepEqual(progress.summary(), [
+    'murder:peer per host:',
+    '  h01  4.00s  2.5 MiB/s  from seeder 4.0 MiB, from peers 6.0 MiB, sent 0 B',
+    '  h02  failed after 4.00s: sha256 mismatch',
+    '  h03  4.00s  5.0 MiB/s  from seeder 0 B, from peers 20.0 MiB, sent 3.0 MiB',
+  ])
+})
