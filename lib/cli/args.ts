@@ -46,7 +46,9 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
       },
     })
   } catch (error) {
-    throw new UsageError(`${(error as Error).message.split('\n')[0]} Run \`deploy --help\` for usage.`)
+    // Node's message goes on about positionals after `--`; its first sentence names the culprit.
+    const first = (error as Error).message.split('\n')[0]?.split('. ')[0]?.replace(/\.$/, '') ?? 'Bad arguments'
+    throw new UsageError(`${first}. Run \`deploy --help\` for usage.`)
   }
   const { values, positionals } = parsed
   if (values.help) return { kind: 'help' }

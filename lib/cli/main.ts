@@ -109,7 +109,10 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
     ok: failure === undefined && failedHosts.length === 0,
     durationMs: Date.now() - started,
     tasks: session.taskTimings,
-    succeededHosts: [...session.touchedHosts].filter((host) => !session.failedHosts.has(host)),
+    succeededHosts: session.inventory
+      .all()
+      .map((host) => host.name)
+      .filter((host) => session.touchedHosts.has(host) && !session.failedHosts.has(host)),
     failedHosts,
   }
   if (failure !== undefined && !(failure instanceof RunFailedError)) {

@@ -1,0 +1,183 @@
+import { test, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes, createHash } from 'node:crypto'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { errorLine, makeProject, runCli, REPO_ROOT } from '../helpers/cli.ts'
+import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
+
+let hosts: string[] = []
+let project = ''
+const webHosts = () => hosts.slice(0, Math.floor(hosts.length / 2))
+
+before(() => {
+  hosts = ensureFarm(6)
+  project = makeProject('runner', 'runner.ts')
+  for (const host of hosts) onHost(host, 'rm -f /tmp/probe-mark /tmp/limit-* /tmp/scopes.json /tmp/dry-* /tmp/counter /tmp/roundtrip.bin')
+})
+
+function marked(): string[] {
+  return hosts.filter((host) => onHost(host, 'test -f /tmp/probe-mark').code === 0)
+}
+
+test('a task runs on every host of its role and only those', async () => {
+  const result = await runCli(['farm', 'probe:mark'], { cwd: project })
+  assert.equal(result.code, 0, result.stderr)
+  assert.deepEqual(marked(), webHosts())
+  for (const host of webHosts()) assert.equal(readOnHost(host, 'cat /tmp/probe-mark').trim(), host)
+  assert.match(result.stderr, /✔ probe:mark \d/)
+  assert.match(result.stderr, new RegExp(`host\\(s\\) succeeded: ${webHosts().join(', ')}`))
+})
+
+test('ROLES= and HOSTS= narrow a run', async () => {
+  for (const host of hosts) onHost(host, 'rm -f /tmp/probe-mark')
+  const [first, second] = webHosts()
+  const byHost = await runCli(['farm', 'probe:mark', `HOSTS=${first}`], { cwd: project })
+  assert.equal(byHost.code, 0, byHost.stderr)
+  assert.deepEqual(marked(), [first])
+  const byRole = await runCli(['farm', 'probe:mark', 'ROLES=db'], { cwd: project })
+  assert.equal(byRole.code, 0, byRole.stderr)
+  // The last host is db, not web: a task limited to web has nothing to do there.
+  assert.deepEqual(marked(), [first])
+  const byOption = await runCli(['farm', 'probe:mark', '--hosts', `${second}`], { cwd: project })
+  assert.equal(byOption.code, 0, byOption.stderr)
+  assert.deepEqual(marked(), [first, second])
+})
+
+test('limit: 2 is never exceeded, proven from timestamps written on the hosts', async () => {
+  const result = await runCli(['farm', 'probe:limit'], { cwd: project })
+  assert.equal(result.code, 0, result.stderr)
+  const spans = hosts.map((host) => ({
+    start: BigInt(readOnHost(host, 'cat /tmp/limit-start').trim()),
+    end: BigInt(readOnHost(host, 'cat /tmp/limit-end').trim()),
+  }))
+  let maxOverlap = 0
+  for (const span of spans) {
+    const overlapping = spans.filter((other) => other.start <= span.start && span.start < other.end).length
+    maxOverlap = Math.max(maxOverlap, overlapping)
+  }
+  assert.equal(maxOverlap, 2, `at most 2 at once, and the limit was used: ${maxOverlap}`)
+})
+
+test('within, withEnv, as, sudo, capture and test behave as documented', async () => {
+  for (const host of hosts) onHost(host, 'mkdir -p /srv/sub')
+  const result = await runCli(['farm', 'probe:scopes'], { cwd: project })
+  assert.equal(result.code, 0, result.stderr)
+  const scopes = JSON.parse(readOnHost(hosts[0] ?? '', 'cat /tmp/scopes.json')) as Record<string, unknown>
+  assert.deepEqual(scopes, {
+    within: '/srv',
+    nested: '/srv/sub',
+    env: "it's a $test",
+    as: 'nobody',
+    sudo: 'root',
+    captured: 'padded',
+    testTrue: true,
+    testFalse: false,
+    missingWithin: `${hosts[0]}: \`if test ! -d /nonexistent; then echo "Directory does not exist '/nonexistent'" 1>&2; false; fi\` exited 1: Directory does not exist '/nonexistent'`,
+  })
+})
+
+test('upload then download round-trips a binary file of several MiB exactly', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'murder-rt-'))
+  const file = join(dir, 'in.bin')
+  const bytes = randomBytes(5 * 1024 * 1024 + 123)
+  writeFileSync(file, bytes)
+  const out = join(dir, 'out.bin')
+  const result = await runCli(['farm', 'probe:roundtrip', `file=${file}`, `out=${out}`], { cwd: project })
+  assert.equal(result.code, 0, result.stderr)
+  const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex')
+  assert.equal(digest(readFileSync(out)), digest(bytes))
+})
+
+test('a command failing on one host exits 1 and the summary names the host and the command', async () => {
+  const victim = hosts[2] ?? ''
+  const result = await runCli(['farm', 'probe:fail', `fail_on=${victim}`], { cwd: project })
+  assert.equal(result.code, 1)
+  assert.match(result.stderr, /✖ 1 host\(s\) failed:/)
+  assert.ok(
+    result.stderr.includes(`    ${victim}: \`sh -c 'test "$1" != "$2"' sh ${victim} ${victim}\` exited 1`),
+    result.stderr
+  )
+})
+
+test('a task invoked twice runs once', async () => {
+  const result = await runCli(['farm', 'probe:twice'], { cwd: project })
+  assert.equal(result.code, 0, result.stderr)
+  assert.equal(readOnHost(hosts.at(-1) ?? '', 'cat /tmp/counter'), 'x\n')
+})
+
+test('--dry-run prints every host command and changes nothing', async () => {
+  const result = await runCli(['farm', 'probe:touch', '--dry-run'], { cwd: project })
+  assert.equal(result.code, 0, result.stderr)
+  for (const host of hosts) {
+    assert.ok(result.stderr.includes(`  ${host} $ touch /tmp/dry-marker`), result.stderr)
+    assert.equal(onHost(host, 'test -e /tmp/dry-marker || test -e /tmp/dry-upload').code, 1, `${host} was changed`)
+  }
+})
+
+test('-T lists built-in and user tasks with descriptions', async () => {
+  const result = await runCli(['-T'], { cwd: project })
+  assert.equal(result.code, 0, result.stderr)
+  assert.match(result.stdout, /^deploy probe:mark +# Leave \/tmp\/probe-mark on every web host$/m)
+  assert.match(result.stdout, /^deploy murder:peer +# /m)
+  assert.match(result.stdout, /^deploy deploy +# Deploy a new release/m)
+  const filtered = await runCli(['-T', 'murder:stop'], { cwd: project })
+  assert.deepEqual(
+    filtered.stdout.trim().split('\n').map((line) => line.split(/\s+/)[1]),
+    ['murder:stop_all_peering', 'murder:stop_all_seeding', 'murder:stop_peering', 'murder:stop_seeding', 'murder:stop_tracker']
+  )
+})
+
+test('bad input: one-line errors and exit 2 before anything runs', async () => {
+  const empty = mkdtempSync(join(tmpdir(), 'murder-empty-'))
+  const cases: { args: string[]; cwd?: string; expected: string | RegExp }[] = [
+    { args: ['probe:mark'], cwd: empty, expected: `error: No deployfile.ts found in ${empty} or its parents; create one or pass -f PATH.` },
+    {
+      args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/bad-syntax.ts'), 'broken'],
+      expected: /^error: .*test\/fixtures\/deployfiles\/bad-syntax\.ts:4:\d+: syntax error: /,
+    },
+    {
+      args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/throws.ts'), 'x'],
+      expected: /^error: .*test\/fixtures\/deployfiles\/throws\.ts:4: threw while loading: deployfile exploded on purpose$/,
+    },
+    { args: ['farm', 'probe:mrk'], expected: 'error: Unknown task "probe:mrk". Did you mean "probe:mark"? Run `deploy -T` to list tasks.' },
+    { args: ['farm', 'probe:mark', 'ROLES=webb'], expected: 'error: Unknown role "webb" in ROLES filter. Known roles: app, db, web.' },
+    { args: ['farm', 'probe:mark', 'HOSTS=h999'], expected: /^error: Unknown host "h999" in HOSTS filter\. Known hosts: h01, / },
+    { args: ['farm', 'probe:mark', '=oops'], expected: 'error: Empty variable name in "=oops"; write key=value.' },
+    { args: ['farm', 'probe:mark', '--bogus'], expected: /^error: Unknown option '--bogus'\. Run `deploy --help` for usage\.$/ },
+  ]
+  for (const { args, cwd, expected } of cases) {
+    const result = await runCli(args, { cwd: cwd ?? project })
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`)
+    const line = errorLine(result)
+    if (typeof expected === 'string') assert.equal(line, expected)
+    else assert.match(line, expected)
+    assert.equal(result.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${result.stderr}`)
+  }
+})
+
+test('a malformed stage file is named with its line', async () => {
+  const dir = makeProject('bad-stage', 'runner.ts', { 'roles/broken.yaml': 'servers:\n  - host: h01\n    roles: [web\n' })
+  const result = await runCli(['broken', 'probe:mark'], { cwd: dir })
+  assert.equal(result.code, 2)
+  assert.match(errorLine(result), /^error: roles\/broken\.yaml:\d+: invalid YAML: /)
+})
+
+test('an unreachable host and a refused key fail with the host named, exit 1', async () => {
+  const dir = makeProject('unreachable', 'runner.ts', {
+    'roles/broken.yaml': [
+      `ssh_config: ${join(REPO_ROOT, '.farm/ssh_config')}`,
+      'servers:',
+      `  - host: ${hosts[0]}:2`,
+      '    roles: [web]',
+      `  - host: nobody@${hosts[1]}`,
+      '    roles: [web]',
+      '',
+    ].join('\n'),
+  })
+  const result = await runCli(['broken', 'probe:mark'], { cwd: dir })
+  assert.equal(result.code, 1)
+  assert.match(result.stderr, new RegExp(`^    ${hosts[0]}: connection refused at deploy@[0-9.]+:2; is sshd running there\\?$`, 'm'))
+  assert.match(result.stderr, new RegExp(`^    ${hosts[1]}: authentication refused for nobody@[0-9.]+:22; check the user, IdentityFile and the host's authorized_keys$`, 'm'))
+})
