@@ -1,1 +1,340 @@
-export {}
+// Capistrano 3's deploy flow and on-server layout (../shared/reference/capistrano.md), with the
+// release carried by the murder swarm (or copied), a deploy lock, and wave-by-wave publishing.
+import { hostname, userInfo } from 'node:os'
+import { DeployError, UsageError, allServers, fetch, invoke, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
+import type { Host, HostContext } from '../lib/index.ts'
+import { deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../lib/deploy/releases.ts'
+import { planWaves } from '../lib/deploy/waves.ts'
+import { prepareReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
+import { checkPath, isFlagSet } from '../lib/torrent/murder-options.ts'
+import { distributeWithMurder } from './murder.ts'
+
+set('deploy_to', () => `/var/www/${application()}`)
+set('keep_releases', 5)
+set('linked_files', [])
+set('linked_dirs', [])
+set('tmp_dir', '/tmp')
+set('release_timestamp', () => releaseTimestamp(new Date()))
+set('current_directory', 'current')
+set('releases_directory', 'releases')
+set('shared_directory', 'shared')
+set('deploy_via', 'murder')
+set('release_source', '')
+set('local_user', () => process.env['USER'] ?? userInfo().username)
+set('waves', '')
+
+const DEPLOY_FLOW = ['starting', 'started', 'updating', 'updated', 'publishing', 'published', 'finishing', 'finished']
+const ROLLBACK_FLOW = ['starting', 'started', 'reverting', 'reverted', 'publishing', 'published', 'finishing_rollback', 'finished']
+const LOCK_FILE = 'deploy.lock'
+
+function application(): string {
+  const name = String(fetch('application', ''))
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    throw new UsageError(`application must be set to a simple name (letters, digits, ".", "_", "-"), got "${name}": set('application', 'shop').`)
+  }
+  return name
+}
+
+const deployTo = (): string => checkPath('deploy_to', String(fetch('deploy_to')))
+const releasesPath = (): string => `${deployTo()}/${String(fetch('releases_directory'))}`
+const sharedPath = (): string => `${deployTo()}/${String(fetch('shared_directory'))}`
+const currentPath = (): string => `${deployTo()}/${String(fetch('current_directory'))}`
+const releaseName = (): string => String(fetch('release_timestamp'))
+const releasePath = (): string => `${releasesPath()}/${releaseName()}`
+
+function listVariable(name: string): string[] {
+  const value = fetch<unknown>(name, [])
+  const list = typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : value
+  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) throw new UsageError(`${name} must be a list of paths`)
+  for (const item of list) {
+    if (item.startsWith('/') || item.split('/').includes('..')) throw new UsageError(`${name} entry "${item}" must be a relative path inside the release`)
+  }
+  return list
+}
+
+/** The hosts this deploy changes: release roles after ROLES=/HOSTS= filters. */
+function targets(): Host[] {
+  const hosts = releaseRoles()
+  if (hosts.length === 0) throw new UsageError('No hosts to deploy to: declare servers (not no_release), or loosen ROLES=/HOSTS=.')
+  return hosts
+}
+
+// What this run learned, per host: where `current` pointed before, and where we took the lock.
+const previousCurrent = new Map<string, string>()
+const lockedHosts = new Set<string>()
+let source: ReleaseSource | undefined
+let rollbackRelease: string | undefined
+
+async function swapCurrent(remote: HostContext, target: string): Promise<void> {
+  // Capistrano's atomic swap: a new link, renamed over `current` (rename(2)); never a moment without it.
+  const staging = `${releasesPath()}/${String(fetch('current_directory'))}`
+  await remote.run(['ln', '-sfn', target, staging])
+  await remote.run(['mv', staging, `${deployTo()}/`])
+}
+
+namespace('deploy', () => {
+  task('starting', { desc: 'Start a deployment: lock, check, remember the current release' }, async () => {
+    await invoke('deploy:lock')
+    await invoke('deploy:check')
+    await invoke('deploy:set_previous_revision')
+  })
+  task('started', async () => {})
+  task('updating', { desc: 'Create the new release and link shared files' }, async () => {
+    await invoke('deploy:new_release_path')
+    await invoke('deploy:create_release')
+    await invoke('deploy:set_current_revision')
+    await invoke('deploy:symlink:shared')
+  })
+  task('updated', async () => {})
+  task('reverting', { desc: 'Revert the server(s) to the previous release' }, async () => {
+    await invoke('deploy:revert_release')
+  })
+  task('reverted', async () => {})
+  task('publishing', { desc: 'Publish the release: swap current' }, async () => {
+    await invoke('deploy:symlink:release')
+  })
+  task('published', async () => {})
+  task('finishing', { desc: 'Finish the deployment, clean up old releases' }, async () => {
+    await invoke('deploy:cleanup')
+  })
+  task('finishing_rollback', { desc: 'Finish the rollback, clean up the release rolled away from' }, async () => {
+    await invoke('deploy:cleanup_rollback')
+  })
+  task('finished', { desc: 'Finish the deployment: log the revision, unlock' }, async () => {
+    await invoke('deploy:log_revision')
+    await invoke('deploy:unlock')
+  })
+  task('failed', async () => {
+    await invoke('deploy:unlock')
+  })
+  task('restart', async () => {})
+  task('verify', { desc: 'Check a wave of freshly switched hosts (redefine it: e.g. an HTTP health check)' }, async () => {})
+
+  task('lock', { desc: 'Take the deploy lock on every target host' }, async () => {
+    const lock = `${deployTo()}/${LOCK_FILE}`
+    const holder = `${String(fetch('local_user'))}@${hostname()} (pid ${process.pid}) since ${new Date().toISOString()}`
+    if (isFlagSet(fetch, 'unlock')) {
+      await on(targets(), async (remote) => remote.run(['rm', '-f', lock]))
+      log(`cleared the deploy lock ${lock} (unlock=1)`, 'warn')
+    }
+    const outcome = await on(targets(), { onError: 'continue' }, async (remote) => {
+      await remote.run(['mkdir', '-p', deployTo()])
+      // noclobber makes the create atomic: two deploys racing cannot both win.
+      const taken = await remote.test(`(set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`)
+      if (!taken) {
+        const by = await remote.capture(['cat', lock])
+        throw new DeployError(
+          `${remote.host.name}: ${application()} is being deployed by ${by || 'someone'} (lock ${lock}); wait, or pass unlock=1 if that deploy died.`,
+          { exitCode: 1 }
+        )
+      }
+      lockedHosts.add(remote.host.name)
+    })
+    if (outcome.failures.size > 0) {
+      await invoke('deploy:unlock')
+      const first = [...outcome.failures.values()][0]
+      throw first ?? new DeployError('deploy lock failed', { exitCode: 1 })
+    }
+  })
+
+  task('unlock', { desc: 'Release the deploy lock this run took' }, async () => {
+    const mine = allServers().filter((host) => lockedHosts.has(host.name))
+    await on(mine, async (remote) => remote.run(['rm', '-f', `${deployTo()}/${LOCK_FILE}`]))
+    lockedHosts.clear()
+  })
+
+  task('check', { desc: 'Check required files and directories exist' }, async () => {
+    const linkedDirs = listVariable('linked_dirs')
+    const linkedFiles = listVariable('linked_files')
+    await on(targets(), async (remote) => {
+      const shared = sharedPath()
+      const dirs = [shared, releasesPath(), ...linkedDirs.map((dir) => `${shared}/${dir}`), ...linkedFiles.map((file) => `${shared}/${parentOf(file)}`)]
+      await remote.run(['mkdir', '-p', ...new Set(dirs)])
+      for (const file of linkedFiles) {
+        if (!(await remote.test(['test', '-f', `${shared}/${file}`]))) {
+          throw new DeployError(`${remote.host.name}: linked file ${shared}/${file} does not exist; create it there first.`, { exitCode: 1 })
+        }
+      }
+    })
+  })
+
+  task('new_release_path', async () => {
+    await on(targets(), async (remote) => {
+      if (await remote.test(['test', '-e', releasePath()])) {
+        throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
+      }
+    })
+    log(`release ${releasePath()} on ${targets().length} host(s) via ${String(fetch('deploy_via'))}`)
+  })
+
+  task('set_previous_revision', async () => {
+    await on(targets(), async (remote) => {
+      const link = await remote.run(['readlink', currentPath()], { quiet: true, allowFailure: true })
+      if (link.code === 0 && link.stdout.trim() !== '') previousCurrent.set(remote.host.name, link.stdout.trim())
+    })
+  })
+
+  task('create_release', { desc: 'Put the release on every target host (deploy_via murder or copy)' }, async () => {
+    source ??= await prepareSource()
+    const via = String(fetch('deploy_via'))
+    const hosts = targets()
+    if (via === 'copy') await distributeByCopy(source, hosts)
+    else if (via === 'murder') await distributeWithMurder(source.tgzPath, hosts, releasePath(), `${application()}-${releaseName()}`, String(fetch('tmp_dir')))
+    else throw new UsageError(`deploy_via must be "murder" or "copy", got "${via}".`)
+  })
+
+  task('set_current_revision', async () => {
+    const sha = source?.sha ?? 'unknown'
+    await on(targets(), async (remote) => {
+      await remote.within(releasePath(), () => remote.run(`printf '%s\\n' ${quote(sha)} > REVISION`))
+    })
+  })
+
+  namespace('symlink', () => {
+    task('shared', { desc: 'Link linked_files and linked_dirs into the release' }, async () => {
+      const entries = [...listVariable('linked_files').map((p) => ({ p, isDir: false })), ...listVariable('linked_dirs').map((p) => ({ p, isDir: true }))]
+      await on(targets(), async (remote) => {
+        for (const { p, isDir } of entries) {
+          const link = `${releasePath()}/${p}`
+          await remote.run(['mkdir', '-p', parentOf(link)])
+          await remote.run(['rm', isDir ? '-rf' : '-f', link])
+          await remote.run(['ln', '-s', `${sharedPath()}/${p}`, link])
+        }
+      })
+    })
+
+    task('release', { desc: 'Swap current to the new release, wave by wave' }, async () => {
+      await publishInWaves(rollbackRelease === undefined ? releasePath() : `${releasesPath()}/${rollbackRelease}`)
+    })
+  })
+
+  task('cleanup', { desc: 'Remove old releases beyond keep_releases' }, async () => {
+    const keep = Number(fetch('keep_releases'))
+    await on(targets(), async (remote) => {
+      const names = (await remote.capture(['ls', '-x', releasesPath()])).split(/\s+/).filter(Boolean)
+      const current = releaseOf(await remote.capture(`readlink ${quote(currentPath())} || true`))
+      const doomed = releasesToRemove(names, keep, current)
+      for (let start = 0; start < doomed.length; start += 100) {
+        await remote.run(['rm', '-rf', ...doomed.slice(start, start + 100).map((name) => `${releasesPath()}/${name}`)])
+      }
+    })
+  })
+
+  task('revert_release', { desc: 'Pick the release to roll back to (rollback_release=TIMESTAMP, else the previous one)' }, async () => {
+    const requested = String(fetch('rollback_release', '') ?? '')
+    const choices = new Map<string, string | undefined>()
+    await on(targets(), async (remote) => {
+      const names = (await remote.capture(`ls -xt ${quote(releasesPath())} 2>/dev/null || true`)).split(/\s+/).filter(Boolean)
+      const chosen = rollbackTarget(names, requested === '' ? undefined : requested)
+      if (!chosen) {
+        const why = requested === '' ? 'there is no previous release' : `release ${requested} is not there`
+        throw new DeployError(`${remote.host.name}: cannot roll back: ${why} in ${releasesPath()}.`, { exitCode: 1 })
+      }
+      choices.set(remote.host.name, chosen)
+    })
+    const distinct = new Set(choices.values())
+    if (distinct.size > 1) log(`hosts roll back to different releases: ${[...distinct].join(', ')}`, 'warn')
+    rollbackRelease = [...distinct][0]
+  })
+
+  task('cleanup_rollback', { desc: 'Archive and remove the release rolled away from' }, async () => {
+    await on(targets(), async (remote) => {
+      const newest = (await remote.capture(['ls', '-xt', releasesPath()])).split(/\s+/).filter(Boolean)[0]
+      const current = releaseOf(await remote.capture(['readlink', currentPath()]))
+      if (newest === undefined || newest === current) return
+      await remote.run(['tar', '-czf', `${deployTo()}/rolled-back-release-${newest}.tar.gz`, '-C', releasesPath(), newest])
+      await remote.run(['rm', '-rf', `${releasesPath()}/${newest}`])
+    })
+  })
+
+  task('log_revision', { desc: 'Append this deploy or rollback to revisions.log' }, async () => {
+    const user = String(fetch('local_user'))
+    const line =
+      rollbackRelease === undefined
+        ? deployLogLine({ branch: source?.branch ?? String(fetch('branch', 'unknown')), sha: source?.sha ?? 'unknown', release: releaseName(), user })
+        : rollbackLogLine(user, rollbackRelease)
+    await on(targets(), async (remote) => {
+      await remote.within(releasesPath(), () => remote.run(`printf '%s\\n' ${quote(line)} >> ${quote(`${deployTo()}/revisions.log`)}`))
+    })
+  })
+})
+
+task('deploy', { desc: 'Deploy a new release (Capistrano 3 flow)' }, async () => {
+  // Packed before any host is touched, so a dirty tree or a bad release_source changes nothing.
+  source = await prepareSource()
+  await runFlow(DEPLOY_FLOW)
+})
+
+function prepareSource(): Promise<ReleaseSource> {
+  return prepareReleaseSource(process.cwd(), String(fetch('release_source', '')), isFlagSet(fetch, 'allow_dirty'))
+}
+
+namespace('deploy', () => {
+  task('rollback', { desc: 'Roll back to the previous release' }, async () => {
+    await runFlow(ROLLBACK_FLOW)
+  })
+})
+
+async function runFlow(steps: readonly string[]): Promise<void> {
+  try {
+    for (const step of steps) await invoke(`deploy:${step}`)
+  } catch (error) {
+    await invoke('deploy:failed')
+    throw error
+  }
+}
+
+async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[]): Promise<void> {
+  const remoteTgz = `${String(fetch('tmp_dir'))}/${application()}-${releaseName()}.tgz`
+  await on(hosts, async (remote) => {
+    await remote.run(['mkdir', '-p', String(fetch('tmp_dir')), releasePath()])
+    await remote.upload(release.tgzPath, remoteTgz)
+    await remote.run(['tar', '-xzf', remoteTgz, '-C', releasePath()])
+    await remote.run(['rm', '-f', remoteTgz])
+  })
+}
+
+/**
+ * Swaps `current` wave by wave; after each wave `deploy:verify` runs on that wave's hosts. If it
+ * fails, every host switched in this run goes back to where it was and later waves never switch.
+ */
+async function publishInWaves(target: string): Promise<void> {
+  let waves: Host[][]
+  try {
+    waves = planWaves(targets(), String(fetch('waves', '')) || '100%')
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}.`)
+  }
+  const switched: Host[] = []
+  for (const [index, wave] of waves.entries()) {
+    if (waves.length > 1) log(`wave ${index + 1}/${waves.length}: ${wave.map((host) => host.name).join(', ')}`)
+    await on(wave, async (remote) => swapCurrent(remote, target))
+    switched.push(...wave)
+    try {
+      await onlyHosts(wave, () => invoke('deploy:verify', { again: true }))
+    } catch (error) {
+      await restorePrevious(switched)
+      const never = waves.slice(index + 1).flat()
+      log(`rolled back ${switched.map((h) => h.name).join(', ')} to their previous release`, 'warn')
+      if (never.length > 0) log(`never switched: ${never.map((h) => h.name).join(', ')}`, 'warn')
+      throw new DeployError(
+        `deploy:verify failed in wave ${index + 1} of ${waves.length} (${(error as Error).message}); switched hosts were rolled back.`,
+        { exitCode: 1, cause: error }
+      )
+    }
+  }
+}
+
+async function restorePrevious(hosts: readonly Host[]): Promise<void> {
+  await on(hosts, { onError: 'continue' }, async (remote) => {
+    const previous = previousCurrent.get(remote.host.name)
+    if (previous === undefined) await remote.run(['rm', '-f', currentPath()])
+    else await swapCurrent(remote, previous)
+    log(`${remote.host.name}: current → ${previous ?? '(none)'}`)
+  })
+}
+
+function parentOf(path: string): string {
+  const index = path.lastIndexOf('/')
+  return index <= 0 ? (index === 0 ? '/' : '.') : path.slice(0, index)
+}

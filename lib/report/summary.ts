@@ -15,7 +15,7 @@ export function renderSummary(summary: RunSummary, paint: Paint): string[] {
       lines.push(`    ${paint.host(host)}: ${text}`)
     }
   }
-  if (summary.error !== undefined) lines.push(`${paint.red('✖')} ${summary.error}`)
+  if (summary.error !== undefined) lines.push(`${paint.red('error:')} ${summary.error}`)
   const verdict = summary.ok ? paint.green('Finished') : paint.red('Failed')
   lines.push(`${verdict} in ${formatDuration(summary.durationMs)}`)
   return lines

@@ -1,0 +1,151 @@
+import { test, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { makeProject, runCli, type CliResult } from '../helpers/cli.ts'
+import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
+
+const DEPLOY_TO = '/var/www/shop'
+const VIA = process.env['DEPLOY_VIA'] ?? 'copy'
+let hosts: string[] = []
+let project = ''
+let appDir = ''
+let version = 0
+
+function expectOk(result: CliResult, what: string): void {
+  assert.equal(result.code, 0, `${what} failed:\n${result.stderr}`)
+}
+
+/** Writes a new version of the app into the release source directory. */
+function nextVersion(): number {
+  version++
+  writeFileSync(join(appDir, 'VERSION'), `${version}\n`)
+  return version
+}
+
+async function deploy(...args: string[]): Promise<CliResult> {
+  // Release names have one-second resolution, as in Capistrano.
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  return runCli(['farm', ...args, `release_source=${appDir}`, `deploy_via=${VIA}`], { cwd: project })
+}
+
+const currentOf = (host: string) => readOnHost(host, `readlink ${DEPLOY_TO}/current`).trim()
+const versionOf = (host: string) => readOnHost(host, `cat ${DEPLOY_TO}/current/VERSION`).trim()
+const releasesOf = (host: string) => readOnHost(host, `ls ${DEPLOY_TO}/releases`).trim().split('\n')
+
+function resetHosts(): void {
+  for (const host of hosts) onHost(host, `rm -rf ${DEPLOY_TO} && mkdir -p ${DEPLOY_TO}/shared/config && echo "secret: 1" > ${DEPLOY_TO}/shared/config/app.yml`)
+}
+
+before(() => {
+  hosts = ensureFarm(8)
+  project = makeProject('deploy', 'deploy.ts')
+  appDir = join(project, 'app')
+  mkdirSync(join(appDir, 'config'), { recursive: true })
+  writeFileSync(join(appDir, 'index.html'), '<h1>shop</h1>\n')
+  resetHosts()
+})
+
+test('three deploys with keep_releases 2: two releases, current at the newest, three log lines, shared links', async () => {
+  const stamps: string[] = []
+  for (let i = 0; i < 3; i++) {
+    nextVersion()
+    const result = await deploy('deploy')
+    expectOk(result, `deploy ${i + 1}`)
+    stamps.push(currentOf(hosts[0] ?? '').split('/').at(-1) ?? '')
+  }
+  for (const host of hosts) {
+    assert.deepEqual(releasesOf(host), stamps.slice(1), `${host} keeps the two newest`)
+    assert.equal(currentOf(host), `${DEPLOY_TO}/releases/${stamps[2]}`)
+    assert.equal(versionOf(host), String(version))
+    const log = readOnHost(host, `cat ${DEPLOY_TO}/revisions.log`).trim().split('\n')
+    assert.equal(log.length, 3)
+    log.forEach((line, index) => assert.match(line, new RegExp(`^Branch unknown \\(at unknown\\) deployed as release ${stamps[index]} by \\S+$`)))
+    assert.equal(readOnHost(host, `readlink -f ${DEPLOY_TO}/current/config/app.yml`).trim(), `${DEPLOY_TO}/shared/config/app.yml`)
+    assert.equal(readOnHost(host, `readlink -f ${DEPLOY_TO}/current/log`).trim(), `${DEPLOY_TO}/shared/log`)
+    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, 'the lock is released')
+  }
+})
+
+test('rollback goes back one release and logs it; with nothing to roll back to it fails and changes nothing', async () => {
+  const before = currentOf(hosts[0] ?? '')
+  const [older] = releasesOf(hosts[0] ?? '')
+  const rolled = await deploy('deploy:rollback')
+  expectOk(rolled, 'rollback')
+  for (const host of hosts) {
+    assert.equal(currentOf(host), `${DEPLOY_TO}/releases/${older}`)
+    assert.deepEqual(releasesOf(host), [older], 'the release rolled away from is archived and removed')
+    assert.equal(onHost(host, `test -f ${DEPLOY_TO}/rolled-back-release-${before.split('/').at(-1)}.tar.gz`).code, 0)
+    assert.match(readOnHost(host, `tail -1 ${DEPLOY_TO}/revisions.log`), new RegExp(`^\\S+ rolled back to release ${older}\\n$`))
+  }
+  const nothing = await deploy('deploy:rollback')
+  assert.equal(nothing.code, 1)
+  assert.match(nothing.stderr, new RegExp(`${hosts[0]}: cannot roll back: there is no previous release in ${DEPLOY_TO}/releases\\.`))
+  for (const host of hosts) {
+    assert.equal(currentOf(host), `${DEPLOY_TO}/releases/${older}`)
+    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, 'the lock is released after a failure')
+  }
+})
+
+test('a failed deploy:verify in the second wave puts wave one back and never switches the rest', async () => {
+  nextVersion()
+  expectOk(await deploy('deploy'), 'base deploy')
+  const old = currentOf(hosts[0] ?? '')
+  nextVersion()
+  // Waves 1, 3, rest: h01 | h02 h03 | h04…; the health check fails on h03.
+  const result = await deploy('deploy', '--waves', '1,3,100%', 'fail_verify_on=h03')
+  assert.equal(result.code, 1)
+  assert.match(result.stderr, /deploy:verify failed in wave 2 of 3/)
+  assert.match(result.stderr, /never switched: h04, h05, h06, h07, h08/)
+  for (const host of hosts) assert.equal(currentOf(host), old, `${host} runs the old release`)
+})
+
+test('a loop reading through current never fails while current is swapped', async () => {
+  const reader = hosts[1] ?? ''
+  // 2000 reads through `current` while two deploys swap it; any failed read prints FAIL.
+  const loop = spawn('ssh', ['-F', join(process.cwd(), '.farm/ssh_config'), reader,
+    `fails=0; for i in $(seq 1 4000); do cat ${DEPLOY_TO}/current/VERSION >/dev/null 2>&1 || fails=$((fails+1)); done; echo "fails=$fails"`])
+  let out = ''
+  loop.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  const finished = new Promise((resolve) => loop.on('close', resolve))
+  nextVersion()
+  expectOk(await deploy('deploy'), 'deploy during reads')
+  nextVersion()
+  expectOk(await deploy('deploy'), 'second deploy during reads')
+  await finished
+  assert.equal(out.trim(), 'fails=0')
+})
+
+test('ROLES= deploys only that role; a concurrent deploy is refused by the lock; a dirty git tree is refused', async () => {
+  const before = hosts.map(currentOf)
+  nextVersion()
+  expectOk(await deploy('deploy', 'ROLES=db'), 'db deploy')
+  const dbHost = hosts.at(-1) ?? ''
+  assert.notEqual(currentOf(dbHost), before.at(-1))
+  hosts.slice(0, -1).forEach((host, index) => assert.equal(currentOf(host), before[index], `${host} untouched`))
+
+  readOnHost(hosts[4] ?? '', `echo "alice@elsewhere (pid 1) since 2026-01-01T00:00:00Z" > ${DEPLOY_TO}/deploy.lock`)
+  const locked = await deploy('deploy')
+  assert.equal(locked.code, 1)
+  assert.match(locked.stderr, new RegExp(`${hosts[4]}: shop is being deployed by alice@elsewhere \\(pid 1\\) since 2026-01-01T00:00:00Z \\(lock ${DEPLOY_TO}/deploy.lock\\); wait, or pass unlock=1 if that deploy died\\.`))
+  for (const host of hosts) {
+    const expected = host === hosts[4] ? 0 : 1
+    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, expected, `only the foreign lock is left on ${host}`)
+  }
+  nextVersion()
+  expectOk(await deploy('deploy', 'unlock=1'), 'deploy with unlock=1')
+
+  const gitApp = join(project, 'gitapp')
+  mkdirSync(gitApp, { recursive: true })
+  const git = (...args: string[]) => execFileSync('git', ['-C', gitApp, ...args], { stdio: 'pipe' })
+  git('init', '-q', '-b', 'main')
+  writeFileSync(join(gitApp, 'VERSION'), 'git\n')
+  git('add', '.')
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'first')
+  writeFileSync(join(gitApp, 'VERSION'), 'dirty\n')
+  const dirty = await runCli(['farm', 'deploy', `deploy_via=${VIA}`], { cwd: gitApp, env: {} })
+  // The deployfile is found in the parent project; the git tree is the one the user stands in.
+  assert.equal(dirty.code, 2)
+  assert.match(dirty.stderr, /^error: Refusing to deploy: the working tree has 1 uncommitted change\(s\); commit them, or pass allow_dirty=1 to deploy them anyway\.$/m)
+})
