@@ -1,70 +1,130 @@
 #!/usr/bin/env bash
-# The test farm: N real OpenSSH hosts on this machine, for tests, the demo and benchmarks.
+# The test farm: N real OpenSSH hosts on this machine, for end-to-end tests, the demo and benchmarks.
 #
-#   bash test/farm/farm.sh up [N] [--rate 1gbit]   (default 8 hosts; FARM_RATE also works)
-#   bash test/farm/farm.sh down | status
+#   bash test/farm/farm.sh up [N] [--rate 1gbit]   N hosts (default 8, at most 250); FARM_RATE works too
+#   bash test/farm/farm.sh down                    idempotent; removes everything up created
+#   bash test/farm/farm.sh status                  exit 0 only when every host answers SSH
 #
-# Host hNN lives in network namespace murder-hNN, joined by a veth pair to the bridge murderbr0;
-# the controller is 10.213.0.1/16 on the bridge, hNN is 10.213.1.NN (NN = 1..250). Each host runs
-# sshd as PID 1 of its own PID namespace (a test that kills processes on one host cannot touch
-# another), with private /tmp, /srv, /var/www and /home/deploy bind-mounted in its own mount
-# namespace from $STATE/hNN. Every link is capped with tbf in both directions (the host-side veth
-# shapes its upload, the bridge-side veth its download) and the controller's sends are capped on
-# the bridge itself. Login is key-only for user deploy (passwordless sudo).
-# Writes roles/farm.yaml (roles: app on all, web on the first half, db on the last host) and
-# .farm/ssh_config. Only loopback and these namespaces are ever contacted.
+# Addresses (10.213.0.0/16, used for nothing else; up refuses to start if the machine routes it):
+#   controller  10.213.0.1   on veth murder0 (root namespace), whose peer mv-ctl is a port of the
+#                            bridge murderbr0; the bridge itself has no address
+#   host hN     10.213.1.N   eth0 in network namespace murder-hNN, whose peer mv-hNN is a bridge port
+# Names are h01, h02, ... (h100 and up past 99); each host's /etc/hosts knows all the others.
+#
+# Shaping: every link, the controller's included, is a veth pair with a tbf qdisc on the egress of
+# both ends, so each direction is capped at the rate on its own: the end inside the host (or the
+# controller's murder0) caps what it sends, the bridge-side end (mv-hNN, mv-ctl) what it receives.
+# Traffic between two hosts passes the sender's upload cap and the receiver's download cap; all
+# hosts pulling from the controller share its one upload cap. The queues are deep (latency 400ms):
+# a shallow tbf drops packets under a BitTorrent swarm.
+#
+# Each host: sshd is PID 1 of its own PID namespace (killing processes on one host cannot touch
+# another or the controller; sshd reaps orphaned daemons), with its own hostname and a mount
+# namespace where /tmp (1777), /var/tmp, /srv, /var/www, the deploy user's home and /etc/hosts are
+# bind mounts of $FARM_STATE/hNN/* (default /var/lib/murder-farm) and /dev/shm a 64 MiB tmpfs;
+# everything else is shared with the machine. Login is key-only as `deploy` (created if missing;
+# passwordless sudo) with the key .farm/id_ed25519; that key and the one host key shared by all
+# hosts are made once and kept across down/up.
+#
+# Writes roles/farm.yaml (all hosts `app`, the first half also `web`, the last host also `db`) and
+# .farm/ssh_config. Needs root; installs openssh-server and sudo with apt when they are missing.
 set -euo pipefail
+export PATH="/usr/local/sbin:/usr/sbin:/sbin:$PATH"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SELF="$ROOT/test/farm/farm.sh"
 STATE=${FARM_STATE:-/var/lib/murder-farm}
 KEYS="$ROOT/.farm"
 BRIDGE=murderbr0
-PREFIX=10.213
+CONTROLLER_LINK=murder0
+NET=10.213
 USER_NAME=deploy
+MAX_HOSTS=250
+BOOT_TIMEOUT_S=30
 
 die() { echo "farm: $*" >&2; exit 1; }
 
-rate_bytes_per_second() {
-  local rate=$1 number unit
-  number=${rate%%[a-zA-Z]*}
-  unit=${rate#"$number"}
-  case "${unit,,}" in
-    gbit) echo $((number * 125000000)) ;;
-    mbit) echo $((number * 125000)) ;;
-    kbit) echo $((number * 125)) ;;
-    *) die "rate \"$rate\" is not understood; write e.g. 1gbit, 100mbit or 25mbit" ;;
-  esac
+elapsed() { awk -v from="$1" -v to="$EPOCHREALTIME" 'BEGIN { printf "%.1f", to - from }'; }
+
+host_name() { printf 'h%02d' "$1"; }
+
+check_rate() {
+  [[ ${1,,} =~ ^[1-9][0-9]*(kbit|mbit|gbit)$ ]] || die "rate \"$1\" is not understood; write e.g. 1gbit, 100mbit or 500kbit"
 }
 
-# A deep queue: a shallow tbf drops packets under a swarm. Burst covers GSO super-packets.
+# tbf on the egress of one device. Burst: 20 ms at the rate (at least 64 KiB, so GSO super-packets
+# of veth pass whole); queue: 400 ms at the rate, deep enough for a swarm of TCP flows.
 shape() {
-  local netns=$1 dev=$2 rate=$3 bytes burst
-  bytes=$(rate_bytes_per_second "$rate")
-  burst=$((bytes / 50 > 262144 ? bytes / 50 : 262144))
-  ${netns:+ip netns exec "$netns"} tc qdisc replace dev "$dev" root tbf rate "$rate" burst "$burst" latency 400ms
+  local dev=$1 rate=${2,,} number bytes_per_s
+  number=${rate%%[a-z]*}
+  case "$rate" in
+    *gbit) bytes_per_s=$((number * 125000000)) ;;
+    *mbit) bytes_per_s=$((number * 125000)) ;;
+    *kbit) bytes_per_s=$((number * 125)) ;;
+  esac
+  echo "qdisc replace dev $dev root tbf rate $rate burst $((bytes_per_s / 50 > 65536 ? bytes_per_s / 50 : 65536)) latency 400ms"
 }
 
-install_packages() {
+install_missing_packages() {
   local missing=()
-  command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v ssh-keygen >/dev/null || missing+=(openssh-client)
   command -v sudo >/dev/null || missing+=(sudo)
-  command -v tc >/dev/null || missing+=(iproute2)
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "farm: installing ${missing[*]} with apt" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  command -v ip >/dev/null && command -v tc >/dev/null || missing+=(iproute2)
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "farm: installing ${missing[*]} with apt-get" >&2
+  # Without a policy-rc.d, installing openssh-server starts the machine's own sshd on port 22.
+  local policy=/usr/sbin/policy-rc.d made_policy=
+  if [ ! -e $policy ]; then
+    printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy && made_policy=1
   fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+    [ -z "$made_policy" ] || rm -f $policy
+    die "apt-get install ${missing[*]} failed; install them by hand and run farm.sh up again"
+  }
+  [ -z "$made_policy" ] || rm -f $policy
 }
+
+check_addresses_free() {
+  local clash
+  clash=$({
+    ip -o -4 addr show to "$NET.0.0/16"
+    ip -4 route show root "$NET.0.0/16"
+    ip -4 route show match "$NET.0.0/16" | grep -v '^default' || true
+  } 2>/dev/null | head -n 1)
+  [ -z "$clash" ] || die "the machine already uses $NET.0.0/16 ($clash); the farm needs that range to itself"
+}
+
+# Each host mounts its own directories over these paths, so its sshd could not read a state dir there.
+check_state_dir() {
+  local path home
+  home=$(user_home)
+  for path in /tmp /var/tmp /srv /var/www ${home:+"$home"}; do
+    case "$(realpath -m "$STATE")/" in
+      "$path"/*) die "FARM_STATE=$STATE is under $path, which every host replaces with its own; pick e.g. /var/lib/murder-farm" ;;
+    esac
+  done
+}
+
+user_home() { getent passwd "$USER_NAME" | cut -d: -f6; }
 
 prepare_user_and_keys() {
-  id "$USER_NAME" >/dev/null 2>&1 || useradd --no-create-home --home-dir "/home/$USER_NAME" --shell /bin/bash "$USER_NAME"
-  # With UsePAM no, a locked ("!") account is refused even for key logins.
+  if ! id "$USER_NAME" >/dev/null 2>&1; then
+    local group=(--user-group)
+    getent group "$USER_NAME" >/dev/null && group=(--gid "$USER_NAME")
+    useradd --no-create-home --home-dir "/home/$USER_NAME" --shell /bin/bash "${group[@]}" "$USER_NAME"
+  fi
+  # With UsePAM no, a locked account ("!" in the password field) is refused even for key logins.
   usermod -p '*' "$USER_NAME"
-  mkdir -p "/home/$USER_NAME" /var/www /srv /run/sshd
+  local home
+  home=$(user_home)
+  [ -n "$home" ] && [ "$home" != / ] || die "user $USER_NAME has home \"$home\"; give it its own, e.g. usermod -d /home/$USER_NAME $USER_NAME"
+  mkdir -p "$home" /srv /var/www /var/tmp /run/sshd "$KEYS" "$STATE"
   echo "$USER_NAME ALL=(ALL) NOPASSWD: ALL" > /etc/sudoers.d/murder-farm
   chmod 440 /etc/sudoers.d/murder-farm
-  mkdir -p "$KEYS" "$STATE"
   [ -f "$KEYS/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C murder-farm -f "$KEYS/id_ed25519"
-  [ -f "$STATE/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$STATE/ssh_host_ed25519_key"
+  [ -f "$STATE/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C murder-farm -f "$STATE/ssh_host_ed25519_key"
   cat > "$STATE/sshd_config" <<CONF
 Port 22
 ListenAddress 0.0.0.0
@@ -79,6 +139,8 @@ AuthorizedKeysFile .ssh/authorized_keys
 StrictModes no
 UseDNS no
 PrintMotd no
+PrintLastLog no
+X11Forwarding no
 MaxSessions 200
 MaxStartups 500
 LoginGraceTime 30
@@ -86,53 +148,127 @@ Subsystem sftp internal-sftp
 CONF
 }
 
-host_name() { printf 'h%02d' "$1"; }
-
-start_host() {
-  local index=$1 rate=$2 name netns dir
-  name=$(host_name "$index")
-  netns="murder-$name"
-  dir="$STATE/$name"
-  mkdir -p "$dir/tmp" "$dir/srv" "$dir/www" "$dir/home/.ssh"
-  chmod 1777 "$dir/tmp"
-  cp "$KEYS/id_ed25519.pub" "$dir/home/.ssh/authorized_keys"
-  chown -R "$USER_NAME:$USER_NAME" "$dir/srv" "$dir/www" "$dir/home"
-
-  ip netns add "$netns"
-  ip link add "mv-$name" type veth peer name "mvp-$name"
-  ip link set "mvp-$name" netns "$netns"
-  ip link set "mv-$name" master "$BRIDGE" up
-  ip -n "$netns" link set "mvp-$name" name eth0
-  ip -n "$netns" addr add "$PREFIX.1.$index/16" dev eth0
-  ip -n "$netns" link set eth0 up
-  ip -n "$netns" link set lo up
-  shape "$netns" eth0 "$rate"
-  shape "" "mv-$name" "$rate"
-
-  # sshd becomes PID 1 of a new PID namespace, with its own mounts.
-  ip netns exec "$netns" unshare --mount --pid --uts --fork --mount-proc --propagation private \
-    sh -c "hostname $name && mount --bind '$dir/tmp' /tmp && mount --bind '$dir/srv' /srv && mount --bind '$dir/www' /var/www &&
-           mount --bind '$dir/home' /home/$USER_NAME && exec /usr/sbin/sshd -D -e -f '$STATE/sshd_config'" \
-    >"$dir/sshd.log" 2>&1 &
+# Per-host directories and files, with builtins and one call per tool (fast for 100+ hosts).
+prepare_host_dirs() {
+  local count=$1 i name dirs=() homes=() owned=() pubkey
+  pubkey=$(cat "$KEYS/id_ed25519.pub")
+  for ((i = 1; i <= count; i++)); do
+    name=$STATE/$(host_name "$i")
+    dirs+=("$name"/{tmp,vartmp,srv,www,home/.ssh})
+    homes+=("$name/tmp" "$name/vartmp")
+    owned+=("$name"/{srv,www,home})
+  done
+  mkdir -p "${dirs[@]}"
+  chmod 1777 "${homes[@]}"
+  local farm_hosts="$NET.0.1 controller"$'\n'
+  for ((i = 1; i <= count; i++)); do farm_hosts+="$NET.1.$i $(host_name "$i")"$'\n'; done
+  for ((i = 1; i <= count; i++)); do
+    name=$(host_name "$i")
+    printf '%s\n' "$pubkey" > "$STATE/$name/home/.ssh/authorized_keys"
+    printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n%s' "$farm_hosts" > "$STATE/$name/hosts"
+  done
+  chown -R "$USER_NAME:" "${owned[@]}"
 }
 
-wait_for_sshd() {
-  local name=$1 address=$2 deadline=$((SECONDS + 20))
-  until timeout 1 bash -c "exec 3<>/dev/tcp/$address/22" 2>/dev/null; do
-    [ $SECONDS -lt $deadline ] || die "$name ($address) did not accept SSH within 20 s; see $STATE/$name/sshd.log"
+create_network() {
+  local count=$1 rate=$2 i name
+  {
+    echo "link add $BRIDGE type bridge"
+    echo "link set $BRIDGE addrgenmode none up"
+    echo "link add $CONTROLLER_LINK type veth peer name mv-ctl"
+    echo "link set mv-ctl addrgenmode none master $BRIDGE up"
+    echo "link set $CONTROLLER_LINK addrgenmode none up"
+    echo "addr add $NET.0.1/16 dev $CONTROLLER_LINK"
+    for ((i = 1; i <= count; i++)); do
+      name=$(host_name "$i")
+      echo "netns add murder-$name"
+      echo "link add mv-$name type veth peer name eth0 netns murder-$name"
+      echo "link set mv-$name addrgenmode none master $BRIDGE up"
+    done
+  } | ip -batch -
+  {
+    shape "$CONTROLLER_LINK" "$rate"
+    shape mv-ctl "$rate"
+    for ((i = 1; i <= count; i++)); do shape "mv-$(host_name "$i")" "$rate"; done
+  } | tc -batch -
+}
+
+# PID 1 of a host's PID namespace until it execs sshd: network inside the namespace, then mounts.
+boot() {
+  local name=$1 index=$2 rate=$3 dir="$STATE/$1" home
+  home=$(user_home)
+  hostname "$name"
+  ip -batch - <<IP
+link set lo up
+link set eth0 addrgenmode none up
+addr add $NET.1.$index/16 dev eth0
+IP
+  shape eth0 "$rate" | tc -batch -
+  mount --bind "$dir/tmp" /tmp
+  mount --bind "$dir/vartmp" /var/tmp
+  mount --bind "$dir/srv" /srv
+  mount --bind "$dir/www" /var/www
+  mount --bind "$dir/home" "$home"
+  mount --bind "$dir/hosts" /etc/hosts
+  mount -t tmpfs -o nosuid,nodev,mode=1777,size=64m tmpfs /dev/shm
+  exec /usr/sbin/sshd -D -e -f "$STATE/sshd_config"
+}
+
+start_hosts() {
+  local count=$1 rate=$2 i name
+  PIDS=()
+  for ((i = 1; i <= count; i++)); do
+    name=$(host_name "$i")
+    # setsid: a Ctrl-C meant for the caller's process group does not reach the farm.
+    setsid ip netns exec "murder-$name" \
+      unshare --mount --pid --uts --fork --mount-proc --propagation private \
+      bash "$SELF" _boot "$name" "$i" "$rate" </dev/null >"$STATE/$name/sshd.log" 2>&1 9>&- &
+    PIDS[i]=$!
+  done
+}
+
+# Answers with an SSH banner, i.e. sshd itself is serving, not just the kernel accepting.
+answers_ssh() {
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/22" && read -r -t 2 banner <&3 && [[ $banner == SSH-2.0-* ]]' "$1" 2>/dev/null
+}
+
+# $1 is any process in the host's network namespace; its /proc/PID/net/tcp lists that namespace's sockets.
+is_listening_on_22() { grep -q '^ *[0-9]*: 00000000:0016 00000000:0000 0A ' "/proc/$1/net/tcp" 2>/dev/null; }
+
+wait_for_hosts() {
+  local count=$1 deadline=$((SECONDS + BOOT_TIMEOUT_S)) i name pending=()
+  for ((i = 1; i <= count; i++)); do pending+=("$i"); done
+  while [ ${#pending[@]} -gt 0 ]; do
+    local still=()
+    for i in "${pending[@]}"; do
+      name=$(host_name "$i")
+      # Connect only once sshd listens: before the host's address is up, a connect hangs on ARP.
+      if is_listening_on_22 "${PIDS[i]}" && answers_ssh "$NET.1.$i"; then continue; fi
+      if ! is_running "${PIDS[i]}"; then
+        die "$name ($NET.1.$i) failed to start sshd: $(tail -n 3 "$STATE/$name/sshd.log" | tr '\n' ' ')"
+      fi
+      still+=("$i")
+    done
+    pending=("${still[@]+"${still[@]}"}")
+    [ ${#pending[@]} -eq 0 ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      local others=()
+      for i in "${pending[@]:1}"; do others+=("$(host_name "$i")"); done
+      name=$(host_name "${pending[0]}")
+      die "$name ($NET.1.${pending[0]}) did not answer SSH within ${BOOT_TIMEOUT_S} s${others[0]:+ (nor did ${others[*]})}; its log: $(tail -n 3 "$STATE/$name/sshd.log" | tr '\n' ' ')"
+    fi
     sleep 0.1
   done
 }
 
 write_config() {
-  local count=$1 rate=$2 name half=$(( $1 / 2 > 0 ? $1 / 2 : 1 ))
+  local count=$1 rate=$2 i name roles half=$(($1 / 2 > 0 ? $1 / 2 : 1))
   mkdir -p "$ROOT/roles"
   {
-    echo "# Host names of the farm for ssh: generated by test/farm/farm.sh. Do not edit."
+    echo "# Generated by test/farm/farm.sh: $count hosts at $rate. Do not edit."
     for ((i = 1; i <= count; i++)); do
-      name=$(host_name "$i")
-      printf 'Host %s\n  HostName %s.1.%d\n  User %s\n  Port 22\n  IdentityFile %s/id_ed25519\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n\n' \
-        "$name" "$PREFIX" "$i" "$USER_NAME" "$KEYS"
+      printf 'Host %s\n  HostName %s\n  User %s\n  Port 22\n  IdentityFile %s\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n\n' \
+        "$(host_name "$i")" "$NET.1.$i" "$USER_NAME" "$KEYS/id_ed25519"
     done
   } > "$KEYS/ssh_config"
   {
@@ -140,7 +276,7 @@ write_config() {
     echo "ssh_config: .farm/ssh_config   # relative to the repo root"
     echo "servers:"
     for ((i = 1; i <= count; i++)); do
-      local roles=app
+      roles=app
       [ "$i" -le "$half" ] && roles="web, app"
       [ "$i" -eq "$count" ] && roles="$roles, db"
       printf '  - host: %s\n    roles: [%s]\n' "$(host_name "$i")" "$roles"
@@ -149,59 +285,110 @@ write_config() {
 }
 
 up() {
-  local count=8 rate=${FARM_RATE:-1gbit}
+  local count=8 rate=${FARM_RATE:-1gbit} started=$EPOCHREALTIME
   while [ $# -gt 0 ]; do
     case "$1" in
-      --rate) rate=${2:?--rate needs a value like 100mbit}; shift 2 ;;
+      --rate) [ $# -ge 2 ] || die "--rate needs a value like 100mbit"; rate=$2; shift 2 ;;
       --rate=*) rate=${1#--rate=}; shift ;;
-      *[!0-9]*) die "unknown argument \"$1\"; usage: farm.sh up [N] [--rate 1gbit]" ;;
-      *) count=$1; shift ;;
+      '' | *[!0-9]*) die "unknown argument \"$1\"; usage: farm.sh up [N] [--rate 1gbit]" ;;
+      *) count=$((10#$1)); shift ;;
     esac
   done
-  [ "$count" -ge 1 ] && [ "$count" -le 250 ] || die "host count $count is out of range 1..250"
-  rate_bytes_per_second "$rate" >/dev/null
-  [ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces)"
-  down >/dev/null
-  install_packages
+  [ "$count" -ge 1 ] && [ "$count" -le $MAX_HOSTS ] || die "host count $count is out of range 1..$MAX_HOSTS"
+  check_rate "$rate"
+  check_state_dir
+  teardown
+  install_missing_packages
+  check_addresses_free
   prepare_user_and_keys
-
-  ip link add "$BRIDGE" type bridge
-  ip addr add "$PREFIX.0.1/16" dev "$BRIDGE"
-  ip link set "$BRIDGE" up
-  shape "" "$BRIDGE" "$rate"
-  for ((i = 1; i <= count; i++)); do start_host "$i" "$rate"; done
-  for ((i = 1; i <= count; i++)); do wait_for_sshd "$(host_name "$i")" "$PREFIX.1.$i"; done
+  prepare_host_dirs "$count"
+  trap 'teardown >/dev/null 2>&1' EXIT
+  create_network "$count" "$rate"
+  start_hosts "$count" "$rate"
+  wait_for_hosts "$count"
   write_config "$count" "$rate"
-  echo "farm: $count hosts up at $rate (h01..$(host_name "$count"), $PREFIX.1.1-$count); ssh -F .farm/ssh_config h01"
+  echo "$ROOT" > "$STATE/repo"
+  trap - EXIT
+  echo "farm: $count hosts up at $rate in $(elapsed "$started") s: h01..$(host_name "$count") ($NET.1.1-$count), controller $NET.0.1; try: ssh -F .farm/ssh_config h01"
+}
+
+# A zombie counts as gone: it holds nothing, and this machine's init may be slow to reap it.
+is_running() {
+  local stat
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
+farm_namespaces() { ip netns list 2>/dev/null | awk '$1 ~ /^murder-h[0-9]+$/ {print $1}'; }
+
+teardown() {
+  local ns pids=() pid tries link
+  # Killing a host's sshd (its PID namespace's init) kills every process of that namespace, even
+  # one that moved to another network namespace; its mounts go with the mount namespace.
+  for ns in $(farm_namespaces); do mapfile -t -O "${#pids[@]}" pids < <(ip netns pids "$ns" 2>/dev/null || true); done
+  [ ${#pids[@]} -eq 0 ] || kill -9 "${pids[@]}" 2>/dev/null || true
+  for ((tries = 0; tries < 50 && ${#pids[@]} > 0; tries++)); do
+    local alive=()
+    for pid in "${pids[@]}"; do ! is_running "$pid" || alive+=("$pid"); done
+    pids=("${alive[@]+"${alive[@]}"}")
+    [ ${#pids[@]} -eq 0 ] || sleep 0.1
+  done
+  for ns in $(farm_namespaces); do ip netns del "$ns" 2>/dev/null || true; done
+  for link in $(ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^(mv-h[0-9]+|mv-ctl)(@|$)/ {sub(/@.*/, "", $2); print $2}'); do
+    ip link del "$link" 2>/dev/null || true
+  done
+  ip link del "$CONTROLLER_LINK" 2>/dev/null || true
+  ip link del "$BRIDGE" 2>/dev/null || true
+  if [ -d "$STATE" ]; then find "$STATE" -mindepth 1 -maxdepth 1 -name 'h[0-9]*' -exec rm -rf {} +; fi
+  # The farm may have been brought up from another checkout.
+  local owner=$ROOT
+  [ -f "$STATE/repo" ] && owner=$(cat "$STATE/repo")
+  rm -f "$ROOT/roles/farm.yaml" "$KEYS/ssh_config" "$owner/roles/farm.yaml" "$owner/.farm/ssh_config" "$STATE/repo"
 }
 
 down() {
-  local netns
-  for netns in $(ip netns list 2>/dev/null | awk '/^murder-h[0-9]+/ {print $1}'); do
-    ip netns pids "$netns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-    ip netns del "$netns" 2>/dev/null || true
-  done
-  ip link del "$BRIDGE" 2>/dev/null || true
-  for link in $(ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^mv-h[0-9]+/ {sub(/@.*/, "", $2); print $2}'); do
-    ip link del "$link" 2>/dev/null || true
-  done
-  if [ -d "$STATE" ]; then
-    find "$STATE" -mindepth 1 -maxdepth 1 -name 'h[0-9]*' -exec rm -rf {} + 2>/dev/null || true
-  fi
-  rm -f "$ROOT/roles/farm.yaml" "$KEYS/ssh_config"
+  teardown
+  local left
+  left=$(farm_namespaces | tr '\n' ' ')
+  [ -z "$left" ] || die "could not delete network namespaces $left"
+  ! ip link show "$BRIDGE" >/dev/null 2>&1 || die "could not delete bridge $BRIDGE"
   echo "farm: down"
 }
 
 status() {
-  local count
-  count=$(ip netns list 2>/dev/null | grep -c '^murder-h' || true)
-  echo "farm: $count host(s) up"
-  [ -f "$ROOT/roles/farm.yaml" ] && head -1 "$ROOT/roles/farm.yaml" || true
+  local hosts=() i name failed=() header=''
+  mapfile -t hosts < <(farm_namespaces | sed 's/^murder-//' | sort)
+  if [ ${#hosts[@]} -eq 0 ]; then echo "farm: down"; return 1; fi
+  [ -f "$ROOT/roles/farm.yaml" ] && header=$(head -n 1 "$ROOT/roles/farm.yaml")
+  for name in "${hosts[@]}"; do
+    i=$((10#${name#h}))
+    answers_ssh "$NET.1.$i" || failed+=("$name")
+  done
+  if [ ${#failed[@]} -eq 0 ] && [ -n "$header" ]; then
+    header=${header#"# Generated by test/farm/farm.sh: "}
+    echo "farm: up, ${#hosts[@]} hosts answer SSH (roles/farm.yaml: ${header%. Do not edit.})"
+  else
+    local note=''
+    [ -n "$header" ] || note=', roles/farm.yaml missing'
+    echo "farm: broken: ${#hosts[@]} host namespaces, not answering SSH: ${failed[*]:-none}$note; run farm.sh up again" >&2
+    return 1
+  fi
+}
+
+# One farm command at a time; the lock's descriptor is closed for the hosts' processes.
+locked() {
+  [ "$(id -u)" -eq 0 ] || die "must run as root (it creates network namespaces)"
+  mkdir -p "$STATE"
+  exec 9>"$STATE/.lock"
+  flock -w 300 9 || die "another farm.sh has held $STATE/.lock for 5 minutes"
+  "$@"
 }
 
 case "${1:-}" in
-  up) shift; up "$@" ;;
-  down) down ;;
+  up) shift; locked up "$@" ;;
+  down) locked down ;;
   status) status ;;
+  _boot) shift; boot "$@" ;;
   *) die "usage: farm.sh up [N] [--rate 1gbit] | down | status" ;;
 esac
