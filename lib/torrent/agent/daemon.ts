@@ -1,0 +1,209 @@
+// Daemons: the foreground command starts `node AGENT daemon KIND …` detached (its own session, so an
+// SSH hang-up does not reach it), records it in a pid file, and follows the events it appends to
+// its events file. The daemon logs to its log file and removes its pid file when it ends.
+import { spawn } from 'node:child_process'
+import { appendFileSync, openSync, closeSync } from 'node:fs'
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises'
+import { formatEvent, parseEvent, type AgentEvent, type ProcessKind } from '../protocol.ts'
+import { AgentError } from './errors.ts'
+import { isRunning, readPidFile, removePidFile, stopDaemon, waitForExit } from './processes.ts'
+import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
+
+const FOLLOW_POLL_MS = 150
+const SHUTDOWN_LIMIT_MS = 4000
+
+export interface DaemonLaunch {
+  state: string
+  kind: ProcessKind
+  tag?: string
+  /** The daemon's own options, after `daemon KIND`. */
+  args: string[]
+}
+
+/** Starts the daemon and writes its pid file; fails if another start won the pid file. */
+export async function launchDaemon(launch: DaemonLaunch): Promise<PidRecord> {
+  const files = processFiles(launch.state, launch.kind, launch.tag)
+  await mkdir(launch.state, { recursive: true })
+  await writeFile(files.events, '')
+  const script = process.argv[1]
+  if (script === undefined) throw new AgentError('cannot find the agent script path (process.argv[1])')
+  const argv = [...process.execArgv, script, 'daemon', launch.kind, ...launch.args]
+  const log = openSync(files.log, 'a')
+  let pid: number
+  try {
+    const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', log, log], cwd: launch.state })
+    pid = await new Promise<number>((resolve, reject) => {
+      child.once('spawn', () => resolve(child.pid ?? 0))
+      child.once('error', (error) => reject(new AgentError(`cannot start the ${launch.kind} daemon: ${error.message}`)))
+    })
+    child.unref()
+  } finally {
+    closeSync(log)
+  }
+  const record: PidRecord = { pid, kind: launch.kind, ...(launch.tag === undefined ? {} : { tag: launch.tag }), argv, startedAt: new Date().toISOString() }
+  try {
+    await writeFile(files.pid, formatPidRecord(record), { flag: 'wx' })
+  } catch (error) {
+    process.kill(pid, 'SIGKILL')
+    throw new AgentError(`another ${launch.kind} daemon was started at the same time (${files.pid} exists): ${(error as Error).message}`)
+  }
+  return record
+}
+
+export type FollowEnd = 'ended' | 'daemon-exited' | 'silent'
+
+export interface FollowOptions {
+  record: PidRecord
+  /** Gets each event; returning true stops following. */
+  onEvent: (event: AgentEvent) => boolean
+  /** Give up when the daemon writes nothing for this long. */
+  silenceLimitMs: number
+  /** Skip events already in the file (attaching to a running daemon mid-way still replays them). */
+  fromOffset?: number
+}
+
+/** Tails the daemon's events file until `onEvent` says stop, the daemon exits, or it falls silent. */
+export async function followEvents(path: string, options: FollowOptions): Promise<FollowEnd> {
+  let offset = options.fromOffset ?? 0
+  let pending = ''
+  let lastEventAt = Date.now()
+  const readNew = async (): Promise<boolean> => {
+    const handle = await open(path, 'r').catch(() => undefined)
+    if (!handle) return false
+    try {
+      for (;;) {
+        const buffer = Buffer.alloc(64 * 1024)
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset)
+        if (bytesRead === 0) return false
+        offset += bytesRead
+        pending += buffer.subarray(0, bytesRead).toString('utf8')
+        const lines = pending.split('\n')
+        pending = lines.pop() ?? ''
+        for (const line of lines) {
+          const event = parseEvent(line)
+          if (!event) continue
+          lastEventAt = Date.now()
+          if (options.onEvent(event)) return true
+        }
+      }
+    } finally {
+      await handle.close()
+    }
+  }
+  for (;;) {
+    if (await readNew()) return 'ended'
+    if (!isRunning(options.record)) return (await readNew()) ? 'ended' : 'daemon-exited'
+    if (Date.now() - lastEventAt > options.silenceLimitMs) return 'silent'
+    await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS))
+  }
+}
+
+/** The daemon's side: its events file, its log, and a bounded, single shutdown. */
+export class DaemonRuntime {
+  private isShuttingDown = false
+  /** A `started`, `done` or `failed` event was written. */
+  private hasConcluded = false
+  private stopHandler: () => Promise<void> = async () => {}
+
+  constructor(
+    private readonly state: string,
+    readonly kind: ProcessKind,
+    readonly tag?: string
+  ) {
+    process.on('SIGTERM', () => void this.stopBySignal('SIGTERM'))
+    process.on('SIGINT', () => void this.stopBySignal('SIGINT'))
+    process.on('SIGHUP', () => this.log('ignoring SIGHUP'))
+  }
+
+  get files() {
+    return processFiles(this.state, this.kind, this.tag)
+  }
+
+  emit(event: AgentEvent): void {
+    if (event.type === 'started' || event.type === 'done' || event.type === 'failed') this.hasConcluded = true
+    appendFileSync(this.files.events, `${formatEvent(event)}\n`)
+  }
+
+  log(message: string): void {
+    process.stdout.write(`${new Date().toISOString()} ${this.kind}${this.tag ? ` ${this.tag}` : ''} [${process.pid}]: ${message}\n`)
+  }
+
+  /** What to close on the way out (clients, servers, final stats); bounded by SHUTDOWN_LIMIT_MS. */
+  onStop(handler: () => Promise<void>): void {
+    this.stopHandler = handler
+  }
+
+  /** A follower waiting for `started` or `done` learns why they will not come. */
+  private async stopBySignal(signal: string): Promise<never> {
+    if (!this.hasConcluded && !this.isShuttingDown) this.emit({ type: 'failed', message: `the ${this.kind} daemon was stopped (${signal}) before it finished` })
+    return this.exit(0, signal)
+  }
+
+  /** Emits `failed`, then exits 1. */
+  async fail(message: string): Promise<never> {
+    this.emit({ type: 'failed', message })
+    return this.exit(1, message)
+  }
+
+  async exit(code: number, reason: string): Promise<never> {
+    if (!this.isShuttingDown) {
+      this.isShuttingDown = true
+      this.log(`stopping (${reason})`)
+      const limit = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_LIMIT_MS).unref())
+      await Promise.race([this.stopHandler().catch((error: unknown) => this.log(`error while stopping: ${String(error)}`)), limit])
+      await removePidFile(this.files.pid, process.pid)
+      this.log(`stopped, exit ${code}`)
+      process.exit(code)
+    }
+    return new Promise<never>(() => {})
+  }
+}
+
+
+/** Refuses to start a second daemon of a kind and tag; clears a stale pid file. */
+export async function ensureNotRunning(state: string, kind: ProcessKind, tag: string | undefined, what: string): Promise<void> {
+  const existing = await readPidFile(state, kind, tag)
+  if (!existing) return
+  if (existing.isRunning) {
+    throw new AgentError(`${what} already running (pid ${existing.ref.pid}); stop it first (agent stop --kind ${kind}${tag ? ` --tag ${tag}` : ''}).`)
+  }
+  await removePidFile(existing.path, existing.record?.pid)
+}
+
+/** Starts a daemon and waits for its `started` (or `failed`) event. */
+export async function startDaemonAndWait(launch: DaemonLaunch, silenceLimitMs: number): Promise<Extract<AgentEvent, { type: 'started' }>> {
+  const files = processFiles(launch.state, launch.kind, launch.tag)
+  const record = await launchDaemon(launch)
+  let outcome: AgentEvent | undefined
+  const end = await followEvents(files.events, {
+    record,
+    silenceLimitMs,
+    onEvent: (event) => {
+      if (event.type !== 'started' && event.type !== 'failed') return false
+      outcome = event
+      return true
+    },
+  })
+  if (outcome?.type === 'started') return outcome
+  // Return only once the daemon is gone, so that a failed start leaves nothing behind.
+  if (end === 'silent' || !(await waitForExit(record, SHUTDOWN_LIMIT_MS + 1000))) await stopDaemon({ path: files.pid, ref: record, record, isRunning: true })
+  await removePidFile(files.pid, record.pid)
+  if (outcome?.type === 'failed') throw new AgentError(outcome.message)
+  throw new AgentError(describeLostDaemon(launch.kind, end, silenceLimitMs, await lastLogLine(files.log), files.log))
+}
+
+export function describeLostDaemon(kind: ProcessKind, end: FollowEnd, silenceLimitMs: number, lastLine: string, log: string): string {
+  const what = end === 'silent' ? `sent nothing for ${Math.round(silenceLimitMs / 1000)} s and was stopped` : 'exited unexpectedly'
+  return `the ${kind} daemon ${what}${lastLine ? ` (last log line: ${lastLine})` : ''}; see ${log}`
+}
+
+export async function lastLogLine(path: string): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(() => '')
+  return (
+    text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .at(-1)
+      ?.trim() ?? ''
+  )
+}

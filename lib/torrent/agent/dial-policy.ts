@@ -1,0 +1,48 @@
+// Which addresses this agent may dial. Pure. It refuses its own address (the tracker of a stock
+// swarm hands a client back to itself) and addresses of peers it already reaches through another
+// connection (see duplicate-wires.ts), and a seeder dials nobody: peers come to it.
+
+export type DialVerdict = 'dial' | 'self' | 'already-connected' | 'seeder-waits'
+
+export interface OwnAddress {
+  /** Every local interface address and the announced one. */
+  ips: ReadonlySet<string>
+  /** The listening port; read when asked, since it is only known once listening. */
+  port: () => number
+}
+
+export function splitAddress(address: string): { ip: string; port: number } | undefined {
+  const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address)
+  if (!match?.[1] || !match[2]) return undefined
+  return { ip: match[1].replace(/^::ffff:/, ''), port: Number(match[2]) }
+}
+
+export class DialPolicy {
+  private readonly reachedElsewhere = new Set<string>()
+  refusedSelfCount = 0
+
+  constructor(
+    private readonly own: OwnAddress,
+    private readonly shouldDialOut: boolean
+  ) {}
+
+  verdict(address: string): DialVerdict {
+    const parts = splitAddress(address)
+    if (parts && parts.port === this.own.port() && this.own.ips.has(parts.ip)) {
+      this.refusedSelfCount += 1
+      return 'self'
+    }
+    if (!this.shouldDialOut) return 'seeder-waits'
+    if (this.reachedElsewhere.has(address)) return 'already-connected'
+    return 'dial'
+  }
+
+  /** Stop dialing `address` while the peer behind it is connected through another wire. */
+  avoid(address: string): void {
+    this.reachedElsewhere.add(address)
+  }
+
+  allow(address: string): void {
+    this.reachedElsewhere.delete(address)
+  }
+}

@@ -1,0 +1,193 @@
+// The murder agent's command line: the only process boundary of lib/torrent/agent. Each command
+// prints JSON lines (../protocol.ts) on stdout and, on failure, one line on stderr: exit 2 for a
+// bad command line, 1 for anything wrong on the host. `daemon KIND …` is what the foreground
+// commands start in the background; it is not meant to be run by hand.
+import { AGENT_VERSION, formatEvent, type AgentEvent, type ProcessKind } from '../protocol.ts'
+import { parseOptions, type OptionSpec } from './cli-options.ts'
+import { allowTorrent, readStatus, stopProcesses } from './control.ts'
+import { DaemonRuntime } from './daemon.ts'
+import { AgentError, AgentUsageError } from './errors.ts'
+import { makeTorrent } from './make-torrent.ts'
+import { runPeer, runPeerDaemon, type PeerOptions } from './peer.ts'
+import { runSeedDaemon, startSeeding, type SeedOptions } from './seeder.ts'
+import { runTrackerDaemon, startTracker, type TrackerOptions } from './tracker-daemon.ts'
+
+const STATE = { kind: 'path', isRequired: true, what: "DIR (the agent's run directory, REMOTE_MURDER_PATH/run)" } as const
+
+const SPECS = {
+  tracker: {
+    state: STATE,
+    port: { kind: 'port', default: 8998, what: 'PORT' },
+    host: { kind: 'host', default: '0.0.0.0', what: 'ADDRESS to listen on' },
+    'announce-interval-s': { kind: 'seconds', default: 10, what: 'SECONDS between announces' },
+  },
+  allow: { state: STATE, 'info-hash': { kind: 'infoHash', isRequired: true, what: 'HEX (40 characters)' } },
+  'make-torrent': {
+    source: { kind: 'path', isRequired: true, what: 'PATH (the directory, or file with --path-is-file)' },
+    tgz: { kind: 'path', isRequired: true, what: 'PATH (TEMP/TAG.tgz)' },
+    torrent: { kind: 'path', isRequired: true, what: 'PATH (TEMP/TAG.tgz.torrent)' },
+    announce: { kind: 'url', isRequired: true, what: 'URL (http://TRACKER:PORT/announce)' },
+    'path-is-file': { kind: 'flag', what: '' },
+  },
+  seed: {
+    state: STATE,
+    tag: { kind: 'tag', isRequired: true, what: 'TAG' },
+    torrent: { kind: 'path', isRequired: true, what: 'PATH (TEMP/TAG.tgz.torrent)' },
+    payload: { kind: 'path', isRequired: true, what: 'PATH (TEMP/TAG.tgz)' },
+    'announce-ip': { kind: 'ip', isRequired: true, what: 'IP (the address peers reach this host on)' },
+    port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
+  },
+  peer: {
+    state: STATE,
+    tag: { kind: 'tag', isRequired: true, what: 'TAG' },
+    torrent: { kind: 'path', isRequired: true, what: 'PATH (TEMP/TAG.tgz.torrent)' },
+    payload: { kind: 'path', isRequired: true, what: 'PATH (TEMP/TAG.tgz)' },
+    'announce-ip': { kind: 'ip', isRequired: true, what: 'IP (the address other hosts reach this one on)' },
+    'seeder-ip': { kind: 'ip', isRequired: true, what: "IP (the seeder's address)" },
+    'seed-seconds': { kind: 'seconds', default: 30, what: 'SECONDS to seed on after the download' },
+    'timeout-s': { kind: 'seconds', default: 0, what: 'SECONDS (0: no limit)' },
+    port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
+  },
+  stop: {
+    state: STATE,
+    kind: { kind: 'kind', isRequired: true, what: 'tracker|seed|peer' },
+    tag: { kind: 'tag', what: 'TAG' },
+    all: { kind: 'flag', what: '' },
+  },
+  status: { state: STATE },
+  version: {},
+} as const satisfies Record<string, Record<string, OptionSpec>>
+
+type Command = keyof typeof SPECS
+const USAGE = `usage: murder-agent ${Object.keys(SPECS).join('|')} [--options]`
+
+function print(event: AgentEvent): void {
+  process.stdout.write(`${formatEvent(event)}\n`)
+}
+
+function trackerOptions(argv: readonly string[], command = 'tracker'): TrackerOptions {
+  const o = parseOptions(command, SPECS.tracker, argv)
+  return { state: o.state, port: o.port, host: o.host, announceIntervalS: o['announce-interval-s'] }
+}
+
+function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions {
+  const o = parseOptions(command, SPECS.seed, argv)
+  return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port }
+}
+
+function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions {
+  const o = parseOptions(command, SPECS.peer, argv)
+  return {
+    state: o.state,
+    tag: o.tag,
+    torrent: o.torrent,
+    payload: o.payload,
+    announceIp: o['announce-ip'],
+    seederIp: o['seeder-ip'],
+    seedSeconds: o['seed-seconds'],
+    timeoutS: o['timeout-s'],
+    port: o.port,
+  }
+}
+
+async function runCommand(command: Command, argv: readonly string[]): Promise<void> {
+  switch (command) {
+    case 'tracker':
+      return print(await startTracker(trackerOptions(argv)))
+    case 'allow': {
+      const o = parseOptions(command, SPECS.allow, argv)
+      return print(await allowTorrent(o.state, o['info-hash']))
+    }
+    case 'make-torrent': {
+      const o = parseOptions(command, SPECS['make-torrent'], argv)
+      return print(await makeTorrent({ source: o.source, tgz: o.tgz, torrent: o.torrent, announce: o.announce, isPathFile: o['path-is-file'] }))
+    }
+    case 'seed':
+      return print(await startSeeding(seedOptions(argv)))
+    case 'peer':
+      return runPeer(peerOptions(argv), print)
+    case 'stop': {
+      const o = parseOptions(command, SPECS.stop, argv)
+      const kind = o.kind as ProcessKind
+      if (kind === 'tracker' && o.tag !== undefined) throw new AgentUsageError('stop: the tracker has no tag; use --kind tracker alone')
+      if (kind !== 'tracker' && (o.tag === undefined) === !o.all) throw new AgentUsageError(`stop: --kind ${kind} needs either --tag TAG or --all`)
+      return print(await stopProcesses(o.state, kind, o.tag))
+    }
+    case 'status': {
+      const o = parseOptions(command, SPECS.status, argv)
+      return print(await readStatus(o.state))
+    }
+    case 'version':
+      parseOptions(command, SPECS.version, argv)
+      return print({ type: 'version', agentVersion: AGENT_VERSION, nodeVersion: process.versions.node })
+  }
+}
+
+/** The daemon half of tracker, seed and peer: runs until stopped or done. */
+async function runDaemon(argv: readonly string[]): Promise<void> {
+  const [kind, ...rest] = argv
+  switch (kind) {
+    case 'tracker': {
+      const options = trackerOptions(rest, 'daemon tracker')
+      return runAsDaemon(new DaemonRuntime(options.state, 'tracker'), async (runtime) => runTrackerDaemon(runtime, options))
+    }
+    case 'seed': {
+      const options = seedOptions(rest, 'daemon seed')
+      return runAsDaemon(new DaemonRuntime(options.state, 'seed', options.tag), (runtime) => runSeedDaemon(runtime, options))
+    }
+    case 'peer': {
+      const options = peerOptions(rest, 'daemon peer')
+      return runAsDaemon(new DaemonRuntime(options.state, 'peer', options.tag), (runtime) => runPeerDaemon(runtime, options))
+    }
+    default:
+      throw new AgentUsageError(`daemon: unknown kind ${JSON.stringify(kind ?? '')}; use tracker, seed or peer`)
+  }
+}
+
+async function runAsDaemon(runtime: DaemonRuntime, body: (runtime: DaemonRuntime) => Promise<void>): Promise<void> {
+  const onCrash = (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error)
+    runtime.log(`unexpected error: ${error instanceof Error ? (error.stack ?? message) : message}`)
+    // A tracker outlives a bad request; a transfer in an unknown state must not report success.
+    if (runtime.kind !== 'tracker') void runtime.fail(`the ${runtime.kind} daemon hit an unexpected error: ${message}`)
+  }
+  process.on('uncaughtException', onCrash)
+  process.on('unhandledRejection', onCrash)
+  runtime.log(`starting (agent ${AGENT_VERSION}, node ${process.versions.node})`)
+  try {
+    await body(runtime)
+  } catch (error) {
+    await runtime.fail(error instanceof Error ? error.message : String(error))
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const major = Number(process.versions.node.split('.')[0])
+  if (major < 20) throw new AgentError(`the murder agent needs Node >= 20, this is ${process.versions.node}; install Node 20 or set murder_node.`)
+  const [command, ...rest] = argv
+  if (command === 'daemon') {
+    await runDaemon(rest)
+    return -1
+  }
+  if (command === undefined || !(command in SPECS)) {
+    throw new AgentUsageError(`${command === undefined ? 'no command' : `unknown command ${JSON.stringify(command)}`}; ${USAGE}`)
+  }
+  await runCommand(command as Command, rest)
+  return 0
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code
+  },
+  (error: unknown) => {
+    if (error instanceof AgentUsageError || error instanceof AgentError) {
+      process.stderr.write(`${error.message}\n`)
+      process.exitCode = error instanceof AgentUsageError ? 2 : 1
+      return
+    }
+    const message = error instanceof Error ? error.message : String(error)
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? '') : ''}\nmurder agent bug: ${message}\n`)
+    process.exitCode = 1
+  }
+)

@@ -1,0 +1,165 @@
+// `peer`: a daemon downloads the payload through the swarm, checks its SHA-256, seeds on for
+// --seed-seconds and leaves; the foreground command relays the daemon's events until `done` or
+// `failed`. Re-running while the daemon of that tag is alive attaches to it instead of starting a
+// second one. The payload path doubles as webtorrent's store, so a re-run after a crash verifies
+// the pieces already on disk and fetches only the rest.
+import { mkdir, stat, truncate } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
+import type { AgentEvent, TransferCounters } from '../protocol.ts'
+import { followEvents, launchDaemon, lastLogLine, describeLostDaemon, type DaemonRuntime } from './daemon.ts'
+import { AgentError } from './errors.ts'
+import { sha256File } from './payload-hash.ts'
+import { readPidFile, removePidFile, stopDaemon, waitForExit } from './processes.ts'
+import { collectStats, writeStats } from './stats-file.ts'
+import { processFiles, type PidRecord } from './state-files.ts'
+import { joinSwarm, type SwarmSession } from './swarm-client.ts'
+import { readTorrentMeta, type TorrentMeta } from './torrent-meta.ts'
+import { waitForFirstAnnounce } from './tracker-watch.ts'
+
+const PROGRESS_INTERVAL_MS = 500
+/** The daemon reports every 500 ms, even while it verifies a payload left by an earlier run. */
+const SILENCE_LIMIT_MS = 30_000
+/** A failing daemon closes its connections and tells the tracker it stopped: about a second. */
+const DAEMON_EXIT_LIMIT_MS = 6000
+
+export interface PeerOptions {
+  state: string
+  tag: string
+  torrent: string
+  payload: string
+  announceIp: string
+  seederIp: string
+  seedSeconds: number
+  timeoutS: number
+  port: number
+}
+
+/** Runs (or attaches to) the peer daemon and relays its events until `done`; throws on `failed`. */
+export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent) => void): Promise<void> {
+  const meta = await readTorrentMeta(options.torrent)
+  checkPayloadName(options.payload, meta)
+  const files = processFiles(options.state, 'peer', options.tag)
+  const record = await attachOrLaunch(options)
+  let outcome: AgentEvent | undefined
+  const end = await followEvents(files.events, {
+    record,
+    silenceLimitMs: SILENCE_LIMIT_MS,
+    onEvent: (event) => {
+      if (event.type === 'done' || event.type === 'failed') outcome = event
+      else if (event.type !== 'progress') return false
+      onEvent(event)
+      return outcome !== undefined
+    },
+  })
+  if (outcome?.type === 'done') return
+  if (outcome?.type === 'failed') {
+    // Return only once the daemon is gone, so that a failed `peer` leaves nothing behind.
+    if (!(await waitForExit(record, DAEMON_EXIT_LIMIT_MS))) await stopDaemon({ path: files.pid, ref: record, record, isRunning: true })
+    await removePidFile(files.pid, record.pid)
+    throw new AgentError(outcome.message)
+  }
+  if (end === 'silent') await stopDaemon({ path: files.pid, ref: record, record, isRunning: true })
+  await removePidFile(files.pid, record.pid)
+  throw new AgentError(describeLostDaemon('peer', end, SILENCE_LIMIT_MS, await lastLogLine(files.log), files.log))
+}
+
+async function attachOrLaunch(options: PeerOptions): Promise<PidRecord> {
+  const args = [
+    ...['--state', options.state, '--tag', options.tag, '--torrent', options.torrent, '--payload', options.payload],
+    ...['--announce-ip', options.announceIp, '--seeder-ip', options.seederIp, '--port', String(options.port)],
+    ...['--seed-seconds', String(options.seedSeconds), '--timeout-s', String(options.timeoutS)],
+  ]
+  const existing = await readPidFile(options.state, 'peer', options.tag)
+  if (existing?.isRunning && existing.record) {
+    const runningArgs = existing.record.argv.slice(-args.length)
+    if (runningArgs.every((word, index) => word === args[index])) return existing.record
+    throw new AgentError(`a peer for ${options.tag} with other arguments is running (pid ${existing.record.pid}); stop it first (murder:stop_peering).`)
+  }
+  if (existing) await removePidFile(existing.path, existing.record?.pid)
+  return launchDaemon({ state: options.state, kind: 'peer', tag: options.tag, args })
+}
+
+export async function runPeerDaemon(runtime: DaemonRuntime, options: PeerOptions): Promise<void> {
+  const startedAt = Date.now()
+  const meta = await readTorrentMeta(options.torrent)
+  checkPayloadName(options.payload, meta)
+  await preparePayload(options.payload, meta)
+  runtime.log(`downloading ${meta.name} (${meta.sizeBytes} bytes, ${meta.pieces} pieces) to ${options.payload} as ${options.announceIp}`)
+  const session = joinSwarm(meta.file, dirname(options.payload), {
+    role: 'peer',
+    announceIp: options.announceIp,
+    seederIp: options.seederIp,
+    port: options.port,
+    log: (message) => runtime.log(message),
+  })
+  // After the last piece a tracker or timeout failure no longer matters: the file is here.
+  let phase: 'downloading' | 'verifying' | 'done' = 'downloading'
+  const saveStats = () => writeStats(runtime.files.stats, collectStats(session, 'peer', options.tag, meta))
+  const ticker = setInterval(() => {
+    if (phase !== 'done') runtime.emit({ type: 'progress', ...counters(session, meta) })
+    void saveStats().catch((error: unknown) => runtime.log(`cannot write stats: ${String(error)}`))
+  }, PROGRESS_INTERVAL_MS)
+  runtime.onStop(async () => {
+    clearInterval(ticker)
+    await saveStats()
+    await session.destroy()
+  })
+  const failUnlessDone = (message: string) => {
+    if (phase === 'downloading') void runtime.fail(message)
+  }
+  session.client.on('error', (error: Error) => failUnlessDone(`download of ${options.tag} failed: ${error.message}`))
+  session.torrent.on('warning', (error: Error) => runtime.log(`warning: ${error.message}`))
+  if (options.timeoutS > 0) {
+    setTimeout(() => {
+      const got = session.torrent.downloaded
+      failUnlessDone(`download of ${options.tag} not finished after ${options.timeoutS} s (${got} of ${meta.sizeBytes} bytes); raise peer_timeout or check the swarm.`)
+    }, options.timeoutS * 1000).unref()
+  }
+  session.torrent.once('ready', () => {
+    waitForFirstAnnounce(session.torrent, meta.announce).then(
+      () => runtime.log(`announced on ${meta.announce}, listening on port ${session.client.torrentPort}`),
+      (error: Error) => failUnlessDone(error.message)
+    )
+  })
+  session.torrent.once('done', () => {
+    phase = 'verifying'
+    void (async () => {
+      const sha256 = await sha256File(options.payload)
+      if (sha256 !== meta.sha256) {
+        return runtime.fail(`sha256 mismatch for ${options.payload}: got ${sha256}, the torrent says ${meta.sha256}; run murder:create_torrent again.`)
+      }
+      phase = 'done'
+      runtime.emit({ type: 'done', ...counters(session, meta), downRateBps: 0, elapsedMs: Date.now() - startedAt, sha256 })
+      runtime.log(`done in ${Date.now() - startedAt} ms; seeding on for ${options.seedSeconds} s`)
+      setTimeout(() => void runtime.exit(0, `seeded ${options.seedSeconds} s after done`), options.seedSeconds * 1000)
+    })()
+  })
+}
+
+function counters(session: SwarmSession, meta: TorrentMeta): TransferCounters {
+  const totals = session.ledger.totals()
+  return {
+    downloadedBytes: Math.min(session.torrent.downloaded, meta.sizeBytes),
+    totalBytes: meta.sizeBytes,
+    uploadedBytes: totals.uploadedBytes,
+    fromSeederBytes: totals.fromSeederBytes,
+    fromPeersBytes: totals.fromPeersBytes,
+    downRateBps: Math.round(session.torrent.downloadSpeed),
+    upRateBps: Math.round(session.torrent.uploadSpeed),
+    wires: totals.wires,
+  }
+}
+
+function checkPayloadName(payload: string, meta: TorrentMeta): void {
+  if (basename(payload) !== meta.name) {
+    throw new AgentError(`payload ${payload} must be named ${meta.name} like in its torrent; use TEMP/TAG.tgz on every host.`)
+  }
+}
+
+/** A longer file left by another transfer would fail the whole-file SHA-256: cut it to size. */
+async function preparePayload(payload: string, meta: TorrentMeta): Promise<void> {
+  await mkdir(dirname(payload), { recursive: true })
+  const info = await stat(payload).catch(() => undefined)
+  if (info && !info.isFile()) throw new AgentError(`payload path ${payload} exists and is not a file; remove it or use another temp_path.`)
+  if (info && info.size > meta.sizeBytes) await truncate(payload, meta.sizeBytes)
+}

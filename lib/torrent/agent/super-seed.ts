@@ -1,0 +1,186 @@
+// The seeder's piece policy: super-seeding (BEP 16). Pure; time comes in as `nowMs`.
+//
+// The seeder does not say it has every piece. Each connected peer is shown a few pieces at a time,
+// always those with the fewest copies (peers holding it + peers it is shown to and not yet held),
+// so every piece goes out once before any goes out twice. A peer is shown another piece only when
+// one shown to it has spread: another peer got it after it was shown, every other connected peer
+// already holds it, or the peer has held it for `spreadWaitMs` (peers that trade out of the seeder's
+// sight, or cannot reach each other, must not stall). So the
+// seeder sends about as fast as the swarm passes pieces on, and peers fetch the rest from each other.
+
+interface PeerState {
+  id: string
+  has: Uint8Array
+  /** Pieces we told this peer we have. */
+  shown: Set<number>
+  /** Shown and not yet spread: piece → holders other than this peer when shown. */
+  open: Map<number, number>
+  /** When this peer came to hold each open piece. */
+  heldSince: Map<number, number>
+  isIntroduced: boolean
+}
+
+export interface SuperSeedOptions {
+  /** Pieces a peer may have shown and not yet spread; enough to keep its request pipeline busy. */
+  openPerPeer: number
+  spreadWaitMs: number
+  /** Sends HAVE messages: called with pieces newly shown to an already introduced peer. */
+  show: (peer: string, pieces: number[]) => void
+  random?: () => number
+}
+
+export class SuperSeedPolicy {
+  private readonly holders: Int32Array
+  private readonly pending: Int32Array
+  private readonly peers = new Map<string, PeerState>()
+  private readonly random: () => number
+  /** Peers whose open pieces changed since the last `flush`. */
+  private readonly dirty = new Set<PeerState>()
+  shownCount = 0
+
+  constructor(
+    readonly pieceCount: number,
+    private readonly options: SuperSeedOptions
+  ) {
+    this.holders = new Int32Array(pieceCount)
+    this.pending = new Int32Array(pieceCount)
+    this.random = options.random ?? Math.random
+  }
+
+  /** The pieces for the first (bitfield) message to this peer; later ones go through `show`. */
+  introduce(id: string): number[] {
+    const peer = this.peer(id)
+    peer.isIntroduced = true
+    this.topUp(peer)
+    return [...peer.shown].sort((a, b) => a - b)
+  }
+
+  onHave(id: string, piece: number, nowMs: number): void {
+    this.markHeld(id, piece, nowMs)
+    this.flush()
+  }
+
+  onBitfield(id: string, has: (piece: number) => boolean, nowMs: number): void {
+    for (let piece = 0; piece < this.pieceCount; piece++) if (has(piece)) this.markHeld(id, piece, nowMs)
+    this.flush()
+  }
+
+  /** Releases pieces held past `spreadWaitMs`, or that no peer left needs, without spreading. */
+  tick(nowMs: number): void {
+    for (const peer of this.peers.values()) {
+      for (const [piece, since] of peer.heldSince) {
+        if (nowMs - since >= this.options.spreadWaitMs || this.isHeldByAllOthers(peer, piece)) this.release(peer, piece)
+      }
+    }
+    this.flush()
+  }
+
+  removePeer(id: string): void {
+    const peer = this.peers.get(id)
+    if (!peer) return
+    this.peers.delete(id)
+    for (let piece = 0; piece < this.pieceCount; piece++) {
+      if (peer.has[piece]) this.holders[piece] = (this.holders[piece] ?? 0) - 1
+      else if (peer.shown.has(piece)) this.pending[piece] = (this.pending[piece] ?? 0) - 1
+    }
+  }
+
+  /** Copies of a piece as the seeder sees them. */
+  copies(piece: number): number {
+    return (this.holders[piece] ?? 0) + (this.pending[piece] ?? 0)
+  }
+
+  private peer(id: string): PeerState {
+    let peer = this.peers.get(id)
+    if (!peer) {
+      peer = { id, has: new Uint8Array(this.pieceCount), shown: new Set(), open: new Map(), heldSince: new Map(), isIntroduced: false }
+      this.peers.set(id, peer)
+    }
+    return peer
+  }
+
+  private markHeld(id: string, piece: number, nowMs: number): void {
+    const holder = this.peer(id)
+    if (piece < 0 || piece >= this.pieceCount || holder.has[piece]) return
+    holder.has[piece] = 1
+    this.holders[piece] = (this.holders[piece] ?? 0) + 1
+    if (holder.shown.has(piece)) this.pending[piece] = (this.pending[piece] ?? 0) - 1
+    if (holder.open.has(piece)) {
+      if (this.isHeldByAllOthers(holder, piece)) this.release(holder, piece)
+      else holder.heldSince.set(piece, nowMs)
+    }
+    // The piece spread to `holder`: every other peer it was shown to may get a new one.
+    for (const peer of this.peers.values()) {
+      if (peer === holder) continue
+      const othersWhenShown = peer.open.get(piece)
+      if (othersWhenShown !== undefined && this.holdersOtherThan(peer, piece) > othersWhenShown) this.release(peer, piece)
+    }
+  }
+
+  /** Nobody else connected lacks it (or nobody else is connected): there is nothing to wait for. */
+  private isHeldByAllOthers(peer: PeerState, piece: number): boolean {
+    return this.holdersOtherThan(peer, piece) >= this.peers.size - 1
+  }
+
+  private holdersOtherThan(peer: PeerState, piece: number): number {
+    return (this.holders[piece] ?? 0) - (peer.has[piece] ?? 0)
+  }
+
+  private release(peer: PeerState, piece: number): void {
+    peer.open.delete(piece)
+    peer.heldSince.delete(piece)
+    this.dirty.add(peer)
+  }
+
+  private flush(): void {
+    for (const peer of this.dirty) {
+      if (!peer.isIntroduced) continue
+      const added = this.topUp(peer)
+      if (added.length > 0 && this.peers.get(peer.id) === peer) this.options.show(peer.id, added)
+    }
+    this.dirty.clear()
+  }
+
+  private topUp(peer: PeerState): number[] {
+    const added: number[] = []
+    while (peer.open.size < this.options.openPerPeer) {
+      const piece = this.rarestFor(peer)
+      if (piece < 0) break
+      peer.shown.add(piece)
+      peer.open.set(piece, this.holdersOtherThan(peer, piece))
+      this.pending[piece] = (this.pending[piece] ?? 0) + 1
+      this.shownCount += 1
+      added.push(piece)
+    }
+    return added
+  }
+
+  /** The piece with the fewest copies that this peer neither has nor was shown; ties broken at random. */
+  private rarestFor(peer: PeerState): number {
+    let best = -1
+    let bestCopies = Infinity
+    let ties = 0
+    for (let piece = 0; piece < this.pieceCount; piece++) {
+      if (peer.has[piece] || peer.shown.has(piece)) continue
+      const copies = this.copies(piece)
+      if (copies < bestCopies) {
+        best = piece
+        bestCopies = copies
+        ties = 1
+      } else if (copies === bestCopies && this.random() * ++ties < 1) {
+        best = piece
+      }
+    }
+    return best
+  }
+}
+
+/** A BitTorrent bitfield (piece 0 is the high bit of byte 0) with the given pieces set. */
+export function toBitfield(pieces: readonly number[], pieceCount: number): Uint8Array {
+  const bytes = new Uint8Array(Math.ceil(pieceCount / 8))
+  for (const piece of pieces) {
+    const index = piece >> 3
+    bytes[index] = (bytes[index] ?? 0) | (0x80 >> (piece & 7))
+  }
+  return bytes
+}

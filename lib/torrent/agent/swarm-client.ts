@@ -1,0 +1,183 @@
+// webtorrent set up for a datacenter swarm rather than a streaming client, with the swarm tuning
+// (see peer-selection.ts for the tracker's half):
+//  - TCP to the tracker's peers only: no DHT, LSD, PEX, uTP, web seeds, UPnP/NAT-PMP or WebRTC;
+//    rarest-first instead of sequential; every interested peer unchoked (no tit-for-tat);
+//  - (a) a second connection to an already connected peer is closed (duplicate-wires.ts);
+//  - (b) the agent never dials its own address (dial-policy.ts);
+//  - (c) the seeder shows each peer only a few pieces at a time (super-seed.ts).
+import { networkInterfaces } from 'node:os'
+import WebTorrent, { type Torrent, type Wire } from 'webtorrent'
+import { DialPolicy } from './dial-policy.ts'
+import { wireToClose } from './duplicate-wires.ts'
+import { isSeederPeerId, makePeerId, type SwarmRole } from './peer-id.ts'
+import { SuperSeedPolicy, toBitfield } from './super-seed.ts'
+import { isTuned } from './tuning-switch.ts'
+import { WireLedger } from './wire-ledger.ts'
+
+/**
+ * Connections this agent dials up to (others may still dial it). Every verified piece is announced
+ * on every connection and each announcement costs the receiver a pass over its own connections, so
+ * more is not better past what keeps the links busy.
+ */
+const MAX_CONNECTIONS = 80
+/** Peers asked of the tracker per announce while downloading. */
+const PEERS_PER_ANNOUNCE = 30
+/** webtorrent keeps this many unchoke slots; a datacenter swarm unchokes everyone who asks. */
+const UNLIMITED_UPLOAD_SLOTS = Number.MAX_SAFE_INTEGER
+const SHOWN_PIECES_PER_PEER = 4
+/** How long a peer may sit on a piece from the seeder that no other peer picks up. */
+const SPREAD_WAIT_MS = 3000
+
+export interface SwarmOptions {
+  role: SwarmRole
+  /** The address other hosts reach this one on (announced to the tracker). */
+  announceIp: string
+  /** 0: any free port. */
+  port: number
+  seederIp?: string
+  log: (message: string) => void
+}
+
+export interface SwarmSession {
+  client: WebTorrent
+  torrent: Torrent
+  ledger: WireLedger
+  counters: { duplicateWiresClosed: number; selfDialsRefused: () => number }
+  destroy(): Promise<void>
+}
+
+export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, options: SwarmOptions): SwarmSession {
+  const isSeed = options.role === 'seed'
+  let torrent: Torrent | undefined
+  const client = new WebTorrent({
+    peerId: makePeerId(options.role),
+    torrentPort: options.port,
+    maxConns: MAX_CONNECTIONS,
+    dht: false,
+    lsd: false,
+    utPex: false,
+    utp: false,
+    natUpnp: false,
+    natPmp: false,
+    webSeeds: false,
+    seedOutgoingConnections: !isTuned('dial'),
+    tracker: {
+      getAnnounceOpts: () => ({ ip: options.announceIp, ...(isTuned('dial') ? { numwant: isSeed || torrent?.done === true ? 0 : PEERS_PER_ANNOUNCE } : {}) }),
+    },
+  })
+  const linkBps = Number(process.env['MURDER_AGENT_LINK_BPS'] ?? 0)
+  if (linkBps > 0) {
+    // Benchmarks on one machine: emulate each host's link (loopback has none).
+    client.throttleUpload(linkBps)
+    client.throttleDownload(linkBps)
+    options.log(`link limited to ${linkBps} B/s each way (MURDER_AGENT_LINK_BPS)`)
+  }
+  torrent = client.add(torrentFile, {
+    path: payloadDirectory,
+    strategy: isTuned('rarest') ? 'rarest' : 'sequential',
+    ...(isTuned('unchoke') ? { uploads: UNLIMITED_UPLOAD_SLOTS } : {}),
+    // The seeder checked the payload's SHA-256 against the torrent before starting.
+    skipVerify: isSeed,
+  })
+  const current = torrent
+
+  const dialPolicy = new DialPolicy({ ips: localAddresses(options.announceIp), port: () => client.torrentPort }, !isSeed)
+  const addPeer = current._addPeer.bind(current)
+  if (isTuned('dial')) current._addPeer = (peer, type, source) => {
+    if (typeof peer !== 'string') return addPeer(peer, type, source)
+    const verdict = dialPolicy.verdict(peer)
+    if (verdict === 'dial') return addPeer(peer, type, source)
+    if (verdict === 'self') options.log(`not dialing ${peer}: it is this agent`)
+    return null
+  }
+
+  const ledger = new WireLedger((wire) => isSeederPeerId(wire.peerId) || (options.seederIp !== undefined && wire.remoteAddress === options.seederIp))
+  const counters = { duplicateWiresClosed: 0, selfDialsRefused: () => dialPolicy.refusedSelfCount }
+  let policy: SuperSeedPolicy | undefined
+  let wireCount = 0
+  const seedWires = new Map<string, Wire>()
+  const superSeedPolicy = (): SuperSeedPolicy => {
+    if (policy) return policy
+    const created = new SuperSeedPolicy(Math.ceil(current.length / current.pieceLength), {
+      openPerPeer: SHOWN_PIECES_PER_PEER,
+      spreadWaitMs: SPREAD_WAIT_MS,
+      show: (peer, pieces) => {
+        const wire = seedWires.get(peer)
+        for (const piece of pieces) wire?.have(piece)
+      },
+    })
+    const timer = setInterval(() => created.tick(Date.now()), SPREAD_WAIT_MS / 4)
+    timer.unref()
+    current.once('close', () => clearInterval(timer))
+    policy = created
+    return created
+  }
+
+  current.on('wire', (wire: Wire) => {
+    const name = `${wire.remoteAddress ?? '?'}:${wire.remotePort ?? 0}`
+    options.log(`connected ${wire.type === 'tcpOutgoing' ? 'to' : 'from'} ${name} (${peerLabel(wire.peerId)})`)
+    wire.once('close', () => options.log(`closed ${name} (${peerLabel(wire.peerId)}): sent ${wire.uploaded} B, got ${wire.downloaded} B`))
+    ledger.add(wire)
+    if (isTuned('dedupe') && closeDuplicate(wire)) return
+    if (isSeed && isTuned('super-seed')) superSeed(wire, superSeedPolicy(), `w${++wireCount}`, seedWires)
+  })
+
+  function closeDuplicate(wire: Wire): boolean {
+    const other = current.wires.find((candidate) => candidate !== wire && !candidate.destroyed && candidate.peerId === wire.peerId)
+    if (!other || wire.peerId === null) return false
+    const end = (w: Wire) => ({ wire: w, isOutgoing: w.type === 'tcpOutgoing' })
+    const victim = wireToClose(client.peerId, wire.peerId, end(other), end(wire)).wire
+    const keeper = victim === wire ? other : wire
+    if (victim.type === 'tcpOutgoing' && victim.remoteAddress !== undefined) {
+      const address = `${victim.remoteAddress}:${victim.remotePort ?? 0}`
+      dialPolicy.avoid(address)
+      keeper.once('close', () => dialPolicy.allow(address))
+    }
+    counters.duplicateWiresClosed += 1
+    options.log(`closing a second connection to ${peerLabel(wire.peerId)}`)
+    // After webtorrent's own setup of this wire (queued as a microtask) has run.
+    setImmediate(() => victim.destroy())
+    return victim === wire
+  }
+
+  return {
+    client,
+    torrent: current,
+    ledger,
+    counters,
+    destroy: () => new Promise<void>((resolve) => client.destroy(() => resolve())),
+  }
+}
+
+/**
+ * Routes one wire through the super-seeding policy: webtorrent's single "have all"/bitfield message
+ * becomes a bitfield of the shown pieces, and further pieces are shown with HAVE messages.
+ */
+function superSeed(wire: Wire, policy: SuperSeedPolicy, id: string, wires: Map<string, Wire>): void {
+  wires.set(id, wire)
+  const sendBitfield = wire.bitfield.bind(wire)
+  let isIntroduced = false
+  const introduce = () => {
+    if (isIntroduced) return
+    isIntroduced = true
+    sendBitfield(toBitfield(policy.introduce(id), policy.pieceCount))
+  }
+  wire.haveAll = introduce
+  wire.bitfield = introduce
+  wire.on('have', (piece: number) => policy.onHave(id, piece, Date.now()))
+  wire.on('bitfield', () => policy.onBitfield(id, (piece) => wire.peerPieces.get(piece), Date.now()))
+  wire.once('close', () => {
+    wires.delete(id)
+    policy.removePeer(id)
+  })
+}
+
+function localAddresses(announceIp: string): Set<string> {
+  const ips = new Set([announceIp, '0.0.0.0', '127.0.0.1', '::', '::1'])
+  for (const entries of Object.values(networkInterfaces())) for (const entry of entries ?? []) ips.add(entry.address)
+  return ips
+}
+
+function peerLabel(peerIdHex: string | null): string {
+  return peerIdHex ? Buffer.from(peerIdHex, 'hex').toString('latin1').replace(/[^\x20-\x7e]/g, '?') : 'unknown peer'
+}

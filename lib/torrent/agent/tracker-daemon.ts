@@ -1,0 +1,50 @@
+// `tracker`: starts the tracker daemon and returns once it listens.
+import type { AgentEvent } from '../protocol.ts'
+import { ensureNotRunning, startDaemonAndWait, type DaemonRuntime } from './daemon.ts'
+import { whitelistDirectory } from './state-files.ts'
+import { MurderTracker } from './tracker.ts'
+
+const READY_LIMIT_MS = 15_000
+
+export interface TrackerOptions {
+  state: string
+  port: number
+  host: string
+  announceIntervalS: number
+}
+
+export async function startTracker(options: TrackerOptions): Promise<Extract<AgentEvent, { type: 'started' }>> {
+  await ensureNotRunning(options.state, 'tracker', undefined, 'tracker')
+  const args = ['--state', options.state, '--port', String(options.port), '--host', options.host, '--announce-interval-s', String(options.announceIntervalS)]
+  return startDaemonAndWait({ state: options.state, kind: 'tracker', args }, READY_LIMIT_MS)
+}
+
+export function runTrackerDaemon(runtime: DaemonRuntime, options: TrackerOptions): void {
+  const tracker = new MurderTracker({ intervalMs: options.announceIntervalS * 1000, whitelistDirectory: whitelistDirectory(options.state) })
+  let isListening = false
+  tracker.on('error', (error: NodeJS.ErrnoException) => {
+    if (isListening) return runtime.log(`error: ${error.message}`)
+    const reason =
+      error.code === 'EADDRINUSE'
+        ? `port ${options.port} on ${options.host} is already in use; stop what listens there or set tracker_port to a free port.`
+        : `cannot listen on ${options.host}:${options.port}: ${error.message}`
+    void runtime.fail(reason)
+  })
+  // A malformed announce is the client's problem: log it, answer it, keep serving.
+  tracker.on('warning', (error: Error) => runtime.log(`refused an announce: ${error.message}`))
+  for (const event of ['start', 'complete', 'stop'] as const) {
+    tracker.on(event, (address: string, params: { info_hash?: string }) => runtime.log(`${event} ${address} ${params.info_hash ?? ''}`))
+  }
+  runtime.onStop(
+    () =>
+      new Promise<void>((resolve) => {
+        tracker.close(() => resolve())
+        tracker.http?.closeAllConnections()
+      })
+  )
+  tracker.listen(options.port, options.host, () => {
+    isListening = true
+    runtime.log(`listening on ${options.host}:${options.port}`)
+    runtime.emit({ type: 'started', kind: 'tracker', pid: process.pid, port: options.port })
+  })
+}

@@ -1,0 +1,169 @@
+// The parts of webtorrent 2.8, bittorrent-tracker 11 and parse-torrent 11 that the agent uses.
+// Members starting with `_` are internals the swarm tuning hooks into (see swarm-client.ts).
+
+declare module 'webtorrent' {
+  import type { EventEmitter } from 'node:events'
+
+  /** bittorrent-protocol's Wire: one connection to a peer, after the handshake. */
+  export interface Wire extends EventEmitter {
+    /** Remote peer id, hex. */
+    peerId: string | null
+    type: 'tcpIncoming' | 'tcpOutgoing' | 'utpIncoming' | 'utpOutgoing' | 'webrtc' | 'webSeed' | null
+    remoteAddress?: string
+    remotePort?: number
+    /** Payload bytes sent / received in piece messages. */
+    uploaded: number
+    downloaded: number
+    destroyed: boolean
+    hasFast: boolean
+    peerPieces: { get(index: number): boolean }
+    requests: unknown[]
+    amChoking: boolean
+    peerInterested: boolean
+    downloadSpeed(): number
+    have(index: number): void
+    bitfield(bitfield: Uint8Array): void
+    haveAll(): void
+    destroy(): void
+  }
+
+  export interface TrackerClientEvents extends EventEmitter {}
+
+  export interface TorrentOptions {
+    path?: string
+    strategy?: 'rarest' | 'sequential'
+    /** Unchoke slots; webtorrent's default is 10. */
+    uploads?: number
+    skipVerify?: boolean
+    alwaysChokeSeeders?: boolean
+    storeCacheSlots?: number
+  }
+
+  export interface Torrent extends EventEmitter {
+    infoHash: string
+    name: string
+    length: number
+    pieceLength: number
+    /** Verified and in-flight bytes. */
+    readonly downloaded: number
+    readonly downloadSpeed: number
+    readonly uploadSpeed: number
+    done: boolean
+    ready: boolean
+    destroyed: boolean
+    wires: Wire[]
+    discovery: { tracker?: TrackerClientEvents } | null
+    destroy(callback?: (error?: Error | null) => void): void
+    /** Every outgoing dial (tracker, reconnects) goes through here; returns the new Peer or null. */
+    _addPeer(peer: string | object, type: string, source?: string): object | null
+  }
+
+  export interface WebTorrentOptions {
+    peerId?: string
+    torrentPort?: number
+    maxConns?: number
+    dht?: boolean
+    lsd?: boolean
+    utPex?: boolean
+    utp?: boolean
+    natUpnp?: boolean
+    natPmp?: boolean
+    webSeeds?: boolean
+    seedOutgoingConnections?: boolean
+    tracker?: { getAnnounceOpts?: () => Record<string, string | number> }
+  }
+
+  export default class WebTorrent extends EventEmitter {
+    constructor(options?: WebTorrentOptions)
+    peerId: string
+    torrentPort: number
+    listening: boolean
+    throttleUpload(bytesPerSecond: number): void
+    throttleDownload(bytesPerSecond: number): void
+    add(torrent: Uint8Array, options?: TorrentOptions, onTorrent?: (torrent: Torrent) => void): Torrent
+    destroy(callback?: (error?: Error | null) => void): void
+  }
+}
+
+declare module 'bittorrent-tracker' {
+  import type { EventEmitter } from 'node:events'
+  import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
+
+  export interface AnnounceParams {
+    /** Hex. */
+    info_hash: string
+    /** Hex. */
+    peer_id: string
+    ip: string
+    port: number
+    /** `ip:port`, the key of the peer in its swarm. */
+    addr: string
+    left: number
+    event?: string
+    numwant: number
+    type: string
+  }
+
+  export interface SwarmPeer {
+    type: string
+    complete: boolean
+    /** Hex. */
+    peerId: string
+    ip: string
+    port: number
+  }
+
+  export interface AnnounceResponse {
+    complete: number
+    incomplete: number
+    peers: SwarmPeer[]
+  }
+
+  export class Swarm {
+    constructor(infoHash: string, server: Server)
+    infoHash: string
+    peers: {
+      readonly keys: string[]
+      peek(key: string): SwarmPeer | undefined
+      on(event: 'evict', listener: (data: { key: string; value: SwarmPeer }) => void): void
+    }
+    announce(params: AnnounceParams, callback: (error: Error | null, response?: AnnounceResponse) => void): void
+    _getPeers(numwant: number, ownPeerId: string, isWebRTC: boolean): SwarmPeer[]
+  }
+
+  export interface ServerOptions {
+    /** Announce interval told to clients, ms. */
+    interval?: number
+    trustProxy?: boolean
+    http?: boolean
+    udp?: boolean
+    ws?: boolean
+    stats?: boolean
+    filter?: (infoHash: string, params: AnnounceParams, callback: (error?: Error | null) => void) => void
+  }
+
+  export class Server extends EventEmitter {
+    static Swarm: typeof Swarm
+    constructor(options?: ServerOptions)
+    torrents: Record<string, Swarm>
+    http: HttpServer | null
+    listen(port: number, hostname?: string, onListening?: () => void): void
+    close(callback?: (error?: Error | null) => void): void
+    onHttpRequest(request: IncomingMessage, response: ServerResponse, options?: { trustProxy?: boolean }): void
+    createSwarm(infoHash: string, callback: (error: Error | null, swarm: Swarm) => void): void
+  }
+}
+
+declare module 'parse-torrent' {
+  export interface ParsedTorrent {
+    infoHash: string
+    name: string
+    length: number
+    pieceLength: number
+    pieces: string[]
+    announce: string[]
+    comment?: string
+    private?: boolean
+  }
+  export default function parseTorrent(torrent: Uint8Array): Promise<ParsedTorrent>
+}

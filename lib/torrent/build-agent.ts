@@ -1,0 +1,73 @@
+// Bundles the murder agent (lib/torrent/agent/main.ts and what it imports) into one CommonJS file
+// that runs on any host with Node >= 20 and nothing else: no node_modules, no native addons.
+// esbuild is loaded only here, so only runs that ship the agent pay for it.
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Plugin } from 'esbuild'
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..')
+export const AGENT_BUNDLE = join(REPO, 'dist/murder-agent.cjs')
+const ENTRY = join(REPO, 'lib/torrent/agent/main.ts')
+
+/** Optional native addons of webtorrent's dependencies, each loaded inside a try/catch with a JS fallback. */
+const NATIVE_ADDONS = ['utp-native', 'bufferutil', 'utf-8-validate', 'node-datachannel', 'cpu-features']
+
+/** What the bundle is made of: when any of these is newer than the bundle, it is rebuilt. */
+function sourceFiles(): string[] {
+  const agentDirectory = join(REPO, 'lib/torrent/agent')
+  return [
+    ...readdirSync(agentDirectory).map((name) => join(agentDirectory, name)),
+    join(REPO, 'lib/torrent/protocol.ts'),
+    fileURLToPath(import.meta.url),
+    join(REPO, 'package-lock.json'),
+  ].filter((path) => existsSync(path))
+}
+
+export function isAgentBundleStale(bundle = AGENT_BUNDLE): boolean {
+  if (!existsSync(bundle)) return true
+  const builtAt = statSync(bundle).mtimeMs
+  return sourceFiles().some((path) => statSync(path).mtimeMs > builtAt)
+}
+
+/** Builds `dist/murder-agent.cjs` unless it is newer than every source; returns its path. */
+export async function buildAgent(options: { shouldForce?: boolean; outfile?: string } = {}): Promise<string> {
+  const outfile = options.outfile ?? AGENT_BUNDLE
+  if (!options.shouldForce && !isAgentBundleStale(outfile)) return outfile
+  const esbuild = await import('esbuild')
+  await esbuild.build({
+    entryPoints: [ENTRY],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'eof',
+    logLevel: 'error',
+    plugins: [leaveOutNativeAddons()],
+  })
+  return outfile
+}
+
+/**
+ * Each addon becomes a module that fails to load like a missing package would, so its importer
+ * takes its JS fallback; utp-native becomes an empty object, which webtorrent reads as "no uTP"
+ * without printing a warning on every start.
+ */
+function leaveOutNativeAddons(): Plugin {
+  const filter = new RegExp(`^(${NATIVE_ADDONS.join('|')})$`)
+  return {
+    name: 'leave-out-native-addons',
+    setup(build) {
+      build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'native-addon' }))
+      build.onLoad({ filter: /.*/, namespace: 'native-addon' }, (args) => ({
+        loader: 'js',
+        contents:
+          args.path === 'utp-native'
+            ? 'module.exports = {}'
+            : `throw Object.assign(new Error("Cannot find module '${args.path}' (not part of the murder agent bundle)"), { code: 'MODULE_NOT_FOUND' })`,
+      }))
+    },
+  }
+}

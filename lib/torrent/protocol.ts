@@ -1,0 +1,157 @@
+// The contract between the murder agent (lib/torrent/agent, bundled to one file and run on every
+// host) and the controller: each agent command prints JSON lines on stdout, one event per line,
+// and daemons keep their counters in `<state>/<kind>[.<tag>].stats.json`. Pure: no I/O here.
+
+export const AGENT_VERSION = '0.1.0'
+
+export type ProcessKind = 'tracker' | 'seed' | 'peer'
+export const PROCESS_KINDS: readonly ProcessKind[] = ['tracker', 'seed', 'peer']
+
+/** A daemon as named by its pid file; `tag` is absent for the tracker. */
+export interface ProcessRef {
+  kind: ProcessKind
+  tag?: string
+  pid: number
+}
+
+/** What a peer knows about its transfer; `fromSeederBytes + fromPeersBytes` is the payload it received. */
+export interface TransferCounters {
+  downloadedBytes: number
+  totalBytes: number
+  uploadedBytes: number
+  fromSeederBytes: number
+  fromPeersBytes: number
+  downRateBps: number
+  upRateBps: number
+  /** Open connections. */
+  wires: number
+}
+
+export interface WireStats {
+  address: string
+  /** Remote peer id, hex. */
+  peerId: string
+  isSeeder: boolean
+  isOutgoing: boolean
+  uploadedBytes: number
+  downloadedBytes: number
+}
+
+/** The stats file of a seeder or a peer, rewritten about every second and at exit. */
+export interface SwarmStats {
+  kind: 'seed' | 'peer'
+  tag: string
+  infoHash: string
+  pid: number
+  updatedAt: string
+  totalBytes: number
+  downloadedBytes: number
+  uploadedBytes: number
+  fromSeederBytes: number
+  fromPeersBytes: number
+  /** Open connections now. */
+  wires: number
+  /** Second connections to an already connected peer, closed (swarm tuning a). */
+  duplicateWiresClosed: number
+  /** Addresses refused because they were this agent's own (swarm tuning b). */
+  selfDialsRefused: number
+  /** Every connection this process had, open or closed, with its payload bytes. */
+  peers: WireStats[]
+}
+
+export type AgentEvent =
+  | { type: 'started'; kind: ProcessKind; pid: number; tag?: string; port?: number; infoHash?: string }
+  | {
+      type: 'torrent'
+      infoHash: string
+      sha256: string
+      sizeBytes: number
+      pieceLengthBytes: number
+      pieces: number
+      payloadPath: string
+      torrentPath: string
+    }
+  | { type: 'allowed'; infoHash: string }
+  | ({ type: 'progress' } & TransferCounters)
+  | ({ type: 'done'; elapsedMs: number; sha256: string } & TransferCounters)
+  | { type: 'failed'; message: string }
+  | { type: 'stopped'; stopped: ProcessRef[]; stale: ProcessRef[]; notRunning: boolean }
+  | { type: 'status'; running: ProcessRef[]; stale: ProcessRef[]; stats: SwarmStats[] }
+  | { type: 'version'; agentVersion: string; nodeVersion: string }
+
+export type AgentEventType = AgentEvent['type']
+
+export function formatEvent(event: AgentEvent): string {
+  return JSON.stringify(event)
+}
+
+const COUNTER_FIELDS = ['downloadedBytes', 'totalBytes', 'uploadedBytes', 'fromSeederBytes', 'fromPeersBytes', 'downRateBps', 'upRateBps', 'wires'] as const
+
+/** One stdout line into an event; anything else (a log line, a torn line, a foreign type) is `undefined`. */
+export function parseEvent(line: string): AgentEvent | undefined {
+  if (!line.startsWith('{')) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch {
+    return undefined
+  }
+  if (!isRecord(value)) return undefined
+  switch (value['type']) {
+    case 'started':
+      return isKind(value['kind']) && isCount(value['pid']) ? (value as AgentEvent) : undefined
+    case 'torrent':
+      return isHex(value['infoHash'], 40) && isHex(value['sha256'], 64) && isCount(value['sizeBytes']) && isCount(value['pieces'])
+        ? (value as AgentEvent)
+        : undefined
+    case 'allowed':
+      return isHex(value['infoHash'], 40) ? (value as AgentEvent) : undefined
+    case 'progress':
+      return hasCounters(value) ? (value as AgentEvent) : undefined
+    case 'done':
+      return hasCounters(value) && isCount(value['elapsedMs']) && isHex(value['sha256'], 64) ? (value as AgentEvent) : undefined
+    case 'failed':
+      return typeof value['message'] === 'string' ? (value as AgentEvent) : undefined
+    case 'stopped':
+      return isRefList(value['stopped']) && isRefList(value['stale']) && typeof value['notRunning'] === 'boolean' ? (value as AgentEvent) : undefined
+    case 'status':
+      return isRefList(value['running']) && isRefList(value['stale']) && Array.isArray(value['stats']) ? (value as AgentEvent) : undefined
+    case 'version':
+      return typeof value['agentVersion'] === 'string' && typeof value['nodeVersion'] === 'string' ? (value as AgentEvent) : undefined
+    default:
+      return undefined
+  }
+}
+
+/** The counters of a `progress` or `done` event, zeros for a bare event. */
+export function countersOf(event: AgentEvent): TransferCounters {
+  const zero: TransferCounters = { downloadedBytes: 0, totalBytes: 0, uploadedBytes: 0, fromSeederBytes: 0, fromPeersBytes: 0, downRateBps: 0, upRateBps: 0, wires: 0 }
+  if (event.type !== 'progress' && event.type !== 'done') return zero
+  const counters = { ...zero }
+  for (const field of COUNTER_FIELDS) counters[field] = event[field]
+  return counters
+}
+
+function hasCounters(value: Record<string, unknown>): boolean {
+  return COUNTER_FIELDS.every((field) => isCount(value[field]))
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+}
+
+function isHex(value: unknown, length: number): boolean {
+  return typeof value === 'string' && value.length === length && /^[0-9a-f]+$/.test(value)
+}
+
+function isKind(value: unknown): value is ProcessKind {
+  return typeof value === 'string' && (PROCESS_KINDS as readonly string[]).includes(value)
+}
+
+function isRefList(value: unknown): boolean {
+  return Array.isArray(value) && value.every((item) => isRecord(item) && isKind(item['kind']) && isCount(item['pid']))
+}

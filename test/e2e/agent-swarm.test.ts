@@ -1,0 +1,253 @@
+// The bundled murder agent as real processes on loopback addresses (no farm needed): a tracker, a
+// seeder and peers, each "host" on its own 127.0.0.x. Asserts what the agents themselves recorded.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { readTorrentMeta } from '../../lib/torrent/agent/torrent-meta.ts'
+import { buildTorrent } from '../../lib/torrent/agent/torrent-file.ts'
+import { formatPidRecord } from '../../lib/torrent/agent/state-files.ts'
+import type { AgentEvent } from '../../lib/torrent/protocol.ts'
+import {
+  agentProcesses,
+  freePort,
+  peerHome,
+  readStats,
+  runAgent,
+  runPeers,
+  startSwarm,
+  stopSwarm,
+  TAG,
+  TRACKER_IP,
+  type SwarmSetup,
+} from '../helpers/local-swarm.ts'
+
+const MIB = 1024 * 1024
+const cleanups: (() => Promise<void>)[] = []
+
+after(async () => {
+  for (const cleanup of cleanups) await cleanup()
+})
+
+function sha256Of(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex')
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? ''
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (condition()) return true
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  return condition()
+}
+
+function swarmFor(setup: SwarmSetup, peerStates: string[]): void {
+  cleanups.push(() => stopSwarm(setup, peerStates))
+}
+
+test('tracker, seeder and 4 peers: identical payloads, verified, shared among peers, nothing left running', async () => {
+  const setup = await startSwarm({ sizeBytes: 20 * MIB })
+  const states = [0, 1, 2, 3].map((index) => peerHome(setup, index).state)
+  swarmFor(setup, states)
+  const meta = await readTorrentMeta(setup.torrent)
+  const results = await runPeers(setup, 4, 3)
+
+  let receivedBytes = 0
+  let fromPeersBytes = 0
+  for (const result of results) {
+    assert.equal(result.code, 0, `${result.ip}: ${result.stderr}`)
+    const done = result.events.find((event) => event.type === 'done')
+    assert.ok(done?.type === 'done', `${result.ip} printed done`)
+    assert.equal(done.sha256, meta.sha256)
+    assert.equal(done.totalBytes, 20 * MIB)
+    assert.ok(result.events.some((event) => event.type === 'progress'), `${result.ip} printed progress`)
+    assert.equal(sha256Of(result.payload), sha256Of(setup.payload), `${result.ip} holds the seeder's bytes`)
+    receivedBytes += done.fromSeederBytes + done.fromPeersBytes
+    fromPeersBytes += done.fromPeersBytes
+  }
+  assert.ok(receivedBytes >= 4 * 20 * MIB)
+
+  // Peers seed on for 3 s, then leave by themselves and remove their pid files.
+  const peersGone = await waitFor(() => states.every((state) => !existsSync(join(state, `peer.${TAG}.pid`))), 15_000)
+  assert.ok(peersGone, 'every peer daemon exited after seeding on')
+
+  const seeder = readStats(join(setup.seedState, `seed.${TAG}.stats.json`))
+  assert.ok(seeder.uploadedBytes < receivedBytes / 2, `the seeder sent ${seeder.uploadedBytes} of the ${receivedBytes} bytes peers received`)
+  assert.ok(fromPeersBytes > receivedBytes / 2, `peers got ${fromPeersBytes} of ${receivedBytes} bytes from each other`)
+  assert.ok(!seeder.peers.some((wire) => wire.isSeeder), 'the seeder never connected to itself')
+  for (const state of states) {
+    const stats = readStats(join(state, `peer.${TAG}.stats.json`))
+    const ids = stats.peers.map((wire) => wire.peerId)
+    assert.ok(stats.peers.every((wire) => !wire.isSeeder || wire.isOutgoing), 'the seeder never dials')
+    assert.equal(ids.filter((id) => id.startsWith('2d4d53')).length <= 1, true, 'one connection to the seeder at most')
+  }
+
+  const stoppedSeed = await runAgent(setup.agent, ['stop', '--state', setup.seedState, '--kind', 'seed', '--tag', TAG])
+  assert.equal(stoppedSeed.code, 0, stoppedSeed.stderr)
+  assert.deepEqual(stoppedSeed.events[0], { type: 'stopped', stopped: [{ kind: 'seed', tag: TAG, pid: seeder.pid }], stale: [], notRunning: false })
+  const stoppedTracker = await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])
+  assert.equal(stoppedTracker.events[0]?.type === 'stopped' && stoppedTracker.events[0].stopped.length, 1)
+  assert.deepEqual(agentProcesses(setup), [], 'no agent process left')
+})
+
+test('peers fail with one clear line: unknown torrent, no tracker, timeout, sha256 mismatch', async () => {
+  const setup = await startSwarm({ sizeBytes: 2 * MIB, shouldAllow: false, shouldSeed: false })
+  const peer = peerHome(setup, 0)
+  swarmFor(setup, [peer.state])
+
+  const refused = await runAgent(setup.agent, peer.args(0))
+  assert.equal(refused.code, 1)
+  assert.match(lastLine(refused.stderr), /^tracker http:\/\/127\.0\.0\.2:\d+\/announce refused torrent [0-9a-f]{40}: unknown torrent; run murder:create_torrent to whitelist it on the tracker$/)
+  assert.deepEqual(refused.events.at(-1), { type: 'failed', message: lastLine(refused.stderr) })
+
+  const meta = await readTorrentMeta(setup.torrent)
+  await runAgent(setup.agent, ['allow', '--state', setup.trackerState, '--info-hash', meta.infoHash])
+  const timedOut = await runAgent(setup.agent, [...peer.args(0), '--timeout-s', '2'])
+  assert.equal(timedOut.code, 1)
+  assert.match(lastLine(timedOut.stderr), /^download of Swarm1 not finished after 2 s \(0 of 2097152 bytes\); raise peer_timeout or check the swarm\.$/)
+
+  await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])
+  const startedAt = Date.now()
+  const noTracker = await runAgent(setup.agent, peer.args(0))
+  assert.equal(noTracker.code, 1)
+  assert.match(lastLine(noTracker.stderr), /^tracker http:\/\/127\.0\.0\.2:\d+\/announce not reachable: .*; check that murder:start_tracker ran and the port is open\.$/)
+  assert.ok(Date.now() - startedAt < 20_000, 'no hang')
+
+  // A torrent whose recorded sha256 does not match its pieces: every piece verifies, the file does not.
+  const wrong = buildTorrent({
+    name: `${TAG}.tgz`,
+    announce: meta.announce,
+    sha256: '0'.repeat(64),
+    sizeBytes: meta.sizeBytes,
+    pieceLengthBytes: meta.pieceLengthBytes,
+    pieceHashes: Buffer.concat(piecesOf(readFileSync(setup.payload), meta.pieceLengthBytes)),
+    createdAtMs: Date.now(),
+    createdBy: 'test',
+  })
+  writeFileSync(peer.torrent, wrong.torrent)
+  writeFileSync(peer.payload, readFileSync(setup.payload))
+  const mismatch = await runAgent(setup.agent, peer.args(0))
+  assert.equal(mismatch.code, 1)
+  assert.equal(lastLine(mismatch.stderr), `sha256 mismatch for ${peer.payload}: got ${meta.sha256}, the torrent says ${'0'.repeat(64)}; run murder:create_torrent again.`)
+  assert.deepEqual(agentProcesses(setup), [])
+})
+
+function piecesOf(payload: Buffer, pieceLength: number): Buffer[] {
+  const hashes: Buffer[] = []
+  for (let at = 0; at < payload.length; at += pieceLength) hashes.push(createHash('sha1').update(payload.subarray(at, at + pieceLength)).digest())
+  return hashes
+}
+
+test('a peer re-run after a crash keeps the pieces it had; a second run attaches to a live daemon', async () => {
+  // 2.5 MB/s links: 10 MiB take about 4 s, long enough to crash the first run midway.
+  const setup = await startSwarm({ sizeBytes: 10 * MIB, linkBps: 2_500_000 })
+  const peer = peerHome(setup, 0)
+  swarmFor(setup, [peer.state])
+
+  const first = spawn(process.execPath, [setup.agent, ...peer.args(30)], { env: { ...process.env, ...setup.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  first.stdout.setEncoding('utf8').on('data', (text: string) => (output += text))
+  const halfway = await waitFor(() => output.split('\n').some((line) => line.includes('"progress"') && Number(/"downloadedBytes":(\d+)/.exec(line)?.[1] ?? 0) > 3 * MIB), 20_000)
+  assert.ok(halfway, 'the first run got a third of the payload')
+  const pidFile = join(peer.state, `peer.${TAG}.pid`)
+  const record = JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }
+  process.kill(record.pid, 'SIGKILL')
+  first.kill('SIGKILL')
+
+  const [again, attached] = await Promise.all([
+    runAgent(setup.agent, peer.args(30), setup.env),
+    new Promise((resolve) => setTimeout(resolve, 1500)).then(() => runAgent(setup.agent, peer.args(30), setup.env)),
+  ])
+  assert.equal(again.code, 0, again.stderr)
+  const done = again.events.find((event): event is Extract<AgentEvent, { type: 'done' }> => event.type === 'done')
+  assert.ok(done)
+  assert.ok(done.fromSeederBytes + done.fromPeersBytes < 8 * MIB, `the re-run fetched ${done.fromSeederBytes + done.fromPeersBytes} bytes, not all 10 MiB`)
+  assert.equal(sha256Of(peer.payload), sha256Of(setup.payload))
+  assert.equal(attached.code, 0, attached.stderr)
+  assert.deepEqual(attached.events.find((event) => event.type === 'done'), done, 'the second run followed the same daemon')
+
+  const stopped = await runAgent(setup.agent, ['stop', '--state', peer.state, '--kind', 'peer', '--all'])
+  assert.equal(stopped.events[0]?.type === 'stopped' && stopped.events[0].stopped.length, 1)
+})
+
+test('stop never signals a process that merely reuses a recorded pid; stale pid files are cleaned', async () => {
+  const setup = await startSwarm({ sizeBytes: 1 * MIB, shouldSeed: false })
+  swarmFor(setup, [])
+  const bystander = spawn('sleep', ['30'], { stdio: 'ignore' })
+  cleanups.push(async () => void bystander.kill())
+  const pid = bystander.pid ?? 0
+  const fake = { pid, kind: 'seed' as const, tag: 'Old', argv: [setup.agent, 'daemon', 'seed', '--tag', 'Old'], startedAt: '' }
+  mkdirSync(setup.seedState, { recursive: true })
+  writeFileSync(join(setup.seedState, 'seed.Old.pid'), formatPidRecord(fake))
+
+  const status = await runAgent(setup.agent, ['status', '--state', setup.seedState])
+  assert.deepEqual(status.events[0], { type: 'status', running: [], stale: [{ kind: 'seed', tag: 'Old', pid }], stats: [] })
+  const stopped = await runAgent(setup.agent, ['stop', '--state', setup.seedState, '--kind', 'seed', '--all'])
+  assert.deepEqual(stopped.events[0], { type: 'stopped', stopped: [], stale: [{ kind: 'seed', tag: 'Old', pid }], notRunning: true })
+  assert.equal(existsSync(join(setup.seedState, 'seed.Old.pid')), false)
+  assert.equal(bystander.exitCode, null, 'the unrelated process is still running')
+
+  const again = await runAgent(setup.agent, ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', String(await freePort(TRACKER_IP))])
+  assert.equal(again.code, 1)
+  assert.match(lastLine(again.stderr), /^tracker already running \(pid \d+\); stop it first \(agent stop --kind tracker\)\.$/)
+  const trackerStatus = await runAgent(setup.agent, ['status', '--state', setup.trackerState])
+  assert.equal(trackerStatus.events[0]?.type === 'status' && trackerStatus.events[0].running[0]?.kind, 'tracker')
+  await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])
+  const twice = await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])
+  assert.deepEqual(twice.events[0], { type: 'stopped', stopped: [], stale: [], notRunning: true })
+
+  const port = await freePort(TRACKER_IP)
+  const blocker = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '${TRACKER_IP}', () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'ignore'] })
+  cleanups.push(async () => void blocker.kill())
+  await new Promise((resolve) => blocker.stdout.once('data', resolve))
+  const busy = await runAgent(setup.agent, ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', String(port)])
+  assert.equal(busy.code, 1)
+  assert.equal(lastLine(busy.stderr), `port ${port} on ${TRACKER_IP} is already in use; stop what listens there or set tracker_port to a free port.`)
+  assert.deepEqual(agentProcesses(setup), [])
+})
+
+test('make-torrent packs a directory without .git*, or copies one file, and names what is wrong', async () => {
+  const setup = await startSwarm({ sizeBytes: 1000, shouldSeed: false })
+  swarmFor(setup, [])
+  const source = join(setup.directory, 'tree')
+  mkdirSync(join(source, '.git'), { recursive: true })
+  mkdirSync(join(source, 'sub'), { recursive: true })
+  writeFileSync(join(source, '.git/config'), 'secret')
+  writeFileSync(join(source, '.gitignore'), '*.log')
+  writeFileSync(join(source, 'sub/a b.txt'), 'hello')
+  const tgz = join(setup.directory, 'out/T2.tgz')
+  const make = (args: string[]) => runAgent(setup.agent, ['make-torrent', '--tgz', tgz, '--torrent', `${tgz}.torrent`, '--announce', setup.announce, ...args])
+
+  const packed = await make(['--source', source])
+  assert.equal(packed.code, 0, packed.stderr)
+  const listing = await new Promise<string>((resolve) => {
+    const tar = spawn('tar', ['-tzf', tgz])
+    let text = ''
+    tar.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk))
+    tar.on('close', () => resolve(text))
+  })
+  assert.deepEqual(listing.trim().split('\n').sort(), ['./', './sub/', './sub/a b.txt'])
+  const event = packed.events[0]
+  assert.ok(event?.type === 'torrent')
+  assert.equal(event.sha256, sha256Of(tgz))
+  assert.equal(event.pieceLengthBytes, 262144)
+
+  const cases: [string[], string][] = [
+    [['--source', join(setup.directory, 'nowhere')], `files_path ${join(setup.directory, 'nowhere')} does not exist on this host; check files_path.`],
+    [['--source', join(source, '.gitignore')], `files_path ${join(source, '.gitignore')} is not a directory; pass path_is_file=1 to distribute a single file.`],
+    [['--source', source, '--path-is-file'], `files_path ${source} is not a regular file; drop path_is_file=1 to pack a directory.`],
+    [['--source', source, '--announce', 'ftp://x'], 'make-torrent: --announce given more than once'],
+  ]
+  for (const [args, message] of cases) {
+    const result = await make(args)
+    assert.notEqual(result.code, 0, args.join(' '))
+    assert.equal(lastLine(result.stderr), message)
+  }
+})
