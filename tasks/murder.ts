@@ -1,1 +1,415 @@
-export {}
+// Twitter Murder's tasks (../shared/reference/murder.md) on webtorrent: same names, arguments,
+// variables and role defaults; agents are daemons with pid files instead of screen sessions.
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { allServers, fetch, log, namespace, on, roles, set, showProgress, task, quote, UsageError, DeployError } from '../lib/index.ts'
+import type { Host, HostContext } from '../lib/index.ts'
+import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
+import { checkPath, isFlagSet, readAbsolutePath, readMurderOptions, type MurderOptions } from '../lib/torrent/murder-options.ts'
+import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
+
+set('default_tag', '')
+set('default_seeder_files_path', '')
+set('default_destination_path', '')
+set('default_temp_path', '/tmp')
+set('remote_murder_path', () => `${String(fetch('deploy_to'))}/shared/murder`)
+set('tracker_port', 8998)
+set('murder_node', 'node')
+set('peer_seed_seconds', 30)
+set('peer_timeout', 0)
+
+const MAX_FILES_TO_CLEAR = 1000
+const PROGRESS_INTERVAL_MS = 500
+
+function location(): AgentLocation {
+  return { node: String(fetch('murder_node')), murderPath: checkPath('remote_murder_path', String(fetch('remote_murder_path'))) }
+}
+
+/** Murder's roles: declared ones win; else `peer` is every release server and tracker and seeder the first peer. */
+export function murderHosts(): { tracker: Host; seeder: Host; peers: Host[] } {
+  const servers = allServers()
+  const declared = (role: string) => servers.filter((host) => host.roles.has(role))
+  const peerPool = declared('peer').length > 0 ? declared('peer') : servers.filter((h) => h.properties['no_release'] !== true)
+  const first = peerPool[0]
+  if (!first) throw new UsageError('murder needs servers: declare them with server() or a stage file (roles/STAGE.yaml).')
+  // Tracker and seeder serve the swarm even when ROLES=/HOSTS= leave their hosts out.
+  const peers = declared('peer').length > 0 ? roles('peer') : roles().filter((h) => h.properties['no_release'] !== true)
+  return { tracker: declared('tracker')[0] ?? first, seeder: declared('seeder')[0] ?? first, peers }
+}
+
+const addresses = new Map<string, Promise<string>>()
+
+/** The address the controller reached the host on (sshd's SSH_CONNECTION), or its `announce_ip`: never a DNS guess. */
+function addressOf(remote: HostContext): Promise<string> {
+  const declared = remote.host.properties['announce_ip']
+  if (typeof declared === 'string') return Promise.resolve(declared)
+  let address = addresses.get(remote.host.name)
+  if (!address) {
+    address = remote.capture('printf %s "$SSH_CONNECTION"').then((text) => text.split(' ')[2] ?? '')
+    addresses.set(remote.host.name, address)
+  }
+  return address
+}
+
+async function trackerUrl(): Promise<string> {
+  const { tracker } = murderHosts()
+  let url = ''
+  await on(tracker, async (remote) => {
+    url = `http://${await addressOf(remote)}:${Number(fetch('tracker_port'))}/announce`
+  })
+  return url
+}
+
+/** `~/x` as the remote shell would expand it, so that paths can still be quoted. */
+async function expandHome(remote: HostContext, path: string): Promise<string> {
+  if (!path.startsWith('~/')) return path
+  const home = await remote.capture('printf %s "$HOME"')
+  return `${home}${path.slice(1)}`
+}
+
+async function requireAgent(remote: HostContext): Promise<void> {
+  if (!(await remote.test(['test', '-f', agentPath(location())]))) {
+    throw new DeployError(
+      `${remote.host.name}: the murder agent is not installed at ${agentPath(location())}; run \`deploy murder:distribute_files\` first.`,
+      { exitCode: 1 }
+    )
+  }
+}
+
+async function downloadTorrent(options: MurderOptions): Promise<void> {
+  const { seeder } = murderHosts()
+  mkdirSync(dirname(options.torrentPath), { recursive: true })
+  await on(seeder, async (remote) => remote.download(options.torrentPath, options.torrentPath))
+}
+
+function describeStop(remote: HostContext, what: string, events: AgentLine[]): void {
+  const stopped = events.find((event) => event.type === 'stopped')
+  const list = Array.isArray(stopped?.['stopped']) ? (stopped['stopped'] as { kind?: string; tag?: string; pid?: number }[]) : []
+  if (list.length === 0) log(`${remote.host.name}: no ${what} was running`)
+  for (const item of list) log(`${remote.host.name}: stopped ${item.kind ?? what}${item.tag ? ` ${item.tag}` : ''} (pid ${item.pid})`)
+}
+
+function countersOf(event: AgentLine): PeerCounters {
+  const number = (name: string) => (typeof event[name] === 'number' ? (event[name] as number) : 0)
+  return {
+    downloadedBytes: number('downloadedBytes'),
+    totalBytes: number('totalBytes'),
+    fromSeederBytes: number('fromSeederBytes'),
+    fromPeersBytes: number('fromPeersBytes'),
+    uploadedBytes: number('uploadedBytes'),
+    downRateBps: number('downRateBps'),
+  }
+}
+
+namespace('murder', () => {
+  task('distribute_files', { desc: 'Upload the murder agent to every tracker, seeder and peer host' }, async () => {
+    const { tracker, seeder, peers } = murderHosts()
+    const hosts = [...new Set([tracker, seeder, ...peers])]
+    const where = location()
+    const bundle = await agentBundle()
+    await on(hosts, async (remote) => {
+      const version = await remote.run([where.node, '-e', 'process.stdout.write(process.versions.node)'], { quiet: true, allowFailure: true })
+      if (version.code !== 0) {
+        throw new DeployError(`${remote.host.name}: ${where.node} is missing (exit ${version.code}); install Node >= 20 there or set murder_node.`, { exitCode: 1 })
+      }
+      const major = Number(version.stdout.trim().split('.')[0])
+      if (!(major >= 20)) {
+        throw new DeployError(`${remote.host.name}: Node ${version.stdout.trim()} is too old for the murder agent; install Node >= 20 there.`, { exitCode: 1 })
+      }
+      await remote.run(['mkdir', '-p', where.murderPath])
+      const fileCount = Number(await remote.capture(`find ${quote(where.murderPath)} -type f | wc -l`))
+      if (fileCount >= MAX_FILES_TO_CLEAR) {
+        throw new DeployError(
+          `${remote.host.name}: refusing to clear ${where.murderPath}: it holds ${fileCount} files; check remote_murder_path.`,
+          { exitCode: 1 }
+        )
+      }
+      await remote.run(['find', where.murderPath, '-mindepth', '1', '-maxdepth', '1', '!', '-name', 'run', '-exec', 'rm', '-rf', '{}', '+'])
+      await remote.upload(bundle, agentPath(where))
+    })
+  })
+
+  task('start_tracker', { desc: 'Start the tracker in the background on tracker_port' }, async () => {
+    const { tracker } = murderHosts()
+    await on(tracker, async (remote) => {
+      await requireAgent(remote)
+      await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: Number(fetch('tracker_port')) })
+    })
+  })
+
+  task('stop_tracker', { desc: 'Stop the tracker' }, stopTracker)
+
+  task('create_torrent', { desc: 'Pack files_path into TEMP/TAG.tgz on the seeder and make its torrent' }, async () => {
+    const options = readMurderOptions(fetch)
+    const filesPath = readAbsolutePath(fetch, 'files_path', 'default_seeder_files_path', 'the files to distribute, on the seeder')
+    await createTorrent(options, filesPath, options.isPathFile)
+    if (!isFlagSet(fetch, 'do_not_download_torrent')) await downloadTorrent(options)
+  })
+
+  task('download_torrent', { desc: 'Download TEMP/TAG.tgz.torrent from the seeder' }, async () => {
+    await downloadTorrent(readMurderOptions(fetch))
+  })
+
+  task('start_seeding', { desc: 'Seed TEMP/TAG.tgz from the seeder in the background' }, async () => {
+    await startSeeding(readMurderOptions(fetch))
+  })
+
+  task('stop_seeding', { desc: 'Stop seeding TAG' }, async () => {
+    await stopSeeding(readMurderOptions(fetch))
+  })
+
+  task('stop_all_seeding', { desc: 'Stop every seeder' }, async () => {
+    await on(murderHosts().seeder, async (remote) => {
+      describeStop(remote, 'seeder', await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'seed', all: true }))
+    })
+  })
+
+  task('peer', { desc: 'Download TAG on every peer through the swarm and extract it into destination_path' }, async () => {
+    const options = readMurderOptions(fetch)
+    const destination = readAbsolutePath(fetch, 'destination_path', 'default_destination_path', 'where peers extract the files')
+    const target = options.isPathFile || isFlagSet(fetch, 'no_tag_directory') ? destination : `${destination}/${options.tag}`
+    const { peers } = murderHosts()
+    if (peers.length === 0) throw new UsageError('murder:peer has no peers to run on after the ROLES=/HOSTS= filters.')
+    if (!existsSync(options.torrentPath)) await downloadTorrent(options)
+    await peerSwarm(options, peers, target, { shouldDelete: isFlagSet(fetch, 'unsafe_please_delete'), payload: options.isPathFile ? 'file' : 'tgz' })
+  })
+
+  task('stop_peering', { desc: 'Stop the peer processes of TAG' }, async () => {
+    const options = readMurderOptions(fetch)
+    await on(murderHosts().peers, async (remote) => {
+      describeStop(remote, 'peer', await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', tag: options.tag }))
+    })
+  })
+
+  task('stop_all_peering', { desc: 'Stop every peer process' }, async () => {
+    await on(murderHosts().peers, async (remote) => {
+      describeStop(remote, 'peer', await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', all: true }))
+    })
+  })
+
+  task('clean_temp_files', { desc: 'Remove TEMP/TAG.tgz and its torrent from peers and the seeder' }, async () => {
+    const { seeder, peers } = murderHosts()
+    await cleanTempFiles(readMurderOptions(fetch), [seeder, ...peers])
+  })
+})
+
+/** Puts the verified payload at the target: the tgz extracted, or the file copied. */
+async function extract(remote: HostContext, options: MurderOptions, target: string, plan: PeerPlan): Promise<void> {
+  const shouldDelete = plan.shouldDelete
+  if (plan.payload === 'file') {
+    await remote.run(['mkdir', '-p', dirname(target)])
+    await remote.run(['cp', options.payloadPath, target])
+    return
+  }
+  if (shouldDelete) await remote.run(['rm', '-rf', target])
+  await remote.run(['mkdir', '-p', target])
+  await remote.run(['tar', '-xzf', options.payloadPath, '-C', target])
+}
+
+/** Packs (or copies, for a single file or a ready tgz) the source on the seeder, makes the torrent and whitelists it. */
+export async function createTorrent(options: MurderOptions, source: string, isSingleFile: boolean): Promise<string> {
+  const { tracker, seeder } = murderHosts()
+  const announce = await trackerUrl()
+  let infoHash = ''
+  await on(seeder, async (remote) => {
+    await requireAgent(remote)
+    await remote.run(['mkdir', '-p', options.tempPath])
+    const events = await runAgent(remote, location(), 'make-torrent', {
+      source: await expandHome(remote, source),
+      tgz: options.payloadPath,
+      torrent: options.torrentPath,
+      announce,
+      'path-is-file': isSingleFile,
+    })
+    const made = events.find((event) => event.type === 'torrent')
+    infoHash = typeof made?.['infoHash'] === 'string' ? made['infoHash'] : ''
+    if (made) log(`${remote.host.name}: ${options.payloadPath} ${String(made['sizeBytes'])} bytes, sha256 ${String(made['sha256'])}, info hash ${infoHash}`)
+  })
+  if (!/^[0-9a-f]{40}$/.test(infoHash)) throw new DeployError('murder agent make-torrent did not report an info hash', { exitCode: 1 })
+  await on(tracker, async (remote) => {
+    await requireAgent(remote)
+    await runAgent(remote, location(), 'allow', { state: runDirectory(location()), 'info-hash': infoHash })
+  })
+  return infoHash
+}
+
+export async function startSeeding(options: MurderOptions): Promise<void> {
+  await on(murderHosts().seeder, async (remote) => {
+    await requireAgent(remote)
+    await runAgent(remote, location(), 'seed', {
+      state: runDirectory(location()),
+      tag: options.tag,
+      torrent: options.torrentPath,
+      payload: options.payloadPath,
+      'announce-ip': await addressOf(remote),
+    })
+  })
+}
+
+export async function stopSeeding(options: MurderOptions): Promise<void> {
+  await on(murderHosts().seeder, async (remote) => {
+    describeStop(remote, 'seeder', await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'seed', tag: options.tag }))
+  })
+}
+
+export async function cleanTempFiles(options: MurderOptions, hosts: readonly Host[]): Promise<void> {
+  await on([...new Set(hosts)], async (remote) => {
+    await remote.run(['rm', '-f', options.payloadPath, options.torrentPath])
+  })
+}
+
+export interface PeerPlan {
+  /** Empty a non-empty target first (unsafe_please_delete); otherwise such a host fails before any download. */
+  shouldDelete: boolean
+  /** `tgz`: extract the payload into the target directory; `file`: copy it to the target path. */
+  payload: 'tgz' | 'file'
+}
+
+/**
+ * Every peer downloads through the swarm, verifies, and puts the payload at `target` (a path on
+ * each host; `~/` allowed). All peers are checked first, so a bad target leaves no host half-done.
+ */
+export async function peerSwarm(options: MurderOptions, peers: readonly Host[], target: string, plan: PeerPlan): Promise<void> {
+  const { seeder } = murderHosts()
+  let seederAddress = ''
+  await on(seeder, async (remote) => {
+    seederAddress = await addressOf(remote)
+  })
+  await on(peers, async (remote) => {
+    await requireAgent(remote)
+    const path = await expandHome(remote, target)
+    const occupied =
+      plan.payload === 'file'
+        ? await remote.test(['test', '-e', path])
+        : await remote.test(`test -d ${quote(path)} && test -n "$(ls -A ${quote(path)})"`)
+    if (occupied && !plan.shouldDelete) {
+      throw new DeployError(`${remote.host.name}: ${path} is not empty; pass unsafe_please_delete=1 to replace its contents.`, { exitCode: 1 })
+    }
+  })
+
+  const progress = new SwarmProgress(peers.map((host) => host.name))
+  const ticker = setInterval(() => showProgress(progress.render()), PROGRESS_INTERVAL_MS)
+  try {
+    await on(peers, async (remote) => {
+      const name = remote.host.name
+      try {
+        // The seeder already holds the payload at the same path: it has nothing to download.
+        if (name === seeder.name) progress.finish(name)
+        else await downloadOnPeer(remote, options, seederAddress, progress)
+      } catch (error) {
+        progress.fail(name, error instanceof Error ? error.message : String(error))
+        throw error
+      }
+      await extract(remote, options, await expandHome(remote, target), plan)
+    })
+  } finally {
+    clearInterval(ticker)
+    showProgress([...progress.render(), ...progress.summary()], { final: true })
+  }
+}
+
+async function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress): Promise<void> {
+  const name = remote.host.name
+  await remote.run(['mkdir', '-p', options.tempPath])
+  await remote.upload(options.torrentPath, options.torrentPath)
+  await runAgent(
+    remote,
+    location(),
+    'peer',
+    {
+      state: runDirectory(location()),
+      tag: options.tag,
+      torrent: options.torrentPath,
+      payload: options.payloadPath,
+      'announce-ip': await addressOf(remote),
+      'seeder-ip': seederAddress,
+      'seed-seconds': Number(fetch('peer_seed_seconds')),
+      'timeout-s': Number(fetch('peer_timeout')),
+    },
+    (event) => {
+      if (event.type === 'progress') progress.update(name, countersOf(event))
+      if (event.type === 'done') progress.finish(name, countersOf(event))
+    }
+  )
+}
+
+/** Uploads the agent only where it is missing or differs from this controller's build. */
+export async function ensureAgent(hosts: readonly Host[]): Promise<void> {
+  const bundle = await agentBundle()
+  const digest = createHash('sha256').update(readFileSync(bundle)).digest('hex')
+  const where = location()
+  await on([...new Set(hosts)], async (remote) => {
+    const remoteDigest = await remote.capture(`sha256sum ${quote(agentPath(where))} 2>/dev/null || true`)
+    if (remoteDigest.split(' ')[0] === digest) return
+    await remote.run(['mkdir', '-p', where.murderPath])
+    await remote.upload(bundle, agentPath(where))
+  })
+}
+
+/** Starts the tracker unless one already runs; says whether this call started it. */
+export async function ensureTracker(): Promise<boolean> {
+  let started = false
+  await on(murderHosts().tracker, async (remote) => {
+    const status = await runAgent(remote, location(), 'status', { state: runDirectory(location()) })
+    if (isTrackerRunning(status)) return
+    await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: Number(fetch('tracker_port')) })
+    started = true
+  })
+  return started
+}
+
+function isTrackerRunning(status: AgentLine[]): boolean {
+  const processes = status.flatMap((event) => (Array.isArray(event['running']) ? (event['running'] as { kind?: unknown }[]) : []))
+  return processes.some((item) => item.kind === 'tracker')
+}
+
+export async function stopTracker(): Promise<void> {
+  await on(murderHosts().tracker, async (remote) => {
+    describeStop(remote, 'tracker', await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'tracker', all: true }))
+  })
+}
+
+export async function stopPeering(options: MurderOptions, hosts: readonly Host[]): Promise<void> {
+  await on(hosts, async (remote) => {
+    await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', tag: options.tag })
+  })
+}
+
+/**
+ * Murder as a deploy strategy: the release tgz goes to the seeder once, then through the swarm
+ * into `target` on every host; seeding and peering stop and temp files go once all hold it.
+ */
+export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: string, tag: string, tempPath: string): Promise<void> {
+  const payloadPath = `${tempPath}/${tag}.tgz`
+  const options: MurderOptions = { tag, tempPath, payloadPath, torrentPath: `${payloadPath}.torrent`, isPathFile: false }
+  const { tracker, seeder } = murderHosts()
+  await ensureAgent([tracker, seeder, ...hosts])
+  const didStartTracker = await ensureTracker()
+  try {
+    const staged = `${tempPath}/${tag}.upload.tgz`
+    await on(seeder, async (remote) => {
+      await remote.run(['mkdir', '-p', tempPath])
+      await remote.upload(tgzPath, staged)
+    })
+    await createTorrent(options, staged, true)
+    await on(seeder, async (remote) => remote.run(['rm', '-f', staged]))
+    await downloadTorrent(options)
+    await startSeeding(options)
+    try {
+      await peerSwarm(options, hosts, target, { shouldDelete: false, payload: 'tgz' })
+    } finally {
+      await stopSeeding(options)
+      await stopPeering(options, hosts)
+      await cleanTempFiles(options, [seeder, ...hosts])
+    }
+  } finally {
+    if (didStartTracker) await stopTracker()
+  }
+}
+
+/** The agent bundle, built on demand: esbuild is loaded only by runs that ship the agent. */
+async function agentBundle(): Promise<string> {
+  const { buildAgent } = await import('../lib/torrent/build-agent.ts')
+  return buildAgent()
+}
