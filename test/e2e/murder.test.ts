@@ -1,0 +1,154 @@
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, rmSync } from 'node:fs'
+import { errorLine, makeProject, runCli, type CliResult } from '../helpers/cli.ts'
+import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
+import { treeDigest } from '../helpers/tree.ts'
+
+const MURDER_PATH = '/srv/www/murder-e2e/shared/murder'
+let hosts: string[] = []
+let project = ''
+let seeder = ''
+
+const deploy = (...args: string[]): Promise<CliResult> => runCli(['farm', ...args], { cwd: project })
+
+function expectOk(result: CliResult, what: string): void {
+  assert.equal(result.code, 0, `${what} failed:\n${result.stderr}`)
+}
+
+function agentProcesses(host: string, pattern = 'murder-agent'): string {
+  return onHost(host, `pgrep -af ${pattern} | grep -v pgrep || true`).stdout.trim()
+}
+
+before(async () => {
+  hosts = ensureFarm(8)
+  seeder = hosts[0] ?? ''
+  project = makeProject('murder', 'murder.ts')
+  for (const host of hosts) onHost(host, 'pkill -f murder-agent; rm -rf /srv/out /srv/www /tmp/*.tgz /tmp/*.torrent /srv/files')
+  // The payload: random files, a nested directory, and .git* entries that must be left out.
+  readOnHost(
+    seeder,
+    'mkdir -p /srv/files/sub/deeper /srv/files/.git && head -c 3000000 /dev/urandom > /srv/files/big.bin && ' +
+      'echo hello > /srv/files/sub/hello.txt && head -c 1000 /dev/urandom > /srv/files/sub/deeper/small.bin && ' +
+      'echo secret > /srv/files/.git/config && echo "*.log" > /srv/files/.gitignore && echo "with space" > "/srv/files/a b.txt"'
+  )
+  expectOk(await deploy('murder:distribute_files'), 'distribute_files')
+})
+
+after(async () => {
+  await deploy('murder:stop_all_peering')
+  await deploy('murder:stop_all_seeding')
+  await deploy('murder:stop_tracker')
+})
+
+test("Murder's manual flow puts byte-identical files on every peer, .git* left out", async () => {
+  rmSync('/tmp/Flow1.tgz.torrent', { force: true })
+  expectOk(await deploy('murder:start_tracker'), 'start_tracker')
+  expectOk(await deploy('murder:create_torrent', 'tag=Flow1', 'files_path=/srv/files'), 'create_torrent')
+  assert.ok(existsSync('/tmp/Flow1.tgz.torrent'), 'the torrent was downloaded to the controller')
+  expectOk(await deploy('murder:start_seeding', 'tag=Flow1'), 'start_seeding')
+  const peered = await deploy('murder:peer', 'tag=Flow1', 'destination_path=/srv/out', 'peer_seed_seconds=8')
+  expectOk(peered, 'peer')
+  assert.match(peered.stderr, /murder:peer 8\/8 hosts done/)
+
+  const expected = treeDigest(seeder, '/srv/files').split('\n').filter((line) => !line.includes('./.git')).join('\n')
+  assert.match(expected, /\.\/a b\.txt/)
+  for (const host of hosts) assert.equal(treeDigest(host, '/srv/out/Flow1'), expected, `${host} holds the same files`)
+
+  // Peers seed on after murder:peer returns, then leave by themselves.
+  const stillSeeding = hosts.slice(1).filter((host) => agentProcesses(host, 'murder-agent.*peer.*Flow1') !== '')
+  assert.ok(stillSeeding.length > 0, 'peers keep seeding after murder:peer returns')
+  await new Promise((resolve) => setTimeout(resolve, 12_000))
+  for (const host of hosts.slice(1)) assert.equal(agentProcesses(host, 'murder-agent.*peer.*Flow1'), '', `${host} peer exited`)
+
+  // The seeder handed out well under half of what the peers received: they shared among themselves.
+  const stats = JSON.parse(readOnHost(seeder, `cat ${MURDER_PATH}/run/seed.Flow1.stats.json`)) as { uploadedBytes: number }
+  const payloadBytes = Number(readOnHost(seeder, 'stat -c %s /tmp/Flow1.tgz'))
+  const receivedByPeers = payloadBytes * (hosts.length - 1)
+  assert.ok(stats.uploadedBytes < receivedByPeers / 2, `seeder sent ${stats.uploadedBytes} of ${receivedByPeers}`)
+
+  expectOk(await deploy('murder:stop_seeding', 'tag=Flow1'), 'stop_seeding')
+  const stopped = await deploy('murder:stop_tracker')
+  expectOk(stopped, 'stop_tracker')
+  for (const host of hosts) assert.equal(agentProcesses(host), '', `no agent left on ${host}`)
+  const again = await deploy('murder:stop_tracker')
+  expectOk(again, 'stop_tracker when stopped')
+  assert.match(again.stderr, /no tracker was running/)
+})
+
+test('no_tag_directory, unsafe_please_delete and path_is_file do what Murder says', async () => {
+  expectOk(await deploy('murder:start_tracker'), 'start_tracker')
+  expectOk(await deploy('murder:create_torrent', 'tag=Flat', 'files_path=/srv/files'), 'create_torrent')
+  expectOk(await deploy('murder:start_seeding', 'tag=Flat'), 'start_seeding')
+  for (const host of hosts) onHost(host, 'mkdir -p /srv/flat && echo old > /srv/flat/stale.txt')
+
+  // A non-empty destination without unsafe_please_delete fails and changes nothing anywhere.
+  const refused = await deploy('murder:peer', 'tag=Flat', 'destination_path=/srv/flat', 'no_tag_directory=1')
+  assert.equal(refused.code, 1)
+  assert.match(refused.stderr, new RegExp(`${hosts[0]}: /srv/flat is not empty; pass unsafe_please_delete=1 to replace its contents\\.`))
+  for (const host of hosts) assert.equal(readOnHost(host, 'ls /srv/flat').trim(), 'stale.txt')
+
+  expectOk(await deploy('murder:peer', 'tag=Flat', 'destination_path=/srv/flat', 'no_tag_directory=1', 'unsafe_please_delete=1', 'peer_seed_seconds=0'), 'peer flat')
+  const expected = treeDigest(seeder, '/srv/files').split('\n').filter((line) => !line.includes('./.git')).join('\n')
+  for (const host of hosts) assert.equal(treeDigest(host, '/srv/flat'), expected, `${host}: stale file gone, files at the top`)
+  expectOk(await deploy('murder:stop_seeding', 'tag=Flat'), 'stop_seeding')
+
+  expectOk(await deploy('murder:create_torrent', 'tag=OneFile', 'files_path=/srv/files/big.bin', 'path_is_file=1'), 'create_torrent file')
+  expectOk(await deploy('murder:start_seeding', 'tag=OneFile'), 'start_seeding file')
+  expectOk(await deploy('murder:peer', 'tag=OneFile', 'destination_path=/srv/one/big.bin', 'path_is_file=1', 'peer_seed_seconds=0'), 'peer file')
+  const digest = readOnHost(seeder, 'sha256sum < /srv/files/big.bin')
+  for (const host of hosts) assert.equal(readOnHost(host, 'sha256sum < /srv/one/big.bin'), digest)
+  expectOk(await deploy('murder:stop_all_seeding'), 'stop_all_seeding')
+  expectOk(await deploy('murder:clean_temp_files', 'tag=OneFile'), 'clean_temp_files')
+  for (const host of hosts) assert.equal(onHost(host, 'test -e /tmp/OneFile.tgz').code, 1)
+  expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
+})
+
+test('bad murder input: a one-line error and nothing started', async () => {
+  const cases: [string[], RegExp][] = [
+    [['murder:create_torrent', 'files_path=/srv/files'], /^error: murder needs a tag: pass tag=NAME/],
+    [['murder:create_torrent', 'tag=a/b', 'files_path=/srv/files'], /^error: Invalid tag "a\/b": use letters/],
+    [['murder:create_torrent', 'tag=..', 'files_path=/srv/files'], /^error: Invalid tag "\.\.": /],
+    [['murder:create_torrent', 'tag=x;touch${IFS}/tmp/pwned', 'files_path=/srv/files'], /^error: Invalid tag "x;touch\$\{IFS\}\/tmp\/pwned": /],
+    [['murder:create_torrent', 'tag=T'], /^error: murder needs files_path: pass files_path=PATH/],
+    [['murder:peer', 'tag=T'], /^error: murder needs destination_path: pass destination_path=PATH/],
+  ]
+  for (const [args, expected] of cases) {
+    const result = await deploy(...args)
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`)
+    assert.match(errorLine(result), expected)
+  }
+  for (const host of hosts) assert.equal(onHost(host, 'test -e /tmp/pwned').code, 1)
+
+  const missing = await deploy('murder:create_torrent', 'tag=Missing', 'files_path=/srv/nowhere')
+  assert.equal(missing.code, 1)
+  assert.match(missing.stderr, new RegExp(`${seeder}: murder agent make-torrent: .*/srv/nowhere does not exist`))
+})
+
+test('peering fails clearly without a tracker, with an unknown torrent, and before distribute_files', async () => {
+  expectOk(await deploy('murder:start_tracker'), 'start_tracker')
+  expectOk(await deploy('murder:create_torrent', 'tag=Lonely', 'files_path=/srv/files'), 'create_torrent')
+  expectOk(await deploy('murder:start_seeding', 'tag=Lonely'), 'start_seeding')
+  // Forget the torrent on the tracker: peers must be refused, not left waiting.
+  readOnHost(seeder, `rm -f ${MURDER_PATH}/run/whitelist/*`)
+  const unknown = await deploy('murder:peer', 'tag=Lonely', `HOSTS=${hosts[1]}`, 'destination_path=/srv/lonely', 'peer_seed_seconds=0')
+  assert.equal(unknown.code, 1)
+  assert.match(unknown.stderr, new RegExp(`${hosts[1]}: murder agent peer: .*unknown torrent`))
+
+  expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
+  const started = Date.now()
+  const noTracker = await deploy('murder:peer', 'tag=Lonely', `HOSTS=${hosts[2]}`, 'destination_path=/srv/lonely', 'peer_seed_seconds=0')
+  assert.equal(noTracker.code, 1)
+  assert.match(noTracker.stderr, new RegExp(`${hosts[2]}: murder agent peer: .*tracker .* not reachable`))
+  assert.ok(Date.now() - started < 60_000, 'no hang')
+  expectOk(await deploy('murder:stop_all_seeding'), 'stop_all_seeding')
+
+  readOnHost(hosts[3] ?? '', `rm -f ${MURDER_PATH}/murder-agent.cjs`)
+  const notInstalled = await deploy('murder:peer', 'tag=Lonely', 'destination_path=/srv/lonely2')
+  assert.equal(notInstalled.code, 1)
+  assert.match(
+    notInstalled.stderr,
+    new RegExp(`${hosts[3]}: the murder agent is not installed at ${MURDER_PATH}/murder-agent.cjs; run \`deploy murder:distribute_files\` first\\.`)
+  )
+  for (const host of hosts) assert.equal(onHost(host, 'test -e /srv/lonely2').code, 1, `nothing started on ${host}`)
+})
