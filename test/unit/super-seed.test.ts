@@ -80,3 +80,13 @@ test('toBitfield sets piece 0 as the high bit of byte 0', () => {
   assert.deepEqual([...toBitfield([0, 7, 8], 9)], [0x81, 0x80])
   assert.deepEqual([...toBitfield([1, 2], 3)], [0x60])
 })
+
+test('with spreadWaitMs 0 a peer is shown a new piece as soon as it holds one, still rarest first', () => {
+  const { policy, shown } = policyWith(6, 1, 0)
+  const [pieceA] = policy.introduce('a')
+  const [pieceB] = policy.introduce('b')
+  policy.onHave('a', pieceA!, 0)
+  assert.equal(shown.length, 1, 'no waiting for the piece to spread')
+  const next = shown[0]?.[1][0]
+  assert.ok(next !== undefined && next !== pieceA && next !== pieceB, 'a piece nobody has or was shown')
+})

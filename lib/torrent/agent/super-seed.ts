@@ -106,7 +106,7 @@ export class SuperSeedPolicy {
     this.holders[piece] = (this.holders[piece] ?? 0) + 1
     if (holder.shown.has(piece)) this.pending[piece] = (this.pending[piece] ?? 0) - 1
     if (holder.open.has(piece)) {
-      if (this.isHeldByAllOthers(holder, piece)) this.release(holder, piece)
+      if (this.options.spreadWaitMs <= 0 || this.isHeldByAllOthers(holder, piece)) this.release(holder, piece)
       else holder.heldSince.set(piece, nowMs)
     }
     // The piece spread to `holder`: every other peer it was shown to may get a new one.

@@ -56,6 +56,9 @@ declare module 'webtorrent' {
     destroy(callback?: (error?: Error | null) => void): void
     /** Every outgoing dial (tracker, reconnects) goes through here; returns the new Peer or null. */
     _addPeer(peer: string | object, type: string, source?: string): object | null
+    /** Re-plans the requests of every wire; webtorrent calls it on every HAVE, bitfield and block. */
+    _update(): void
+    _updateWireWrapper(): void
   }
 
   export interface WebTorrentOptions {
