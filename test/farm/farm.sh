@@ -4,6 +4,8 @@
 #   bash test/farm/farm.sh up [N] [--rate 1gbit]   N hosts (default 8, at most 250); FARM_RATE works too
 #   bash test/farm/farm.sh down                    idempotent; removes everything up created
 #   bash test/farm/farm.sh status                  exit 0 only when every host answers SSH
+#   bash test/farm/farm.sh rate HOST|all RATE       re-cap one host's link (both ways), or every link
+#   bash test/farm/farm.sh link HOST down|up        cut a host off the bridge, or plug it back (faults)
 #
 # Addresses (10.213.0.0/16, used for nothing else; up refuses to start if the machine routes it):
 #   controller  10.213.0.1   on veth murder0 (root namespace), whose peer mv-ctl is a port of the
@@ -376,6 +378,31 @@ status() {
   fi
 }
 
+# Fault injection for tests and benchmarks: change a running host's link.
+require_host() {
+  [[ $1 =~ ^h[0-9]+$ ]] && ip netns list 2>/dev/null | grep -qx "murder-$1\( .*\)\?" || die "no farm host named \"$1\"; see roles/farm.yaml"
+}
+
+set_rate() {
+  local host=$1 rate=$2 name
+  check_rate "$rate"
+  if [ "$host" = all ]; then
+    { shape "$CONTROLLER_LINK" "$rate"; shape mv-ctl "$rate"; } | tc -batch -
+    for name in $(farm_namespaces); do set_rate "${name#murder-}" "$rate"; done
+    return
+  fi
+  require_host "$host"
+  shape "mv-$host" "$rate" | tc -batch -
+  shape eth0 "$rate" | ip netns exec "murder-$host" tc -batch -
+}
+
+set_link() {
+  local host=$1 state=$2
+  require_host "$host"
+  [[ $state =~ ^(up|down)$ ]] || die "link state \"$state\" is not understood; write up or down"
+  ip link set "mv-$host" "$state"
+}
+
 # One farm command at a time; the lock's descriptor is closed for the hosts' processes.
 locked() {
   [ "$(id -u)" -eq 0 ] || die "must run as root (it creates network namespaces)"
@@ -389,6 +416,8 @@ case "${1:-}" in
   up) shift; locked up "$@" ;;
   down) locked down ;;
   status) status ;;
+  rate) [ $# -eq 3 ] || die "usage: farm.sh rate HOST|all RATE"; set_rate "$2" "$3" ;;
+  link) [ $# -eq 3 ] || die "usage: farm.sh link HOST down|up"; set_link "$2" "$3" ;;
   _boot) shift; boot "$@" ;;
-  *) die "usage: farm.sh up [N] [--rate 1gbit] | down | status" ;;
+  *) die "usage: farm.sh up [N] [--rate 1gbit] | down | status | rate HOST|all RATE | link HOST down|up" ;;
 esac
