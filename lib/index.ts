@@ -27,7 +27,9 @@ export type { HostContext, CommandResult, RunOptions } from './ssh/host-context.
 export type { CommandInput } from './ssh/command.ts'
 export type { OnOptions, HostBlock } from './runner/on.ts'
 export type { Outcome } from './runner/strategies.ts'
+import { checkInterrupted as checkInterruptedIn } from './runner/interrupt.ts'
 export { quote } from './ssh/quote.ts'
+export { InterruptedError } from './runner/interrupt.ts'
 export { DeployError, UsageError, ConfigError, ConnectionError, RemoteCommandError, RunFailedError } from './errors.ts'
 /** zx's `$` for local commands: `await $\`git rev-parse HEAD\``. */
 export { $ } from 'zx'
@@ -186,4 +188,18 @@ export function log(text: string, level: 'info' | 'warn' = 'info'): void {
  */
 export function showProgress(lines: string[], options: { final?: boolean } = {}): void {
   currentSession().reporter.emit({ type: 'progress', lines, final: options.final ?? false })
+}
+
+/**
+ * Registers `cleanup` to run if the user presses Ctrl-C while the returned function has not been
+ * called: it should make the remote work of this moment stop (e.g. kill agents it started), so the
+ * running tasks fail and their failure paths run. Returns the unregistration.
+ */
+export function onInterrupt(cleanup: () => Promise<void>): () => void {
+  return currentSession().interruption.add(cleanup)
+}
+
+/** Throws `InterruptedError` once Ctrl-C came; long flows call it between steps. */
+export function checkInterrupted(): void {
+  checkInterruptedIn(currentSession())
 }

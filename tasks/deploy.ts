@@ -1,7 +1,7 @@
 // Capistrano 3's deploy flow and on-server layout (../shared/reference/capistrano.md), with the
 // release carried by the murder swarm (or copied), a deploy lock, and wave-by-wave publishing.
 import { hostname, userInfo } from 'node:os'
-import { DeployError, UsageError, allServers, fetch, invoke, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
+import { DeployError, UsageError, allServers, checkInterrupted, fetch, invoke, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
@@ -41,6 +41,8 @@ const sharedPath = (): string => `${deployTo()}/${String(fetch('shared_directory
 const currentPath = (): string => `${deployTo()}/${String(fetch('current_directory'))}`
 const releaseName = (): string => String(fetch('release_timestamp'))
 const releasePath = (): string => `${releasesPath()}/${releaseName()}`
+const INCOMING_SUFFIX = '.incoming'
+const incomingPath = (): string => `${releasesPath()}/.${releaseName()}${INCOMING_SUFFIX}`
 
 function listVariable(name: string): string[] {
   const value = fetch<unknown>(name, [])
@@ -105,7 +107,11 @@ namespace('deploy', () => {
     await invoke('deploy:unlock')
   })
   task('failed', async () => {
+    // Before the lock goes: no host keeps a half-made release a later rollback could pick.
+    const touched = allServers().filter((host) => lockedHosts.has(host.name))
+    if (rollbackRelease === undefined) await removeUnpublishedRelease(touched)
     await invoke('deploy:unlock')
+    await reportCurrent(touched)
   })
   task('restart', async () => {})
   task('verify', { desc: 'Check a wave of freshly switched hosts (redefine it: e.g. an HTTP health check)' }, async () => {})
@@ -163,6 +169,8 @@ namespace('deploy', () => {
       if (await remote.test(['test', '-e', releasePath()])) {
         throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
       }
+      // Left by a deploy that was killed mid-way (we hold the lock: nobody else is filling one).
+      await remote.run(`rm -rf ${quote(releasesPath())}/.*${INCOMING_SUFFIX}`, { quiet: true })
     })
     log(`release ${releasePath()} on ${targets().length} host(s) via ${String(fetch('deploy_via'))}`)
   })
@@ -178,9 +186,16 @@ namespace('deploy', () => {
     source ??= await prepareSource()
     const via = String(fetch('deploy_via'))
     const hosts = targets()
-    if (via === 'copy') await distributeByCopy(source, hosts)
-    else if (via === 'murder') await distributeWithMurder(source.tgzPath, hosts, releasePath(), `${application()}-${releaseName()}`, String(fetch('tmp_dir')))
+    // Filled under a hidden name and renamed when complete: `ls releases` (ours and Capistrano's
+    // rollback) never lists a half-extracted release, even after a kill -9 of this run.
+    const incoming = incomingPath()
+    if (via === 'copy') await distributeByCopy(source, hosts, incoming)
+    else if (via === 'murder') await distributeWithMurder(source.tgzPath, hosts, incoming, `${application()}-${releaseName()}`, String(fetch('tmp_dir')))
     else throw new UsageError(`deploy_via must be "murder" or "copy", got "${via}".`)
+    // Hosts that failed within max_fail leave the run here; what they got of the release goes.
+    const remaining = new Set(targets().map((host) => host.name))
+    await removeUnpublishedRelease(hosts.filter((host) => !remaining.has(host.name)))
+    await on(targets(), async (remote) => remote.run(['mv', incoming, releasePath()]))
   })
 
   task('set_current_revision', async () => {
@@ -277,19 +292,42 @@ namespace('deploy', () => {
 
 async function runFlow(steps: readonly string[]): Promise<void> {
   try {
-    for (const step of steps) await invoke(`deploy:${step}`)
+    for (const step of steps) {
+      checkInterrupted()
+      await invoke(`deploy:${step}`)
+    }
   } catch (error) {
     await invoke('deploy:failed')
     throw error
   }
 }
 
-async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[]): Promise<void> {
+/** Says where `current` points on each host, grouped by release: the state a failed run leaves. */
+async function reportCurrent(hosts: readonly Host[]): Promise<void> {
+  const byRelease = new Map<string, string[]>()
+  await on(hosts, { onError: 'continue' }, async (remote) => {
+    const link = await remote.run(['readlink', currentPath()], { quiet: true, allowFailure: true })
+    const release = link.code === 0 ? link.stdout.trim() : '(no current)'
+    byRelease.set(release, [...(byRelease.get(release) ?? []), remote.host.name])
+  })
+  for (const [release, names] of byRelease) log(`current -> ${release} on ${names.sort().join(', ')}`, 'warn')
+}
+
+/** Removes this run's release directory wherever `current` does not point at it (best effort: a host may be gone). */
+async function removeUnpublishedRelease(hosts: readonly Host[]): Promise<void> {
+  if (hosts.length === 0) return
+  const release = releasePath()
+  await on(hosts, { onError: 'continue' }, async (remote) => {
+    await remote.run(['sh', '-c', 'rm -rf "$3"; test "$(readlink "$1")" = "$2" || rm -rf "$2"', 'sh', currentPath(), release, incomingPath()], { quiet: true })
+  })
+}
+
+async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], target: string): Promise<void> {
   const remoteTgz = `${String(fetch('tmp_dir'))}/${application()}-${releaseName()}.tgz`
   await on(hosts, async (remote) => {
-    await remote.run(['mkdir', '-p', String(fetch('tmp_dir')), releasePath()])
+    await remote.run(['mkdir', '-p', String(fetch('tmp_dir')), target])
     await remote.upload(release.tgzPath, remoteTgz)
-    await remote.run(['tar', '-xzf', remoteTgz, '-C', releasePath()])
+    await remote.run(['tar', '-xzf', remoteTgz, '-C', target])
     await remote.run(['rm', '-f', remoteTgz])
   })
 }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { allServers, fetch, log, namespace, on, roles, set, showProgress, task, quote, UsageError, DeployError } from '../lib/index.ts'
+import { allServers, fetch, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkPath, isFlagSet, readAbsolutePath, readMurderOptions, type MurderOptions } from '../lib/torrent/murder-options.ts'
@@ -81,6 +81,22 @@ async function downloadTorrent(options: MurderOptions): Promise<void> {
   const { seeder } = murderHosts()
   mkdirSync(dirname(options.torrentPath), { recursive: true })
   await on(seeder, async (remote) => remote.download(options.torrentPath, options.torrentPath))
+}
+
+/**
+ * The torrent peers get is the seeder's: a local copy left by an earlier run of the same tag
+ * (say, after create_torrent with do_not_download_torrent=1) would name a payload nobody seeds.
+ * The local copy is used only when the seeder no longer has one.
+ */
+async function refreshTorrent(options: MurderOptions): Promise<void> {
+  let onSeeder = false
+  await on(murderHosts().seeder, async (remote) => {
+    onSeeder = await remote.test(['test', '-f', options.torrentPath])
+  })
+  if (onSeeder) return downloadTorrent(options)
+  if (!existsSync(options.torrentPath)) {
+    throw new DeployError(`no torrent for tag ${options.tag}: neither the seeder nor this machine has ${options.torrentPath}; run murder:create_torrent first.`, { exitCode: 1 })
+  }
 }
 
 function describeStop(remote: HostContext, what: string, events: AgentLine[]): void {
@@ -171,7 +187,7 @@ namespace('murder', () => {
     const target = options.isPathFile || isFlagSet(fetch, 'no_tag_directory') ? destination : `${destination}/${options.tag}`
     const { peers } = murderHosts()
     if (peers.length === 0) throw new UsageError('murder:peer has no peers to run on after the ROLES=/HOSTS= filters.')
-    if (!existsSync(options.torrentPath)) await downloadTorrent(options)
+    await refreshTorrent(options)
     await peerSwarm(options, peers, target, { shouldDelete: isFlagSet(fetch, 'unsafe_please_delete'), payload: options.isPathFile ? 'file' : 'tgz' })
   })
 
@@ -290,6 +306,8 @@ export async function peerSwarm(options: MurderOptions, peers: readonly Host[], 
 
   const progress = new SwarmProgress(peers.map((host) => host.name))
   const ticker = setInterval(() => showProgress(progress.render()), PROGRESS_INTERVAL_MS)
+  // Ctrl-C: stopping the peer daemons ends every host's `peer` command, so this task fails cleanly.
+  const forgetInterrupt = onInterrupt(() => stopPeering(options, peers))
   try {
     await on(peers, async (remote) => {
       const name = remote.host.name
@@ -304,6 +322,7 @@ export async function peerSwarm(options: MurderOptions, peers: readonly Host[], 
       await extract(remote, options, await expandHome(remote, target), plan)
     })
   } finally {
+    forgetInterrupt()
     clearInterval(ticker)
     showProgress([...progress.render(), ...progress.summary()], { final: true })
   }
@@ -400,8 +419,11 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
       await peerSwarm(options, hosts, target, { shouldDelete: false, payload: 'tgz' })
     } finally {
       await stopSeeding(options)
-      await stopPeering(options, hosts)
-      await cleanTempFiles(options, [seeder, ...hosts])
+      // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
+      const live = new Set(roles().map((host) => host.name))
+      const stillIn = hosts.filter((host) => live.has(host.name))
+      await stopPeering(options, stillIn)
+      await cleanTempFiles(options, [seeder, ...stillIn])
     }
   } finally {
     if (didStartTracker) await stopTracker()

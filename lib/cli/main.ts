@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DeployError, errorMessage, RunFailedError } from '../errors.ts'
+import { parseFailBudget } from '../runner/fail-budget.ts'
+import { checkInterrupted, INTERRUPTED_EXIT_CODE } from '../runner/interrupt.ts'
 import { parseCommandLine, type RunRequest } from './args.ts'
 import { helpText } from './help.ts'
 import { listTasks } from './list-tasks.ts'
@@ -17,6 +19,7 @@ import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter
 import { createPaint } from '../report/format.ts'
 import { renderSummary } from '../report/summary.ts'
 import type { RunSummary } from '../report/events.ts'
+import { isSecretName, redactingOutput } from '../report/redact.ts'
 
 export interface ProcessIo {
   argv: string[]
@@ -29,7 +32,9 @@ export interface ProcessIo {
 const BUILT_IN_TASKS = ['../../tasks/murder.ts', '../../tasks/deploy.ts']
 
 /** The only process boundary: parse → load → validate → run → summary; returns the exit code. */
-export async function main(io: ProcessIo): Promise<number> {
+export async function main(rawIo: ProcessIo): Promise<number> {
+  const secrets = () => currentSession().variables.valuesOf(isSecretName)
+  const io = { ...rawIo, stdout: redactingOutput(rawIo.stdout, secrets), stderr: redactingOutput(rawIo.stderr, secrets) }
   const paint = createPaint(io.stderr.isTTY && io.env['NO_COLOR'] === undefined)
   let request: RunRequest
   try {
@@ -43,6 +48,7 @@ export async function main(io: ProcessIo): Promise<number> {
       return 0
     }
     const session = currentSession()
+    if (request.kind === 'run') for (const [name, value] of Object.entries(request.variables)) session.variables.override(name, value)
     const deployfile = findDeployfile(io.cwd, request.file)
     const projectRoot = dirname(deployfile)
     const words = [...request.words]
@@ -57,9 +63,10 @@ export async function main(io: ProcessIo): Promise<number> {
       io.stdout.write(listTasks(session.registry.all(), pattern))
       return 0
     }
-    for (const [name, value] of Object.entries(request.variables)) session.variables.override(name, value)
     session.filter = { roles: request.roles, hosts: request.hosts }
     validateRun(session, words)
+    session.failBudget = parseFailBudget(session.variables.fetch('max_fail', ''))
+    session.targetCount = session.hostsFor([]).length
 
     const reporter = new ConsoleReporter(io.stderr, paint, request.verbosity)
     session.reporter = reporter
@@ -97,16 +104,22 @@ function validateRun(session: Session, words: string[]): void {
 async function runTasks(session: Session, words: string[], io: ProcessIo, paint: ReturnType<typeof createPaint>): Promise<number> {
   const started = Date.now()
   let failure: unknown
+  const stopListening = session.interruption.listen(session, (code) => process.exit(code))
   try {
-    for (const word of words) await invokeTask(session, word)
+    for (const word of words) {
+      checkInterrupted(session)
+      await invokeTask(session, word)
+    }
   } catch (error) {
     failure = error
   } finally {
+    stopListening()
     await session.backend.close()
   }
+  const isInterrupted = session.interruption.isInterrupted
   const failedHosts = [...session.failedHosts].map(([host, error]) => ({ host, message: error.message }))
   const summary: RunSummary = {
-    ok: failure === undefined && failedHosts.length === 0,
+    ok: failure === undefined && (failedHosts.length === 0 || session.isWithinFailBudget()),
     durationMs: Date.now() - started,
     tasks: session.taskTimings,
     succeededHosts: session.inventory
@@ -115,11 +128,15 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
       .filter((host) => session.touchedHosts.has(host) && !session.failedHosts.has(host)),
     failedHosts,
   }
-  if (failure !== undefined && !(failure instanceof RunFailedError)) {
+  if (isInterrupted) {
+    summary.ok = false
+    summary.error = 'interrupted by Ctrl-C'
+  } else if (failure !== undefined && !(failure instanceof RunFailedError)) {
     summary.error = errorMessage(failure)
     if (!(failure instanceof DeployError)) io.stderr.write(`${(failure as Error).stack ?? String(failure)}\n`)
   }
   io.stderr.write(renderSummary(summary, paint).map((line) => `${line}\n`).join(''))
+  if (isInterrupted) return INTERRUPTED_EXIT_CODE
   if (failure instanceof DeployError) return failure.exitCode
   return summary.ok ? 0 : 1
 }

@@ -46,6 +46,17 @@ export class Variables {
     return (entry.value ?? fallback) as T
   }
 
+  /** Values, as strings, of the variables `isSecret` picks; lazy ones only once evaluated. */
+  valuesOf(isSecret: (name: string) => boolean): string[] {
+    const values: string[] = []
+    for (const [name, value] of this.overrides) if (isSecret(name)) values.push(value)
+    for (const [name, entry] of this.entries) {
+      if (!isSecret(name) || entry.isLazy || this.overrides.has(name)) continue
+      if (typeof entry.value === 'string' || typeof entry.value === 'number') values.push(String(entry.value))
+    }
+    return values
+  }
+
   has(name: string): boolean {
     return this.overrides.has(name) || this.entries.has(name)
   }

@@ -1,6 +1,7 @@
 import pLimit from 'p-limit'
 import { RunFailedError } from '../errors.ts'
 import { HostContext } from '../ssh/host-context.ts'
+import { describeBudget } from './fail-budget.ts'
 import { checkStrategyOptions, runWithStrategy, type Outcome, type StrategyOptions } from './strategies.ts'
 import type { Host } from '../inventory/host.ts'
 import type { Session } from './session.ts'
@@ -43,6 +44,11 @@ export async function onHosts<T>(
   }
   if (outcome.failures.size > 0 && options.onError !== 'continue') {
     const names = [...outcome.failures.keys()]
+    if (session.isWithinFailBudget()) {
+      const total = `${session.failedHosts.size} of ${session.targetCount} hosts failed`
+      session.reporter.emit({ type: 'message', level: 'warn', text: `carrying on without ${names.join(', ')}: ${total}, within max_fail=${describeBudget(session.failBudget)}` })
+      return outcome
+    }
     throw new RunFailedError(`failed on ${names.length} of ${hosts.length} hosts: ${names.join(', ')}`, outcome.failures)
   }
   return outcome

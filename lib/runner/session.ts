@@ -8,6 +8,8 @@ import { DryRunBackend } from '../ssh/dry-run-backend.ts'
 import type { Backend } from '../ssh/backend.ts'
 import type { Host } from '../inventory/host.ts'
 import type { Reporter } from '../report/events.ts'
+import { allowedFailures, NO_FAILURES, type FailBudget } from './fail-budget.ts'
+import { Interruption } from './interrupt.ts'
 
 export const DEFAULT_CONCURRENCY = 64
 
@@ -28,11 +30,21 @@ export class Session {
   readonly ranTasks = new Set<string>()
   /** Hosts that failed in an `on` block that carried on; later `roles()` leave them out. */
   readonly failedHosts = new Map<string, Error>()
+  /** `max_fail`: failed hosts the run carries on past, of `targetCount` hosts (set when the run starts). */
+  failBudget: FailBudget = NO_FAILURES
+  targetCount = 0
+  /** Ctrl-C: whether it came, and the cleanups that undo the remote work running now. */
+  readonly interruption = new Interruption()
   /** Hosts that completed at least one remote block. */
   readonly touchedHosts = new Set<string>()
   readonly taskTimings: { name: string; durationMs: number; ok: boolean }[] = []
   /** True inside an `on` block, so nested blocks do not take a second global slot (p-limit deadlock). */
   readonly insideOn = new AsyncLocalStorage<boolean>()
+
+  /** Whether every host failed so far is within `max_fail`, so the run goes on without them. */
+  isWithinFailBudget(): boolean {
+    return this.failedHosts.size <= allowedFailures(this.failBudget, this.targetCount)
+  }
 
   setConcurrency(concurrency: number): void {
     this.hostLimit = pLimit(concurrency)

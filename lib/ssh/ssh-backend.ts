@@ -14,6 +14,8 @@ export interface SshBackendOptions {
   reporter: Reporter
 }
 
+const KEEPALIVE_INTERVAL_MS = 5_000
+const KEEPALIVE_COUNT_MAX = 3
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name))
 
 /**
@@ -22,6 +24,8 @@ const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => jo
  */
 export class SshBackend implements Backend {
   private readonly connections = new Map<string, Promise<NodeSSH>>()
+  /** Why a host's connection ended, for the commands it cut short. */
+  private readonly lostReasons = new Map<string, string>()
 
   constructor(private readonly options: SshBackendOptions) {}
 
@@ -32,6 +36,8 @@ export class SshBackend implements Backend {
         onStdout: handlers.onStdout,
         onStderr: handlers.onStderr,
       })
+      const lost = result.code === null ? this.lostReasons.get(host.name) : undefined
+      if (lost !== undefined) throw new Error(lost)
       return { code: result.code, stdout: result.stdout, stderr: result.stderr }
     } catch (error) {
       throw new ConnectionError(host.name, `lost the connection while running a command: ${errorMessage(error)}`, error)
@@ -93,6 +99,16 @@ export class SshBackend implements Backend {
     } catch (error) {
       throw new ConnectionError(host.name, describeConnectError(target, error), error)
     }
+    // A connection that dies later (keepalive timeout, reset) ends its commands; without a listener
+    // ssh2's 'error' would crash the whole run. The next use of the host connects again.
+    const forget = (reason: string) => {
+      this.lostReasons.set(host.name, reason)
+      if (this.connections.get(host.name) === pending) this.connections.delete(host.name)
+    }
+    const pending = this.connections.get(host.name)
+    ssh.connection?.on('error', (error: Error) => forget(error.message))
+    ssh.connection?.on('close', () => forget(this.lostReasons.get(host.name) ?? 'connection closed'))
+    this.lostReasons.delete(host.name)
     return ssh
   }
 
@@ -112,7 +128,10 @@ export class SshBackend implements Backend {
       port: target.port,
       username,
       readyTimeout: this.options.connectTimeoutMs,
-      keepaliveInterval: 15_000,
+      // A host that vanishes mid-command (cable, kernel panic) fails within ~20 s instead of hanging
+      // the run: a command that prints nothing for minutes still gets sshd's keepalive replies.
+      keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
       // Try the agent, then each identity file, like ssh does.
       authHandler: [
         ...(agent ? [{ type: 'agent' as const, username, agent }] : []),

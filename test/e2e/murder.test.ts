@@ -4,6 +4,7 @@ import { existsSync, rmSync } from 'node:fs'
 import { errorLine, makeProject, runCli, type CliResult } from '../helpers/cli.ts'
 import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
 import { treeDigest } from '../helpers/tree.ts'
+import { quote } from '../../lib/ssh/quote.ts'
 
 const MURDER_PATH = '/srv/www/murder-e2e/shared/murder'
 let hosts: string[] = []
@@ -24,7 +25,8 @@ before(async () => {
   hosts = ensureFarm(8)
   seeder = hosts[0] ?? ''
   project = makeProject('murder', 'murder.ts')
-  for (const host of hosts) onHost(host, 'pkill -f murder-agent; rm -rf /srv/out /srv/www /tmp/*.tgz /tmp/*.torrent /srv/files')
+  for (const host of hosts) onHost(host, `pkill -f '[m]urder-agent'; rm -rf /srv/out /srv/again '/srv/odd dir' /tmp/pwned /srv/www /tmp/*.tgz /tmp/*.torrent /srv/files`)
+  rmSync('/tmp/Again.tgz.torrent', { force: true })
   // The payload: random files, a nested directory, and .git* entries that must be left out.
   readOnHost(
     seeder,
@@ -101,6 +103,34 @@ test('no_tag_directory, unsafe_please_delete and path_is_file do what Murder say
   expectOk(await deploy('murder:stop_all_seeding'), 'stop_all_seeding')
   expectOk(await deploy('murder:clean_temp_files', 'tag=OneFile'), 'clean_temp_files')
   for (const host of hosts) assert.equal(onHost(host, 'test -e /tmp/OneFile.tgz').code, 1)
+  expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
+})
+
+test("murder:peer hands out the seeder's torrent, not a stale local one of the same tag", async () => {
+  expectOk(await deploy('murder:start_tracker'), 'start_tracker')
+  expectOk(await deploy('murder:create_torrent', 'tag=Again', 'files_path=/srv/files/sub'), 'first create_torrent')
+  // Remade from other files, and this time not downloaded: the controller's copy is stale.
+  expectOk(await deploy('murder:create_torrent', 'tag=Again', 'files_path=/srv/files', 'do_not_download_torrent=1'), 'second create_torrent')
+  expectOk(await deploy('murder:start_seeding', 'tag=Again'), 'start_seeding')
+  expectOk(await deploy('murder:peer', 'tag=Again', 'destination_path=/srv/again', 'peer_seed_seconds=0'), 'peer')
+  const expected = treeDigest(seeder, '/srv/files').split('\n').filter((line) => !line.includes('./.git')).join('\n')
+  for (const host of hosts) assert.equal(treeDigest(host, '/srv/again/Again'), expected, `${host} got the second torrent's files`)
+  expectOk(await deploy('murder:stop_seeding', 'tag=Again'), 'stop_seeding')
+  expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
+})
+
+test('paths with spaces, quotes and shell metacharacters are passed through as plain names', async () => {
+  const odd = `/srv/odd dir/it's;touch /tmp/pwned;"$(touch /tmp/pwned)"`
+  readOnHost(seeder, `mkdir -p ${quote(odd)} && echo odd > ${quote(`${odd}/file $x.txt`)}`)
+  expectOk(await deploy('murder:start_tracker'), 'start_tracker')
+  expectOk(await deploy('murder:create_torrent', 'tag=Odd', `files_path=${odd}`), 'create_torrent from an odd path')
+  expectOk(await deploy('murder:start_seeding', 'tag=Odd'), 'start_seeding')
+  expectOk(await deploy('murder:peer', 'tag=Odd', `destination_path=${odd}/out`, 'peer_seed_seconds=0'), 'peer into an odd path')
+  for (const host of hosts) {
+    assert.equal(readOnHost(host, `cat ${quote(`${odd}/out/Odd/file $x.txt`)}`), 'odd\n', `${host} holds the file under the literal path`)
+    assert.equal(onHost(host, 'test -e /tmp/pwned').code, 1, `no injected command ran on ${host}`)
+  }
+  expectOk(await deploy('murder:stop_seeding', 'tag=Odd'), 'stop_seeding')
   expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
 })
 

@@ -181,3 +181,25 @@ test('an unreachable host and a refused key fail with the host named, exit 1', a
   assert.match(result.stderr, new RegExp(`^    ${hosts[0]}: connection refused at deploy@[0-9.]+:2; is sshd running there\\?$`, 'm'))
   assert.match(result.stderr, new RegExp(`^    ${hosts[1]}: authentication refused for nobody@[0-9.]+:22; check the user, IdentityFile and the host's authorized_keys$`, 'm'))
 })
+
+test('secrets given as variables never appear in the output, even with --verbose', async () => {
+  const password = "s3cr3t pa$$ 'word"
+  const token = 'tok-5f2c9a'
+  const result = await runCli(['farm', 'secret:use', `db_password=${password}`, `api_token=${token}`, '--verbose'], { cwd: project })
+  assert.equal(result.code, 0, result.stderr)
+  const db = hosts.at(-1) ?? ''
+  assert.equal(readOnHost(db, 'cat /tmp/secret-seen'), password, 'the command got the real value')
+  const output = result.stdout + result.stderr
+  assert.ok(!output.includes(password) && !output.includes('pa$$') && !output.includes(token), output)
+  assert.match(output, /connecting with \*{8}/)
+  assert.match(output, /token=\*{8}/)
+})
+
+test('host and role names carrying shell metacharacters are refused before anything runs', async () => {
+  for (const filter of ["HOSTS=h01;touch /tmp/pwned", 'ROLES=web$(touch /tmp/pwned)']) {
+    const result = await runCli(['farm', 'probe:mark', filter], { cwd: project })
+    assert.equal(result.code, 2, result.stderr)
+    assert.match(errorLine(result), /^error: unknown (host|role)/i)
+  }
+  for (const host of hosts) assert.equal(onHost(host, 'test -e /tmp/pwned').code, 1)
+})

@@ -1,0 +1,350 @@
+// The fault matrix: a swarm of 8 real hosts while one of them misbehaves. Every test checks the
+// SHA-256 of every host's files and adds a row to the table printed at the end (`npm run
+// test:faults` runs only this file): fault, hosts, outcome, bytes verified, time.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { makeProject, REPO_ROOT, runCli, type CliResult } from '../helpers/cli.ts'
+import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
+import { treeDigest } from '../helpers/tree.ts'
+
+const MURDER_PATH = '/srv/www/murder-e2e/shared/murder'
+const SOURCE = '/srv/faultsrc'
+/** Slow enough that a transfer lasts seconds, so a fault lands mid-way. */
+const SWARM_RATE = '40mbit'
+const PAYLOAD_MIB = 20
+
+let hosts: string[] = []
+let seeder = ''
+let project = ''
+let expected = ''
+const rows: { fault: string; outcome: string; verified: string; seconds: number }[] = []
+
+const farm = (...args: string[]) => execFileSync('bash', [join(REPO_ROOT, 'test/farm/farm.sh'), ...args], { stdio: 'pipe' })
+const deploy = (...args: string[]): Promise<CliResult> => runCli(['farm', ...args], { cwd: project })
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function expectOk(result: CliResult, what: string): void {
+  assert.equal(result.code, 0, `${what} failed:\n${result.stderr}`)
+}
+
+/** Polls `condition`; fails early, with the run's output, if `run` ends first. */
+async function waitUntil(condition: () => boolean, limitMs: number, what: string, run?: Promise<CliResult>): Promise<void> {
+  const deadline = Date.now() + limitMs
+  let ended: CliResult | undefined
+  void run?.then((result) => (ended = result))
+  while (!condition()) {
+    if (ended) throw new Error(`the run ended (exit ${ended.code}) before ${what}:\n${ended.stderr}`)
+    if (Date.now() > deadline) throw new Error(`gave up waiting ${limitMs} ms for ${what}`)
+    await sleep(200)
+  }
+}
+
+const isPeerRunning = (host: string, tag: string) => onHost(host, `pgrep -f 'murder-agent.cjs daemon peer .*${tag}'`).code === 0
+const hasFinished = (host: string, tag: string) => onHost(host, `grep -qs '"type":"done"' ${MURDER_PATH}/run/peer.${tag}.events.jsonl`).code === 0
+const killAgent = (host: string, kind: 'peer' | 'seed', tag: string) => onHost(host, `pkill -KILL -f 'murder-agent.cjs daemon ${kind} .*${tag}'`)
+
+/** Hosts whose extracted files equal the seeder's; fails the test for any other host not in `exceptions`. */
+function verifyHosts(destination: string, exceptions: readonly string[] = []): string[] {
+  const good: string[] = []
+  for (const host of hosts) {
+    if (exceptions.includes(host)) continue
+    assert.equal(treeDigest(host, destination), expected, `${host}: ${destination} matches the seeder`)
+    good.push(host)
+  }
+  return good
+}
+
+/** True when `dir` is missing or empty on the host: nothing was extracted there. */
+const isEmpty = (host: string, dir: string) => onHost(host, `test -z "$(ls -A '${dir}' 2>/dev/null)"`).code === 0
+
+function record(fault: string, outcome: string, verifiedHosts: number, startedAt: number, payloadMib = PAYLOAD_MIB): void {
+  const mib = (verifiedHosts * payloadMib).toFixed(0)
+  rows.push({ fault, outcome, verified: `${verifiedHosts}/${hosts.length} hosts, ${mib} MiB`, seconds: (Date.now() - startedAt) / 1000 })
+}
+
+/** Bytes a host received in this run, from `murder:peer per host:` (`from seeder X, from peers Y`). */
+function receivedBytes(stderr: string, host: string): number {
+  const row = new RegExp(`^\\s+${host}\\s+.*from seeder ([\\d.]+ [KMG]?i?B), from peers ([\\d.]+ [KMG]?i?B)`, 'm').exec(stderr)
+  assert.ok(row, `no summary row for ${host} in:\n${stderr}`)
+  return parseBytes(row[1] ?? '') + parseBytes(row[2] ?? '')
+}
+
+function parseBytes(text: string): number {
+  const [number = '0', unit = 'B'] = text.split(' ')
+  return Number(number) * ({ B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[unit] ?? NaN)
+}
+
+/** A fresh torrent of SOURCE, seeded from the seeder. */
+async function seed(tag: string): Promise<void> {
+  expectOk(await deploy('murder:create_torrent', 'murder:start_seeding', `tag=${tag}`, `files_path=${SOURCE}`), `seed ${tag}`)
+}
+
+async function cleanUp(tag: string): Promise<void> {
+  await deploy('murder:stop_all_peering')
+  await deploy('murder:stop_seeding', `tag=${tag}`)
+}
+
+before(async () => {
+  hosts = ensureFarm(8)
+  seeder = hosts[0] ?? ''
+  project = makeProject('faults', 'murder.ts')
+  // `[m]` keeps pkill from matching the shell that runs it.
+  for (const host of hosts) onHost(host, `pkill -f '[m]urder-agent'; rm -rf /srv/www /srv/f* /tmp/F*`)
+  readOnHost(seeder, `mkdir -p ${SOURCE} && head -c ${PAYLOAD_MIB * 1024 * 1024} /dev/urandom > ${SOURCE}/payload.bin && echo ok > ${SOURCE}/small.txt`)
+  expected = treeDigest(seeder, SOURCE)
+  expectOk(await deploy('murder:distribute_files'), 'distribute_files')
+  expectOk(await deploy('murder:start_tracker'), 'start_tracker')
+  farm('rate', 'all', SWARM_RATE)
+})
+
+after(async () => {
+  farm('rate', 'all', '1gbit')
+  for (const host of hosts) farm('link', host, 'up')
+  await deploy('murder:stop_all_peering')
+  await deploy('murder:stop_all_seeding')
+  await deploy('murder:stop_tracker')
+  const table = [
+    '| fault | hosts | outcome | bytes verified | time |',
+    '|---|---|---|---|---|',
+    ...rows.map((row) => `| ${row.fault} | ${hosts.length} | ${row.outcome} | ${row.verified} | ${row.seconds.toFixed(1)} s |`),
+  ].join('\n')
+  console.log(`\nfault matrix (${PAYLOAD_MIB} MiB, links ${SWARM_RATE}):\n${table}\n`)
+  mkdirSync(join(REPO_ROOT, 'test/.work'), { recursive: true })
+  writeFileSync(join(REPO_ROOT, 'test/.work/fault-matrix.md'), `${table}\n`)
+})
+
+test('a peer killed mid-transfer fails alone; a re-run resumes it without fetching its pieces again', async () => {
+  const started = Date.now()
+  const victim = hosts[3] ?? ''
+  await seed('F1')
+  const run = deploy('murder:peer', 'tag=F1', 'destination_path=/srv/f1', 'peer_seed_seconds=0')
+  await waitUntil(() => isPeerRunning(victim, 'F1'), 20_000, `the peer on ${victim}`, run)
+  await sleep(1500)
+  killAgent(victim, 'peer', 'F1')
+  const result = await run
+  assert.equal(result.code, 1, result.stderr)
+  assert.match(result.stderr, new RegExp(`✖ 1 host\\(s\\) failed:\\n\\s+${victim}: murder agent peer: .*`))
+  const good = verifyHosts('/srv/f1/F1', [victim])
+  assert.ok(isEmpty(victim, '/srv/f1/F1'), 'nothing extracted on the killed peer')
+
+  const again = await deploy('murder:peer', 'tag=F1', 'destination_path=/srv/f1', 'peer_seed_seconds=0', `HOSTS=${victim}`)
+  expectOk(again, 're-run on the killed peer')
+  const payloadBytes = Number(readOnHost(seeder, 'stat -c %s /tmp/F1.tgz'))
+  const fetched = receivedBytes(again.stderr, victim)
+  assert.ok(fetched < payloadBytes * 0.9, `the re-run fetched ${fetched} of ${payloadBytes} bytes: pieces it had were kept`)
+  verifyHosts('/srv/f1/F1')
+  await cleanUp('F1')
+  record('peer killed mid-transfer', `exit 1 naming ${victim}; others complete; re-run fetched ${Math.round((100 * fetched) / payloadBytes)}% of the file`, good.length + 1, started)
+})
+
+test('with max_fail=1 a killed peer is reported and the run carries on with exit 0', async () => {
+  const started = Date.now()
+  const victim = hosts[5] ?? ''
+  await seed('F1b')
+  const run = deploy('murder:peer', 'tag=F1b', 'destination_path=/srv/f1b', 'peer_seed_seconds=0', 'max_fail=1')
+  await waitUntil(() => isPeerRunning(victim, 'F1b'), 20_000, `the peer on ${victim}`, run)
+  await sleep(1500)
+  killAgent(victim, 'peer', 'F1b')
+  const result = await run
+  expectOk(result, 'murder:peer within max_fail')
+  assert.match(result.stderr, new RegExp(`carrying on without ${victim}: 1 of 8 hosts failed, within max_fail=1`))
+  assert.match(result.stderr, new RegExp(`✖ 1 host\\(s\\) failed:\\n\\s+${victim}: `))
+  const good = verifyHosts('/srv/f1b/F1b', [victim])
+  await cleanUp('F1b')
+  record('peer killed, max_fail=1', `exit 0, ${victim} reported failed`, good.length, started)
+})
+
+test('the seeder killed once a peer holds a full copy: the swarm still completes', async () => {
+  const started = Date.now()
+  await seed('F2')
+  // Peers seed on after finishing (as by default), so a finished peer can stand in for the seeder.
+  const run = deploy('murder:peer', 'tag=F2', 'destination_path=/srv/f2', 'peer_seed_seconds=60')
+  let finishedAtKill: string[] = []
+  await waitUntil(
+    () => (finishedAtKill = hosts.slice(1).filter((host) => hasFinished(host, 'F2'))).length > 0,
+    60_000,
+    'a peer to finish',
+    run
+  )
+  killAgent(seeder, 'seed', 'F2')
+  const result = await run
+  expectOk(result, 'murder:peer after the seeder died')
+  const good = verifyHosts('/srv/f2/F2')
+  await cleanUp('F2')
+  record('seeder killed after first full copy', `exit 0; ${hosts.length - 1 - finishedAtKill.length} of ${hosts.length - 1} peers still downloading when it died`, good.length, started)
+})
+
+test('the tracker restarted mid-transfer: peers re-announce and complete', async () => {
+  const started = Date.now()
+  await seed('F3')
+  const run = deploy('murder:peer', 'tag=F3', 'destination_path=/srv/f3', 'peer_seed_seconds=0')
+  await waitUntil(() => isPeerRunning(hosts[1] ?? '', 'F3'), 20_000, 'the peers', run)
+  await sleep(1000)
+  expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
+  expectOk(await deploy('murder:start_tracker'), 'start_tracker again')
+  const result = await run
+  expectOk(result, 'murder:peer across a tracker restart')
+  const good = verifyHosts('/srv/f3/F3')
+  await cleanUp('F3')
+  record('tracker restarted mid-transfer', 'exit 0', good.length, started)
+})
+
+test('a peer ten times slower holds nobody back, and peer_timeout ends it with a clear message', async () => {
+  const started = Date.now()
+  const slow = hosts.at(-1) ?? ''
+  await seed('F4')
+  farm('rate', slow, '4mbit')
+  try {
+    const result = await deploy('murder:peer', 'tag=F4', 'destination_path=/srv/f4', 'peer_seed_seconds=0', 'peer_timeout=25')
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stderr, new RegExp(`${slow}: murder agent peer: download of F4 not finished after 25 s \\(\\d+ of \\d+ bytes\\); raise peer_timeout or check the swarm\\.`))
+    const good = verifyHosts('/srv/f4/F4', [slow])
+    assert.ok(isEmpty(slow, '/srv/f4/F4'), 'nothing extracted on the slow peer')
+    const times = good
+      .filter((host) => host !== seeder)
+      .map((host) => {
+        const row = new RegExp(`^\\s+${host}\\s+([\\d.]+)s\\s`, 'm').exec(result.stderr)
+        assert.ok(row, `a finish time for ${host}`)
+        return Number(row[1])
+      })
+    const slowest = Math.max(...times)
+    assert.ok(slowest < 20, `the other peers finished in ${slowest} s, well before the slow one's timeout`)
+    await cleanUp('F4')
+    record('one peer 10× slower, peer_timeout=25', `exit 1 naming ${slow} (timeout); others done in ≤ ${slowest.toFixed(1)} s`, good.length, started)
+  } finally {
+    farm('rate', slow, SWARM_RATE)
+  }
+})
+
+test('a host cut off mid-transfer fails with the reason; nothing is extracted there and no other host is affected', async () => {
+  const started = Date.now()
+  const gone = hosts[5] ?? ''
+  await seed('F5')
+  const run = deploy('murder:peer', 'tag=F5', 'destination_path=/srv/f5', 'peer_seed_seconds=0')
+  await waitUntil(() => isPeerRunning(gone, 'F5'), 20_000, `the peer on ${gone}`, run)
+  await sleep(1000)
+  farm('link', gone, 'down')
+  let result: CliResult
+  try {
+    result = await run
+  } finally {
+    farm('link', gone, 'up')
+  }
+  assert.equal(result.code, 1, result.stderr)
+  assert.match(result.stderr, new RegExp(`✖ 1 host\\(s\\) failed:\\n\\s+${gone}: .*(connection|Keepalive|timed out)`, 'i'))
+  const good = verifyHosts('/srv/f5/F5', [gone])
+  assert.ok(isEmpty(gone, '/srv/f5/F5'), 'nothing extracted on the host that was cut off')
+  await cleanUp('F5')
+  record('host unreachable mid-transfer', `exit 1 naming ${gone} (connection lost)`, good.length, started)
+})
+
+const DEPLOY_TO = '/srv/www/murder-e2e'
+const APP_MIB = 12
+const versionOf = (host: string) => onHost(host, `cat ${DEPLOY_TO}/current/VERSION`).stdout.trim()
+const releasesOf = (host: string) => onHost(host, `ls -A ${DEPLOY_TO}/releases`).stdout.trim().split('\n').filter(Boolean)
+
+/** The app to deploy: VERSION and a random blob big enough that distribution takes seconds. */
+function writeApp(version: string): string {
+  const app = join(project, 'app')
+  mkdirSync(app, { recursive: true })
+  writeFileSync(join(app, 'VERSION'), `${version}\n`)
+  writeFileSync(join(app, 'blob.bin'), randomBytes(APP_MIB * 1024 * 1024))
+  return app
+}
+
+async function deployVersion(version: string, ...args: string[]): Promise<CliResult> {
+  await sleep(1100) // release names have one-second resolution
+  return deploy('deploy', `release_source=${writeApp(version)}`, ...args)
+}
+
+/** The real CLI as a child process, so a test can signal it. */
+function startDeploy(version: string): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/deploy.js'), 'farm', 'deploy', `release_source=${writeApp(version)}`], {
+    cwd: project,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : null), stdout, stderr })))
+  return { child, done }
+}
+
+const anyDeployPeerRunning = () => hosts.slice(1).some((host) => onHost(host, "pgrep -f 'murder-agent.cjs daemon peer .*murder-e2e-'").code === 0)
+const agentsOfDeploys = (host: string) => onHost(host, "pgrep -af 'murder-agent.cjs daemon (peer|seed) .*murder-e2e-' | grep -v pgrep || true").stdout.trim()
+
+test('a full disk fails that host alone: with max_fail its current stays, the others switch', async () => {
+  const started = Date.now()
+  const full = hosts[2] ?? ''
+  expectOk(await deployVersion('one'), 'first deploy')
+  // The new release cannot land on a 4 MiB /tmp.
+  readOnHost(full, 'sudo mount -t tmpfs -o size=4m,mode=1777 tmpfs /tmp')
+  let result: CliResult
+  try {
+    result = await deployVersion('two', 'max_fail=1')
+  } finally {
+    onHost(full, 'sudo umount /tmp')
+  }
+  expectOk(result, 'deploy within max_fail')
+  assert.match(result.stderr, new RegExp(`✖ 1 host\\(s\\) failed:\\n\\s+${full}: .*(ENOSPC|No space left)`, 'i'))
+  for (const host of hosts) assert.equal(versionOf(host), host === full ? 'one' : 'two', `${host} runs the expected release`)
+  assert.equal(releasesOf(full).length, 1, `${full} keeps only its old release, nothing half-made: ${releasesOf(full).join(' ')}`)
+  record('disk full on one host (deploy, max_fail=1)', `exit 0; ${full} stays on its release, 7 switch`, hosts.length - 1, started, APP_MIB)
+})
+
+test('Ctrl-C during distribution stops the agents, unlocks, leaves current alone and exits 130', async () => {
+  const started = Date.now()
+  expectOk(await deployVersion('three'), 'deploy before')
+  const before = hosts.map(versionOf)
+  const releasesBefore = hosts.map(releasesOf)
+  await sleep(1100)
+  const { child, done } = startDeploy('four')
+  await waitUntil(anyDeployPeerRunning, 60_000, 'the swarm of the deploy')
+  child.kill('SIGINT')
+  const result = await done
+  assert.equal(result.code, 130, result.stderr)
+  assert.match(result.stderr, /interrupted: stopping remote work and cleaning up/)
+  assert.match(result.stderr, /current -> \S+ on h01, /)
+  hosts.forEach((host, index) => {
+    assert.equal(versionOf(host), before[index], `${host}: current untouched`)
+    assert.deepEqual(releasesOf(host), releasesBefore[index], `${host}: no new or half-made release`)
+    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
+    assert.equal(agentsOfDeploys(host), '', `${host}: no agent of the deploy left`)
+  })
+  expectOk(await deployVersion('five'), 'the next deploy')
+  for (const host of hosts) assert.equal(versionOf(host), 'five')
+  record('Ctrl-C during distribution (deploy)', 'exit 130; agents stopped, unlocked, current untouched; next deploy ok', hosts.length, started, APP_MIB)
+})
+
+test('kill -9 of the controller mid-distribution: current stays complete; stop_all_* leaves no agent; the next deploy succeeds', async () => {
+  const started = Date.now()
+  const before = hosts.map(versionOf)
+  await sleep(1100)
+  const { child, done } = startDeploy('six')
+  await waitUntil(anyDeployPeerRunning, 60_000, 'the swarm of the deploy')
+  await sleep(500)
+  child.kill('SIGKILL')
+  await done
+  hosts.forEach((host, index) => {
+    assert.equal(versionOf(host), before[index], `${host}: current still points at a complete release`)
+    for (const release of releasesOf(host)) assert.match(release, /^(\d{14}|\.\d{14}\.incoming)$/)
+  })
+  expectOk(await deploy('murder:stop_all_peering'), 'stop_all_peering')
+  expectOk(await deploy('murder:stop_all_seeding'), 'stop_all_seeding')
+  for (const host of hosts) assert.equal(agentsOfDeploys(host), '', `${host}: no agent left`)
+  const locked = await deployVersion('seven')
+  assert.equal(locked.code, 1, 'the dead run still holds the lock')
+  assert.match(locked.stderr, /is being deployed by .*pass unlock=1 if that deploy died/)
+  expectOk(await deployVersion('seven', 'unlock=1'), 'deploy with unlock=1')
+  for (const host of hosts) {
+    assert.equal(versionOf(host), 'seven')
+    assert.ok(releasesOf(host).every((name) => /^\d{14}$/.test(name)), `${host}: the half-made release is gone`)
+  }
+  record('controller kill -9 during distribution', 'current complete everywhere; no agent after stop_all_*; deploy unlock=1 ok', hosts.length, started, APP_MIB)
+})
