@@ -203,3 +203,11 @@ export function onInterrupt(cleanup: () => Promise<void>): () => void {
 export function checkInterrupted(): void {
   checkInterruptedIn(currentSession())
 }
+
+/**
+ * True under `--dry-run` (Capistrano's `dry_run?`): every command prints and "succeeds" with empty
+ * output, so a task that checks remote state first should skip checks it cannot answer.
+ */
+export function isDryRun(): boolean {
+  return currentSession().isDryRun
+}

@@ -1,7 +1,7 @@
 // Capistrano 3's deploy flow and on-server layout (../shared/reference/capistrano.md), with the
 // release carried by the murder swarm (or copied), a deploy lock, and wave-by-wave publishing.
 import { hostname, userInfo } from 'node:os'
-import { DeployError, UsageError, allServers, checkInterrupted, fetch, invoke, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
+import { DeployError, InterruptedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
@@ -66,6 +66,8 @@ const previousCurrent = new Map<string, string>()
 const lockedHosts = new Set<string>()
 let source: ReleaseSource | undefined
 let rollbackRelease: string | undefined
+/** A deploy got as far as naming its release: on failure, that release must not stay half-made. */
+let isMakingRelease = false
 
 async function swapCurrent(remote: HostContext, target: string): Promise<void> {
   // Capistrano's atomic swap: a new link, renamed over `current` (rename(2)); never a moment without it.
@@ -109,7 +111,7 @@ namespace('deploy', () => {
   task('failed', async () => {
     // Before the lock goes: no host keeps a half-made release a later rollback could pick.
     const touched = allServers().filter((host) => lockedHosts.has(host.name))
-    if (rollbackRelease === undefined) await removeUnpublishedRelease(touched)
+    if (isMakingRelease) await removeUnpublishedRelease(touched)
     await invoke('deploy:unlock')
     await reportCurrent(touched)
   })
@@ -166,12 +168,13 @@ namespace('deploy', () => {
 
   task('new_release_path', async () => {
     await on(targets(), async (remote) => {
-      if (await remote.test(['test', '-e', releasePath()])) {
+      if (!isDryRun() && (await remote.test(['test', '-e', releasePath()]))) {
         throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
       }
       // Left by a deploy that was killed mid-way (we hold the lock: nobody else is filling one).
       await remote.run(`rm -rf ${quote(releasesPath())}/.*${INCOMING_SUFFIX}`, { quiet: true })
     })
+    isMakingRelease = true
     log(`release ${releasePath()} on ${targets().length} host(s) via ${String(fetch('deploy_via'))}`)
   })
 
@@ -350,11 +353,14 @@ async function publishInWaves(target: string): Promise<void> {
     switched.push(...wave)
     try {
       await onlyHosts(wave, () => invoke('deploy:verify', { again: true }))
+      // Ctrl-C between waves is a failed wave: what this run switched goes back.
+      checkInterrupted()
     } catch (error) {
       await restorePrevious(switched)
       const never = waves.slice(index + 1).flat()
       log(`rolled back ${switched.map((h) => h.name).join(', ')} to their previous release`, 'warn')
       if (never.length > 0) log(`never switched: ${never.map((h) => h.name).join(', ')}`, 'warn')
+      if (error instanceof InterruptedError) throw error
       throw new DeployError(
         `deploy:verify failed in wave ${index + 1} of ${waves.length} (${(error as Error).message}); switched hosts were rolled back.`,
         { exitCode: 1, cause: error }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { allServers, fetch, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError } from '../lib/index.ts'
+import { allServers, fetch, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkPath, isFlagSet, readAbsolutePath, readMurderOptions, type MurderOptions } from '../lib/torrent/murder-options.ts'
@@ -44,6 +44,7 @@ const addresses = new Map<string, Promise<string>>()
 function addressOf(remote: HostContext): Promise<string> {
   const declared = remote.host.properties['announce_ip']
   if (typeof declared === 'string') return Promise.resolve(declared)
+  if (isDryRun()) return Promise.resolve(`<address of ${remote.host.name}>`)
   let address = addresses.get(remote.host.name)
   if (!address) {
     address = remote.capture('printf %s "$SSH_CONNECTION"').then((text) => text.split(' ')[2] ?? '')
@@ -126,6 +127,7 @@ namespace('murder', () => {
     const bundle = await agentBundle()
     await on(hosts, async (remote) => {
       const version = await remote.run([where.node, '-e', 'process.stdout.write(process.versions.node)'], { quiet: true, allowFailure: true })
+      if (isDryRun()) version.stdout = '20'
       if (version.code !== 0) {
         throw new DeployError(`${remote.host.name}: ${where.node} is missing (exit ${version.code}); install Node >= 20 there or set murder_node.`, { exitCode: 1 })
       }
@@ -242,7 +244,8 @@ export async function createTorrent(options: MurderOptions, source: string, isSi
     infoHash = typeof made?.['infoHash'] === 'string' ? made['infoHash'] : ''
     if (made) log(`${remote.host.name}: ${options.payloadPath} ${String(made['sizeBytes'])} bytes, sha256 ${String(made['sha256'])}, info hash ${infoHash}`)
   })
-  if (!/^[0-9a-f]{40}$/.test(infoHash)) throw new DeployError('murder agent make-torrent did not report an info hash', { exitCode: 1 })
+  if (isDryRun()) infoHash = '<info hash>'
+  else if (!/^[0-9a-f]{40}$/.test(infoHash)) throw new DeployError('murder agent make-torrent did not report an info hash', { exitCode: 1 })
   await on(tracker, async (remote) => {
     await requireAgent(remote)
     await runAgent(remote, location(), 'allow', { state: runDirectory(location()), 'info-hash': infoHash })
@@ -299,7 +302,7 @@ export async function peerSwarm(options: MurderOptions, peers: readonly Host[], 
       plan.payload === 'file'
         ? await remote.test(['test', '-e', path])
         : await remote.test(`test -d ${quote(path)} && test -n "$(ls -A ${quote(path)})"`)
-    if (occupied && !plan.shouldDelete) {
+    if (occupied && !plan.shouldDelete && !isDryRun()) {
       throw new DeployError(`${remote.host.name}: ${path} is not empty; pass unsafe_please_delete=1 to replace its contents.`, { exitCode: 1 })
     }
   })

@@ -71,6 +71,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     const reporter = new ConsoleReporter(io.stderr, paint, request.verbosity)
     session.reporter = reporter
     if (request.concurrency !== undefined) session.setConcurrency(request.concurrency)
+    session.isDryRun = request.dryRun
     session.backend = request.dryRun
       ? new DryRunBackend(reporter)
       : new SshBackend({

@@ -24,6 +24,8 @@ export class Session {
   filter: HostFilter = { roles: [], hosts: [] }
   reporter: Reporter = { emit: () => {} }
   backend: Backend = new DryRunBackend(this.reporter)
+  /** `--dry-run`: commands are printed, not run; every command "succeeds" with empty output. */
+  isDryRun = false
   /** Bounds how many hosts work at once across the whole run (--concurrency). */
   hostLimit: LimitFunction = pLimit(DEFAULT_CONCURRENCY)
   /** Tasks already run: a task runs once per run unless re-enabled (Rake). */

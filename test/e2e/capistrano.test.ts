@@ -1,9 +1,9 @@
 // Capistrano 3 itself (Debian's `cap`) and `deploy` take turns on the same hosts: each reads the
 // other's releases/, current and revisions.log, and `current` always points where the last one said.
-import { test, before } from 'node:test'
+import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeProject, runCli, REPO_ROOT, type CliResult } from '../helpers/cli.ts'
 import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
@@ -13,6 +13,7 @@ const USER = 'interop-tester'
 let hosts: string[] = []
 let project = ''
 let capDir = ''
+let sharedDir = ''
 
 function git(...args: string[]): string {
   return execFileSync('git', ['-C', project, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim()
@@ -64,8 +65,12 @@ before(() => {
   assert.equal(spawnSync('cap', ['--version']).status, 0, 'Capistrano is missing: apt-get install capistrano')
   hosts = ensureFarm(8)
   project = makeProject('interop', 'interop.ts')
-  const bare = join(REPO_ROOT, 'test/.work/interop.git')
-  execFileSync('rm', ['-rf', bare])
+  // Hosts see the controller's filesystem except their private /tmp, /var/tmp, /srv, /var/www and
+  // home (test/farm/farm.sh), and this clone may live in any of those: the bare repository goes to
+  // /var/lib, which every host shares.
+  sharedDir = mkdtempSync('/var/lib/murder-interop-')
+  chmodSync(sharedDir, 0o755)
+  const bare = join(sharedDir, 'interop.git')
   writeFileSync(join(project, '.gitignore'), 'roles/farm.yaml\n')
   git('init', '-q', '-b', 'main')
   git('add', '.')
@@ -98,6 +103,10 @@ before(() => {
     // The bare repository belongs to root; git refuses to read another user's repository unless told.
     onHost(host, `rm -rf ${DEPLOY_TO} && git config --global --replace-all safe.directory '*'`)
   }
+})
+
+after(() => {
+  if (sharedDir !== '') rmSync(sharedDir, { recursive: true, force: true })
 })
 
 /** The address sshd sees the controller reach this host on, read through the farm's ssh_config. */

@@ -151,3 +151,15 @@ test('ROLES= deploys only that role; a concurrent deploy is refused by the lock;
   assert.equal(dirty.code, 2)
   assert.match(dirty.stderr, /^error: Refusing to deploy: the working tree has 1 uncommitted change\(s\); commit them, or pass allow_dirty=1 to deploy them anyway\.$/m)
 })
+
+test('deploy --dry-run prints the plan (waves, release path, commands per host) and changes nothing', async () => {
+  const before = hosts.map((host) => readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`))
+  nextVersion()
+  const result = await deploy('deploy', '--dry-run', '--waves', '1,100%')
+  expectOk(result, 'dry run')
+  assert.match(result.stderr, new RegExp(`release ${DEPLOY_TO}/releases/\\d{14} on ${hosts.length} host\\(s\\) via ${VIA}`))
+  assert.match(result.stderr, new RegExp(`wave 1/2: ${hosts[0]}\\n`))
+  assert.match(result.stderr, new RegExp(`wave 2/2: ${hosts.slice(1).join(', ')}\\n`))
+  for (const host of hosts) assert.match(result.stderr, new RegExp(`  ${host} \\$ mv ${DEPLOY_TO}/releases/current ${DEPLOY_TO}/\\n`))
+  hosts.forEach((host, index) => assert.equal(readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`), before[index], `${host} unchanged`))
+})

@@ -10,12 +10,15 @@ import { join } from 'node:path'
 import { makeProject, REPO_ROOT, runCli, type CliResult } from '../helpers/cli.ts'
 import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
 import { treeDigest } from '../helpers/tree.ts'
+import { startCorruptPeer } from '../helpers/corrupt-peer.ts'
 
 const MURDER_PATH = '/srv/www/murder-e2e/shared/murder'
 const SOURCE = '/srv/faultsrc'
 /** Slow enough that a transfer lasts seconds, so a fault lands mid-way. */
 const SWARM_RATE = '40mbit'
 const PAYLOAD_MIB = 20
+/** The controller's address on the farm (test/farm/farm.sh). */
+const CONTROLLER_IP = '10.213.0.1'
 
 let hosts: string[] = []
 let seeder = ''
@@ -61,9 +64,10 @@ function verifyHosts(destination: string, exceptions: readonly string[] = []): s
 /** True when `dir` is missing or empty on the host: nothing was extracted there. */
 const isEmpty = (host: string, dir: string) => onHost(host, `test -z "$(ls -A '${dir}' 2>/dev/null)"`).code === 0
 
-function record(fault: string, outcome: string, verifiedHosts: number, startedAt: number, payloadMib = PAYLOAD_MIB): void {
-  const mib = (verifiedHosts * payloadMib).toFixed(0)
-  rows.push({ fault, outcome, verified: `${verifiedHosts}/${hosts.length} hosts, ${mib} MiB`, seconds: (Date.now() - startedAt) / 1000 })
+/** `verifiedHosts` undefined: the row moves no payload. */
+function record(fault: string, outcome: string, verifiedHosts: number | undefined, startedAt: number, payloadMib = PAYLOAD_MIB): void {
+  const verified = verifiedHosts === undefined ? '—' : `${verifiedHosts}/${hosts.length} hosts, ${(verifiedHosts * payloadMib).toFixed(0)} MiB`
+  rows.push({ fault, outcome, verified, seconds: (Date.now() - startedAt) / 1000 })
 }
 
 /** Bytes a host received in this run, from `murder:peer per host:` (`from seeder X, from peers Y`). */
@@ -242,6 +246,58 @@ test('a host cut off mid-transfer fails with the reason; nothing is extracted th
   record('host unreachable mid-transfer', `exit 1 naming ${gone} (connection lost)`, good.length, started)
 })
 
+test('a peer serving corrupted pieces: every piece it sends is rejected and every host ends byte-identical', async () => {
+  const started = Date.now()
+  await seed('F6')
+  const corrupt = await startCorruptPeer('/tmp/F6.tgz.torrent', CONTROLLER_IP)
+  let result: CliResult
+  try {
+    result = await deploy('murder:peer', 'tag=F6', 'destination_path=/srv/f6', 'peer_seed_seconds=0')
+  } finally {
+    await corrupt.stop()
+  }
+  expectOk(result, 'murder:peer with a corrupt peer in the swarm')
+  assert.ok(corrupt.connections() > 0 && corrupt.sentBytes() > 0, `the corrupt peer was used: ${corrupt.connections()} connections, ${corrupt.sentBytes()} bytes`)
+  const good = verifyHosts('/srv/f6/F6')
+  await cleanUp('F6')
+  const garbage = (corrupt.sentBytes() / 1024 / 1024).toFixed(1)
+  record('a peer serving corrupted pieces', `exit 0; ${garbage} MiB of garbage to ${corrupt.connections()} peers, none accepted`, good.length, started)
+})
+
+test('the tracker refuses unknown torrents, survives malformed announces and serves a burst of 400 clients', async () => {
+  const started = Date.now()
+  const made = await deploy('murder:create_torrent', 'tag=F7', `files_path=${SOURCE}/small.txt`, 'path_is_file=1')
+  expectOk(made, 'create_torrent')
+  const infoHash = /info hash ([0-9a-f]{40})/.exec(made.stderr)?.[1] ?? ''
+  assert.match(infoHash, /^[0-9a-f]{40}$/)
+  const tracker = `http://${readOnHost(seeder, 'hostname -I').trim().split(' ')[0]}:8998`
+  const escape = (hex: string) => hex.replace(/../g, (pair) => `%${pair}`)
+  const announce = async (query: string) => {
+    const response = await fetch(`${tracker}/announce?${query}`)
+    return { status: response.status, body: Buffer.from(await response.arrayBuffer()).toString('latin1') }
+  }
+  const client = (hash: string, index: number) =>
+    `info_hash=${escape(hash)}&peer_id=${escape(`2d5858303030312d${index.toString(16).padStart(24, '0')}`)}&port=${6000 + index}&uploaded=0&downloaded=0&left=100&compact=1&event=started`
+
+  const unknown = await announce(client('ab'.repeat(20), 1))
+  assert.match(unknown.body, /failure reason.*unknown torrent/)
+  for (const query of ['', 'info_hash=short', `${client(infoHash, 2)}&port=notaport`, `info_hash=${'%ff'.repeat(5000)}`, 'compact=1&left=-5']) {
+    const response = await announce(query)
+    assert.ok(response.status < 500, `a malformed announce (${query.slice(0, 40)}) got ${response.status}`)
+  }
+  const burst = Array.from({ length: 400 }, (_, index) => index + 10)
+  const answers: { status: number; body: string }[] = []
+  for (let offset = 0; offset < burst.length; offset += 50) {
+    answers.push(...(await Promise.all(burst.slice(offset, offset + 50).map((index) => announce(client(infoHash, index))))))
+  }
+  assert.ok(answers.every((answer) => answer.status === 200 && !answer.body.includes('failure reason')), 'every client of the burst was served')
+  await Promise.all(burst.map((index) => announce(`${client(infoHash, index)}`.replace('event=started', 'event=stopped'))))
+  const status = readOnHost(seeder, `node ${MURDER_PATH}/murder-agent.cjs status --state ${MURDER_PATH}/run`)
+  assert.match(status, /"kind":"tracker"/, 'the tracker still runs')
+  expectOk(await deploy('murder:clean_temp_files', 'tag=F7'), 'clean_temp_files')
+  record('tracker: unknown hash, malformed announces, 400-client burst', 'refused, no crash, all 400 served', undefined, started)
+})
+
 const DEPLOY_TO = '/srv/www/murder-e2e'
 const APP_MIB = 12
 const versionOf = (host: string) => onHost(host, `cat ${DEPLOY_TO}/current/VERSION`).stdout.trim()
@@ -262,8 +318,8 @@ async function deployVersion(version: string, ...args: string[]): Promise<CliRes
 }
 
 /** The real CLI as a child process, so a test can signal it. */
-function startDeploy(version: string): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/deploy.js'), 'farm', 'deploy', `release_source=${writeApp(version)}`], {
+function startDeploy(version: string, ...args: string[]): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/deploy.js'), 'farm', 'deploy', `release_source=${writeApp(version)}`, ...args], {
     cwd: project,
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -347,4 +403,44 @@ test('kill -9 of the controller mid-distribution: current stays complete; stop_a
     assert.ok(releasesOf(host).every((name) => /^\d{14}$/.test(name)), `${host}: the half-made release is gone`)
   }
   record('controller kill -9 during distribution', 'current complete everywhere; no agent after stop_all_*; deploy unlock=1 ok', hosts.length, started, APP_MIB)
+})
+
+test('Ctrl-C during the swap, between waves: switched hosts go back, the rest never switch, exit 130', async () => {
+  const started = Date.now()
+  await sleep(1100)
+  const before = hosts.map(versionOf)
+  const { child, done } = startDeploy('eight', '--waves', '1,100%', 'verify_sleep=4')
+  await waitUntil(() => versionOf(seeder) === 'eight', 90_000, 'the first wave to switch', done)
+  child.kill('SIGINT')
+  const result = await done
+  assert.equal(result.code, 130, result.stderr)
+  assert.match(result.stderr, new RegExp(`rolled back ${seeder} to their previous release`))
+  assert.match(result.stderr, new RegExp(`never switched: ${hosts.slice(1).join(', ')}`))
+  hosts.forEach((host, index) => {
+    assert.equal(versionOf(host), before[index], `${host} runs its old release`)
+    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
+  })
+  record('Ctrl-C during the swap (waves)', 'exit 130; wave 1 rolled back, the rest never switched, unlocked', hosts.length, started, APP_MIB)
+})
+
+test('kill -9 of the controller during the swap: every current points at a complete release; the next deploy succeeds', async () => {
+  const started = Date.now()
+  await sleep(1100)
+  const { child, done } = startDeploy('nine', '--waves', '1,100%', 'verify_sleep=30')
+  await waitUntil(() => versionOf(seeder) === 'nine', 90_000, 'the first wave to switch', done)
+  child.kill('SIGKILL')
+  await done
+  const versions = hosts.map(versionOf)
+  assert.equal(versions[0], 'nine', 'the first wave switched')
+  for (const [index, version] of versions.entries()) {
+    const host = hosts[index] ?? ''
+    assert.ok(version === 'nine' || version === versions[1], `${host}: current is one complete release (${version})`)
+    assert.equal(readOnHost(host, `stat -L -c %s ${DEPLOY_TO}/current/blob.bin`).trim(), String(APP_MIB * 1024 * 1024), `${host}: the release is whole`)
+  }
+  expectOk(await deploy('murder:stop_all_peering'), 'stop_all_peering')
+  expectOk(await deploy('murder:stop_all_seeding'), 'stop_all_seeding')
+  for (const host of hosts) assert.equal(agentsOfDeploys(host), '', `${host}: no agent left`)
+  expectOk(await deployVersion('ten', 'unlock=1'), 'the next deploy')
+  for (const host of hosts) assert.equal(versionOf(host), 'ten')
+  record('controller kill -9 during the swap (waves)', 'wave 1 new, the rest old, all complete; next deploy (unlock=1) ok', hosts.length, started, APP_MIB)
 })
