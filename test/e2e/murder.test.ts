@@ -1,4 +1,4 @@
-import { test, before, after } from 'node:test'
+import { test, before, beforeEach, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, rmSync } from 'node:fs'
 import { errorLine, makeProject, runCli, type CliResult } from '../helpers/cli.ts'
@@ -30,11 +30,16 @@ before(async () => {
   // The payload: random files, a nested directory, and .git* entries that must be left out.
   readOnHost(
     seeder,
-    'mkdir -p /srv/files/sub/deeper /srv/files/.git && head -c 3000000 /dev/urandom > /srv/files/big.bin && ' +
+    'mkdir -p /srv/files/sub/deeper /srv/files/.git && head -c 16000000 /dev/urandom > /srv/files/big.bin && ' +
       'echo hello > /srv/files/sub/hello.txt && head -c 1000 /dev/urandom > /srv/files/sub/deeper/small.bin && ' +
       'echo secret > /srv/files/.git/config && echo "*.log" > /srv/files/.gitignore && echo "with space" > "/srv/files/a b.txt"'
   )
   expectOk(await deploy('murder:distribute_files'), 'distribute_files')
+})
+
+// Each test starts the tracker it needs: one left by a failed test must not fail the next.
+beforeEach(async () => {
+  await deploy('murder:stop_tracker')
 })
 
 after(async () => {
