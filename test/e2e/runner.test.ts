@@ -203,3 +203,15 @@ test('host and role names carrying shell metacharacters are refused before anyth
   }
   for (const host of hosts) assert.equal(onHost(host, 'test -e /tmp/pwned').code, 1)
 })
+
+test('a task that throws and an on block that rejects on one host each fail with a clear line naming where', async () => {
+  const thrown = await runCli(['farm', 'oops:task'], { cwd: project })
+  assert.equal(thrown.code, 1)
+  assert.match(errorLine(thrown), /^error: task oops:task \(deployfile\.ts:\d+\) failed: task exploded on purpose$/)
+
+  const target = hosts[2] ?? ''
+  const rejected = await runCli(['farm', 'oops:block', `fail_on=${target}`], { cwd: project })
+  assert.equal(rejected.code, 1)
+  assert.match(rejected.stderr, /✖ oops:block /)
+  assert.match(rejected.stderr, new RegExp(`✖ 1 host\\(s\\) failed:\\n    ${target}: block exploded on purpose\\n`))
+})
