@@ -1,6 +1,7 @@
 import { test, before, beforeEach, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { errorLine, makeProject, runCli, type CliResult } from '../helpers/cli.ts'
 import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
 import { treeDigest } from '../helpers/tree.ts'
@@ -158,6 +159,21 @@ test('bad murder input: a one-line error and nothing started', async () => {
   const missing = await deploy('murder:create_torrent', 'tag=Missing', 'files_path=/srv/nowhere')
   assert.equal(missing.code, 1)
   assert.match(missing.stderr, new RegExp(`${seeder}: murder agent make-torrent: .*/srv/nowhere does not exist`))
+
+  // distribute_files checks Node on every host first: missing, then too old (a stand-in printing 18.19.0).
+  const absent = await deploy('murder:distribute_files', 'murder_node=/nonexistent/node')
+  assert.equal(absent.code, 1)
+  assert.match(absent.stderr, new RegExp(`${seeder}: /nonexistent/node is missing \\(exit 127\\); install Node >= 20 there or set murder_node\\.`))
+  const fakeDir = mkdtempSync('/var/lib/murder-old-node-') // shared with every farm host
+  try {
+    chmodSync(fakeDir, 0o755)
+    writeFileSync(join(fakeDir, 'node'), '#!/bin/sh\nprintf 18.19.0\n', { mode: 0o755 })
+    const old = await deploy('murder:distribute_files', `murder_node=${fakeDir}/node`)
+    assert.equal(old.code, 1)
+    assert.match(old.stderr, new RegExp(`${seeder}: Node 18\\.19\\.0 is too old for the murder agent; install Node >= 20 there\\.`))
+  } finally {
+    rmSync(fakeDir, { recursive: true, force: true })
+  }
 })
 
 test('peering fails clearly without a tracker, with an unknown torrent, and before distribute_files', async () => {
