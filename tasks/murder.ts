@@ -69,6 +69,18 @@ async function expandHome(remote: HostContext, path: string): Promise<string> {
   return `${home}${path.slice(1)}`
 }
 
+/** The agent needs Node >= 20 on the host: name the host and what to do when it is missing or older. */
+async function checkNode(remote: HostContext, node: string): Promise<void> {
+  const version = await remote.run([node, '-e', 'process.stdout.write(process.versions.node)'], { quiet: true, allowFailure: true })
+  if (version.code !== 0) {
+    throw new DeployError(`${remote.host.name}: ${node} is missing (exit ${version.code}); install Node >= 20 there or set murder_node.`, { exitCode: 1 })
+  }
+  const found = version.stdout.trim()
+  if (!(Number(found.split('.')[0]) >= 20)) {
+    throw new DeployError(`${remote.host.name}: Node ${found} is too old for the murder agent; install Node >= 20 there.`, { exitCode: 1 })
+  }
+}
+
 async function requireAgent(remote: HostContext): Promise<void> {
   if (!(await remote.test(['test', '-f', agentPath(location())]))) {
     throw new DeployError(
@@ -100,6 +112,21 @@ async function refreshTorrent(options: MurderOptions): Promise<void> {
   }
 }
 
+type AgentKind = 'tracker' | 'seed' | 'peer'
+const KIND_NAMES: Record<AgentKind, string> = { tracker: 'tracker', seed: 'seeder', peer: 'peer' }
+
+/**
+ * Stops the agent daemons of one kind on these hosts, those of `tag` or all of them, and says on
+ * each host what it stopped or that nothing was running (`isQuiet`: the deploy's own clean-up).
+ */
+async function stopAgents(hosts: Host | readonly Host[], kind: AgentKind, which: { tag: string } | 'all', isQuiet = false): Promise<void> {
+  await on(hosts, async (remote) => {
+    const selector = which === 'all' ? { all: true } : { tag: which.tag }
+    const events = await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind, ...selector })
+    if (!isQuiet) describeStop(remote, KIND_NAMES[kind], events)
+  })
+}
+
 function describeStop(remote: HostContext, what: string, events: AgentLine[]): void {
   const stopped = events.find((event) => event.type === 'stopped')
   const list = Array.isArray(stopped?.['stopped']) ? (stopped['stopped'] as { kind?: string; tag?: string; pid?: number }[]) : []
@@ -126,15 +153,7 @@ namespace('murder', () => {
     const where = location()
     const bundle = await agentBundle()
     await on(hosts, async (remote) => {
-      const version = await remote.run([where.node, '-e', 'process.stdout.write(process.versions.node)'], { quiet: true, allowFailure: true })
-      if (isDryRun()) version.stdout = '20'
-      if (version.code !== 0) {
-        throw new DeployError(`${remote.host.name}: ${where.node} is missing (exit ${version.code}); install Node >= 20 there or set murder_node.`, { exitCode: 1 })
-      }
-      const major = Number(version.stdout.trim().split('.')[0])
-      if (!(major >= 20)) {
-        throw new DeployError(`${remote.host.name}: Node ${version.stdout.trim()} is too old for the murder agent; install Node >= 20 there.`, { exitCode: 1 })
-      }
+      if (!isDryRun()) await checkNode(remote, where.node)
       await remote.run(['mkdir', '-p', where.murderPath])
       const fileCount = Number(await remote.capture(`find ${quote(where.murderPath)} -type f | wc -l`))
       if (fileCount >= MAX_FILES_TO_CLEAR) {
@@ -178,9 +197,7 @@ namespace('murder', () => {
   })
 
   task('stop_all_seeding', { desc: 'Stop every seeder' }, async () => {
-    await on(murderHosts().seeder, async (remote) => {
-      describeStop(remote, 'seeder', await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'seed', all: true }))
-    })
+    await stopAgents(murderHosts().seeder, 'seed', 'all')
   })
 
   task('peer', { desc: 'Download TAG on every peer through the swarm and extract it into destination_path' }, async () => {
@@ -194,16 +211,11 @@ namespace('murder', () => {
   })
 
   task('stop_peering', { desc: 'Stop the peer processes of TAG' }, async () => {
-    const options = readMurderOptions(fetch)
-    await on(murderHosts().peers, async (remote) => {
-      describeStop(remote, 'peer', await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', tag: options.tag }))
-    })
+    await stopAgents(murderHosts().peers, 'peer', { tag: readMurderOptions(fetch).tag })
   })
 
   task('stop_all_peering', { desc: 'Stop every peer process' }, async () => {
-    await on(murderHosts().peers, async (remote) => {
-      describeStop(remote, 'peer', await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', all: true }))
-    })
+    await stopAgents(murderHosts().peers, 'peer', 'all')
   })
 
   task('clean_temp_files', { desc: 'Remove TEMP/TAG.tgz and its torrent from peers and the seeder' }, async () => {
@@ -214,13 +226,12 @@ namespace('murder', () => {
 
 /** Puts the verified payload at the target: the tgz extracted, or the file copied. */
 async function extract(remote: HostContext, options: MurderOptions, target: string, plan: PeerPlan): Promise<void> {
-  const shouldDelete = plan.shouldDelete
   if (plan.payload === 'file') {
     await remote.run(['mkdir', '-p', dirname(target)])
     await remote.run(['cp', options.payloadPath, target])
     return
   }
-  if (shouldDelete) await remote.run(['rm', '-rf', target])
+  if (plan.shouldDelete) await remote.run(['rm', '-rf', target])
   await remote.run(['mkdir', '-p', target])
   await remote.run(['tar', '-xzf', options.payloadPath, '-C', target])
 }
@@ -267,9 +278,7 @@ export async function startSeeding(options: MurderOptions): Promise<void> {
 }
 
 export async function stopSeeding(options: MurderOptions): Promise<void> {
-  await on(murderHosts().seeder, async (remote) => {
-    describeStop(remote, 'seeder', await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'seed', tag: options.tag }))
-  })
+  await stopAgents(murderHosts().seeder, 'seed', { tag: options.tag })
 }
 
 export async function cleanTempFiles(options: MurderOptions, hosts: readonly Host[]): Promise<void> {
@@ -295,9 +304,11 @@ export async function peerSwarm(options: MurderOptions, peers: readonly Host[], 
   await on(seeder, async (remote) => {
     seederAddress = await addressOf(remote)
   })
+  const targets = new Map<string, string>()
   await on(peers, async (remote) => {
     await requireAgent(remote)
     const path = await expandHome(remote, target)
+    targets.set(remote.host.name, path)
     const occupied =
       plan.payload === 'file'
         ? await remote.test(['test', '-e', path])
@@ -322,7 +333,7 @@ export async function peerSwarm(options: MurderOptions, peers: readonly Host[], 
         progress.fail(name, error instanceof Error ? error.message : String(error))
         throw error
       }
-      await extract(remote, options, await expandHome(remote, target), plan)
+      await extract(remote, options, targets.get(name) ?? target, plan)
     })
   } finally {
     forgetInterrupt()
@@ -387,15 +398,11 @@ function isTrackerRunning(status: AgentLine[]): boolean {
 }
 
 export async function stopTracker(): Promise<void> {
-  await on(murderHosts().tracker, async (remote) => {
-    describeStop(remote, 'tracker', await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'tracker', all: true }))
-  })
+  await stopAgents(murderHosts().tracker, 'tracker', 'all')
 }
 
 export async function stopPeering(options: MurderOptions, hosts: readonly Host[]): Promise<void> {
-  await on(hosts, async (remote) => {
-    await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', tag: options.tag })
-  })
+  await stopAgents(hosts, 'peer', { tag: options.tag }, true)
 }
 
 /**
@@ -409,13 +416,12 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
   await ensureAgent([tracker, seeder, ...hosts])
   const didStartTracker = await ensureTracker()
   try {
-    const staged = `${tempPath}/${tag}.upload.tgz`
+    // Uploaded to the payload's own path: make-torrent then hashes it where it lies, no copy.
     await on(seeder, async (remote) => {
       await remote.run(['mkdir', '-p', tempPath])
-      await remote.upload(tgzPath, staged)
+      await remote.upload(tgzPath, payloadPath)
     })
-    await createTorrent(options, staged, true)
-    await on(seeder, async (remote) => remote.run(['rm', '-f', staged]))
+    await createTorrent(options, payloadPath, true)
     await downloadTorrent(options)
     await startSeeding(options)
     try {

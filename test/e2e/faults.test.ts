@@ -87,6 +87,19 @@ async function seed(tag: string): Promise<void> {
   expectOk(await deploy('murder:create_torrent', 'murder:start_seeding', `tag=${tag}`, `files_path=${SOURCE}`), `seed ${tag}`)
 }
 
+/**
+ * Seeds `tag`, starts `murder:peer` into /srv/TAG (lower case) and resolves, with the run still
+ * going, once `host`'s peer has been downloading for `afterMs`: the moment to strike.
+ */
+async function peerUntilMidTransfer(tag: string, host: string, afterMs: number, ...args: string[]): Promise<{ run: Promise<CliResult> }> {
+  await seed(tag)
+  const run = deploy('murder:peer', `tag=${tag}`, `destination_path=/srv/${tag.toLowerCase()}`, 'peer_seed_seconds=0', ...args)
+  await waitUntil(() => isPeerRunning(host, tag), 20_000, `the peer on ${host}`, run)
+  await sleep(afterMs)
+  // Wrapped: an async function returning the promise itself would wait for the whole run.
+  return { run }
+}
+
 async function cleanUp(tag: string): Promise<void> {
   await deploy('murder:stop_all_peering')
   await deploy('murder:stop_seeding', `tag=${tag}`)
@@ -124,10 +137,7 @@ after(async () => {
 test('a peer killed mid-transfer fails alone; a re-run resumes it without fetching its pieces again', async () => {
   const started = Date.now()
   const victim = hosts[3] ?? ''
-  await seed('F1')
-  const run = deploy('murder:peer', 'tag=F1', 'destination_path=/srv/f1', 'peer_seed_seconds=0')
-  await waitUntil(() => isPeerRunning(victim, 'F1'), 20_000, `the peer on ${victim}`, run)
-  await sleep(1500)
+  const { run } = await peerUntilMidTransfer('F1', victim, 1500)
   killAgent(victim, 'peer', 'F1')
   const result = await run
   assert.equal(result.code, 1, result.stderr)
@@ -148,10 +158,7 @@ test('a peer killed mid-transfer fails alone; a re-run resumes it without fetchi
 test('with max_fail=1 a killed peer is reported and the run carries on with exit 0', async () => {
   const started = Date.now()
   const victim = hosts[5] ?? ''
-  await seed('F1b')
-  const run = deploy('murder:peer', 'tag=F1b', 'destination_path=/srv/f1b', 'peer_seed_seconds=0', 'max_fail=1')
-  await waitUntil(() => isPeerRunning(victim, 'F1b'), 20_000, `the peer on ${victim}`, run)
-  await sleep(1500)
+  const { run } = await peerUntilMidTransfer('F1b', victim, 1500, 'max_fail=1')
   killAgent(victim, 'peer', 'F1b')
   const result = await run
   expectOk(result, 'murder:peer within max_fail')
@@ -184,10 +191,7 @@ test('the seeder killed once a peer holds a full copy: the swarm still completes
 
 test('the tracker restarted mid-transfer: peers re-announce and complete', async () => {
   const started = Date.now()
-  await seed('F3')
-  const run = deploy('murder:peer', 'tag=F3', 'destination_path=/srv/f3', 'peer_seed_seconds=0')
-  await waitUntil(() => isPeerRunning(hosts[1] ?? '', 'F3'), 20_000, 'the peers', run)
-  await sleep(1000)
+  const { run } = await peerUntilMidTransfer('F3', hosts[1] ?? '', 1000)
   expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
   expectOk(await deploy('murder:start_tracker'), 'start_tracker again')
   const result = await run
@@ -227,10 +231,7 @@ test('a peer ten times slower holds nobody back, and peer_timeout ends it with a
 test('a host cut off mid-transfer fails with the reason; nothing is extracted there and no other host is affected', async () => {
   const started = Date.now()
   const gone = hosts[5] ?? ''
-  await seed('F5')
-  const run = deploy('murder:peer', 'tag=F5', 'destination_path=/srv/f5', 'peer_seed_seconds=0')
-  await waitUntil(() => isPeerRunning(gone, 'F5'), 20_000, `the peer on ${gone}`, run)
-  await sleep(1000)
+  const { run } = await peerUntilMidTransfer('F5', gone, 1000)
   farm('link', gone, 'down')
   let result: CliResult
   try {
