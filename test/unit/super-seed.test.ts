@@ -90,3 +90,12 @@ test('with spreadWaitMs 0 a peer is shown a new piece as soon as it holds one, s
   const next = shown[0]?.[1][0]
   assert.ok(next !== undefined && next !== pieceA && next !== pieceB, 'a piece nobody has or was shown')
 })
+
+test('once the swarm holds a piece, a peer gets a copy of it from the seeder only when it has nothing else open', () => {
+  const { policy } = policyWith(3, 2, 0)
+  const held = policy.introduce('a')
+  for (const piece of held) policy.onHave('a', piece, 0)
+  const shownToB = policy.introduce('b')
+  assert.equal(shownToB.filter((piece) => held.includes(piece)).length <= 1, true, `b was shown ${shownToB.join(',')}; a holds ${held.join(',')}`)
+  assert.ok(shownToB.length >= 1, 'b is never left with nothing from the seeder')
+})

@@ -146,6 +146,9 @@ export class SuperSeedPolicy {
     while (peer.open.size < this.options.openPerPeer) {
       const piece = this.rarestFor(peer)
       if (piece < 0) break
+      // A piece some peer already holds can come from peers: the seeder adds a copy of it only to a
+      // peer it has nothing else open for, so its upload goes to pieces the swarm lacks.
+      if ((this.holders[piece] ?? 0) > 0 && peer.open.size > 0) break
       peer.shown.add(piece)
       peer.open.set(piece, this.holdersOtherThan(peer, piece))
       this.pending[piece] = (this.pending[piece] ?? 0) + 1
