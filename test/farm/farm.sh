@@ -109,7 +109,8 @@ check_state_dir() {
   done
 }
 
-user_home() { getent passwd "$USER_NAME" | cut -d: -f6; }
+# Empty when the user does not exist yet (a fresh machine: prepare_user_and_keys creates it).
+user_home() { getent passwd "$USER_NAME" | cut -d: -f6 || true; }
 
 prepare_user_and_keys() {
   if ! id "$USER_NAME" >/dev/null 2>&1; then
