@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { MurderTracker, readAnnouncedIp, UNKNOWN_TORRENT } from '../../lib/torrent/agent/tracker.ts'
 
 const KNOWN = '11'.repeat(20)
+const FLEET = '33'.repeat(20)
 let directory = ''
 let tracker: MurderTracker
 let port = 0
@@ -14,6 +15,7 @@ before(async () => {
   directory = mkdtempSync('/tmp/murder-tracker-test-')
   mkdirSync(join(directory, 'whitelist'))
   writeFileSync(join(directory, 'whitelist', KNOWN), '')
+  writeFileSync(join(directory, 'whitelist', FLEET), '')
   tracker = new MurderTracker({ intervalMs: 10_000, whitelistDirectory: join(directory, 'whitelist') })
   tracker.on('warning', () => {})
   await new Promise<void>((resolve) => tracker.listen(0, '127.0.0.1', resolve))
@@ -123,4 +125,11 @@ test('complete clients are handed no peers; stopped clients are forgotten', asyn
   const peers = peersOf(await get(announce({ peer: 32, port: 7032, ip: '10.3.0.2', event: 'started' })))
   assert.ok(peers.includes('10.3.0.1:7031'), 'the seeder')
   assert.ok(!peers.includes('10.1.0.2:7012'), 'the stopped client')
+})
+
+test('a swarm remembers every host of a big deploy, the seeder first (bittorrent-tracker keeps only the last 1000)', async () => {
+  await get(announce({ infoHash: FLEET, peer: 1_000_000, port: 6000, ip: '10.5.255.254', left: 0, event: 'started' }))
+  for (let i = 0; i < 1100; i++) await get(announce({ infoHash: FLEET, peer: 1_000_001 + i, port: 6001, ip: `10.5.${i >> 8}.${i & 255}`, event: 'started' }))
+  const body = await get(announce({ infoHash: FLEET, peer: 2_000_000, port: 6002, ip: '10.6.0.1', event: 'started' }))
+  assert.match(body.toString('latin1'), /^d8:completei1e10:incompletei1101e/)
 })

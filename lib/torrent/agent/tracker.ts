@@ -7,8 +7,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { Server, type AnnounceParams, type AnnounceResponse, type SwarmPeer } from 'bittorrent-tracker'
-import { Handouts, selectPeers, type Member } from './peer-selection.ts'
+import { Roster, selectPeers } from './peer-selection.ts'
 import { isTuned } from './tuning-switch.ts'
+
+/**
+ * Hosts one swarm remembers. bittorrent-tracker's default, 1000, made a deploy to more hosts forget
+ * the seeder after 1000 announces, and made finished hosts that came back look like seeders.
+ */
+export const MAX_HOSTS_PER_SWARM = 100_000
 
 export const UNKNOWN_TORRENT = 'unknown torrent; run murder:create_torrent to whitelist it on the tracker'
 
@@ -21,27 +27,27 @@ export function readAnnouncedIp(url: string | undefined): string | undefined {
 }
 
 class MurderSwarm extends Server.Swarm {
-  private readonly handouts = new Handouts()
-  /** Clients that were complete at their first announce: seeders. */
-  private readonly origins = new Set<string>()
+  private readonly roster = new Roster()
 
   constructor(infoHash: string, server: Server) {
     super(infoHash, server)
-    this.peers.on('evict', ({ key }) => this.forget(key))
+    this.peers.on('evict', ({ key }) => this.roster.delete(key))
   }
 
   override announce(params: AnnounceParams, callback: (error: Error | null, response?: AnnounceResponse) => void): void {
     if (!isTuned('tracker')) return super.announce(params, callback)
-    if (this.peers.peek(params.addr) === undefined && params.left === 0 && params.event !== 'stopped') this.origins.add(params.addr)
+    // An origin is a client that was complete at its first announce: a seeder.
+    const isNew = this.peers.peek(params.addr) === undefined
+    const isOrigin = isNew ? params.left === 0 && params.event !== 'stopped' : (this.roster.get(params.addr)?.isOrigin ?? false)
     super.announce(params, (error, response) => {
       if (error || !response) return callback(error, response)
       if (params.event === 'stopped') {
-        this.forget(params.addr)
+        this.roster.delete(params.addr)
         return callback(null, { ...response, peers: [] })
       }
-      const members = this.members()
-      const requester = members.find((member) => member.key === params.addr)
-      const chosen = requester ? selectPeers(members, requester, params.numwant, this.handouts) : []
+      const peer = this.peers.peek(params.addr)
+      if (peer) this.roster.set({ key: params.addr, peerId: peer.peerId, ip: peer.ip, isComplete: peer.complete, isOrigin })
+      const chosen = selectPeers(this.roster, params.addr, params.numwant)
       callback(null, { ...response, peers: chosen.map((member) => this.peers.peek(member.key)).filter((peer): peer is SwarmPeer => peer !== undefined) })
     })
   }
@@ -49,20 +55,6 @@ class MurderSwarm extends Server.Swarm {
   /** Replaced by the selection in `announce`. */
   override _getPeers(numwant: number, ownPeerId: string, isWebRTC: boolean): SwarmPeer[] {
     return isTuned('tracker') ? [] : super._getPeers(numwant, ownPeerId, isWebRTC)
-  }
-
-  private members(): Member[] {
-    const members: Member[] = []
-    for (const key of this.peers.keys) {
-      const peer = this.peers.peek(key)
-      if (peer) members.push({ key, peerId: peer.peerId, ip: peer.ip, isComplete: peer.complete, isOrigin: this.origins.has(key) })
-    }
-    return members
-  }
-
-  private forget(key: string): void {
-    this.origins.delete(key)
-    this.handouts.forget(key)
   }
 }
 
@@ -75,6 +67,7 @@ export class MurderTracker extends Server {
       stats: false,
       trustProxy: true,
       interval: options.intervalMs,
+      peersCacheLength: MAX_HOSTS_PER_SWARM,
       filter: (infoHash, _params, callback) => {
         isWhitelisted(options.whitelistDirectory, infoHash).then(
           (isAllowed) => callback(isAllowed ? null : new Error(UNKNOWN_TORRENT)),

@@ -143,6 +143,8 @@ declare module 'bittorrent-tracker' {
     ws?: boolean
     stats?: boolean
     filter?: (infoHash: string, params: AnnounceParams, callback: (error?: Error | null) => void) => void
+    /** Peers a swarm remembers; past it the least recently announced is evicted (default 1000). */
+    peersCacheLength?: number
   }
 
   export class Server extends EventEmitter {
