@@ -59,6 +59,10 @@ declare module 'webtorrent' {
     /** Re-plans the requests of every wire; webtorrent calls it on every HAVE, bitfield and block. */
     _update(): void
     _updateWireWrapper(): void
+    /** The pieces this client holds (verified). */
+    bitfield: { get(index: number): boolean }
+    /** Created with the metadata; rarest-first asks it for a piece, again and again. */
+    _rarityMap: { getRarestPiece(filter?: (index: number) => boolean): number } | null
   }
 
   export interface WebTorrentOptions {
