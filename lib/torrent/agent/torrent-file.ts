@@ -7,12 +7,16 @@ export type BencodeValue = number | string | Uint8Array | BencodeValue[] | { [ke
 const KIB = 1024
 export const MIN_PIECE_LENGTH_BYTES = 256 * KIB
 export const MAX_PIECE_LENGTH_BYTES = 4 * KIB * KIB
-/** Fewer pieces mean less per-piece work on every HAVE; more pieces spread sooner. */
-export const TARGET_MAX_PIECES = 2048
+/**
+ * Fewer pieces mean less work per byte (HAVEs to every peer, rarest-first planning); more pieces
+ * spread sooner. On 32 farm hosts at 100 Mbit, 50 MiB in 1 MiB pieces took 28 s, in 256 KiB
+ * pieces 32 s, in 2 MiB pieces 30 s.
+ */
+export const TARGET_MAX_PIECES = 64
 
 const SHA256_COMMENT = /^murder-sha256:([0-9a-f]{64})$/
 
-/** The smallest power of two in 256 KiB..4 MiB that keeps the piece count at or under 2048. */
+/** The smallest power of two in 256 KiB..4 MiB that keeps the piece count at or under 64. */
 export function choosePieceLength(sizeBytes: number): number {
   let length = MIN_PIECE_LENGTH_BYTES
   while (length < MAX_PIECE_LENGTH_BYTES && Math.ceil(sizeBytes / length) > TARGET_MAX_PIECES) length *= 2
