@@ -1,0 +1,149 @@
+// One file to every host of a farm of real sshd hosts (test/farm/farm.sh), every link, the
+// controller's too, capped with tc to the same rate B: ours (the murder:* flow and `deploy` over
+// murder or copy) against parallel-scp, Capistrano's upload! and aria2c + opentracker + mktorrent,
+// all in one run, so every ratio printed is of times measured together. Centralized methods are
+// bound by the controller's link (N × S/B): they run up to --central-max hosts and are predicted
+// linearly beyond. Each copy's SHA-256 is checked after every run.
+//
+// Run (root; brings the farm up and down; needs apt packages pssh, capistrano, aria2, opentracker,
+// mktorrent):
+//   node --import tsx bench/distribute.ts --rate 25mbit --hosts 8,16,32,48     (link-bound)
+//   node --import tsx bench/distribute.ts --rate 100mbit --hosts 8,16,32       (CPU-bound)
+//   options: --size 50 (MiB)  --runs 1  --central-max 8  --methods murder,deploy-murder,...
+// Writes bench/results/distribute-RATE.{md,json,svg}.
+import { spawnSync } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { farmHosts } from '../test/helpers/farm.ts'
+import { hostFile } from './distribute/farm-files.ts'
+import { cleanHosts, exec, METHODS, placeOnSeeder, REPO, type Context, type Method } from './distribute/methods.ts'
+import { formatTables, writeChart, writeJson, type Cell, type Setting } from './distribute/report.ts'
+
+const { values } = parseArgs({
+  options: {
+    hosts: { type: 'string', default: '8,16' },
+    rate: { type: 'string', default: '25mbit' },
+    size: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '1' },
+    'central-max': { type: 'string', default: '8' },
+    methods: { type: 'string', default: METHODS.map((method) => method.name).join(',') },
+  },
+})
+const hostCounts = values.hosts.split(',').map(Number)
+const sizeMiB = Number(values.size)
+const runs = Number(values.runs)
+const centralMax = Number(values['central-max'])
+const methods = values.methods.split(',').map((name) => {
+  const method = METHODS.find((candidate) => candidate.name === name)
+  if (!method) throw new Error(`unknown method "${name}"; pick from ${METHODS.map((candidate) => candidate.name).join(', ')}`)
+  return method
+})
+if (hostCounts.some((count) => !(count >= 2 && count <= 250)) || !(sizeMiB > 0) || !(runs >= 1) || !(centralMax >= 1)) {
+  console.error('usage: bench/distribute.ts [--hosts 8,16] [--rate 25mbit] [--size 50] [--runs 1] [--central-max 8] [--methods a,b]')
+  process.exit(2)
+}
+const oneLinkSeconds = (sizeMiB * 1024 * 1024) / rateBytesPerSecond(values.rate)
+
+function rateBytesPerSecond(rate: string): number {
+  const match = /^(\d+)(kbit|mbit|gbit)$/i.exec(rate)
+  if (!match) throw new Error(`rate "${rate}" is not understood; write e.g. 25mbit`)
+  const unit = { kbit: 1e3, mbit: 1e6, gbit: 1e9 }[(match[2] ?? '').toLowerCase() as 'kbit' | 'mbit' | 'gbit']
+  return (Number(match[1]) * unit) / 8
+}
+
+function farm(...args: string[]): void {
+  const result = spawnSync('bash', [join(REPO, 'test/farm/farm.sh'), ...args], { encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`farm.sh ${args.join(' ')} failed:\n${result.stderr.slice(-2000)}`)
+}
+
+function sha256OfFile(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256')
+    createReadStream(path).on('error', reject).on('data', (chunk) => hash.update(chunk)).on('end', () => resolve(hash.digest('hex')))
+  })
+}
+
+async function verify(method: Method, hosts: string[], remotePath: (host: string) => string, digest: string): Promise<void> {
+  for (const host of hosts) {
+    const got = await sha256OfFile(hostFile(host, remotePath(host))).catch(() => 'missing')
+    if (got !== digest) throw new Error(`${method.name}: ${host} holds a different file at ${remotePath(host)} (${got})`)
+  }
+}
+
+function median(numbers: number[]): number {
+  const sorted = numbers.filter((n) => Number.isFinite(n)).sort((a, b) => a - b)
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN
+}
+
+const results = join(REPO, 'bench/results')
+mkdirSync(results, { recursive: true })
+const payload = randomBytes(sizeMiB * 1024 * 1024)
+const localFile = join(results, `payload-${sizeMiB}MiB.bin`)
+writeFileSync(localFile, payload)
+const digest = createHash('sha256').update(payload).digest('hex')
+const releaseDir = mkdtempSync('/tmp/murder-bench-release-')
+writeFileSync(join(releaseDir, 'payload.bin'), payload)
+// The example deployfile's deploy:verify looks for the app's package.json.
+writeFileSync(join(releaseDir, 'package.json'), '{ "name": "bench-release", "private": true }\n')
+const localTgz = join(results, `release-${sizeMiB}MiB.tgz`)
+await exec('tar', ['-czf', localTgz, '-C', releaseDir, 'payload.bin', 'package.json'])
+
+const cells: Cell[] = []
+try {
+  for (const count of hostCounts) {
+    farm('down')
+    farm('up', String(count), '--rate', values.rate)
+    const hosts = farmHosts()
+    const seeder = hosts[0] ?? ''
+    await exec('node', ['bin/deploy.js', 'farm', 'murder:distribute_files', '-q'])
+    const context: Context = { hosts, localFile, localTgz, limitS: 30 * oneLinkSeconds + 120 }
+    for (const method of methods) {
+      if (method.isCentralized && count > centralMax) continue
+      const measured: Cell[] = []
+      for (let round = 1; round <= runs; round++) {
+        cleanHosts(hosts)
+        placeOnSeeder(seeder, localFile)
+        const outcome = await method.run(context)
+        const receivers = method.name === 'murder' || method.name === 'aria2c' ? hosts.slice(1) : hosts
+        await verify(method, receivers, outcome.remotePath, digest)
+        measured.push({
+          method: method.name,
+          label: method.label,
+          hosts: count,
+          seconds: outcome.seconds,
+          isMeasured: true,
+          medianHostSeconds: median(outcome.hostSeconds),
+          slowestHostSeconds: Math.max(...outcome.hostSeconds),
+          ...(outcome.steps ? { steps: outcome.steps } : {}),
+        })
+        const steps = Object.entries(outcome.steps ?? {}).map(([step, seconds]) => `, ${step} ${seconds.toFixed(1)} s`).join('')
+        console.error(`  ${count} hosts, ${method.name}, run ${round}: ${outcome.seconds.toFixed(1)} s${steps}`)
+      }
+      measured.sort((a, b) => a.seconds - b.seconds)
+      const chosen = measured[Math.floor((measured.length - 1) / 2)]
+      if (chosen) cells.push(chosen)
+    }
+  }
+} finally {
+  farm('down')
+}
+
+// Centralized methods beyond --central-max: N × the per-host time at the largest N measured.
+for (const method of methods.filter((candidate) => candidate.isCentralized)) {
+  const largest = cells.filter((cell) => cell.method === method.name).sort((a, b) => b.hosts - a.hosts)[0]
+  if (!largest) continue
+  for (const count of hostCounts.filter((hosts) => hosts > largest.hosts)) {
+    cells.push({ method: method.name, label: method.label, hosts: count, seconds: (largest.seconds / largest.hosts) * count, isMeasured: false })
+  }
+}
+cells.sort((a, b) => methods.findIndex((m) => m.name === a.method) - methods.findIndex((m) => m.name === b.method) || a.hosts - b.hosts)
+
+const setting: Setting = { sizeMiB, rate: values.rate, oneLinkSeconds, runs, hostCounts }
+const stem = join(results, `distribute-${values.rate}`)
+const tables = formatTables(setting, cells)
+writeFileSync(`${stem}.md`, `${tables}\n`)
+writeJson(`${stem}.json`, setting, cells)
+await writeChart(`${stem}.svg`, setting, cells)
+console.log(`\n${tables}\n\nwritten: ${stem}.md, ${stem}.json, ${stem}.svg`)
