@@ -10,7 +10,7 @@
 //   node --import tsx bench/distribute.ts --rate 25mbit --hosts 8,16,32,48     (link-bound)
 //   node --import tsx bench/distribute.ts --rate 100mbit --hosts 8,16,32       (CPU-bound)
 //   options: --size 50 (MiB)  --runs 1  --central-max 8  --methods murder,deploy-murder,...
-// Writes bench/results/distribute-RATE.{md,json,svg}.
+// Writes bench/results/distribute-RATE-HOSTS.{md,json,svg}.
 import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -90,7 +90,10 @@ writeFileSync(join(releaseDir, 'package.json'), '{ "name": "bench-release", "pri
 const localTgz = join(results, `release-${sizeMiB}MiB.tgz`)
 await exec('tar', ['-czf', localTgz, '-C', releaseDir, 'payload.bin', 'package.json'])
 
+const setting: Setting = { sizeMiB, rate: values.rate, oneLinkSeconds, runs, hostCounts }
+const stem = join(results, `distribute-${values.rate}-${hostCounts.join("-")}`)
 const cells: Cell[] = []
+const failures: string[] = []
 try {
   for (const count of hostCounts) {
     farm('down')
@@ -105,25 +108,33 @@ try {
       for (let round = 1; round <= runs; round++) {
         cleanHosts(hosts)
         placeOnSeeder(seeder, localFile)
-        const outcome = await method.run(context)
-        const receivers = method.name === 'murder' || method.name === 'aria2c' ? hosts.slice(1) : hosts
-        await verify(method, receivers, outcome.remotePath, digest)
-        measured.push({
-          method: method.name,
-          label: method.label,
-          hosts: count,
-          seconds: outcome.seconds,
-          isMeasured: true,
-          medianHostSeconds: median(outcome.hostSeconds),
-          slowestHostSeconds: Math.max(...outcome.hostSeconds),
-          ...(outcome.steps ? { steps: outcome.steps } : {}),
-        })
-        const steps = Object.entries(outcome.steps ?? {}).map(([step, seconds]) => `, ${step} ${seconds.toFixed(1)} s`).join('')
-        console.error(`  ${count} hosts, ${method.name}, run ${round}: ${outcome.seconds.toFixed(1)} s${steps}`)
+        try {
+          const outcome = await method.run(context)
+          const receivers = method.name === 'murder' || method.name === 'aria2c' ? hosts.slice(1) : hosts
+          await verify(method, receivers, outcome.remotePath, digest)
+          measured.push({
+            method: method.name,
+            label: method.label,
+            hosts: count,
+            seconds: outcome.seconds,
+            isMeasured: true,
+            medianHostSeconds: median(outcome.hostSeconds),
+            slowestHostSeconds: Math.max(...outcome.hostSeconds),
+            ...(outcome.steps ? { steps: outcome.steps } : {}),
+            ...(outcome.controllerPeakMiB === undefined ? {} : { controllerPeakMiB: outcome.controllerPeakMiB }),
+          })
+          const steps = Object.entries(outcome.steps ?? {}).map(([step, seconds]) => `, ${step} ${seconds.toFixed(1)} s`).join('')
+          console.error(`  ${count} hosts, ${method.name}, run ${round}: ${outcome.seconds.toFixed(1)} s${steps}`)
+        } catch (error) {
+          // One failed run is reported and left out; the rest of the matrix still runs.
+          failures.push(`${count} hosts, ${method.name}, run ${round}: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`)
+          console.error(`  ${failures.at(-1)}`)
+        }
       }
       measured.sort((a, b) => a.seconds - b.seconds)
       const chosen = measured[Math.floor((measured.length - 1) / 2)]
       if (chosen) cells.push(chosen)
+      writeJson(`${stem}.json`, setting, cells) // kept as it grows, should a later size fail
     }
   }
 } finally {
@@ -140,10 +151,12 @@ for (const method of methods.filter((candidate) => candidate.isCentralized)) {
 }
 cells.sort((a, b) => methods.findIndex((m) => m.name === a.method) - methods.findIndex((m) => m.name === b.method) || a.hosts - b.hosts)
 
-const setting: Setting = { sizeMiB, rate: values.rate, oneLinkSeconds, runs, hostCounts }
-const stem = join(results, `distribute-${values.rate}`)
 const tables = formatTables(setting, cells)
 writeFileSync(`${stem}.md`, `${tables}\n`)
 writeJson(`${stem}.json`, setting, cells)
 await writeChart(`${stem}.svg`, setting, cells)
 console.log(`\n${tables}\n\nwritten: ${stem}.md, ${stem}.json, ${stem}.svg`)
+if (failures.length > 0) {
+  console.log(`\nfailed runs (left out):\n${failures.join('\n')}`)
+  process.exitCode = 1
+}

@@ -33,6 +33,8 @@ export interface Outcome {
   remotePath: (host: string) => string
   /** Steps worth their own column (murder:peer), seconds. */
   steps?: Record<string, number>
+  /** Our CLI's peak resident memory during the timed run. */
+  controllerPeakMiB?: number
 }
 
 export interface Method {
@@ -58,6 +60,12 @@ export function exec(command: string, args: string[], options: { cwd?: string; e
 
 export const ssh = (host: string, command: string) => exec('ssh', ['-F', SSH_CONFIG, host, command])
 const deployCli = (...args: string[]) => exec('node', ['bin/deploy.js', 'farm', ...args])
+/** Our CLI under GNU time: its output and its peak RSS. */
+async function measuredDeployCli(...args: string[]): Promise<{ output: string; peakMiB: number }> {
+  const output = await exec('/usr/bin/time', ['-f', 'controller-max-rss-kib %M', 'node', 'bin/deploy.js', 'farm', ...args])
+  const kib = Number(/controller-max-rss-kib (\d+)/.exec(output)?.[1] ?? NaN)
+  return { output, peakMiB: kib / 1024 }
+}
 
 /** Empties every host's /srv/bench through the farm's state directory (as root, no SSH). */
 export function cleanHosts(hosts: string[]): void {
@@ -106,10 +114,10 @@ export const murderFlow: Method = {
   async run({ hosts }) {
     const tag = `Bench${Date.now()}`
     const destination = `${BENCH_DIR}/got/payload.bin`
-    let output = ''
+    let run = { output: '', peakMiB: NaN }
     await deployCli('murder:start_tracker', '-q') // set-up, as opentracker's start for aria2c
     const { startMs, seconds } = await timed(async () => {
-      output = await deployCli(
+      run = await measuredDeployCli(
         'murder:create_torrent', 'murder:start_seeding', 'murder:peer', 'murder:stop_seeding',
         `tag=${tag}`, `files_path=${BENCH_DIR}/payload.bin`, 'path_is_file=1', `destination_path=${destination}`,
         'unsafe_please_delete=1', 'peer_seed_seconds=0', 'do_not_download_torrent=1'
@@ -117,10 +125,10 @@ export const murderFlow: Method = {
     })
     await deployCli('murder:stop_tracker', '-q')
     rmSync(`/tmp/${tag}.tgz.torrent`, { force: true })
-    const peerStep = /murder:peer ([\d.]+)(m?s)\b/.exec(output)
+    const peerStep = /murder:peer ([\d.]+)(m?s)\b/.exec(run.output)
     const steps: Record<string, number> = peerStep ? { 'murder:peer': Number(peerStep[1]) / (peerStep[2] === 'ms' ? 1000 : 1) } : {}
     const receivers = hosts.slice(1)
-    return { seconds, hostSeconds: hostTimes(receivers, () => destination, startMs), remotePath: () => destination, steps }
+    return { seconds, hostSeconds: hostTimes(receivers, () => destination, startMs), remotePath: () => destination, steps, controllerPeakMiB: run.peakMiB }
   },
 }
 
@@ -136,10 +144,11 @@ function deployMethod(via: 'murder' | 'copy'): Method {
     label: `ours: deploy, deploy_via ${via}`,
     isCentralized: via === 'copy',
     async run({ hosts, localTgz }) {
+      let peakMiB = NaN
       const { startMs, seconds } = await timed(async () => {
-        await deployCli('deploy', `release_source=${localTgz}`, `deploy_via=${via}`, `deploy_to=${deployTo}`, '-q')
+        peakMiB = (await measuredDeployCli('deploy', `release_source=${localTgz}`, `deploy_via=${via}`, `deploy_to=${deployTo}`, '-q')).peakMiB
       })
-      return { seconds, hostSeconds: hostTimes(hosts, releaseFile, startMs), remotePath: releaseFile }
+      return { seconds, hostSeconds: hostTimes(hosts, releaseFile, startMs), remotePath: releaseFile, controllerPeakMiB: peakMiB }
     },
   }
 }
@@ -230,8 +239,10 @@ export const aria2: Method = {
       await Promise.all(peers.map((peer) => ssh(peer, `aria2c -D ${common} --on-bt-download-complete=${hook} -d ${BENCH_DIR}/got ${torrent}`)))
       await waitFor(() => peers.every((peer) => changedAtMs(peer, `${BENCH_DIR}/got/.done`) !== undefined), limitS, 'aria2c peers to finish')
     })
-    await Promise.all(hosts.map((host) => ssh(host, 'pkill -x aria2c; true')))
-    await ssh(seeder, 'pkill -x opentracker; true')
+    // From the controller, which sees every host's processes: an SSH login to a host whose link is
+    // still full of seeding traffic can fail (ARP through a 400 ms queue).
+    await exec('pkill', ['-x', 'aria2c']).catch(() => undefined)
+    await exec('pkill', ['-x', 'opentracker']).catch(() => undefined)
     return { seconds, hostSeconds: hostTimes(peers, () => `${BENCH_DIR}/got/.done`, startMs), remotePath: () => destination }
   },
 }

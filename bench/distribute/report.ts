@@ -14,6 +14,7 @@ export interface Cell {
   medianHostSeconds?: number
   slowestHostSeconds?: number
   steps?: Record<string, number>
+  controllerPeakMiB?: number
 }
 
 export interface Setting {
@@ -61,6 +62,13 @@ export function formatTables(setting: Setting, cells: Cell[]): string {
       return `${cell.medianHostSeconds.toFixed(1)} / ${cell.slowestHostSeconds.toFixed(1)}`
     })
     lines.push(`| ${label} | ${row.join(' | ')} |`)
+  }
+  const memory = cells.filter((cell) => cell.controllerPeakMiB !== undefined && Number.isFinite(cell.controllerPeakMiB))
+  if (memory.length > 0) {
+    lines.push('', "Our CLI's peak memory on the controller (MiB):", '', header('method'))
+    for (const [method, label] of methods.filter(([method]) => memory.some((cell) => cell.method === method))) {
+      lines.push(`| ${label} | ${setting.hostCounts.map((hosts) => find(method, hosts)?.controllerPeakMiB?.toFixed(0) ?? '—').join(' | ')} |`)
+    }
   }
   return lines.join('\n')
 }

@@ -26,16 +26,15 @@ test('bencode writes the canonical form: integers, byte strings, lists, dictiona
   assert.throws(() => bencode(1.5), { message: 'bencode: 1.5 is not an integer' })
 })
 
-test('piece length: smallest power of two from 256 KiB to 4 MiB that keeps pieces at or under 64', () => {
+test('piece length: smallest power of two from 256 KiB to 4 MiB that keeps pieces at or under 256', () => {
   const cases: [number, number][] = [
     [0, 256 * KIB],
     [1, 256 * KIB],
-    [16 * MIB, 256 * KIB],
-    [16 * MIB + 1, 512 * KIB],
-    [50 * MIB, 1 * MIB],
-    [64 * MIB, 1 * MIB],
-    [64 * MIB + 1, 2 * MIB],
-    [256 * MIB, 4 * MIB],
+    [50 * MIB, 256 * KIB],
+    [64 * MIB, 256 * KIB],
+    [64 * MIB + 1, 512 * KIB],
+    [256 * MIB, 1 * MIB],
+    [1024 * MIB, 4 * MIB],
     [64 * 1024 * MIB, 4 * MIB],
   ]
   for (const [size, expected] of cases) assert.equal(choosePieceLength(size), expected, String(size))
