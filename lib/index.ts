@@ -211,3 +211,8 @@ export function checkInterrupted(): void {
 export function isDryRun(): boolean {
   return currentSession().isDryRun
 }
+
+/** How many hosts this run works on at once (`--concurrency`, default 64). */
+export function hostConcurrency(): number {
+  return currentSession().hostLimit.concurrency
+}

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { allServers, fetch, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError } from '../lib/index.ts'
+import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkPath, isFlagSet, readAbsolutePath, readMurderOptions, type MurderOptions } from '../lib/torrent/murder-options.ts'
@@ -322,13 +322,24 @@ export async function peerSwarm(options: MurderOptions, peers: readonly Host[], 
   const ticker = setInterval(() => showProgress(progress.render()), PROGRESS_INTERVAL_MS)
   // Ctrl-C: stopping the peer daemons ends every host's `peer` command, so this task fails cleanly.
   const forgetInterrupt = onInterrupt(() => stopPeering(options, peers))
+  const downloaders = peers.filter((host) => host.name !== seeder.name)
   try {
+    // `peer` holds a host's slot until its download ends: with more peers than --concurrency, the
+    // rest would start only as the first ones finished. So every daemon starts first (a short
+    // command each), and `peer` then follows the one already running.
+    const isLaunchedFirst = downloaders.length > hostConcurrency()
+    if (isLaunchedFirst) {
+      await on(downloaders, async (remote) => {
+        await prepareDownload(remote, options)
+        await runAgent(remote, location(), 'peer', { ...(await peerArguments(remote, options, seederAddress)), detach: true })
+      })
+    }
     await on(peers, async (remote) => {
       const name = remote.host.name
       try {
         // The seeder already holds the payload at the same path: it has nothing to download.
         if (name === seeder.name) progress.finish(name)
-        else await downloadOnPeer(remote, options, seederAddress, progress)
+        else await downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst)
       } catch (error) {
         progress.fail(name, error instanceof Error ? error.message : String(error))
         throw error
@@ -342,29 +353,32 @@ export async function peerSwarm(options: MurderOptions, peers: readonly Host[], 
   }
 }
 
-async function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress): Promise<void> {
+async function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress, isLaunched: boolean): Promise<void> {
   const name = remote.host.name
+  if (!isLaunched) await prepareDownload(remote, options)
+  await runAgent(remote, location(), 'peer', await peerArguments(remote, options, seederAddress), (event) => {
+    if (event.type === 'progress') progress.update(name, countersOf(event))
+    if (event.type === 'done') progress.finish(name, countersOf(event))
+  })
+}
+
+async function prepareDownload(remote: HostContext, options: MurderOptions): Promise<void> {
   await remote.run(['mkdir', '-p', options.tempPath])
   await remote.upload(options.torrentPath, options.torrentPath)
-  await runAgent(
-    remote,
-    location(),
-    'peer',
-    {
-      state: runDirectory(location()),
-      tag: options.tag,
-      torrent: options.torrentPath,
-      payload: options.payloadPath,
-      'announce-ip': await addressOf(remote),
-      'seeder-ip': seederAddress,
-      'seed-seconds': Number(fetch('peer_seed_seconds')),
-      'timeout-s': Number(fetch('peer_timeout')),
-    },
-    (event) => {
-      if (event.type === 'progress') progress.update(name, countersOf(event))
-      if (event.type === 'done') progress.finish(name, countersOf(event))
-    }
-  )
+}
+
+/** The `peer` arguments; the same words let a second `peer` follow the daemon the first started. */
+async function peerArguments(remote: HostContext, options: MurderOptions, seederAddress: string): Promise<Record<string, string | number>> {
+  return {
+    state: runDirectory(location()),
+    tag: options.tag,
+    torrent: options.torrentPath,
+    payload: options.payloadPath,
+    'announce-ip': await addressOf(remote),
+    'seeder-ip': seederAddress,
+    'seed-seconds': Number(fetch('peer_seed_seconds')),
+    'timeout-s': Number(fetch('peer_timeout')),
+  }
 }
 
 /** Uploads the agent only where it is missing or differs from this controller's build. */

@@ -2,7 +2,8 @@ import { test, before, beforeEach, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { errorLine, makeProject, runCli, type CliResult } from '../helpers/cli.ts'
+import { execFileSync } from 'node:child_process'
+import { errorLine, makeProject, REPO_ROOT, runCli, type CliResult } from '../helpers/cli.ts'
 import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
 import { treeDigest } from '../helpers/tree.ts'
 import { quote } from '../../lib/ssh/quote.ts'
@@ -18,6 +19,8 @@ function expectOk(result: CliResult, what: string): void {
   assert.equal(result.code, 0, `${what} failed:\n${result.stderr}`)
 }
 
+const setRate = (rate: string) => execFileSync('bash', [join(REPO_ROOT, 'test/farm/farm.sh'), 'rate', 'all', rate], { stdio: 'pipe' })
+
 function agentProcesses(host: string, pattern = 'murder-agent'): string {
   return onHost(host, `pgrep -af ${pattern} | grep -v pgrep || true`).stdout.trim()
 }
@@ -26,7 +29,7 @@ before(async () => {
   hosts = ensureFarm(8)
   seeder = hosts[0] ?? ''
   project = makeProject('murder', 'murder.ts')
-  for (const host of hosts) onHost(host, `pkill -f '[m]urder-agent'; rm -rf /srv/out /srv/again '/srv/odd dir' /tmp/pwned /srv/www /tmp/*.tgz /tmp/*.torrent /srv/files`)
+  for (const host of hosts) onHost(host, `pkill -f '[m]urder-agent'; rm -rf /srv/out /srv/wide /srv/again '/srv/odd dir' /tmp/pwned /srv/www /tmp/*.tgz /tmp/*.torrent /srv/files`)
   rmSync('/tmp/Again.tgz.torrent', { force: true })
   // The payload: random files, a nested directory, and .git* entries that must be left out.
   readOnHost(
@@ -82,6 +85,35 @@ test("Murder's manual flow puts byte-identical files on every peer, .git* left o
   const again = await deploy('murder:stop_tracker')
   expectOk(again, 'stop_tracker when stopped')
   assert.match(again.stderr, /no tracker was running/)
+})
+
+test('with more peers than --concurrency, every peer daemon runs before the first one finishes', async () => {
+  rmSync('/tmp/Wide.tgz.torrent', { force: true })
+  expectOk(await deploy('murder:start_tracker'), 'start_tracker')
+  expectOk(await deploy('murder:create_torrent', 'tag=Wide', 'files_path=/srv/files'), 'create_torrent')
+  expectOk(await deploy('murder:start_seeding', 'tag=Wide'), 'start_seeding')
+  // 7 downloading peers, 2 hosts at a time: one swarm, not four rounds of two. At 20 Mbit/s a copy
+  // takes over 6 s, longer than starting every daemon two at a time.
+  setRate('20mbit')
+  try {
+    expectOk(await deploy('murder:peer', 'tag=Wide', 'destination_path=/srv/wide', 'peer_seed_seconds=1', '-c', '2'), 'peer -c 2')
+  } finally {
+    setRate('1gbit')
+  }
+  const expected = treeDigest(seeder, '/srv/files').split('\n').filter((line) => !line.includes('./.git')).join('\n')
+  const starts: number[] = []
+  const finishes: number[] = []
+  for (const host of hosts.slice(1)) {
+    assert.equal(treeDigest(host, '/srv/wide/Wide'), expected, `${host} holds the same files`)
+    const log = readOnHost(host, `cat ${MURDER_PATH}/run/peer.Wide.log`)
+    const at = (pattern: RegExp) => Date.parse(log.split('\n').find((line) => pattern.test(line))?.split(' ')[0] ?? '')
+    starts.push(at(/: starting /))
+    finishes.push(at(/: done in /))
+  }
+  assert.ok(starts.every(Number.isFinite) && finishes.every(Number.isFinite), 'every peer log has its start and its end')
+  assert.ok(Math.max(...starts) < Math.min(...finishes), `last daemon started ${Math.max(...starts) - Math.min(...finishes)} ms after the first finished`)
+  expectOk(await deploy('murder:stop_seeding', 'tag=Wide'), 'stop_seeding')
+  expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
 })
 
 test('no_tag_directory, unsafe_please_delete and path_is_file do what Murder says', async () => {

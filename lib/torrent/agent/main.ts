@@ -8,7 +8,7 @@ import { allowTorrent, readStatus, stopProcesses } from './control.ts'
 import { DaemonRuntime } from './daemon.ts'
 import { AgentError, AgentUsageError } from './errors.ts'
 import { makeTorrent } from './make-torrent.ts'
-import { runPeer, runPeerDaemon, type PeerOptions } from './peer.ts'
+import { launchPeer, runPeer, runPeerDaemon, type PeerOptions } from './peer.ts'
 import { runSeedDaemon, startSeeding, type SeedOptions } from './seeder.ts'
 import { runTrackerDaemon, startTracker, type TrackerOptions } from './tracker-daemon.ts'
 
@@ -47,6 +47,7 @@ const SPECS = {
     'seed-seconds': { kind: 'seconds', default: 30, what: 'SECONDS to seed on after the download' },
     'timeout-s': { kind: 'seconds', default: 0, what: 'SECONDS (0: no limit)' },
     port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
+    detach: { kind: 'flag', what: 'return once the daemon runs; `peer` again without it follows that daemon' },
   },
   stop: {
     state: STATE,
@@ -104,8 +105,11 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<vo
     }
     case 'seed':
       return print(await startSeeding(seedOptions(argv)))
-    case 'peer':
-      return runPeer(peerOptions(argv), print)
+    case 'peer': {
+      const options = peerOptions(argv)
+      if (parseOptions(command, SPECS.peer, argv).detach) return void (await launchPeer(options))
+      return runPeer(options, print)
+    }
     case 'stop': {
       const o = parseOptions(command, SPECS.stop, argv)
       const kind = o.kind as ProcessKind

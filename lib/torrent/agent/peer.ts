@@ -41,10 +41,8 @@ export interface PeerOptions {
 
 /** Runs (or attaches to) the peer daemon and relays its events until `done`; throws on `failed`. */
 export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent) => void): Promise<void> {
-  const meta = await readTorrentMeta(options.torrent)
-  checkPayloadName(options.payload, meta)
+  const record = await launchPeer(options)
   const files = processFiles(options.state, 'peer', options.tag)
-  const record = await attachOrLaunch(options)
   let outcome: AgentEvent | undefined
   const end = await followEvents(files.events, {
     record,
@@ -66,6 +64,13 @@ export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent)
   if (end === 'silent') await stopDaemon({ path: files.pid, ref: record, record, isRunning: true })
   await removePidFile(files.pid, record.pid)
   throw new AgentError(describeLostDaemon('peer', end, SILENCE_LIMIT_MS, await lastLogLine(files.log), files.log))
+}
+
+/** Starts the peer daemon, or finds it running with the same arguments; returns at once. */
+export async function launchPeer(options: PeerOptions): Promise<PidRecord> {
+  const meta = await readTorrentMeta(options.torrent)
+  checkPayloadName(options.payload, meta)
+  return attachOrLaunch(options)
 }
 
 async function attachOrLaunch(options: PeerOptions): Promise<PidRecord> {
