@@ -27,7 +27,10 @@ declare module 'webtorrent' {
     destroy(): void
   }
 
-  export interface TrackerClientEvents extends EventEmitter {}
+  export interface TrackerClientEvents extends EventEmitter {
+    /** Announces `started` again (bittorrent-tracker's Client; after a failure it waits 30 min). */
+    start(): void
+  }
 
   export interface TorrentOptions {
     path?: string
