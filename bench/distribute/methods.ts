@@ -125,11 +125,19 @@ export const murderFlow: Method = {
     })
     await deployCli('murder:stop_tracker', '-q')
     rmSync(`/tmp/${tag}.tgz.torrent`, { force: true })
-    const peerStep = /murder:peer ([\d.]+)(m?s)\b/.exec(run.output)
-    const steps: Record<string, number> = peerStep ? { 'murder:peer': Number(peerStep[1]) / (peerStep[2] === 'ms' ? 1000 : 1) } : {}
+    const peerSeconds = stepSeconds(run.output, 'murder:peer')
+    const steps: Record<string, number> = peerSeconds === undefined ? {} : { 'murder:peer': peerSeconds }
     const receivers = hosts.slice(1)
     return { seconds, hostSeconds: hostTimes(receivers, () => destination, startMs), remotePath: () => destination, steps, controllerPeakMiB: run.peakMiB }
   },
+}
+
+/** A task's duration as the CLI prints it (`✔ murder:peer 37.11s`, `850ms`, `1m17s`). */
+function stepSeconds(output: string, task: string): number | undefined {
+  const match = new RegExp(`${task} (?:(\\d+)m(\\d+)s|([\\d.]+)(m?s))\\b`).exec(output)
+  if (!match) return undefined
+  if (match[1] !== undefined) return Number(match[1]) * 60 + Number(match[2])
+  return Number(match[3]) / (match[4] === 'ms' ? 1000 : 1)
 }
 
 function deployMethod(via: 'murder' | 'copy'): Method {
