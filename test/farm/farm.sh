@@ -306,6 +306,7 @@ up() {
   prepare_user_and_keys
   prepare_host_dirs "$count"
   trap 'teardown >/dev/null 2>&1' EXIT
+  size_neighbour_table "$count"
   create_network "$count" "$rate"
   start_hosts "$count" "$rate"
   wait_for_hosts "$count"
@@ -324,6 +325,27 @@ is_running() {
 }
 
 farm_namespaces() { ip netns list 2>/dev/null | awk '$1 ~ /^murder-h[0-9]+$/ {print $1}'; }
+
+# The kernel keeps one ARP table for every network namespace, capped at gc_thresh3 (1024 by
+# default): past it a host cannot resolve a new neighbour ("neighbor table overflow" in dmesg) and
+# its connections hang in SYN-SENT. A swarm of N hosts may pair every two of them (N² entries): 32
+# hosts came close, 100 lost a third of their peers. Raised for the farm; down puts it back.
+NEIGH_SYSCTLS=(net.ipv4.neigh.default.gc_thresh1 net.ipv4.neigh.default.gc_thresh2 net.ipv4.neigh.default.gc_thresh3)
+size_neighbour_table() {
+  local hosts=$1 needed
+  needed=$((4 * (hosts + 1) * (hosts + 1) + 1024))
+  [ -f "$STATE/neigh.saved" ] || echo $(sysctl -n "${NEIGH_SYSCTLS[@]}") > "$STATE/neigh.saved"
+  [ "$(sysctl -n net.ipv4.neigh.default.gc_thresh3)" -ge "$needed" ] && return
+  sysctl -q -w "${NEIGH_SYSCTLS[0]}=$((needed / 4))" "${NEIGH_SYSCTLS[1]}=$((needed / 2))" "${NEIGH_SYSCTLS[2]}=$needed"
+}
+
+restore_neighbour_table() {
+  [ -f "$STATE/neigh.saved" ] || return 0
+  local saved i=0 value
+  read -r -a saved < "$STATE/neigh.saved" || true
+  for value in "${saved[@]}"; do sysctl -q -w "${NEIGH_SYSCTLS[$i]}=$value" || true; i=$((i + 1)); done
+  rm -f "$STATE/neigh.saved"
+}
 
 teardown() {
   local ns pids=() pid tries link
@@ -352,6 +374,7 @@ teardown() {
 
 down() {
   teardown
+  restore_neighbour_table
   local left
   left=$(farm_namespaces | tr '\n' ' ')
   [ -z "$left" ] || die "could not delete network namespaces $left"
