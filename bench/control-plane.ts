@@ -7,11 +7,9 @@
 // Run (root; brings the farm up and down; needs apt packages pssh and capistrano):
 //   node --import tsx bench/control-plane.ts [--hosts 48] [--runs 5]
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { farmHosts } from '../test/helpers/farm.ts'
-import { farmAddress, REPO, SSH_CONFIG } from './distribute/methods.ts'
+import { farm, REPO, SSH_CONFIG, writeCapProject } from './distribute/methods.ts'
 
 const { values } = parseArgs({ options: { hosts: { type: 'string', default: '48' }, runs: { type: 'string', default: '5' } } })
 const count = Number(values.hosts)
@@ -42,24 +40,12 @@ function median(samples: Sample[]): Sample {
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? { seconds: NaN, maxRssMiB: NaN }
 }
 
-function farm(...args: string[]): void {
-  const result = spawnSync('bash', [join(REPO, 'test/farm/farm.sh'), ...args], { encoding: 'utf8' })
-  if (result.status !== 0) throw new Error(`farm.sh ${args.join(' ')} failed:\n${result.stderr.slice(-2000)}`)
-}
-
 farm('down')
 farm('up', String(count))
 const rows: string[] = []
 try {
   const hosts = farmHosts()
-  const capDir = join(REPO, 'bench/results/cap-control')
-  mkdirSync(join(capDir, 'config/deploy'), { recursive: true })
-  writeFileSync(join(capDir, 'Capfile'), "require 'capistrano/setup'\nrequire 'capistrano/deploy'\nrequire 'capistrano/scm/git'\ninstall_plugin Capistrano::SCM::Git\n")
-  writeFileSync(
-    join(capDir, 'config/deploy.rb'),
-    `set :ssh_options, { keys: ['${join(REPO, '.farm/id_ed25519')}'], auth_methods: ['publickey'], verify_host_key: :never }\ntask :hostname do\n  on roles(:all) do |host|\n    puts "#{host}: #{capture(:hostname)}"\n  end\nend\n`
-  )
-  writeFileSync(join(capDir, 'config/deploy/farm.rb'), hosts.map((host) => `server '${farmAddress(host)}', user: 'deploy', roles: %w[app]\n`).join(''))
+  const capDir = writeCapProject('cap-control', hosts, ['task :hostname do', '  on roles(:all) do |host|', '    puts "#{host}: #{capture(:hostname)}"', '  end', 'end'])
   const methods: [string, string[], string][] = [
     ['ours: `deploy farm demo:hello`', ['node', 'bin/deploy.js', 'farm', 'demo:hello'], REPO],
     ['parallel-ssh (pssh) `hostname`', ['parallel-ssh', '-p', String(count), '-t', '0', '-x', `-F ${SSH_CONFIG}`, '-H', hosts.join(' '), 'hostname'], REPO],

@@ -11,14 +11,13 @@
 //   node --import tsx bench/distribute.ts --rate 100mbit --hosts 8,16,32       (CPU-bound)
 //   options: --size 50 (MiB)  --runs 1  --central-max 8  --methods murder,deploy-murder,...
 // Writes bench/results/distribute-RATE-HOSTS.{md,json,svg}.
-import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { farmHosts } from '../test/helpers/farm.ts'
 import { hostFile } from './distribute/farm-files.ts'
-import { cleanHosts, exec, METHODS, placeOnSeeder, REPO, type Context, type Method } from './distribute/methods.ts'
+import { cleanHosts, exec, farm, METHODS, placeOnSeeder, REPO, type Context, type Method } from './distribute/methods.ts'
 import { formatTables, writeChart, writeJson, type Cell, type Setting } from './distribute/report.ts'
 
 const { values } = parseArgs({
@@ -51,11 +50,6 @@ function rateBytesPerSecond(rate: string): number {
   if (!match) throw new Error(`rate "${rate}" is not understood; write e.g. 25mbit`)
   const unit = { kbit: 1e3, mbit: 1e6, gbit: 1e9 }[(match[2] ?? '').toLowerCase() as 'kbit' | 'mbit' | 'gbit']
   return (Number(match[1]) * unit) / 8
-}
-
-function farm(...args: string[]): void {
-  const result = spawnSync('bash', [join(REPO, 'test/farm/farm.sh'), ...args], { encoding: 'utf8' })
-  if (result.status !== 0) throw new Error(`farm.sh ${args.join(' ')} failed:\n${result.stderr.slice(-2000)}`)
 }
 
 function sha256OfFile(path: string): Promise<string> {

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 
 const STATE = process.env['FARM_STATE'] ?? '/var/lib/murder-farm'
 const PRIVATE_MOUNTS: [string, string][] = [
+  ['/tmp/', 'tmp/'],
   ['/srv/', 'srv/'],
   ['/var/www/', 'www/'],
 ]

@@ -2,7 +2,7 @@
 // from a clean /srv/bench on every host and returns when every host holds the file; the caller
 // checks each copy's SHA-256. Swarm methods start with the file on the seeder (h01), as Murder and
 // every BitTorrent setup do; centralized ones start with it on the controller.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { chownSync, mkdirSync, readdirSync, rmSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
 import { changedAtMs, hostFile } from './farm-files.ts'
@@ -74,7 +74,7 @@ export function cleanHosts(hosts: string[]): void {
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(join(dir, 'got'), { recursive: true })
     for (const path of [dir, join(dir, 'got')]) chownToDeploy(path)
-    const tmp = join(dir, '../../tmp')
+    const tmp = hostFile(host, '/tmp/')
     for (const name of readdirSync(tmp)) if (/^Bench/.test(name)) rmSync(join(tmp, name), { force: true })
   }
 }
@@ -184,27 +184,33 @@ export const capistranoUpload: Method = {
   isCentralized: true,
   async run({ hosts, localFile }) {
     const destination = `${BENCH_DIR}/payload.bin`
-    const capDir = join(REPO, 'bench/results/cap')
-    mkdirSync(join(capDir, 'config/deploy'), { recursive: true })
-    // A stage needs capistrano/deploy loaded (its stage task invokes deploy:new_release_path).
-    writeFileSync(join(capDir, 'Capfile'), "require 'capistrano/setup'\nrequire 'capistrano/deploy'\nrequire 'capistrano/scm/git'\ninstall_plugin Capistrano::SCM::Git\n")
-    writeFileSync(
-      join(capDir, 'config/deploy.rb'),
-      [
-        `set :ssh_options, { keys: ['${KEY}'], auth_methods: ['publickey'], verify_host_key: :never }`,
-        "task :bench_upload do",
-        `  on roles(:all), in: :parallel do`,
-        `    upload! ENV.fetch('BENCH_FILE'), '${destination}'`,
-        '  end',
-        'end',
-      ].join('\n') + '\n'
-    )
-    writeFileSync(join(capDir, 'config/deploy/farm.rb'), hosts.map((host) => `server '${farmAddress(host)}', user: 'deploy', roles: %w[app]\n`).join(''))
+    const capDir = writeCapProject('cap', hosts, ['task :bench_upload do', '  on roles(:all), in: :parallel do', `    upload! ENV.fetch('BENCH_FILE'), '${destination}'`, '  end', 'end'])
     const { startMs, seconds } = await timed(async () => {
       await exec('cap', ['farm', 'bench_upload'], { cwd: capDir, env: { ...process.env, BENCH_FILE: localFile } })
     })
     return { seconds, hostSeconds: hostTimes(hosts, () => destination, startMs), remotePath: () => destination }
   },
+}
+
+/**
+ * A Capistrano 3 project in bench/results/NAME with the farm as stage `farm` and these lines of
+ * deploy.rb after the SSH options; returns its directory.
+ */
+export function writeCapProject(name: string, hosts: string[], tasks: string[]): string {
+  const capDir = join(REPO, 'bench/results', name)
+  mkdirSync(join(capDir, 'config/deploy'), { recursive: true })
+  // A stage needs capistrano/deploy loaded (its stage task invokes deploy:new_release_path).
+  writeFileSync(join(capDir, 'Capfile'), "require 'capistrano/setup'\nrequire 'capistrano/deploy'\nrequire 'capistrano/scm/git'\ninstall_plugin Capistrano::SCM::Git\n")
+  const sshOptions = `set :ssh_options, { keys: ['${KEY}'], auth_methods: ['publickey'], verify_host_key: :never }`
+  writeFileSync(join(capDir, 'config/deploy.rb'), [sshOptions, ...tasks].join('\n') + '\n')
+  writeFileSync(join(capDir, 'config/deploy/farm.rb'), hosts.map((host) => `server '${farmAddress(host)}', user: 'deploy', roles: %w[app]\n`).join(''))
+  return capDir
+}
+
+/** test/farm/farm.sh with these arguments (up, down); throws with its stderr when it fails. */
+export function farm(...args: string[]): void {
+  const result = spawnSync('bash', [join(REPO, 'test/farm/farm.sh'), ...args], { encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`farm.sh ${args.join(' ')} failed:\n${result.stderr.slice(-2000)}`)
 }
 
 /** hNN is 10.213.1.N (test/farm/farm.sh). */
