@@ -23,9 +23,15 @@ export function collectStats(session: SwarmSession, kind: SwarmStats['kind'], ta
   }
 }
 
-/** Written whole and renamed, so `status` and the controller never read half a file. */
+let writes = 0
+
+/**
+ * Written whole and renamed, so `status` and the controller never read half a file. Each write has
+ * its own temporary file: on a busy host a write can outlast the interval between two, and a
+ * shared one was renamed away under the second ("cannot write stats: ENOENT").
+ */
 export async function writeStats(path: string, stats: SwarmStats): Promise<void> {
-  const partial = `${path}.partial`
+  const partial = `${path}.${++writes}.partial`
   await writeFile(partial, `${JSON.stringify(stats)}\n`)
   await rename(partial, path)
 }
