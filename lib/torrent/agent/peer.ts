@@ -12,7 +12,8 @@ import { sha256File } from './payload-hash.ts'
 import { readPidFile, removePidFile, stopDaemon, waitForExit } from './processes.ts'
 import { collectStats, writeStats } from './stats-file.ts'
 import { processFiles, type PidRecord } from './state-files.ts'
-import { joinSwarm, type SwarmSession } from './swarm-client.ts'
+import { loadSwarmClient } from './lazy-modules.ts'
+import type { SwarmSession } from './swarm-client.ts'
 import { readTorrentMeta, type TorrentMeta } from './torrent-meta.ts'
 import { waitForFirstAnnounce } from './tracker-watch.ts'
 
@@ -95,6 +96,7 @@ export async function runPeerDaemon(runtime: DaemonRuntime, options: PeerOptions
   checkPayloadName(options.payload, meta)
   await preparePayload(options.payload, meta)
   runtime.log(`downloading ${meta.name} (${meta.sizeBytes} bytes, ${meta.pieces} pieces) to ${options.payload} as ${options.announceIp}`)
+  const { joinSwarm } = await loadSwarmClient()
   const session = joinSwarm(meta.file, dirname(options.payload), {
     role: 'peer',
     announceIp: options.announceIp,

@@ -2,7 +2,7 @@
 import type { AgentEvent } from '../protocol.ts'
 import { ensureNotRunning, startDaemonAndWait, type DaemonRuntime } from './daemon.ts'
 import { whitelistDirectory } from './state-files.ts'
-import { MurderTracker } from './tracker.ts'
+import { loadTracker } from './lazy-modules.ts'
 
 const READY_LIMIT_MS = 15_000
 
@@ -19,7 +19,8 @@ export async function startTracker(options: TrackerOptions): Promise<Extract<Age
   return startDaemonAndWait({ state: options.state, kind: 'tracker', args }, READY_LIMIT_MS)
 }
 
-export function runTrackerDaemon(runtime: DaemonRuntime, options: TrackerOptions): void {
+export async function runTrackerDaemon(runtime: DaemonRuntime, options: TrackerOptions): Promise<void> {
+  const { MurderTracker } = await loadTracker()
   const tracker = new MurderTracker({ intervalMs: options.announceIntervalS * 1000, whitelistDirectory: whitelistDirectory(options.state) })
   let isListening = false
   tracker.on('error', (error: NodeJS.ErrnoException) => {

@@ -1,4 +1,4 @@
-// The parts of webtorrent 2.8, bittorrent-tracker 11 and parse-torrent 11 that the agent uses.
+// The parts of webtorrent 2.8, bittorrent-tracker 11, parse-torrent 11 and bencode 4 that the agent uses.
 // Members starting with `_` are internals the swarm tuning hooks into (see swarm-client.ts).
 
 declare module 'webtorrent' {
@@ -178,4 +178,12 @@ declare module 'parse-torrent' {
     private?: boolean
   }
   export default function parseTorrent(torrent: Uint8Array): Promise<ParsedTorrent>
+}
+
+declare module 'bencode' {
+  /** Byte strings decode to Uint8Array, integers to number, dictionaries to plain objects. */
+  function decode(data: Uint8Array): unknown
+  function encode(value: unknown): Uint8Array
+  const bencode: { decode: typeof decode; encode: typeof encode }
+  export default bencode
 }

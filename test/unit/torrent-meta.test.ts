@@ -1,0 +1,58 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import parseTorrent from 'parse-torrent'
+import { bencode, buildTorrent, formatSha256Comment } from '../../lib/torrent/agent/torrent-file.ts'
+import { readTorrentMeta } from '../../lib/torrent/agent/torrent-meta.ts'
+
+const KIB = 1024
+const directory = mkdtempSync(join(tmpdir(), 'murder-meta-'))
+
+function writeTorrent(name: string, bytes: Uint8Array): string {
+  const path = join(directory, name)
+  writeFileSync(path, bytes)
+  return path
+}
+
+test('readTorrentMeta reads what make-torrent writes, with the info hash parse-torrent computes', async () => {
+  const payload = Buffer.alloc(600 * KIB, 3)
+  const pieceLength = 256 * KIB
+  const hashes = [0, 1, 2].map((index) => createHash('sha1').update(payload.subarray(index * pieceLength, (index + 1) * pieceLength)).digest())
+  const sha256 = createHash('sha256').update(payload).digest('hex')
+  const { torrent, infoHash } = buildTorrent({
+    name: 'Deploy7.tgz',
+    announce: 'http://10.0.0.1:8998/announce',
+    sha256,
+    sizeBytes: payload.length,
+    pieceLengthBytes: pieceLength,
+    pieceHashes: Buffer.concat(hashes),
+    createdAtMs: 1_700_000_000_000,
+    createdBy: 'murder-agent/test',
+  })
+  const meta = await readTorrentMeta(writeTorrent('good.torrent', torrent))
+  assert.equal(meta.infoHash, infoHash)
+  assert.equal(meta.infoHash, (await parseTorrent(torrent)).infoHash)
+  assert.deepEqual(
+    { name: meta.name, sizeBytes: meta.sizeBytes, pieceLengthBytes: meta.pieceLengthBytes, pieces: meta.pieces, sha256: meta.sha256, announce: meta.announce },
+    { name: 'Deploy7.tgz', sizeBytes: 600 * KIB, pieceLengthBytes: pieceLength, pieces: 3, sha256, announce: 'http://10.0.0.1:8998/announce' }
+  )
+  assert.ok(Buffer.from(meta.file).equals(Buffer.from(torrent)))
+})
+
+test('readTorrentMeta names the file and the fix for what it cannot use', async () => {
+  const info = { name: 'x.tgz', length: 10, 'piece length': 16 * KIB, pieces: new Uint8Array(20) }
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['garbage.torrent', Buffer.from('not bencode at all'), /garbage\.torrent is not a torrent file .*run murder:create_torrent again/],
+    ['noinfo.torrent', bencode({ announce: 'http://t/announce' }), /noinfo\.torrent is not a torrent file \(no info dictionary\)/],
+    ['multi.torrent', bencode({ info: { name: 'dir', 'piece length': 16 * KIB, pieces: new Uint8Array(20), files: [] } }), /multi\.torrent is not a torrent file \(not a single-file torrent/],
+    ['foreign.torrent', bencode({ announce: 'http://t/announce', info }), /foreign\.torrent was not made by murder/],
+    ['notracker.torrent', bencode({ comment: formatSha256Comment('a'.repeat(64)), info }), /notracker\.torrent was not made by murder/],
+  ]
+  for (const [name, bytes, message] of cases) {
+    await assert.rejects(readTorrentMeta(writeTorrent(name, bytes)), message, name)
+  }
+  await assert.rejects(readTorrentMeta(join(directory, 'missing.torrent')), /does not exist on this host; run murder:create_torrent/)
+})
