@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { NodeSSH, type Config } from 'node-ssh'
 import { ConnectionError, errorMessage } from '../errors.ts'
 import type { Backend, ExecResult, OutputHandlers } from './backend.ts'
@@ -47,9 +48,8 @@ export class SshBackend implements Backend {
   async upload(host: Host, source: string | Buffer, remotePath: string): Promise<void> {
     const ssh = await this.connection(host)
     try {
-      if (typeof source === 'string') {
-        await ssh.putFile(source, remotePath, null, { concurrency: 16 })
-      } else {
+      await this.unlessLost(host, ssh, async () => {
+        if (typeof source === 'string') return ssh.putFile(source, remotePath, null, { concurrency: 16 })
         const sftp = await ssh.requestSFTP()
         try {
           await new Promise<void>((resolve, reject) =>
@@ -58,7 +58,7 @@ export class SshBackend implements Backend {
         } finally {
           sftp.end()
         }
-      }
+      })
     } catch (error) {
       throw new ConnectionError(host.name, `upload to ${remotePath} failed: ${errorMessage(error)}`, error)
     }
@@ -67,9 +67,28 @@ export class SshBackend implements Backend {
   async download(host: Host, remotePath: string, localPath: string): Promise<void> {
     const ssh = await this.connection(host)
     try {
-      await ssh.getFile(localPath, remotePath, null, { concurrency: 16 })
+      await this.unlessLost(host, ssh, () => ssh.getFile(localPath, remotePath, null, { concurrency: 16 }))
     } catch (error) {
       throw new ConnectionError(host.name, `download of ${remotePath} failed: ${errorMessage(error)}`, error)
+    }
+  }
+
+  /**
+   * Runs an SFTP transfer, failing it if the connection closes first: ssh2 never calls back a
+   * transfer whose connection died, and the run would wait for it forever.
+   */
+  private async unlessLost(host: Host, ssh: NodeSSH, transfer: () => Promise<void>): Promise<void> {
+    const connection = ssh.connection
+    if (!connection) throw new Error('not connected')
+    let onClose = () => {}
+    const lost = new Promise<never>((_, reject) => {
+      onClose = () => reject(new Error(this.lostReasons.get(host.name) ?? 'connection closed'))
+      connection.once('close', onClose)
+    })
+    try {
+      await Promise.race([transfer(), lost])
+    } finally {
+      connection.removeListener('close', onClose)
     }
   }
 
@@ -106,6 +125,7 @@ export class SshBackend implements Backend {
       if (this.connections.get(host.name) === pending) this.connections.delete(host.name)
     }
     const pending = this.connections.get(host.name)
+    if (ssh.connection) countKeepalivesOnlyWhenSilent(ssh.connection)
     ssh.connection?.on('error', (error: Error) => forget(error.message))
     ssh.connection?.on('close', () => forget(this.lostReasons.get(host.name) ?? 'connection closed'))
     this.lostReasons.delete(host.name)
@@ -151,6 +171,30 @@ export class SshBackend implements Backend {
       throw new ConnectionError(host.name, `ProxyJump through ${jump.name} to ${where} failed: ${errorMessage(error)}`, error)
     }
   }
+}
+
+/** How often inbound bytes may restart ssh2's keepalive count (it re-arms a timer each time). */
+const KEEPALIVE_RESET_INTERVAL_MS = 1000
+
+/**
+ * OpenSSH (ServerAliveInterval) sends a keepalive only after hearing nothing from the server, so a
+ * busy connection never times out. ssh2 counts every keepalive whose reply is still on its way, and
+ * a reply queued behind a large upload on a busy link arrives late: 48 uploads of the agent through
+ * one 25 Mbit/s link lost 9 live connections mid-upload ("Keepalive timeout"). Inbound bytes now
+ * restart ssh2's count, as in OpenSSH. ssh2 1.x keeps the socket and the restart in private fields;
+ * without them its own behaviour stays.
+ */
+function countKeepalivesOnlyWhenSilent(client: NonNullable<NodeSSH['connection']>): void {
+  const internals = client as unknown as { _sock?: Readable; _resetKA?: () => void }
+  const socket = internals._sock
+  if (!socket || typeof internals._resetKA !== 'function') return
+  let lastResetMs = 0
+  socket.on('data', () => {
+    const now = Date.now()
+    if (now - lastResetMs < KEEPALIVE_RESET_INTERVAL_MS) return
+    lastResetMs = now
+    internals._resetKA?.()
+  })
 }
 
 function describeConnectError(target: SshTarget, error: unknown): string {
