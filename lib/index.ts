@@ -32,7 +32,7 @@ export { quote } from './ssh/quote.ts'
 export { InterruptedError } from './runner/interrupt.ts'
 export { DeployError, UsageError, ConfigError, ConnectionError, RemoteCommandError, RunFailedError } from './errors.ts'
 /** zx's `$` for local commands: `await $\`git rev-parse HEAD\``. */
-export { $ } from 'zx'
+export { $ } from 'zx/core'
 
 /**
  * Sets a variable. A function is evaluated once, at the first `fetch`.

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { $ } from 'zx'
+import { $ } from 'zx/core'
 import { ConfigError, DeployError } from '../errors.ts'
 
 export interface ReleaseSource {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { NodeSSH, type Config } from 'node-ssh'
+import type { Config, NodeSSH } from 'node-ssh'
 import { ConnectionError, errorMessage } from '../errors.ts'
 import type { Backend, ExecResult, OutputHandlers } from './backend.ts'
 import { parseHost, type Host } from '../inventory/host.ts'
@@ -112,6 +112,8 @@ export class SshBackend implements Backend {
     this.options.reporter.emit({ type: 'connect', host: host.name, target: `${target.user}@${target.hostname}:${target.port}` })
     const config = this.connectConfig(target)
     if (target.proxyJump !== undefined) config.sock = await this.jump(host, target)
+    // Loaded on the first connection: -T, --dry-run and -V never pay for ssh2 (about 90 ms).
+    const { NodeSSH } = await import('node-ssh')
     const ssh = new NodeSSH()
     try {
       await ssh.connect(config)
