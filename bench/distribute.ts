@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util'
 import { farmHosts } from '../test/helpers/farm.ts'
 import { hostFile } from './distribute/farm-files.ts'
 import { cleanHosts, exec, farm, METHODS, placeOnSeeder, REPO, type Context, type Method } from './distribute/methods.ts'
+import { cpuTimesSince, machineCpuTimes } from './distribute/machine-cpu.ts'
 import { formatTables, writeChart, writeJson, type Cell, type Setting } from './distribute/report.ts'
 
 const { values } = parseArgs({
@@ -103,7 +104,9 @@ try {
         cleanHosts(hosts)
         placeOnSeeder(seeder, localFile)
         try {
+          const cpuAtStart = machineCpuTimes()
           const outcome = await method.run(context)
+          const cpu = cpuTimesSince(cpuAtStart)
           const receivers = method.name === 'murder' || method.name === 'aria2c' ? hosts.slice(1) : hosts
           await verify(method, receivers, outcome.remotePath, digest)
           measured.push({
@@ -116,6 +119,9 @@ try {
             slowestHostSeconds: Math.max(...outcome.hostSeconds),
             ...(outcome.steps ? { steps: outcome.steps } : {}),
             ...(outcome.controllerPeakMiB === undefined ? {} : { controllerPeakMiB: outcome.controllerPeakMiB }),
+            machineBusyCpuSeconds: cpu.busySeconds,
+            machineIdleCpuSeconds: cpu.idleSeconds,
+            deliveredMiB: receivers.length * sizeMiB,
           })
           const steps = Object.entries(outcome.steps ?? {}).map(([step, seconds]) => `, ${step} ${seconds.toFixed(1)} s`).join('')
           console.error(`  ${count} hosts, ${method.name}, run ${round}: ${outcome.seconds.toFixed(1)} s${steps}`)

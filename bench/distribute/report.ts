@@ -15,6 +15,11 @@ export interface Cell {
   slowestHostSeconds?: number
   steps?: Record<string, number>
   controllerPeakMiB?: number
+  /** This machine's CPU time during the run, every process and the kernel: busy and idle. */
+  machineBusyCpuSeconds?: number
+  machineIdleCpuSeconds?: number
+  /** Receivers × file size. */
+  deliveredMiB?: number
 }
 
 export interface Setting {
@@ -68,6 +73,19 @@ export function formatTables(setting: Setting, cells: Cell[]): string {
     lines.push('', "Our CLI's peak memory on the controller (MiB):", '', header('method'))
     for (const [method, label] of methods.filter(([method]) => memory.some((cell) => cell.method === method))) {
       lines.push(`| ${label} | ${setting.hostCounts.map((hosts) => find(method, hosts)?.controllerPeakMiB?.toFixed(0) ?? '—').join(' | ')} |`)
+    }
+  }
+  const costed = cells.filter((cell) => cell.machineBusyCpuSeconds !== undefined && cell.deliveredMiB !== undefined)
+  if (costed.length > 0) {
+    lines.push('', "This machine's CPU during the run, every process and the kernel: busy CPU-seconds per 100 MiB delivered (share of the cores busy):", '', header('method'))
+    for (const [method, label] of methods.filter(([method]) => costed.some((cell) => cell.method === method))) {
+      const row = setting.hostCounts.map((hosts) => {
+        const cell = find(method, hosts)
+        if (!cell?.isMeasured || cell.machineBusyCpuSeconds === undefined || !cell.deliveredMiB) return '—'
+        const busyShare = cell.machineBusyCpuSeconds / (cell.machineBusyCpuSeconds + (cell.machineIdleCpuSeconds ?? 0))
+        return `${((100 * cell.machineBusyCpuSeconds) / cell.deliveredMiB).toFixed(1)} (${(100 * busyShare).toFixed(0)}%)`
+      })
+      lines.push(`| ${label} | ${row.join(' | ')} |`)
     }
   }
   return lines.join('\n')

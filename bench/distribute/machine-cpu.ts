@@ -1,0 +1,23 @@
+// The whole machine's CPU time, from /proc/stat: every farm host, the controller and the kernel
+// share these cores, so the busy time of a run is the price of that method's bytes here.
+import { readFileSync } from 'node:fs'
+
+/** Linux reports /proc/stat in USER_HZ ticks, 100 per second on every architecture Node runs on. */
+const TICKS_PER_SECOND = 100
+
+export interface CpuTimes {
+  busySeconds: number
+  idleSeconds: number
+}
+
+export function machineCpuTimes(): CpuTimes {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
+  // cpu user nice system idle iowait irq softirq steal …
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number)
+  return { busySeconds: (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND, idleSeconds: (idle + iowait) / TICKS_PER_SECOND }
+}
+
+export function cpuTimesSince(start: CpuTimes): CpuTimes {
+  const now = machineCpuTimes()
+  return { busySeconds: now.busySeconds - start.busySeconds, idleSeconds: now.idleSeconds - start.idleSeconds }
+}
