@@ -10,7 +10,7 @@ import { followEvents, launchDaemon, lastLogLine, describeLostDaemon, type Daemo
 import { AgentError } from './errors.ts'
 import { sha256File } from './payload-hash.ts'
 import { readPidFile, removePidFile, stopDaemon, waitForExit } from './processes.ts'
-import { collectStats, writeStats } from './stats-file.ts'
+import { collectStats, statsWriter } from './stats-file.ts'
 import { processFiles, type PidRecord } from './state-files.ts'
 import { loadSwarmClient } from './lazy-modules.ts'
 import type { SwarmSession } from './swarm-client.ts'
@@ -106,7 +106,7 @@ export async function runPeerDaemon(runtime: DaemonRuntime, options: PeerOptions
   })
   // After the last piece a tracker or timeout failure no longer matters: the file is here.
   let phase: 'downloading' | 'verifying' | 'done' = 'downloading'
-  const saveStats = () => writeStats(runtime.files.stats, collectStats(session, 'peer', options.tag, meta))
+  const saveStats = statsWriter(runtime.files.stats, () => collectStats(session, 'peer', options.tag, meta))
   let tick = 0
   const ticker = setInterval(() => {
     if (phase !== 'done') runtime.emit({ type: 'progress', ...counters(session, meta) })

@@ -6,7 +6,7 @@ import type { AgentEvent } from '../protocol.ts'
 import { ensureNotRunning, startDaemonAndWait, type DaemonRuntime } from './daemon.ts'
 import { AgentError } from './errors.ts'
 import { sha256File } from './payload-hash.ts'
-import { collectStats, writeStats } from './stats-file.ts'
+import { collectStats, statsWriter } from './stats-file.ts'
 import { loadSwarmClient } from './lazy-modules.ts'
 import { readTorrentMeta, type TorrentMeta } from './torrent-meta.ts'
 import { waitForFirstAnnounce } from './tracker-watch.ts'
@@ -37,7 +37,7 @@ export async function runSeedDaemon(runtime: DaemonRuntime, options: SeedOptions
   runtime.log(`seeding ${options.payload} (${meta.sizeBytes} bytes, ${meta.pieces} pieces, info hash ${meta.infoHash}) as ${options.announceIp}`)
   const { joinSwarm } = await loadSwarmClient()
   const session = joinSwarm(meta.file, dirname(options.payload), { role: 'seed', announceIp: options.announceIp, port: options.port, log: (message) => runtime.log(message) })
-  const saveStats = () => writeStats(runtime.files.stats, collectStats(session, 'seed', options.tag, meta))
+  const saveStats = statsWriter(runtime.files.stats, () => collectStats(session, 'seed', options.tag, meta))
   const timer = setInterval(() => void saveStats().catch((error: unknown) => runtime.log(`cannot write stats: ${String(error)}`)), STATS_INTERVAL_MS)
   runtime.onStop(async () => {
     clearInterval(timer)

@@ -23,15 +23,30 @@ export function collectStats(session: SwarmSession, kind: SwarmStats['kind'], ta
   }
 }
 
-let writes = 0
-
 /**
- * Written whole and renamed, so `status` and the controller never read half a file. Each write has
- * its own temporary file: on a busy host a write can outlast the interval between two, and a
- * shared one was renamed away under the second ("cannot write stats: ENOENT").
+ * A daemon's stats writer: writes never overlap and land in order. On a busy host a write can
+ * outlast the interval between two; overlapping ones shared the temporary file and the second's
+ * rename failed ("cannot write stats: ENOENT"). A write asked for while one runs waits for it and
+ * then writes the counters of that moment; asks meanwhile share it.
  */
+export function statsWriter(path: string, collect: () => SwarmStats): () => Promise<void> {
+  let running: Promise<void> = Promise.resolve()
+  let next: Promise<void> | undefined
+  return () => {
+    next ??= running
+      .catch(() => {})
+      .then(() => {
+        next = undefined
+        running = writeStats(path, collect())
+        return running
+      })
+    return next
+  }
+}
+
+/** Written whole and renamed, so `status` and the controller never read half a file. */
 export async function writeStats(path: string, stats: SwarmStats): Promise<void> {
-  const partial = `${path}.${++writes}.partial`
+  const partial = `${path}.partial`
   await writeFile(partial, `${JSON.stringify(stats)}\n`)
   await rename(partial, path)
 }
