@@ -79,7 +79,7 @@ export class SshBackend implements Backend {
    */
   private async unlessLost(host: Host, ssh: NodeSSH, transfer: () => Promise<void>): Promise<void> {
     const connection = ssh.connection
-    if (!connection) throw new Error('not connected')
+    if (!connection) throw new Error(this.lostReasons.get(host.name) ?? 'not connected')
     let onClose = () => {}
     const lost = new Promise<never>((_, reject) => {
       onClose = () => reject(new Error(this.lostReasons.get(host.name) ?? 'connection closed'))

@@ -42,6 +42,21 @@ test('readTorrentMeta reads what make-torrent writes, with the info hash parse-t
   assert.ok(Buffer.from(meta.file).equals(Buffer.from(torrent)))
 })
 
+test('readTorrentMeta reads the torrent of an empty payload (length 0, no pieces)', async () => {
+  const { torrent, infoHash } = buildTorrent({
+    name: 'empty.bin',
+    announce: 'http://10.0.0.1:8998/announce',
+    sha256: createHash('sha256').digest('hex'),
+    sizeBytes: 0,
+    pieceLengthBytes: 16 * KIB,
+    pieceHashes: new Uint8Array(0),
+    createdAtMs: 1_700_000_000_000,
+    createdBy: 'murder-agent/test',
+  })
+  const meta = await readTorrentMeta(writeTorrent('empty.torrent', torrent))
+  assert.deepEqual({ infoHash: meta.infoHash, sizeBytes: meta.sizeBytes, pieces: meta.pieces }, { infoHash, sizeBytes: 0, pieces: 0 })
+})
+
 test('readTorrentMeta names the file and the fix for what it cannot use', async () => {
   const info = { name: 'x.tgz', length: 10, 'piece length': 16 * KIB, pieces: new Uint8Array(20) }
   const cases: [string, Uint8Array, RegExp][] = [

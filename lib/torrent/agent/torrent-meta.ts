@@ -65,12 +65,14 @@ function parse(file: Uint8Array, path: string): SingleFileTorrent {
   const info = isDictionary(torrent) ? torrent['info'] : undefined
   if (!isDictionary(torrent) || !isDictionary(info)) throw refuse('no info dictionary')
   const { name, length, 'piece length': pieceLength, pieces } = info
-  if (!(name instanceof Uint8Array) || !isCount(length) || !isCount(pieceLength) || !(pieces instanceof Uint8Array) || pieces.length % 20 !== 0) {
+  // An empty payload makes a torrent of length 0 and no pieces, which make-torrent writes too.
+  const isLength = typeof length === 'number' && Number.isSafeInteger(length) && length >= 0
+  if (!(name instanceof Uint8Array) || !isLength || !isCount(pieceLength) || !(pieces instanceof Uint8Array) || pieces.length % 20 !== 0) {
     throw refuse('not a single-file torrent with name, length, piece length and pieces')
   }
   return {
     infoHash: createHash('sha1').update(bencode.encode(info)).digest('hex'),
-    name: text(name) ?? '',
+    name: Buffer.from(name).toString('utf8'),
     length,
     pieceLength,
     pieces: pieces.length / 20,

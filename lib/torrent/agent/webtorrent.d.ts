@@ -1,4 +1,5 @@
-// The parts of webtorrent 2.8, bittorrent-tracker 11, parse-torrent 11 and bencode 4 that the agent uses.
+// The parts of webtorrent 2.8, bittorrent-tracker 11 and bencode 4 that the agent uses, and of
+// parse-torrent 11 that the tests use to check the torrents make-torrent writes.
 // Members starting with `_` are internals the swarm tuning hooks into (see swarm-client.ts).
 
 declare module 'webtorrent' {
