@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import parseTorrent from 'parse-torrent'
+import { SAMPLE_PAYLOAD_BYTES, SAMPLE_PIECE_BYTES, sampleTorrent } from '../helpers/sample-torrent.ts'
 import { bencode, buildTorrent, choosePieceLength, formatSha256Comment, parseSha256Comment } from '../../lib/torrent/agent/torrent-file.ts'
 
 const KIB = 1024
@@ -50,25 +51,12 @@ test('the sha256 comment round-trips and nothing else parses as one', () => {
 })
 
 test('buildTorrent makes a private single-file torrent that parse-torrent reads back, same info hash', async () => {
-  const payload = Buffer.alloc(600 * KIB, 7)
-  const pieceLength = 256 * KIB
-  const hashes = [0, 1, 2].map((index) => createHash('sha1').update(payload.subarray(index * pieceLength, (index + 1) * pieceLength)).digest())
-  const sha256 = createHash('sha256').update(payload).digest('hex')
-  const { torrent, infoHash } = buildTorrent({
-    name: 'Deploy1.tgz',
-    announce: 'http://10.0.0.1:8998/announce',
-    sha256,
-    sizeBytes: payload.length,
-    pieceLengthBytes: pieceLength,
-    pieceHashes: Buffer.concat(hashes),
-    createdAtMs: 1_700_000_000_000,
-    createdBy: 'murder-agent/test',
-  })
+  const { torrent, infoHash, pieceHashes: hashes, sha256 } = sampleTorrent('Deploy1.tgz', 7)
   const parsed = await parseTorrent(torrent)
   assert.equal(parsed.infoHash, infoHash)
   assert.equal(parsed.name, 'Deploy1.tgz')
-  assert.equal(parsed.length, 600 * KIB)
-  assert.equal(parsed.pieceLength, pieceLength)
+  assert.equal(parsed.length, SAMPLE_PAYLOAD_BYTES)
+  assert.equal(parsed.pieceLength, SAMPLE_PIECE_BYTES)
   assert.deepEqual(parsed.pieces, hashes.map((hash) => hash.toString('hex')))
   assert.deepEqual(parsed.announce, ['http://10.0.0.1:8998/announce'])
   assert.equal(parsed.private, true)

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import parseTorrent from 'parse-torrent'
 import { bencode, buildTorrent, formatSha256Comment } from '../../lib/torrent/agent/torrent-file.ts'
 import { readTorrentMeta } from '../../lib/torrent/agent/torrent-meta.ts'
+import { SAMPLE_ANNOUNCE, SAMPLE_PAYLOAD_BYTES, SAMPLE_PIECE_BYTES, sampleTorrent } from '../helpers/sample-torrent.ts'
 
 const KIB = 1024
 const directory = mkdtempSync(join(tmpdir(), 'murder-meta-'))
@@ -18,26 +19,13 @@ function writeTorrent(name: string, bytes: Uint8Array): string {
 }
 
 test('readTorrentMeta reads what make-torrent writes, with the info hash parse-torrent computes', async () => {
-  const payload = Buffer.alloc(600 * KIB, 3)
-  const pieceLength = 256 * KIB
-  const hashes = [0, 1, 2].map((index) => createHash('sha1').update(payload.subarray(index * pieceLength, (index + 1) * pieceLength)).digest())
-  const sha256 = createHash('sha256').update(payload).digest('hex')
-  const { torrent, infoHash } = buildTorrent({
-    name: 'Deploy7.tgz',
-    announce: 'http://10.0.0.1:8998/announce',
-    sha256,
-    sizeBytes: payload.length,
-    pieceLengthBytes: pieceLength,
-    pieceHashes: Buffer.concat(hashes),
-    createdAtMs: 1_700_000_000_000,
-    createdBy: 'murder-agent/test',
-  })
+  const { torrent, infoHash, sha256 } = sampleTorrent('Deploy7.tgz', 3)
   const meta = await readTorrentMeta(writeTorrent('good.torrent', torrent))
   assert.equal(meta.infoHash, infoHash)
   assert.equal(meta.infoHash, (await parseTorrent(torrent)).infoHash)
   assert.deepEqual(
     { name: meta.name, sizeBytes: meta.sizeBytes, pieceLengthBytes: meta.pieceLengthBytes, pieces: meta.pieces, sha256: meta.sha256, announce: meta.announce },
-    { name: 'Deploy7.tgz', sizeBytes: 600 * KIB, pieceLengthBytes: pieceLength, pieces: 3, sha256, announce: 'http://10.0.0.1:8998/announce' }
+    { name: 'Deploy7.tgz', sizeBytes: SAMPLE_PAYLOAD_BYTES, pieceLengthBytes: SAMPLE_PIECE_BYTES, pieces: 3, sha256, announce: SAMPLE_ANNOUNCE }
   )
   assert.ok(Buffer.from(meta.file).equals(Buffer.from(torrent)))
 })
