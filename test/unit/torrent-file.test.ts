@@ -1,9 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
 import parseTorrent from 'parse-torrent'
 import { SAMPLE_PAYLOAD_BYTES, SAMPLE_PIECE_BYTES, sampleTorrent } from '../helpers/sample-torrent.ts'
-import { bencode, buildTorrent, choosePieceLength, formatSha256Comment, parseSha256Comment } from '../../lib/torrent/agent/torrent-file.ts'
+import { bencode, choosePieceLength, formatSha256Comment, parseSha256Comment } from '../../lib/torrent/agent/torrent-file.ts'
 
 const KIB = 1024
 const MIB = 1024 * KIB
