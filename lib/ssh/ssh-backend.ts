@@ -186,7 +186,7 @@ const KEEPALIVE_RESET_INTERVAL_MS = 1000
  * restart ssh2's count, as in OpenSSH. ssh2 1.x keeps the socket and the restart in private fields;
  * without them its own behaviour stays.
  */
-function countKeepalivesOnlyWhenSilent(client: NonNullable<NodeSSH['connection']>): void {
+export function countKeepalivesOnlyWhenSilent(client: NonNullable<NodeSSH['connection']>): void {
   const internals = client as unknown as { _sock?: Readable; _resetKA?: () => void }
   const socket = internals._sock
   if (!socket || typeof internals._resetKA !== 'function') return
