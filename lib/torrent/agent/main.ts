@@ -76,9 +76,10 @@ function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions {
   return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port }
 }
 
-function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions {
+function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean } {
   const o = parseOptions(command, SPECS.peer, argv)
   return {
+    detach: o.detach,
     state: o.state,
     tag: o.tag,
     torrent: o.torrent,
@@ -107,7 +108,7 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<vo
       return print(await startSeeding(seedOptions(argv)))
     case 'peer': {
       const options = peerOptions(argv)
-      if (parseOptions(command, SPECS.peer, argv).detach) return void (await launchPeer(options))
+      if (options.detach) return void (await launchPeer(options))
       return runPeer(options, print)
     }
     case 'stop': {

@@ -45,7 +45,7 @@ export function statsWriter(path: string, collect: () => SwarmStats): () => Prom
 }
 
 /** Written whole and renamed, so `status` and the controller never read half a file. */
-export async function writeStats(path: string, stats: SwarmStats): Promise<void> {
+async function writeStats(path: string, stats: SwarmStats): Promise<void> {
   const partial = `${path}.partial`
   await writeFile(partial, `${JSON.stringify(stats)}\n`)
   await rename(partial, path)
