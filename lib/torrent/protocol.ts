@@ -55,6 +55,8 @@ export interface SwarmStats {
   duplicateWiresClosed: number
   /** Addresses refused because they were this agent's own (swarm tuning b). */
   selfDialsRefused: number
+  /** Peers whose blocks kept failing the piece hash, disconnected for good (bad-piece-guard.ts). */
+  peersBanned: number
   /** Every connection this process had, open or closed, with its payload bytes. */
   peers: WireStats[]
 }

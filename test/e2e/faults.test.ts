@@ -11,12 +11,15 @@ import { makeProject, REPO_ROOT, runCli, type CliResult } from '../helpers/cli.t
 import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
 import { treeDigest } from '../helpers/tree.ts'
 import { startCorruptPeer } from '../helpers/corrupt-peer.ts'
+import type { SwarmStats } from '../../lib/torrent/protocol.ts'
 
 const MURDER_PATH = '/srv/www/murder-e2e/shared/murder'
 const SOURCE = '/srv/faultsrc'
 /** Slow enough that a transfer lasts seconds, so a fault lands mid-way. */
 const SWARM_RATE = '40mbit'
 const PAYLOAD_MIB = 20
+/** What a host may take from a peer sending garbage before it bans it: the blocks already asked for. */
+const MAX_GARBAGE_PER_HOST = 4 * 1024 * 1024
 /** The controller's address on the farm (test/farm/farm.sh). */
 const CONTROLLER_IP = '10.213.0.1'
 
@@ -279,9 +282,18 @@ test('a peer serving corrupted pieces: every piece it sends is rejected and ever
   expectOk(result, 'murder:peer with a corrupt peer in the swarm')
   assert.ok(corrupt.connections() > 0 && corrupt.sentBytes() > 0, `the corrupt peer was used: ${corrupt.connections()} connections, ${corrupt.sentBytes()} bytes`)
   const good = verifyHosts('/srv/f6/F6')
+  // Each host that took its blocks banned it after the first bad pieces, instead of asking it again
+  // and again (once a host sat at 99% for minutes, taking garbage after every honest peer had left).
+  for (const host of hosts.filter((name) => name !== seeder)) {
+    const stats = JSON.parse(readOnHost(host, `cat ${MURDER_PATH}/run/peer.F6.stats.json`)) as SwarmStats
+    const garbage = stats.peers.filter((wire) => wire.address.startsWith(`${CONTROLLER_IP}:`)).reduce((sum, wire) => sum + wire.downloadedBytes, 0)
+    if (garbage === 0) continue
+    assert.ok(stats.peersBanned >= 1, `${host} took ${garbage} B from the corrupt peer and did not ban it`)
+    assert.ok(garbage <= MAX_GARBAGE_PER_HOST, `${host} took ${garbage} B from the corrupt peer before banning it`)
+  }
   await cleanUp('F6')
   const garbage = (corrupt.sentBytes() / 1024 / 1024).toFixed(1)
-  record('a peer serving corrupted pieces', `exit 0; ${garbage} MiB of garbage to ${corrupt.connections()} peers, none accepted`, good.length, started)
+  record('a peer serving corrupted pieces', `exit 0; ${garbage} MiB of garbage to ${corrupt.connections()} peers, banned by every peer it served, none accepted`, good.length, started)
 })
 
 test('the tracker refuses unknown torrents, survives malformed announces and serves a burst of 400 clients', async () => {

@@ -35,3 +35,12 @@ test('a peer never dials its own address; a seeder dials nobody; a peer reached 
   assert.equal(seeder.verdict('10.0.0.6:6881'), 'seeder-waits')
   assert.equal(seeder.verdict('10.0.0.5:6881'), 'self')
 })
+
+test('a banned address is never dialed again, even once the peer it was avoided for has left', () => {
+  const peer = new DialPolicy({ ips: new Set(['10.0.0.5']), port: () => 6881 }, true)
+  peer.avoid('10.0.0.7:6881')
+  peer.ban('10.0.0.7:6881')
+  peer.allow('10.0.0.7:6881')
+  assert.equal(peer.verdict('10.0.0.7:6881'), 'banned')
+  assert.equal(peer.verdict('10.0.0.8:6881'), 'dial')
+})

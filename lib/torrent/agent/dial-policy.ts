@@ -1,8 +1,9 @@
 // Which addresses this agent may dial. Pure. It refuses its own address (the tracker of a stock
-// swarm hands a client back to itself) and addresses of peers it already reaches through another
-// connection (see duplicate-wires.ts), and a seeder dials nobody: peers come to it.
+// swarm hands a client back to itself), addresses of peers it already reaches through another
+// connection (see duplicate-wires.ts) and of peers banned for sending bad data (piece-trust.ts),
+// and a seeder dials nobody: peers come to it.
 
-export type DialVerdict = 'dial' | 'self' | 'already-connected' | 'seeder-waits'
+export type DialVerdict = 'dial' | 'self' | 'banned' | 'already-connected' | 'seeder-waits'
 
 export interface OwnAddress {
   /** Every local interface address and the announced one. */
@@ -19,6 +20,7 @@ export function splitAddress(address: string): { ip: string; port: number } | un
 
 export class DialPolicy {
   private readonly reachedElsewhere = new Set<string>()
+  private readonly banned = new Set<string>()
   refusedSelfCount = 0
 
   constructor(
@@ -32,6 +34,7 @@ export class DialPolicy {
       this.refusedSelfCount += 1
       return 'self'
     }
+    if (this.banned.has(address)) return 'banned'
     if (!this.shouldDialOut) return 'seeder-waits'
     if (this.reachedElsewhere.has(address)) return 'already-connected'
     return 'dial'
@@ -44,5 +47,10 @@ export class DialPolicy {
 
   allow(address: string): void {
     this.reachedElsewhere.delete(address)
+  }
+
+  /** Never dial `address` again: the peer behind it sent data that failed its hash. */
+  ban(address: string): void {
+    this.banned.add(address)
   }
 }

@@ -19,6 +19,7 @@ export function collectStats(session: SwarmSession, kind: SwarmStats['kind'], ta
     wires: totals.wires,
     duplicateWiresClosed: session.counters.duplicateWiresClosed,
     selfDialsRefused: session.counters.selfDialsRefused(),
+    peersBanned: session.counters.peersBanned(),
     peers: session.ledger.list(),
   }
 }

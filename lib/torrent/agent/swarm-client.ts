@@ -5,14 +5,16 @@
 //  - (a) a second connection to an already connected peer is closed (duplicate-wires.ts);
 //  - (b) the agent never dials its own address (dial-policy.ts);
 //  - (c) the seeder shows each peer only a few pieces at a time (super-seed.ts).
+// And, not a tuning: a peer stops taking data from peers whose pieces fail their hash (bad-piece-guard.ts).
 import { networkInterfaces } from 'node:os'
 import WebTorrent, { type Torrent, type Wire } from 'webtorrent'
+import { guardAgainstBadPieces } from './bad-piece-guard.ts'
 import { DialPolicy } from './dial-policy.ts'
 import { wireToClose } from './duplicate-wires.ts'
 import { isSeederPeerId, makePeerId, type SwarmRole } from './peer-id.ts'
 import { SuperSeedPolicy, toBitfield } from './super-seed.ts'
 import { isTuned } from './tuning-switch.ts'
-import { WireLedger } from './wire-ledger.ts'
+import { WireLedger, type LedgerWire } from './wire-ledger.ts'
 
 /**
  * Connections this agent dials up to (others may still dial it). Every verified piece is announced
@@ -52,7 +54,7 @@ export interface SwarmSession {
   client: WebTorrent
   torrent: Torrent
   ledger: WireLedger
-  counters: { duplicateWiresClosed: number; selfDialsRefused: () => number }
+  counters: { duplicateWiresClosed: number; selfDialsRefused: () => number; peersBanned: () => number }
   destroy(): Promise<void>
 }
 
@@ -95,16 +97,28 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
 
   const dialPolicy = new DialPolicy({ ips: localAddresses(options.announceIp), port: () => client.torrentPort }, !isSeed)
   const addPeer = current._addPeer.bind(current)
-  if (isTuned('dial')) current._addPeer = (peer, type, source) => {
+  current._addPeer = (peer, type, source) => {
     if (typeof peer !== 'string') return addPeer(peer, type, source)
     const verdict = dialPolicy.verdict(peer)
-    if (verdict === 'dial') return addPeer(peer, type, source)
+    if (verdict === 'dial' || (verdict !== 'banned' && !isTuned('dial'))) return addPeer(peer, type, source)
     if (verdict === 'self') options.log(`not dialing ${peer}: it is this agent`)
     return null
   }
 
-  const ledger = new WireLedger((wire) => isSeederPeerId(wire.peerId) || (options.seederIp !== undefined && wire.remoteAddress === options.seederIp))
-  const counters = { duplicateWiresClosed: 0, selfDialsRefused: () => dialPolicy.refusedSelfCount }
+  const isFromSeeder = (wire: LedgerWire) => isSeederPeerId(wire.peerId) || (options.seederIp !== undefined && wire.remoteAddress === options.seederIp)
+  const ledger = new WireLedger(isFromSeeder)
+  const peersBanned = isSeed
+    ? () => 0
+    : guardAgainstBadPieces(current, {
+        // Its address, not its id, which any peer could copy.
+        isExempt: (wire) => options.seederIp !== undefined && wire.remoteAddress === options.seederIp,
+        onBan: (wire, failedPieces) => {
+          const address = `${wire.remoteAddress ?? '?'}:${wire.remotePort ?? 0}`
+          if (wire.type === 'tcpOutgoing') dialPolicy.ban(address)
+          options.log(`banned ${address} (${peerLabel(wire.peerId)}): ${failedPieces} pieces with its blocks failed their hash`)
+        },
+      })
+  const counters = { duplicateWiresClosed: 0, selfDialsRefused: () => dialPolicy.refusedSelfCount, peersBanned }
   let policy: SuperSeedPolicy | undefined
   let wireCount = 0
   const seedWires = new Map<string, Wire>()

@@ -63,6 +63,8 @@ declare module 'webtorrent' {
     /** Re-plans the requests of every wire; webtorrent calls it on every HAVE, bitfield and block. */
     _update(): void
     _updateWireWrapper(): void
+    /** Pieces being fetched (torrent-piece objects; null once verified); a failed one is replaced. */
+    pieces: (object | null)[]
     /** The pieces this client holds (verified). */
     bitfield: { get(index: number): boolean }
     /** Created with the metadata; rarest-first asks it for a piece, again and again. */
