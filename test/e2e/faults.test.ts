@@ -18,8 +18,12 @@ const SOURCE = '/srv/faultsrc'
 /** Slow enough that a transfer lasts seconds, so a fault lands mid-way. */
 const SWARM_RATE = '40mbit'
 const PAYLOAD_MIB = 20
-/** What a host may take from a peer sending garbage before it bans it: the blocks already asked for. */
-const MAX_GARBAGE_PER_HOST = 4 * 1024 * 1024
+/**
+ * What a host may take from a peer sending garbage before it bans it: the blocks already asked for
+ * when its first piece fails (webtorrent keeps up to a second's worth asked; 0.4 MiB seen). Before
+ * the ban, hosts took 9-16 MiB each, and once one took 1 GiB.
+ */
+const MAX_GARBAGE_PER_HOST = 8 * 1024 * 1024
 /** The controller's address on the farm (test/farm/farm.sh). */
 const CONTROLLER_IP = '10.213.0.1'
 
@@ -287,8 +291,8 @@ test('a peer serving corrupted pieces: every piece it sends is rejected and ever
   for (const host of hosts.filter((name) => name !== seeder)) {
     const stats = JSON.parse(readOnHost(host, `cat ${MURDER_PATH}/run/peer.F6.stats.json`)) as SwarmStats
     const garbage = stats.peers.filter((wire) => wire.address.startsWith(`${CONTROLLER_IP}:`)).reduce((sum, wire) => sum + wire.downloadedBytes, 0)
-    if (garbage === 0) continue
-    assert.ok(stats.peersBanned >= 1, `${host} took ${garbage} B from the corrupt peer and did not ban it`)
+    // It, and no honest peer: a host that took nothing from it banned nobody.
+    assert.equal(stats.peersBanned, garbage > 0 ? 1 : 0, `${host} took ${garbage} B from the corrupt peer and banned ${stats.peersBanned} peers`)
     assert.ok(garbage <= MAX_GARBAGE_PER_HOST, `${host} took ${garbage} B from the corrupt peer before banning it`)
   }
   await cleanUp('F6')

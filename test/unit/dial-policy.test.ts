@@ -42,5 +42,6 @@ test('a banned address is never dialed again, even once the peer it was avoided 
   peer.ban('10.0.0.7:6881')
   peer.allow('10.0.0.7:6881')
   assert.equal(peer.verdict('10.0.0.7:6881'), 'banned')
+  assert.equal(peer.isBanned('10.0.0.7:6881'), true)
   assert.equal(peer.verdict('10.0.0.8:6881'), 'dial')
 })

@@ -34,7 +34,7 @@ export class DialPolicy {
       this.refusedSelfCount += 1
       return 'self'
     }
-    if (this.banned.has(address)) return 'banned'
+    if (this.isBanned(address)) return 'banned'
     if (!this.shouldDialOut) return 'seeder-waits'
     if (this.reachedElsewhere.has(address)) return 'already-connected'
     return 'dial'
@@ -52,5 +52,9 @@ export class DialPolicy {
   /** Never dial `address` again: the peer behind it sent data that failed its hash. */
   ban(address: string): void {
     this.banned.add(address)
+  }
+
+  isBanned(address: string): boolean {
+    return this.banned.has(address)
   }
 }

@@ -31,11 +31,12 @@ export class PieceTrust<Peer> {
 
   /** Every peer that sent blocks of a piece that failed its hash; returns those newly banned. */
   onFailed(senders: readonly Peer[]): Peer[] {
-    const distinct = [...new Set(senders)]
+    // Blocks from an exempt peer are good, so the others' are the bad ones.
+    const suspects = [...new Set(senders)].filter((peer) => !this.isExempt(peer))
     const newlyBanned: Peer[] = []
-    for (const peer of distinct) {
-      if (this.banned.has(peer) || this.isExempt(peer)) continue
-      const score = distinct.length === 1 ? BAN_AT : this.score(peer) - FAIL_PENALTY
+    for (const peer of suspects) {
+      if (this.banned.has(peer)) continue
+      const score = suspects.length === 1 ? BAN_AT : this.score(peer) - FAIL_PENALTY
       this.trust.set(peer, score)
       if (score > BAN_AT) continue
       this.banned.add(peer)

@@ -99,8 +99,10 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
   const addPeer = current._addPeer.bind(current)
   current._addPeer = (peer, type, source) => {
     if (typeof peer !== 'string') return addPeer(peer, type, source)
+    if (dialPolicy.isBanned(peer)) return null
+    if (!isTuned('dial')) return addPeer(peer, type, source)
     const verdict = dialPolicy.verdict(peer)
-    if (verdict === 'dial' || (verdict !== 'banned' && !isTuned('dial'))) return addPeer(peer, type, source)
+    if (verdict === 'dial') return addPeer(peer, type, source)
     if (verdict === 'self') options.log(`not dialing ${peer}: it is this agent`)
     return null
   }
@@ -111,12 +113,11 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     ? () => 0
     : guardAgainstBadPieces(current, {
         // Its address, not its id, which any peer could copy.
-        isExempt: (wire) => options.seederIp !== undefined && wire.remoteAddress === options.seederIp,
+        isExempt: (wire) => options.seederIp !== undefined && wire.remoteAddress?.replace(/^::ffff:/, '') === options.seederIp,
         onBan: (wire, failedPieces) => {
-          const address = `${wire.remoteAddress ?? '?'}:${wire.remotePort ?? 0}`
-          if (wire.type === 'tcpOutgoing') dialPolicy.ban(address)
-          options.log(`banned ${address} (${peerLabel(wire.peerId)}): ${failedPieces} pieces with its blocks failed their hash`)
+          options.log(`banned ${wire.remoteAddress ?? '?'}:${wire.remotePort ?? 0} (${peerLabel(wire.peerId)}): ${failedPieces} pieces with its blocks failed their hash`)
         },
+        refuseDialing: (address) => dialPolicy.ban(address),
       })
   const counters = { duplicateWiresClosed: 0, selfDialsRefused: () => dialPolicy.refusedSelfCount, peersBanned }
   let policy: SuperSeedPolicy | undefined

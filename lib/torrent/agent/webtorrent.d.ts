@@ -98,6 +98,16 @@ declare module 'webtorrent' {
   }
 }
 
+declare module 'torrent-piece' {
+  /** One piece being assembled from blocks; webtorrent makes one per missing piece. */
+  export default class Piece {
+    /** The wires whose blocks were stored, in order of arrival; null before the first and after `flush`. */
+    sources: unknown[] | null
+    /** The whole piece once every block is in (null before); forgets blocks and sources. */
+    flush(): Uint8Array | null
+  }
+}
+
 declare module 'bittorrent-tracker' {
   import type { EventEmitter } from 'node:events'
   import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
