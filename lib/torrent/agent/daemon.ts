@@ -2,14 +2,18 @@
 // SSH hang-up does not reach it), records it in a pid file, and follows the events it appends to
 // its events file. The daemon logs to its log file and removes its pid file when it ends.
 import { spawn } from 'node:child_process'
-import { appendFileSync, openSync, closeSync } from 'node:fs'
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises'
+import { appendFileSync, openSync, closeSync, watch, type FSWatcher } from 'node:fs'
+import { mkdir, open, readFile, writeFile, type FileHandle } from 'node:fs/promises'
+import { StringDecoder } from 'node:string_decoder'
 import { formatEvent, parseEvent, type AgentEvent, type ProcessKind } from '../protocol.ts'
 import { AgentError } from './errors.ts'
 import { isRunning, readPidFile, removePidFile, stopDaemon, waitForExit } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
 
+/** Where the events file cannot be watched: how often a follower looks at it. */
 const FOLLOW_POLL_MS = 150
+/** How often a follower makes sure its daemon still runs (and, watching, looks at the file anyway). */
+const ALIVE_CHECK_MS = 1000
 /**
  * For the seeder and peers: V8 starts a full mark-compact whenever the old generation's room falls
  * below the young generation's, and with a 10 MB heap that room is ~12 MB of promoted buffers
@@ -70,39 +74,85 @@ export interface FollowOptions {
   fromOffset?: number
 }
 
-/** Tails the daemon's events file until `onEvent` says stop, the daemon exits, or it falls silent. */
+/**
+ * Tails the daemon's events file until `onEvent` says stop, the daemon exits, or it falls silent.
+ * It wakes when the file changes (inotify), not on a timer: every host runs one follower for the
+ * whole transfer, and polling every 150 ms (open, read, close, a /proc read) cost each 0.005
+ * CPU-seconds per second, half a second per host in a 48-host run on the farm's shared cores.
+ */
 export async function followEvents(path: string, options: FollowOptions): Promise<FollowEnd> {
   let offset = options.fromOffset ?? 0
   let pending = ''
+  const decoder = new StringDecoder('utf8')
+  const buffer = Buffer.alloc(64 * 1024)
   let lastEventAt = Date.now()
+  let checkedAliveAt = Date.now()
+  let handle: FileHandle | undefined
+  let hasChanged = false
+  let wake: (() => void) | undefined
+  const watcher = watchQuietly(
+    path,
+    () => {
+      hasChanged = true
+      wake?.()
+    },
+    () => (isWatching = false)
+  )
+  let isWatching = watcher !== undefined
   const readNew = async (): Promise<boolean> => {
-    const handle = await open(path, 'r').catch(() => undefined)
+    handle ??= await open(path, 'r').catch(() => undefined)
     if (!handle) return false
-    try {
-      for (;;) {
-        const buffer = Buffer.alloc(64 * 1024)
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset)
-        if (bytesRead === 0) return false
-        offset += bytesRead
-        pending += buffer.subarray(0, bytesRead).toString('utf8')
-        const lines = pending.split('\n')
-        pending = lines.pop() ?? ''
-        for (const line of lines) {
-          const event = parseEvent(line)
-          if (!event) continue
-          lastEventAt = Date.now()
-          if (options.onEvent(event)) return true
-        }
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset)
+      if (bytesRead === 0) return false
+      offset += bytesRead
+      pending += decoder.write(buffer.subarray(0, bytesRead))
+      const lines = pending.split('\n')
+      pending = lines.pop() ?? ''
+      for (const line of lines) {
+        const event = parseEvent(line)
+        if (!event) continue
+        lastEventAt = Date.now()
+        if (options.onEvent(event)) return true
       }
-    } finally {
-      await handle.close()
     }
   }
-  for (;;) {
-    if (await readNew()) return 'ended'
-    if (!isRunning(options.record)) return (await readNew()) ? 'ended' : 'daemon-exited'
-    if (Date.now() - lastEventAt > options.silenceLimitMs) return 'silent'
-    await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS))
+  try {
+    for (;;) {
+      hasChanged = false
+      if (await readNew()) return 'ended'
+      if (Date.now() - checkedAliveAt >= ALIVE_CHECK_MS) {
+        checkedAliveAt = Date.now()
+        if (!isRunning(options.record)) return (await readNew()) ? 'ended' : 'daemon-exited'
+      }
+      if (Date.now() - lastEventAt > options.silenceLimitMs) return 'silent'
+      if (!hasChanged) await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          wake = undefined
+          resolve()
+        }
+        const timer = setTimeout(done, isWatching ? ALIVE_CHECK_MS : FOLLOW_POLL_MS)
+        wake = done
+      })
+    }
+  } finally {
+    watcher?.close()
+    await handle?.close()
+  }
+}
+
+/** An inotify watch on `path`, or undefined where none can be had (polling then stands in). */
+function watchQuietly(path: string, onChange: () => void, onError: () => void): FSWatcher | undefined {
+  try {
+    const watcher = watch(path, { persistent: false }, onChange)
+    watcher.on('error', () => {
+      watcher.close()
+      onError()
+    })
+    return watcher
+  } catch {
+    return undefined
   }
 }
 

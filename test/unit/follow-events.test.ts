@@ -1,0 +1,65 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { followEvents } from '../../lib/torrent/agent/daemon.ts'
+import { formatEvent, type AgentEvent } from '../../lib/torrent/protocol.ts'
+import type { PidRecord } from '../../lib/torrent/agent/state-files.ts'
+
+/** A stand-in daemon: a real process whose pid record matches its command line. */
+function startStandIn(): { record: PidRecord; stop: () => void } {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' })
+  const record: PidRecord = { pid: child.pid ?? 0, kind: 'peer', tag: 'T', argv: ['30'], startedAt: new Date().toISOString() }
+  return { record, stop: () => child.kill('SIGKILL') }
+}
+
+const progress: AgentEvent = { type: 'progress', downloadedBytes: 1, totalBytes: 2, uploadedBytes: 0, fromSeederBytes: 1, fromPeersBytes: 0, downRateBps: 0, upRateBps: 0, wires: 1 }
+
+test('a follower gets an event appended to the file at once, not at its next look', async () => {
+  const dir = mkdtempSync('/tmp/murder-follow-')
+  const path = join(dir, 'events.jsonl')
+  writeFileSync(path, '')
+  const daemon = startStandIn()
+  try {
+    const seen: { type: string; atMs: number; message?: string }[] = []
+    const started = Date.now()
+    const following = followEvents(path, { record: daemon.record, silenceLimitMs: 10_000, onEvent: (event) => {
+        seen.push({ type: event.type, atMs: Date.now() - started, ...(event.type === 'failed' ? { message: event.message } : {}) })
+        return event.type === 'failed'
+      },
+    })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    appendFileSync(path, `${formatEvent(progress)}\n`)
+    // A line written in two pieces, cut inside a multi-byte character, is read whole.
+    const failed = Buffer.from(`${formatEvent({ type: 'failed', message: 'disk full on /srv/dépôt' })}\n`)
+    const cut = failed.indexOf(Buffer.from('é')) + 1
+    appendFileSync(path, failed.subarray(0, cut))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    appendFileSync(path, failed.subarray(cut))
+    assert.equal(await following, 'ended')
+    assert.deepEqual(seen.map((event) => event.type), ['progress', 'failed'])
+    assert.equal(seen[1]?.message, 'disk full on /srv/dépôt')
+    assert.ok((seen[0]?.atMs ?? Infinity) < 600, `the event was seen ${seen[0]?.atMs} ms after the start, appended at 300 ms`)
+  } finally {
+    daemon.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a follower notices its daemon has gone even when the file stays quiet', async () => {
+  const dir = mkdtempSync('/tmp/murder-follow-')
+  const path = join(dir, 'events.jsonl')
+  writeFileSync(path, '')
+  const daemon = startStandIn()
+  try {
+    setTimeout(daemon.stop, 200)
+    const started = Date.now()
+    const end = await followEvents(path, { record: daemon.record, silenceLimitMs: 10_000, onEvent: () => false })
+    assert.equal(end, 'daemon-exited')
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`)
+  } finally {
+    daemon.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
