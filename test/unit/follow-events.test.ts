@@ -14,21 +14,31 @@ function startStandIn(): { record: PidRecord; stop: () => void } {
   return { record, stop: () => child.kill('SIGKILL') }
 }
 
-const progress: AgentEvent = { type: 'progress', downloadedBytes: 1, totalBytes: 2, uploadedBytes: 0, fromSeederBytes: 1, fromPeersBytes: 0, downRateBps: 0, upRateBps: 0, wires: 1 }
-
-test('a follower gets an event appended to the file at once, not at its next look', async () => {
+/** Runs `body` with an empty events file and a live stand-in daemon; cleans both up. */
+async function withEventsFile(body: (path: string, daemon: ReturnType<typeof startStandIn>) => Promise<void>): Promise<void> {
   const dir = mkdtempSync('/tmp/murder-follow-')
   const path = join(dir, 'events.jsonl')
   writeFileSync(path, '')
   const daemon = startStandIn()
   try {
+    await body(path, daemon)
+  } finally {
+    daemon.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const progress: AgentEvent = { type: 'progress', downloadedBytes: 1, totalBytes: 2, uploadedBytes: 0, fromSeederBytes: 1, fromPeersBytes: 0, downRateBps: 0, upRateBps: 0, wires: 1 }
+
+test('a follower gets an event appended to the file at once, not at its next look', () =>
+  withEventsFile(async (path, daemon) => {
     const seen: { type: string; atMs: number; message?: string }[] = []
     const started = Date.now()
-    const following = followEvents(path, { record: daemon.record, silenceLimitMs: 10_000, onEvent: (event) => {
-        seen.push({ type: event.type, atMs: Date.now() - started, ...(event.type === 'failed' ? { message: event.message } : {}) })
-        return event.type === 'failed'
-      },
-    })
+    const onEvent = (event: AgentEvent) => {
+      seen.push({ type: event.type, atMs: Date.now() - started, ...(event.type === 'failed' ? { message: event.message } : {}) })
+      return event.type === 'failed'
+    }
+    const following = followEvents(path, { record: daemon.record, silenceLimitMs: 10_000, onEvent })
     await new Promise((resolve) => setTimeout(resolve, 300))
     appendFileSync(path, `${formatEvent(progress)}\n`)
     // A line written in two pieces, cut inside a multi-byte character, is read whole.
@@ -41,25 +51,13 @@ test('a follower gets an event appended to the file at once, not at its next loo
     assert.deepEqual(seen.map((event) => event.type), ['progress', 'failed'])
     assert.equal(seen[1]?.message, 'disk full on /srv/dépôt')
     assert.ok((seen[0]?.atMs ?? Infinity) < 600, `the event was seen ${seen[0]?.atMs} ms after the start, appended at 300 ms`)
-  } finally {
-    daemon.stop()
-    rmSync(dir, { recursive: true, force: true })
-  }
-})
+  }))
 
-test('a follower notices its daemon has gone even when the file stays quiet', async () => {
-  const dir = mkdtempSync('/tmp/murder-follow-')
-  const path = join(dir, 'events.jsonl')
-  writeFileSync(path, '')
-  const daemon = startStandIn()
-  try {
+test('a follower notices its daemon has gone even when the file stays quiet', () =>
+  withEventsFile(async (path, daemon) => {
     setTimeout(daemon.stop, 200)
     const started = Date.now()
     const end = await followEvents(path, { record: daemon.record, silenceLimitMs: 10_000, onEvent: () => false })
     assert.equal(end, 'daemon-exited')
     assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`)
-  } finally {
-    daemon.stop()
-    rmSync(dir, { recursive: true, force: true })
-  }
-})
+  }))
