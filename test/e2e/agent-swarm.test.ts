@@ -69,6 +69,7 @@ test('tracker, seeder and 4 peers: identical payloads, verified, shared among pe
     assert.equal(done.totalBytes, 20 * MIB)
     assert.ok(result.events.some((event) => event.type === 'progress'), `${result.ip} printed progress`)
     assert.equal(sha256Of(result.payload), sha256Of(setup.payload), `${result.ip} holds the seeder's bytes`)
+    assert.equal(readStats(join(result.state, `peer.${TAG}.stats.json`)).downloadedBytes, 20 * MIB, `${result.ip}'s stats show the whole download while it seeds on`)
     receivedBytes += done.fromSeederBytes + done.fromPeersBytes
     fromPeersBytes += done.fromPeersBytes
   }

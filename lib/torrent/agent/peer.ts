@@ -142,6 +142,8 @@ export async function runPeerDaemon(runtime: DaemonRuntime, options: PeerOptions
         return runtime.fail(`sha256 mismatch for ${options.payload}: got ${sha256}, the torrent says ${meta.sha256}; run murder:create_torrent again.`)
       }
       phase = 'done'
+      // Before `done`: from then on the stats file shows the whole download, not from the next 2 s tick.
+      await saveStats().catch((error: unknown) => runtime.log(`cannot write stats: ${String(error)}`))
       runtime.emit({ type: 'done', ...counters(session, meta), downRateBps: 0, elapsedMs: Date.now() - startedAt, sha256 })
       runtime.log(`done in ${Date.now() - startedAt} ms; seeding on for ${options.seedSeconds} s`)
       setTimeout(() => void runtime.exit(0, `seeded ${options.seedSeconds} s after done`), options.seedSeconds * 1000)
