@@ -7,6 +7,7 @@ test('the only sender of a piece that fails its hash is banned at once', () => {
   trust.onPassed(['liar'])
   assert.deepEqual(trust.onFailed(['liar', 'liar']), ['liar'])
   assert.equal(trust.isBanned('liar'), true)
+  assert.equal(trust.failedPieces('liar'), 1, 'two blocks of one piece are one failed piece')
   assert.deepEqual(trust.onFailed(['liar']), [], 'banned once')
 })
 

@@ -25,7 +25,6 @@ export function guardAgainstBadPieces(torrent: Torrent, options: BadPieceGuardOp
   /** The piece object of each index being fetched: webtorrent drops it (pass) or replaces it (fail). */
   const inFlight = new Map<number, SourcedPiece>()
   const dialedAt = new Map<string, Set<string>>()
-  const failures = new Map<string, number>()
   let bannedCount = 0
 
   const senders = (index: number): string[] => {
@@ -61,13 +60,11 @@ export function guardAgainstBadPieces(torrent: Torrent, options: BadPieceGuardOp
   torrent.on('warning', (error: Error) => {
     const match = FAILED_PIECE.exec(error.message)
     if (!match) return
-    const peerIds = senders(Number(match[1]))
-    for (const peerId of peerIds) failures.set(peerId, (failures.get(peerId) ?? 0) + 1)
-    for (const peerId of trust.onFailed(peerIds)) {
+    for (const peerId of trust.onFailed(senders(Number(match[1])))) {
       bannedCount += 1
       refuse(peerId)
       const wires = torrent.wires.filter((candidate) => candidate.peerId === peerId)
-      if (wires[0]) options.onBan(wires[0], failures.get(peerId) ?? 0)
+      if (wires[0]) options.onBan(wires[0], trust.failedPieces(peerId))
       for (const wire of wires) wire.destroy()
     }
   })

@@ -90,6 +90,7 @@ export async function followEvents(path: string, options: FollowOptions): Promis
   let handle: FileHandle | undefined
   let hasChanged = false
   let wake: (() => void) | undefined
+  let isWatching = false
   const watcher = watchQuietly(
     path,
     () => {
@@ -98,7 +99,7 @@ export async function followEvents(path: string, options: FollowOptions): Promis
     },
     () => (isWatching = false)
   )
-  let isWatching = watcher !== undefined
+  isWatching = watcher !== undefined
   const readNew = async (): Promise<boolean> => {
     handle ??= await open(path, 'r').catch(() => undefined)
     if (!handle) return false

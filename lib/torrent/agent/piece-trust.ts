@@ -15,6 +15,7 @@ const BAN_AT = -7
 
 export class PieceTrust<Peer> {
   private readonly trust = new Map<Peer, number>()
+  private readonly failures = new Map<Peer, number>()
   private readonly banned = new Set<Peer>()
 
   /** `isExempt`: peers never banned (the seeder this agent's own run started, which checked the payload). */
@@ -22,6 +23,11 @@ export class PieceTrust<Peer> {
 
   isBanned(peer: Peer): boolean {
     return this.banned.has(peer)
+  }
+
+  /** Failed pieces `peer` sent blocks of. */
+  failedPieces(peer: Peer): number {
+    return this.failures.get(peer) ?? 0
   }
 
   /** Every peer that sent blocks of a piece that passed its hash. */
@@ -32,7 +38,9 @@ export class PieceTrust<Peer> {
   /** Every peer that sent blocks of a piece that failed its hash; returns those newly banned. */
   onFailed(senders: readonly Peer[]): Peer[] {
     // Blocks from an exempt peer are good, so the others' are the bad ones.
-    const suspects = [...new Set(senders)].filter((peer) => !this.isExempt(peer))
+    const distinct = [...new Set(senders)]
+    for (const peer of distinct) this.failures.set(peer, this.failedPieces(peer) + 1)
+    const suspects = distinct.filter((peer) => !this.isExempt(peer))
     const newlyBanned: Peer[] = []
     for (const peer of suspects) {
       if (this.banned.has(peer)) continue

@@ -107,13 +107,13 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     return null
   }
 
-  const isFromSeeder = (wire: LedgerWire) => isSeederPeerId(wire.peerId) || (options.seederIp !== undefined && wire.remoteAddress === options.seederIp)
-  const ledger = new WireLedger(isFromSeeder)
+  const isSeederAddress = (address: string | undefined) => options.seederIp !== undefined && address?.replace(/^::ffff:/, '') === options.seederIp
+  const ledger = new WireLedger((wire: LedgerWire) => isSeederPeerId(wire.peerId) || isSeederAddress(wire.remoteAddress))
   const peersBanned = isSeed
     ? () => 0
     : guardAgainstBadPieces(current, {
         // Its address, not its id, which any peer could copy.
-        isExempt: (wire) => options.seederIp !== undefined && wire.remoteAddress?.replace(/^::ffff:/, '') === options.seederIp,
+        isExempt: (wire) => isSeederAddress(wire.remoteAddress),
         onBan: (wire, failedPieces) => {
           options.log(`banned ${wire.remoteAddress ?? '?'}:${wire.remotePort ?? 0} (${peerLabel(wire.peerId)}): ${failedPieces} pieces with its blocks failed their hash`)
         },
