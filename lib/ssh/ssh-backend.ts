@@ -116,7 +116,12 @@ export class SshBackend implements Backend {
     const { NodeSSH } = await import('node-ssh')
     const ssh = new NodeSSH()
     try {
-      await ssh.connect(config)
+      const connecting = ssh.connect(config)
+      // ssh2 leaves Nagle's algorithm on, so a small packet sent while the previous one is
+      // unacknowledged waits for the server's delayed ACK (40 ms): once per handshake, and once
+      // per command (channel open, exec). OpenSSH sets TCP_NODELAY too.
+      ssh.connection?.once('connect', () => ssh.connection?.setNoDelay(true))
+      await connecting
     } catch (error) {
       throw new ConnectionError(host.name, describeConnectError(target, error), error)
     }
