@@ -1,9 +1,17 @@
 #!/usr/bin/env node
-// The deploy CLI: TypeScript (ours and the user's deployfile) is loaded through tsx, with no build step.
-import { register } from 'tsx/esm/api'
+// The deploy CLI, run from its bundle (built on first use and after any change to lib/ or tasks/).
+import { CLI_BUNDLE, ensureCliBundle } from './cli-bundle.js'
 
-register()
-const { main } = await import('../lib/cli/main.ts')
+let bundle
+try {
+  bundle = await ensureCliBundle()
+} catch (error) {
+  process.stderr.write(`error: cannot build ${CLI_BUNDLE}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}; run \`npm run build\` in murder's directory as its owner\n`)
+  process.exit(2)
+}
+// Stack traces name lib/, tasks/ and deployfile lines rather than the bundles' (task locations come from them).
+process.setSourceMapsEnabled(true)
+const { main } = await import(bundle)
 process.exitCode = await main({
   argv: process.argv.slice(2),
   env: process.env,

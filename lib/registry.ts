@@ -1,4 +1,5 @@
 import { UsageError } from './errors.ts'
+import type { CallerLocation } from './config/caller-location.ts'
 
 export interface TaskOptions {
   /** One line shown by `deploy -T`; tasks without one are hidden there, as in Rake. */
@@ -33,7 +34,7 @@ export class Registry {
   private readonly beforeHooks = new Map<string, string[]>()
   private readonly afterHooks = new Map<string, string[]>()
 
-  define(name: string, options: TaskOptions, body: TaskBody | undefined, origin: string): TaskDefinition {
+  define(name: string, options: TaskOptions, body: TaskBody | undefined, origin: CallerLocation): TaskDefinition {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_:-]*$/.test(name)) {
       throw new UsageError(`Invalid task name "${name}": use letters, digits, "_" and ":" for namespaces.`)
     }
@@ -46,7 +47,9 @@ export class Registry {
       desc: options.desc ?? existing?.desc,
       roles: roles.length > 0 ? roles : existing?.roles ?? [],
       body: body ?? existing?.body,
-      origin,
+      get origin() {
+        return origin.value
+      },
     }
     this.tasks.set(fullName, definition)
     return definition

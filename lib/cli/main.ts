@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { DeployError, errorMessage, RunFailedError } from '../errors.ts'
 import { parseFailBudget } from '../runner/fail-budget.ts'
 import { checkInterrupted, INTERRUPTED_EXIT_CODE } from '../runner/interrupt.ts'
@@ -20,6 +20,10 @@ import { createPaint } from '../report/format.ts'
 import { renderSummary } from '../report/summary.ts'
 import type { RunSummary } from '../report/events.ts'
 import { isSecretName, redactingOutput } from '../report/redact.ts'
+import { PACKAGE_ROOT } from '../package-root.ts'
+// The built-in tasks register themselves when loaded, before the deployfile can hook or redefine them.
+import '../../tasks/murder.ts'
+import '../../tasks/deploy.ts'
 
 export interface ProcessIo {
   argv: string[]
@@ -28,8 +32,6 @@ export interface ProcessIo {
   stdout: TerminalOutput
   stderr: TerminalOutput
 }
-
-const BUILT_IN_TASKS = ['../../tasks/murder.ts', '../../tasks/deploy.ts']
 
 /** The only process boundary: parse → load → validate → run → summary; returns the exit code. */
 export async function main(rawIo: ProcessIo): Promise<number> {
@@ -54,7 +56,6 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     const words = [...request.words]
     const stage = words[0] !== undefined && isStage(projectRoot, words[0]) ? words.shift() : undefined
     if (stage !== undefined) session.variables.set('stage', stage, 'command line')
-    for (const path of BUILT_IN_TASKS) await import(new URL(path, import.meta.url).href)
     await loadDeployfile(deployfile)
     const sshConfigPath = stage === undefined ? undefined : applyStage(session, stageFilePath(projectRoot, stage), projectRoot)
 
@@ -153,6 +154,6 @@ function reportFatal(error: unknown, io: ProcessIo, paint: ReturnType<typeof cre
 }
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
   return pkg.version
 }

@@ -1,29 +1,44 @@
+import { rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError, DeployError } from '../errors.ts'
+import { compileDeployfile, type CompileFailure } from './compile-deployfile.ts'
 
-const TRANSFORM_LOCATION = /^(.+?):(\d+):(\d+): ERROR: (.+)$/m
-
-/** Imports the deployfile (TypeScript through tsx, no build step); load errors name the file and line. */
+/**
+ * Compiles the deployfile (and the local modules it imports) to one ES module and imports it; load
+ * errors name the file and line. The compiled module is an ES module whatever the project's
+ * package.json says, so a deployfile works in a CommonJS project or one without package.json.
+ */
 export async function loadDeployfile(path: string): Promise<void> {
+  // Imported from a file (a data: URL would have no usable stack traces); gone once loaded.
+  const file = join(tmpdir(), `murder-deployfile-${process.pid}-${Date.now()}.mjs`)
+  const compiled = await compileDeployfile(path, file).catch((error: unknown) => {
+    throw toConfigError(path, error)
+  })
+  writeFileSync(file, compiled)
   try {
-    await import(pathToFileURL(path).href)
+    await import(pathToFileURL(file).href)
   } catch (error) {
     throw toConfigError(path, error)
+  } finally {
+    rmSync(file, { force: true })
   }
 }
 
 function toConfigError(path: string, error: unknown): DeployError {
   if (error instanceof DeployError) return error
   if (!(error instanceof Error)) return new ConfigError(`threw ${String(error)} while loading`, path)
-  const transform = error.name === 'TransformError' ? TRANSFORM_LOCATION.exec(error.message) : null
-  if (transform) {
-    const [, file, line, column, message] = transform
-    return new ConfigError(`syntax error: ${message}`, `${file}:${line}:${column}`, error)
+  const failure = (error as Partial<CompileFailure>).errors?.[0]
+  if (failure !== undefined) {
+    // esbuild names files relative to the working directory.
+    const where = failure.location ? `${resolve(failure.location.file)}:${failure.location.line}:${failure.location.column + 1}` : path
+    if (/^Could not resolve /.test(failure.text)) {
+      return new ConfigError(`${failure.text.replace(/^Could not resolve/, 'cannot find module')}; install it or fix the import`, where, error)
+    }
+    return new ConfigError(`syntax error: ${failure.text}`, where, error)
   }
   if (error instanceof SyntaxError) return new ConfigError(`syntax error: ${error.message}`, locate(path, error), error)
-  if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-    return new ConfigError(`${error.message.split('\n')[0]}; install it or fix the import`, path, error)
-  }
   return new ConfigError(`threw while loading: ${error.message}`, locate(path, error), error)
 }
 

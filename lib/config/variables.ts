@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.ts'
-import { callerLocation } from './caller-location.ts'
+import { callerLocation, type CallerLocation } from './caller-location.ts'
 
 export type VariableValue = unknown
 type Lazy = () => unknown
@@ -8,7 +8,7 @@ interface Entry {
   value: unknown
   isLazy: boolean
   /** Where it was set (`deployfile.ts:12`, `command line`, `roles/prod.yaml`), for `--verbose` and errors. */
-  origin: string
+  origin: string | CallerLocation
 }
 
 /**
@@ -19,7 +19,7 @@ export class Variables {
   private readonly entries = new Map<string, Entry>()
   private readonly overrides = new Map<string, string>()
 
-  set(name: string, value: unknown, origin = callerLocation()): void {
+  set(name: string, value: unknown, origin: string | CallerLocation = callerLocation()): void {
     checkName(name)
     this.entries.set(name, { value, isLazy: typeof value === 'function', origin })
   }
@@ -66,7 +66,9 @@ export class Variables {
   }
 
   originOf(name: string): string | undefined {
-    return this.overrides.has(name) ? 'command line' : this.entries.get(name)?.origin
+    if (this.overrides.has(name)) return 'command line'
+    const origin = this.entries.get(name)?.origin
+    return typeof origin === 'object' ? origin.value : origin
   }
 }
 

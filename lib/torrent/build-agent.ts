@@ -3,11 +3,10 @@
 // esbuild is loaded only here, so only runs that ship the agent pay for it.
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import type { Plugin } from 'esbuild'
+import { PACKAGE_ROOT as REPO } from '../package-root.ts'
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..')
 export const AGENT_BUNDLE = join(REPO, 'dist/murder-agent.cjs')
 const ENTRY = join(REPO, 'lib/torrent/agent/main.ts')
 
@@ -20,7 +19,7 @@ function sourceFiles(): string[] {
   return [
     ...readdirSync(agentDirectory).map((name) => join(agentDirectory, name)),
     join(REPO, 'lib/torrent/protocol.ts'),
-    fileURLToPath(import.meta.url),
+    join(REPO, 'lib/torrent/build-agent.ts'),
     join(REPO, 'package-lock.json'),
   ].filter((path) => existsSync(path))
 }

@@ -1,9 +1,9 @@
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { errorLine, makeProject, runCli, REPO_ROOT } from '../helpers/cli.ts'
 import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
 
@@ -214,4 +214,42 @@ test('a task that throws and an on block that rejects on one host each fail with
   assert.equal(rejected.code, 1)
   assert.match(rejected.stderr, /✖ oops:block /)
   assert.match(rejected.stderr, new RegExp(`✖ 1 host\\(s\\) failed:\\n    ${target}: block exploded on purpose\\n`))
+})
+
+test('a deployfile in a CommonJS project outside murder loads, with its local modules, each its own import.meta', async () => {
+  // Most repositories a team deploys are not ES-module Node packages: this one says nothing of "type".
+  const dir = mkdtempSync(join(tmpdir(), 'murder-cjs-project-'))
+  const stage = readFileSync(join(REPO_ROOT, 'roles/farm.yaml'), 'utf8').replace(/^ssh_config: (\S+)/m, (_, path: string) => `ssh_config: ${join(REPO_ROOT, path)}`)
+  const target = hosts[0] ?? ''
+  const files: Record<string, string> = {
+    'package.json': '{ "name": "shop", "version": "1.0.0" }\n',
+    'roles/farm.yaml': stage,
+    'deploy/where.ts': "import { basename } from 'node:path'\nexport const folder: string = basename(import.meta.dirname)\n",
+    'deployfile.ts': [
+      "import { on, roles, task, quote } from 'murder'",
+      "import { folder } from './deploy/where.ts'",
+      "const own = new URL('.', import.meta.url).pathname",
+      "task('leave:mark', { desc: 'Write where the modules live' }, async () => {",
+      "  await on(roles(), async (remote) => { await remote.run(`echo ${quote(`${folder} ${own}`)} > /tmp/cjs-mark`) })",
+      '})',
+      "task('leave:boom', async () => {",
+      "  throw new Error('boom from a CommonJS project')",
+      '})',
+      '',
+    ].join('\n'),
+  }
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true })
+    writeFileSync(join(dir, path), text)
+  }
+  onHost(target, 'rm -f /tmp/cjs-mark')
+  const listed = await runCli(['-T', 'leave'], { cwd: dir })
+  assert.equal(listed.code, 0, listed.stderr)
+  assert.match(listed.stdout, /^deploy leave:mark +# Write where the modules live$/m)
+  const marked = await runCli(['farm', 'leave:mark', `HOSTS=${target}`], { cwd: dir })
+  assert.equal(marked.code, 0, marked.stderr)
+  assert.equal(readOnHost(target, 'cat /tmp/cjs-mark').trim(), `deploy ${dir}/`)
+  const thrown = await runCli(['farm', 'leave:boom'], { cwd: dir })
+  assert.equal(thrown.code, 1)
+  assert.equal(errorLine(thrown), 'error: task leave:boom (deployfile.ts:7) failed: boom from a CommonJS project')
 })
