@@ -60,13 +60,27 @@ export async function runAgent(
     })
   } catch (error) {
     if (!(error instanceof RemoteCommandError)) throw error
-    const reason = stderr.filter((line) => line.trim() !== '').at(-1) ?? `exited ${error.code}`
-    if (error.code === 127) {
-      throw new DeployError(`${remote.host.name}: ${location.node} not found; install Node >= 20 there or set murder_node to its path.`, { exitCode: 1 })
-    }
-    throw new DeployError(`${remote.host.name}: murder agent ${subcommand}: ${reason}`, { exitCode: 1, cause: error })
+    throw new DeployError(`${remote.host.name}: ${describeAgentFailure(location, subcommand, error.code, stderr)}`, { exitCode: 1, cause: error })
   }
   return events
+}
+
+/** Node's footer under an uncaught exception's stack, the last line it prints. */
+const NODE_CRASH_FOOTER = /^Node\.js v\d+/
+
+/**
+ * One line saying why an agent command failed: the agent's own last word, or for a crash of Node
+ * itself the error line of its stack (its last line is only Node's version).
+ */
+export function describeAgentFailure(location: AgentLocation, subcommand: string, exitCode: number | null, stderr: readonly string[]): string {
+  if (exitCode === 127) return `${location.node} not found; install Node >= 20 there or set murder_node to its path.`
+  const lines = stderr.map((line) => line.trim()).filter((line) => line !== '')
+  if (lines.some((line) => line.startsWith('Error: Cannot find module') && line.includes(agentPath(location)))) {
+    return `the murder agent is not installed at ${agentPath(location)}; run \`deploy murder:distribute_files\` first.`
+  }
+  const crashed = lines.some((line) => NODE_CRASH_FOOTER.test(line))
+  const reason = (crashed ? lines.find((line) => /^\w*Error\b/.test(line)) : undefined) ?? lines.at(-1) ?? `exited ${exitCode}`
+  return `murder agent ${subcommand}: ${reason}`
 }
 
 export function parseAgentLine(line: string): AgentLine | undefined {
