@@ -2,7 +2,7 @@
 // The CLI runs from dist/murder.mjs, one ESM bundle of lib/ and tasks/ (dependencies stay in
 // node_modules), rebuilt by esbuild whenever a source is newer, as the agent bundle is. Loading the
 // TypeScript sources through tsx's loader thread cost every run about 0.4 s of start-up.
-import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -14,9 +14,12 @@ const SOURCE_DIRECTORIES = ['lib', 'tasks'].map((name) => join(ROOT, name))
 /** Newest modification time of the bundle's sources (every file under lib/ and tasks/, and this builder). */
 function newestSourceMs() {
   let newest = statSync(fileURLToPath(import.meta.url)).mtimeMs
-  for (const directory of SOURCE_DIRECTORIES) {
-    for (const entry of readdirSync(directory, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs)
+  const pending = [...SOURCE_DIRECTORIES]
+  for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
+    for (const entry of readdirSync(directory, { withFileTypes: true })) {
+      const path = join(directory, entry.name)
+      if (entry.isDirectory()) pending.push(path)
+      else if (entry.isFile()) newest = Math.max(newest, statSync(path).mtimeMs)
     }
   }
   return newest
@@ -26,6 +29,7 @@ function newestSourceMs() {
 export async function ensureCliBundle() {
   if (existsSync(CLI_BUNDLE) && statSync(CLI_BUNDLE).mtimeMs >= newestSourceMs()) return CLI_BUNDLE
   const esbuild = await import('esbuild')
+  mkdirSync(dirname(CLI_BUNDLE), { recursive: true })
   const { outputFiles } = await esbuild.build({
     entryPoints: [ENTRY],
     outfile: CLI_BUNDLE,

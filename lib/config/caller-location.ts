@@ -1,9 +1,10 @@
 import { join, relative, sep } from 'node:path'
 import { PACKAGE_ROOT } from '../package-root.ts'
 
-const FRAME = /\(?((?:file:\/\/)?[^()\s]+):(\d+):\d+\)?$/
-/** murder's own code: frames there are skipped (from the CLI bundle, stack traces are mapped back to lib/). */
-const LIB_DIRECTORY = join(PACKAGE_ROOT, 'lib') + sep
+/** murder's own code, whose frames are skipped: lib/, and the CLI bundle should its source map be missing. */
+const OWN_CODE = [join(PACKAGE_ROOT, 'lib') + sep, join(PACKAGE_ROOT, 'dist', 'murder.mjs')]
+/** `    at fn (/path/file.ts:12:5)` or `    at /path/file.ts:12:5`; paths may hold spaces and parentheses. */
+const FRAME = /^\s*at (?:.*? \()?(file:\/\/)?(.+?):(\d+):\d+\)?$/
 
 /** Where a call came from, worked out when first read: formatting a stack trace maps it through source maps, which costs. */
 export interface CallerLocation {
@@ -24,10 +25,11 @@ export function callerLocation(): CallerLocation {
 function firstFrameOutsideLib(trace: Error): string {
   const frames = trace.stack?.split('\n').slice(1) ?? []
   for (const frame of frames) {
-    const match = FRAME.exec(frame.trim())
-    const file = match?.[1]?.replace(/^file:\/\//, '')
-    if (!file || file.startsWith(LIB_DIRECTORY) || file.startsWith('node:')) continue
-    return `${relative(process.cwd(), file) || file}:${match?.[2]}`
+    const match = FRAME.exec(frame)
+    if (!match?.[2]) continue
+    const file = match[1] === undefined ? match[2] : decodeURI(match[2])
+    if (file.startsWith('node:') || OWN_CODE.some((own) => file.startsWith(own))) continue
+    return `${relative(process.cwd(), file) || file}:${match[3]}`
   }
   return 'unknown'
 }

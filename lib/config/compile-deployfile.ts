@@ -1,10 +1,10 @@
 // The deployfile is TypeScript; esbuild compiles it, with the local modules it imports, into one
-// ES module in memory (a few milliseconds, in the CLI's own thread). Packages stay outside it,
-// imported by absolute URL as Node would resolve them from the deployfile's directory, and
-// `murder` is the very module instance the CLI runs, wherever murder is installed.
+// ES module in memory (a few milliseconds, in the CLI's own thread). Installed packages stay
+// outside it, imported by the absolute path Node would resolve from the deployfile's directory,
+// and `murder` is the very module instance the CLI runs, wherever murder is installed.
 import { readFile } from 'node:fs/promises'
 import { isBuiltin } from 'node:module'
-import { dirname, extname } from 'node:path'
+import { dirname, extname, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Loader, Message, Plugin } from 'esbuild'
 
@@ -14,10 +14,13 @@ export interface CompileFailure extends Error {
 }
 
 /** The module `import … from 'murder'` means: the CLI bundle when running from it, else lib/index.ts. */
-const MURDER_URL = import.meta.url.endsWith('.ts') ? new URL('../index.ts', import.meta.url).href : import.meta.url
+export const MURDER_URL = import.meta.url.endsWith('.ts') ? new URL('../index.ts', import.meta.url).href : import.meta.url
 
 const RESOLVING = Symbol('resolving a package')
 const LOADERS: Record<string, Loader> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx' }
+/** Each local module's own `import.meta`, `__dirname` and `__filename` (see ownModuleMeta). */
+const META = '__murderModuleMeta'
+const NODE_MODULES = `${sep}node_modules${sep}`
 
 /**
  * Compiles the deployfile at `path` into the text of an ES module meant to be written to
@@ -37,20 +40,30 @@ export async function compileDeployfile(path: string, outfile: string): Promise<
     // Resolve packages as Node does: no "module" field or condition.
     conditions: [],
     mainFields: ['main'],
+    // A task file is imported for what it registers: a project's "sideEffects" (written for its
+    // web bundles) must not drop it.
+    ignoreAnnotations: true,
+    define: { 'import.meta': META, __dirname: `${META}.dirname`, __filename: `${META}.filename` },
+    // CommonJS helpers keep `require` for built-ins and packages.
+    banner: { js: `import { createRequire as __murderCreateRequire } from 'node:module'; const require = __murderCreateRequire(${JSON.stringify(path)});` },
     sourcemap: 'inline',
     sourcesContent: false,
     logLevel: 'silent',
-    plugins: [packagesByUrl(), ownImportMeta()],
+    plugins: [installedPackagesOutside(), ownModuleMeta()],
   })
   const [output] = result.outputFiles
   if (output === undefined) throw new Error(`esbuild produced nothing for ${path}`)
   return output.text
 }
 
-/** Leaves packages out of the bundle, each imported by the absolute URL of the file Node would load. */
-function packagesByUrl(): Plugin {
+/**
+ * Leaves installed packages out of the bundle, each imported by the absolute path (URL for
+ * `import`) of the file Node would load. A bare name that resolves to the project's own sources
+ * (tsconfig paths, package.json imports, a workspace package's TypeScript) is compiled in.
+ */
+function installedPackagesOutside(): Plugin {
   return {
-    name: 'packages-by-url',
+    name: 'installed-packages-outside',
     setup(build) {
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === RESOLVING) return undefined
@@ -58,29 +71,33 @@ function packagesByUrl(): Plugin {
         if (isBuiltin(args.path)) return { path: args.path, external: true }
         const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: RESOLVING })
         if (resolved.errors.length > 0) return { errors: resolved.errors }
-        return { path: pathToFileURL(resolved.path).href, external: true }
+        const isInstalled = resolved.path.includes(NODE_MODULES) && !(extname(resolved.path) in LOADERS)
+        if (!isInstalled) return { path: resolved.path }
+        return { path: args.kind === 'require-call' ? resolved.path : pathToFileURL(resolved.path).href, external: true }
       })
     },
   }
 }
 
 /**
- * Bundled, every module would see the compiled file's `import.meta`; each local module keeps its
- * own `url`, `filename` and `dirname`, e.g. for `new URL('./config.json', import.meta.url)`.
+ * Bundled, every module would see the compiled file's `import.meta`; `define` points each local
+ * module's `import.meta`, `__dirname` and `__filename` at a constant declared on its own first line
+ * (the same line, so the source map's lines stay true).
  */
-function ownImportMeta(): Plugin {
+function ownModuleMeta(): Plugin {
   return {
-    name: 'own-import-meta',
+    name: 'own-module-meta',
     setup(build) {
       build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+        if (args.path.includes(NODE_MODULES)) return undefined
         const source = await readFile(args.path, 'utf8')
-        const loader = LOADERS[extname(args.path)] ?? 'js'
-        if (!source.includes('import.meta')) return { contents: source, loader }
-        const contents = source
-          .replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(args.path).href))
-          .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(args.path))
-          .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(args.path)))
-        return { contents, loader }
+        const url = JSON.stringify(pathToFileURL(args.path).href)
+        const directory = JSON.stringify(dirname(args.path))
+        const resolve = `(specifier) => /^\\.{0,2}\\//.test(specifier) ? new URL(specifier, ${url}).href : new URL(require.resolve(specifier, { paths: [${directory}] }), 'file:').href`
+        const meta = `const ${META} = { url: ${url}, filename: ${JSON.stringify(args.path)}, dirname: ${directory}, resolve: ${resolve} };`
+        // A shebang line gives way to the declaration (it means nothing inside a bundle).
+        const contents = source.startsWith('#!') ? source.replace(/^#![^\n]*/, () => meta) : `${meta}${source}`
+        return { contents, loader: LOADERS[extname(args.path)] ?? 'js' }
       })
     },
   }

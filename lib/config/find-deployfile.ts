@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { UsageError } from '../errors.ts'
 
@@ -9,6 +9,7 @@ export function findDeployfile(cwd: string, explicitPath?: string): string {
   if (explicitPath !== undefined) {
     const path = resolve(cwd, explicitPath)
     if (!existsSync(path)) throw new UsageError(`Deployfile ${explicitPath} does not exist; check the -f path.`)
+    if (statSync(path).isDirectory()) throw new UsageError(`${explicitPath} is a directory; pass -f the deployfile itself, e.g. ${join(explicitPath, DEPLOYFILE_NAME)}.`)
     return path
   }
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {

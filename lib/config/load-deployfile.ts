@@ -1,9 +1,9 @@
-import { rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { ConfigError, DeployError } from '../errors.ts'
-import { compileDeployfile, type CompileFailure } from './compile-deployfile.ts'
+import { ConfigError, DeployError, UsageError } from '../errors.ts'
+import { compileDeployfile, MURDER_URL, type CompileFailure } from './compile-deployfile.ts'
 
 /**
  * Compiles the deployfile (and the local modules it imports) to one ES module and imports it; load
@@ -11,18 +11,32 @@ import { compileDeployfile, type CompileFailure } from './compile-deployfile.ts'
  * package.json says, so a deployfile works in a CommonJS project or one without package.json.
  */
 export async function loadDeployfile(path: string): Promise<void> {
-  // Imported from a file (a data: URL would have no usable stack traces); gone once loaded.
-  const file = join(tmpdir(), `murder-deployfile-${process.pid}-${Date.now()}.mjs`)
-  const compiled = await compileDeployfile(path, file).catch((error: unknown) => {
-    throw toConfigError(path, error)
-  })
-  writeFileSync(file, compiled)
+  // Imported from a file (a data: URL would have no usable stack traces) in a directory of its own,
+  // readable only by us; gone once loaded, or when the process ends first (process.exit while loading).
+  // The real path, so that Node's module URL and the source map's relative paths agree (macOS links /var).
+  const directory = makePrivateDirectory()
+  const removeDirectory = () => rmSync(directory, { recursive: true, force: true })
+  process.once('exit', removeDirectory)
+  const file = join(directory, 'deployfile.mjs')
   try {
-    await import(pathToFileURL(file).href)
-  } catch (error) {
-    throw toConfigError(path, error)
+    const compiled = await compileDeployfile(path, file).catch((error: unknown) => {
+      throw toConfigError(path, error)
+    })
+    writeFileSync(file, compiled, { mode: 0o600, flag: 'wx' })
+    await import(pathToFileURL(file).href).catch((error: unknown) => {
+      throw toConfigError(path, error)
+    })
   } finally {
-    rmSync(file, { force: true })
+    process.removeListener('exit', removeDirectory)
+    removeDirectory()
+  }
+}
+
+function makePrivateDirectory(): string {
+  try {
+    return mkdtempSync(join(realpathSync(tmpdir()), 'murder-deployfile-'))
+  } catch (error) {
+    throw new UsageError(`cannot compile the deployfile into ${tmpdir()}: ${(error as Error).message}; set TMPDIR to a writable directory`)
   }
 }
 
@@ -38,8 +52,10 @@ function toConfigError(path: string, error: unknown): DeployError {
     }
     return new ConfigError(`syntax error: ${failure.text}`, where, error)
   }
-  if (error instanceof SyntaxError) return new ConfigError(`syntax error: ${error.message}`, locate(path, error), error)
-  return new ConfigError(`threw while loading: ${error.message}`, locate(path, error), error)
+  // Node names the modules it links by the URLs the compiled file imports; `murder` is the name the user wrote.
+  const message = error.message.replaceAll(MURDER_URL, 'murder')
+  if (error instanceof SyntaxError) return new ConfigError(`syntax error: ${message}`, locate(path, error), error)
+  return new ConfigError(`threw while loading: ${message}`, locate(path, error), error)
 }
 
 function locate(path: string, error: Error): string {

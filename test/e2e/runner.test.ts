@@ -217,20 +217,27 @@ test('a task that throws and an on block that rejects on one host each fail with
 })
 
 test('a deployfile in a CommonJS project outside murder loads, with its local modules, each its own import.meta', async () => {
-  // Most repositories a team deploys are not ES-module Node packages: this one says nothing of "type".
+  // Most repositories a team deploys are not ES-module Node packages: this one says nothing of
+  // "type", marks its CSS as side effects (for its web bundler), aliases a folder in tsconfig, and
+  // keeps its server list in a CommonJS file.
   const dir = mkdtempSync(join(tmpdir(), 'murder-cjs-project-'))
   const stage = readFileSync(join(REPO_ROOT, 'roles/farm.yaml'), 'utf8').replace(/^ssh_config: (\S+)/m, (_, path: string) => `ssh_config: ${join(REPO_ROOT, path)}`)
   const target = hosts[0] ?? ''
   const files: Record<string, string> = {
-    'package.json': '{ "name": "shop", "version": "1.0.0" }\n',
+    'package.json': '{ "name": "shop", "version": "1.0.0", "sideEffects": ["*.css"] }\n',
+    'tsconfig.json': '{ "compilerOptions": { "paths": { "@deploy/*": ["./deploy/*"] } } }\n',
     'roles/farm.yaml': stage,
     'deploy/where.ts': "import { basename } from 'node:path'\nexport const folder: string = basename(import.meta.dirname)\n",
+    'deploy/restart.ts': "import { task } from 'murder'\ntask('leave:restart', { desc: 'Registered by an imported file' }, async () => {})\n",
+    'config/servers.cjs': "const path = require('node:path')\nmodule.exports = { folder: path.basename(__dirname) }\n",
     'deployfile.ts': [
       "import { on, roles, task, quote } from 'murder'",
-      "import { folder } from './deploy/where.ts'",
+      "import { folder } from '@deploy/where.ts'",
+      "import servers from './config/servers.cjs'",
+      "import './deploy/restart.ts'",
       "const own = new URL('.', import.meta.url).pathname",
       "task('leave:mark', { desc: 'Write where the modules live' }, async () => {",
-      "  await on(roles(), async (remote) => { await remote.run(`echo ${quote(`${folder} ${own}`)} > /tmp/cjs-mark`) })",
+      "  await on(roles(), async (remote) => { await remote.run(`echo ${quote(`${folder} ${servers.folder} ${own}`)} > /tmp/cjs-mark`) })",
       '})',
       "task('leave:boom', async () => {",
       "  throw new Error('boom from a CommonJS project')",
@@ -246,10 +253,11 @@ test('a deployfile in a CommonJS project outside murder loads, with its local mo
   const listed = await runCli(['-T', 'leave'], { cwd: dir })
   assert.equal(listed.code, 0, listed.stderr)
   assert.match(listed.stdout, /^deploy leave:mark +# Write where the modules live$/m)
+  assert.match(listed.stdout, /^deploy leave:restart +# Registered by an imported file$/m)
   const marked = await runCli(['farm', 'leave:mark', `HOSTS=${target}`], { cwd: dir })
   assert.equal(marked.code, 0, marked.stderr)
-  assert.equal(readOnHost(target, 'cat /tmp/cjs-mark').trim(), `deploy ${dir}/`)
+  assert.equal(readOnHost(target, 'cat /tmp/cjs-mark').trim(), `deploy config ${dir}/`)
   const thrown = await runCli(['farm', 'leave:boom'], { cwd: dir })
   assert.equal(thrown.code, 1)
-  assert.equal(errorLine(thrown), 'error: task leave:boom (deployfile.ts:7) failed: boom from a CommonJS project')
+  assert.equal(errorLine(thrown), 'error: task leave:boom (deployfile.ts:9) failed: boom from a CommonJS project')
 })
