@@ -46,9 +46,26 @@ export async function buildAgent(options: { shouldForce?: boolean; outfile?: str
     minify: process.env['MURDER_AGENT_NO_MINIFY'] === undefined,
     legalComments: 'eof',
     logLevel: 'error',
-    plugins: [leaveOutNativeAddons(), largerBlocks()],
+    plugins: [leaveOutNativeAddons(), leaveOutUnusedFeatures(), largerBlocks()],
   })
   return outfile
+}
+
+/**
+ * webtorrent's IP blocklists (load-ip-set, which pulls in a fetch polyfill and Node's own fetch)
+ * and UPnP/NAT-PMP port mapping (nat-api, with an XML parser and a process runner): the agent turns
+ * both off, yet every transfer daemon paid for loading them, 20-30 ms of its start-up, and a swarm's
+ * daemons all start at once. Left out as webtorrent's browser build leaves them out: it checks that
+ * each import is a function before use.
+ */
+function leaveOutUnusedFeatures(): Plugin {
+  return {
+    name: 'leave-out-unused-features',
+    setup(build) {
+      build.onResolve({ filter: /^(load-ip-set|@silentbot1\/nat-api)$/ }, (args) => ({ path: args.path, namespace: 'unused-feature' }))
+      build.onLoad({ filter: /.*/, namespace: 'unused-feature' }, () => ({ loader: 'js', contents: 'module.exports = {}' }))
+    },
+  }
 }
 
 /** The largest request webtorrent serves (its MAX_BLOCK_LENGTH); BitTorrent's customary 16 KiB. */
