@@ -13,6 +13,14 @@ try {
 // Stack traces name lib/, tasks/ and deployfile lines rather than the bundles' (task locations come from them).
 process.setSourceMapsEnabled(true)
 const { main } = await import(pathToFileURL(bundle).href)
+// When every promise left waits on nothing (an await in the deployfile, or a task awaiting a promise
+// nothing will settle), Node ends the process with code 13 and no word; say what happened.
+let hasFinished = false
+process.on('exit', () => {
+  if (hasFinished || process.exitCode !== 13) return
+  process.stderr.write('error: the run stopped waiting for a promise that nothing will ever settle: an `await` in the deployfile or in a task that cannot finish\n')
+  process.exitCode = 1
+})
 process.exitCode = await main({
   argv: process.argv.slice(2),
   env: process.env,
@@ -20,6 +28,7 @@ process.exitCode = await main({
   stdout: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
   stderr: { write: (text) => process.stderr.write(text), isTTY: process.stderr.isTTY === true },
 })
+hasFinished = true
 
 /** One line: esbuild's first message with its place, or why the file could not be written. */
 function describeBuildError(error) {

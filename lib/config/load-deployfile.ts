@@ -50,6 +50,7 @@ function toConfigError(path: string, error: unknown): DeployError {
     if (/^Could not resolve /.test(failure.text)) {
       return new ConfigError(`${failure.text.replace(/^Could not resolve/, 'cannot find module')}; install it or fix the import`, where, error)
     }
+    if (/^No matching export /.test(failure.text)) return new ConfigError(`bad import: ${failure.text}`, where, error)
     return new ConfigError(`syntax error: ${failure.text}`, where, error)
   }
   // Node names the modules it links by the URLs the compiled file imports; `murder` is the name the user wrote.

@@ -261,3 +261,9 @@ test('a deployfile in a CommonJS project outside murder loads, with its local mo
   assert.equal(thrown.code, 1)
   assert.equal(errorLine(thrown), 'error: task leave:boom (deployfile.ts:9) failed: boom from a CommonJS project')
 })
+
+test('a deployfile awaiting a promise nothing settles ends the run with a line saying so, exit 1', async () => {
+  const result = await runCli(['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/never-settles.ts'), '-T'])
+  assert.equal(result.code, 1, result.stderr)
+  assert.equal(errorLine(result), 'error: the run stopped waiting for a promise that nothing will ever settle: an `await` in the deployfile or in a task that cannot finish')
+})
