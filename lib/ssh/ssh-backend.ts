@@ -119,7 +119,7 @@ export class SshBackend implements Backend {
       const connecting = ssh.connect(config)
       // ssh2 leaves Nagle's algorithm on, so a small packet sent while the previous one is
       // unacknowledged waits for the server's delayed ACK (40 ms): once per handshake, and once
-      // per command (channel open, exec). OpenSSH sets TCP_NODELAY too.
+      // per command (channel open, exec). OpenSSH sets it for interactive sessions.
       ssh.connection?.once('connect', () => ssh.connection?.setNoDelay(true))
       await connecting
     } catch (error) {

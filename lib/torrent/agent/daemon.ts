@@ -26,9 +26,10 @@ const TRANSFER_HEAP_FLAG = '--initial-old-space-size=64'
  * For the seeder and peers: V8 hands a function to its optimizing compiler once about 66 KB of its
  * bytecode has run (--interrupt-budget); in a transfer daemon some 200 functions got there, most of
  * them start-up or now-and-then code, and the optimizing compiler was a quarter of the farm's CPU.
- * With 15 times the budget the hot paths still get optimized: 16 farm hosts at 100 Mbit, murder:peer
- * 16.0 -> 15.2 s (4 alternated pairs), 6 loopback peers 5.1 -> 4.5 s. Set at run time: a flag some
- * later V8 no longer knows stops `node` on the command line, but only logs a line here.
+ * With 15 times the budget 14-30 get there and the hot paths stay optimized: 16 farm hosts at
+ * 100 Mbit, murder:peer 16.9 -> 16.1 s (3 alternated pairs), 6 loopback peers 5.1 -> 4.5 s. Set at
+ * run time: a flag some later V8 no longer knows stops `node` on the command line, but only logs a
+ * line here.
  */
 export function delayOptimizingCompiler(): void {
   setFlagsFromString('--interrupt-budget=1000000')
