@@ -1,8 +1,12 @@
 import { join, relative, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { PACKAGE_ROOT } from '../package-root.ts'
 
-/** murder's own code, whose frames are skipped: lib/, and the CLI bundle should its source map be missing. */
-const OWN_CODE = [join(PACKAGE_ROOT, 'lib') + sep, join(PACKAGE_ROOT, 'dist', 'murder.mjs')]
+/**
+ * murder's own code, whose frames are skipped: lib/, and the file this module runs from (under lib/
+ * from source; the CLI bundle itself, should the bundle's source map be missing).
+ */
+const OWN_CODE = [join(PACKAGE_ROOT, 'lib') + sep, fileURLToPath(import.meta.url)]
 /** `    at fn (/path/file.ts:12:5)` or `    at /path/file.ts:12:5`; paths may hold spaces and parentheses. */
 const FRAME = /^\s*at (?:.*? \()?(file:\/\/)?(.+?):(\d+):\d+\)?$/
 
