@@ -2,6 +2,7 @@
 // swarm hands a client back to itself), addresses of peers it already reaches through another
 // connection (see duplicate-wires.ts) and of peers banned for sending bad data (piece-trust.ts),
 // and a seeder dials nobody: peers come to it.
+import { plainIp } from './ip-address.ts'
 
 export type DialVerdict = 'dial' | 'self' | 'banned' | 'already-connected' | 'seeder-waits'
 
@@ -15,7 +16,7 @@ export interface OwnAddress {
 export function splitAddress(address: string): { ip: string; port: number } | undefined {
   const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address)
   if (!match?.[1] || !match[2]) return undefined
-  return { ip: match[1].replace(/^::ffff:/, ''), port: Number(match[2]) }
+  return { ip: plainIp(match[1]), port: Number(match[2]) }
 }
 
 export class DialPolicy {

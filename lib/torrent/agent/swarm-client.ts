@@ -11,6 +11,7 @@ import WebTorrent, { type Torrent, type Wire } from 'webtorrent'
 import { guardAgainstBadPieces } from './bad-piece-guard.ts'
 import { DialPolicy } from './dial-policy.ts'
 import { wireToClose } from './duplicate-wires.ts'
+import { plainIp } from './ip-address.ts'
 import { isSeederPeerId, makePeerId, type SwarmRole } from './peer-id.ts'
 import { SuperSeedPolicy, toBitfield } from './super-seed.ts'
 import { isTuned } from './tuning-switch.ts'
@@ -107,7 +108,7 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     return null
   }
 
-  const isSeederAddress = (address: string | undefined) => options.seederIp !== undefined && address?.replace(/^::ffff:/, '') === options.seederIp
+  const isSeederAddress = (address: string | undefined) => options.seederIp !== undefined && address !== undefined && plainIp(address) === options.seederIp
   const ledger = new WireLedger((wire: LedgerWire) => isSeederPeerId(wire.peerId) || isSeederAddress(wire.remoteAddress))
   const peersBanned = isSeed
     ? () => 0

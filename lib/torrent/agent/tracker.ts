@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { Server, type AnnounceParams, type AnnounceResponse, type SwarmPeer } from 'bittorrent-tracker'
+import { plainIp } from './ip-address.ts'
 import { Roster, selectPeers } from './peer-selection.ts'
 import { isTuned } from './tuning-switch.ts'
 
@@ -23,7 +24,7 @@ export function readAnnouncedIp(url: string | undefined): string | undefined {
   const query = url?.split('?')[1]
   if (query === undefined) return undefined
   const ip = new URLSearchParams(query).get('ip') ?? ''
-  return isIP(ip) === 0 ? undefined : ip.replace(/^::ffff:/, '')
+  return isIP(ip) === 0 ? undefined : plainIp(ip)
 }
 
 class MurderSwarm extends Server.Swarm {
@@ -80,7 +81,7 @@ export class MurderTracker extends Server {
   // trustProxy reads the client address from X-Forwarded-For; we set it ourselves from `ip=` (or
   // the socket), so a header sent by the client is never believed.
   override onHttpRequest(request: IncomingMessage, response: ServerResponse, options: { trustProxy?: boolean } = {}): void {
-    const socketIp = request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? ''
+    const socketIp = plainIp(request.socket.remoteAddress ?? '')
     request.headers['x-forwarded-for'] = readAnnouncedIp(request.url) ?? socketIp
     super.onHttpRequest(request, response, { ...options, trustProxy: true })
   }
