@@ -3,7 +3,8 @@
 // the seeder sent (median of `runs`). Parts of the tuning can be turned off to compare, e.g.
 // MURDER_AGENT_STOCK=super-seed (see lib/torrent/agent/tuning-switch.ts).
 // Run: node --import tsx bench/agent-swarm.ts [peers=6] [sizeMiB=50] [linkMbit=0] [runs=1]
-import { readStats, runPeers, startSwarm, stopSwarm, TAG } from '../test/helpers/local-swarm.ts'
+import { agentProcesses, readStats, runPeers, startSwarm, stopSwarm, TAG } from '../test/helpers/local-swarm.ts'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const peers = Number(process.argv[2] ?? 6)
@@ -20,11 +21,25 @@ interface Measure {
   duplicates: number
   selfDials: number
   wires: number
+  /** CPU-seconds the swarm's daemons (tracker, seeder, peers) used, start-up included. */
+  daemonCpuSeconds: number
+}
+
+/** User + system CPU-seconds of a live process, from /proc (clock ticks of 1/100 s); 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return 0
+  }
+  const fields = stat.replace(/^.*\) /, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
 async function measure(count: number): Promise<Measure> {
   const setup = await startSwarm({ sizeBytes, ...(linkBps ? { linkBps } : {}) })
-  const results = await runPeers(setup, count, 2)
+  const results = await runPeers(setup, count, 30) // seeding on until stopped, so every daemon is alive when its CPU is read
   const failed = results.filter((result) => result.code !== 0)
   if (failed.length > 0) throw new Error(`peers failed: ${failed.map((result) => result.stderr.trim()).join(' | ')}`)
   await new Promise((resolve) => setTimeout(resolve, 1500))
@@ -42,9 +57,10 @@ async function measure(count: number): Promise<Measure> {
       fromPeers += done.fromPeersBytes
     }
   }
+  const daemonCpuSeconds = agentProcesses(setup).reduce((sum, line) => sum + cpuSeconds(Number(line.split(' ')[0])), 0)
   await stopSwarm(setup, results.map((result) => result.state))
   const seconds = Math.max(...results.map((result) => result.elapsedMs)) / 1000
-  return { seconds, seederCopies: seeder.uploadedBytes / sizeBytes, fromPeersShare: fromPeers / (fromSeeder + fromPeers), duplicates, selfDials, wires }
+  return { seconds, seederCopies: seeder.uploadedBytes / sizeBytes, fromPeersShare: fromPeers / (fromSeeder + fromPeers), duplicates, selfDials, wires, daemonCpuSeconds }
 }
 
 function median(values: number[]): number {
@@ -56,6 +72,7 @@ const single = await measure(1)
 const swarms = []
 for (let run = 0; run < runs; run++) swarms.push(await measure(peers))
 const seconds = median(swarms.map((swarm) => swarm.seconds))
+const daemonCpuSeconds = median(swarms.map((swarm) => swarm.daemonCpuSeconds))
 console.log(`payload ${sizeBytes / 1048576} MiB, link ${linkMbit > 0 ? `${linkMbit} Mbit/s` : 'unlimited (loopback)'}, stock: ${process.env['MURDER_AGENT_STOCK'] ?? 'none'}`)
 console.log(`1 peer:  ${single.seconds.toFixed(2)} s`)
 console.log(
@@ -64,5 +81,6 @@ console.log(
     `peers got ${(median(swarms.map((swarm) => swarm.fromPeersShare)) * 100).toFixed(0)}% from each other` +
     `; connections ${median(swarms.map((swarm) => swarm.wires))}, duplicates closed ${median(swarms.map((swarm) => swarm.duplicates))}, ` +
     `own address refused ${median(swarms.map((swarm) => swarm.selfDials))}` +
-    ` [runs: ${swarms.map((swarm) => `${swarm.seconds.toFixed(1)} s/${swarm.seederCopies.toFixed(2)}`).join(', ')}]`
+    `; daemons' CPU ${daemonCpuSeconds.toFixed(2)} s = ${((daemonCpuSeconds * 100 * 1048576) / (sizeBytes * peers)).toFixed(2)} CPU-s per 100 MiB delivered` +
+    ` [runs: ${swarms.map((swarm) => `${swarm.seconds.toFixed(1)} s/${swarm.seederCopies.toFixed(2)}/${swarm.daemonCpuSeconds.toFixed(1)} CPU-s`).join(', ')}]`
 )
