@@ -46,7 +46,7 @@ export async function buildAgent(options: { shouldForce?: boolean; outfile?: str
     minify: process.env['MURDER_AGENT_NO_MINIFY'] === undefined,
     legalComments: 'eof',
     logLevel: 'error',
-    plugins: [leaveOutNativeAddons(), leaveOutUnusedFeatures(), largerBlocks()],
+    plugins: [leaveOutNativeAddons(), leaveOutUnusedFeatures(), trackerFetchOverHttp(), largerBlocks()],
   })
   return outfile
 }
@@ -64,6 +64,17 @@ function leaveOutUnusedFeatures(): Plugin {
     setup(build) {
       build.onResolve({ filter: /^(load-ip-set|@silentbot1\/nat-api)$/ }, (args) => ({ path: args.path, namespace: 'unused-feature' }))
       build.onLoad({ filter: /.*/, namespace: 'unused-feature' }, () => ({ loader: 'js', contents: 'module.exports = {}' }))
+    },
+  }
+}
+
+/** bittorrent-tracker's announces through a node:http GET instead of Node's fetch (see tracker-fetch.ts). */
+function trackerFetchOverHttp(): Plugin {
+  const replacement = join(REPO, 'lib/torrent/agent/tracker-fetch.ts')
+  return {
+    name: 'tracker-fetch-over-http',
+    setup(build) {
+      build.onResolve({ filter: /^cross-fetch-ponyfill$/ }, () => ({ path: replacement }))
     },
   }
 }
