@@ -53,7 +53,9 @@ function swarmFor(setup: SwarmSetup, peerStates: string[]): void {
 }
 
 test('tracker, seeder and 4 peers: identical payloads, verified, shared among peers, nothing left running', async () => {
-  const setup = await startSwarm({ sizeBytes: 20 * MIB })
+  // Links of 40 Mbit/s: unshaped, loopback moves a copy faster than a CPU-starved peer starts, and
+  // a swarm where peers join one by one measures start-up, not sharing.
+  const setup = await startSwarm({ sizeBytes: 20 * MIB, linkBps: 5_000_000 })
   const states = [0, 1, 2, 3].map((index) => peerHome(setup, index).state)
   swarmFor(setup, states)
   const meta = await readTorrentMeta(setup.torrent)
@@ -155,17 +157,24 @@ test('a peer re-run after a crash keeps the pieces it had; a second run attaches
   const first = spawn(process.execPath, [setup.agent, ...peer.args(30)], { env: { ...process.env, ...setup.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   first.stdout.setEncoding('utf8').on('data', (text: string) => (output += text))
-  const halfway = await waitFor(() => output.split('\n').some((line) => line.includes('"progress"') && Number(/"downloadedBytes":(\d+)/.exec(line)?.[1] ?? 0) > 3 * MIB), 20_000)
-  assert.ok(halfway, 'the first run got a third of the payload')
+  // More than 4 MiB verified: at least 3 MiB of whole pieces on disk, whatever pieces were still in memory.
+  const halfway = await waitFor(() => output.split('\n').some((line) => line.includes('"progress"') && Number(/"downloadedBytes":(\d+)/.exec(line)?.[1] ?? 0) > 4 * MIB), 20_000)
+  assert.ok(halfway, 'the first run got 4 MiB of the payload')
   const pidFile = join(peer.state, `peer.${TAG}.pid`)
   const record = JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }
   process.kill(record.pid, 'SIGKILL')
   first.kill('SIGKILL')
 
-  const [again, attached] = await Promise.all([
-    runAgent(setup.agent, peer.args(30), setup.env),
-    new Promise((resolve) => setTimeout(resolve, 1500)).then(() => runAgent(setup.agent, peer.args(30), setup.env)),
-  ])
+  const rerun = runAgent(setup.agent, peer.args(30), setup.env)
+  const relaunched = await waitFor(() => {
+    try {
+      return (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid !== record.pid
+    } catch {
+      return false // not written yet, or half-written
+    }
+  }, 20_000)
+  assert.ok(relaunched, 'the re-run started a new daemon')
+  const [again, attached] = await Promise.all([rerun, runAgent(setup.agent, peer.args(30), setup.env)])
   assert.equal(again.code, 0, again.stderr)
   const done = again.events.find((event): event is Extract<AgentEvent, { type: 'done' }> => event.type === 'done')
   assert.ok(done)

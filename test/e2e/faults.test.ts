@@ -11,7 +11,7 @@ import { makeProject, REPO_ROOT, runCli, type CliResult } from '../helpers/cli.t
 import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
 import { treeDigest } from '../helpers/tree.ts'
 import { startCorruptPeer } from '../helpers/corrupt-peer.ts'
-import type { SwarmStats } from '../../lib/torrent/protocol.ts'
+import { parseEvent, type SwarmStats } from '../../lib/torrent/protocol.ts'
 
 const MURDER_PATH = '/srv/www/murder-e2e/shared/murder'
 const SOURCE = '/srv/faultsrc'
@@ -53,7 +53,6 @@ async function waitUntil(condition: () => boolean, limitMs: number, what: string
   }
 }
 
-const isPeerRunning = (host: string, tag: string) => onHost(host, `pgrep -f 'murder-agent.cjs daemon peer .*${tag}'`).code === 0
 const hasFinished = (host: string, tag: string) => onHost(host, `grep -qs '"type":"done"' ${MURDER_PATH}/run/peer.${tag}.events.jsonl`).code === 0
 const killAgent = (host: string, kind: 'peer' | 'seed', tag: string) => onHost(host, `pkill -KILL -f 'murder-agent.cjs daemon ${kind} .*${tag}'`)
 
@@ -94,15 +93,25 @@ async function seed(tag: string): Promise<void> {
   expectOk(await deploy('murder:create_torrent', 'murder:start_seeding', `tag=${tag}`, `files_path=${SOURCE}`), `seed ${tag}`)
 }
 
+/** The share of its payload `host`'s peer daemon last reported: 0 before its first report, 1 once done. */
+function reportedShare(host: string, tag: string): number {
+  const event = parseEvent(onHost(host, `tail -n 1 ${MURDER_PATH}/run/peer.${tag}.events.jsonl 2>/dev/null`).stdout.trim())
+  if (event?.type === 'done') return 1
+  return event?.type === 'progress' ? event.downloadedBytes / event.totalBytes : 0
+}
+
 /**
  * Seeds `tag`, starts `murder:peer` into /srv/TAG (lower case) and resolves, with the run still
- * going, once `host`'s peer has been downloading for `afterMs`: the moment to strike.
+ * going, once `host`'s peer has reported `share` of the payload but not all of it: the moment to
+ * strike. Reported bytes rather than a fixed delay, which on a loaded machine can end before the
+ * daemon has even connected.
  */
-async function peerUntilMidTransfer(tag: string, host: string, afterMs: number, ...args: string[]): Promise<{ run: Promise<CliResult> }> {
+async function peerUntilMidTransfer(tag: string, host: string, share: number, ...args: string[]): Promise<{ run: Promise<CliResult> }> {
   await seed(tag)
   const run = deploy('murder:peer', `tag=${tag}`, `destination_path=/srv/${tag.toLowerCase()}`, 'peer_seed_seconds=0', ...args)
-  await waitUntil(() => isPeerRunning(host, tag), 20_000, `the peer on ${host}`, run)
-  await sleep(afterMs)
+  let reached = 0
+  await waitUntil(() => (reached = reportedShare(host, tag)) >= share, 60_000, `the peer on ${host} to hold ${share * 100}% of ${tag}`, run)
+  assert.ok(reached < 1, `the peer on ${host} finished before the fault could land mid-transfer`)
   // Wrapped: an async function returning the promise itself would wait for the whole run.
   return { run }
 }
@@ -144,7 +153,7 @@ after(async () => {
 test('a peer killed mid-transfer fails alone; a re-run resumes it without fetching its pieces again', async () => {
   const started = Date.now()
   const victim = hosts[3] ?? ''
-  const { run } = await peerUntilMidTransfer('F1', victim, 1500)
+  const { run } = await peerUntilMidTransfer('F1', victim, 0.3)
   killAgent(victim, 'peer', 'F1')
   const result = await run
   assert.equal(result.code, 1, result.stderr)
@@ -165,7 +174,7 @@ test('a peer killed mid-transfer fails alone; a re-run resumes it without fetchi
 test('with max_fail=1 a killed peer is reported and the run carries on with exit 0', async () => {
   const started = Date.now()
   const victim = hosts[5] ?? ''
-  const { run } = await peerUntilMidTransfer('F1b', victim, 1500, 'max_fail=1')
+  const { run } = await peerUntilMidTransfer('F1b', victim, 0.3, 'max_fail=1')
   killAgent(victim, 'peer', 'F1b')
   const result = await run
   expectOk(result, 'murder:peer within max_fail')
@@ -198,7 +207,10 @@ test('the seeder killed once a peer holds a full copy: the swarm still completes
 
 test('the tracker restarted mid-transfer: peers re-announce and complete', async () => {
   const started = Date.now()
-  const { run } = await peerUntilMidTransfer('F3', hosts[1] ?? '', 1000)
+  const { run } = await peerUntilMidTransfer('F3', hosts[1] ?? '', 0.2)
+  // A peer whose first announce finds no tracker fails (see tracker-watch.ts): stop it only once all have announced.
+  const downloaders = hosts.slice(1)
+  await waitUntil(() => downloaders.every((host) => onHost(host, `grep -qs 'announced on' ${MURDER_PATH}/run/peer.F3.log`).code === 0), 30_000, 'every peer to announce F3', run)
   expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
   expectOk(await deploy('murder:start_tracker'), 'start_tracker again')
   const result = await run
@@ -214,9 +226,9 @@ test('a peer ten times slower holds nobody back, and peer_timeout ends it with a
   await seed('F4')
   farm('rate', slow, '4mbit')
   try {
-    const result = await deploy('murder:peer', 'tag=F4', 'destination_path=/srv/f4', 'peer_seed_seconds=0', 'peer_timeout=25')
+    const result = await deploy('murder:peer', 'tag=F4', 'destination_path=/srv/f4', 'peer_seed_seconds=0', 'peer_timeout=30')
     assert.equal(result.code, 1, result.stderr)
-    assert.match(result.stderr, new RegExp(`${slow}: murder agent peer: download of F4 not finished after 25 s \\(\\d+ of \\d+ bytes\\); raise peer_timeout or check the swarm\\.`))
+    assert.match(result.stderr, new RegExp(`${slow}: murder agent peer: download of F4 not finished after 30 s \\(\\d+ of \\d+ bytes\\); raise peer_timeout or check the swarm\\.`))
     const good = verifyHosts('/srv/f4/F4', [slow])
     assert.ok(isEmpty(slow, '/srv/f4/F4'), 'nothing extracted on the slow peer')
     const times = good
@@ -227,9 +239,9 @@ test('a peer ten times slower holds nobody back, and peer_timeout ends it with a
         return Number(row[1])
       })
     const slowest = Math.max(...times)
-    assert.ok(slowest < 20, `the other peers finished in ${slowest} s, well before the slow one's timeout`)
+    assert.ok(slowest < 25, `the other peers finished in ${slowest} s, well before the slow one's timeout`)
     await cleanUp('F4')
-    record('one peer 10× slower, peer_timeout=25', `exit 1 naming ${slow} (timeout); others done in ≤ ${slowest.toFixed(1)} s`, good.length, started)
+    record('one peer 10× slower, peer_timeout=30', `exit 1 naming ${slow} (timeout); others done in ≤ ${slowest.toFixed(1)} s`, good.length, started)
   } finally {
     farm('rate', slow, SWARM_RATE)
   }
@@ -238,7 +250,7 @@ test('a peer ten times slower holds nobody back, and peer_timeout ends it with a
 test('a host cut off mid-transfer fails with the reason; nothing is extracted there and no other host is affected', async () => {
   const started = Date.now()
   const gone = hosts[5] ?? ''
-  const { run } = await peerUntilMidTransfer('F5', gone, 1000)
+  const { run } = await peerUntilMidTransfer('F5', gone, 0.2)
   farm('link', gone, 'down')
   let result: CliResult
   try {
@@ -288,16 +300,20 @@ test('a peer serving corrupted pieces: every piece it sends is rejected and ever
   const good = verifyHosts('/srv/f6/F6')
   // Each host that took its blocks banned it after the first bad pieces, instead of asking it again
   // and again (once a host sat at 99% for minutes, taking garbage after every honest peer had left).
+  let banningHosts = 0
   for (const host of hosts.filter((name) => name !== seeder)) {
     const stats = JSON.parse(readOnHost(host, `cat ${MURDER_PATH}/run/peer.F6.stats.json`)) as SwarmStats
     const garbage = stats.peers.filter((wire) => wire.address.startsWith(`${CONTROLLER_IP}:`)).reduce((sum, wire) => sum + wire.downloadedBytes, 0)
-    // It, and no honest peer: a host that took nothing from it banned nobody.
-    assert.equal(stats.peersBanned, garbage > 0 ? 1 : 0, `${host} took ${garbage} B from the corrupt peer and banned ${stats.peersBanned} peers`)
+    // It, and no honest peer: a host that took nothing from it banned nobody. A host may take a few
+    // of its blocks without a failed piece (answers to requests already given to a faster peer).
+    assert.ok(stats.peersBanned <= (garbage > 0 ? 1 : 0), `${host} took ${garbage} B from the corrupt peer and banned ${stats.peersBanned} peers`)
     assert.ok(garbage <= MAX_GARBAGE_PER_HOST, `${host} took ${garbage} B from the corrupt peer before banning it`)
+    banningHosts += stats.peersBanned
   }
+  assert.ok(banningHosts > 0, 'some host banned the corrupt peer')
   await cleanUp('F6')
   const garbage = (corrupt.sentBytes() / 1024 / 1024).toFixed(1)
-  record('a peer serving corrupted pieces', `exit 0; ${garbage} MiB of garbage to ${corrupt.connections()} peers, banned by every peer it served, none accepted`, good.length, started)
+  record('a peer serving corrupted pieces', `exit 0; ${garbage} MiB of garbage to ${corrupt.connections()} peers, banned by ${banningHosts} of them, none accepted`, good.length, started)
 })
 
 test('the tracker refuses unknown torrents, survives malformed announces and serves a burst of 400 clients', async () => {
@@ -445,7 +461,7 @@ test('Ctrl-C during the swap, between waves: switched hosts go back, the rest ne
   const started = Date.now()
   await sleep(1100)
   const before = hosts.map(versionOf)
-  const { child, done } = startDeploy('eight', '--waves', '1,100%', 'verify_sleep=4')
+  const { child, done } = startDeploy('eight', '--waves', '1,100%', 'verify_sleep=12') // room for the SIGINT to land before wave 2
   await waitUntil(() => versionOf(seeder) === 'eight', 90_000, 'the first wave to switch', done)
   child.kill('SIGINT')
   const result = await done
