@@ -63,6 +63,8 @@ declare module 'webtorrent' {
     /** Re-plans the requests of every wire; webtorrent calls it on every HAVE, bitfield and block. */
     _update(): void
     _updateWireWrapper(): void
+    /** Takes a block of piece `index` away from a slower wire so that `wire` may request it; false when none is slow enough. */
+    _hotswap(wire: Wire, index: number): boolean
     /** Pieces being fetched (torrent-piece objects; null once verified); a failed one is replaced. */
     pieces: (object | null)[]
     /** The pieces this client holds (verified). */
