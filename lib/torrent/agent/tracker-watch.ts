@@ -53,7 +53,8 @@ function reasonOf(error: unknown): string {
 export function describeTrackerError(announceUrl: string, infoHash: string, error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined
-  const isNetwork = cause !== undefined || message === 'fetch failed' || /aborted|ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|Non-200/.test(message)
+  // node:http's errors (tracker-fetch.ts): a code in the message, or an abort with its reason as cause.
+  const isNetwork = cause !== undefined || /aborted|socket hang up|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|Non-200/.test(message)
   if (isNetwork) return unreachable(announceUrl, cause?.message ?? message)
   return `tracker ${announceUrl} refused torrent ${infoHash}: ${message}`
 }
