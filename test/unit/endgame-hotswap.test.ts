@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import type { Torrent, Wire } from 'webtorrent'
-import { hotswapOnlyInEndgame } from '../../lib/torrent/agent/swarm-client.ts'
+import { hotswapOnlyInEndgame } from '../../lib/torrent/agent/endgame-hotswap.ts'
 
 /** Just what the wrapper reads of a webtorrent Torrent: its pieces, its bitfield and its hotswap. */
 function standInTorrent(pieceCount: number, held: number[]): { torrent: Torrent; swaps: number[] } {

@@ -4,12 +4,14 @@
 //    rarest-first instead of sequential; every interested peer unchoked (no tit-for-tat);
 //  - (a) a second connection to an already connected peer is closed (duplicate-wires.ts);
 //  - (b) the agent never dials its own address (dial-policy.ts);
-//  - (c) the seeder shows each peer only a few pieces at a time (super-seed.ts).
+//  - (c) the seeder shows each peer only a few pieces at a time (super-seed.ts);
+//  - (d) a block is asked again of a faster peer only in the end game (endgame-hotswap.ts).
 // And, not a tuning: a peer stops taking data from peers whose pieces fail their hash (bad-piece-guard.ts).
 import { networkInterfaces } from 'node:os'
 import WebTorrent, { type Torrent, type Wire } from 'webtorrent'
 import { guardAgainstBadPieces } from './bad-piece-guard.ts'
 import { DialPolicy } from './dial-policy.ts'
+import { hotswapOnlyInEndgame } from './endgame-hotswap.ts'
 import { wireToClose } from './duplicate-wires.ts'
 import { plainIp } from './ip-address.ts'
 import { isSeederPeerId, makePeerId, type SwarmRole } from './peer-id.ts'
@@ -40,11 +42,6 @@ const SHOWN_PIECES_PER_PEER = 4
  * any twice.
  */
 const SPREAD_WAIT_MS = 0
-/**
- * The last pieces of a download, where a block stuck on a slow wire holds back the whole piece and
- * webtorrent may hand it to a faster wire (hotswap). About 1 MiB with the smallest pieces.
- */
-const ENDGAME_PIECES = 4
 
 export interface SwarmOptions {
   role: SwarmRole
@@ -238,24 +235,6 @@ function skipHeldPiecesInRarest(torrent: Torrent): void {
     const rarest = map.getRarestPiece.bind(map)
     map.getRarestPiece = (filter) => rarest((index) => !torrent.bitfield.get(index) && (filter === undefined || filter(index)))
   })
-}
-
-/**
- * webtorrent's hotswap moves a block from a slow wire to a faster one by dropping the slow wire's
- * reservation but not its request, so the block arrives twice. Throughout a download, on 16 farm
- * hosts at 25 Mbit/s, each host received 23-28% more piece bytes than the payload (6-8% with the
- * stock speed thresholds, see largerBlocks in build-agent.ts); in the end game only, where one
- * stuck block delays the download's end, 0.1-1.4%, and murder:peer took 28-31 s instead of 31-34 s.
- */
-export function hotswapOnlyInEndgame(torrent: Torrent): void {
-  const hotswap = torrent._hotswap.bind(torrent)
-  let missingPieces = Infinity
-  torrent.once('ready', () => {
-    missingPieces = 0
-    for (let index = 0; index < torrent.pieces.length; index++) if (!torrent.bitfield.get(index)) missingPieces += 1
-  })
-  torrent.on('verified', () => (missingPieces -= 1))
-  torrent._hotswap = (wire, index) => missingPieces <= ENDGAME_PIECES && hotswap(wire, index)
 }
 
 function localAddresses(announceIp: string): Set<string> {
