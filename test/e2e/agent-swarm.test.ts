@@ -100,6 +100,16 @@ test('tracker, seeder and 4 peers: identical payloads, verified, shared among pe
   assert.deepEqual(agentProcesses(setup), [], 'no agent process left')
 })
 
+test('a download shorter than a progress tick still reports progress', async () => {
+  // 1 MiB over unshaped loopback ends well inside the daemon's first 500 ms tick.
+  const setup = await startSwarm({ sizeBytes: 1 * MIB })
+  swarmFor(setup, [0, 1].map((index) => peerHome(setup, index).state))
+  for (const result of await runPeers(setup, 2, 1)) {
+    assert.equal(result.code, 0, `${result.ip}: ${result.stderr}`)
+    assert.ok(result.events.some((event) => event.type === 'progress'), `${result.ip} printed progress`)
+  }
+})
+
 test('peers fail with one clear line: unknown torrent, no tracker, timeout, sha256 mismatch', async () => {
   const setup = await startSwarm({ sizeBytes: 2 * MIB, shouldAllow: false, shouldSeed: false })
   const peer = peerHome(setup, 0)
@@ -157,7 +167,7 @@ test('a peer re-run after a crash keeps the pieces it had; a second run attaches
   const first = spawn(process.execPath, [setup.agent, ...peer.args(30)], { env: { ...process.env, ...setup.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   first.stdout.setEncoding('utf8').on('data', (text: string) => (output += text))
-  // More than 4 MiB verified: at least 3 MiB of whole pieces on disk, whatever pieces were still in memory.
+  // More than 4 MiB reported: at least 3 MiB of whole pieces on disk, whatever blocks were still in memory.
   const halfway = await waitFor(() => output.split('\n').some((line) => line.includes('"progress"') && Number(/"downloadedBytes":(\d+)/.exec(line)?.[1] ?? 0) > 4 * MIB), 20_000)
   assert.ok(halfway, 'the first run got 4 MiB of the payload')
   const pidFile = join(peer.state, `peer.${TAG}.pid`)

@@ -130,7 +130,7 @@ export async function runPeerDaemon(runtime: DaemonRuntime, options: PeerOptions
   }
   session.torrent.once('ready', () => {
     // A first report before any tick: on a fast link the whole download can end inside 500 ms.
-    if (phase === 'downloading') runtime.emit({ type: 'progress', ...counters(session, meta) })
+    runtime.emit({ type: 'progress', ...counters(session, meta) })
     waitForFirstAnnounce(session.torrent, meta.announce).then(
       () => runtime.log(`announced on ${meta.announce}, listening on port ${session.client.torrentPort}`),
       (error: Error) => failUnlessDone(error.message)
