@@ -3,9 +3,9 @@
 // the seeder sent (median of `runs`). Parts of the tuning can be turned off to compare, e.g.
 // MURDER_AGENT_STOCK=super-seed (see lib/torrent/agent/tuning-switch.ts).
 // Run: node --import tsx bench/agent-swarm.ts [peers=6] [sizeMiB=50] [linkMbit=0] [runs=1]
-import { agentProcesses, readStats, runPeers, startSwarm, stopSwarm, TAG } from '../test/helpers/local-swarm.ts'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { agentProcesses, readStats, runPeers, startSwarm, stopSwarm, TAG } from '../test/helpers/local-swarm.ts'
 
 const peers = Number(process.argv[2] ?? 6)
 const sizeBytes = Number(process.argv[3] ?? 50) * 1024 * 1024

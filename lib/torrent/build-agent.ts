@@ -112,7 +112,7 @@ function largerBlocks(): Plugin {
         build.onLoad({ filter }, async (args) => {
           let source = await readFile(args.path, 'utf8')
           for (const [stock, replacement] of edits) {
-            if (!source.includes(stock)) throw new Error(`${args.path} no longer contains "${stock}"; update largerBlocks() in build-agent.ts`)
+            if (source.split(stock).length !== 2) throw new Error(`${args.path} no longer contains "${stock}" exactly once; update largerBlocks() in build-agent.ts`)
             source = source.replace(stock, replacement)
           }
           return { loader: 'js', contents: source }

@@ -70,7 +70,7 @@ test("Murder's manual flow puts byte-identical files on every peer, .git* left o
   for (const host of hosts) assert.equal(treeDigest(host, '/srv/out/Flow1'), expected, `${host} holds the same files`)
 
   // ... and then leave by themselves (8 s, plus up to 4 s to close their connections).
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + 20_000
   let seeding = stillSeeding
   while (seeding.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 500))

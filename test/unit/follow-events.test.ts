@@ -32,9 +32,9 @@ const progress: AgentEvent = { type: 'progress', downloadedBytes: 1, totalBytes:
 
 test('a follower gets an event appended to the file at once, not at its next look', () =>
   withEventsFile(async (path, daemon) => {
-    const seen: { type: string; at: number; message?: string }[] = []
+    const seen: { type: string; seenAt: number; message?: string }[] = []
     const onEvent = (event: AgentEvent) => {
-      seen.push({ type: event.type, at: Date.now(), ...(event.type === 'failed' ? { message: event.message } : {}) })
+      seen.push({ type: event.type, seenAt: Date.now(), ...(event.type === 'failed' ? { message: event.message } : {}) })
       return event.type === 'failed'
     }
     const following = followEvents(path, { record: daemon.record, silenceLimitMs: 10_000, onEvent })
@@ -51,7 +51,7 @@ test('a follower gets an event appended to the file at once, not at its next loo
     assert.deepEqual(seen.map((event) => event.type), ['progress', 'failed'])
     assert.equal(seen[1]?.message, 'disk full on /srv/dépôt')
     // Its next look would be a second later (ALIVE_CHECK_MS).
-    const delayMs = (seen[0]?.at ?? Infinity) - appendedAt
+    const delayMs = (seen[0]?.seenAt ?? Infinity) - appendedAt
     assert.ok(delayMs < 250, `the event was seen ${delayMs} ms after it was appended`)
   }))
 
