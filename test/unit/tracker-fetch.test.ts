@@ -1,25 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, type RequestListener, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import fetch from '../../lib/torrent/agent/tracker-fetch.ts'
-
-/** An HTTP server on a free loopback port for the length of `body`. */
-async function withServer(handler: RequestListener, body: (url: string) => Promise<void>): Promise<void> {
-  const server: Server = createServer(handler)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  try {
-    await body(`http://127.0.0.1:${(server.address() as AddressInfo).port}/announce`)
-  } finally {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-  }
-}
+import { withHttpServer } from '../helpers/loopback-http.ts'
 
 test('a GET returns the status and the whole body, and sends the headers given', async () => {
   let userAgent: string | undefined
   let path: string | undefined
-  await withServer(
+  await withHttpServer(
     (request, response) => {
       userAgent = request.headers['user-agent']
       path = request.url
@@ -38,7 +25,7 @@ test('a GET returns the status and the whole body, and sends the headers given',
 })
 
 test('a non-200 status is returned, not thrown, as fetch does', async () => {
-  await withServer(
+  await withHttpServer(
     (_request, response) => response.writeHead(404).end('no'),
     async (url) => {
       const response = await fetch(url)
@@ -50,7 +37,7 @@ test('a non-200 status is returned, not thrown, as fetch does', async () => {
 
 test('an unreachable tracker, an abort and a response cut short are rejections', { timeout: 10_000 }, async () => {
   let closedPort = 0
-  await withServer(
+  await withHttpServer(
     (_request, response) => response.end(),
     async (url) => {
       closedPort = Number(new URL(url).port)
@@ -58,14 +45,14 @@ test('an unreachable tracker, an abort and a response cut short are rejections',
   )
   await assert.rejects(fetch(`http://127.0.0.1:${closedPort}/announce`), /ECONNREFUSED/)
 
-  await withServer(
+  await withHttpServer(
     () => {}, // never answers
     async (url) => {
       await assert.rejects(fetch(url, { signal: AbortSignal.timeout(100) }), { name: 'AbortError' })
     }
   )
 
-  await withServer(
+  await withHttpServer(
     (request, response) => {
       response.writeHead(200, { 'content-length': '100' })
       response.write('d8:inter')

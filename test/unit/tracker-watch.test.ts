@@ -1,9 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import fetch from '../../lib/torrent/agent/tracker-fetch.ts'
 import { describeTrackerError, isTransient } from '../../lib/torrent/agent/tracker-watch.ts'
+import { withHttpServer } from '../helpers/loopback-http.ts'
 
 /** The error the agent's announce transport gives for `url`, as bittorrent-tracker passes it on. */
 async function announceError(url: string, signal?: AbortSignal): Promise<unknown> {
@@ -13,26 +12,14 @@ async function announceError(url: string, signal?: AbortSignal): Promise<unknown
   )
 }
 
-/** A loopback server that does `handle` to every request, for the length of `body`. */
-async function withServer(handle: (socket: import('node:net').Socket) => void, body: (url: string) => Promise<void>): Promise<void> {
-  const server = createServer((request) => handle(request.socket))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  try {
-    await body(`http://127.0.0.1:${(server.address() as AddressInfo).port}/announce`)
-  } finally {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-  }
-}
-
 test('a timed-out or unroutable announce is retried; a refused one fails at once', async () => {
   assert.equal(isTransient(Object.assign(new Error('connect ETIMEDOUT 10.213.1.1:8998'), { code: 'ETIMEDOUT' })), true)
   assert.equal(isTransient(Object.assign(new Error('connect EHOSTUNREACH 10.213.1.1:8998'), { code: 'EHOSTUNREACH' })), true)
   assert.equal(isTransient(new Error('unknown torrent; run murder:create_torrent to whitelist it on the tracker')), false)
   let closedUrl = ''
-  await withServer(() => {}, async (url) => void (closedUrl = url))
+  await withHttpServer(() => {}, async (url) => void (closedUrl = url))
   assert.equal(isTransient(await announceError(closedUrl)), false, 'ECONNREFUSED: no tracker')
-  await withServer(() => {}, async (url) => {
+  await withHttpServer(() => {}, async (url) => {
     assert.equal(isTransient(await announceError(url, AbortSignal.timeout(100))), true, 'no answer in time')
   })
 })
@@ -41,10 +28,10 @@ test('tracker errors read as unreachable or refused', async () => {
   const url = 'http://10.213.1.1:8998/announce'
   assert.match(describeTrackerError(url, 'ab', new Error('unknown torrent')), /refused torrent ab: unknown torrent/)
   let closedUrl = ''
-  await withServer(() => {}, async (open) => void (closedUrl = open))
+  await withHttpServer(() => {}, async (open) => void (closedUrl = open))
   assert.match(describeTrackerError(url, 'ab', await announceError(closedUrl)), /not reachable: connect ECONNREFUSED/)
-  await withServer(
-    (socket) => socket.destroy(),
+  await withHttpServer(
+    (request) => request.socket.destroy(),
     async (open) => assert.match(describeTrackerError(url, 'ab', await announceError(open)), /not reachable: (socket hang up|read ECONNRESET)/)
   )
 })
