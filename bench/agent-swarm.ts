@@ -3,8 +3,8 @@
 // the seeder sent (median of `runs`). Parts of the tuning can be turned off to compare, e.g.
 // MURDER_AGENT_STOCK=super-seed (see lib/torrent/agent/tuning-switch.ts).
 // Run: node --import tsx bench/agent-swarm.ts [peers=6] [sizeMiB=50] [linkMbit=0] [runs=1]
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { processCpuSeconds } from './distribute/machine-cpu.ts'
 import { agentProcesses, readStats, runPeers, startSwarm, stopSwarm, TAG } from '../test/helpers/local-swarm.ts'
 
 const peers = Number(process.argv[2] ?? 6)
@@ -25,16 +25,13 @@ interface Measure {
   daemonCpuSeconds: number
 }
 
-/** User + system CPU-seconds of a live process, from /proc (clock ticks of 1/100 s); 0 once it is gone. */
+/** CPU-seconds of a daemon, 0 once it is gone. */
 function cpuSeconds(pid: number): number {
-  let stat: string
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return processCpuSeconds(pid)
   } catch {
     return 0
   }
-  const fields = stat.replace(/^.*\) /, '').split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
 async function measure(count: number): Promise<Measure> {

@@ -9,7 +9,7 @@
 // (about √n, 4..16 at a time) and, in round 2, finished hosts must come before downloading ones.
 // Numbers also go to bench/results/tracker-load.json.
 // Run: node --import tsx bench/tracker-load.ts [--hosts 10000] [--concurrency 200] [--complete-share 0.5]
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
@@ -20,6 +20,7 @@ import { allowTorrent } from '../lib/torrent/agent/control.ts'
 import { makePeerId } from '../lib/torrent/agent/peer-id.ts'
 import { parseEvent } from '../lib/torrent/protocol.ts'
 import { freePort } from '../test/helpers/local-swarm.ts'
+import { processCpuSeconds } from './distribute/machine-cpu.ts'
 
 const HOST = '127.0.0.1'
 const REQUEST_TIMEOUT_MS = 30_000
@@ -165,16 +166,10 @@ interface ProcSample {
   cpuMs: number
 }
 
-const CLOCK_TICKS_PER_S = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
-
 function sampleProc(pid: number): ProcSample {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024
-  // utime and stime are fields 14 and 15; the command name before them may hold spaces.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const ticks = Number(fields[11]) + Number(fields[12])
-  return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM'), cpuMs: (ticks / CLOCK_TICKS_PER_S) * 1000 }
+  return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM'), cpuMs: processCpuSeconds(pid) * 1000 }
 }
 
 async function startTracker(directory: string, port: number): Promise<ChildProcess> {
