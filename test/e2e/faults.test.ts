@@ -93,6 +93,16 @@ async function seed(tag: string): Promise<void> {
   expectOk(await deploy('murder:create_torrent', 'murder:start_seeding', `tag=${tag}`, `files_path=${SOURCE}`), `seed ${tag}`)
 }
 
+/** Runs `body` with `target`'s link (a host, or `all`) at `rate`, then puts it back to SWARM_RATE. */
+async function withRate<T>(target: string, rate: string, body: () => Promise<T>): Promise<T> {
+  farm('rate', target, rate)
+  try {
+    return await body()
+  } finally {
+    farm('rate', target, SWARM_RATE)
+  }
+}
+
 /** The share of its payload `host`'s peer daemon last reported: 0 before its first report, 1 once done. */
 function reportedShare(host: string, tag: string): number {
   const event = parseEvent(onHost(host, `tail -n 1 ${MURDER_PATH}/run/peer.${tag}.events.jsonl 2>/dev/null`).stdout.trim())
@@ -191,10 +201,8 @@ test('the seeder killed once a peer holds a full copy: the swarm still completes
   // others finish together, and one of them must stand in for the seeder.
   const late = hosts.at(-1) ?? ''
   await seed('F2')
-  farm('rate', late, '10mbit')
   let finishedAtKill: string[] = []
-  let result: CliResult
-  try {
+  const result = await withRate(late, '10mbit', async () => {
     // Peers seed on after finishing (as by default), so a finished peer can stand in for the seeder.
     const run = deploy('murder:peer', 'tag=F2', 'destination_path=/srv/f2', 'peer_seed_seconds=60')
     await waitUntil(
@@ -204,10 +212,8 @@ test('the seeder killed once a peer holds a full copy: the swarm still completes
       run
     )
     killAgent(seeder, 'seed', 'F2')
-    result = await run
-  } finally {
-    farm('rate', late, SWARM_RATE)
-  }
+    return run
+  })
   assert.ok(!finishedAtKill.includes(late), `${late} was still downloading when the seeder died`)
   expectOk(result, 'murder:peer after the seeder died')
   const good = verifyHosts('/srv/f2/F2')
@@ -220,20 +226,16 @@ test('the tracker restarted mid-transfer: peers re-announce and complete', async
   const downloaders = hosts.slice(1)
   // 10 Mbit/s links, so the restart (two CLI runs) lands inside the transfer; the row says how many
   // peers were still downloading when the tracker stopped (asserting it failed on a fresh clone's CI).
-  farm('rate', 'all', '10mbit')
   let stillDownloading: string[] = []
-  let result: CliResult
-  try {
+  const result = await withRate('all', '10mbit', async () => {
     const { run } = await peerUntilMidTransfer('F3', hosts[1] ?? '', 0.2)
     // A peer whose first announce finds no tracker fails (see tracker-watch.ts): stop it only once all have announced.
     await waitUntil(() => downloaders.every((host) => onHost(host, `grep -qs 'announced on' ${MURDER_PATH}/run/peer.F3.log`).code === 0), 30_000, 'every peer to announce F3', run)
     expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
     stillDownloading = downloaders.filter((host) => !hasFinished(host, 'F3'))
     expectOk(await deploy('murder:start_tracker'), 'start_tracker again')
-    result = await run
-  } finally {
-    farm('rate', 'all', SWARM_RATE)
-  }
+    return run
+  })
   expectOk(result, 'murder:peer across a tracker restart')
   const good = verifyHosts('/srv/f3/F3')
   await cleanUp('F3')
