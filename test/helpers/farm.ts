@@ -30,6 +30,38 @@ export function onHost(host: string, command: string): { code: number | null; st
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
+/**
+ * Runs a read-only shell command inside a farm host's namespaces from this machine, as root,
+ * without SSH: for watching a transfer on shaped links, where each SSH session would wait behind the
+ * host's full upload queue (seconds at 10 Mbit/s) and add its own traffic to the swarm being watched.
+ */
+export function peekOnHost(host: string, command: string): { code: number | null; stdout: string } {
+  const result = spawnSync('nsenter', ['--target', String(hostInitPid(host)), '--mount', '--pid', '--net', '--uts', 'sh', '-c', command], { encoding: 'utf8', timeout: 10_000 })
+  return { code: result.status, stdout: result.stdout }
+}
+
+const initPids = new Map<string, number>()
+
+/** The host's sshd, PID 1 of its PID namespace (test/farm/farm.sh boots each host so). */
+function hostInitPid(host: string): number {
+  const cached = initPids.get(host)
+  if (cached !== undefined && existsSync(`/proc/${cached}`)) return cached
+  const pids = execFileSync('ip', ['netns', 'pids', `murder-${host}`], { encoding: 'utf8' }).split('\n').filter(Boolean)
+  const init = pids.find((pid) => /^NSpid:\s+\d+\s+1$/m.test(readStatus(pid)))
+  if (init === undefined) throw new Error(`farm host ${host} has no process running as PID 1 of its namespace; is the farm up?`)
+  initPids.set(host, Number(init))
+  return Number(init)
+}
+
+/** A process's /proc status, or '' once it has gone. */
+function readStatus(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
 export function readOnHost(host: string, command: string): string {
   const result = onHost(host, command)
   if (result.code !== 0) throw new Error(`${host}: ${command} exited ${result.code}: ${result.stderr}`)
