@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO_ROOT } from './cli.ts'
 
@@ -35,9 +35,11 @@ export function onHost(host: string, command: string): { code: number | null; st
  * without SSH: for watching a transfer on shaped links, where each SSH session would wait behind the
  * host's full upload queue (seconds at 10 Mbit/s) and add its own traffic to the swarm being watched.
  */
-export function peekOnHost(host: string, command: string): { code: number | null; stdout: string } {
+export function peekOnHost(host: string, command: string): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync('nsenter', ['--target', String(hostInitPid(host)), '--mount', '--pid', '--net', '--uts', 'sh', '-c', command], { encoding: 'utf8', timeout: 10_000 })
-  return { code: result.status, stdout: result.stdout }
+  // nsenter's own failure exits 1 like a grep that finds nothing: it must not read as "not yet".
+  if (result.error || result.stderr.startsWith('nsenter:')) throw new Error(`${host}: cannot enter the host to run ${command}: ${result.error?.message ?? result.stderr.trim()}`)
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
 const initPids = new Map<string, number>()
@@ -45,12 +47,23 @@ const initPids = new Map<string, number>()
 /** The host's sshd, PID 1 of its PID namespace (test/farm/farm.sh boots each host so). */
 function hostInitPid(host: string): number {
   const cached = initPids.get(host)
-  if (cached !== undefined && existsSync(`/proc/${cached}`)) return cached
+  if (cached !== undefined && isInNamespace(cached, host)) return cached
   const pids = execFileSync('ip', ['netns', 'pids', `murder-${host}`], { encoding: 'utf8' }).split('\n').filter(Boolean)
   const init = pids.find((pid) => /^NSpid:\s+\d+\s+1$/m.test(readStatus(pid)))
   if (init === undefined) throw new Error(`farm host ${host} has no process running as PID 1 of its namespace; is the farm up?`)
   initPids.set(host, Number(init))
   return Number(init)
+}
+
+/** True while `pid` lives in the host's network namespace (not gone, nor reused by another process). */
+function isInNamespace(pid: number, host: string): boolean {
+  try {
+    const own = statSync(`/proc/${pid}/ns/net`)
+    const hosts = statSync(`/run/netns/murder-${host}`)
+    return own.ino === hosts.ino && own.dev === hosts.dev
+  } catch {
+    return false
+  }
 }
 
 /** A process's /proc status, or '' once it has gone. */
