@@ -224,9 +224,9 @@ test('the seeder killed once a peer holds a full copy: the swarm still completes
 test('the tracker restarted mid-transfer: peers re-announce and complete', async () => {
   const started = Date.now()
   const downloaders = hosts.slice(1)
-  // 10 Mbit/s links, so the restart (two CLI runs) lands inside the transfer (about 7 s of a 23 s
-  // transfer here). The hosts are watched through peekOnHost: over SSH, each check waited seconds
-  // behind the host's full uplink, and the stop came when most peers had finished.
+  // 10 Mbit/s links, so the restart (two CLI runs) lands inside the transfer (the stop about 10 s
+  // into a 23 s transfer here). The hosts are watched through peekOnHost: over SSH, each check
+  // waited seconds behind the host's full uplink, and the stop came when most peers had finished.
   let stillDownloading: string[] = []
   const result = await withRate('all', '10mbit', async () => {
     const { run } = await peerUntilMidTransfer('F3', hosts[1] ?? '', 0.2)
