@@ -46,7 +46,7 @@ export async function buildAgent(options: { shouldForce?: boolean; outfile?: str
     minify: process.env['MURDER_AGENT_NO_MINIFY'] === undefined,
     legalComments: 'eof',
     logLevel: 'error',
-    plugins: [leaveOutNativeAddons(), leaveOutUnusedFeatures(), trackerFetchOverHttp(), largerBlocks()],
+    plugins: [leaveOutNativeAddons(), leaveOutUnusedFeatures(), trackerFetchOverHttp(), sourceEdits([...BLOCK_EDITS, ...COPY_EDITS])],
   })
   return outfile
 }
@@ -83,8 +83,19 @@ function trackerFetchOverHttp(): Plugin {
 const BLOCK_BYTES = 128 * 1024
 const STOCK_BLOCK_BYTES = 16 * 1024
 
-/** Exact source edits per package file: [file pattern, [stock text, replacement]...]. */
-const BLOCK_EDITS: [RegExp, [string, string][]][] = [
+/** Exact source edits of a package file: its path pattern and [stock text, replacement] pairs. */
+type SourceEdit = [RegExp, [string, string][]]
+
+/**
+ * webtorrent requests pieces in 16 KiB blocks (torrent-piece's BLOCK_LENGTH), and each block costs
+ * a request, a timer, a disk read on the sender and a message to parse: on 32 farm hosts at
+ * 100 Mbit, where the agents' CPU is the limit, 128 KiB blocks took 37 s instead of 42 s. Every
+ * peer of a murder swarm runs this bundle, and webtorrent serves requests up to 128 KiB.
+ * webtorrent's speed thresholds are counted in blocks ("slow" is under 3 blocks a second, a wire
+ * may take over a slow wire's block from 1 block a second); they keep their stock values in bytes,
+ * or on 25 Mbit/s links shared by a dozen wires every wire would count as slow.
+ */
+const BLOCK_EDITS: SourceEdit[] = [
   [/[\\/]torrent-piece[\\/]index\.js$/, [['const BLOCK_LENGTH = 1 << 14', `const BLOCK_LENGTH = ${BLOCK_BYTES}`]]],
   [
     /[\\/]webtorrent[\\/]lib[\\/]torrent\.js$/,
@@ -96,23 +107,45 @@ const BLOCK_EDITS: [RegExp, [string, string][]][] = [
 ]
 
 /**
- * webtorrent requests pieces in 16 KiB blocks (torrent-piece's BLOCK_LENGTH), and each block costs
- * a request, a timer, a disk read on the sender and a message to parse: on 32 farm hosts at
- * 100 Mbit, where the agents' CPU is the limit, 128 KiB blocks took 37 s instead of 42 s. Every
- * peer of a murder swarm runs this bundle, and webtorrent serves requests up to 128 KiB.
- * webtorrent's speed thresholds are counted in blocks ("slow" is under 3 blocks a second, a wire
- * may take over a slow wire's block from 1 block a second); they keep their stock values in bytes,
- * or on 25 Mbit/s links shared by a dozen wires every wire would count as slow.
+ * Fewer copies of every byte received. bittorrent-protocol joined its buffered reads into one
+ * buffer on every TCP read, so a 128 KiB block arriving in k reads was copied about k/2 times (k is
+ * 10-20 on a 25 Mbit/s farm link); now the reads are joined once the message they make up is whole
+ * (its stock behaviour while it looks for an encrypted handshake's sync pattern). uint8-util's
+ * concat, which joins those reads, a piece's blocks and a piece read back from disk, zero-filled
+ * each new buffer before copying over every byte of it.
  */
-function largerBlocks(): Plugin {
+const COPY_EDITS: SourceEdit[] = [
+  [
+    /[\\/]bittorrent-protocol[\\/]index\.js$/,
+    [['if (this._buffer.length > 1) {', 'if (this._buffer.length > 1 && (this._cryptoSyncPattern || this._bufferSize >= this._parserSize)) {']],
+  ],
+  [
+    /[\\/]uint8-util[\\/]util\.js$/,
+    [
+      [
+        '  const b = new Uint8Array(size)',
+        [
+          '  let filled = 0',
+          '  for (let j = 0; j < length; j++) filled += chunks[j].length',
+          '  // Every byte is copied over below, so the memory need not be zeroed first; still a plain',
+          '  // Uint8Array (its slice() copies, where a Buffer\'s would share).',
+          "  const b = filled === size && typeof Buffer === 'function' ? new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size) : new Uint8Array(size)",
+        ].join('\n'),
+      ],
+    ],
+  ],
+]
+
+/** Applies exact source edits, failing the build when a package no longer has the stock text. */
+function sourceEdits(edits: SourceEdit[]): Plugin {
   return {
-    name: 'larger-blocks',
+    name: 'source-edits',
     setup(build) {
-      for (const [filter, edits] of BLOCK_EDITS) {
+      for (const [filter, replacements] of edits) {
         build.onLoad({ filter }, async (args) => {
           let source = await readFile(args.path, 'utf8')
-          for (const [stock, replacement] of edits) {
-            if (source.split(stock).length !== 2) throw new Error(`${args.path} no longer contains "${stock}" exactly once; update largerBlocks() in build-agent.ts`)
+          for (const [stock, replacement] of replacements) {
+            if (source.split(stock).length !== 2) throw new Error(`${args.path} no longer contains "${stock}" exactly once; update the source edits in build-agent.ts`)
             source = source.replace(stock, replacement)
           }
           return { loader: 'js', contents: source }
