@@ -5,7 +5,7 @@
 import { AGENT_VERSION, formatEvent, type AgentEvent, type ProcessKind } from '../protocol.ts'
 import { parseOptions, type OptionSpec } from './cli-options.ts'
 import { allowTorrent, readStatus, stopProcesses } from './control.ts'
-import { DaemonRuntime, delayOptimizingCompiler } from './daemon.ts'
+import { DaemonRuntime, tuneTransferDaemon } from './daemon.ts'
 import { AgentError, AgentUsageError } from './errors.ts'
 import { makeTorrent } from './make-torrent.ts'
 import { launchPeer, runPeer, runPeerDaemon, type PeerOptions } from './peer.ts'
@@ -138,12 +138,12 @@ async function runDaemon(argv: readonly string[]): Promise<void> {
     }
     case 'seed': {
       const options = seedOptions(rest, 'daemon seed')
-      delayOptimizingCompiler()
+      tuneTransferDaemon()
       return runAsDaemon(new DaemonRuntime(options.state, 'seed', options.tag), (runtime) => runSeedDaemon(runtime, options))
     }
     case 'peer': {
       const options = peerOptions(rest, 'daemon peer')
-      delayOptimizingCompiler()
+      tuneTransferDaemon()
       return runAsDaemon(new DaemonRuntime(options.state, 'peer', options.tag), (runtime) => runPeerDaemon(runtime, options))
     }
     default:
