@@ -11,6 +11,7 @@ import { networkInterfaces } from 'node:os'
 import WebTorrent, { type Torrent, type Wire } from 'webtorrent'
 import { guardAgainstBadPieces } from './bad-piece-guard.ts'
 import { DialPolicy } from './dial-policy.ts'
+import { pipeWiresDirectly } from './direct-pipes.ts'
 import { hotswapOnlyInEndgame } from './endgame-hotswap.ts'
 import { wireToClose } from './duplicate-wires.ts'
 import { plainIp } from './ip-address.ts'
@@ -64,6 +65,7 @@ export interface SwarmSession {
 export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, options: SwarmOptions): SwarmSession {
   const isSeed = options.role === 'seed'
   let torrent: Torrent | undefined
+  if (isTuned('direct-pipes')) pipeWiresDirectly()
   const client = new WebTorrent({
     peerId: makePeerId(options.role),
     torrentPort: options.port,

@@ -100,6 +100,13 @@ declare module 'webtorrent' {
   }
 }
 
+declare module 'webtorrent/lib/peer.js' {
+  /** One connection of a torrent; `setThrottlePipes` joins its socket to its wire once connected. */
+  export default class Peer {
+    setThrottlePipes(): void
+  }
+}
+
 declare module 'torrent-piece' {
   /** One piece being assembled from blocks; webtorrent makes one per missing piece. */
   export default class Piece {

@@ -1,0 +1,57 @@
+// webtorrent joins each TCP connection to its protocol wire through a pipeline of four more
+// streams: a download throttle and a byte counter on the way in, an upload throttle and a byte
+// counter on the way out. With no rate limit set, the throttles pass every chunk through, yet each
+// hop is a streamx write, a queue and a microtask. On a farm link at 25 Mbit/s a chunk is one to a
+// few TCP segments, so a peer pays the hops thousands of times per MiB. Without a limit, the
+// connection now feeds its wire directly, counting bytes as the stock counters do and honouring
+// back-pressure both ways. With a limit (MURDER_AGENT_LINK_BPS) the stock pipeline stays.
+import Peer from 'webtorrent/lib/peer.js'
+
+/** What webtorrent's Peer holds that the join uses. */
+export interface PeerInternals {
+  conn: StreamEnd
+  wire: StreamEnd
+  destroyed: boolean
+  throttleGroups: { down: { getEnabled(): boolean }; up: { getEnabled(): boolean } }
+  emit(event: 'download' | 'upload', bytes: number): boolean
+}
+
+/** The part of a Node socket and of a streamx wire that a direct join needs. */
+export interface StreamEnd {
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown
+  once(event: 'drain', listener: () => void): unknown
+  write(chunk: Uint8Array): boolean
+  pause(): unknown
+  resume(): unknown
+}
+
+let isPatched = false
+
+export function pipeWiresDirectly(): void {
+  if (isPatched) return
+  isPatched = true
+  const stock = Peer.prototype.setThrottlePipes
+  Peer.prototype.setThrottlePipes = function (this: PeerInternals): void {
+    if (this.throttleGroups.down.getEnabled() || this.throttleGroups.up.getEnabled()) return stock.call(this)
+    joinDirectly(this)
+  }
+}
+
+/** The peer's connection feeds its wire and the wire its connection, as the stock pipeline does. */
+export function joinDirectly(peer: PeerInternals): void {
+  forward(peer, peer.conn, peer.wire, 'download')
+  forward(peer, peer.wire, peer.conn, 'upload')
+}
+
+/** Each chunk of `from` counted and written to `to`; `from` waits while `to` is full. */
+function forward(peer: PeerInternals, from: StreamEnd, to: StreamEnd, counter: 'download' | 'upload'): void {
+  from.on('data', (chunk) => {
+    peer.emit(counter, chunk.length)
+    // Closing and errors on either end destroy the peer (webtorrent's own listeners); stop here.
+    if (peer.destroyed) return
+    if (!to.write(chunk)) {
+      from.pause()
+      to.once('drain', () => from.resume())
+    }
+  })
+}
