@@ -10,8 +10,8 @@ function slowWire(delayMs: number) {
   const wire = new Duplex({
     highWaterMark: 2,
     byteLength: () => 1,
-    write(chunk: Buffer, callback: (error?: Error | null) => void) {
-      received.push(chunk)
+    write(chunk: unknown, callback: (error: Error | null) => void) {
+      received.push(chunk as Buffer)
       setTimeout(() => callback(null), delayMs)
     },
   })
@@ -55,7 +55,7 @@ test('every chunk reaches the wire in order, counted, and the connection waits w
 
 test('what the wire sends goes out on the connection, counted as upload', async () => {
   const conn = new PassThrough()
-  const wire = new Duplex({ write: (_chunk: Buffer, callback: () => void) => callback() })
+  const wire = new Duplex({ write: (_chunk: unknown, callback: (error: Error | null) => void) => callback(null) })
   const { peer, counted } = peerJoining(conn, wire as unknown as StreamEnd)
   joinDirectly(peer)
   const sent: Buffer[] = []
