@@ -117,7 +117,10 @@ const BLOCK_EDITS: SourceEdit[] = [
 const COPY_EDITS: SourceEdit[] = [
   [
     /[\\/]bittorrent-protocol[\\/]index\.js$/,
-    [['if (this._buffer.length > 1) {', 'if (this._buffer.length > 1 && (this._cryptoSyncPattern || this._bufferSize >= this._parserSize)) {']],
+    [
+      ['if (this._buffer.length > 1) {', 'if (this._buffer.length > 1 && (this._cryptoSyncPattern || this._bufferSize >= this._parserSize)) {'],
+      ['// now this._buffer is an array containing a single Buffer', '// this._buffer holds a single buffer whenever a message is whole or a sync pattern is sought'],
+    ],
   ],
   [
     /[\\/]uint8-util[\\/]util\.js$/,
@@ -138,6 +141,10 @@ const COPY_EDITS: SourceEdit[] = [
 
 /** Applies exact source edits, failing the build when a package no longer has the stock text. */
 function sourceEdits(edits: SourceEdit[]): Plugin {
+  // esbuild takes the first onLoad that answers for a file: a second entry would be skipped unseen.
+  const patterns = edits.map(([filter]) => filter.source)
+  const repeated = patterns.find((pattern, index) => patterns.indexOf(pattern) !== index)
+  if (repeated !== undefined) throw new Error(`two source edit entries for ${repeated}; put that file's edits in one entry in build-agent.ts`)
   return {
     name: 'source-edits',
     setup(build) {

@@ -41,7 +41,7 @@ function delayOptimizingCompiler(): void {
  * wire and throttle stream of webtorrent) queues one per stream update: 3-4% of a farm peer's
  * profile. The agent uses no async context. A callback that throws still ends the daemon, through
  * 'unhandledRejection' instead of 'uncaughtException'. Set before webtorrent loads, as streamx
- * keeps the function it finds then.
+ * keeps the function it finds then: webtorrent must stay behind lazy-modules.ts's dynamic import.
  */
 function queueMicrotasksWithoutAsyncHooks(): void {
   const settled = Promise.resolve()

@@ -27,6 +27,10 @@ export interface StreamEnd {
 
 let isPatched = false
 
+/**
+ * From now on, peers that connect while neither of the client's throttle groups is enabled are
+ * joined directly; set any rate limit before the first connection.
+ */
 export function pipeWiresDirectly(): void {
   if (isPatched) return
   isPatched = true
@@ -45,13 +49,18 @@ export function joinDirectly(peer: PeerInternals): void {
 
 /** Each chunk of `from` counted and written to `to`; `from` waits while `to` is full. */
 function forward(peer: PeerInternals, from: StreamEnd, to: StreamEnd, counter: 'download' | 'upload'): void {
+  // A wire that is closing flushes what it holds even while paused, so 'data' can come again
+  // before 'drain': one wait at a time.
+  let isWaitingForDrain = false
   from.on('data', (chunk) => {
     peer.emit(counter, chunk.length)
     // Closing and errors on either end destroy the peer (webtorrent's own listeners); stop here.
-    if (peer.destroyed) return
-    if (!to.write(chunk)) {
-      from.pause()
-      to.once('drain', () => from.resume())
-    }
+    if (peer.destroyed || to.write(chunk) || isWaitingForDrain) return
+    isWaitingForDrain = true
+    from.pause()
+    to.once('drain', () => {
+      isWaitingForDrain = false
+      from.resume()
+    })
   })
 }

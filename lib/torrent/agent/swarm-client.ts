@@ -5,7 +5,9 @@
 //  - (a) a second connection to an already connected peer is closed (duplicate-wires.ts);
 //  - (b) the agent never dials its own address (dial-policy.ts);
 //  - (c) the seeder shows each peer only a few pieces at a time (super-seed.ts);
-//  - (d) a block is asked again of a faster peer only in the end game (endgame-hotswap.ts).
+//  - (d) a block is asked again of a faster peer only in the end game (endgame-hotswap.ts);
+//  - (e) with no rate limit, each socket feeds its wire without webtorrent's throttle streams
+//    (direct-pipes.ts).
 // And, not a tuning: a peer stops taking data from peers whose pieces fail their hash (bad-piece-guard.ts).
 import { networkInterfaces } from 'node:os'
 import WebTorrent, { type Torrent, type Wire } from 'webtorrent'
