@@ -11,7 +11,7 @@ const ENDGAME_PIECES = 4
  * webtorrent's hotswap moves a block from a slow wire to a faster one by dropping the slow wire's
  * reservation but not its request, so the block arrives twice. Throughout a download, on 16 farm
  * hosts at 25 Mbit/s, each host received 23-28% more piece bytes than the payload (6-8% with the
- * stock speed thresholds, see largerBlocks in build-agent.ts); in the end game only, where one
+ * stock speed thresholds, see BLOCK_EDITS in build-agent.ts); in the end game only, where one
  * stuck block delays the download's end, 0.1-1.4%, and murder:peer took 28-31 s instead of 31-34 s.
  */
 export function hotswapOnlyInEndgame(torrent: Torrent): void {
