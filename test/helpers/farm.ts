@@ -35,11 +35,11 @@ export function onHost(host: string, command: string): { code: number | null; st
  * without SSH: for watching a transfer on shaped links, where each SSH session would wait behind the
  * host's full upload queue (seconds at 10 Mbit/s) and add its own traffic to the swarm being watched.
  */
-export function peekOnHost(host: string, command: string): { code: number | null; stdout: string; stderr: string } {
+export function peekOnHost(host: string, command: string): { code: number | null; stdout: string } {
   const result = spawnSync('nsenter', ['--target', String(hostInitPid(host)), '--mount', '--pid', '--net', '--uts', 'sh', '-c', command], { encoding: 'utf8', timeout: 10_000 })
   // nsenter's own failure exits 1 like a grep that finds nothing: it must not read as "not yet".
   if (result.error || result.stderr.startsWith('nsenter:')) throw new Error(`${host}: cannot enter the host to run ${command}: ${result.error?.message ?? result.stderr.trim()}`)
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+  return { code: result.status, stdout: result.stdout }
 }
 
 const initPids = new Map<string, number>()

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Duplex as NodeDuplex, PassThrough } from 'node:stream'
+import { Duplex as NodeDuplex } from 'node:stream'
 import { Duplex, Readable } from 'streamx'
 import { joinDirectly, type PeerInternals, type StreamEnd } from '../../lib/torrent/agent/direct-pipes.ts'
 
@@ -19,8 +19,8 @@ function slowWire(delayMs: number) {
 }
 
 /**
- * A socket stand-in with independent sides, as a TCP socket has: what is written waits in `sent`
- * until `flow()` (the kernel taking it); its writable side is full at 8 bytes.
+ * A socket stand-in with independent sides, as a TCP socket has: `push` is what arrives, what is
+ * written waits in `sent` until `flow()` (the kernel taking it); its writable side is full at 8 bytes.
  */
 function socketLike() {
   const sent: Buffer[] = []
@@ -66,7 +66,7 @@ function peerJoining(conn: StreamEnd, wire: StreamEnd) {
 }
 
 test('every chunk reaches the wire in order, counted, and the connection waits while the wire is full', async () => {
-  const conn = new PassThrough()
+  const { socket: conn } = socketLike()
   const { wire, received } = slowWire(5)
   const { peer, counted } = peerJoining(conn, wire as unknown as StreamEnd)
   joinDirectly(peer)
@@ -78,7 +78,7 @@ test('every chunk reaches the wire in order, counted, and the connection waits w
   })
   let pausedSeen = false
   const chunks = Array.from({ length: 20 }, (_, i) => Buffer.from(`chunk ${i};`))
-  for (const chunk of chunks) conn.write(chunk)
+  for (const chunk of chunks) conn.push(chunk)
   await until(() => received.length === chunks.length, () => (pausedSeen ||= conn.isPaused()))
   await until(() => !conn.isPaused())
   assert.equal(Buffer.concat(received).toString(), Buffer.concat(chunks).toString())
@@ -121,14 +121,14 @@ test('what the wire sends goes out on the connection, counted as upload', async 
 })
 
 test('nothing more is forwarded once the peer is destroyed', async () => {
-  const conn = new PassThrough()
+  const { socket: conn } = socketLike()
   const { wire, received } = slowWire(0)
   const { peer } = peerJoining(conn, wire as unknown as StreamEnd)
   joinDirectly(peer)
-  conn.write(Buffer.from('before'))
+  conn.push(Buffer.from('before'))
   await new Promise((resolve) => setTimeout(resolve, 10))
   peer.destroyed = true
-  conn.write(Buffer.from('after'))
+  conn.push(Buffer.from('after'))
   await new Promise((resolve) => setTimeout(resolve, 10))
   assert.deepEqual(received.map(String), ['before'])
 })
