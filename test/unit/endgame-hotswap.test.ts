@@ -19,13 +19,15 @@ function standInTorrent(pieceCount: number, held: number[]): { torrent: Torrent;
 test('hotswap is passed on only once at most 4 pieces are missing, counting pieces held at the start', () => {
   const { torrent, swaps } = standInTorrent(10, [0, 1])
   const wire = {} as Wire
-  hotswapOnlyInEndgame(torrent)
+  const isEndgame = hotswapOnlyInEndgame(torrent)
   assert.equal(torrent._hotswap(wire, 5), false, 'before ready nothing is known: no hotswap')
   torrent.emit('ready')
   assert.equal(torrent._hotswap(wire, 5), false, '8 missing')
   for (const index of [2, 3, 4]) torrent.emit('verified', index)
   assert.equal(torrent._hotswap(wire, 5), false, '5 missing')
+  assert.equal(isEndgame(), false)
   torrent.emit('verified', 5)
+  assert.equal(isEndgame(), true)
   assert.equal(torrent._hotswap(wire, 6), true, '4 missing: the end game')
   assert.deepEqual(swaps, [6])
 })

@@ -13,8 +13,9 @@ const ENDGAME_PIECES = 4
  * hosts at 25 Mbit/s, each host received 23-28% more piece bytes than the payload (6-8% with the
  * stock speed thresholds, see BLOCK_EDITS in build-agent.ts); in the end game only, where one
  * stuck block delays the download's end, 0.1-1.4%, and murder:peer took 28-31 s instead of 31-34 s.
+ * Returns whether the end game has begun, that is whether a hotswap may now succeed.
  */
-export function hotswapOnlyInEndgame(torrent: Torrent): void {
+export function hotswapOnlyInEndgame(torrent: Torrent): () => boolean {
   const hotswap = torrent._hotswap.bind(torrent)
   let missingPieces = Infinity
   torrent.once('ready', () => {
@@ -22,5 +23,7 @@ export function hotswapOnlyInEndgame(torrent: Torrent): void {
     for (let index = 0; index < torrent.pieces.length; index++) if (!torrent.bitfield.get(index)) missingPieces += 1
   })
   torrent.on('verified', () => (missingPieces -= 1))
-  torrent._hotswap = (wire, index) => missingPieces <= ENDGAME_PIECES && hotswap(wire, index)
+  const isEndgame = () => missingPieces <= ENDGAME_PIECES
+  torrent._hotswap = (wire, index) => isEndgame() && hotswap(wire, index)
+  return isEndgame
 }

@@ -18,6 +18,7 @@ import { hotswapOnlyInEndgame } from './endgame-hotswap.ts'
 import { wireToClose } from './duplicate-wires.ts'
 import { plainIp } from './ip-address.ts'
 import { isSeederPeerId, makePeerId, type SwarmRole } from './peer-id.ts'
+import { paceRequestPlans, rarestAmongAskable } from './request-planner.ts'
 import { SuperSeedPolicy, toBitfield } from './super-seed.ts'
 import { isTuned } from './tuning-switch.ts'
 import { WireLedger, type LedgerWire } from './wire-ledger.ts'
@@ -99,9 +100,10 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     skipVerify: isSeed,
   })
   const current = torrent
-  if (isTuned('coalesce')) coalesceUpdates(current)
-  if (isTuned('rarest-held')) skipHeldPiecesInRarest(current)
-  if (isTuned('endgame-hotswap')) hotswapOnlyInEndgame(current)
+  if (isTuned('coalesce')) paceRequestPlans(current)
+  // Without the end-game rule, webtorrent may take a block from another wire at any time.
+  const isEndgame = isTuned('endgame-hotswap') ? hotswapOnlyInEndgame(current) : () => true
+  if (isTuned('rarest-held')) rarestAmongAskable(current, isTuned('rarest-open') ? isEndgame : () => true)
 
   const dialPolicy = new DialPolicy({ ips: localAddresses(options.announceIp), port: () => client.torrentPort }, !isSeed)
   const addPeer = current._addPeer.bind(current)
@@ -204,40 +206,6 @@ function superSeed(wire: Wire, policy: SuperSeedPolicy, id: string, wires: Map<s
   wire.once('close', () => {
     wires.delete(id)
     policy.removePeer(id)
-  })
-}
-
-/**
- * webtorrent re-plans every wire's requests on every HAVE, bitfield and verified piece, and with
- * rarest-first each plan scans every piece, more than once when pieces are taken: with 15 peers each
- * announcing every piece, that work, not the network, used the CPU of a 2-core farm host. One plan
- * per turn of the event loop, after the messages that arrived together, is as current.
- */
-function coalesceUpdates(torrent: Torrent): void {
-  let isScheduled = false
-  torrent._update = () => {
-    if (isScheduled) return
-    isScheduled = true
-    setImmediate(() => {
-      isScheduled = false
-      torrent._updateWireWrapper()
-    })
-  }
-}
-
-/**
- * webtorrent's rarest-first asks the rarity map for the rarest piece the wire has, tries to request
- * it, and asks again without that piece until the wire's pipeline is full; pieces this client
- * already holds are offered too, so late in a download every plan scanned all pieces once per
- * piece held (O(P²) per wire, the largest share of a peer's CPU on 32 farm hosts). The map now
- * skips held pieces: the same choice, one scan per request that fits.
- */
-function skipHeldPiecesInRarest(torrent: Torrent): void {
-  torrent.once('metadata', () => {
-    const map = torrent._rarityMap
-    if (!map) return
-    const rarest = map.getRarestPiece.bind(map)
-    map.getRarestPiece = (filter) => rarest((index) => !torrent.bitfield.get(index) && (filter === undefined || filter(index)))
   })
 }
 

@@ -65,8 +65,8 @@ declare module 'webtorrent' {
     _updateWireWrapper(): void
     /** Takes a block of piece `index` away from a slower wire so that `wire` may request it; false when none is slow enough. */
     _hotswap(wire: Wire, index: number): boolean
-    /** Pieces being fetched (torrent-piece objects; null once verified); a failed one is replaced. */
-    pieces: (object | null)[]
+    /** Pieces being fetched (null once verified); a failed one is replaced. */
+    pieces: (import('torrent-piece').default | null)[]
     /** The pieces this client holds (verified). */
     bitfield: { get(index: number): boolean }
     /** Created with the metadata; rarest-first asks it for a piece, again and again. */
@@ -110,8 +110,21 @@ declare module 'webtorrent/lib/peer.js' {
 declare module 'torrent-piece' {
   /** One piece being assembled from blocks; webtorrent makes one per missing piece. */
   export default class Piece {
+    constructor(length: number)
     /** The wires whose blocks were stored, in order of arrival; null before the first and after `flush`. */
     sources: unknown[] | null
+    /** Blocks in the piece. */
+    _chunks: number
+    /** Blocks handed out so far, in order. */
+    _reservations: number
+    /** Blocks handed out whose request failed, to hand out again; null until the first reservation. */
+    _cancellations: number[] | null
+    /** The piece is whole and was taken by `flush`: nothing more to ask for. */
+    _flushed: boolean
+    /** A block to ask for (its index), or -1 when every block is asked for. */
+    reserve(): number
+    /** Hands block `index` out again (its request failed). */
+    cancel(index: number): void
     /** The whole piece once every block is in (null before); forgets blocks and sources. */
     flush(): Uint8Array | null
   }
