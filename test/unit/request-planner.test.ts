@@ -47,8 +47,10 @@ test('hasBlockToAsk agrees with torrent-piece: a block to ask until all are aske
   assert.equal(hasBlockToAsk(piece), true, 'a cancelled block is handed out again')
   assert.equal(piece.reserve(), 1)
   assert.equal(hasBlockToAsk(piece), false)
-  piece._flushed = true
-  assert.equal(hasBlockToAsk(piece), false)
+  const flushed = new Piece(2 * BLOCK)
+  flushed._flushed = true
+  assert.equal(flushed.reserve(), -1, 'torrent-piece hands out nothing once flushed')
+  assert.equal(hasBlockToAsk(flushed), false)
   assert.equal(hasBlockToAsk(null), false, 'a verified piece (null) has nothing to ask')
 })
 
@@ -65,6 +67,16 @@ test('rarest-first skips held pieces, and fully asked ones unless blocks may be 
   mayTakeBlocks = true
   assert.equal(map.getRarestPiece(), 1, 'in the end game a fully asked piece may be hotswapped')
   assert.equal(map.getRarestPiece((index) => index > 3), -1)
+})
+
+test("the caller's filter sees fully asked pieces too (webtorrent's speed ranker may refuse only so many a pass)", () => {
+  const pieces = [fullyAsked(), fullyAsked(), new Piece(2 * BLOCK)]
+  const { torrent } = standInTorrent(pieces, [])
+  rarestAmongAskable(torrent, () => false)
+  torrent.emit('metadata')
+  let refusals = 2
+  const ranker = () => (refusals > 0 ? (refusals -= 1, false) : true)
+  assert.equal(torrent._rarityMap?.getRarestPiece(ranker), 2, 'the two refusals went to the fully asked pieces')
 })
 
 test('plans come one per turn of the event loop, and at most one per MIN_PLAN_GAP_MS', async () => {

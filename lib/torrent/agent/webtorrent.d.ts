@@ -115,13 +115,13 @@ declare module 'torrent-piece' {
     sources: unknown[] | null
     /** Blocks in the piece. */
     _chunks: number
-    /** Blocks handed out so far, in order. */
+    /** The next block never handed out (blocks are handed out in order). */
     _reservations: number
-    /** Blocks handed out whose request failed, to hand out again; null until the first reservation. */
+    /** Blocks handed out whose request failed, to hand out again; null before the piece's first use and after `flush`. */
     _cancellations: number[] | null
     /** The piece is whole and was taken by `flush`: nothing more to ask for. */
     _flushed: boolean
-    /** A block to ask for (its index), or -1 when every block is asked for. */
+    /** A block to ask for (its index), or -1 when every block is asked for or the piece was flushed. */
     reserve(): number
     /** Hands block `index` out again (its request failed). */
     cancel(index: number): void
