@@ -7,7 +7,8 @@
 //  - (c) the seeder shows each peer only a few pieces at a time (super-seed.ts);
 //  - (d) a block is asked again of a faster peer only in the end game (endgame-hotswap.ts);
 //  - (e) with no rate limit, each socket feeds its wire without webtorrent's throttle streams
-//    (direct-pipes.ts).
+//    (direct-pipes.ts);
+//  - (f) a peer announces a verified piece only to peers that lack it (have-suppression.ts).
 // And, not a tuning: a peer stops taking data from peers whose pieces fail their hash (bad-piece-guard.ts).
 import { networkInterfaces } from 'node:os'
 import WebTorrent, { type Torrent, type Wire } from 'webtorrent'
@@ -16,6 +17,7 @@ import { DialPolicy } from './dial-policy.ts'
 import { pipeWiresDirectly } from './direct-pipes.ts'
 import { hotswapOnlyInEndgame } from './endgame-hotswap.ts'
 import { wireToClose } from './duplicate-wires.ts'
+import { suppressRedundantHaves } from './have-suppression.ts'
 import { plainIp } from './ip-address.ts'
 import { isSeederPeerId, makePeerId, type SwarmRole } from './peer-id.ts'
 import { paceRequestPlans, rarestAmongAskable } from './request-planner.ts'
@@ -157,6 +159,7 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     ledger.add(wire)
     if (isTuned('dedupe') && closeDuplicate(wire)) return
     if (isSeed && isTuned('super-seed')) superSeed(wire, superSeedPolicy(), `w${++wireCount}`, seedWires)
+    if (!isSeed && isTuned('have-suppression')) suppressRedundantHaves(wire, isSeederPeerId(wire.peerId) || isSeederAddress(wire.remoteAddress))
   })
 
   function closeDuplicate(wire: Wire): boolean {
