@@ -27,8 +27,8 @@ import { WireLedger, type LedgerWire } from './wire-ledger.ts'
 
 /**
  * Connections this agent dials up to (others may still dial it). Every verified piece is announced
- * on every connection and each announcement costs the receiver a pass over its own connections, so
- * more is not better past what keeps the links busy.
+ * on every connection that does not hold it (have-suppression.ts) and each announcement costs the
+ * receiver a re-plan of its requests, so more is not better past what keeps the links busy.
  */
 const MAX_CONNECTIONS = 80
 /**
@@ -120,7 +120,8 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
   }
 
   const isSeederAddress = (address: string | undefined) => options.seederIp !== undefined && address !== undefined && plainIp(address) === options.seederIp
-  const ledger = new WireLedger((wire: LedgerWire) => isSeederPeerId(wire.peerId) || isSeederAddress(wire.remoteAddress))
+  const isSeederWire = (wire: LedgerWire) => isSeederPeerId(wire.peerId) || isSeederAddress(wire.remoteAddress)
+  const ledger = new WireLedger(isSeederWire)
   const peersBanned = isSeed
     ? () => 0
     : guardAgainstBadPieces(current, {
@@ -159,7 +160,7 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     ledger.add(wire)
     if (isTuned('dedupe') && closeDuplicate(wire)) return
     if (isSeed && isTuned('super-seed')) superSeed(wire, superSeedPolicy(), `w${++wireCount}`, seedWires)
-    if (!isSeed && isTuned('have-suppression')) suppressRedundantHaves(wire, isSeederPeerId(wire.peerId) || isSeederAddress(wire.remoteAddress))
+    if (!isSeed && isTuned('have-suppression')) suppressRedundantHaves(wire, isSeederWire(wire))
   })
 
   function closeDuplicate(wire: Wire): boolean {
