@@ -1,4 +1,4 @@
-// HAVE suppression: a peer tells a connected peer about a verified piece only if that peer lacks it.
+// HAVE suppression: a peer tells a connected peer about a verified piece only if it is not known to hold it.
 import type { Wire } from 'webtorrent'
 
 /**

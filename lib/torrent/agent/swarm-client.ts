@@ -8,7 +8,7 @@
 //  - (d) a block is asked again of a faster peer only in the end game (endgame-hotswap.ts);
 //  - (e) with no rate limit, each socket feeds its wire without webtorrent's throttle streams
 //    (direct-pipes.ts);
-//  - (f) a peer announces a verified piece only to peers that lack it (have-suppression.ts).
+//  - (f) a peer announces a verified piece only to peers not known to hold it (have-suppression.ts).
 // And, not a tuning: a peer stops taking data from peers whose pieces fail their hash (bad-piece-guard.ts).
 import { networkInterfaces } from 'node:os'
 import WebTorrent, { type Torrent, type Wire } from 'webtorrent'
