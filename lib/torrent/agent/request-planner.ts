@@ -56,7 +56,9 @@ export function rarestAmongAskable(torrent: Torrent, mayTakeBlocks: () => boolea
     const rarest = map.getRarestPiece.bind(map)
     // The caller's filter goes before the reservation check: webtorrent's speed ranker, part of it,
     // may refuse only 10 pieces a pass and must see the fully asked ones too, as in stock.
-    map.getRarestPiece = (filter) =>
-      rarest((index) => !torrent.bitfield.get(index) && (filter === undefined || filter(index)) && (mayTakeBlocks() || hasBlockToAsk(torrent.pieces[index])))
+    map.getRarestPiece = (filter) => {
+      const mayAskFullyAsked = mayTakeBlocks()
+      return rarest((index) => !torrent.bitfield.get(index) && (filter === undefined || filter(index)) && (mayAskFullyAsked || hasBlockToAsk(torrent.pieces[index])))
+    }
   })
 }

@@ -104,8 +104,8 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
   const current = torrent
   if (isTuned('coalesce')) paceRequestPlans(current)
   // Without the end-game rule, webtorrent may take a block from another wire at any time.
-  const isEndgame = isTuned('endgame-hotswap') ? hotswapOnlyInEndgame(current) : () => true
-  if (isTuned('rarest-held')) rarestAmongAskable(current, isTuned('rarest-open') ? isEndgame : () => true)
+  const mayTakeBlocks = isTuned('endgame-hotswap') ? hotswapOnlyInEndgame(current) : () => true
+  if (isTuned('rarest-held')) rarestAmongAskable(current, isTuned('rarest-open') ? mayTakeBlocks : () => true)
 
   const dialPolicy = new DialPolicy({ ips: localAddresses(options.announceIp), port: () => client.torrentPort }, !isSeed)
   const addPeer = current._addPeer.bind(current)
