@@ -58,6 +58,8 @@ declare module 'webtorrent' {
     wires: Wire[]
     discovery: { tracker?: TrackerClientEvents } | null
     destroy(callback?: (error?: Error | null) => void): void
+    /** Dials `ip:port` as if a tracker had named it; false if the torrent refused it. */
+    addPeer(peer: string): boolean
     /** Every outgoing dial (tracker, reconnects) goes through here; returns the new Peer or null. */
     _addPeer(peer: string | object, type: string, source?: string): object | null
     /** Re-plans the requests of every wire; webtorrent calls it on every HAVE, bitfield and block. */
