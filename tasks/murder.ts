@@ -6,7 +6,7 @@ import { dirname } from 'node:path'
 import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
-import { checkPath, isFlagSet, readAbsolutePath, readMurderOptions, type MurderOptions } from '../lib/torrent/murder-options.ts'
+import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
 
 set('default_tag', '')
@@ -21,6 +21,11 @@ set('peer_timeout', 0)
 
 const MAX_FILES_TO_CLEAR = 1000
 const PROGRESS_INTERVAL_MS = 500
+
+/** tracker_port, peer_seed_seconds and peer_timeout, checked: every task reads them first, before any host. */
+function swarmSettings(): SwarmSettings {
+  return readSwarmSettings(fetch)
+}
 
 function location(): AgentLocation {
   return { node: String(fetch('murder_node')), murderPath: checkPath('remote_murder_path', String(fetch('remote_murder_path'))) }
@@ -57,7 +62,7 @@ async function trackerUrl(): Promise<string> {
   const { tracker } = murderHosts()
   let url = ''
   await on(tracker, async (remote) => {
-    url = `http://${await addressOf(remote)}:${Number(fetch('tracker_port'))}/announce`
+    url = `http://${await addressOf(remote)}:${swarmSettings().trackerPort}/announce`
   })
   return url
 }
@@ -168,10 +173,11 @@ namespace('murder', () => {
   })
 
   task('start_tracker', { desc: 'Start the tracker in the background on tracker_port' }, async () => {
+    swarmSettings()
     const { tracker } = murderHosts()
     await on(tracker, async (remote) => {
       await requireAgent(remote)
-      await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: Number(fetch('tracker_port')) })
+      await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: swarmSettings().trackerPort })
     })
   })
 
@@ -179,6 +185,7 @@ namespace('murder', () => {
 
   task('create_torrent', { desc: 'Pack files_path into TEMP/TAG.tgz on the seeder and make its torrent' }, async () => {
     const options = readMurderOptions(fetch)
+    swarmSettings()
     const filesPath = readAbsolutePath(fetch, 'files_path', 'default_seeder_files_path', 'the files to distribute, on the seeder')
     await createTorrent(options, filesPath, options.isPathFile)
     if (!isFlagSet(fetch, 'do_not_download_torrent')) await downloadTorrent(options)
@@ -204,10 +211,13 @@ namespace('murder', () => {
     const options = readMurderOptions(fetch)
     const destination = readAbsolutePath(fetch, 'destination_path', 'default_destination_path', 'where peers extract the files')
     const target = options.isPathFile || isFlagSet(fetch, 'no_tag_directory') ? destination : `${destination}/${options.tag}`
+    const shouldDelete = isFlagSet(fetch, 'unsafe_please_delete')
+    swarmSettings()
+    if (shouldDelete && !options.isPathFile) checkDeleteTarget(target, fetch<string | undefined>('deploy_to', undefined))
     const { peers } = murderHosts()
     if (peers.length === 0) throw new UsageError('murder:peer has no peers to run on after the ROLES=/HOSTS= filters.')
     await refreshTorrent(options)
-    await peerSwarm(options, peers, target, { shouldDelete: isFlagSet(fetch, 'unsafe_please_delete'), payload: options.isPathFile ? 'file' : 'tgz' })
+    await peerSwarm(options, peers, target, { shouldDelete, payload: options.isPathFile ? 'file' : 'tgz' })
   })
 
   task('stop_peering', { desc: 'Stop the peer processes of TAG' }, async () => {
@@ -376,8 +386,8 @@ async function peerArguments(remote: HostContext, options: MurderOptions, seeder
     payload: options.payloadPath,
     'announce-ip': await addressOf(remote),
     'seeder-ip': seederAddress,
-    'seed-seconds': Number(fetch('peer_seed_seconds')),
-    'timeout-s': Number(fetch('peer_timeout')),
+    'seed-seconds': swarmSettings().seedSeconds,
+    'timeout-s': swarmSettings().timeoutS,
   }
 }
 
@@ -400,7 +410,7 @@ export async function ensureTracker(): Promise<boolean> {
   await on(murderHosts().tracker, async (remote) => {
     const status = await runAgent(remote, location(), 'status', { state: runDirectory(location()) })
     if (isTrackerRunning(status)) return
-    await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: Number(fetch('tracker_port')) })
+    await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: swarmSettings().trackerPort })
     started = true
   })
   return started
@@ -426,6 +436,7 @@ export async function stopPeering(options: MurderOptions, hosts: readonly Host[]
 export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: string, tag: string, tempPath: string): Promise<void> {
   const payloadPath = `${tempPath}/${tag}.tgz`
   const options: MurderOptions = { tag, tempPath, payloadPath, torrentPath: `${payloadPath}.torrent`, isPathFile: false }
+  swarmSettings()
   const { tracker, seeder } = murderHosts()
   await ensureAgent([tracker, seeder, ...hosts])
   const didStartTracker = await ensureTracker()

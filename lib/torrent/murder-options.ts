@@ -1,3 +1,4 @@
+import { readInteger } from '../config/read-integer.ts'
 import { UsageError } from '../errors.ts'
 
 /** Murder's arguments, read from variables (`key=value` words or `set`), validated before anything starts. */
@@ -51,6 +52,40 @@ export function readMurderOptions(fetch: Fetch): MurderOptions {
   const tempPath = checkPath('temp_path', String(fetch<unknown>('temp_path', undefined) ?? fetch<unknown>('default_temp_path', '/tmp')))
   const payloadPath = `${tempPath}/${tag}.tgz`
   return { tag, tempPath, payloadPath, torrentPath: `${payloadPath}.torrent`, isPathFile: isFlagSet(fetch, 'path_is_file') }
+}
+
+/** The numbers the swarm's agents take, checked before any host is touched. */
+export interface SwarmSettings {
+  trackerPort: number
+  /** How long a peer seeds on after its download. */
+  seedSeconds: number
+  /** A peer gives up after this long; 0: never. */
+  timeoutS: number
+}
+
+export function readSwarmSettings(fetch: Fetch): SwarmSettings {
+  return {
+    trackerPort: readInteger(fetch, 'tracker_port', 8998, { min: 1, max: 65535, unit: 'a TCP port' }),
+    seedSeconds: readInteger(fetch, 'peer_seed_seconds', 30, { min: 0, unit: 'seconds' }),
+    timeoutS: readInteger(fetch, 'peer_timeout', 0, { min: 0, unit: 'seconds, 0 for no limit' }),
+  }
+}
+
+/**
+ * unsafe_please_delete empties the target on every peer with `rm -rf`: never `/`, a top-level
+ * directory, a home directory itself, or a directory that holds `deploy_to`'s releases.
+ */
+export function checkDeleteTarget(target: string, deployTo: string | undefined): void {
+  // `~/x` counts `~` as a step, as `/srv/x` counts `srv`.
+  const steps = target.split('/').filter((step) => step !== '' && step !== '.')
+  const refuse = (why: string) => {
+    throw new UsageError(`refusing unsafe_please_delete on ${printable(target)}: ${why}; point destination_path (or tag) at the files' own directory.`)
+  }
+  if (steps.length < 2) refuse(target.startsWith('~') ? 'it is a home directory' : 'it is / or a top-level directory')
+  if (deployTo && deployTo.startsWith('/')) {
+    const base = deployTo.replace(/\/+$/, '')
+    if (base === target || base.startsWith(`${target}/`)) refuse(`it holds deploy_to (${printable(base)})`)
+  }
 }
 
 function printable(text: string): string {

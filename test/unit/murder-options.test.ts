@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readTag, type Fetch } from '../../lib/torrent/murder-options.ts'
+import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, readTag, type Fetch } from '../../lib/torrent/murder-options.ts'
 import { UsageError } from '../../lib/errors.ts'
 
 function fetchFrom(values: Record<string, unknown>): Fetch {
@@ -51,4 +51,30 @@ test('readMurderOptions derives TEMP/TAG.tgz and its torrent', () => {
     isPathFile: false,
   })
   assert.equal(readMurderOptions(fetchFrom({ tag: 'T1', temp_path: '/var/tmp', path_is_file: '1' })).payloadPath, '/var/tmp/T1.tgz')
+})
+
+test('the swarm numbers: defaults, overrides, and NaN refused before any host', () => {
+  assert.deepEqual(readSwarmSettings(fetchFrom({})), { trackerPort: 8998, seedSeconds: 30, timeoutS: 0 })
+  assert.deepEqual(readSwarmSettings(fetchFrom({ tracker_port: '7000', peer_seed_seconds: '0', peer_timeout: 600 })), { trackerPort: 7000, seedSeconds: 0, timeoutS: 600 })
+  for (const [name, value] of [['tracker_port', 'abc'], ['tracker_port', '0'], ['peer_seed_seconds', 'x'], ['peer_timeout', '-5']] as const) {
+    assert.throws(() => readSwarmSettings(fetchFrom({ [name]: value })), (error: Error) => error instanceof UsageError && error.message.startsWith(`${name} must be a whole number`), `${name}=${value}`)
+  }
+})
+
+test('unsafe_please_delete never empties /, a top-level or home directory, or what holds deploy_to', () => {
+  for (const target of ['/srv/app/Deploy1', '/srv/app', '~/files', '/var/www/shop/current-files']) assert.doesNotThrow(() => checkDeleteTarget(target, '/var/www/shop'), target)
+  const refused: [string, string | undefined, string][] = [
+    ['/', undefined, 'it is / or a top-level directory'],
+    ['/etc', undefined, 'it is / or a top-level directory'],
+    ['~', undefined, 'it is a home directory'],
+    ['/var/www', '/var/www/shop', 'it holds deploy_to (/var/www/shop)'],
+    ['/var/www/shop', '/var/www/shop/', 'it holds deploy_to (/var/www/shop)'],
+  ]
+  for (const [target, deployTo, why] of refused) {
+    assert.throws(
+      () => checkDeleteTarget(target, deployTo),
+      { name: 'UsageError', message: `refusing unsafe_please_delete on ${target}: ${why}; point destination_path (or tag) at the files' own directory.` },
+      target
+    )
+  }
 })
