@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import Piece from 'torrent-piece'
 import type { Torrent } from 'webtorrent'
 import { hasBlockToAsk, MIN_PLAN_GAP_MS, paceRequestPlans, rarestAmongAskable } from '../../lib/torrent/agent/request-planner.ts'
@@ -80,24 +80,29 @@ test("the caller's filter sees fully asked pieces too (webtorrent's speed ranker
 })
 
 test('plans come one per turn of the event loop, and at most one per MIN_PLAN_GAP_MS', async () => {
-  let clock = 1000
+  let time = 1000
+  const timers: { at: number; callback: () => void }[] = []
   const { torrent, plans } = standInTorrent([], [])
-  paceRequestPlans(torrent, () => clock)
+  paceRequestPlans(torrent, { now: () => time, after: (ms, callback) => void timers.push({ at: time + ms, callback }) })
   for (let i = 0; i < 5; i++) torrent._update()
   assert.equal(plans(), 0, 'not planned synchronously')
   await nextTurn()
   assert.equal(plans(), 1, 'five requests for a plan, one plan')
 
-  clock += MIN_PLAN_GAP_MS / 2
+  time += MIN_PLAN_GAP_MS / 2
   torrent._update()
   torrent._update()
   await nextTurn()
   assert.equal(plans(), 1, 'within the gap the plan waits')
-  await sleep(MIN_PLAN_GAP_MS)
+  assert.deepEqual(timers.map((timer) => timer.at), [1000 + MIN_PLAN_GAP_MS], 'one timer, for the end of the gap')
+  const timer = timers.shift()
+  time = timer?.at ?? time
+  timer?.callback()
   assert.equal(plans(), 2, 'and comes once the gap has passed')
 
-  clock += MIN_PLAN_GAP_MS
+  time += MIN_PLAN_GAP_MS
   torrent._update()
   await nextTurn()
   assert.equal(plans(), 3, 'after the gap, the next turn')
+  assert.equal(timers.length, 0)
 })
