@@ -74,7 +74,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     if (request.concurrency !== undefined) session.setConcurrency(request.concurrency)
     session.isDryRun = request.dryRun
     session.backend = request.dryRun
-      ? new DryRunBackend(reporter)
+      ? new DryRunBackend()
       : new SshBackend({
           sshConfig: new SshConfigFile(sshConfigPath ?? defaultSshConfigPath()),
           connectTimeoutMs: Number(session.variables.fetch('ssh_connect_timeout', 10)) * 1000,

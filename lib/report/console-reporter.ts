@@ -51,8 +51,6 @@ export class ConsoleReporter implements Reporter {
       case 'output':
         if (isQuiet) return []
         return [`  ${paint.host(event.host)} ${event.stream === 'stderr' ? paint.yellow('|') : paint.dim('|')} ${event.line}`]
-      case 'transfer':
-        return isQuiet ? [] : [`  ${paint.host(event.host)} ${event.direction} ${event.local} ${event.direction === 'upload' ? '→' : '←'} ${event.remote}`]
       case 'host-failed':
         return [`  ${paint.host(event.host)} ${paint.red('✖')} ${event.message}`]
       case 'connect':

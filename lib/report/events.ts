@@ -6,7 +6,6 @@ export type RunEvent =
   | { type: 'command'; host: string; command: string }
   | { type: 'command-end'; host: string; command: string; code: number | null; durationMs: number }
   | { type: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string }
-  | { type: 'transfer'; host: string; direction: 'upload' | 'download'; local: string; remote: string }
   | { type: 'host-failed'; host: string; message: string }
   | { type: 'connect'; host: string; target: string }
   | { type: 'message'; level: 'info' | 'warn'; host?: string; text: string }

@@ -23,7 +23,7 @@ export class Session {
   readonly registry = new Registry()
   filter: HostFilter = { roles: [], hosts: [] }
   reporter: Reporter = { emit: () => {} }
-  backend: Backend = new DryRunBackend(this.reporter)
+  backend: Backend = new DryRunBackend()
   /** `--dry-run`: commands are printed, not run; every command "succeeds" with empty output. */
   isDryRun = false
   /** Bounds how many hosts work at once across the whole run (--concurrency). */

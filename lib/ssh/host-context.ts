@@ -93,8 +93,9 @@ export class HostContext {
   async upload(source: string | Buffer, remotePath: string): Promise<void> {
     const started = Date.now()
     const what = typeof source === 'string' ? source : `(${source.length} bytes)`
-    this.reporter.emit({ type: 'command', host: this.host.name, command: `upload ${what} → ${remotePath}` })
-    await this.backend.upload(this.host, source, this.resolvePath(remotePath))
+    const target = this.resolvePath(remotePath)
+    this.reporter.emit({ type: 'command', host: this.host.name, command: `upload ${what} → ${target}` })
+    await this.backend.upload(this.host, source, target)
     this.reporter.emit({
       type: 'command-end',
       host: this.host.name,
@@ -106,8 +107,9 @@ export class HostContext {
 
   /** Downloads a remote file to a local path. */
   async download(remotePath: string, localPath: string): Promise<void> {
-    this.reporter.emit({ type: 'command', host: this.host.name, command: `download ${remotePath} → ${localPath}` })
-    await this.backend.download(this.host, this.resolvePath(remotePath), localPath)
+    const source = this.resolvePath(remotePath)
+    this.reporter.emit({ type: 'command', host: this.host.name, command: `download ${source} → ${localPath}` })
+    await this.backend.download(this.host, source, localPath)
   }
 
   private resolvePath(path: string): string {
