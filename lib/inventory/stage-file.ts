@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { isAbsolute, join, relative } from 'node:path'
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from 'yaml'
 import { ConfigError, errorMessage } from '../errors.ts'
@@ -63,6 +63,7 @@ export function readStageFile(path: string, projectRoot: string): StageFile {
     if (key === 'ssh_config') {
       if (!isScalar(value) || typeof value.value !== 'string') throw new ConfigError('ssh_config must be a path', where(value))
       stage.sshConfig = isAbsolute(value.value) ? value.value : join(projectRoot, value.value)
+      checkSshConfig(value.value, stage.sshConfig, where(value))
     } else if (key === 'variables') {
       if (!isMap(value)) throw new ConfigError('variables must be a mapping of name: value', where(value))
       stage.variables = value.toJSON() as Record<string, unknown>
@@ -127,4 +128,10 @@ function check(parse: () => unknown, location: string): void {
   } catch (error) {
     throw new ConfigError(errorMessage(error), location, error)
   }
+}
+
+// A missing file used to mean "no SSH config at all", silently; the stage asked for this one.
+function checkSshConfig(written: string, path: string, location: string): void {
+  if (!existsSync(path)) throw new ConfigError(`ssh_config ${written} does not exist (${path}); fix the path or remove ssh_config`, location)
+  if (!statSync(path).isFile()) throw new ConfigError(`ssh_config ${written} is not a file (${path})`, location)
 }

@@ -45,6 +45,8 @@ test('bad values are one-line ConfigErrors naming the file and line, not crashes
     ['servers: [web1]\nroles:\n  Db: [web1]\n', '3: invalid role name "Db": use lowercase letters, digits, "_" and "-", starting with a letter'],
     ['servers: [web1]\nroles:\n  db:\n    - web1\n    - "bad host"\n', '5: invalid host name "bad host": use letters, digits, dots, dashes and underscores'],
     ['servers: [web1]\nroles:\n  db:\n', '3: role db must list host names'],
+    ['ssh_config: ssh/missing\nservers: [web1]\n', `1: ssh_config ssh/missing does not exist (${join(root, 'ssh/missing')}); fix the path or remove ssh_config`],
+    ['ssh_config: ssh\nservers: [web1]\n', `1: ssh_config ssh is not a file (${join(root, 'ssh')})`],
   ]
   for (const [text, expected] of cases) {
     const path = stageFile(text)
