@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { isAbsolute, join, relative } from 'node:path'
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from 'yaml'
 import { ConfigError, errorMessage } from '../errors.ts'
@@ -33,8 +33,25 @@ export function stageFilePath(projectRoot: string, stage: string): string {
   return join(projectRoot, 'roles', `${stage}.yaml`)
 }
 
+export const STAGE_NAME = /^[A-Za-z0-9_-]+$/
+
 export function isStage(projectRoot: string, word: string): boolean {
-  return /^[A-Za-z0-9_-]+$/.test(word) && existsSync(stageFilePath(projectRoot, word))
+  return STAGE_NAME.test(word) && existsSync(stageFilePath(projectRoot, word))
+}
+
+/** The stages roles/ holds, sorted; undefined when there is no roles/ directory. */
+export function listStages(projectRoot: string): string[] | undefined {
+  let names: string[]
+  try {
+    names = readdirSync(join(projectRoot, 'roles'))
+  } catch {
+    return undefined
+  }
+  return names
+    .filter((name) => name.endsWith('.yaml'))
+    .map((name) => name.slice(0, -'.yaml'.length))
+    .filter((name) => STAGE_NAME.test(name))
+    .sort()
 }
 
 export function readStageFile(path: string, projectRoot: string): StageFile {

@@ -1,5 +1,5 @@
 import { DeployError, UsageError, errorMessage } from '../errors.ts'
-import { suggestTasks } from '../cli/suggest.ts'
+import { unknownTaskError } from '../cli/first-word.ts'
 import type { Session } from './session.ts'
 
 /**
@@ -43,7 +43,5 @@ export class TaskError extends DeployError {
 }
 
 export function unknownTask(session: Session, name: string): UsageError {
-  const suggestions = suggestTasks(name, session.registry.all().map((task) => task.name))
-  const hint = suggestions.length > 0 ? ` Did you mean ${suggestions.map((s) => `"${s}"`).join(' or ')}?` : ''
-  return new UsageError(`Unknown task "${name}".${hint} Run \`deploy -T\` to list tasks.`)
+  return unknownTaskError(name, session.registry.all().map((task) => task.name))
 }
