@@ -14,6 +14,7 @@ import { SshConfigFile, defaultSshConfigPath } from '../inventory/ssh-config.ts'
 import { validateFilter } from '../inventory/filter.ts'
 import { currentSession, type Session } from '../runner/session.ts'
 import { invokeTask, unknownTask } from '../runner/invoke.ts'
+import { checkHookTargets } from '../runner/hook-check.ts'
 import { SshBackend } from '../ssh/ssh-backend.ts'
 import { DryRunBackend } from '../ssh/dry-run-backend.ts'
 import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter.ts'
@@ -119,8 +120,7 @@ function validateRun(session: Session, words: string[], projectRootWithoutStage:
     throw unknownFirstWord(first, rest, session.registry.all().map((task) => task.name), listStages(projectRootWithoutStage))
   }
   for (const word of words) if (!session.registry.has(word)) throw unknownTask(session, word)
-  const unknownHooks = session.registry.unknownHookTargets()
-  if (unknownHooks.length > 0) throw unknownTask(session, unknownHooks[0] ?? '')
+  checkHookTargets(session.registry)
   validateFilter(session.filter, session.inventory.all(), session.inventory.roleNames())
 }
 
