@@ -14,7 +14,7 @@ import { SshConfigFile, defaultSshConfigPath } from '../inventory/ssh-config.ts'
 import { validateFilter } from '../inventory/filter.ts'
 import { currentSession, type Session } from '../runner/session.ts'
 import { invokeTask, unknownTask } from '../runner/invoke.ts'
-import { checkHookTargets } from '../runner/hook-check.ts'
+import { checkHookCycles, checkHookTargets } from '../runner/hook-check.ts'
 import { SshBackend } from '../ssh/ssh-backend.ts'
 import { DryRunBackend } from '../ssh/dry-run-backend.ts'
 import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter.ts'
@@ -121,6 +121,7 @@ function validateRun(session: Session, words: string[], projectRootWithoutStage:
   }
   for (const word of words) if (!session.registry.has(word)) throw unknownTask(session, word)
   checkHookTargets(session.registry)
+  for (const word of words) checkHookCycles(session.registry, word)
   validateFilter(session.filter, session.inventory.all(), session.inventory.roleNames())
 }
 
