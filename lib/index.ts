@@ -136,12 +136,12 @@ export function namespace(name: string, define: () => void): void {
  * @example before('deploy:publishing', 'app:migrate')
  */
 export function before(taskName: string, other: string): void {
-  currentSession().registry.before(taskName, other)
+  currentSession().registry.before(taskName, other, callerLocation())
 }
 
 /** Runs `other` after `taskName`. @example after('deploy:published', 'app:restart') */
 export function after(taskName: string, other: string): void {
-  currentSession().registry.after(taskName, other)
+  currentSession().registry.after(taskName, other, callerLocation())
 }
 
 /**

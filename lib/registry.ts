@@ -27,12 +27,24 @@ export interface TaskDefinition {
   readonly origin: string
 }
 
+/** One `before(task, other)` or `after(task, other)` call, for errors that name it and its line. */
+export interface HookDeclaration {
+  readonly kind: 'before' | 'after'
+  /** Qualified names, as run. */
+  readonly task: string
+  readonly other: string
+  /** The call as written, e.g. `after("deploy:published", "restart")`. */
+  readonly call: string
+  readonly origin: CallerLocation
+}
+
 /** The task registry: built-in and user tasks, namespaces and before/after hooks. */
 export class Registry {
   private readonly tasks = new Map<string, TaskDefinition>()
   private readonly namespaceStack: string[] = []
   private readonly beforeHooks = new Map<string, string[]>()
   private readonly afterHooks = new Map<string, string[]>()
+  private readonly hookDeclarations: HookDeclaration[] = []
 
   define(name: string, options: TaskOptions, body: TaskBody | undefined, origin: CallerLocation): TaskDefinition {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_:-]*$/.test(name)) {
@@ -73,12 +85,18 @@ export class Registry {
     return name
   }
 
-  before(task: string, other: string): void {
-    pushHook(this.beforeHooks, this.qualify(task), this.qualify(other))
+  before(task: string, other: string, origin: CallerLocation): void {
+    this.addHook('before', task, other, origin)
   }
 
-  after(task: string, other: string): void {
-    pushHook(this.afterHooks, this.qualify(task), this.qualify(other))
+  after(task: string, other: string, origin: CallerLocation): void {
+    this.addHook('after', task, other, origin)
+  }
+
+  private addHook(kind: HookDeclaration['kind'], task: string, other: string, origin: CallerLocation): void {
+    const declaration = { kind, task: this.qualify(task), other: this.qualify(other), call: `${kind}(${JSON.stringify(task)}, ${JSON.stringify(other)})`, origin }
+    this.hookDeclarations.push(declaration)
+    pushHook(kind === 'before' ? this.beforeHooks : this.afterHooks, declaration.task, declaration.other)
   }
 
   get(name: string): TaskDefinition | undefined {
@@ -101,10 +119,8 @@ export class Registry {
     return this.afterHooks.get(name) ?? []
   }
 
-  /** Every hook must name a defined task; checked once the deployfile is loaded, before anything runs. */
-  unknownHookTargets(): string[] {
-    const named = [...this.beforeHooks, ...this.afterHooks].flatMap(([task, others]) => [task, ...others])
-    return [...new Set(named.filter((name) => !this.tasks.has(name)))]
+  hooks(): readonly HookDeclaration[] {
+    return this.hookDeclarations
   }
 }
 

@@ -22,6 +22,8 @@ export type RunRequest =
     }
 
 const FILTER_VARIABLES = new Set(['ROLES', 'HOSTS'])
+/** Words a user may write for a filter; as variables they would silently target every host. */
+const FILTER_LOOKALIKES: Record<string, 'ROLES' | 'HOSTS'> = { HOST: 'HOSTS', HOSTS: 'HOSTS', ROLE: 'ROLES', ROLES: 'ROLES' }
 
 /** argv (without node and the script) → what to do. Pure: the environment is passed in. */
 export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): RunRequest {
@@ -67,6 +69,10 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       throw new UsageError(`Invalid variable name "${key}" in "${word}"; use letters, digits and "_".`)
     }
+    const filter = FILTER_LOOKALIKES[key.toUpperCase()]
+    if (filter !== undefined && key !== filter) {
+      throw new UsageError(`"${word}" is not a filter; did you mean ${filter}=${word.slice(equals + 1)}? Filters are written HOSTS= and ROLES=.`)
+    }
     variables[key] = word.slice(equals + 1)
   }
   if (values.tasks) return { kind: 'list', pattern: words.at(-1), words, file: values.file }
@@ -78,10 +84,8 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   }
   if (values.quiet && values.verbose) throw new UsageError('--quiet and --verbose cannot be used together.')
 
-  const filterText = (name: 'ROLES' | 'HOSTS', option: string | undefined): string[] =>
-    parseFilterList(option ?? variables[name] ?? env[name])
-  const roles = filterText('ROLES', values.roles)
-  const hosts = filterText('HOSTS', values.hosts)
+  const roles = readFilter('ROLES', values.roles, variables, env)
+  const hosts = readFilter('HOSTS', values.hosts, variables, env)
   for (const name of FILTER_VARIABLES) delete variables[name]
 
   return {
@@ -95,4 +99,25 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     concurrency,
     verbosity: values.quiet ? 'quiet' : values.verbose ? 'verbose' : 'normal',
   }
+}
+
+/** The option wins over the key=value word, which wins over the environment; given but empty is an error, not "every host". */
+function readFilter(
+  name: 'ROLES' | 'HOSTS',
+  option: string | undefined,
+  variables: Record<string, string>,
+  env: Readonly<Record<string, string | undefined>>
+): string[] {
+  const flag = name === 'ROLES' ? '--roles' : '--hosts'
+  const text = option ?? variables[name] ?? env[name]
+  const list = parseFilterList(text)
+  if (text === undefined || list.length > 0) return list
+  const shown = text.trim() === '' ? '' : JSON.stringify(text)
+  const [culprit, fix] =
+    option !== undefined
+      ? [`${flag} ${shown || '""'}`, `leave ${flag} out`]
+      : variables[name] !== undefined
+        ? [`${name}=${shown}`, `leave ${name} out`]
+        : [`${name}=${shown} in the environment`, `unset ${name}`]
+  throw new UsageError(`${culprit} is empty: name at least one ${name === 'ROLES' ? 'role' : 'host'}, or ${fix}.`)
 }

@@ -1,3 +1,4 @@
+import { DeployError } from '../errors.ts'
 import type { TaskDefinition } from '../registry.ts'
 
 /** `deploy -T` output, as `cap -T`: described tasks only, aligned, filtered by a substring. */
@@ -5,4 +6,11 @@ export function listTasks(tasks: readonly TaskDefinition[], pattern: string | un
   const shown = tasks.filter((task) => task.desc !== undefined && (pattern === undefined || task.name.includes(pattern)))
   const width = Math.max(0, ...shown.map((task) => task.name.length))
   return shown.map((task) => `deploy ${task.name.padEnd(width)}  # ${task.desc}\n`).join('')
+}
+
+/** `deploy -T PATTERN` found nothing: exit 1, like grep, rather than cap's silent 0. */
+export function noTaskMatches(tasks: readonly TaskDefinition[], pattern: string): DeployError {
+  const hidden = tasks.filter((task) => task.desc === undefined && task.name.includes(pattern)).map((task) => task.name)
+  const note = hidden.length > 0 ? ` (tasks without a desc are not listed: ${hidden.slice(0, 5).join(', ')}${hidden.length > 5 ? ', …' : ''})` : ''
+  return new DeployError(`No task matches "${pattern}"${note}. Run \`deploy -T\` to list tasks.`, { exitCode: 1 })
 }

@@ -5,14 +5,16 @@ import { parseFailBudget } from '../runner/fail-budget.ts'
 import { checkInterrupted, INTERRUPTED_EXIT_CODE } from '../runner/interrupt.ts'
 import { parseCommandLine, type RunRequest } from './args.ts'
 import { helpText } from './help.ts'
-import { listTasks } from './list-tasks.ts'
+import { listTasks, noTaskMatches } from './list-tasks.ts'
+import { isMissingStage, noStageError, unknownFirstWord } from './first-word.ts'
 import { findDeployfile } from '../config/find-deployfile.ts'
 import { loadDeployfile } from '../config/load-deployfile.ts'
-import { isStage, readStageFile, stageFilePath } from '../inventory/stage-file.ts'
+import { isStage, listStages, readStageFile, stageFilePath } from '../inventory/stage-file.ts'
 import { SshConfigFile, defaultSshConfigPath } from '../inventory/ssh-config.ts'
 import { validateFilter } from '../inventory/filter.ts'
 import { currentSession, type Session } from '../runner/session.ts'
 import { invokeTask, unknownTask } from '../runner/invoke.ts'
+import { checkHookCycles, checkHookTargets } from '../runner/hook-check.ts'
 import { SshBackend } from '../ssh/ssh-backend.ts'
 import { DryRunBackend } from '../ssh/dry-run-backend.ts'
 import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter.ts'
@@ -61,11 +63,14 @@ export async function main(rawIo: ProcessIo): Promise<number> {
 
     if (request.kind === 'list') {
       const pattern = request.pattern !== undefined && request.pattern === stage ? undefined : request.pattern
-      io.stdout.write(listTasks(session.registry.all(), pattern))
+      if (stage === undefined && words.length > 1) throw noStageError(words[0] ?? '', listStages(projectRoot))
+      const listing = listTasks(session.registry.all(), pattern)
+      if (listing === '' && pattern !== undefined) throw listingError(session, pattern, stage === undefined ? projectRoot : undefined)
+      io.stdout.write(listing)
       return 0
     }
     session.filter = { roles: request.roles, hosts: request.hosts }
-    validateRun(session, words)
+    validateRun(session, words, stage === undefined ? projectRoot : undefined)
     session.failBudget = parseFailBudget(session.variables.fetch('max_fail', ''))
     session.targetCount = session.hostsFor([]).length
 
@@ -94,12 +99,29 @@ function applyStage(session: Session, path: string, projectRoot: string): string
   return stage.sshConfig
 }
 
-/** Everything that can be checked is checked before the first connection opens. */
-function validateRun(session: Session, words: string[]): void {
+/** `deploy [WORD] -T PATTERN` matched nothing: say so, or that WORD named no stage. */
+function listingError(session: Session, pattern: string, projectRootWithoutStage: string | undefined): DeployError {
+  const taskNames = session.registry.all().map((task) => task.name)
+  if (projectRootWithoutStage !== undefined) {
+    const stages = listStages(projectRootWithoutStage)
+    if (isMissingStage(pattern, [], taskNames, stages)) return noStageError(pattern, stages)
+  }
+  return noTaskMatches(session.registry.all(), pattern)
+}
+
+/**
+ * Everything that can be checked is checked before the first connection opens.
+ * @param projectRootWithoutStage - set when no stage was recognised, so the first word may name a missing one
+ */
+function validateRun(session: Session, words: string[], projectRootWithoutStage: string | undefined): void {
   if (words.length === 0) throw new DeployError('No task given. Run `deploy -T` to list tasks.', { exitCode: 2 })
+  const [first = '', ...rest] = words
+  if (projectRootWithoutStage !== undefined && !session.registry.has(first)) {
+    throw unknownFirstWord(first, rest, session.registry.all().map((task) => task.name), listStages(projectRootWithoutStage))
+  }
   for (const word of words) if (!session.registry.has(word)) throw unknownTask(session, word)
-  const unknownHooks = session.registry.unknownHookTargets()
-  if (unknownHooks.length > 0) throw unknownTask(session, unknownHooks[0] ?? '')
+  checkHookTargets(session.registry)
+  for (const word of words) checkHookCycles(session.registry, word)
   validateFilter(session.filter, session.inventory.all(), session.inventory.roleNames())
 }
 

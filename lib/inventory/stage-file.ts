@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { isAbsolute, join, relative } from 'node:path'
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from 'yaml'
-import { ConfigError } from '../errors.ts'
-import type { ServerOptions } from './inventory.ts'
+import { ConfigError, errorMessage } from '../errors.ts'
+import { parseHost } from './host.ts'
+import { checkRoleName, type ServerOptions } from './inventory.ts'
 
 /**
  * `roles/STAGE.yaml`: a stage's servers, roles and variables.
@@ -32,8 +33,25 @@ export function stageFilePath(projectRoot: string, stage: string): string {
   return join(projectRoot, 'roles', `${stage}.yaml`)
 }
 
+export const STAGE_NAME = /^[A-Za-z0-9_-]+$/
+
 export function isStage(projectRoot: string, word: string): boolean {
-  return /^[A-Za-z0-9_-]+$/.test(word) && existsSync(stageFilePath(projectRoot, word))
+  return STAGE_NAME.test(word) && existsSync(stageFilePath(projectRoot, word))
+}
+
+/** The stages roles/ holds, sorted; undefined when there is no roles/ directory. */
+export function listStages(projectRoot: string): string[] | undefined {
+  let names: string[]
+  try {
+    names = readdirSync(join(projectRoot, 'roles'))
+  } catch {
+    return undefined
+  }
+  return names
+    .filter((name) => name.endsWith('.yaml'))
+    .map((name) => name.slice(0, -'.yaml'.length))
+    .filter((name) => STAGE_NAME.test(name))
+    .sort()
 }
 
 export function readStageFile(path: string, projectRoot: string): StageFile {
@@ -62,6 +80,7 @@ export function readStageFile(path: string, projectRoot: string): StageFile {
     if (key === 'ssh_config') {
       if (!isScalar(value) || typeof value.value !== 'string') throw new ConfigError('ssh_config must be a path', where(value))
       stage.sshConfig = isAbsolute(value.value) ? value.value : join(projectRoot, value.value)
+      checkSshConfig(value.value, stage.sshConfig, where(value))
     } else if (key === 'variables') {
       if (!isMap(value)) throw new ConfigError('variables must be a mapping of name: value', where(value))
       stage.variables = value.toJSON() as Record<string, unknown>
@@ -71,12 +90,16 @@ export function readStageFile(path: string, projectRoot: string): StageFile {
     } else {
       if (!isMap(value)) throw new ConfigError('roles must map a role name to a list of hosts', where(value))
       for (const rolePair of value.items) {
-        const hosts = (rolePair.value as Node | null)?.toJSON() as unknown
-        const list = typeof hosts === 'string' ? [hosts] : hosts
-        if (!Array.isArray(list) || !list.every((h) => typeof h === 'string')) {
-          throw new ConfigError('a role must list host names', where(rolePair.value as Node))
-        }
-        stage.roles.push({ name: String((rolePair.key as Node).toJSON()), hosts: list })
+        const name = String((rolePair.key as Node).toJSON())
+        check(() => checkRoleName(name), where(rolePair.key as Node))
+        const hostsNode = rolePair.value as Node | null
+        const hostNodes = isSeq(hostsNode) ? (hostsNode.items as Node[]) : [hostsNode]
+        const hosts = hostNodes.map((node) => {
+          if (!isScalar(node) || typeof node.value !== 'string') throw new ConfigError(`role ${name} must list host names`, where(node ?? (rolePair.key as Node)))
+          check(() => parseHost(node.value as string), where(node))
+          return node.value
+        })
+        stage.roles.push({ name, hosts })
       }
     }
   }
@@ -84,14 +107,48 @@ export function readStageFile(path: string, projectRoot: string): StageFile {
 }
 
 function readServer(item: Node, where: (node: Node | null | undefined) => string): StageFile['servers'][number] {
-  if (isScalar(item) && typeof item.value === 'string') return { host: item.value, options: {} }
+  if (isScalar(item) && typeof item.value === 'string') {
+    check(() => parseHost(item.value as string), where(item))
+    return { host: item.value, options: {} }
+  }
   if (!isMap(item)) throw new ConfigError('each server must be a host name or a mapping with "host"', where(item))
   const { host, ...options } = item.toJSON() as Record<string, unknown>
+  const at = (key: string): string => where(item.get(key, true) as Node | undefined)
   if (typeof host !== 'string' || host === '') throw new ConfigError('a server needs "host: NAME"', where(item))
-  const roles = options['roles']
-  if (roles !== undefined && typeof roles !== 'string' && !(Array.isArray(roles) && roles.every((r) => typeof r === 'string'))) {
-    throw new ConfigError(`roles of ${host} must be a list of role names`, where(item))
+  check(() => parseHost(host), at('host'))
+  const { roles, user, port } = options
+  const roleList = typeof roles === 'string' ? [roles] : roles
+  if (roleList !== undefined && !(Array.isArray(roleList) && roleList.every((r) => typeof r === 'string'))) {
+    throw new ConfigError(`roles of ${host} must be a list of role names`, at('roles'))
+  }
+  if (typeof roles === 'string' && roles.includes(',')) {
+    throw new ConfigError(`roles of ${host} is the one string "${roles}"; write a list: roles: [${roles.split(',').map((r) => r.trim()).join(', ')}]`, at('roles'))
+  }
+  for (const role of roleList ?? []) check(() => checkRoleName(role), at('roles'))
+  if (user !== undefined && (typeof user !== 'string' || user === '')) throw new ConfigError(`user of ${host} must be a user name`, at('user'))
+  if (port !== undefined && !(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) {
+    throw new ConfigError(`port of ${host} must be a number 1-65535, got ${JSON.stringify(port)}`, at('port'))
+  }
+  for (const flag of ['primary', 'no_release']) {
+    const value = options[flag]
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new ConfigError(`${flag} of ${host} must be true or false, got ${JSON.stringify(value)}`, at(flag))
+    }
   }
   return { host, options: options as ServerOptions }
 }
 
+/** Turns a host or role name parser's plain Error into a ConfigError at the value's line. */
+function check(parse: () => unknown, location: string): void {
+  try {
+    parse()
+  } catch (error) {
+    throw new ConfigError(errorMessage(error), location, error)
+  }
+}
+
+// A missing file used to mean "no SSH config at all", silently; the stage asked for this one.
+function checkSshConfig(written: string, path: string, location: string): void {
+  if (!existsSync(path)) throw new ConfigError(`ssh_config ${written} does not exist (${path}); fix the path or remove ssh_config`, location)
+  if (!statSync(path).isFile()) throw new ConfigError(`ssh_config ${written} is not a file (${path})`, location)
+}

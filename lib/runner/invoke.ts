@@ -1,6 +1,11 @@
-import { DeployError, UsageError, errorMessage } from '../errors.ts'
-import { suggestTasks } from '../cli/suggest.ts'
+import { ConfigError, DeployError, UsageError, errorMessage } from '../errors.ts'
+import { unknownTaskError } from '../cli/first-word.ts'
+import { checkHookCycles } from './hook-check.ts'
 import type { Session } from './session.ts'
+import type { TaskDefinition } from '../registry.ts'
+
+/** Deeper than any real flow of tasks, hooks and invokes; reached only by tasks invoking each other without end. */
+export const MAX_INVOCATION_DEPTH = 100
 
 /**
  * Runs a task with its before and after hooks, once per run (Rake's `invoke`); `again` re-runs
@@ -9,7 +14,14 @@ import type { Session } from './session.ts'
 export async function invokeTask(session: Session, name: string, again = false): Promise<void> {
   const task = session.registry.get(name)
   if (!task) throw unknownTask(session, name)
+  const chain = [...(session.invocationChain.getStore() ?? []), name]
+  if (chain.length > MAX_INVOCATION_DEPTH) throw endlessInvocation(session, chain)
+  checkHookCycles(session.registry, name)
   if (session.ranTasks.has(name) && !again) return
+  await session.invocationChain.run(chain, () => runTask(session, name, task))
+}
+
+async function runTask(session: Session, name: string, task: TaskDefinition): Promise<void> {
   session.ranTasks.add(name)
 
   for (const hook of session.registry.beforeOf(name)) await invokeTask(session, hook)
@@ -42,8 +54,15 @@ export class TaskError extends DeployError {
   }
 }
 
+function endlessInvocation(session: Session, chain: readonly string[]): ConfigError {
+  const [start = ''] = chain
+  const shown = [...chain.slice(0, 4), '…'].join(' -> ')
+  const origin = session.registry.get(start)?.origin ?? 'unknown'
+  return new ConfigError(
+    `Tasks invoke each other without end: ${shown} (over ${MAX_INVOCATION_DEPTH} deep), from ${start} (${origin}); give invoke(…, { again: true }) a condition that stops it`
+  )
+}
+
 export function unknownTask(session: Session, name: string): UsageError {
-  const suggestions = suggestTasks(name, session.registry.all().map((task) => task.name))
-  const hint = suggestions.length > 0 ? ` Did you mean ${suggestions.map((s) => `"${s}"`).join(' or ')}?` : ''
-  return new UsageError(`Unknown task "${name}".${hint} Run \`deploy -T\` to list tasks.`)
+  return unknownTaskError(name, session.registry.all().map((task) => task.name))
 }

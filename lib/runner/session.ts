@@ -40,6 +40,8 @@ export class Session {
   /** Hosts that completed at least one remote block. */
   readonly touchedHosts = new Set<string>()
   readonly taskTimings: { name: string; durationMs: number; ok: boolean }[] = []
+  /** The tasks being invoked, outermost first, through hooks and `invoke`: bounds their depth. */
+  readonly invocationChain = new AsyncLocalStorage<readonly string[]>()
   /** True inside an `on` block, so nested blocks do not take a second global slot (p-limit deadlock). */
   readonly insideOn = new AsyncLocalStorage<boolean>()
 

@@ -164,6 +164,37 @@ test('a malformed stage file is named with its line', async () => {
   assert.match(errorLine(result), /^error: roles\/broken\.yaml:\d+: invalid YAML: /)
 })
 
+test('bad filters, stages, stage values, hooks and -T patterns: one line, nothing run', async () => {
+  const dir = makeProject('bad-inputs', 'runner.ts', {
+    'roles/badhost.yaml': 'servers:\n  - host: "web1:abc"\n',
+    'roles/badroles.yaml': 'servers:\n  - host: h01\n    roles: web, app\n',
+    'roles/nossh.yaml': 'ssh_config: missing/ssh_config\nservers: [h01]\n',
+  })
+  for (const host of hosts) onHost(host, 'rm -f /tmp/probe-mark')
+  const cases: { args: string[]; code: number; expected: string | RegExp }[] = [
+    { args: ['farm', 'probe:mark', 'HOSTS='], code: 2, expected: 'error: HOSTS= is empty: name at least one host, or leave HOSTS out.' },
+    { args: ['farm', 'probe:mark', '--roles', ''], code: 2, expected: 'error: --roles "" is empty: name at least one role, or leave --roles out.' },
+    { args: ['farm', 'probe:mark', 'hosts=h01'], code: 2, expected: 'error: "hosts=h01" is not a filter; did you mean HOSTS=h01? Filters are written HOSTS= and ROLES=.' },
+    { args: ['staging', 'probe:mark'], code: 2, expected: /^error: No stage "staging" \(roles\/staging\.yaml does not exist\); stages: badhost, badroles, farm, nossh\.$/ },
+    { args: ['badhost', 'probe:mark'], code: 2, expected: 'error: roles/badhost.yaml:2: invalid host "web1:abc": write it as host, user@host or user@host:port' },
+    { args: ['badroles', 'probe:mark'], code: 2, expected: 'error: roles/badroles.yaml:3: roles of h01 is the one string "web, app"; write a list: roles: [web, app]' },
+    { args: ['nossh', 'probe:mark', '--dry-run'], code: 2, expected: /^error: roles\/nossh\.yaml:1: ssh_config missing\/ssh_config does not exist \(.*\); fix the path or remove ssh_config$/ },
+    { args: ['-T', 'nomatch'], code: 1, expected: 'error: No task matches "nomatch". Run `deploy -T` to list tasks.' },
+    { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/bad-hook.ts'), 'bad_hook:noop'], code: 2, expected: /^error: .*bad-hook\.ts:4: after\("deploy:publishd", "bad_hook:noop"\): no task "deploy:publishd"; did you mean "deploy:published"/ },
+    { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/circular-hooks.ts'), 'cycle:a'], code: 2, expected: /^error: Circular hooks: cycle:a -> cycle:b -> cycle:a \(each must run before the next\): / },
+    { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/circular-hooks.ts'), 'loop:x'], code: 2, expected: /^error: Tasks invoke each other without end: loop:x -> loop:y -> loop:x -> loop:y -> … \(over 100 deep\), from loop:x \(.*circular-hooks\.ts:9\); / },
+  ]
+  for (const { args, code, expected } of cases) {
+    const result = await runCli(args, { cwd: dir })
+    assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`)
+    const line = errorLine(result)
+    if (typeof expected === 'string') assert.equal(line, expected)
+    else assert.match(line, expected)
+    assert.ok(!result.stderr.includes('    at '), `no stack trace for ${args.join(' ')}: ${result.stderr}`)
+  }
+  assert.deepEqual(marked(), [], 'nothing ran on any host')
+})
+
 test('an unreachable host and a refused key fail with the host named, exit 1', async () => {
   const dir = makeProject('unreachable', 'runner.ts', {
     'roles/broken.yaml': [

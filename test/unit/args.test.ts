@@ -1,0 +1,49 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { parseCommandLine } from '../../lib/cli/args.ts'
+import { UsageError } from '../../lib/errors.ts'
+
+function filtersOf(argv: string[], env: Record<string, string> = {}): { roles: string[]; hosts: string[] } {
+  const request = parseCommandLine(argv, env)
+  assert.equal(request.kind, 'run')
+  return { roles: request.kind === 'run' ? request.roles : [], hosts: request.kind === 'run' ? request.hosts : [] }
+}
+
+test('filters come from options, key=value words and the environment, in that order', () => {
+  assert.deepEqual(filtersOf(['deploy', 'HOSTS=h1,h2', 'ROLES=web']), { roles: ['web'], hosts: ['h1', 'h2'] })
+  assert.deepEqual(filtersOf(['deploy', '--hosts', 'h3', 'HOSTS=h1'], { HOSTS: 'h2' }), { roles: [], hosts: ['h3'] })
+  assert.deepEqual(filtersOf(['deploy'], { HOSTS: 'h2', ROLES: 'db' }), { roles: ['db'], hosts: ['h2'] })
+  assert.deepEqual(filtersOf(['deploy', 'HOSTS=h1,,h2,']), { roles: [], hosts: ['h1', 'h2'] })
+  assert.deepEqual(filtersOf(['deploy']), { roles: [], hosts: [] })
+})
+
+test('an empty filter is refused instead of targeting every host', () => {
+  const cases: [string[], Record<string, string>, string][] = [
+    [['deploy', 'HOSTS='], {}, 'HOSTS= is empty: name at least one host, or leave HOSTS out.'],
+    [['deploy', 'HOSTS=,'], {}, 'HOSTS="," is empty: name at least one host, or leave HOSTS out.'],
+    [['deploy', 'HOSTS= , '], {}, 'HOSTS=" , " is empty: name at least one host, or leave HOSTS out.'],
+    [['deploy', 'ROLES='], {}, 'ROLES= is empty: name at least one role, or leave ROLES out.'],
+    [['deploy', '--hosts', ''], {}, '--hosts "" is empty: name at least one host, or leave --hosts out.'],
+    [['deploy', '--roles='], {}, '--roles "" is empty: name at least one role, or leave --roles out.'],
+    [['deploy', '-r', ','], {}, '--roles "," is empty: name at least one role, or leave --roles out.'],
+    [['deploy'], { HOSTS: '' }, 'HOSTS= in the environment is empty: name at least one host, or unset HOSTS.'],
+  ]
+  for (const [argv, env, message] of cases) {
+    assert.throws(() => parseCommandLine(argv, env), (error: unknown) => error instanceof UsageError && error.message === message, argv.join(' '))
+  }
+})
+
+test('filter names spelt otherwise are refused, not taken as variables', () => {
+  const cases: [string, string][] = [
+    ['hosts=h1', '"hosts=h1" is not a filter; did you mean HOSTS=h1? Filters are written HOSTS= and ROLES=.'],
+    ['Hosts=h1,h2', '"Hosts=h1,h2" is not a filter; did you mean HOSTS=h1,h2? Filters are written HOSTS= and ROLES=.'],
+    ['HOST=h1', '"HOST=h1" is not a filter; did you mean HOSTS=h1? Filters are written HOSTS= and ROLES=.'],
+    ['ROLE=web', '"ROLE=web" is not a filter; did you mean ROLES=web? Filters are written HOSTS= and ROLES=.'],
+    ['roles=', '"roles=" is not a filter; did you mean ROLES=? Filters are written HOSTS= and ROLES=.'],
+  ]
+  for (const [word, message] of cases) {
+    assert.throws(() => parseCommandLine(['deploy', word]), (error: unknown) => error instanceof UsageError && error.message === message, word)
+  }
+  const request = parseCommandLine(['deploy', 'hostname=a', 'role_name=b', 'tag=Deploy1'])
+  assert.deepEqual(request.kind === 'run' && request.variables, { hostname: 'a', role_name: 'b', tag: 'Deploy1' })
+})
