@@ -6,6 +6,7 @@ import type { Host, HostContext } from '../lib/index.ts'
 import { deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
 import { prepareReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
+import { projectRoot } from '../lib/config/project-root.ts'
 import { checkPath, isFlagSet } from '../lib/torrent/murder-options.ts'
 import { distributeWithMurder } from './murder.ts'
 
@@ -283,8 +284,9 @@ task('deploy', { desc: 'Deploy a new release (Capistrano 3 flow)' }, async () =>
   await runFlow(DEPLOY_FLOW)
 })
 
+/** The release comes from the deployfile's directory, not wherever the user stands. */
 function prepareSource(): Promise<ReleaseSource> {
-  return prepareReleaseSource(process.cwd(), String(fetch('release_source', '')), isFlagSet(fetch, 'allow_dirty'))
+  return prepareReleaseSource(projectRoot(), String(fetch('release_source', '')), isFlagSet(fetch, 'allow_dirty'))
 }
 
 namespace('deploy', () => {

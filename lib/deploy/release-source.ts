@@ -13,17 +13,18 @@ export interface ReleaseSource {
 }
 
 /**
- * The release as a local tgz: `git archive` of the committed HEAD of the repository at `cwd`
- * (refusing a dirty tree unless `allowDirty`, which then archives the working tree's tracked files),
- * or a local directory or tarball given as `source`.
+ * The release as a local tgz: `git archive` of the committed HEAD of the project at `root` (the
+ * deployfile's directory; refusing a dirty tree unless `allowDirty`, which then archives the working
+ * tree's tracked files), or a local directory or tarball given as `source`, relative to `root`.
  */
-export async function prepareReleaseSource(cwd: string, source: string | undefined, allowDirty: boolean): Promise<ReleaseSource> {
+export async function prepareReleaseSource(root: string, source: string | undefined, allowDirty: boolean): Promise<ReleaseSource> {
   const workDir = await mkdtemp(join(tmpdir(), 'murder-release-'))
   const tgzPath = join(workDir, 'release.tgz')
-  const quiet = $({ cwd, quiet: true, verbose: false })
+  const quiet = $({ cwd: root, quiet: true, verbose: false })
   if (source !== undefined && source !== '') {
-    const path = resolve(cwd, source)
-    if (!existsSync(path)) throw new ConfigError(`release_source ${source} does not exist; point it at a directory or a .tgz`)
+    const path = resolve(root, source)
+    const where = path === source ? '' : ` (${path})`
+    if (!existsSync(path)) throw new ConfigError(`release_source ${source}${where} does not exist; point it at a directory or a .tgz`)
     if (statSync(path).isDirectory()) {
       await quiet`tar -czf ${tgzPath} --exclude=.git -C ${path} .`
       return { tgzPath, sha: 'unknown', branch: 'unknown' }
@@ -33,9 +34,10 @@ export async function prepareReleaseSource(cwd: string, source: string | undefin
   }
   const inside = await quiet`git rev-parse --is-inside-work-tree`.nothrow()
   if (inside.exitCode !== 0) {
-    throw new ConfigError(`${cwd} is not a git repository; commit your app to git, or set release_source to a directory or .tgz`)
+    throw new ConfigError(`${root} is not a git repository; commit your app to git, or set release_source to a directory or .tgz`)
   }
-  const dirty = (await quiet`git status --porcelain --untracked-files=no`).stdout.trim()
+  // Only the project's own files: `git archive` run from a subdirectory of a repository packs that subdirectory.
+  const dirty = (await quiet`git status --porcelain --untracked-files=no -- .`).stdout.trim()
   let treeish = 'HEAD'
   if (dirty !== '') {
     if (!allowDirty) {

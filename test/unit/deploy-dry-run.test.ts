@@ -1,0 +1,35 @@
+// `deploy --dry-run` of throwaway projects, run from source: what deploy packs, checks and prints
+// before any host is touched. Nothing connects anywhere.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DEPLOY_PROJECT_FILES, hostCommands, makeGitProject, runDryCli } from '../helpers/dry-run-project.ts'
+
+function scratchDir(): string {
+  return mkdtempSync(join(tmpdir(), 'murder-test-tmp-'))
+}
+
+test('the release comes from the deployfile’s directory, not the directory the user stands in', async () => {
+  const project = makeGitProject('root', { ...DEPLOY_PROJECT_FILES, 'lib/cli/main.ts': 'x\n', 'app/index.html': 'shop\n' })
+  const other = makeGitProject('other', { 'README': 'another repository\n' })
+  const tmp = scratchDir()
+  try {
+    const fromSubdirectory = await runDryCli(['x', 'deploy', '--dry-run', 'deploy_via=copy'], join(project.dir, 'lib/cli'), tmp)
+    assert.equal(fromSubdirectory.code, 0, fromSubdirectory.stderr)
+    assert.match(fromSubdirectory.stderr, new RegExp(`Branch main \\(at ${project.sha}\\) deployed as release \\d{14}`))
+
+    const fromOtherRepository = await runDryCli(['-f', join(project.dir, 'deployfile.ts'), 'x', 'deploy', '--dry-run', 'deploy_via=copy'], other.dir, tmp)
+    assert.equal(fromOtherRepository.code, 0, fromOtherRepository.stderr)
+    assert.match(fromOtherRepository.stderr, new RegExp(`\\(at ${project.sha}\\)`))
+    assert.doesNotMatch(fromOtherRepository.stderr, new RegExp(other.sha))
+
+    // A relative release_source is the project's `app`, not lib/cli/app.
+    const relative = await runDryCli(['x', 'deploy', '--dry-run', 'deploy_via=copy', 'release_source=app'], join(project.dir, 'lib/cli'), tmp)
+    assert.equal(relative.code, 0, relative.stderr)
+    assert.ok(hostCommands(relative.stderr).length > 0)
+  } finally {
+    for (const dir of [project.dir, other.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+})
