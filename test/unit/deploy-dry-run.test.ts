@@ -33,3 +33,31 @@ test('the release comes from the deployfile’s directory, not the directory the
     for (const dir of [project.dir, other.dir, tmp]) rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('a bad deploy input fails with one error line, exit 2, before any command for any host', async () => {
+  const project = makeGitProject('inputs', DEPLOY_PROJECT_FILES)
+  const tmp = scratchDir()
+  try {
+    const cases: [string[], RegExp][] = [
+      [['--waves', '0'], /^error: wave "0" must be at least 1 host\.$/m],
+      [['--waves', 'abc'], /^error: wave "abc" in "abc" is not a count or a percentage/m],
+      [['--waves', '200%'], /^error: wave "200%" must be between 1% and 100%\.$/m],
+      [['deploy_via=rsync'], /^error: deploy_via must be "murder" or "copy", got "rsync"/m],
+      [['application='], /^error: application must be set to a simple name/m],
+      [['application=../x', 'deploy_to=/srv/x'], /^error: application must be set to a simple name .*got "\.\.\/x"/m],
+      [['keep_releases=abc'], /^error: keep_releases must be a whole number at least 1/m],
+      [['keep_releases=0'], /^error: keep_releases must be a whole number at least 1/m],
+      [['release_timestamp=../../../etc'], /^error: release_timestamp must be 14 digits/m],
+    ]
+    for (const [words, error] of cases) {
+      const result = await runDryCli(['x', 'deploy', '--dry-run', ...words], project.dir, tmp)
+      const what = words.join(' ')
+      assert.equal(result.code, 2, `${what}:\n${result.stderr}`)
+      assert.match(result.stderr, error, what)
+      assert.deepEqual(hostCommands(result.stderr), [], `${what}: no host is touched`)
+      assert.doesNotMatch(result.stderr, /succeeded/, what)
+    }
+  } finally {
+    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+})
