@@ -5,7 +5,7 @@ import { DeployError, InterruptedError, UsageError, allServers, checkInterrupted
 import type { Host, HostContext } from '../lib/index.ts'
 import { deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
-import { prepareReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
+import { prepareReleaseSource, removeReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
 import { projectRoot } from '../lib/config/project-root.ts'
 import { isFlagSet } from '../lib/torrent/murder-options.ts'
 import {
@@ -271,8 +271,13 @@ task('deploy', { desc: 'Deploy a new release (Capistrano 3 flow)' }, async () =>
   // Checked and packed before any host is touched: a bad variable, a dirty tree or a bad release_source changes nothing.
   checkDeployInputs(fetch)
   targets()
-  source = await prepareSource()
-  await runFlow(DEPLOY_FLOW)
+  const release = await prepareSource()
+  source = release
+  try {
+    await runFlow(DEPLOY_FLOW)
+  } finally {
+    removeReleaseSource(release)
+  }
 })
 
 /** The release comes from the deployfile's directory, not wherever the user stands. */

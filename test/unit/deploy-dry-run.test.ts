@@ -2,7 +2,7 @@
 // before any host is touched. Nothing connects anywhere.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEPLOY_PROJECT_FILES, hostCommands, makeGitProject, runDryCli } from '../helpers/dry-run-project.ts'
@@ -29,6 +29,8 @@ test('the release comes from the deployfile’s directory, not the directory the
     const relative = await runDryCli(['x', 'deploy', '--dry-run', 'deploy_via=copy', 'release_source=app'], join(project.dir, 'lib/cli'), tmp)
     assert.equal(relative.code, 0, relative.stderr)
     assert.ok(hostCommands(relative.stderr).length > 0)
+    // tsx keeps its cache there too; murder's own directories must be gone.
+    assert.deepEqual(readdirSync(tmp).filter((name) => name.startsWith('murder-')), [], 'the packed releases are gone once the runs end')
   } finally {
     for (const dir of [project.dir, other.dir, tmp]) rmSync(dir, { recursive: true, force: true })
   }
