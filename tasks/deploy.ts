@@ -3,7 +3,7 @@
 import { hostname, userInfo } from 'node:os'
 import { DeployError, InterruptedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
-import { deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../lib/deploy/releases.ts'
+import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
 import { prepareReleaseSource, removeReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
 import { projectRoot } from '../lib/config/project-root.ts'
@@ -233,13 +233,14 @@ namespace('deploy', () => {
     const choices = new Map<string, string | undefined>()
     await on(targets(), async (remote) => {
       const names = (await remote.capture(`ls -xt ${quote(releasesPath())} 2>/dev/null || true`)).split(/\s+/).filter(Boolean)
-      const chosen = rollbackTarget(names, requested)
+      const chosen = rollbackTarget(names, requested) ?? (isDryRun() ? (requested ?? DRY_RUN_PREVIOUS_RELEASE) : undefined)
       if (!chosen) {
         const why = requested === undefined ? 'there is no previous release' : `release ${requested} is not there`
         throw new DeployError(`${remote.host.name}: cannot roll back: ${why} in ${releasesPath()}.`, { exitCode: 1 })
       }
       choices.set(remote.host.name, chosen)
     })
+    if (isDryRun() && requested === undefined) log(`dry run: the hosts' releases are not listed, so the release rolled back to shows as ${DRY_RUN_PREVIOUS_RELEASE}`)
     const distinct = new Set(choices.values())
     if (distinct.size > 1) log(`hosts roll back to different releases: ${[...distinct].join(', ')}`, 'warn')
     rollbackRelease = [...distinct][0]
@@ -247,7 +248,8 @@ namespace('deploy', () => {
 
   task('cleanup_rollback', { desc: 'Archive and remove the release rolled away from' }, async () => {
     await on(targets(), async (remote) => {
-      const newest = (await remote.capture(['ls', '-xt', releasesPath()])).split(/\s+/).filter(Boolean)[0]
+      const listed = (await remote.capture(['ls', '-xt', releasesPath()])).split(/\s+/).filter(Boolean)[0]
+      const newest = listed ?? (isDryRun() ? DRY_RUN_NEWEST_RELEASE : undefined)
       const current = releaseOf(await remote.capture(['readlink', currentPath()]))
       if (newest === undefined || newest === current) return
       await remote.run(['tar', '-czf', `${deployTo()}/rolled-back-release-${newest}.tar.gz`, '-C', releasesPath(), newest])

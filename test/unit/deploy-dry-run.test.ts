@@ -63,3 +63,23 @@ test('a bad deploy input fails with one error line, exit 2, before any command f
     for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('deploy:rollback --dry-run previews its commands with a stand-in for the release it would pick', async () => {
+  const project = makeGitProject('rollback', DEPLOY_PROJECT_FILES)
+  const tmp = scratchDir()
+  try {
+    const previous = await runDryCli(['x', 'deploy:rollback', '--dry-run'], project.dir, tmp)
+    assert.equal(previous.code, 0, previous.stderr)
+    const commands = hostCommands(previous.stderr)
+    assert.ok(commands.includes("  one.invalid $ ln -sfn '/srv/shop/releases/<previous release>' /srv/shop/releases/current"), previous.stderr)
+    assert.ok(commands.includes("  two.invalid $ mv /srv/shop/releases/current /srv/shop/"), previous.stderr)
+    assert.ok(commands.includes("  one.invalid $ rm -rf '/srv/shop/releases/<newest release>'"), previous.stderr)
+    assert.match(previous.stderr, /rolled back to release <previous release>/)
+
+    const named = await runDryCli(['x', 'deploy:rollback', '--dry-run', 'rollback_release=20240101000000'], project.dir, tmp)
+    assert.equal(named.code, 0, named.stderr)
+    assert.ok(hostCommands(named.stderr).includes('  two.invalid $ ln -sfn /srv/shop/releases/20240101000000 /srv/shop/releases/current'), named.stderr)
+  } finally {
+    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+})
