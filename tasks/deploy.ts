@@ -3,10 +3,15 @@
 import { hostname, userInfo } from 'node:os'
 import { DeployError, InterruptedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
-import { deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../lib/deploy/releases.ts'
+import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
-import { prepareReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
-import { checkPath, isFlagSet } from '../lib/torrent/murder-options.ts'
+import { prepareReleaseSource, removeReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
+import { projectRoot } from '../lib/config/project-root.ts'
+import { isFlagSet } from '../lib/torrent/murder-options.ts'
+import {
+  checkDeployInputs, checkRollbackInputs, readApplication, readDeployTo, readDeployVia, readDirectoryName, readKeepReleases,
+  readLinkedPaths, readReleaseName, readRollbackRelease, readTmpDir, readWaveSpec,
+} from '../lib/deploy/deploy-inputs.ts'
 import { distributeWithMurder } from './murder.ts'
 
 set('deploy_to', () => `/var/www/${application()}`)
@@ -27,32 +32,15 @@ const DEPLOY_FLOW = ['starting', 'started', 'updating', 'updated', 'publishing',
 const ROLLBACK_FLOW = ['starting', 'started', 'reverting', 'reverted', 'publishing', 'published', 'finishing_rollback', 'finished']
 const LOCK_FILE = 'deploy.lock'
 
-function application(): string {
-  const name = String(fetch('application', ''))
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    throw new UsageError(`application must be set to a simple name (letters, digits, ".", "_", "-"), got "${name}": set('application', 'shop').`)
-  }
-  return name
-}
-
-const deployTo = (): string => checkPath('deploy_to', String(fetch('deploy_to')))
-const releasesPath = (): string => `${deployTo()}/${String(fetch('releases_directory'))}`
-const sharedPath = (): string => `${deployTo()}/${String(fetch('shared_directory'))}`
-const currentPath = (): string => `${deployTo()}/${String(fetch('current_directory'))}`
-const releaseName = (): string => String(fetch('release_timestamp'))
+const application = (): string => readApplication(fetch)
+const deployTo = (): string => readDeployTo(fetch)
+const releasesPath = (): string => `${deployTo()}/${readDirectoryName(fetch, 'releases_directory')}`
+const sharedPath = (): string => `${deployTo()}/${readDirectoryName(fetch, 'shared_directory')}`
+const currentPath = (): string => `${deployTo()}/${readDirectoryName(fetch, 'current_directory')}`
+const releaseName = (): string => readReleaseName(fetch)
 const releasePath = (): string => `${releasesPath()}/${releaseName()}`
 const INCOMING_SUFFIX = '.incoming'
 const incomingPath = (): string => `${releasesPath()}/.${releaseName()}${INCOMING_SUFFIX}`
-
-function listVariable(name: string): string[] {
-  const value = fetch<unknown>(name, [])
-  const list = typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : value
-  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) throw new UsageError(`${name} must be a list of paths`)
-  for (const item of list) {
-    if (item.startsWith('/') || item.split('/').includes('..')) throw new UsageError(`${name} entry "${item}" must be a relative path inside the release`)
-  }
-  return list
-}
 
 /** The hosts this deploy changes: release roles after ROLES=/HOSTS= filters. */
 function targets(): Host[] {
@@ -71,7 +59,7 @@ let isMakingRelease = false
 
 async function swapCurrent(remote: HostContext, target: string): Promise<void> {
   // Capistrano's atomic swap: a new link, renamed over `current` (rename(2)); never a moment without it.
-  const staging = `${releasesPath()}/${String(fetch('current_directory'))}`
+  const staging = `${releasesPath()}/${readDirectoryName(fetch, 'current_directory')}`
   await remote.run(['ln', '-sfn', target, staging])
   await remote.run(['mv', staging, `${deployTo()}/`])
 }
@@ -152,8 +140,8 @@ namespace('deploy', () => {
   })
 
   task('check', { desc: 'Check required files and directories exist' }, async () => {
-    const linkedDirs = listVariable('linked_dirs')
-    const linkedFiles = listVariable('linked_files')
+    const linkedDirs = readLinkedPaths(fetch, 'linked_dirs')
+    const linkedFiles = readLinkedPaths(fetch, 'linked_files')
     await on(targets(), async (remote) => {
       const shared = sharedPath()
       const dirs = [shared, releasesPath(), ...linkedDirs.map((dir) => `${shared}/${dir}`), ...linkedFiles.map((file) => `${shared}/${parentOf(file)}`)]
@@ -175,7 +163,7 @@ namespace('deploy', () => {
       await remote.run(`rm -rf ${quote(releasesPath())}/.*${INCOMING_SUFFIX}`, { quiet: true })
     })
     isMakingRelease = true
-    log(`release ${releasePath()} on ${targets().length} host(s) via ${String(fetch('deploy_via'))}`)
+    log(`release ${releasePath()} on ${targets().length} host(s) via ${readDeployVia(fetch)}`)
   })
 
   task('set_previous_revision', async () => {
@@ -187,14 +175,13 @@ namespace('deploy', () => {
 
   task('create_release', { desc: 'Put the release on every target host (deploy_via murder or copy)' }, async () => {
     source ??= await prepareSource()
-    const via = String(fetch('deploy_via'))
+    const via = readDeployVia(fetch)
     const hosts = targets()
     // Filled under a hidden name and renamed when complete: `ls releases` (ours and Capistrano's
     // rollback) never lists a half-extracted release, even after a kill -9 of this run.
     const incoming = incomingPath()
     if (via === 'copy') await distributeByCopy(source, hosts, incoming)
-    else if (via === 'murder') await distributeWithMurder(source.tgzPath, hosts, incoming, `${application()}-${releaseName()}`, String(fetch('tmp_dir')))
-    else throw new UsageError(`deploy_via must be "murder" or "copy", got "${via}".`)
+    else await distributeWithMurder(source.tgzPath, hosts, incoming, `${application()}-${releaseName()}`, readTmpDir(fetch))
     // Hosts that failed within max_fail leave the run here; what they got of the release goes.
     const remaining = new Set(targets().map((host) => host.name))
     await removeUnpublishedRelease(hosts.filter((host) => !remaining.has(host.name)))
@@ -210,7 +197,10 @@ namespace('deploy', () => {
 
   namespace('symlink', () => {
     task('shared', { desc: 'Link linked_files and linked_dirs into the release' }, async () => {
-      const entries = [...listVariable('linked_files').map((p) => ({ p, isDir: false })), ...listVariable('linked_dirs').map((p) => ({ p, isDir: true }))]
+      const entries = [
+        ...readLinkedPaths(fetch, 'linked_files').map((p) => ({ p, isDir: false })),
+        ...readLinkedPaths(fetch, 'linked_dirs').map((p) => ({ p, isDir: true })),
+      ]
       await on(targets(), async (remote) => {
         for (const { p, isDir } of entries) {
           const link = `${releasePath()}/${p}`
@@ -227,7 +217,7 @@ namespace('deploy', () => {
   })
 
   task('cleanup', { desc: 'Remove old releases beyond keep_releases' }, async () => {
-    const keep = Number(fetch('keep_releases'))
+    const keep = readKeepReleases(fetch)
     await on(targets(), async (remote) => {
       const names = (await remote.capture(['ls', '-x', releasesPath()])).split(/\s+/).filter(Boolean)
       const current = releaseOf(await remote.capture(`readlink ${quote(currentPath())} || true`))
@@ -239,17 +229,18 @@ namespace('deploy', () => {
   })
 
   task('revert_release', { desc: 'Pick the release to roll back to (rollback_release=TIMESTAMP, else the previous one)' }, async () => {
-    const requested = String(fetch('rollback_release', '') ?? '')
+    const requested = readRollbackRelease(fetch)
     const choices = new Map<string, string | undefined>()
     await on(targets(), async (remote) => {
       const names = (await remote.capture(`ls -xt ${quote(releasesPath())} 2>/dev/null || true`)).split(/\s+/).filter(Boolean)
-      const chosen = rollbackTarget(names, requested === '' ? undefined : requested)
+      const chosen = rollbackTarget(names, requested) ?? (isDryRun() ? (requested ?? DRY_RUN_PREVIOUS_RELEASE) : undefined)
       if (!chosen) {
-        const why = requested === '' ? 'there is no previous release' : `release ${requested} is not there`
+        const why = requested === undefined ? 'there is no previous release' : `release ${requested} is not there`
         throw new DeployError(`${remote.host.name}: cannot roll back: ${why} in ${releasesPath()}.`, { exitCode: 1 })
       }
       choices.set(remote.host.name, chosen)
     })
+    if (isDryRun() && requested === undefined) log(`dry run: the hosts' releases are not listed, so the release rolled back to shows as ${DRY_RUN_PREVIOUS_RELEASE}`)
     const distinct = new Set(choices.values())
     if (distinct.size > 1) log(`hosts roll back to different releases: ${[...distinct].join(', ')}`, 'warn')
     rollbackRelease = [...distinct][0]
@@ -257,7 +248,8 @@ namespace('deploy', () => {
 
   task('cleanup_rollback', { desc: 'Archive and remove the release rolled away from' }, async () => {
     await on(targets(), async (remote) => {
-      const newest = (await remote.capture(['ls', '-xt', releasesPath()])).split(/\s+/).filter(Boolean)[0]
+      const listed = (await remote.capture(['ls', '-xt', releasesPath()])).split(/\s+/).filter(Boolean)[0]
+      const newest = listed ?? (isDryRun() ? DRY_RUN_NEWEST_RELEASE : undefined)
       const current = releaseOf(await remote.capture(['readlink', currentPath()]))
       if (newest === undefined || newest === current) return
       await remote.run(['tar', '-czf', `${deployTo()}/rolled-back-release-${newest}.tar.gz`, '-C', releasesPath(), newest])
@@ -278,17 +270,27 @@ namespace('deploy', () => {
 })
 
 task('deploy', { desc: 'Deploy a new release (Capistrano 3 flow)' }, async () => {
-  // Packed before any host is touched, so a dirty tree or a bad release_source changes nothing.
-  source = await prepareSource()
-  await runFlow(DEPLOY_FLOW)
+  // Checked and packed before any host is touched: a bad variable, a dirty tree or a bad release_source changes nothing.
+  checkDeployInputs(fetch)
+  targets()
+  const release = await prepareSource()
+  source = release
+  try {
+    await runFlow(DEPLOY_FLOW)
+  } finally {
+    removeReleaseSource(release)
+  }
 })
 
+/** The release comes from the deployfile's directory, not wherever the user stands. */
 function prepareSource(): Promise<ReleaseSource> {
-  return prepareReleaseSource(process.cwd(), String(fetch('release_source', '')), isFlagSet(fetch, 'allow_dirty'))
+  return prepareReleaseSource(projectRoot(), String(fetch('release_source', '')), isFlagSet(fetch, 'allow_dirty'))
 }
 
 namespace('deploy', () => {
   task('rollback', { desc: 'Roll back to the previous release' }, async () => {
+    checkRollbackInputs(fetch)
+    targets()
     await runFlow(ROLLBACK_FLOW)
   })
 })
@@ -326,9 +328,9 @@ async function removeUnpublishedRelease(hosts: readonly Host[]): Promise<void> {
 }
 
 async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], target: string): Promise<void> {
-  const remoteTgz = `${String(fetch('tmp_dir'))}/${application()}-${releaseName()}.tgz`
+  const remoteTgz = `${readTmpDir(fetch)}/${application()}-${releaseName()}.tgz`
   await on(hosts, async (remote) => {
-    await remote.run(['mkdir', '-p', String(fetch('tmp_dir')), target])
+    await remote.run(['mkdir', '-p', readTmpDir(fetch), target])
     await remote.upload(release.tgzPath, remoteTgz)
     await remote.run(['tar', '-xzf', remoteTgz, '-C', target])
     await remote.run(['rm', '-f', remoteTgz])
@@ -340,12 +342,7 @@ async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], 
  * fails, every host switched in this run goes back to where it was and later waves never switch.
  */
 async function publishInWaves(target: string): Promise<void> {
-  let waves: Host[][]
-  try {
-    waves = planWaves(targets(), String(fetch('waves', '')) || '100%')
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}.`)
-  }
+  const waves = planWaves(targets(), readWaveSpec(fetch))
   const switched: Host[] = []
   for (const [index, wave] of waves.entries()) {
     if (waves.length > 1) log(`wave ${index + 1}/${waves.length}: ${wave.map((host) => host.name).join(', ')}`)

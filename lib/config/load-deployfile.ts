@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError, DeployError, UsageError } from '../errors.ts'
 import { compileDeployfile, MURDER_URL, type CompileFailure } from './compile-deployfile.ts'
+import { rememberDeployfile } from './project-root.ts'
 
 /**
  * Compiles the deployfile (and the local modules it imports) to one ES module and imports it; load
@@ -11,6 +12,7 @@ import { compileDeployfile, MURDER_URL, type CompileFailure } from './compile-de
  * package.json says, so a deployfile works in a CommonJS project or one without package.json.
  */
 export async function loadDeployfile(path: string): Promise<void> {
+  rememberDeployfile(resolve(path))
   // Imported from a file (a data: URL would have no usable stack traces) in a directory of its own,
   // readable only by us; gone once loaded, or when the process ends first (process.exit while loading).
   // The real path, so that Node's module URL and the source map's relative paths agree (macOS links /var).

@@ -1,41 +1,83 @@
-import { existsSync, statSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { $ } from 'zx/core'
-import { ConfigError, DeployError } from '../errors.ts'
+import { ConfigError, DeployError, UsageError } from '../errors.ts'
 
 export interface ReleaseSource {
   /** A local .tgz holding the release's files at its root. */
   tgzPath: string
   sha: string
   branch: string
+  /** The temporary directory made for `tgzPath`, if one was (a given .tgz is used where it lies). */
+  workDir: string | undefined
 }
 
 /**
- * The release as a local tgz: `git archive` of the committed HEAD of the repository at `cwd`
- * (refusing a dirty tree unless `allowDirty`, which then archives the working tree's tracked files),
- * or a local directory or tarball given as `source`.
+ * The release as a local tgz: `git archive` of the committed HEAD of the project at `root` (the
+ * deployfile's directory; refusing a dirty tree unless `allowDirty`, which then archives the working
+ * tree's tracked files), or a local directory or tarball given as `source`, relative to `root`.
+ * The temporary directory goes with `removeReleaseSource`, or when the process exits.
  */
-export async function prepareReleaseSource(cwd: string, source: string | undefined, allowDirty: boolean): Promise<ReleaseSource> {
-  const workDir = await mkdtemp(join(tmpdir(), 'murder-release-'))
-  const tgzPath = join(workDir, 'release.tgz')
-  const quiet = $({ cwd, quiet: true, verbose: false })
-  if (source !== undefined && source !== '') {
-    const path = resolve(cwd, source)
-    if (!existsSync(path)) throw new ConfigError(`release_source ${source} does not exist; point it at a directory or a .tgz`)
-    if (statSync(path).isDirectory()) {
-      await quiet`tar -czf ${tgzPath} --exclude=.git -C ${path} .`
-      return { tgzPath, sha: 'unknown', branch: 'unknown' }
+export async function prepareReleaseSource(root: string, source: string | undefined, allowDirty: boolean): Promise<ReleaseSource> {
+  const path = source === undefined || source === '' ? undefined : resolve(root, source)
+  if (path !== undefined) {
+    const where = path === source ? '' : ` (${path})`
+    if (!existsSync(path)) throw new ConfigError(`release_source ${source}${where} does not exist; point it at a directory or a .tgz`)
+    if (!statSync(path).isDirectory()) {
+      if (!/\.(tgz|tar\.gz)$/.test(path)) throw new ConfigError(`release_source ${source} must be a directory, .tgz or .tar.gz`)
+      return { tgzPath: path, sha: 'unknown', branch: 'unknown', workDir: undefined }
     }
-    if (!/\.(tgz|tar\.gz)$/.test(path)) throw new ConfigError(`release_source ${source} must be a directory, .tgz or .tar.gz`)
-    return { tgzPath: path, sha: 'unknown', branch: 'unknown' }
   }
+  const workDir = makeWorkDir()
+  const tgzPath = join(workDir, 'release.tgz')
+  try {
+    if (path === undefined) return { tgzPath, workDir, ...(await archiveGitTree(root, tgzPath, allowDirty)) }
+    await $({ quiet: true, verbose: false })`tar -czf ${tgzPath} --exclude=.git -C ${path} .`
+    return { tgzPath, sha: 'unknown', branch: 'unknown', workDir }
+  } catch (error) {
+    removeWorkDir(workDir)
+    throw error
+  }
+}
+
+/** Removes what `prepareReleaseSource` made (never a .tgz the user gave); safe to call twice. */
+export function removeReleaseSource(release: ReleaseSource): void {
+  if (release.workDir !== undefined) removeWorkDir(release.workDir)
+}
+
+// A second Ctrl-C ends the process with process.exit, past every `finally`: the 'exit' hook still runs.
+const exitCleanups = new Map<string, () => void>()
+
+function makeWorkDir(): string {
+  let workDir: string
+  try {
+    workDir = mkdtempSync(join(tmpdir(), 'murder-release-'))
+  } catch (error) {
+    throw new UsageError(`cannot pack the release in ${tmpdir()}: ${(error as Error).message}; set TMPDIR to a writable directory`)
+  }
+  const remove = () => removeWorkDir(workDir)
+  exitCleanups.set(workDir, remove)
+  process.once('exit', remove)
+  return workDir
+}
+
+function removeWorkDir(workDir: string): void {
+  const remove = exitCleanups.get(workDir)
+  if (remove === undefined) return
+  exitCleanups.delete(workDir)
+  process.removeListener('exit', remove)
+  rmSync(workDir, { recursive: true, force: true })
+}
+
+async function archiveGitTree(root: string, tgzPath: string, allowDirty: boolean): Promise<Pick<ReleaseSource, 'sha' | 'branch'>> {
+  const quiet = $({ cwd: root, quiet: true, verbose: false })
   const inside = await quiet`git rev-parse --is-inside-work-tree`.nothrow()
   if (inside.exitCode !== 0) {
-    throw new ConfigError(`${cwd} is not a git repository; commit your app to git, or set release_source to a directory or .tgz`)
+    throw new ConfigError(`${root} is not a git repository; commit your app to git, or set release_source to a directory or .tgz`)
   }
-  const dirty = (await quiet`git status --porcelain --untracked-files=no`).stdout.trim()
+  // Only the project's own files: `git archive` run from a subdirectory of a repository packs that subdirectory.
+  const dirty = (await quiet`git status --porcelain --untracked-files=no -- .`).stdout.trim()
   let treeish = 'HEAD'
   if (dirty !== '') {
     if (!allowDirty) {
@@ -50,5 +92,5 @@ export async function prepareReleaseSource(cwd: string, source: string | undefin
   await quiet`git archive --format=tar.gz -o ${tgzPath} ${treeish}`
   const sha = (await quiet`git rev-parse ${treeish}`).stdout.trim()
   const branch = (await quiet`git rev-parse --abbrev-ref HEAD`).stdout.trim()
-  return { tgzPath, sha, branch }
+  return { sha, branch }
 }

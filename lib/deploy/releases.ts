@@ -27,6 +27,13 @@ export function rollbackTarget(namesNewestFirst: readonly string[], requested: s
   return releases.length >= 2 ? releases[1] : undefined
 }
 
+/**
+ * Stand-ins a dry run prints for the releases `deploy:rollback` works on: a dry run reads nothing
+ * from the hosts (`ls releases` comes back empty), so it cannot know their names.
+ */
+export const DRY_RUN_PREVIOUS_RELEASE = '<previous release>'
+export const DRY_RUN_NEWEST_RELEASE = '<newest release>'
+
 /** The release name at the end of a `readlink current` result, if it is one. */
 export function releaseOf(linkTarget: string): string | undefined {
   const name = linkTarget.replace(/\/+$/, '').split('/').at(-1) ?? ''

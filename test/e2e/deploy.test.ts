@@ -2,6 +2,7 @@ import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeProject, runCli, type CliResult } from '../helpers/cli.ts'
 import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
@@ -138,16 +139,16 @@ test('ROLES= deploys only that role; a concurrent deploy is refused by the lock;
   nextVersion()
   expectOk(await deploy('deploy', 'unlock=1'), 'deploy with unlock=1')
 
-  const gitApp = join(project, 'gitapp')
-  mkdirSync(gitApp, { recursive: true })
+  // A project of its own in git: the release is the deployfile's directory, run from a subdirectory of it.
+  const gitApp = makeProject('deploy-git', 'deploy.ts')
   const git = (...args: string[]) => execFileSync('git', ['-C', gitApp, ...args], { stdio: 'pipe' })
   git('init', '-q', '-b', 'main')
-  writeFileSync(join(gitApp, 'VERSION'), 'git\n')
+  mkdirSync(join(gitApp, 'src'))
+  writeFileSync(join(gitApp, 'src/VERSION'), 'git\n')
   git('add', '.')
   git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'first')
-  writeFileSync(join(gitApp, 'VERSION'), 'dirty\n')
-  const dirty = await runCli(['farm', 'deploy', `deploy_via=${VIA}`], { cwd: gitApp, env: {} })
-  // The deployfile is found in the parent project; the git tree is the one the user stands in.
+  writeFileSync(join(gitApp, 'src/VERSION'), 'dirty\n')
+  const dirty = await runCli(['farm', 'deploy', `deploy_via=${VIA}`], { cwd: join(gitApp, 'src'), env: {} })
   assert.equal(dirty.code, 2)
   assert.match(dirty.stderr, /^error: Refusing to deploy: the working tree has 1 uncommitted change\(s\); commit them, or pass allow_dirty=1 to deploy them anyway\.$/m)
 })
@@ -162,4 +163,18 @@ test('deploy --dry-run prints the plan (waves, release path, commands per host) 
   assert.match(result.stderr, new RegExp(`wave 2/2: ${hosts.slice(1).join(', ')}\\n`))
   for (const host of hosts) assert.match(result.stderr, new RegExp(`  ${host} \\$ mv ${DEPLOY_TO}/releases/current ${DEPLOY_TO}/\\n`))
   hosts.forEach((host, index) => assert.equal(readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`), before[index], `${host} unchanged`))
+})
+
+test('from a subdirectory, or with -f from another directory, the release is the project\'s and release_source is relative to it', async () => {
+  const sub = join(project, 'deep/er')
+  mkdirSync(sub, { recursive: true })
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  const fromSub = await runCli(['farm', 'deploy', 'release_source=app', `deploy_via=${VIA}`], { cwd: sub })
+  expectOk(fromSub, 'deploy from a subdirectory')
+  for (const host of hosts) assert.equal(readOnHost(host, `cat ${DEPLOY_TO}/current/index.html`), '<h1>shop</h1>\n', `${host} got the project's app`)
+  nextVersion()
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  const withFile = await runCli(['-f', join(project, 'deployfile.ts'), 'farm', 'deploy', 'release_source=app', `deploy_via=${VIA}`], { cwd: tmpdir() })
+  expectOk(withFile, 'deploy -f from elsewhere')
+  for (const host of hosts) assert.equal(versionOf(host), String(version))
 })

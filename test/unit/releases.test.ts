@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
+import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
 
 test('releaseTimestamp is UTC %Y%m%d%H%M%S', () => {
   assert.equal(releaseTimestamp(new Date('2024-01-02T03:04:05.678Z')), '20240102030405')
@@ -41,4 +41,12 @@ test("revisions.log lines are Capistrano's", () => {
     'Branch main (at 3f2a9c1e) deployed as release 20240102030405 by alice'
   )
   assert.equal(rollbackLogLine('alice', '20240101000000'), 'alice rolled back to release 20240101000000')
+})
+
+test("a dry run's stand-in release names are never taken for real releases", () => {
+  for (const name of [DRY_RUN_PREVIOUS_RELEASE, DRY_RUN_NEWEST_RELEASE]) {
+    assert.equal(releaseOf(`/srv/shop/releases/${name}`), undefined)
+    assert.deepEqual(releasesToRemove([name, '20240101000000'], 1, undefined), [])
+    assert.equal(rollbackTarget([name, '20240101000000'], undefined), undefined)
+  }
 })

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { planWaves } from '../../lib/deploy/waves.ts'
+import { parseWaves, planWaves } from '../../lib/deploy/waves.ts'
 
 const hosts = Array.from({ length: 20 }, (_, index) => `h${index + 1}`)
 
@@ -29,4 +29,13 @@ test('planWaves rejects specs it cannot read', () => {
     ['150%', 'wave "150%" must be between 1% and 100%'],
   ]
   for (const [spec, message] of cases) assert.throws(() => planWaves(hosts, spec), { message })
+})
+
+test('parseWaves checks a spec without the hosts, so deploy refuses it before touching any', () => {
+  assert.deepEqual(parseWaves('1, 10%,100%'), [
+    { value: 1, isPercent: false },
+    { value: 10, isPercent: true },
+    { value: 100, isPercent: true },
+  ])
+  for (const spec of ['0', 'abc', '200%', '0%', '1,,-1', '10 %']) assert.throws(() => parseWaves(spec), spec)
 })

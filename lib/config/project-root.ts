@@ -1,0 +1,19 @@
+import { dirname } from 'node:path'
+
+// Kept here rather than in the session: only the loader knows the deployfile's path, and the
+// CLI loads one deployfile per process.
+let root: string | undefined
+
+/** Records the project root: the directory of the deployfile being loaded. */
+export function rememberDeployfile(path: string): void {
+  root = dirname(path)
+}
+
+/**
+ * The project root, where the release is packed from and relative `release_source` resolves
+ * (Capistrano's too: Rake moves to the Capfile's directory), whatever directory the user stands in.
+ */
+export function projectRoot(): string {
+  if (root === undefined) throw new Error('no deployfile loaded: the project root is not known yet')
+  return root
+}

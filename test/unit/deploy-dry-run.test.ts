@@ -1,0 +1,85 @@
+// `deploy --dry-run` of throwaway projects, run from source: what deploy packs, checks and prints
+// before any host is touched. Nothing connects anywhere.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DEPLOY_PROJECT_FILES, hostCommands, makeGitProject, runDryCli } from '../helpers/dry-run-project.ts'
+
+function scratchDir(): string {
+  return mkdtempSync(join(tmpdir(), 'murder-test-tmp-'))
+}
+
+test('the release comes from the deployfile’s directory, not the directory the user stands in', async () => {
+  const project = makeGitProject('root', { ...DEPLOY_PROJECT_FILES, 'lib/cli/main.ts': 'x\n', 'app/index.html': 'shop\n' })
+  const other = makeGitProject('other', { 'README': 'another repository\n' })
+  const tmp = scratchDir()
+  try {
+    const fromSubdirectory = await runDryCli(['x', 'deploy', '--dry-run', 'deploy_via=copy'], join(project.dir, 'lib/cli'), tmp)
+    assert.equal(fromSubdirectory.code, 0, fromSubdirectory.stderr)
+    assert.match(fromSubdirectory.stderr, new RegExp(`Branch main \\(at ${project.sha}\\) deployed as release \\d{14}`))
+
+    const fromOtherRepository = await runDryCli(['-f', join(project.dir, 'deployfile.ts'), 'x', 'deploy', '--dry-run', 'deploy_via=copy'], other.dir, tmp)
+    assert.equal(fromOtherRepository.code, 0, fromOtherRepository.stderr)
+    assert.match(fromOtherRepository.stderr, new RegExp(`\\(at ${project.sha}\\)`))
+    assert.doesNotMatch(fromOtherRepository.stderr, new RegExp(other.sha))
+
+    // A relative release_source is the project's `app`, not lib/cli/app.
+    const relative = await runDryCli(['x', 'deploy', '--dry-run', 'deploy_via=copy', 'release_source=app'], join(project.dir, 'lib/cli'), tmp)
+    assert.equal(relative.code, 0, relative.stderr)
+    assert.ok(hostCommands(relative.stderr).length > 0)
+    // tsx keeps its cache there too; murder's own directories must be gone.
+    assert.deepEqual(readdirSync(tmp).filter((name) => name.startsWith('murder-')), [], 'the packed releases are gone once the runs end')
+  } finally {
+    for (const dir of [project.dir, other.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a bad deploy input fails with one error line, exit 2, before any command for any host', async () => {
+  const project = makeGitProject('inputs', DEPLOY_PROJECT_FILES)
+  const tmp = scratchDir()
+  try {
+    const cases: [string[], RegExp][] = [
+      [['--waves', '0'], /^error: wave "0" must be at least 1 host\.$/m],
+      [['--waves', 'abc'], /^error: wave "abc" in "abc" is not a count or a percentage/m],
+      [['--waves', '200%'], /^error: wave "200%" must be between 1% and 100%\.$/m],
+      [['deploy_via=rsync'], /^error: deploy_via must be "murder" or "copy", got "rsync"/m],
+      [['application='], /^error: application must be set to a simple name/m],
+      [['application=../x', 'deploy_to=/srv/x'], /^error: application must be set to a simple name .*got "\.\.\/x"/m],
+      [['keep_releases=abc'], /^error: keep_releases must be a whole number at least 1/m],
+      [['keep_releases=0'], /^error: keep_releases must be a whole number at least 1/m],
+      [['release_timestamp=../../../etc'], /^error: release_timestamp must be 14 digits/m],
+    ]
+    for (const [words, error] of cases) {
+      const result = await runDryCli(['x', 'deploy', '--dry-run', ...words], project.dir, tmp)
+      const what = words.join(' ')
+      assert.equal(result.code, 2, `${what}:\n${result.stderr}`)
+      assert.match(result.stderr, error, what)
+      assert.deepEqual(hostCommands(result.stderr), [], `${what}: no host is touched`)
+      assert.doesNotMatch(result.stderr, /succeeded/, what)
+    }
+  } finally {
+    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('deploy:rollback --dry-run previews its commands with a stand-in for the release it would pick', async () => {
+  const project = makeGitProject('rollback', DEPLOY_PROJECT_FILES)
+  const tmp = scratchDir()
+  try {
+    const previous = await runDryCli(['x', 'deploy:rollback', '--dry-run'], project.dir, tmp)
+    assert.equal(previous.code, 0, previous.stderr)
+    const commands = hostCommands(previous.stderr)
+    assert.ok(commands.includes("  one.invalid $ ln -sfn '/srv/shop/releases/<previous release>' /srv/shop/releases/current"), previous.stderr)
+    assert.ok(commands.includes("  two.invalid $ mv /srv/shop/releases/current /srv/shop/"), previous.stderr)
+    assert.ok(commands.includes("  one.invalid $ rm -rf '/srv/shop/releases/<newest release>'"), previous.stderr)
+    assert.match(previous.stderr, /rolled back to release <previous release>/)
+
+    const named = await runDryCli(['x', 'deploy:rollback', '--dry-run', 'rollback_release=20240101000000'], project.dir, tmp)
+    assert.equal(named.code, 0, named.stderr)
+    assert.ok(hostCommands(named.stderr).includes('  two.invalid $ ln -sfn /srv/shop/releases/20240101000000 /srv/shop/releases/current'), named.stderr)
+  } finally {
+    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+})

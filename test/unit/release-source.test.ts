@@ -1,0 +1,80 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { prepareReleaseSource, removeReleaseSource } from '../../lib/deploy/release-source.ts'
+import { makeGitProject } from '../helpers/dry-run-project.ts'
+
+/** Runs `fn` with os.tmpdir() at a fresh directory, and returns what was left in it. */
+async function leftoversOf(fn: () => Promise<void>): Promise<string[]> {
+  const saved = process.env['TMPDIR']
+  const scratch = mkdtempSync(join(tmpdir(), 'murder-test-scratch-'))
+  process.env['TMPDIR'] = scratch
+  try {
+    await fn()
+    return readdirSync(scratch)
+  } finally {
+    if (saved === undefined) delete process.env['TMPDIR']
+    else process.env['TMPDIR'] = saved
+    rmSync(scratch, { recursive: true, force: true })
+  }
+}
+
+const tarList = (tgz: string) => execFileSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).split('\n').filter(Boolean).sort()
+
+test('the packed release is removed with removeReleaseSource (twice is fine)', async () => {
+  const project = makeGitProject('pack', { 'deployfile.ts': 'export {}\n', 'app/index.html': 'shop\n' })
+  try {
+    const left = await leftoversOf(async () => {
+      const fromGit = await prepareReleaseSource(project.dir, '', false)
+      assert.deepEqual(tarList(fromGit.tgzPath), ['app/', 'app/index.html', 'deployfile.ts'])
+      assert.equal(fromGit.sha, project.sha)
+      const fromDirectory = await prepareReleaseSource(project.dir, 'app', false)
+      assert.deepEqual(tarList(fromDirectory.tgzPath), ['./', './index.html'])
+      removeReleaseSource(fromGit)
+      removeReleaseSource(fromDirectory)
+      removeReleaseSource(fromDirectory)
+      assert.equal(existsSync(fromGit.tgzPath), false)
+    })
+    assert.deepEqual(left, [])
+  } finally {
+    rmSync(project.dir, { recursive: true, force: true })
+  }
+})
+
+test('a .tgz given as release_source is used where it lies and never removed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'murder-test-tgz-'))
+  try {
+    mkdirSync(join(dir, 'app'))
+    writeFileSync(join(dir, 'app/index.html'), 'shop\n')
+    execFileSync('tar', ['-czf', join(dir, 'app.tgz'), '-C', join(dir, 'app'), '.'])
+    const left = await leftoversOf(async () => {
+      const release = await prepareReleaseSource(dir, 'app.tgz', false)
+      assert.equal(release.tgzPath, join(dir, 'app.tgz'))
+      removeReleaseSource(release)
+    })
+    assert.deepEqual(left, [])
+    assert.equal(existsSync(join(dir, 'app.tgz')), true)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a release that cannot be packed leaves no temporary directory behind', async () => {
+  const project = makeGitProject('dirty', { 'deployfile.ts': 'export {}\n' })
+  const plain = mkdtempSync(join(tmpdir(), 'murder-test-plain-'))
+  try {
+    writeFileSync(join(project.dir, 'deployfile.ts'), '// changed\n')
+    const left = await leftoversOf(async () => {
+      await assert.rejects(prepareReleaseSource(project.dir, '', false), /Refusing to deploy: the working tree has 1 uncommitted change/)
+      await assert.rejects(prepareReleaseSource(plain, '', false), /is not a git repository/)
+      await assert.rejects(prepareReleaseSource(plain, 'missing', false), new RegExp(`release_source missing \\(${join(plain, 'missing')}\\) does not exist`))
+    })
+    assert.deepEqual(left, [])
+  } finally {
+    rmSync(project.dir, { recursive: true, force: true })
+    rmSync(plain, { recursive: true, force: true })
+  }
+})
