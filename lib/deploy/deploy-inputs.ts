@@ -2,7 +2,7 @@
 // before the first host is touched, and their steps read them through the same functions.
 import { UsageError } from '../errors.ts'
 import { readInteger } from '../config/read-integer.ts'
-import { checkPath, type Fetch } from '../torrent/murder-options.ts'
+import { checkPath, readSwarmSettings, type Fetch } from '../torrent/murder-options.ts'
 import { RELEASE_NAME } from './releases.ts'
 import { parseWaves } from './waves.ts'
 
@@ -100,7 +100,7 @@ export function readRollbackRelease(fetch: Fetch): string | undefined {
 export function checkDeployInputs(fetch: Fetch): void {
   checkCommonInputs(fetch)
   readReleaseName(fetch)
-  readDeployVia(fetch)
+  if (readDeployVia(fetch) === 'murder') readSwarmSettings(fetch)
   readKeepReleases(fetch)
   readTmpDir(fetch)
   readLinkedPaths(fetch, 'linked_files')

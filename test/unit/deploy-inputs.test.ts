@@ -72,3 +72,8 @@ test('rollback checks what it reads, and a rollback_release that is not a releas
   // Rollback neither names nor cleans releases: these do not stop it.
   checkRollbackInputs(fetchFrom({ release_timestamp: 'x', keep_releases: 'abc', deploy_via: 'rsync' }))
 })
+
+test("with deploy_via murder, the swarm's numbers are checked with the rest; with copy they are not read", () => {
+  rejects(checkDeployInputs, { tracker_port: 'abc' }, 'tracker_port must be a whole number 1 to 65535 (a TCP port), got "abc"; pass tracker_port=N or fix its set().')
+  checkDeployInputs(fetchFrom({ deploy_via: 'copy', tracker_port: 'abc' }))
+})
