@@ -43,7 +43,7 @@ export class ConsoleReporter implements Reporter {
         if (isQuiet && event.ok) return []
         return [`${event.ok ? paint.green('✔') : paint.red('✖')} ${event.task} ${paint.dim(formatDuration(event.durationMs))}`]
       case 'task-skip':
-        return isVerbose ? [paint.dim(`- ${event.task} skipped: ${event.reason}`)] : []
+        return isQuiet ? [] : [paint.dim(`- ${event.task} skipped: ${event.reason}`)]
       case 'command':
         return isQuiet ? [] : [`  ${paint.host(event.host)} ${paint.dim('$')} ${event.command}`]
       case 'command-end':

@@ -27,7 +27,7 @@ async function runTask(session: Session, name: string, task: TaskDefinition): Pr
   for (const hook of session.registry.beforeOf(name)) await invokeTask(session, hook)
   const hosts = task.roles.length > 0 ? session.hostsFor(task.roles) : session.hostsFor([])
   if (task.roles.length > 0 && hosts.length === 0) {
-    session.reporter.emit({ type: 'task-skip', task: name, reason: `no hosts with role ${task.roles.join(' or ')}` })
+    session.reporter.emit({ type: 'task-skip', task: name, reason: skipReason(session, task.roles) })
   } else if (task.body) {
     session.reporter.emit({ type: 'task-start', task: name })
     const started = Date.now()
@@ -52,6 +52,15 @@ export class TaskError extends DeployError {
   constructor(task: string, origin: string, cause: unknown) {
     super(`task ${task} (${origin}) failed: ${errorMessage(cause)}`, { exitCode: 1, cause })
   }
+}
+
+/** Why a task with roles found no hosts: a role no server has (often a typo) reads differently from a filter. */
+function skipReason(session: Session, roles: readonly string[]): string {
+  const known = session.inventory.roleNames()
+  const wanted = roles.join(' or ')
+  if (!roles.some((role) => known.has(role))) return `no server has role ${wanted} (roles: ${[...known].sort().join(', ') || 'none'})`
+  const isFiltered = session.filter.roles.length > 0 || session.filter.hosts.length > 0
+  return `no hosts with role ${wanted}${isFiltered ? ' after ROLES=/HOSTS=' : ' left'}`
 }
 
 function endlessInvocation(session: Session, chain: readonly string[]): ConfigError {

@@ -40,6 +40,11 @@ test('ROLES= and HOSTS= narrow a run', async () => {
   assert.equal(byRole.code, 0, byRole.stderr)
   // The last host is db, not web: a task limited to web has nothing to do there.
   assert.deepEqual(marked(), [first])
+  assert.match(byRole.stderr, /^- probe:mark skipped: no hosts with role web after ROLES=\/HOSTS=$/m)
+  // A role no server has is usually a typo: the skip says so, without --verbose.
+  const typo = await runCli(['farm', 'probe:typo'], { cwd: project })
+  assert.equal(typo.code, 0, typo.stderr)
+  assert.match(typo.stderr, /^- probe:typo skipped: no server has role wbe \(roles: [a-z, ]*web[a-z, ]*\)$/m)
   const byOption = await runCli(['farm', 'probe:mark', '--hosts', `${second}`], { cwd: project })
   assert.equal(byOption.code, 0, byOption.stderr)
   assert.deepEqual(marked(), [first, second])
