@@ -109,7 +109,11 @@ function readFilter(
   env: Readonly<Record<string, string | undefined>>
 ): string[] {
   const flag = name === 'ROLES' ? '--roles' : '--hosts'
-  const text = option ?? variables[name] ?? env[name]
+  const word = variables[name]
+  if (option !== undefined && word !== undefined && option !== word) {
+    throw new UsageError(`${flag} ${JSON.stringify(option)} and ${name}=${word} disagree; give the filter once.`)
+  }
+  const text = option ?? word ?? env[name]
   const list = parseFilterList(text)
   if (text === undefined || list.length > 0) return list
   const shown = text.trim() === '' ? '' : JSON.stringify(text)

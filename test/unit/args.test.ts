@@ -11,10 +11,19 @@ function filtersOf(argv: string[], env: Record<string, string> = {}): { roles: s
 
 test('filters come from options, key=value words and the environment, in that order', () => {
   assert.deepEqual(filtersOf(['deploy', 'HOSTS=h1,h2', 'ROLES=web']), { roles: ['web'], hosts: ['h1', 'h2'] })
-  assert.deepEqual(filtersOf(['deploy', '--hosts', 'h3', 'HOSTS=h1'], { HOSTS: 'h2' }), { roles: [], hosts: ['h3'] })
+  assert.deepEqual(filtersOf(['deploy', '--hosts', 'h3'], { HOSTS: 'h2' }), { roles: [], hosts: ['h3'] })
+  assert.deepEqual(filtersOf(['deploy', 'HOSTS=h1'], { HOSTS: 'h2' }), { roles: [], hosts: ['h1'] })
+  assert.deepEqual(filtersOf(['deploy', '--roles', 'web', 'ROLES=web']), { roles: ['web'], hosts: [] })
   assert.deepEqual(filtersOf(['deploy'], { HOSTS: 'h2', ROLES: 'db' }), { roles: ['db'], hosts: ['h2'] })
   assert.deepEqual(filtersOf(['deploy', 'HOSTS=h1,,h2,']), { roles: [], hosts: ['h1', 'h2'] })
   assert.deepEqual(filtersOf(['deploy']), { roles: [], hosts: [] })
+})
+
+test('an option and a key=value word giving different filters are refused, not one silently dropped', () => {
+  assert.throws(() => parseCommandLine(['deploy', 'ROLES=web', '--roles', 'app']), {
+    name: 'UsageError',
+    message: '--roles "app" and ROLES=web disagree; give the filter once.',
+  })
 })
 
 test('an empty filter is refused instead of targeting every host', () => {
