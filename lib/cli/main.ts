@@ -8,6 +8,7 @@ import { helpText } from './help.ts'
 import { listTasks, noTaskMatches } from './list-tasks.ts'
 import { isMissingStage, noStageError, unknownFirstWord } from './first-word.ts'
 import { findDeployfile } from '../config/find-deployfile.ts'
+import { readInteger } from '../config/read-integer.ts'
 import { loadDeployfile } from '../config/load-deployfile.ts'
 import { isStage, listStages, readStageFile, stageFilePath } from '../inventory/stage-file.ts'
 import { SshConfigFile, defaultSshConfigPath } from '../inventory/ssh-config.ts'
@@ -73,6 +74,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     validateRun(session, words, stage === undefined ? projectRoot : undefined)
     session.failBudget = parseFailBudget(session.variables.fetch('max_fail', ''))
     session.targetCount = session.hostsFor([]).length
+    const connectTimeoutS = readInteger(session.variables.fetch.bind(session.variables), 'ssh_connect_timeout', 10, { min: 1, max: 3600, unit: 'seconds' })
 
     const reporter = new ConsoleReporter(io.stderr, paint, request.verbosity)
     session.reporter = reporter
@@ -82,7 +84,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
       ? new DryRunBackend()
       : new SshBackend({
           sshConfig: new SshConfigFile(sshConfigPath ?? defaultSshConfigPath()),
-          connectTimeoutMs: Number(session.variables.fetch('ssh_connect_timeout', 10)) * 1000,
+          connectTimeoutMs: connectTimeoutS * 1000,
           reporter,
         })
     return await runTasks(session, words, io, paint)
