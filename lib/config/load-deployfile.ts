@@ -1,4 +1,4 @@
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -57,8 +57,20 @@ function toConfigError(path: string, error: unknown): DeployError {
   }
   // Node names the modules it links by the URLs the compiled file imports; `murder` is the name the user wrote.
   const message = error.message.replaceAll(MURDER_URL, 'murder')
+  const missingExport = /^The requested module '([^']+)' does not provide an export named '([^']+)'$/.exec(message)
+  if (error instanceof SyntaxError && missingExport) {
+    const [, module = '', name = ''] = missingExport
+    return new ConfigError(`bad import: ${module} has no export named "${name}"; check its spelling`, locateWord(path, name), error)
+  }
   if (error instanceof SyntaxError) return new ConfigError(`syntax error: ${message}`, locate(path, error), error)
   return new ConfigError(`threw while loading: ${message}`, locate(path, error), error)
+}
+
+/** Node's link errors carry no position: the first line that names the import is where it was written. */
+function locateWord(path: string, word: string): string {
+  const pattern = new RegExp(`(?<![\\w$])${word.replace(/[$]/g, '\\$&')}(?![\\w$])`)
+  const index = readFileSync(path, 'utf8').split('\n').findIndex((line) => pattern.test(line))
+  return index >= 0 ? `${path}:${index + 1}` : path
 }
 
 function locate(path: string, error: Error): string {

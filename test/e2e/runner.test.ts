@@ -143,6 +143,10 @@ test('bad input: one-line errors and exit 2 before anything runs', async () => {
       expected: /^error: .*test\/fixtures\/deployfiles\/bad-syntax\.ts:4:\d+: syntax error: /,
     },
     {
+      args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/bad-import.ts'), 'broken'],
+      expected: /^error: .*test\/fixtures\/deployfiles\/bad-import\.ts:2: bad import: murder has no export named "runn"; check its spelling$/,
+    },
+    {
       args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/throws.ts'), 'x'],
       expected: /^error: .*test\/fixtures\/deployfiles\/throws\.ts:4: threw while loading: deployfile exploded on purpose$/,
     },
