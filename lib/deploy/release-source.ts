@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { $ } from 'zx/core'
+import { $, ProcessOutput } from 'zx/core'
 import { ConfigError, DeployError, UsageError } from '../errors.ts'
 
 export interface ReleaseSource {
@@ -14,9 +14,10 @@ export interface ReleaseSource {
 }
 
 /**
- * The release as a local tgz: `git archive` of the committed HEAD of the project at `root` (the
- * deployfile's directory; refusing a dirty tree unless `allowDirty`, which then archives the working
- * tree's tracked files), or a local directory or tarball given as `source`, relative to `root`.
+ * The release as a local tgz: `git archive` of the committed HEAD of the repository holding `root`
+ * (the deployfile's directory), all of it (refusing a dirty tree unless `allowDirty`, which then
+ * archives the working tree's tracked files), or a local directory or tarball given as `source`,
+ * relative to `root`.
  * The temporary directory goes with `removeReleaseSource`, or when the process exits.
  */
 export async function prepareReleaseSource(root: string, source: string | undefined, allowDirty: boolean): Promise<ReleaseSource> {
@@ -37,7 +38,7 @@ export async function prepareReleaseSource(root: string, source: string | undefi
     return { tgzPath, sha: 'unknown', branch: 'unknown', workDir }
   } catch (error) {
     removeWorkDir(workDir)
-    throw error
+    throw packingError(path === undefined ? `the git repository of ${root}` : `release_source ${source}`, error)
   }
 }
 
@@ -71,13 +72,14 @@ function removeWorkDir(workDir: string): void {
 }
 
 async function archiveGitTree(root: string, tgzPath: string, allowDirty: boolean): Promise<Pick<ReleaseSource, 'sha' | 'branch'>> {
-  const quiet = $({ cwd: root, quiet: true, verbose: false })
-  const inside = await quiet`git rev-parse --is-inside-work-tree`.nothrow()
-  if (inside.exitCode !== 0) {
+  const top = await quietIn(root)`git rev-parse --show-toplevel`.nothrow()
+  if (top.exitCode !== 0) {
     throw new ConfigError(`${root} is not a git repository; commit your app to git, or set release_source to a directory or .tgz`)
   }
-  // Only the project's own files: `git archive` run from a subdirectory of a repository packs that subdirectory.
-  const dirty = (await quiet`git status --porcelain --untracked-files=no -- .`).stdout.trim()
+  // The whole repository, as Capistrano's git:create_release packs it, even when the deployfile
+  // sits in a subdirectory: `git archive` run there would pack only that subdirectory.
+  const quiet = quietIn(top.stdout.trim())
+  const dirty = (await quiet`git status --porcelain --untracked-files=no`).stdout.trim()
   let treeish = 'HEAD'
   if (dirty !== '') {
     if (!allowDirty) {
@@ -93,4 +95,15 @@ async function archiveGitTree(root: string, tgzPath: string, allowDirty: boolean
   const sha = (await quiet`git rev-parse ${treeish}`).stdout.trim()
   const branch = (await quiet`git rev-parse --abbrev-ref HEAD`).stdout.trim()
   return { sha, branch }
+}
+
+function quietIn(cwd: string) {
+  return $({ cwd, quiet: true, verbose: false })
+}
+
+/** A failed `tar` or `git` as one line: what was being packed and the tool's first line of complaint. */
+function packingError(what: string, error: unknown): unknown {
+  if (!(error instanceof ProcessOutput)) return error
+  const reason = error.stderr.trim().split('\n')[0] || `exit ${error.exitCode}`
+  return new ConfigError(`cannot pack ${what}: ${reason}`)
 }

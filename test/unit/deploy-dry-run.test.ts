@@ -11,7 +11,7 @@ function scratchDir(): string {
   return mkdtempSync(join(tmpdir(), 'murder-test-tmp-'))
 }
 
-test('the release comes from the deployfile’s directory, not the directory the user stands in', async () => {
+test('the release comes from the deployfile’s repository, not the one the user stands in', async () => {
   const project = makeGitProject('root', { ...DEPLOY_PROJECT_FILES, 'lib/cli/main.ts': 'x\n', 'app/index.html': 'shop\n' })
   const other = makeGitProject('other', { 'README': 'another repository\n' })
   const tmp = scratchDir()

@@ -44,6 +44,20 @@ test('the packed release is removed with removeReleaseSource (twice is fine)', a
   }
 })
 
+test('a deployfile in a subdirectory still ships the whole repository, as Capistrano does', async () => {
+  const project = makeGitProject('nested', { 'ops/deployfile.ts': 'export {}\n', 'app/index.html': 'shop\n' })
+  try {
+    const release = await prepareReleaseSource(join(project.dir, 'ops'), '', false)
+    assert.deepEqual(tarList(release.tgzPath), ['app/', 'app/index.html', 'ops/', 'ops/deployfile.ts'])
+    assert.equal(release.sha, project.sha)
+    removeReleaseSource(release)
+    writeFileSync(join(project.dir, 'app/index.html'), 'changed\n')
+    await assert.rejects(prepareReleaseSource(join(project.dir, 'ops'), '', false), /uncommitted change/, 'a change outside the subdirectory is still a dirty tree')
+  } finally {
+    rmSync(project.dir, { recursive: true, force: true })
+  }
+})
+
 test('a .tgz given as release_source is used where it lies and never removed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'murder-test-tgz-'))
   try {
