@@ -123,7 +123,9 @@ function validateRun(session: Session, words: string[], projectRootWithoutStage:
   }
   for (const word of words) if (!session.registry.has(word)) throw unknownTask(session, word)
   checkHookTargets(session.registry)
-  for (const word of words) checkHookCycles(session.registry, word)
+  // Every hooked task, not only the words: deploy reaches its steps through invoke(), and a cycle
+  // found when deploy:published runs would come after `current` moved.
+  for (const name of new Set([...words, ...session.registry.hooks().map((hook) => hook.task)])) checkHookCycles(session.registry, name)
   validateFilter(session.filter, session.inventory.all(), session.inventory.roleNames())
 }
 

@@ -180,7 +180,8 @@ test('bad filters, stages, stage values, hooks and -T patterns: one line, nothin
     'roles/nossh.yaml': 'ssh_config: missing/ssh_config\nservers: [h01]\n',
   })
   for (const host of hosts) onHost(host, 'rm -f /tmp/probe-mark')
-  const cases: { args: string[]; code: number; expected: string | RegExp }[] = [
+  // `startsTasks`: the error comes from a running task; every other case fails before any task starts.
+  const cases: { args: string[]; code: number; expected: string | RegExp; startsTasks?: true }[] = [
     { args: ['farm', 'probe:mark', 'HOSTS='], code: 2, expected: 'error: HOSTS= is empty: name at least one host, or leave HOSTS out.' },
     { args: ['farm', 'probe:mark', '--roles', ''], code: 2, expected: 'error: --roles "" is empty: name at least one role, or leave --roles out.' },
     { args: ['farm', 'probe:mark', 'hosts=h01'], code: 2, expected: 'error: "hosts=h01" is not a filter; did you mean HOSTS=h01? Filters are written HOSTS= and ROLES=.' },
@@ -191,15 +192,18 @@ test('bad filters, stages, stage values, hooks and -T patterns: one line, nothin
     { args: ['-T', 'nomatch'], code: 1, expected: 'error: No task matches "nomatch". Run `deploy -T` to list tasks.' },
     { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/bad-hook.ts'), 'bad_hook:noop'], code: 2, expected: /^error: .*bad-hook\.ts:4: after\("deploy:publishd", "bad_hook:noop"\): no task "deploy:publishd"; did you mean "deploy:published"/ },
     { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/circular-hooks.ts'), 'cycle:a'], code: 2, expected: /^error: Circular hooks: cycle:a -> cycle:b -> cycle:a \(each must run before the next\): / },
-    { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/circular-hooks.ts'), 'loop:x'], code: 2, expected: /^error: Tasks invoke each other without end: loop:x -> loop:y -> loop:x -> loop:y -> … \(over 100 deep\), from loop:x \(.*circular-hooks\.ts:9\); / },
+    // Found before cycle:outer starts, though only its body reaches cycle:a.
+    { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/circular-hooks.ts'), 'cycle:outer'], code: 2, expected: /^error: Circular hooks: cycle:a -> cycle:b -> cycle:a \(each must run before the next\): / },
+    { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/endless-invoke.ts'), 'loop:x'], code: 2, expected: /^error: Tasks invoke each other without end: loop:x -> loop:y -> loop:x -> loop:y -> … \(over 100 deep\), from loop:x \(.*endless-invoke\.ts:4\); /, startsTasks: true },
   ]
-  for (const { args, code, expected } of cases) {
+  for (const { args, code, expected, startsTasks } of cases) {
     const result = await runCli(args, { cwd: dir })
     assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`)
     const line = errorLine(result)
     if (typeof expected === 'string') assert.equal(line, expected)
     else assert.match(line, expected)
     assert.ok(!result.stderr.includes('    at '), `no stack trace for ${args.join(' ')}: ${result.stderr}`)
+    if (!startsTasks) assert.ok(!result.stderr.includes('▶'), `no task started for ${args.join(' ')}: ${result.stderr}`)
   }
   assert.deepEqual(marked(), [], 'nothing ran on any host')
 })
