@@ -106,6 +106,8 @@ export function readStageFile(path: string, projectRoot: string): StageFile {
   return stage
 }
 
+const YAML11_BOOLEANS: Record<string, boolean> = { yes: true, no: false, on: true, off: false, y: true, n: false }
+
 function readServer(item: Node, where: (node: Node | null | undefined) => string): StageFile['servers'][number] {
   if (isScalar(item) && typeof item.value === 'string') {
     check(() => parseHost(item.value as string), where(item))
@@ -126,14 +128,21 @@ function readServer(item: Node, where: (node: Node | null | undefined) => string
   }
   for (const role of roleList ?? []) check(() => checkRoleName(role), at('roles'))
   if (user !== undefined && (typeof user !== 'string' || user === '')) throw new ConfigError(`user of ${host} must be a user name`, at('user'))
-  if (port !== undefined && !(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) {
-    throw new ConfigError(`port of ${host} must be a number 1-65535, got ${JSON.stringify(port)}`, at('port'))
+  if (port !== undefined) {
+    // `port: "2222"` reached ssh2 as a string before these checks, which took it: keep taking it.
+    const number = typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : port
+    if (!(Number.isInteger(number) && (number as number) >= 1 && (number as number) <= 65535)) {
+      throw new ConfigError(`port of ${host} must be a number 1-65535, got ${JSON.stringify(port)}`, at('port'))
+    }
+    options['port'] = number
   }
   for (const flag of ['primary', 'no_release']) {
     const value = options[flag]
-    if (value !== undefined && typeof value !== 'boolean') {
-      throw new ConfigError(`${flag} of ${host} must be true or false, got ${JSON.stringify(value)}`, at(flag))
-    }
+    if (value === undefined || typeof value === 'boolean') continue
+    // YAML 1.1's yes/no/on/off, which the yaml package (1.2) reads as strings.
+    const word = typeof value === 'string' ? YAML11_BOOLEANS[value.toLowerCase()] : undefined
+    if (word === undefined) throw new ConfigError(`${flag} of ${host} must be true or false, got ${JSON.stringify(value)}`, at(flag))
+    options[flag] = word
   }
   return { host, options: options as ServerOptions }
 }

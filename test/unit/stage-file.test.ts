@@ -31,6 +31,11 @@ test('a valid stage file reads servers, roles, variables and ssh_config', () => 
   assert.deepEqual(stage.roles, [{ name: 'db', hosts: ['web2'] }])
 })
 
+test('a port written as a string and YAML 1.1 yes/no flags are read as they were before the checks', () => {
+  const stage = readStageFile(stageFile('servers:\n  - host: web1\n    port: "2222"\n    no_release: yes\n    primary: "off"\n'), root)
+  assert.deepEqual(stage.servers, [{ host: 'web1', options: { port: 2222, no_release: true, primary: false } }])
+})
+
 test('bad values are one-line ConfigErrors naming the file and line, not crashes', () => {
   const cases: [string, string][] = [
     ['servers:\n  - host: web1\n    roles: web, app\n', '3: roles of web1 is the one string "web, app"; write a list: roles: [web, app]'],
@@ -39,9 +44,9 @@ test('bad values are one-line ConfigErrors naming the file and line, not crashes
     ['servers:\n  - host: "web1:99999"\n', '2: invalid port 99999 in host "web1:99999": use 1-65535'],
     ['servers:\n  - host: "user@"\n', '2: invalid host "user@": write it as host, user@host or user@host:port'],
     ['servers:\n  - "user@"\n', '2: invalid host "user@": write it as host, user@host or user@host:port'],
-    ['servers:\n  - host: web1\n    port: "22"\n', '3: port of web1 must be a number 1-65535, got "22"'],
+    ['servers:\n  - host: web1\n    port: "2x"\n', '3: port of web1 must be a number 1-65535, got "2x"'],
     ['servers:\n  - host: web1\n    user: 7\n', '3: user of web1 must be a user name'],
-    ['servers:\n  - host: web1\n    no_release: yes\n', '3: no_release of web1 must be true or false, got "yes"'],
+    ['servers:\n  - host: web1\n    no_release: maybe\n', '3: no_release of web1 must be true or false, got "maybe"'],
     ['servers: [web1]\nroles:\n  Db: [web1]\n', '3: invalid role name "Db": use lowercase letters, digits, "_" and "-", starting with a letter'],
     ['servers: [web1]\nroles:\n  db:\n    - web1\n    - "bad host"\n', '5: invalid host name "bad host": use letters, digits, dots, dashes and underscores'],
     ['servers: [web1]\nroles:\n  db:\n', '3: role db must list host names'],
