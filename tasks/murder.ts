@@ -22,9 +22,25 @@ set('peer_timeout', 0)
 const MAX_FILES_TO_CLEAR = 1000
 const PROGRESS_INTERVAL_MS = 500
 
-/** tracker_port, peer_seed_seconds and peer_timeout, checked: every task reads them first, before any host. */
+/** tracker_port, peer_seed_seconds and peer_timeout, checked. */
 function swarmSettings(): SwarmSettings {
   return readSwarmSettings(fetch)
+}
+
+/** What every murder task reads, checked before its first host: a bad value must touch none. */
+function checkSwarmInputs(): void {
+  swarmSettings()
+  location()
+}
+
+/** deploy_to when this run has one: its default needs `application`, which murder alone never sets. */
+function deployToIfSet(): string | undefined {
+  try {
+    return fetch<string | undefined>('deploy_to', undefined)
+  } catch (error) {
+    if (error instanceof UsageError) return undefined
+    throw error
+  }
 }
 
 function location(): AgentLocation {
@@ -125,6 +141,7 @@ const KIND_NAMES: Record<AgentKind, string> = { tracker: 'tracker', seed: 'seede
  * each host what it stopped or that nothing was running (`isQuiet`: the deploy's own clean-up).
  */
 async function stopAgents(hosts: Host | readonly Host[], kind: AgentKind, which: { tag: string } | 'all', isQuiet = false): Promise<void> {
+  location()
   await on(hosts, async (remote) => {
     const selector = which === 'all' ? { all: true } : { tag: which.tag }
     const events = await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind, ...selector })
@@ -173,7 +190,7 @@ namespace('murder', () => {
   })
 
   task('start_tracker', { desc: 'Start the tracker in the background on tracker_port' }, async () => {
-    swarmSettings()
+    checkSwarmInputs()
     const { tracker } = murderHosts()
     await on(tracker, async (remote) => {
       await requireAgent(remote)
@@ -185,7 +202,7 @@ namespace('murder', () => {
 
   task('create_torrent', { desc: 'Pack files_path into TEMP/TAG.tgz on the seeder and make its torrent' }, async () => {
     const options = readMurderOptions(fetch)
-    swarmSettings()
+    checkSwarmInputs()
     const filesPath = readAbsolutePath(fetch, 'files_path', 'default_seeder_files_path', 'the files to distribute, on the seeder')
     await createTorrent(options, filesPath, options.isPathFile)
     if (!isFlagSet(fetch, 'do_not_download_torrent')) await downloadTorrent(options)
@@ -212,8 +229,8 @@ namespace('murder', () => {
     const destination = readAbsolutePath(fetch, 'destination_path', 'default_destination_path', 'where peers extract the files')
     const target = options.isPathFile || isFlagSet(fetch, 'no_tag_directory') ? destination : `${destination}/${options.tag}`
     const shouldDelete = isFlagSet(fetch, 'unsafe_please_delete')
-    swarmSettings()
-    if (shouldDelete && !options.isPathFile) checkDeleteTarget(target, fetch<string | undefined>('deploy_to', undefined))
+    checkSwarmInputs()
+    if (shouldDelete && !options.isPathFile) checkDeleteTarget(target, deployToIfSet())
     const { peers } = murderHosts()
     if (peers.length === 0) throw new UsageError('murder:peer has no peers to run on after the ROLES=/HOSTS= filters.')
     await refreshTorrent(options)
@@ -275,6 +292,7 @@ export async function createTorrent(options: MurderOptions, source: string, isSi
 }
 
 export async function startSeeding(options: MurderOptions): Promise<void> {
+  location()
   await on(murderHosts().seeder, async (remote) => {
     await requireAgent(remote)
     await runAgent(remote, location(), 'seed', {
@@ -436,7 +454,7 @@ export async function stopPeering(options: MurderOptions, hosts: readonly Host[]
 export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: string, tag: string, tempPath: string): Promise<void> {
   const payloadPath = `${tempPath}/${tag}.tgz`
   const options: MurderOptions = { tag, tempPath, payloadPath, torrentPath: `${payloadPath}.torrent`, isPathFile: false }
-  swarmSettings()
+  checkSwarmInputs()
   const { tracker, seeder } = murderHosts()
   await ensureAgent([tracker, seeder, ...hosts])
   const didStartTracker = await ensureTracker()

@@ -100,7 +100,10 @@ export function readRollbackRelease(fetch: Fetch): string | undefined {
 export function checkDeployInputs(fetch: Fetch): void {
   checkCommonInputs(fetch)
   readReleaseName(fetch)
-  if (readDeployVia(fetch) === 'murder') readSwarmSettings(fetch)
+  if (readDeployVia(fetch) === 'murder') {
+    readSwarmSettings(fetch)
+    checkPath('remote_murder_path', String(fetch<unknown>('remote_murder_path', '')))
+  }
   readKeepReleases(fetch)
   readTmpDir(fetch)
   readLinkedPaths(fetch, 'linked_files')

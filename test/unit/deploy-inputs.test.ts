@@ -10,7 +10,7 @@ function fetchFrom(overrides: Record<string, unknown>): Fetch {
   const values: Record<string, unknown> = {
     application: 'shop', deploy_to: '/srv/shop', keep_releases: 5, linked_files: [], linked_dirs: [], tmp_dir: '/tmp',
     release_timestamp: '20240102030405', current_directory: 'current', releases_directory: 'releases', shared_directory: 'shared',
-    deploy_via: 'murder', waves: '', ...overrides,
+    deploy_via: 'murder', waves: '', remote_murder_path: '/srv/shop/shared/murder', ...overrides,
   }
   return <T>(name: string, fallback?: T) => (name in values ? values[name] : fallback) as T
 }
@@ -75,5 +75,6 @@ test('rollback checks what it reads, and a rollback_release that is not a releas
 
 test("with deploy_via murder, the swarm's numbers are checked with the rest; with copy they are not read", () => {
   rejects(checkDeployInputs, { tracker_port: 'abc' }, 'tracker_port must be a whole number 1 to 65535 (a TCP port), got "abc"; pass tracker_port=N or fix its set().')
-  checkDeployInputs(fetchFrom({ deploy_via: 'copy', tracker_port: 'abc' }))
+  rejects(checkDeployInputs, { remote_murder_path: 'murder' }, 'remote_murder_path must be an absolute path, got "murder".')
+  checkDeployInputs(fetchFrom({ deploy_via: 'copy', tracker_port: 'abc', remote_murder_path: 'murder' }))
 })
