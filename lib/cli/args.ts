@@ -22,8 +22,18 @@ export type RunRequest =
     }
 
 const FILTER_VARIABLES = new Set(['ROLES', 'HOSTS'])
-/** Words a user may write for a filter; as variables they would silently target every host. */
-const FILTER_LOOKALIKES: Record<string, 'ROLES' | 'HOSTS'> = { HOST: 'HOSTS', HOSTS: 'HOSTS', ROLE: 'ROLES', ROLES: 'ROLES' }
+/**
+ * Words a user may write for a filter; as variables they would silently target every host. Any
+ * spelling of HOSTS/ROLES, and HOST/ROLE in capitals; lowercase `host=` and `role=` stay free for
+ * deployfiles that fetch such variables.
+ */
+function filterLookalike(key: string): 'ROLES' | 'HOSTS' | undefined {
+  const upper = key.toUpperCase()
+  const isOtherSpelling = (upper === 'HOSTS' || upper === 'ROLES') && key !== upper
+  const isSingular = key === 'HOST' || key === 'ROLE'
+  if (!isOtherSpelling && !isSingular) return undefined
+  return upper.startsWith('HOST') ? 'HOSTS' : 'ROLES'
+}
 
 /** argv (without node and the script) → what to do. Pure: the environment is passed in. */
 export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): RunRequest {
@@ -69,8 +79,8 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       throw new UsageError(`Invalid variable name "${key}" in "${word}"; use letters, digits and "_".`)
     }
-    const filter = FILTER_LOOKALIKES[key.toUpperCase()]
-    if (filter !== undefined && key !== filter) {
+    const filter = filterLookalike(key)
+    if (filter !== undefined) {
       throw new UsageError(`"${word}" is not a filter; did you mean ${filter}=${word.slice(equals + 1)}? Filters are written HOSTS= and ROLES=.`)
     }
     variables[key] = word.slice(equals + 1)

@@ -53,6 +53,6 @@ test('filter names spelt otherwise are refused, not taken as variables', () => {
   for (const [word, message] of cases) {
     assert.throws(() => parseCommandLine(['deploy', word]), (error: unknown) => error instanceof UsageError && error.message === message, word)
   }
-  const request = parseCommandLine(['deploy', 'hostname=a', 'role_name=b', 'tag=Deploy1'])
-  assert.deepEqual(request.kind === 'run' && request.variables, { hostname: 'a', role_name: 'b', tag: 'Deploy1' })
+  const request = parseCommandLine(['deploy', 'hostname=a', 'role_name=b', 'tag=Deploy1', 'host=db1', 'role=primary'])
+  assert.deepEqual(request.kind === 'run' && request.variables, { hostname: 'a', role_name: 'b', tag: 'Deploy1', host: 'db1', role: 'primary' })
 })
