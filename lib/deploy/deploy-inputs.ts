@@ -2,20 +2,18 @@
 // before the first host is touched, and their steps read them through the same functions.
 import { UsageError } from '../errors.ts'
 import { readInteger } from '../config/read-integer.ts'
-import { checkPath, readSwarmSettings, type Fetch } from '../torrent/murder-options.ts'
+import { checkPath, readSwarmSettings, SAFE_NAME, type Fetch } from '../torrent/murder-options.ts'
 import { RELEASE_NAME } from './releases.ts'
 import { parseWaves } from './waves.ts'
 
 export type DeployVia = 'murder' | 'copy'
 export type DirectoryVariable = 'current_directory' | 'releases_directory' | 'shared_directory'
 
-/** Names a directory (and the murder tag) on every host: no "/", no leading "." (so never ".."). */
-const SIMPLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 const DIRECTORY_VARIABLES: readonly DirectoryVariable[] = ['current_directory', 'releases_directory', 'shared_directory']
 
 export function readApplication(fetch: Fetch): string {
   const name = String(fetch<unknown>('application', '') ?? '')
-  if (!SIMPLE_NAME.test(name)) {
+  if (!SAFE_NAME.test(name)) {
     throw new UsageError(`application must be set to a simple name (letters, digits, ".", "_", "-"), got ${shown(name)}: set('application', 'shop').`)
   }
   return name
@@ -28,7 +26,7 @@ export function readDeployTo(fetch: Fetch): string {
 /** `current`, `releases`, `shared`: one directory under deploy_to (the swap renames releases/CURRENT onto it). */
 export function readDirectoryName(fetch: Fetch, name: DirectoryVariable): string {
   const value = String(fetch<unknown>(name, '') ?? '')
-  if (!SIMPLE_NAME.test(value)) throw new UsageError(`${name} must be one directory name (letters, digits, ".", "_", "-"), got ${shown(value)}.`)
+  if (!SAFE_NAME.test(value)) throw new UsageError(`${name} must be one directory name (letters, digits, ".", "_", "-"), got ${shown(value)}.`)
   return value
 }
 

@@ -13,7 +13,8 @@ export interface MurderOptions {
 
 export type Fetch = <T>(name: string, fallback?: T) => T
 
-const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+/** A name joined into paths on every host (a tag, an application, a directory): no "/", no leading ".". */
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 const FLAG_TRUE = new Set(['1', 'true', 'yes'])
 
 export function isFlagSet(fetch: Fetch, name: string): boolean {
@@ -25,7 +26,7 @@ export function isFlagSet(fetch: Fetch, name: string): boolean {
 export function readTag(fetch: Fetch): string {
   const tag = String(fetch<unknown>('tag', undefined) ?? fetch<unknown>('default_tag', '') ?? '')
   if (tag === '') throw new UsageError('murder needs a tag: pass tag=NAME (for example tag=Deploy20100101) or set default_tag.')
-  if (!TAG.test(tag) || tag.includes('..')) {
+  if (!SAFE_NAME.test(tag) || tag.includes('..')) {
     throw new UsageError(
       `Invalid tag "${printable(tag)}": use letters, digits, ".", "_" and "-" (no "/", "..", spaces or shell characters).`
     )
