@@ -125,7 +125,7 @@ function validateRun(session: Session, words: string[], projectRootWithoutStage:
   checkHookTargets(session.registry)
   // Every hooked task, not only the words: deploy reaches its steps through invoke(), and a cycle
   // found when deploy:published runs would come after `current` moved.
-  for (const name of new Set([...words, ...session.registry.hooks().map((hook) => hook.task)])) checkHookCycles(session.registry, name)
+  checkHookCycles(session.registry, [...words, ...session.registry.hooks().map((hook) => hook.task)])
   validateFilter(session.filter, session.inventory.all(), session.inventory.roleNames())
 }
 

@@ -21,10 +21,10 @@ export function checkHookTargets(registry: Registry): void {
  * Hooks whose order contradicts itself among the tasks invoking `start` would run (Rake's
  * "Circular dependency"): `before(a, b)` puts b before a, `after(a, b)` puts a before b.
  */
-export function checkHookCycles(registry: Registry, start: string): void {
+export function checkHookCycles(registry: Registry, start: string | readonly string[]): void {
   const cycle = findHookCycle(registry.hooks(), start)
   if (cycle === undefined) return
-  const names = [...cycle.map((edge) => edge.from), cycle[0]?.from ?? start]
+  const names = [...cycle.map((edge) => edge.from), cycle[0]?.from ?? '']
   const calls = cycle.map((edge) => `${edge.hook.call} at ${edge.hook.origin.value}`).join(', ')
   throw new ConfigError(`Circular hooks: ${names.join(' -> ')} (each must run before the next): ${calls}; remove one of them.`)
 }
@@ -35,9 +35,9 @@ interface OrderEdge {
   hook: HookDeclaration
 }
 
-/** A cycle of "runs before" edges among the tasks reachable from `start` through hooks, or undefined. */
-export function findHookCycle(hooks: readonly HookDeclaration[], start: string): OrderEdge[] | undefined {
-  const reachable = new Set([start])
+/** A cycle of "runs before" edges among the tasks reachable from `start` (one or several) through hooks, or undefined. */
+export function findHookCycle(hooks: readonly HookDeclaration[], start: string | readonly string[]): OrderEdge[] | undefined {
+  const reachable = new Set(typeof start === 'string' ? [start] : start)
   for (const name of reachable) for (const hook of hooks) if (hook.task === name) reachable.add(hook.other)
   const edgesFrom = new Map<string, OrderEdge[]>()
   for (const hook of hooks) {
