@@ -4,7 +4,7 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { readTorrentMeta } from '../../lib/torrent/agent/torrent-meta.ts'
 import { buildTorrent } from '../../lib/torrent/agent/torrent-file.ts'
@@ -17,6 +17,7 @@ import {
   readStats,
   runAgent,
   runPeers,
+  SEEDER_IP,
   startSwarm,
   stopSwarm,
   TAG,
@@ -98,6 +99,38 @@ test('tracker, seeder and 4 peers: identical payloads, verified, shared among pe
   const stoppedTracker = await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])
   assert.equal(stoppedTracker.events[0]?.type === 'stopped' && stoppedTracker.events[0].stopped.length, 1)
   assert.deepEqual(agentProcesses(setup), [], 'no agent process left')
+})
+
+test('a seeder started before its payload arrives serves each piece once its bytes match; peers end byte-identical', { timeout: 60_000 }, async () => {
+  // deploy_via murder: the release is still being uploaded to the seeder as the swarm starts.
+  const setup = await startSwarm({ sizeBytes: 4 * MIB, shouldSeed: false })
+  swarmFor(setup, [0, 1].map((index) => peerHome(setup, index).state))
+  const full = readFileSync(setup.payload)
+  rmSync(setup.payload)
+  const started = await runAgent(setup.agent, ['seed', '--state', setup.seedState, '--tag', TAG, '--torrent', setup.torrent, '--payload', setup.payload, '--announce-ip', SEEDER_IP, '--arriving'])
+  assert.equal(started.code, 0, started.stderr)
+  let isDone = false
+  const peers = runPeers(setup, 2, 1).finally(() => (isDone = true))
+
+  // Every piece but one written; that one holds zeros, as a range an upload has not reached.
+  const { pieceLengthBytes: piece } = await readTorrentMeta(setup.torrent)
+  const hole = 3 * piece
+  const fd = openSync(setup.payload, 'w')
+  writeSync(fd, full, 0, hole, 0)
+  writeSync(fd, Buffer.alloc(piece), 0, piece, hole)
+  writeSync(fd, full, hole + piece, full.length - hole - piece, hole + piece)
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  assert.equal(isDone, false, 'no peer completes while a piece holds other bytes')
+  writeSync(fd, full, hole, piece, hole)
+  closeSync(fd)
+
+  for (const result of await peers) {
+    assert.equal(result.code, 0, `${result.ip}: ${result.stderr}`)
+    assert.equal(sha256Of(result.payload), sha256Of(setup.payload), `${result.ip} holds the uploaded bytes`)
+  }
+  assert.match(readFileSync(join(setup.seedState, `seed.${TAG}.log`), 'utf8'), /payload complete: all 16 pieces arrived/)
+  const seeder = readStats(join(setup.seedState, `seed.${TAG}.stats.json`))
+  assert.ok(seeder.uploadedBytes < 1.5 * full.length, `the seeder sent ${seeder.uploadedBytes} bytes for a ${full.length}-byte payload: each piece about once`)
 })
 
 test('a download shorter than a progress tick still reports progress', async () => {

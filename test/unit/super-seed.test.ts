@@ -99,3 +99,36 @@ test('once the swarm holds a piece, a peer gets a copy of it from the seeder onl
   assert.equal(shownToB.filter((piece) => held.includes(piece)).length <= 1, true, `b was shown ${shownToB.join(',')}; a holds ${held.join(',')}`)
   assert.ok(shownToB.length >= 1, 'b is never left with nothing from the seeder')
 })
+
+test('a payload still arriving: only pieces the seeder holds are shown, and each arrival tops peers up', () => {
+  const held = new Set<number>()
+  const shown: [string, number[]][] = []
+  const policy = new SuperSeedPolicy(6, { openPerPeer: 2, spreadWaitMs: 0, show: (peer, pieces) => shown.push([peer, pieces]), holds: (piece) => held.has(piece), random: () => 0.99 })
+  assert.deepEqual(policy.introduce('a'), [], 'nothing has arrived: an empty bitfield')
+  assert.deepEqual(policy.introduce('b'), [])
+  held.add(0)
+  policy.onArrival()
+  assert.deepEqual(shown, [['a', [0]]], 'the first piece in goes to one peer only')
+  held.add(1).add(2)
+  policy.onArrival()
+  assert.deepEqual(shown.slice(1), [['a', [1]], ['b', [2]]], 'then each new piece to the peer with room, once')
+  held.add(3)
+  policy.onArrival()
+  assert.deepEqual(shown.slice(3), [['b', [3]]])
+  policy.onArrival()
+  assert.equal(shown.length, 4, 'no arrival, nothing new shown; pieces 4 and 5 were never shown')
+})
+
+test('once the whole payload has arrived, pieces are shown again as with a full payload', () => {
+  const held = new Set([0, 1])
+  const { shown, policy } = (() => {
+    const shown: [string, number[]][] = []
+    const policy = new SuperSeedPolicy(2, { openPerPeer: 1, spreadWaitMs: 0, show: (peer, pieces) => shown.push([peer, pieces]), holds: (piece) => held.has(piece), random: () => 0.99 })
+    return { shown, policy }
+  })()
+  const first = [policy.introduce('a'), policy.introduce('b'), policy.introduce('c')]
+  assert.deepEqual(first.map((pieces) => pieces.length), [1, 1, 0], 'while arriving, each piece goes to one peer')
+  policy.onArrival(true)
+  assert.equal(shown.length, 1, 'complete: c is shown a piece another peer was shown')
+  assert.equal(shown[0]?.[0], 'c')
+})

@@ -36,6 +36,7 @@ const SPECS = {
     payload: { kind: 'path', isRequired: true, what: 'PATH (TEMP/TAG.tgz)' },
     'announce-ip': { kind: 'ip', isRequired: true, what: 'IP (the address peers reach this host on)' },
     port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
+    arriving: { kind: 'flag', what: 'the payload is still being uploaded: show peers each piece once its SHA-1 matches' },
   },
   peer: {
     state: STATE,
@@ -73,7 +74,7 @@ function trackerOptions(argv: readonly string[], command = 'tracker'): TrackerOp
 
 function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions {
   const o = parseOptions(command, SPECS.seed, argv)
-  return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port }
+  return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port, isArriving: o.arriving }
 }
 
 function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean } {

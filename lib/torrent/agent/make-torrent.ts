@@ -24,12 +24,26 @@ export async function makeTorrent(options: MakeTorrentOptions): Promise<Extract<
   if (options.isPathFile) await copyPayload(options.source, options.tgz)
   else await packDirectory(options.source, options.tgz)
 
-  const { size } = await stat(options.tgz)
+  const made = await torrentOfPayload(options.tgz, basename(options.tgz), options.announce)
+  await writeAtomically(options.torrent, made.torrent)
+  return { ...made.event, payloadPath: options.tgz, torrentPath: options.torrent }
+}
+
+/**
+ * The torrent of a payload already packed, named `name` (TAG.tgz): make-torrent's on the seeder,
+ * and the controller's own when it streams a release to the seeder (deploy_via murder).
+ */
+export async function torrentOfPayload(
+  path: string,
+  name: string,
+  announce: string
+): Promise<{ torrent: Uint8Array; event: Omit<Extract<AgentEvent, { type: 'torrent' }>, 'payloadPath' | 'torrentPath'> }> {
+  const { size } = await stat(path)
   const pieceLengthBytes = choosePieceLength(size)
-  const digest = await digestPayload(options.tgz, pieceLengthBytes)
+  const digest = await digestPayload(path, pieceLengthBytes)
   const { torrent, infoHash } = buildTorrent({
-    name: basename(options.tgz),
-    announce: options.announce,
+    name,
+    announce,
     sha256: digest.sha256,
     sizeBytes: digest.sizeBytes,
     pieceLengthBytes,
@@ -37,17 +51,8 @@ export async function makeTorrent(options: MakeTorrentOptions): Promise<Extract<
     createdAtMs: Date.now(),
     createdBy: `murder-agent/${AGENT_VERSION}`,
   })
-  await writeAtomically(options.torrent, torrent)
-  return {
-    type: 'torrent',
-    infoHash,
-    sha256: digest.sha256,
-    sizeBytes: digest.sizeBytes,
-    pieceLengthBytes,
-    pieces: digest.pieceHashes.length / 20,
-    payloadPath: options.tgz,
-    torrentPath: options.torrent,
-  }
+  const event = { type: 'torrent' as const, infoHash, sha256: digest.sha256, sizeBytes: digest.sizeBytes, pieceLengthBytes, pieces: digest.pieceHashes.length / 20 }
+  return { torrent, event }
 }
 
 async function checkSource(options: MakeTorrentOptions): Promise<void> {

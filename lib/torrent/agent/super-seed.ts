@@ -26,6 +26,12 @@ export interface SuperSeedOptions {
   spreadWaitMs: number
   /** Sends HAVE messages: called with pieces newly shown to an already introduced peer. */
   show: (peer: string, pieces: number[]) => void
+  /**
+   * Whether the seeder holds a piece yet (a payload still arriving); every piece when absent. Until
+   * `onArrival(true)`, a piece is shown to one peer only: the seeder's upload is then the scarce
+   * thing, and every other peer can have the piece from that one.
+   */
+  holds?: (piece: number) => boolean
   random?: () => number
 }
 
@@ -37,6 +43,7 @@ export class SuperSeedPolicy {
   /** Peers whose open pieces changed since the last `flush`. */
   private readonly dirty = new Set<PeerState>()
   shownCount = 0
+  private isArriving: boolean
 
   constructor(
     readonly pieceCount: number,
@@ -45,6 +52,7 @@ export class SuperSeedPolicy {
     this.holders = new Int32Array(pieceCount)
     this.pending = new Int32Array(pieceCount)
     this.random = options.random ?? Math.random
+    this.isArriving = options.holds !== undefined
   }
 
   /** The pieces for the first (bitfield) message to this peer; later ones go through `show`. */
@@ -62,6 +70,13 @@ export class SuperSeedPolicy {
 
   onBitfield(id: string, has: (piece: number) => boolean, nowMs: number): void {
     for (let piece = 0; piece < this.pieceCount; piece++) if (has(piece)) this.markHeld(id, piece, nowMs)
+    this.flush()
+  }
+
+  /** The seeder came to hold more pieces (`holds`), or all of them: peers with room are shown them. */
+  onArrival(isComplete = false): void {
+    if (isComplete) this.isArriving = false
+    for (const peer of this.peers.values()) if (peer.open.size < this.options.openPerPeer) this.dirty.add(peer)
     this.flush()
   }
 
@@ -149,6 +164,7 @@ export class SuperSeedPolicy {
       // A piece some peer already holds can come from peers: the seeder adds a copy of it only to a
       // peer it has nothing else open for, so its upload goes to pieces the swarm lacks.
       if ((this.holders[piece] ?? 0) > 0 && peer.open.size > 0) break
+      if (this.isArriving && this.copies(piece) > 0) break
       peer.shown.add(piece)
       peer.open.set(piece, this.holdersOtherThan(peer, piece))
       this.pending[piece] = (this.pending[piece] ?? 0) + 1
@@ -158,13 +174,14 @@ export class SuperSeedPolicy {
     return added
   }
 
-  /** The piece with the fewest copies that this peer neither has nor was shown; ties broken at random. */
+  /** The piece with the fewest copies that the seeder holds and this peer neither has nor was shown; ties broken at random. */
   private rarestFor(peer: PeerState): number {
+    const holds = this.options.holds
     let best = -1
     let bestCopies = Infinity
     let ties = 0
     for (let piece = 0; piece < this.pieceCount; piece++) {
-      if (peer.has[piece] || peer.shown.has(piece)) continue
+      if (peer.has[piece] || peer.shown.has(piece) || (holds !== undefined && !holds(piece))) continue
       const copies = this.copies(piece)
       if (copies < bestCopies) {
         best = piece

@@ -56,6 +56,11 @@ export interface SwarmOptions {
   /** 0: any free port. */
   port: number
   seederIp?: string
+  /**
+   * The seeder's payload is still arriving (arriving-payload.ts): only pieces it holds are shown
+   * and read, and `piecesArrived` is called as more come. Super-seeding is then always on.
+   */
+  holds?: (piece: number) => boolean
   log: (message: string) => void
 }
 
@@ -64,6 +69,8 @@ export interface SwarmSession {
   torrent: Torrent
   ledger: WireLedger
   counters: { duplicateWiresClosed: number; selfDialsRefused: () => number; peersBanned: () => number }
+  /** The seeder came to hold more pieces (with `holds`), or all of them: peers are shown them. */
+  piecesArrived(isComplete: boolean): void
   destroy(): Promise<void>
 }
 
@@ -102,6 +109,8 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     skipVerify: isSeed,
   })
   const current = torrent
+  const holds = options.holds
+  if (holds) refuseReadsNotHeld(current, holds)
   if (isTuned('coalesce')) paceRequestPlans(current)
   // Without the end-game rule, webtorrent may take a block from another wire at any time.
   const mayTakeBlocks = isTuned('endgame-hotswap') ? hotswapOnlyInEndgame(current) : () => true
@@ -145,6 +154,7 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
         const wire = seedWires.get(peer)
         for (const piece of pieces) wire?.have(piece)
       },
+      ...(holds ? { holds } : {}),
     })
     const timer = setInterval(() => created.tick(Date.now()), Math.max(250, SPREAD_WAIT_MS / 4))
     timer.unref()
@@ -159,7 +169,7 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     wire.once('close', () => options.log(`closed ${name} (${peerLabel(wire.peerId)}): sent ${wire.uploaded} B, got ${wire.downloaded} B`))
     ledger.add(wire)
     if (isTuned('dedupe') && closeDuplicate(wire)) return
-    if (isSeed && isTuned('super-seed')) superSeed(wire, superSeedPolicy(), `w${++wireCount}`, seedWires)
+    if (isSeed && (isTuned('super-seed') || holds)) superSeed(wire, superSeedPolicy(), `w${++wireCount}`, seedWires)
     if (!isSeed && isTuned('have-suppression')) suppressRedundantHaves(wire, isSeederWire(wire))
   })
 
@@ -186,6 +196,7 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     torrent: current,
     ledger,
     counters,
+    piecesArrived: (isComplete) => policy?.onArrival(isComplete),
     destroy: () => new Promise<void>((resolve) => client.destroy(() => resolve())),
   }
 }
@@ -211,6 +222,24 @@ function superSeed(wire: Wire, policy: SuperSeedPolicy, id: string, wires: Map<s
     wires.delete(id)
     policy.removePeer(id)
   })
+}
+
+/**
+ * A peer asks only for pieces it was shown, but one that asks for another must not be served
+ * whatever the unfinished file holds there: such a read fails, and the request goes unanswered.
+ */
+function refuseReadsNotHeld(torrent: Torrent, holds: (piece: number) => boolean): void {
+  const gate = () => {
+    const store = torrent.store
+    if (!store) return
+    const get = store.get.bind(store)
+    store.get = (index, options, callback) => {
+      if (holds(index)) return get(index, options, callback)
+      queueMicrotask(() => callback(new Error(`piece ${index} has not arrived yet`)))
+    }
+  }
+  if (torrent.store) gate()
+  else torrent.once('metadata', gate)
 }
 
 function localAddresses(announceIp: string): Set<string> {

@@ -14,6 +14,8 @@ export interface TorrentMeta {
   sizeBytes: number
   pieceLengthBytes: number
   pieces: number
+  /** SHA-1 of each piece, concatenated (20 bytes per piece). */
+  pieceHashes: Uint8Array
   sha256: string
   announce: string
 }
@@ -37,7 +39,8 @@ export async function readTorrentMeta(path: string): Promise<TorrentMeta> {
     name: parsed.name,
     sizeBytes: parsed.length,
     pieceLengthBytes: parsed.pieceLength,
-    pieces: parsed.pieces,
+    pieces: parsed.pieceHashes.length / 20,
+    pieceHashes: parsed.pieceHashes,
     sha256,
     announce: parsed.announce,
   }
@@ -48,7 +51,7 @@ interface SingleFileTorrent {
   name: string
   length: number
   pieceLength: number
-  pieces: number
+  pieceHashes: Uint8Array
   comment: string | undefined
   announce: string | undefined
 }
@@ -75,7 +78,7 @@ function parse(file: Uint8Array, path: string): SingleFileTorrent {
     name: Buffer.from(name).toString('utf8'),
     length,
     pieceLength,
-    pieces: pieces.length / 20,
+    pieceHashes: pieces,
     comment: text(torrent['comment']),
     announce: text(torrent['announce']),
   }

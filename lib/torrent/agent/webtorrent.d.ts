@@ -71,6 +71,8 @@ declare module 'webtorrent' {
     pieces: (import('torrent-piece').default | null)[]
     /** The pieces this client holds (verified). */
     bitfield: { get(index: number): boolean }
+    /** The chunk store, created with the metadata (null before and after destroy); serves peers' requests. */
+    store: { get(index: number, options: { offset: number; length: number } | null, callback: (error: Error | null, data?: Uint8Array) => void): void } | null
     /** Created with the metadata; rarest-first asks it for a piece, again and again. */
     _rarityMap: { getRarestPiece(filter?: (index: number) => boolean): number } | null
   }
