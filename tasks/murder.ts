@@ -1,10 +1,11 @@
 // Twitter Murder's tasks (../shared/reference/murder.md) on webtorrent: same names, arguments,
 // variables and role defaults; agents are daemons with pid files instead of screen sessions.
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, dirname } from 'node:path'
 import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
+import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
@@ -265,7 +266,7 @@ async function extract(remote: HostContext, options: MurderOptions, target: stri
 
 /** Packs (or copies, for a single file or a ready tgz) the source on the seeder, makes the torrent and whitelists it. */
 export async function createTorrent(options: MurderOptions, source: string, isSingleFile: boolean): Promise<string> {
-  const { tracker, seeder } = murderHosts()
+  const { seeder } = murderHosts()
   const announce = await trackerUrl()
   let infoHash = ''
   await on(seeder, async (remote) => {
@@ -284,14 +285,20 @@ export async function createTorrent(options: MurderOptions, source: string, isSi
   })
   if (isDryRun()) infoHash = '<info hash>'
   else if (!/^[0-9a-f]{40}$/.test(infoHash)) throw new DeployError('murder agent make-torrent did not report an info hash', { exitCode: 1 })
-  await on(tracker, async (remote) => {
-    await requireAgent(remote)
-    await runAgent(remote, location(), 'allow', { state: runDirectory(location()), 'info-hash': infoHash })
-  })
+  await allowOnTracker(infoHash)
   return infoHash
 }
 
-export async function startSeeding(options: MurderOptions): Promise<void> {
+/** The tracker serves only the torrents it was told of (a whitelist, as Murder's tracker). */
+async function allowOnTracker(infoHash: string): Promise<void> {
+  await on(murderHosts().tracker, async (remote) => {
+    await requireAgent(remote)
+    await runAgent(remote, location(), 'allow', { state: runDirectory(location()), 'info-hash': infoHash })
+  })
+}
+
+/** `isArriving`: the payload is still being uploaded; the seeder shows each piece once it is there. */
+export async function startSeeding(options: MurderOptions, isArriving = false): Promise<void> {
   location()
   await on(murderHosts().seeder, async (remote) => {
     await requireAgent(remote)
@@ -301,6 +308,7 @@ export async function startSeeding(options: MurderOptions): Promise<void> {
       torrent: options.torrentPath,
       payload: options.payloadPath,
       'announce-ip': await addressOf(remote),
+      arriving: isArriving,
     })
   })
 }
@@ -326,7 +334,14 @@ export interface PeerPlan {
  * Every peer downloads through the swarm, verifies, and puts the payload at `target` (a path on
  * each host; `~/` allowed). All peers are checked first, so a bad target leaves no host half-done.
  */
-export async function peerSwarm(options: MurderOptions, peers: readonly Host[], target: string, plan: PeerPlan): Promise<void> {
+export async function peerSwarm(
+  options: MurderOptions,
+  peers: readonly Host[],
+  target: string,
+  plan: PeerPlan,
+  /** Settles once the seeder's payload has arrived (deploy_via murder uploads it as peers start). */
+  arrival?: Promise<void>
+): Promise<void> {
   const { seeder } = murderHosts()
   let seederAddress = ''
   await on(seeder, async (remote) => {
@@ -351,11 +366,22 @@ export async function peerSwarm(options: MurderOptions, peers: readonly Host[], 
   // Ctrl-C: stopping the peer daemons ends every host's `peer` command, so this task fails cleanly.
   const forgetInterrupt = onInterrupt(() => stopPeering(options, peers))
   const downloaders = peers.filter((host) => host.name !== seeder.name)
+  // If the seeder's payload never arrives, every download stops waiting for it.
+  const seederPayload = arrival ?? Promise.resolve()
+  const seederFailure = seederPayload.then(
+    () => new Promise<never>(() => {}),
+    (error: unknown) => {
+      throw new DeployError(`the release did not reach the seeder ${seeder.name}: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 1 })
+    }
+  )
+  seederFailure.catch(() => {})
   try {
     // `peer` holds a host's slot until its download ends: with more peers than --concurrency, the
     // rest would start only as the first ones finished. So every daemon starts first (a short
-    // command each), and `peer` then follows the one already running.
-    const isLaunchedFirst = downloaders.length > hostConcurrency()
+    // command each), and `peer` then follows the one already running. The same when the seeder's
+    // payload is still arriving: a download given up while its daemon was being started would
+    // leave that daemon behind, so all are started before any is given up on.
+    const isLaunchedFirst = downloaders.length > hostConcurrency() || arrival !== undefined
     if (isLaunchedFirst) {
       await on(downloaders, async (remote) => {
         await prepareDownload(remote, options)
@@ -365,9 +391,19 @@ export async function peerSwarm(options: MurderOptions, peers: readonly Host[], 
     await on(peers, async (remote) => {
       const name = remote.host.name
       try {
-        // The seeder already holds the payload at the same path: it has nothing to download.
-        if (name === seeder.name) progress.finish(name)
-        else await downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst)
+        // The seeder holds the payload at the same path (once arrived): it has nothing to download.
+        if (name === seeder.name) {
+          await seederPayload
+          progress.finish(name)
+        } else {
+          const givenUp = seederFailure.catch(async (error: unknown) => {
+            // Its daemon runs (started first); this host now counts as failed, so the clean-up after
+            // the swarm, which leaves failed hosts out, would not stop it.
+            await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', tag: options.tag })
+            throw error
+          })
+          await Promise.race([downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst), givenUp])
+        }
       } catch (error) {
         progress.fail(name, error instanceof Error ? error.message : String(error))
         throw error
@@ -448,8 +484,10 @@ export async function stopPeering(options: MurderOptions, hosts: readonly Host[]
 }
 
 /**
- * Murder as a deploy strategy: the release tgz goes to the seeder once, then through the swarm
- * into `target` on every host; seeding and peering stop and temp files go once all hold it.
+ * Murder as a deploy strategy: the release tgz goes to the seeder once and through the swarm into
+ * `target` on every host; seeding and peering stop and temp files go once all hold it. The torrent
+ * is made here, from the release this controller holds, so the upload to the seeder and the swarm
+ * overlap instead of following each other: the seeder shows peers each piece once it has arrived.
  */
 export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: string, tag: string, tempPath: string): Promise<void> {
   const payloadPath = `${tempPath}/${tag}.tgz`
@@ -459,16 +497,18 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
   await ensureAgent([tracker, seeder, ...hosts])
   const didStartTracker = await ensureTracker()
   try {
-    // Uploaded to the payload's own path: make-torrent then hashes it where it lies, no copy.
+    const sha256 = await makeTorrentHere(options, tgzPath)
     await on(seeder, async (remote) => {
       await remote.run(['mkdir', '-p', tempPath])
-      await remote.upload(tgzPath, payloadPath)
+      await remote.upload(options.torrentPath, options.torrentPath)
     })
-    await createTorrent(options, payloadPath, true)
-    await downloadTorrent(options)
-    await startSeeding(options)
+    // The upload starts first; the seeder starts on the part that has arrived.
+    const arrival = uploadToSeeder(seeder, tgzPath, options.payloadPath, sha256)
+    arrival.catch(() => {}) // peerSwarm and the await below report it
     try {
-      await peerSwarm(options, hosts, target, { shouldDelete: false, payload: 'tgz' })
+      await startSeeding(options, true)
+      await peerSwarm(options, hosts, target, { shouldDelete: false, payload: 'tgz' }, arrival)
+      await arrival
     } finally {
       await stopSeeding(options)
       // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
@@ -476,10 +516,48 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
       const stillIn = hosts.filter((host) => live.has(host.name))
       await stopPeering(options, stillIn)
       await cleanTempFiles(options, [seeder, ...stillIn])
+      rmSync(options.torrentPath, { force: true })
     }
   } finally {
     if (didStartTracker) await stopTracker()
   }
+}
+
+/** Writes the release's torrent to this machine's torrentPath and allows it on the tracker; returns the release's SHA-256. */
+async function makeTorrentHere(options: MurderOptions, tgzPath: string): Promise<string> {
+  const announce = await trackerUrl()
+  if (isDryRun()) {
+    log(`dry run: the torrent of ${tgzPath} would be made here as ${options.torrentPath}, announcing to ${announce}`)
+    await allowOnTracker('<info hash>')
+    return '<sha256>'
+  }
+  const { torrent, event } = await torrentOfPayload(tgzPath, basename(options.payloadPath), announce)
+  mkdirSync(dirname(options.torrentPath), { recursive: true })
+  writeFileSync(options.torrentPath, torrent)
+  log(`${options.payloadPath}: ${event.sizeBytes} bytes in ${event.pieces} pieces, sha256 ${event.sha256}, info hash ${event.infoHash}`)
+  await allowOnTracker(event.infoHash)
+  return event.sha256
+}
+
+/** Uploads the release to the seeder's payload path (where it is already being seeded) and checks it arrived whole. */
+async function uploadToSeeder(seeder: Host, tgzPath: string, payloadPath: string, sha256: string): Promise<void> {
+  let failure: string | undefined = `the upload to ${seeder.name} did not run`
+  try {
+    await on(seeder, async (remote) => {
+      try {
+        await remote.upload(tgzPath, payloadPath)
+        const found = (await remote.capture(['sha256sum', payloadPath])).split(' ')[0]
+        if (!isDryRun() && found !== sha256) throw new DeployError(`${remote.host.name}: the release arrived as ${payloadPath} with sha256 ${found}, not ${sha256}; deploy again.`, { exitCode: 1 })
+        failure = undefined
+      } catch (error) {
+        failure = error instanceof Error ? error.message : String(error)
+        throw error
+      }
+    })
+  } catch {
+    // Reported by `on` for the seeder; thrown below with its reason, also within max_fail.
+  }
+  if (failure !== undefined) throw new DeployError(failure, { exitCode: 1 })
 }
 
 /** The agent bundle, built on demand: esbuild is loaded only by runs that ship the agent. */

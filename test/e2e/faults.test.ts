@@ -430,6 +430,31 @@ test('a full disk fails that host alone: with max_fail its current stays, the ot
   record('disk full on one host (deploy, max_fail=1)', `exit 0; ${full} stays on its release, 7 switch`, hosts.length - 1, started, APP_MIB)
 })
 
+test('the release cannot land on the seeder (disk full) while peers already wait: exit 1 naming it, every host as before, no agent left', async () => {
+  const started = Date.now()
+  const before = hosts.map(versionOf)
+  const releasesBefore = hosts.map(releasesOf)
+  await sleep(1100) // a new release timestamp
+  // The release streams to the seeder while the peers start; it cannot fit a 4 MiB /tmp.
+  readOnHost(seeder, 'sudo mount -t tmpfs -o size=4m,mode=1777 tmpfs /tmp')
+  let result: CliResult
+  try {
+    result = await deployVersion('six')
+  } finally {
+    onHost(seeder, 'sudo umount /tmp')
+  }
+  assert.equal(result.code, 1, result.stderr)
+  assert.match(result.stderr, new RegExp(`${seeder}: upload to /tmp/\\S+ failed`), 'the seeder is named with its upload')
+  assert.match(result.stderr, new RegExp(`the release did not reach the seeder ${seeder}`), 'the peers say why they stopped')
+  hosts.forEach((host, index) => {
+    assert.equal(versionOf(host), before[index], `${host}: current untouched`)
+    assert.deepEqual(releasesOf(host), releasesBefore[index], `${host}: no new or half-made release`)
+    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
+    assert.equal(agentsOfDeploys(host), '', `${host}: no agent of the deploy left`)
+  })
+  record('disk full on the seeder during the release upload (deploy)', 'exit 1 naming the seeder; peers stopped, every host as before', 0, started, APP_MIB)
+})
+
 test('Ctrl-C during distribution stops the agents, unlocks, leaves current alone and exits 130', async () => {
   const started = Date.now()
   expectOk(await deployVersion('three'), 'deploy before')
