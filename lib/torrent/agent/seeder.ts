@@ -84,7 +84,7 @@ function watchArrival(arriving: ArrivingPayload, session: SwarmSession, runtime:
     arriving
       .check()
       .then((pieces) => {
-        if (pieces.length > 0) session.piecesArrived(arriving.isComplete)
+        if (pieces.length > 0 || arriving.isComplete) session.piecesArrived(arriving.isComplete)
         if (!arriving.isComplete) return
         clearInterval(timer)
         runtime.log(`payload complete: all ${arriving.pieceCount} pieces arrived and match the torrent`)

@@ -143,6 +143,8 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
       })
   const counters = { duplicateWiresClosed: 0, selfDialsRefused: () => dialPolicy.refusedSelfCount, peersBanned }
   let policy: SuperSeedPolicy | undefined
+  /** Every piece has arrived: a policy made from now on (at the first wire) shows pieces as with a full payload. */
+  let hasArrived = holds === undefined
   let wireCount = 0
   const seedWires = new Map<string, Wire>()
   const superSeedPolicy = (): SuperSeedPolicy => {
@@ -154,7 +156,7 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
         const wire = seedWires.get(peer)
         for (const piece of pieces) wire?.have(piece)
       },
-      ...(holds ? { holds } : {}),
+      ...(holds && !hasArrived ? { holds } : {}),
     })
     const timer = setInterval(() => created.tick(Date.now()), Math.max(250, SPREAD_WAIT_MS / 4))
     timer.unref()
@@ -196,7 +198,10 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     torrent: current,
     ledger,
     counters,
-    piecesArrived: (isComplete) => policy?.onArrival(isComplete),
+    piecesArrived: (isComplete) => {
+      hasArrived = isComplete
+      policy?.onArrival(isComplete)
+    },
     destroy: () => new Promise<void>((resolve) => client.destroy(() => resolve())),
   }
 }
