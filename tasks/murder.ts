@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
-import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError } from '../lib/index.ts'
+import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
@@ -22,6 +22,8 @@ set('peer_timeout', 0)
 
 const MAX_FILES_TO_CLEAR = 1000
 const PROGRESS_INTERVAL_MS = 500
+/** A `peer` command ends within a second or two of its daemon being stopped. */
+const FOLLOWER_END_MS = 5000
 
 /** tracker_port, peer_seed_seconds and peer_timeout, checked. */
 function swarmSettings(): SwarmSettings {
@@ -363,15 +365,24 @@ export async function peerSwarm(
 
   const progress = new SwarmProgress(peers.map((host) => host.name))
   const ticker = setInterval(() => showProgress(progress.render()), PROGRESS_INTERVAL_MS)
-  // Ctrl-C: stopping the peer daemons ends every host's `peer` command, so this task fails cleanly.
-  const forgetInterrupt = onInterrupt(() => stopPeering(options, peers))
+  // Ctrl-C: stopping the peer daemons ends every host's `peer` command, so this task fails cleanly;
+  // the seeder's own block stops waiting for an upload still running.
+  let interrupt = (_error: Error): void => {}
+  const interrupted = new Promise<never>((_resolve, reject) => (interrupt = reject))
+  interrupted.catch(() => {})
+  const forgetInterrupt = onInterrupt(async () => {
+    interrupt(new InterruptedError())
+    await stopPeering(options, peers)
+  })
   const downloaders = peers.filter((host) => host.name !== seeder.name)
   // If the seeder's payload never arrives, every download stops waiting for it.
   const seederPayload = arrival ?? Promise.resolve()
+  let seederError: DeployError | undefined
   const seederFailure = seederPayload.then(
     () => new Promise<never>(() => {}),
     (error: unknown) => {
-      throw new DeployError(`the release did not reach the seeder ${seeder.name}: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 1 })
+      seederError = new DeployError(`the release did not reach the seeder ${seeder.name}: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 1 })
+      throw seederError
     }
   )
   seederFailure.catch(() => {})
@@ -393,16 +404,22 @@ export async function peerSwarm(
       try {
         // The seeder holds the payload at the same path (once arrived): it has nothing to download.
         if (name === seeder.name) {
-          await seederPayload
+          await Promise.race([seederPayload, interrupted])
           progress.finish(name)
         } else {
-          const givenUp = seederFailure.catch(async (error: unknown) => {
-            // Its daemon runs (started first); this host now counts as failed, so the clean-up after
-            // the swarm, which leaves failed hosts out, would not stop it.
-            await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', tag: options.tag })
+          // A host given up on counts as failed, and the clean-up after the swarm leaves failed hosts
+          // out: its daemon (started first) is stopped here.
+          if (seederError) {
+            await stopPeerDaemon(remote, options)
+            throw seederError
+          }
+          const download = downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst)
+          try {
+            await Promise.race([download, seederFailure])
+          } catch (error) {
+            if (error === seederError) await giveUpDownload(remote, options, download)
             throw error
-          })
-          await Promise.race([downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst), givenUp])
+          }
         }
       } catch (error) {
         progress.fail(name, error instanceof Error ? error.message : String(error))
@@ -415,6 +432,27 @@ export async function peerSwarm(
     clearInterval(ticker)
     showProgress([...progress.render(), ...progress.summary()], { final: true })
   }
+}
+
+async function stopPeerDaemon(remote: HostContext, options: MurderOptions): Promise<void> {
+  await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', tag: options.tag })
+}
+
+/**
+ * Stops a host's download while its `peer` command may still be starting: that command attaches to
+ * the running daemon or, if it finds none, starts one, once. If it has not ended soon after the
+ * daemon is stopped, it started another, and a second stop ends that one.
+ */
+async function giveUpDownload(remote: HostContext, options: MurderOptions, download: Promise<void>): Promise<void> {
+  const ended = download.then(
+    () => true,
+    () => true
+  )
+  const endsWithin = (ms: number) => Promise.race([ended, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())])
+  await stopPeerDaemon(remote, options)
+  if (await endsWithin(FOLLOWER_END_MS)) return
+  await stopPeerDaemon(remote, options)
+  await endsWithin(FOLLOWER_END_MS)
 }
 
 async function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress, isLaunched: boolean): Promise<void> {
@@ -500,6 +538,8 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
     const sha256 = await makeTorrentHere(options, tgzPath)
     await on(seeder, async (remote) => {
       await remote.run(['mkdir', '-p', tempPath])
+      // A payload of this tag left by a killed run must not count as arrived before the upload truncates it.
+      await remote.run(['rm', '-f', payloadPath])
       await remote.upload(options.torrentPath, options.torrentPath)
     })
     // The upload starts first; the seeder starts on the part that has arrived.
@@ -516,9 +556,9 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
       const stillIn = hosts.filter((host) => live.has(host.name))
       await stopPeering(options, stillIn)
       await cleanTempFiles(options, [seeder, ...stillIn])
-      rmSync(options.torrentPath, { force: true })
     }
   } finally {
+    rmSync(options.torrentPath, { force: true })
     if (didStartTracker) await stopTracker()
   }
 }
@@ -539,25 +579,18 @@ async function makeTorrentHere(options: MurderOptions, tgzPath: string): Promise
   return event.sha256
 }
 
-/** Uploads the release to the seeder's payload path (where it is already being seeded) and checks it arrived whole. */
+/**
+ * Uploads the release to the seeder's payload path (where it is already being seeded) and checks it
+ * arrived whole. A failure fails the deploy whatever max_fail allows: no host can get the release.
+ */
 async function uploadToSeeder(seeder: Host, tgzPath: string, payloadPath: string, sha256: string): Promise<void> {
-  let failure: string | undefined = `the upload to ${seeder.name} did not run`
-  try {
-    await on(seeder, async (remote) => {
-      try {
-        await remote.upload(tgzPath, payloadPath)
-        const found = (await remote.capture(['sha256sum', payloadPath])).split(' ')[0]
-        if (!isDryRun() && found !== sha256) throw new DeployError(`${remote.host.name}: the release arrived as ${payloadPath} with sha256 ${found}, not ${sha256}; deploy again.`, { exitCode: 1 })
-        failure = undefined
-      } catch (error) {
-        failure = error instanceof Error ? error.message : String(error)
-        throw error
-      }
-    })
-  } catch {
-    // Reported by `on` for the seeder; thrown below with its reason, also within max_fail.
-  }
-  if (failure !== undefined) throw new DeployError(failure, { exitCode: 1 })
+  const outcome = await on(seeder, { onError: 'continue' }, async (remote) => {
+    await remote.upload(tgzPath, payloadPath)
+    const found = (await remote.capture(['sha256sum', payloadPath])).split(' ')[0]
+    if (!isDryRun() && found !== sha256) throw new DeployError(`${remote.host.name}: the release arrived as ${payloadPath} with sha256 ${found}, not ${sha256}; deploy again.`, { exitCode: 1 })
+  })
+  const failure = outcome.failures.get(seeder.name)
+  if (failure) throw new DeployError(failure.message, { exitCode: 1 })
 }
 
 /** The agent bundle, built on demand: esbuild is loaded only by runs that ship the agent. */
