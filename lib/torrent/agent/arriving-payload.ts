@@ -17,20 +17,17 @@ export interface ArrivingPayloadSpec {
 
 export class ArrivingPayload {
   readonly pieceCount: number
-  private readonly arrived: Uint8Array
+  /** Pieces arrive front to back (a check stops at the first that does not match): those below this. */
   private arrivedCount = 0
-  /** The lowest piece not yet arrived: the upload fills the file roughly front to back. */
-  private next = 0
   private readonly buffer: Buffer
 
   constructor(private readonly spec: ArrivingPayloadSpec) {
     this.pieceCount = spec.pieceHashes.length / HASH_BYTES
-    this.arrived = new Uint8Array(this.pieceCount)
     this.buffer = Buffer.alloc(Math.min(spec.pieceLengthBytes, Math.max(spec.sizeBytes, 1)))
   }
 
   has(piece: number): boolean {
-    return this.arrived[piece] === 1
+    return piece < this.arrivedCount
   }
 
   get isComplete(): boolean {
@@ -52,21 +49,18 @@ export class ArrivingPayload {
     const found: number[] = []
     try {
       const { size } = await file.stat()
-      for (let piece = this.next; piece < this.pieceCount; piece++) {
-        if (this.has(piece)) continue
+      for (let piece = this.arrivedCount; piece < this.pieceCount; piece++) {
         const start = piece * this.spec.pieceLengthBytes
         const length = Math.min(this.spec.pieceLengthBytes, this.spec.sizeBytes - start)
         if (start + length > size) break
         const { bytesRead } = await file.read(this.buffer, 0, length, start)
         if (bytesRead !== length || !this.matches(piece, this.buffer.subarray(0, length))) break
-        this.arrived[piece] = 1
         this.arrivedCount += 1
         found.push(piece)
       }
     } finally {
       await file.close()
     }
-    while (this.next < this.pieceCount && this.has(this.next)) this.next += 1
     return found
   }
 
