@@ -550,17 +550,29 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
       await peerSwarm(options, hosts, target, { shouldDelete: false, payload: 'tgz' }, arrival)
       await arrival
     } finally {
-      await stopSeeding(options)
       // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
       const live = new Set(roles().map((host) => host.name))
-      const stillIn = hosts.filter((host) => live.has(host.name))
-      await stopPeering(options, stillIn)
-      await cleanTempFiles(options, [seeder, ...stillIn])
+      await endSwarm(options, seeder, hosts.filter((host) => live.has(host.name)))
     }
   } finally {
     rmSync(options.torrentPath, { force: true })
     if (didStartTracker) await stopTracker()
   }
+}
+
+/**
+ * The deploy's clean-up after its swarm, all hosts at once: the seeder stops seeding, every peer
+ * stops its daemon, and each then removes the payload and torrent. One round instead of one per
+ * step, since none waits on another host (every host already holds the release, or has failed).
+ */
+async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Host[]): Promise<void> {
+  const others = peers.filter((host) => host.name !== seeder.name)
+  await on([seeder, ...others], async (remote) => {
+    const isSeeder = remote.host.name === seeder.name
+    const events = await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: isSeeder ? 'seed' : 'peer', tag: options.tag })
+    if (isSeeder) describeStop(remote, KIND_NAMES.seed, events)
+    await remote.run(['rm', '-f', options.payloadPath, options.torrentPath])
+  })
 }
 
 /** Writes the release's torrent to this machine's torrentPath and allows it on the tracker; returns the release's SHA-256. */
