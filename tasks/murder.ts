@@ -439,26 +439,21 @@ async function stopPeerDaemon(remote: HostContext, options: MurderOptions): Prom
 }
 
 /**
- * Stops a host's download while its `peer` command may still be starting: that command attaches to
- * the running daemon or, if it finds none, starts one, once. If it has not ended soon after the
- * daemon is stopped, it started another, and a second stop ends that one.
+ * Stops a host's download and waits (a while) for its `peer` command to end: it follows only (the
+ * daemon was started first), so it reports the stop and cannot start another daemon.
  */
 async function giveUpDownload(remote: HostContext, options: MurderOptions, download: Promise<void>): Promise<void> {
-  const ended = download.then(
-    () => true,
-    () => true
-  )
-  const endsWithin = (ms: number) => Promise.race([ended, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())])
   await stopPeerDaemon(remote, options)
-  if (await endsWithin(FOLLOWER_END_MS)) return
-  await stopPeerDaemon(remote, options)
-  await endsWithin(FOLLOWER_END_MS)
+  const ended = download.catch(() => {})
+  await Promise.race([ended, new Promise<void>((resolve) => setTimeout(resolve, FOLLOWER_END_MS).unref())])
 }
 
+/** `isLaunched`: the daemon was started first (`peer --detach`), so this only follows it. */
 async function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress, isLaunched: boolean): Promise<void> {
   const name = remote.host.name
   if (!isLaunched) await prepareDownload(remote, options)
-  await runAgent(remote, location(), 'peer', await peerArguments(remote, options, seederAddress), (event) => {
+  const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched }
+  await runAgent(remote, location(), 'peer', args, (event) => {
     if (event.type === 'progress') progress.update(name, countersOf(event))
     if (event.type === 'done') progress.finish(name, countersOf(event))
   })
@@ -469,7 +464,7 @@ async function prepareDownload(remote: HostContext, options: MurderOptions): Pro
   await remote.upload(options.torrentPath, options.torrentPath)
 }
 
-/** The `peer` arguments; the same words let a second `peer` follow the daemon the first started. */
+/** The `peer` arguments; the same words let `peer --follow` find the daemon `peer --detach` started. */
 async function peerArguments(remote: HostContext, options: MurderOptions, seederAddress: string): Promise<Record<string, string | number>> {
   return {
     state: runDirectory(location()),

@@ -48,7 +48,8 @@ const SPECS = {
     'seed-seconds': { kind: 'seconds', default: 30, what: 'SECONDS to seed on after the download' },
     'timeout-s': { kind: 'seconds', default: 0, what: 'SECONDS (0: no limit)' },
     port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
-    detach: { kind: 'flag', what: 'return once the daemon runs; `peer` again without it follows that daemon' },
+    detach: { kind: 'flag', what: 'return once the daemon runs; `peer --follow` then follows that daemon' },
+    follow: { kind: 'flag', what: 'follow the running daemon of TAG, or say how it ended; never start one' },
   },
   stop: {
     state: STATE,
@@ -77,10 +78,12 @@ function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions {
   return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port, isArriving: o.arriving }
 }
 
-function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean } {
+function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean; follow: boolean } {
   const o = parseOptions(command, SPECS.peer, argv)
+  if (o.detach && o.follow) throw new AgentUsageError('peer: --detach starts a daemon and --follow never does; pass one of them')
   return {
     detach: o.detach,
+    follow: o.follow,
     state: o.state,
     tag: o.tag,
     torrent: o.torrent,
@@ -110,7 +113,7 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<vo
     case 'peer': {
       const options = peerOptions(argv)
       if (options.detach) return void (await launchPeer(options))
-      return runPeer(options, print)
+      return runPeer(options, print, options.follow)
     }
     case 'stop': {
       const o = parseOptions(command, SPECS.stop, argv)

@@ -1,15 +1,15 @@
 // `peer`: a daemon downloads the payload through the swarm, checks its SHA-256, seeds on for
 // --seed-seconds and leaves; the foreground command relays the daemon's events until `done` or
 // `failed`. Re-running while the daemon of that tag is alive attaches to it instead of starting a
-// second one. The payload path doubles as webtorrent's store, so a re-run after a crash verifies
-// the pieces already on disk and fetches only the rest.
-import { mkdir, stat, truncate } from 'node:fs/promises'
+// second one; `peer --follow` only attaches, never starts one. The payload path doubles as
+// webtorrent's store, so a re-run after a crash verifies the pieces on disk and fetches the rest.
+import { mkdir, readFile, stat, truncate } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
-import type { AgentEvent, TransferCounters } from '../protocol.ts'
+import { parseEvent, type AgentEvent, type TransferCounters } from '../protocol.ts'
 import { followEvents, launchDaemon, lastLogLine, describeLostDaemon, type DaemonRuntime } from './daemon.ts'
 import { AgentError } from './errors.ts'
 import { sha256File } from './payload-hash.ts'
-import { readPidFile, removePidFile, stopDaemon, waitForExit } from './processes.ts'
+import { readPidFile, removePidFile, stopDaemon, waitForExit, type PidFile } from './processes.ts'
 import { collectStats, statsWriter } from './stats-file.ts'
 import { processFiles, type PidRecord } from './state-files.ts'
 import { loadSwarmClient } from './lazy-modules.ts'
@@ -40,10 +40,15 @@ export interface PeerOptions {
   port: number
 }
 
-/** Runs (or attaches to) the peer daemon and relays its events until `done`; throws on `failed`. */
-export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent) => void): Promise<void> {
-  const record = await launchPeer(options)
+/**
+ * Runs (or attaches to) the peer daemon and relays its events until `done`; throws on `failed`.
+ * `isFollowOnly`: attach to the daemon `peer --detach` started, or report how it ended; never start
+ * one (a daemon stopped on purpose must not come back because its follower started late).
+ */
+export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent) => void, isFollowOnly = false): Promise<void> {
   const files = processFiles(options.state, 'peer', options.tag)
+  const record = isFollowOnly ? matchingDaemon(await readPidFile(options.state, 'peer', options.tag), options) : await launchPeer(options)
+  if (!record) return relayEnding(files.events, options.tag, onEvent)
   let outcome: AgentEvent | undefined
   const end = await followEvents(files.events, {
     record,
@@ -75,19 +80,41 @@ export async function launchPeer(options: PeerOptions): Promise<PidRecord> {
 }
 
 async function attachOrLaunch(options: PeerOptions): Promise<PidRecord> {
-  const args = [
+  const existing = await readPidFile(options.state, 'peer', options.tag)
+  const running = matchingDaemon(existing, options)
+  if (running) return running
+  if (existing) await removePidFile(existing.path, existing.record?.pid)
+  return launchDaemon({ state: options.state, kind: 'peer', tag: options.tag, args: daemonArguments(options) })
+}
+
+function daemonArguments(options: PeerOptions): string[] {
+  return [
     ...['--state', options.state, '--tag', options.tag, '--torrent', options.torrent, '--payload', options.payload],
     ...['--announce-ip', options.announceIp, '--seeder-ip', options.seederIp, '--port', String(options.port)],
     ...['--seed-seconds', String(options.seedSeconds), '--timeout-s', String(options.timeoutS)],
   ]
-  const existing = await readPidFile(options.state, 'peer', options.tag)
-  if (existing?.isRunning && existing.record) {
-    const runningArgs = existing.record.argv.slice(-args.length)
-    if (runningArgs.every((word, index) => word === args[index])) return existing.record
-    throw new AgentError(`a peer for ${options.tag} with other arguments is running (pid ${existing.record.pid}); stop it first (murder:stop_peering).`)
+}
+
+/** The daemon of this pid file if it runs with these options; one running with others is an error. */
+function matchingDaemon(existing: PidFile | undefined, options: PeerOptions): PidRecord | undefined {
+  if (!existing?.isRunning || !existing.record) return undefined
+  const args = daemonArguments(options)
+  const runningArgs = existing.record.argv.slice(-args.length)
+  if (runningArgs.every((word, index) => word === args[index])) return existing.record
+  throw new AgentError(`a peer for ${options.tag} with other arguments is running (pid ${existing.record.pid}); stop it first (murder:stop_peering).`)
+}
+
+/** No daemon to follow: the last one's events file says whether it finished (a stopped daemon wrote `failed`). */
+async function relayEnding(eventsPath: string, tag: string, onEvent: (event: AgentEvent) => void): Promise<void> {
+  const text = await readFile(eventsPath, 'utf8').catch(() => '')
+  let ending: AgentEvent | undefined
+  for (const line of text.split('\n')) {
+    const event = parseEvent(line)
+    if (event?.type === 'done' || event?.type === 'failed') ending = event
   }
-  if (existing) await removePidFile(existing.path, existing.record?.pid)
-  return launchDaemon({ state: options.state, kind: 'peer', tag: options.tag, args })
+  if (ending?.type === 'failed') throw new AgentError(ending.message)
+  if (!ending) throw new AgentError(`no peer daemon of ${tag} is running or has finished; start one with \`peer\` (without --follow).`)
+  onEvent(ending)
 }
 
 export async function runPeerDaemon(runtime: DaemonRuntime, options: PeerOptions): Promise<void> {

@@ -1,0 +1,92 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { runPeer, type PeerOptions } from '../../lib/torrent/agent/peer.ts'
+import { formatEvent, type AgentEvent } from '../../lib/torrent/protocol.ts'
+import { formatPidRecord, processFiles } from '../../lib/torrent/agent/state-files.ts'
+
+// `peer --follow` (runPeer's isFollowOnly) is what deploy_via murder runs after starting every
+// daemon with `peer --detach`; it must never start a daemon of its own.
+
+function optionsIn(state: string): PeerOptions {
+  return { state, tag: 'T', torrent: `${state}/T.tgz.torrent`, payload: `${state}/T.tgz`, announceIp: '10.0.0.2', seederIp: '10.0.0.1', seedSeconds: 30, timeoutS: 0, port: 0 }
+}
+
+const daemonWords = (options: PeerOptions) => [
+  ...['--state', options.state, '--tag', options.tag, '--torrent', options.torrent, '--payload', options.payload],
+  ...['--announce-ip', options.announceIp, '--seeder-ip', options.seederIp, '--port', String(options.port)],
+  ...['--seed-seconds', String(options.seedSeconds), '--timeout-s', String(options.timeoutS)],
+]
+
+/** A stand-in daemon: a live process whose command line ends with these words, recorded in a pid file. */
+function startStandIn(options: PeerOptions, words: string[]): () => void {
+  const argv = ['-e', 'setTimeout(() => {}, 30000)', '--', ...words]
+  const child = spawn(process.execPath, argv, { stdio: 'ignore' })
+  const record = { pid: child.pid ?? 0, kind: 'peer' as const, tag: options.tag, argv, startedAt: new Date().toISOString() }
+  writeFileSync(processFiles(options.state, 'peer', options.tag).pid, formatPidRecord(record))
+  return () => child.kill('SIGKILL')
+}
+
+async function withState(body: (options: PeerOptions, events: string) => Promise<void>): Promise<void> {
+  const state = mkdtempSync('/tmp/murder-peer-follow-')
+  try {
+    const options = optionsIn(state)
+    await body(options, processFiles(state, 'peer', 'T').events)
+  } finally {
+    rmSync(state, { recursive: true, force: true })
+  }
+}
+
+const line = (event: AgentEvent) => `${formatEvent(event)}\n`
+const progress: AgentEvent = { type: 'progress', downloadedBytes: 1, totalBytes: 2, uploadedBytes: 0, fromSeederBytes: 1, fromPeersBytes: 0, downRateBps: 0, upRateBps: 0, wires: 1 }
+const done: AgentEvent = { type: 'done', elapsedMs: 1000, sha256: 'a'.repeat(64), downloadedBytes: 2, totalBytes: 2, uploadedBytes: 0, fromSeederBytes: 2, fromPeersBytes: 0, downRateBps: 0, upRateBps: 0, wires: 1 }
+
+test('following a daemon that already finished reports its done, and starts nothing', () =>
+  withState(async (options, events) => {
+    writeFileSync(events, line(progress) + line(done))
+    const seen: string[] = []
+    await runPeer(options, (event) => seen.push(event.type), true)
+    assert.deepEqual(seen, ['done'])
+    assert.equal(existsSync(processFiles(options.state, 'peer', 'T').pid), false)
+  }))
+
+test('following a daemon that was stopped fails with the reason it wrote', () =>
+  withState(async (options, events) => {
+    writeFileSync(events, line(progress) + line({ type: 'failed', message: 'the peer daemon was stopped (SIGTERM) before it finished' }))
+    await assert.rejects(runPeer(options, () => {}, true), /stopped \(SIGTERM\) before it finished/)
+    assert.equal(existsSync(processFiles(options.state, 'peer', 'T').pid), false)
+  }))
+
+test('with no daemon and no ending to report, following fails and says how to start one', () =>
+  withState(async (options) => {
+    await assert.rejects(runPeer(options, () => {}, true), /no peer daemon of T is running or has finished; start one with `peer` \(without --follow\)/)
+    assert.equal(existsSync(processFiles(options.state, 'peer', 'T').pid), false)
+  }))
+
+test('a running daemon of the same arguments is followed to its done', () =>
+  withState(async (options, events) => {
+    writeFileSync(events, '')
+    const stop = startStandIn(options, daemonWords(options))
+    try {
+      const seen: string[] = []
+      const following = runPeer(options, (event) => seen.push(event.type), true)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      appendFileSync(events, line(progress))
+      appendFileSync(events, line(done))
+      await following
+      assert.deepEqual(seen, ['progress', 'done'])
+    } finally {
+      stop()
+    }
+  }))
+
+test('a running daemon with other arguments is not followed', () =>
+  withState(async (options) => {
+    const stop = startStandIn(options, daemonWords({ ...options, seederIp: '10.0.0.9' }))
+    try {
+      await assert.rejects(runPeer(options, () => {}, true), /a peer for T with other arguments is running/)
+    } finally {
+      stop()
+    }
+  }))
