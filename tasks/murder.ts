@@ -350,7 +350,7 @@ export async function peerSwarm(
     seederAddress = await addressOf(remote)
   })
   const targets = new Map<string, string>()
-  await on(peers, async (remote) => {
+  const checked = await on(peers, async (remote) => {
     await requireAgent(remote)
     const path = await expandHome(remote, target)
     targets.set(remote.host.name, path)
@@ -363,7 +363,15 @@ export async function peerSwarm(
     }
   })
 
+  // A host that failed a round (within max_fail) is already reported and takes no further part:
+  // it has no daemon to follow, or a target it must not be extracted into.
   const progress = new SwarmProgress(peers.map((host) => host.name))
+  let active = [...peers]
+  const leaveOut = (failures: Map<string, Error>) => {
+    for (const [name, error] of failures) progress.fail(name, error.message)
+    active = active.filter((host) => !failures.has(host.name))
+  }
+  leaveOut(checked.failures)
   const ticker = setInterval(() => showProgress(progress.render()), PROGRESS_INTERVAL_MS)
   // Ctrl-C: stopping the peer daemons ends every host's `peer` command, so this task fails cleanly;
   // the seeder's own block stops waiting for an upload still running.
@@ -374,7 +382,7 @@ export async function peerSwarm(
     interrupt(new InterruptedError())
     await stopPeering(options, peers)
   })
-  const downloaders = peers.filter((host) => host.name !== seeder.name)
+  const downloaders = active.filter((host) => host.name !== seeder.name)
   // If the seeder's payload never arrives, every download stops waiting for it.
   const seederPayload = arrival ?? Promise.resolve()
   let seederError: DeployError | undefined
@@ -394,12 +402,13 @@ export async function peerSwarm(
     // leave that daemon behind, so all are started before any is given up on.
     const isLaunchedFirst = downloaders.length > hostConcurrency() || arrival !== undefined
     if (isLaunchedFirst) {
-      await on(downloaders, async (remote) => {
+      const launch = await on(downloaders, async (remote) => {
         await prepareDownload(remote, options)
         await runAgent(remote, location(), 'peer', { ...(await peerArguments(remote, options, seederAddress)), detach: true })
       })
+      leaveOut(launch.failures)
     }
-    await on(peers, async (remote) => {
+    await on(active, async (remote) => {
       const name = remote.host.name
       try {
         // The seeder holds the payload at the same path (once arrived): it has nothing to download.

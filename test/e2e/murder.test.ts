@@ -150,6 +150,27 @@ test('no_tag_directory, unsafe_please_delete and path_is_file do what Murder say
   expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
 })
 
+test('with max_fail=1 a host whose destination is not empty is reported and left untouched; the others get the files', async () => {
+  expectOk(await deploy('murder:start_tracker'), 'start_tracker')
+  expectOk(await deploy('murder:create_torrent', 'tag=Partial', 'files_path=/srv/files'), 'create_torrent')
+  expectOk(await deploy('murder:start_seeding', 'tag=Partial'), 'start_seeding')
+  const occupied = hosts[3] ?? ''
+  for (const host of hosts) onHost(host, 'rm -rf /srv/partial')
+  onHost(occupied, 'mkdir -p /srv/partial/Partial && echo old > /srv/partial/Partial/stale.txt')
+  // -c 2: fewer slots than peers, so every daemon is started first and then followed.
+  const run = await deploy('murder:peer', 'tag=Partial', 'destination_path=/srv/partial', 'peer_seed_seconds=0', 'max_fail=1', '-c', '2')
+  expectOk(run, 'murder:peer within max_fail')
+  assert.match(run.stderr, new RegExp(`carrying on without ${occupied}: 1 of 8 hosts failed, within max_fail=1`))
+  assert.equal(readOnHost(occupied, 'ls -A /srv/partial/Partial').trim(), 'stale.txt', `nothing was extracted on ${occupied}`)
+  assert.equal(onHost(occupied, `test -e ${MURDER_PATH}/run/peer.Partial.events.jsonl`).code, 1, `no peer daemon ran on ${occupied}`)
+  const expected = treeDigest(seeder, '/srv/files').split('\n').filter((line) => !line.includes('./.git')).join('\n')
+  for (const host of hosts.filter((name) => name !== occupied)) {
+    assert.equal(treeDigest(host, '/srv/partial/Partial'), expected, `${host} holds the same files`)
+  }
+  expectOk(await deploy('murder:stop_seeding', 'tag=Partial'), 'stop_seeding')
+  expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
+})
+
 test("murder:peer hands out the seeder's torrent, not a stale local one of the same tag", async () => {
   expectOk(await deploy('murder:start_tracker'), 'start_tracker')
   expectOk(await deploy('murder:create_torrent', 'tag=Again', 'files_path=/srv/files/sub'), 'first create_torrent')
