@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { runPeer, type PeerOptions } from '../../lib/torrent/agent/peer.ts'
+import { daemonArguments, runPeer, type PeerOptions } from '../../lib/torrent/agent/peer.ts'
 import { formatEvent, type AgentEvent } from '../../lib/torrent/protocol.ts'
 import { formatPidRecord, processFiles } from '../../lib/torrent/agent/state-files.ts'
 
@@ -12,12 +12,6 @@ import { formatPidRecord, processFiles } from '../../lib/torrent/agent/state-fil
 function optionsIn(state: string): PeerOptions {
   return { state, tag: 'T', torrent: `${state}/T.tgz.torrent`, payload: `${state}/T.tgz`, announceIp: '10.0.0.2', seederIp: '10.0.0.1', seedSeconds: 30, timeoutS: 0, port: 0 }
 }
-
-const daemonWords = (options: PeerOptions) => [
-  ...['--state', options.state, '--tag', options.tag, '--torrent', options.torrent, '--payload', options.payload],
-  ...['--announce-ip', options.announceIp, '--seeder-ip', options.seederIp, '--port', String(options.port)],
-  ...['--seed-seconds', String(options.seedSeconds), '--timeout-s', String(options.timeoutS)],
-]
 
 /** A stand-in daemon: a live process whose command line ends with these words, recorded in a pid file. */
 function startStandIn(options: PeerOptions, words: string[]): () => void {
@@ -67,7 +61,7 @@ test('with no daemon and no ending to report, following fails and says how to st
 test('a running daemon of the same arguments is followed to its done', () =>
   withState(async (options, events) => {
     writeFileSync(events, '')
-    const stop = startStandIn(options, daemonWords(options))
+    const stop = startStandIn(options, daemonArguments(options))
     try {
       const seen: string[] = []
       const following = runPeer(options, (event) => seen.push(event.type), true)
@@ -83,7 +77,7 @@ test('a running daemon of the same arguments is followed to its done', () =>
 
 test('a running daemon with other arguments is not followed', () =>
   withState(async (options) => {
-    const stop = startStandIn(options, daemonWords({ ...options, seederIp: '10.0.0.9' }))
+    const stop = startStandIn(options, daemonArguments({ ...options, seederIp: '10.0.0.9' }))
     try {
       await assert.rejects(runPeer(options, () => {}, true), /a peer for T with other arguments is running/)
     } finally {

@@ -87,7 +87,8 @@ async function attachOrLaunch(options: PeerOptions): Promise<PidRecord> {
   return launchDaemon({ state: options.state, kind: 'peer', tag: options.tag, args: daemonArguments(options) })
 }
 
-function daemonArguments(options: PeerOptions): string[] {
+/** The peer daemon's own arguments; a running daemon whose command line ends with them is this one. */
+export function daemonArguments(options: PeerOptions): string[] {
   return [
     ...['--state', options.state, '--tag', options.tag, '--torrent', options.torrent, '--payload', options.payload],
     ...['--announce-ip', options.announceIp, '--seeder-ip', options.seederIp, '--port', String(options.port)],
