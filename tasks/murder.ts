@@ -176,7 +176,7 @@ namespace('murder', () => {
     const { tracker, seeder, peers } = murderHosts()
     const hosts = [...new Set([tracker, seeder, ...peers])]
     const where = location()
-    const bundle = await agentBundle()
+    const agent = await agentBundle()
     await on(hosts, async (remote) => {
       if (!isDryRun()) await checkNode(remote, where.node)
       await remote.run(['mkdir', '-p', where.murderPath])
@@ -188,7 +188,7 @@ namespace('murder', () => {
         )
       }
       await remote.run(['find', where.murderPath, '-mindepth', '1', '-maxdepth', '1', '!', '-name', 'run', '-exec', 'rm', '-rf', '{}', '+'])
-      await remote.upload(bundle, agentPath(where))
+      await installAgent(remote, where, agent.packed)
     })
   })
 
@@ -489,15 +489,26 @@ async function peerArguments(remote: HostContext, options: MurderOptions, seeder
 
 /** Uploads the agent only where it is missing or differs from this controller's build. */
 export async function ensureAgent(hosts: readonly Host[]): Promise<void> {
-  const bundle = await agentBundle()
-  const digest = createHash('sha256').update(readFileSync(bundle)).digest('hex')
+  const agent = await agentBundle()
+  const digest = createHash('sha256').update(readFileSync(agent.bundle)).digest('hex')
   const where = location()
   await on([...new Set(hosts)], async (remote) => {
     const remoteDigest = await remote.capture(`sha256sum ${quote(agentPath(where))} 2>/dev/null || true`)
     if (remoteDigest.split(' ')[0] === digest) return
     await remote.run(['mkdir', '-p', where.murderPath])
-    await remote.upload(bundle, agentPath(where))
+    await installAgent(remote, where, agent.packed)
   })
+}
+
+/**
+ * Puts the agent on a host from its gzipped bundle, replacing any older one in a single rename: an
+ * upload cut short leaves only the partial files, never a half-written agent.
+ */
+async function installAgent(remote: HostContext, where: AgentLocation, packedBundle: string): Promise<void> {
+  const agent = agentPath(where)
+  const [packed, unpacked] = [`${agent}.gz.part`, `${agent}.part`]
+  await remote.upload(packedBundle, packed)
+  await remote.run(`gzip -dc ${quote(packed)} > ${quote(unpacked)} && mv -f ${quote(unpacked)} ${quote(agent)} && rm -f ${quote(packed)}`)
 }
 
 /** Starts the tracker unless one already runs; says whether this call started it. */
@@ -609,8 +620,9 @@ async function uploadToSeeder(seeder: Host, tgzPath: string, payloadPath: string
   if (failure) throw new DeployError(failure.message, { exitCode: 1 })
 }
 
-/** The agent bundle, built on demand: esbuild is loaded only by runs that ship the agent. */
-async function agentBundle(): Promise<string> {
-  const { buildAgent } = await import('../lib/torrent/build-agent.ts')
-  return buildAgent()
+/** The agent bundle and its gzipped copy, built on demand: esbuild is loaded only by runs that ship the agent. */
+async function agentBundle(): Promise<{ bundle: string; packed: string }> {
+  const { buildAgent, packAgent } = await import('../lib/torrent/build-agent.ts')
+  const bundle = await buildAgent()
+  return { bundle, packed: await packAgent(bundle) }
 }
