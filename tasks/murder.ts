@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { basename, dirname } from 'node:path'
 import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
+import { chain } from '../lib/ssh/command.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
@@ -256,16 +257,16 @@ namespace('murder', () => {
   })
 })
 
-/** Puts the verified payload at the target: the tgz extracted, or the file copied. */
+/**
+ * Puts the verified payload at the target: the tgz extracted, or the file copied. One command per
+ * host: it runs as each host's download ends, so every extra round trip lengthens the swarm's tail.
+ */
 async function extract(remote: HostContext, options: MurderOptions, target: string, plan: PeerPlan): Promise<void> {
-  if (plan.payload === 'file') {
-    await remote.run(['mkdir', '-p', dirname(target)])
-    await remote.run(['cp', options.payloadPath, target])
-    return
-  }
-  if (plan.shouldDelete) await remote.run(['rm', '-rf', target])
-  await remote.run(['mkdir', '-p', target])
-  await remote.run(['tar', '-xzf', options.payloadPath, '-C', target])
+  const steps: string[][] =
+    plan.payload === 'file'
+      ? [['mkdir', '-p', dirname(target)], ['cp', options.payloadPath, target]]
+      : [...(plan.shouldDelete ? [['rm', '-rf', target]] : []), ['mkdir', '-p', target], ['tar', '-xzf', options.payloadPath, '-C', target]]
+  await remote.run(chain(steps))
 }
 
 /** Packs (or copies, for a single file or a ready tgz) the source on the seeder, makes the torrent and whitelists it. */
