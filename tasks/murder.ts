@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { basename, dirname } from 'node:path'
 import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
+import { chain } from '../lib/ssh/command.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
@@ -24,6 +25,8 @@ const MAX_FILES_TO_CLEAR = 1000
 const PROGRESS_INTERVAL_MS = 500
 /** A `peer` command ends within a second or two of its daemon being stopped. */
 const FOLLOWER_END_MS = 5000
+/** How long a download given up on may take to start its daemon before it is stopped anyway. */
+const DAEMON_START_WAIT_MS = 60_000
 
 /** tracker_port, peer_seed_seconds and peer_timeout, checked. */
 function swarmSettings(): SwarmSettings {
@@ -254,16 +257,16 @@ namespace('murder', () => {
   })
 })
 
-/** Puts the verified payload at the target: the tgz extracted, or the file copied. */
+/**
+ * Puts the verified payload at the target: the tgz extracted, or the file copied. One command per
+ * host: it runs as each host's download ends, so every extra round trip lengthens the swarm's tail.
+ */
 async function extract(remote: HostContext, options: MurderOptions, target: string, plan: PeerPlan): Promise<void> {
-  if (plan.payload === 'file') {
-    await remote.run(['mkdir', '-p', dirname(target)])
-    await remote.run(['cp', options.payloadPath, target])
-    return
-  }
-  if (plan.shouldDelete) await remote.run(['rm', '-rf', target])
-  await remote.run(['mkdir', '-p', target])
-  await remote.run(['tar', '-xzf', options.payloadPath, '-C', target])
+  const steps: string[][] =
+    plan.payload === 'file'
+      ? [['mkdir', '-p', dirname(target)], ['cp', options.payloadPath, target]]
+      : [...(plan.shouldDelete ? [['rm', '-rf', target]] : []), ['mkdir', '-p', target], ['tar', '-xzf', options.payloadPath, '-C', target]]
+  await remote.run(chain(steps))
 }
 
 /** Packs (or copies, for a single file or a ready tgz) the source on the seeder, makes the torrent and whitelists it. */
@@ -396,11 +399,9 @@ export async function peerSwarm(
   seederFailure.catch(() => {})
   try {
     // `peer` holds a host's slot until its download ends: with more peers than --concurrency, the
-    // rest would start only as the first ones finished. So every daemon starts first (a short
-    // command each), and `peer` then follows the one already running. The same when the seeder's
-    // payload is still arriving: a download given up while its daemon was being started would
-    // leave that daemon behind, so all are started before any is given up on.
-    const isLaunchedFirst = downloaders.length > hostConcurrency() || arrival !== undefined
+    // rest would start only as the first ones finished. So then every daemon starts first (a short
+    // command each), and `peer` follows the one already running.
+    const isLaunchedFirst = downloaders.length > hostConcurrency()
     if (isLaunchedFirst) {
       const launch = await on(downloaders, async (remote) => {
         await prepareDownload(remote, options)
@@ -417,14 +418,14 @@ export async function peerSwarm(
           progress.finish(name)
         } else {
           // A host given up on counts as failed, and the clean-up after the swarm leaves failed hosts
-          // out: its daemon (started first) is stopped here.
+          // out: its daemon, if it has one, is stopped here.
           if (seederError) {
-            await stopPeerDaemon(remote, options)
+            if (isLaunchedFirst) await stopPeerDaemon(remote, options)
             throw seederError
           }
           const download = downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst)
           try {
-            await Promise.race([download, seederFailure])
+            await Promise.race([download.ended, seederFailure])
           } catch (error) {
             if (error === seederError) await giveUpDownload(remote, options, download)
             throw error
@@ -447,25 +448,43 @@ async function stopPeerDaemon(remote: HostContext, options: MurderOptions): Prom
   await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', tag: options.tag })
 }
 
+/** A host's `peer` command under way: `started` settles once its daemon runs or the command ended. */
+interface Download {
+  started: Promise<void>
+  ended: Promise<void>
+}
+
 /**
- * Stops a host's download and waits (a while) for its `peer` command to end: it follows only (the
- * daemon was started first), so it reports the stop and cannot start another daemon.
+ * Stops a host's download and waits (a while) for its `peer` command to end. The stop waits for the
+ * daemon to run: a stop sent while `peer` was still starting it would find nothing, and the daemon
+ * started after it would stay behind. Once it runs, its `peer` reports the stop.
  */
-async function giveUpDownload(remote: HostContext, options: MurderOptions, download: Promise<void>): Promise<void> {
+async function giveUpDownload(remote: HostContext, options: MurderOptions, download: Download): Promise<void> {
+  await Promise.race([download.started, delay(DAEMON_START_WAIT_MS)])
   await stopPeerDaemon(remote, options)
-  const ended = download.catch(() => {})
-  await Promise.race([ended, new Promise<void>((resolve) => setTimeout(resolve, FOLLOWER_END_MS).unref())])
+  await Promise.race([download.ended.catch(() => {}), delay(FOLLOWER_END_MS)])
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
 }
 
 /** `isLaunched`: the daemon was started first (`peer --detach`), so this only follows it. */
-async function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress, isLaunched: boolean): Promise<void> {
+function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress, isLaunched: boolean): Download {
   const name = remote.host.name
-  if (!isLaunched) await prepareDownload(remote, options)
-  const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched }
-  await runAgent(remote, location(), 'peer', args, (event) => {
-    if (event.type === 'progress') progress.update(name, countersOf(event))
-    if (event.type === 'done') progress.finish(name, countersOf(event))
-  })
+  let markStarted = () => {}
+  const started = new Promise<void>((resolve) => (markStarted = resolve))
+  const ended = (async () => {
+    if (!isLaunched) await prepareDownload(remote, options)
+    const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched }
+    await runAgent(remote, location(), 'peer', args, (event) => {
+      if (event.type === 'started') markStarted()
+      if (event.type === 'progress') progress.update(name, countersOf(event))
+      if (event.type === 'done') progress.finish(name, countersOf(event))
+    })
+  })()
+  void ended.finally(markStarted).catch(() => {})
+  return { started, ended }
 }
 
 async function prepareDownload(remote: HostContext, options: MurderOptions): Promise<void> {

@@ -12,6 +12,11 @@ export interface CommandScope {
   sudo?: boolean
 }
 
+/** Several commands, each quoted word by word, as one that stops at the first failure (one round trip). */
+export function chain(commands: readonly (readonly string[])[]): string {
+  return commands.map((words) => quoteArgs(words)).join(' && ')
+}
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**

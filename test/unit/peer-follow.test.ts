@@ -58,7 +58,7 @@ test('with no daemon and no ending to report, following fails and says how to st
     assert.equal(existsSync(processFiles(options.state, 'peer', 'T').pid), false)
   }))
 
-test('a running daemon of the same arguments is followed to its done', () =>
+test('a running daemon of the same arguments is followed: started, then its events to done', () =>
   withState(async (options, events) => {
     writeFileSync(events, '')
     const stop = startStandIn(options, daemonArguments(options))
@@ -69,7 +69,7 @@ test('a running daemon of the same arguments is followed to its done', () =>
       appendFileSync(events, line(progress))
       appendFileSync(events, line(done))
       await following
-      assert.deepEqual(seen, ['progress', 'done'])
+      assert.deepEqual(seen, ['started', 'progress', 'done'])
     } finally {
       stop()
     }

@@ -41,7 +41,8 @@ export interface PeerOptions {
 }
 
 /**
- * Runs (or attaches to) the peer daemon and relays its events until `done`; throws on `failed`.
+ * Runs (or attaches to) the peer daemon and relays its events (`started` once it runs, then
+ * `progress`) until `done`; throws on `failed`.
  * `isFollowOnly`: attach to the daemon `peer --detach` started, or report how it ended; never start
  * one (a daemon stopped on purpose must not come back because its follower started late).
  */
@@ -49,6 +50,8 @@ export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent)
   const files = processFiles(options.state, 'peer', options.tag)
   const record = isFollowOnly ? matchingDaemon(await readPidFile(options.state, 'peer', options.tag), options) : await launchPeer(options)
   if (!record) return relayEnding(files.events, options.tag, onEvent)
+  // From here a `stop` of this tag finds the daemon: a controller giving up on the download waits for this.
+  onEvent({ type: 'started', kind: 'peer', pid: record.pid, tag: options.tag })
   let outcome: AgentEvent | undefined
   const end = await followEvents(files.events, {
     record,
