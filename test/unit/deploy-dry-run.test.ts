@@ -71,14 +71,16 @@ test('deploy:rollback --dry-run previews its commands with a stand-in for the re
     const previous = await runDryCli(['x', 'deploy:rollback', '--dry-run'], project.dir, tmp)
     assert.equal(previous.code, 0, previous.stderr)
     const commands = hostCommands(previous.stderr)
-    assert.ok(commands.includes("  one.invalid $ ln -sfn '/srv/shop/releases/<previous release>' /srv/shop/releases/current"), previous.stderr)
-    assert.ok(commands.includes("  two.invalid $ mv /srv/shop/releases/current /srv/shop/"), previous.stderr)
+    for (const host of ['one.invalid', 'two.invalid']) {
+      const swap = `  ${host} $ ln -sfn '/srv/shop/releases/<previous release>' /srv/shop/releases/current && mv /srv/shop/releases/current /srv/shop/`
+      assert.ok(commands.includes(swap), previous.stderr)
+    }
     assert.ok(commands.includes("  one.invalid $ rm -rf '/srv/shop/releases/<newest release>'"), previous.stderr)
     assert.match(previous.stderr, /rolled back to release <previous release>/)
 
     const named = await runDryCli(['x', 'deploy:rollback', '--dry-run', 'rollback_release=20240101000000'], project.dir, tmp)
     assert.equal(named.code, 0, named.stderr)
-    assert.ok(hostCommands(named.stderr).includes('  two.invalid $ ln -sfn /srv/shop/releases/20240101000000 /srv/shop/releases/current'), named.stderr)
+    assert.ok(hostCommands(named.stderr).includes('  two.invalid $ ln -sfn /srv/shop/releases/20240101000000 /srv/shop/releases/current && mv /srv/shop/releases/current /srv/shop/'), named.stderr)
   } finally {
     for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
   }
