@@ -60,7 +60,7 @@ let isMakingRelease = false
 
 async function swapCurrent(remote: HostContext, target: string): Promise<void> {
   // Capistrano's atomic swap: a new link, renamed over `current` (rename(2)); never a moment without it.
-  // One command: on a fleet every round trip of the swap is a moment hosts disagree on the release.
+  // One command, so one round trip per host.
   const staging = `${releasesPath()}/${readDirectoryName(fetch, 'current_directory')}`
   await remote.run(chain([['ln', '-sfn', target, staging], ['mv', staging, `${deployTo()}/`]]))
 }

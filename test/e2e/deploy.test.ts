@@ -161,7 +161,8 @@ test('deploy --dry-run prints the plan (waves, release path, commands per host) 
   assert.match(result.stderr, new RegExp(`release ${DEPLOY_TO}/releases/\\d{14} on ${hosts.length} host\\(s\\) via ${VIA}`))
   assert.match(result.stderr, new RegExp(`wave 1/2: ${hosts[0]}\\n`))
   assert.match(result.stderr, new RegExp(`wave 2/2: ${hosts.slice(1).join(', ')}\\n`))
-  for (const host of hosts) assert.match(result.stderr, new RegExp(`  ${host} \\$ mv ${DEPLOY_TO}/releases/current ${DEPLOY_TO}/\\n`))
+  const swap = `ln -sfn ${DEPLOY_TO}/releases/\\d{14} ${DEPLOY_TO}/releases/current && mv ${DEPLOY_TO}/releases/current ${DEPLOY_TO}/`
+  for (const host of hosts) assert.match(result.stderr, new RegExp(`  ${host} \\$ ${swap}\\n`))
   hosts.forEach((host, index) => assert.equal(readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`), before[index], `${host} unchanged`))
 })
 
