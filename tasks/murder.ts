@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
+import { setTimeout as wait } from 'node:timers/promises'
 import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { chain } from '../lib/ssh/command.ts'
@@ -460,13 +461,9 @@ interface Download {
  * started after it would stay behind. Once it runs, its `peer` reports the stop.
  */
 async function giveUpDownload(remote: HostContext, options: MurderOptions, download: Download): Promise<void> {
-  await Promise.race([download.started, delay(DAEMON_START_WAIT_MS)])
+  await Promise.race([download.started, wait(DAEMON_START_WAIT_MS, undefined, { ref: false })])
   await stopPeerDaemon(remote, options)
-  await Promise.race([download.ended.catch(() => {}), delay(FOLLOWER_END_MS)])
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
+  await Promise.race([download.ended.catch(() => {}), wait(FOLLOWER_END_MS, undefined, { ref: false })])
 }
 
 /** `isLaunched`: the daemon was started first (`peer --detach`), so this only follows it. */
