@@ -115,11 +115,19 @@ namespace('deploy', () => {
       log(`cleared the deploy lock ${lock} (unlock=1)`, 'warn')
     }
     const outcome = await on(targets(), { onError: 'continue' }, async (remote) => {
-      await remote.run(['mkdir', '-p', deployTo()])
-      // noclobber makes the create atomic: two deploys racing cannot both win.
-      const taken = await remote.test(`(set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`)
-      if (!taken) {
-        const by = await remote.capture(['cat', lock])
+      // noclobber makes the create atomic: two deploys racing cannot both win. One round trip with
+      // the mkdir; only a lock not taken costs a second, to say by whom (or why mkdir failed).
+      const take = await remote.run(`mkdir -p ${quote(deployTo())} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, {
+        quiet: true,
+        allowFailure: true,
+      })
+      if (take.code !== 0) {
+        const held = await remote.run(['cat', lock], { quiet: true, allowFailure: true })
+        if (held.code !== 0) {
+          const why = take.stderr.trim().split('\n').at(-1) || `exit ${take.code}`
+          throw new DeployError(`${remote.host.name}: cannot create the deploy lock ${lock} (${why}); check that ${deployTo()} can be created and written.`, { exitCode: 1 })
+        }
+        const by = held.stdout.trim()
         throw new DeployError(
           `${remote.host.name}: ${application()} is being deployed by ${by || 'someone'} (lock ${lock}); wait, or pass unlock=1 if that deploy died.`,
           { exitCode: 1 }
@@ -157,10 +165,13 @@ namespace('deploy', () => {
 
   task('new_release_path', async () => {
     await on(targets(), async (remote) => {
-      if (!isDryRun() && (await remote.test(['test', '-e', releasePath()]))) {
+      // Clears what a deploy killed mid-way left being filled (we hold the lock: nobody else is
+      // filling one), unless this release exists: one round trip, a second only to say which failed.
+      const clear = `test ! -e ${quote(releasePath())} && rm -rf ${quote(releasesPath())}/.*${INCOMING_SUFFIX}`
+      if ((await remote.run(clear, { quiet: true, allowFailure: true })).code === 0) return
+      if (await remote.test(['test', '-e', releasePath()])) {
         throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
       }
-      // Left by a deploy that was killed mid-way (we hold the lock: nobody else is filling one).
       await remote.run(`rm -rf ${quote(releasesPath())}/.*${INCOMING_SUFFIX}`, { quiet: true })
     })
     isMakingRelease = true
@@ -192,7 +203,8 @@ namespace('deploy', () => {
   task('set_current_revision', async () => {
     const sha = source?.sha ?? 'unknown'
     await on(targets(), async (remote) => {
-      await remote.within(releasePath(), () => remote.run(`printf '%s\\n' ${quote(sha)} > REVISION`))
+      // Capistrano writes it `within` the release; a full path spares the directory check's round trip.
+      await remote.run(`printf '%s\\n' ${quote(sha)} > ${quote(`${releasePath()}/REVISION`)}`)
     })
   })
 
@@ -219,8 +231,11 @@ namespace('deploy', () => {
   task('cleanup', { desc: 'Remove old releases beyond keep_releases' }, async () => {
     const keep = readKeepReleases(fetch)
     await on(targets(), async (remote) => {
-      const names = (await remote.capture(['ls', '-x', releasesPath()])).split(/\s+/).filter(Boolean)
-      const current = releaseOf(await remote.capture(`readlink ${quote(currentPath())} || true`))
+      // One round trip: where `current` points on the first line, then the releases.
+      const listing = await remote.capture(['sh', '-c', 'printf "current=%s\\n" "$(readlink "$1")" && ls -x "$2"', 'sh', currentPath(), releasesPath()])
+      const [first = '', ...rest] = listing.split('\n')
+      const current = releaseOf(first.replace(/^current=/, ''))
+      const names = rest.join(' ').split(/\s+/).filter(Boolean)
       const doomed = releasesToRemove(names, keep, current)
       for (let start = 0; start < doomed.length; start += 100) {
         await remote.run(['rm', '-rf', ...doomed.slice(start, start + 100).map((name) => `${releasesPath()}/${name}`)])
@@ -264,7 +279,8 @@ namespace('deploy', () => {
         ? deployLogLine({ branch: source?.branch ?? String(fetch('branch', 'unknown')), sha: source?.sha ?? 'unknown', release: releaseName(), user })
         : rollbackLogLine(user, rollbackRelease)
     await on(targets(), async (remote) => {
-      await remote.within(releasesPath(), () => remote.run(`printf '%s\\n' ${quote(line)} >> ${quote(`${deployTo()}/revisions.log`)}`))
+      // Capistrano appends `within` releases/; the full path spares the directory check's round trip.
+      await remote.run(`printf '%s\\n' ${quote(line)} >> ${quote(`${deployTo()}/revisions.log`)}`)
     })
   })
 })

@@ -153,6 +153,21 @@ test('ROLES= deploys only that role; a concurrent deploy is refused by the lock;
   assert.match(dirty.stderr, /^error: Refusing to deploy: the working tree has 1 uncommitted change\(s\); commit them, or pass allow_dirty=1 to deploy them anyway\.$/m)
 })
 
+test('a deploy_to that cannot be created on one host fails at the lock, naming it and why; no host keeps a lock', async () => {
+  const blocked = hosts[2] ?? ''
+  const where = '/srv/lock-test'
+  for (const host of hosts) onHost(host, `rm -rf ${where}`)
+  onHost(blocked, `touch ${where}`)
+  try {
+    const result = await deploy('deploy', `deploy_to=${where}/app`)
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stderr, new RegExp(`${blocked}: cannot create the deploy lock ${where}/app/deploy.lock \\(mkdir: .*Not a directory\\); check that ${where}/app can be created and written\\.`))
+    for (const host of hosts) assert.equal(onHost(host, `test -e ${where}/app/deploy.lock`).code, 1, `${host}: no lock left`)
+  } finally {
+    for (const host of hosts) onHost(host, `rm -rf ${where}`)
+  }
+})
+
 test('deploy --dry-run prints the plan (waves, release path, commands per host) and changes nothing', async () => {
   const before = hosts.map((host) => readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`))
   nextVersion()
