@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
 import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
@@ -28,6 +29,8 @@ const PROGRESS_INTERVAL_MS = 500
 const FOLLOWER_END_MS = 5000
 /** How long a download given up on may take to start its daemon before it is stopped anyway. */
 const DAEMON_START_WAIT_MS = 60_000
+/** A held `peer` asked to stop: the daemon's grace (5 s) and kill wait (2 s), then two files removed. */
+const HELD_STOP_MS = 10_000
 
 /** tracker_port, peer_seed_seconds and peer_timeout, checked. */
 function swarmSettings(): SwarmSettings {
@@ -345,9 +348,14 @@ export async function peerSwarm(
   peers: readonly Host[],
   target: string,
   plan: PeerPlan,
-  /** Settles once the seeder's payload has arrived (deploy_via murder uploads it as peers start). */
-  arrival?: Promise<void>
+  deploy: {
+    /** Settles once the seeder's payload has arrived (deploy_via murder uploads it as peers start). */
+    arrival?: Promise<void>
+    /** Each peer's `peer` command is held open after `done` and its stop recorded here (`endSwarm`). */
+    held?: HeldPeers
+  } = {}
 ): Promise<void> {
+  const { arrival, held } = deploy
   const { seeder } = murderHosts()
   let seederAddress = ''
   await on(seeder, async (remote) => {
@@ -424,9 +432,10 @@ export async function peerSwarm(
             if (isLaunchedFirst) await stopPeerDaemon(remote, options)
             throw seederError
           }
-          const download = downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst)
+          const download = downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst, held !== undefined)
+          if (download.stop) held?.set(name, download.stop)
           try {
-            await Promise.race([download.ended, seederFailure])
+            await Promise.race([download.finished, seederFailure])
           } catch (error) {
             if (error === seederError) await giveUpDownload(remote, options, download)
             throw error
@@ -449,11 +458,20 @@ async function stopPeerDaemon(remote: HostContext, options: MurderOptions): Prom
   await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', tag: options.tag })
 }
 
-/** A host's `peer` command under way: `started` settles once its daemon runs or the command ended. */
+/** A host's `peer` command under way. */
 interface Download {
+  /** Its daemon runs, or the command ended. */
   started: Promise<void>
+  /** The download is done and verified, or the command ended (with its outcome). */
+  finished: Promise<void>
   ended: Promise<void>
+  /** `peer --hold` only: asks the command to stop its daemon and remove the files; true once it did. */
+  stop?: HeldStop
 }
+
+/** Ends a held `peer` command's part in the swarm; false if it could not, and a `stop` command must. */
+type HeldStop = () => Promise<boolean>
+export type HeldPeers = Map<string, HeldStop>
 
 /**
  * Stops a host's download and waits (a while) for its `peer` command to end. The stop waits for the
@@ -466,22 +484,41 @@ async function giveUpDownload(remote: HostContext, options: MurderOptions, downl
   await Promise.race([download.ended.catch(() => {}), wait(FOLLOWER_END_MS, undefined, { ref: false })])
 }
 
-/** `isLaunched`: the daemon was started first (`peer --detach`), so this only follows it. */
-function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress, isLaunched: boolean): Download {
+/**
+ * `isLaunched`: the daemon was started first (`peer --detach`), so this only follows it.
+ * `isHeld`: the command stays after `done` (`peer --hold`) until `stop` writes its request.
+ */
+function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress, isLaunched: boolean, isHeld: boolean): Download {
   const name = remote.host.name
   let markStarted = () => {}
   const started = new Promise<void>((resolve) => (markStarted = resolve))
+  let markDone = () => {}
+  const done = new Promise<void>((resolve) => (markDone = resolve))
+  let hasRemoved = false
+  const stdin = isHeld ? new PassThrough() : undefined
   const ended = (async () => {
     if (!isLaunched) await prepareDownload(remote, options)
-    const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched }
-    await runAgent(remote, location(), 'peer', args, (event) => {
+    const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: isHeld }
+    const onEvent = (event: AgentLine) => {
       if (event.type === 'started') markStarted()
       if (event.type === 'progress') progress.update(name, countersOf(event))
-      if (event.type === 'done') progress.finish(name, countersOf(event))
-    })
+      if (event.type === 'done') {
+        progress.finish(name, countersOf(event))
+        markDone()
+      }
+      if (event.type === 'stopped') hasRemoved = Array.isArray(event['removed'])
+    }
+    await runAgent(remote, location(), 'peer', args, onEvent, stdin)
   })()
   void ended.finally(markStarted).catch(() => {})
-  return { started, ended }
+  const finished = Promise.race([done, ended])
+  if (!stdin) return { started, finished, ended }
+  const stop = async () => {
+    stdin.end('stop\n')
+    await Promise.race([ended.catch(() => {}), wait(HELD_STOP_MS, undefined, { ref: false })])
+    return hasRemoved || isDryRun()
+  }
+  return { started, finished, ended, stop }
 }
 
 async function prepareDownload(remote: HostContext, options: MurderOptions): Promise<void> {
@@ -576,14 +613,15 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
     // The upload starts first; the seeder starts on the part that has arrived.
     const arrival = uploadToSeeder(seeder, tgzPath, options.payloadPath, sha256)
     arrival.catch(() => {}) // peerSwarm and the await below report it
+    const held: HeldPeers = new Map()
     try {
       await startSeeding(options, true)
-      await peerSwarm(options, hosts, target, { shouldDelete: false, payload: 'tgz' }, arrival)
+      await peerSwarm(options, hosts, target, { shouldDelete: false, payload: 'tgz' }, { arrival, held })
       await arrival
     } finally {
       // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
       const live = new Set(roles().map((host) => host.name))
-      await endSwarm(options, seeder, hosts.filter((host) => live.has(host.name)))
+      await endSwarm(options, seeder, hosts.filter((host) => live.has(host.name)), held)
     }
   } finally {
     rmSync(options.torrentPath, { force: true })
@@ -595,11 +633,14 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
  * The deploy's clean-up after its swarm, all hosts at once: the seeder stops seeding, every peer
  * stops its daemon, and each then removes the payload and torrent. One round instead of one per
  * step, since none waits on another host (every host already holds the release, or has failed).
+ * A peer whose `peer` command is still held does both itself when asked, without a new command.
  */
-async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Host[]): Promise<void> {
+async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Host[], held: HeldPeers): Promise<void> {
   const others = peers.filter((host) => host.name !== seeder.name)
   await on([seeder, ...others], async (remote) => {
     const isSeeder = remote.host.name === seeder.name
+    const stopHeld = isSeeder ? undefined : held.get(remote.host.name)
+    if (stopHeld && (await stopHeld())) return
     const events = await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: isSeeder ? 'seed' : 'peer', tag: options.tag })
     if (isSeeder) describeStop(remote, KIND_NAMES.seed, events)
     await remote.run(['rm', '-f', options.payloadPath, options.torrentPath])

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import type { Host } from '../inventory/host.ts'
 
 export interface ExecResult {
@@ -9,6 +10,8 @@ export interface ExecResult {
 export interface OutputHandlers {
   onStdout?: (chunk: Buffer) => void
   onStderr?: (chunk: Buffer) => void
+  /** The command's stdin, open until this stream ends; without it stdin is empty. */
+  stdin?: Readable
 }
 
 /** How commands reach a host: real SSH, or the dry-run printer. */

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { Readable } from 'node:stream'
 import { buildCommand, type CommandInput, type CommandScope } from './command.ts'
 import { quote } from './quote.ts'
 import { RemoteCommandError } from '../errors.ts'
@@ -14,6 +15,8 @@ export interface RunOptions {
   allowFailure?: boolean
   /** Receive each whole output line here instead of streaming it to the terminal. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void
+  /** Feed the command's stdin from this stream (it stays open until the stream ends). */
+  stdin?: Readable
 }
 
 export interface CommandResult {
@@ -139,6 +142,7 @@ export class HostContext {
     const result = await this.backend.exec(this.host, text, {
       onStdout: (chunk) => stdout.push(chunk),
       onStderr: (chunk) => stderr.push(chunk),
+      ...(options.stdin ? { stdin: options.stdin } : {}),
     })
     stdout.end()
     stderr.end()

@@ -36,6 +36,7 @@ export class SshBackend implements Backend {
       const result = await ssh.execCommand(command, {
         onStdout: handlers.onStdout,
         onStderr: handlers.onStderr,
+        ...(handlers.stdin ? { stdin: handlers.stdin } : {}),
       })
       const lost = result.code === null ? this.lostReasons.get(host.name) : undefined
       if (lost !== undefined) throw new Error(lost)

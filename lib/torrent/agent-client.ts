@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import { DeployError, RemoteCommandError } from '../errors.ts'
 import type { HostContext } from '../ssh/host-context.ts'
 
@@ -40,7 +41,9 @@ export async function runAgent(
   location: AgentLocation,
   subcommand: string,
   args: Record<string, string | number | boolean | undefined>,
-  onEvent: (event: AgentLine) => void = () => {}
+  onEvent: (event: AgentLine) => void = () => {},
+  /** The command's stdin (`peer --hold` reads its stop request there). */
+  stdin?: Readable
 ): Promise<AgentLine[]> {
   const events: AgentLine[] = []
   const stderr: string[] = []
@@ -57,6 +60,7 @@ export async function runAgent(
           onEvent(event)
         }
       },
+      ...(stdin ? { stdin } : {}),
     })
   } catch (error) {
     if (!(error instanceof RemoteCommandError)) throw error

@@ -77,7 +77,8 @@ export type AgentEvent =
   | ({ type: 'progress' } & TransferCounters)
   | ({ type: 'done'; elapsedMs: number; sha256: string } & TransferCounters)
   | { type: 'failed'; message: string }
-  | { type: 'stopped'; stopped: ProcessRef[]; stale: ProcessRef[]; notRunning: boolean }
+  /** `removed`: the files `peer --hold` deleted after stopping its daemon. */
+  | { type: 'stopped'; stopped: ProcessRef[]; stale: ProcessRef[]; notRunning: boolean; removed?: string[] }
   | { type: 'status'; running: ProcessRef[]; stale: ProcessRef[]; stats: SwarmStats[] }
   | { type: 'version'; agentVersion: string; nodeVersion: string }
 
@@ -115,7 +116,9 @@ export function parseEvent(line: string): AgentEvent | undefined {
     case 'failed':
       return typeof value['message'] === 'string' ? (value as AgentEvent) : undefined
     case 'stopped':
-      return isRefList(value['stopped']) && isRefList(value['stale']) && typeof value['notRunning'] === 'boolean' ? (value as AgentEvent) : undefined
+      return isRefList(value['stopped']) && isRefList(value['stale']) && typeof value['notRunning'] === 'boolean' && isOptionalPathList(value['removed'])
+        ? (value as AgentEvent)
+        : undefined
     case 'status':
       return isRefList(value['running']) && isRefList(value['stale']) && Array.isArray(value['stats']) ? (value as AgentEvent) : undefined
     case 'version':
@@ -132,6 +135,10 @@ export function countersOf(event: AgentEvent): TransferCounters {
   const counters = { ...zero }
   for (const field of COUNTER_FIELDS) counters[field] = event[field]
   return counters
+}
+
+function isOptionalPathList(value: unknown): boolean {
+  return value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'))
 }
 
 function hasCounters(value: Record<string, unknown>): boolean {

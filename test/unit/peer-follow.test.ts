@@ -2,7 +2,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { PassThrough } from 'node:stream'
+import { holdUntilStopped } from '../../lib/torrent/agent/hold.ts'
 import { daemonArguments, runPeer, type PeerOptions } from '../../lib/torrent/agent/peer.ts'
+import { isRunning, readPidFile } from '../../lib/torrent/agent/processes.ts'
 import { formatEvent, type AgentEvent } from '../../lib/torrent/protocol.ts'
 import { formatPidRecord, processFiles } from '../../lib/torrent/agent/state-files.ts'
 
@@ -80,6 +83,87 @@ test('a running daemon with other arguments is not followed', () =>
     const stop = startStandIn(options, daemonArguments({ ...options, seederIp: '10.0.0.9' }))
     try {
       await assert.rejects(runPeer(options, () => {}, true), /a peer for T with other arguments is running/)
+    } finally {
+      stop()
+    }
+  }))
+
+// `peer --hold` (deploy_via murder): after `done` the command waits for the controller's `stop` on
+// stdin, so that ending the swarm starts no process on the host.
+
+async function holdWith(options: PeerOptions, input: PassThrough, seen: AgentEvent[]): Promise<void> {
+  const file = await readPidFile(options.state, 'peer', options.tag)
+  assert.ok(file?.record)
+  return holdUntilStopped(options, file.record, (event) => seen.push(event), input)
+}
+
+function writePayload(options: PeerOptions): void {
+  writeFileSync(options.payload, 'payload')
+  writeFileSync(options.torrent, 'torrent')
+}
+
+test('held: a stop line stops the daemon, removes payload and torrent, and says so', () =>
+  withState(async (options) => {
+    writePayload(options)
+    const stop = startStandIn(options, daemonArguments(options))
+    try {
+      const record = (await readPidFile(options.state, 'peer', 'T'))?.record
+      const input = new PassThrough()
+      const seen: AgentEvent[] = []
+      const holding = holdWith(options, input, seen)
+      input.write('stop\n')
+      await holding
+      assert.equal(record !== undefined && isRunning(record), false)
+      assert.equal(existsSync(options.payload) || existsSync(options.torrent), false)
+      assert.equal(seen.length, 1)
+      const stopped = seen[0]
+      assert.ok(stopped?.type === 'stopped')
+      assert.deepEqual(stopped.removed, [options.payload, options.torrent])
+      assert.equal(stopped.stopped[0]?.pid, record?.pid)
+    } finally {
+      stop()
+    }
+  }))
+
+test('held: the end of stdin leaves the daemon seeding and its files in place', () =>
+  withState(async (options) => {
+    writePayload(options)
+    const stop = startStandIn(options, daemonArguments(options))
+    try {
+      const input = new PassThrough()
+      const seen: AgentEvent[] = []
+      const holding = holdWith(options, input, seen)
+      input.end()
+      await holding
+      const file = await readPidFile(options.state, 'peer', 'T')
+      assert.equal(file?.isRunning, true)
+      assert.equal(existsSync(options.payload) && existsSync(options.torrent), true)
+      assert.deepEqual(seen, [])
+    } finally {
+      stop()
+    }
+  }))
+
+test('held: a daemon that ends on its own (seed-seconds) ends the hold', () =>
+  withState(async (options) => {
+    writePayload(options)
+    const stop = startStandIn(options, daemonArguments(options))
+    const input = new PassThrough()
+    const holding = holdWith(options, input, [])
+    stop()
+    await holding
+    assert.equal(existsSync(options.payload), true)
+  }))
+
+test('held: any request but stop is refused and the daemon left running', () =>
+  withState(async (options) => {
+    const stop = startStandIn(options, daemonArguments(options))
+    try {
+      const input = new PassThrough()
+      const holding = holdWith(options, input, [])
+      input.write('restart\n')
+      await assert.rejects(holding, /peer --hold: unknown request "restart" on stdin; the only one is "stop"/)
+      assert.equal((await readPidFile(options.state, 'peer', 'T'))?.isRunning, true)
     } finally {
       stop()
     }

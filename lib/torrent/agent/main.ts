@@ -50,6 +50,7 @@ const SPECS = {
     port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
     detach: { kind: 'flag', what: 'return once the daemon runs; `peer --follow` then follows that daemon' },
     follow: { kind: 'flag', what: 'follow the running daemon of TAG, or say how it ended; never start one' },
+    hold: { kind: 'flag', what: 'after done, stay until a stop line on stdin (stop the daemon, remove payload and torrent) or its end' },
   },
   stop: {
     state: STATE,
@@ -78,12 +79,14 @@ function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions {
   return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port, isArriving: o.arriving }
 }
 
-function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean; follow: boolean } {
+function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean; follow: boolean; hold: boolean } {
   const o = parseOptions(command, SPECS.peer, argv)
   if (o.detach && o.follow) throw new AgentUsageError('peer: --detach starts a daemon and --follow never does; pass one of them')
+  if (o.detach && o.hold) throw new AgentUsageError('peer: --detach returns at once and --hold stays after done; pass one of them')
   return {
     detach: o.detach,
     follow: o.follow,
+    hold: o.hold,
     state: o.state,
     tag: o.tag,
     torrent: o.torrent,
@@ -113,7 +116,7 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<vo
     case 'peer': {
       const options = peerOptions(argv)
       if (options.detach) return void (await launchPeer(options))
-      return runPeer(options, print, options.follow)
+      return runPeer(options, print, options.follow, options.hold)
     }
     case 'stop': {
       const o = parseOptions(command, SPECS.stop, argv)

@@ -8,6 +8,7 @@ import { basename, dirname } from 'node:path'
 import { parseEvent, type AgentEvent, type TransferCounters } from '../protocol.ts'
 import { followEvents, launchDaemon, lastLogLine, describeLostDaemon, type DaemonRuntime } from './daemon.ts'
 import { AgentError } from './errors.ts'
+import { holdUntilStopped } from './hold.ts'
 import { sha256File } from './payload-hash.ts'
 import { readPidFile, removePidFile, stopDaemon, waitForExit, type PidFile } from './processes.ts'
 import { collectStats, statsWriter } from './stats-file.ts'
@@ -45,8 +46,9 @@ export interface PeerOptions {
  * `progress`) until `done`; throws on `failed`.
  * `isFollowOnly`: attach to the daemon `peer --detach` started, or report how it ended; never start
  * one (a daemon stopped on purpose must not come back because its follower started late).
+ * `isHolding`: after `done`, stay until stdin asks for the stop (hold.ts).
  */
-export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent) => void, isFollowOnly = false): Promise<void> {
+export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent) => void, isFollowOnly = false, isHolding = false): Promise<void> {
   const files = processFiles(options.state, 'peer', options.tag)
   const record = isFollowOnly ? matchingDaemon(await readPidFile(options.state, 'peer', options.tag), options) : await launchPeer(options)
   if (!record) return relayEnding(files.events, options.tag, onEvent)
@@ -63,7 +65,7 @@ export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent)
       return outcome !== undefined
     },
   })
-  if (outcome?.type === 'done') return
+  if (outcome?.type === 'done') return isHolding ? holdUntilStopped(options, record, onEvent) : undefined
   if (outcome?.type === 'failed') {
     // Return only once the daemon is gone, so that a failed `peer` leaves nothing behind.
     if (!(await waitForExit(record, DAEMON_EXIT_LIMIT_MS))) await stopDaemon({ path: files.pid, ref: record, record, isRunning: true })
