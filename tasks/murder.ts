@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
-import { PassThrough } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
 import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
@@ -521,9 +521,10 @@ function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddre
   return { started, finished, ended, stop }
 }
 
+/** The torrent reaches the host in one command, its bytes on stdin: not a mkdir and then an SFTP session. */
 async function prepareDownload(remote: HostContext, options: MurderOptions): Promise<void> {
-  await remote.run(['mkdir', '-p', options.tempPath])
-  await remote.upload(options.torrentPath, options.torrentPath)
+  const torrent = isDryRun() ? undefined : Readable.from([readFileSync(options.torrentPath)])
+  await remote.run(`mkdir -p ${quote(options.tempPath)} && cat > ${quote(options.torrentPath)}`, torrent ? { stdin: torrent } : {})
 }
 
 /** The `peer` arguments; the same words let `peer --follow` find the daemon `peer --detach` started. */

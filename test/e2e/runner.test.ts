@@ -65,7 +65,7 @@ test('limit: 2 is never exceeded, proven from timestamps written on the hosts', 
   assert.equal(maxOverlap, 2, `at most 2 at once, and the limit was used: ${maxOverlap}`)
 })
 
-test('within, withEnv, as, sudo, capture and test behave as documented', async () => {
+test('within, withEnv, as, sudo, capture, test and stdin behave as documented', async () => {
   for (const host of hosts) onHost(host, 'mkdir -p /srv/sub')
   const result = await runCli(['farm', 'probe:scopes'], { cwd: project })
   assert.equal(result.code, 0, result.stderr)
@@ -79,6 +79,8 @@ test('within, withEnv, as, sudo, capture and test behave as documented', async (
     captured: 'padded',
     testTrue: true,
     testFalse: false,
+    stdin: 'PIPED IN',
+    noStdin: '',
     missingWithin: `${hosts[0]}: \`if test ! -d /nonexistent; then echo "Directory does not exist '/nonexistent'" 1>&2; false; fi\` exited 1: Directory does not exist '/nonexistent'`,
   })
 })
