@@ -91,10 +91,8 @@ test('a running daemon with other arguments is not followed', () =>
 // `peer --hold` (deploy_via murder): after `done` the command waits for the controller's `stop` on
 // stdin, so that ending the swarm starts no process on the host.
 
-async function holdWith(options: PeerOptions, input: PassThrough, seen: AgentEvent[]): Promise<void> {
-  const file = await readPidFile(options.state, 'peer', options.tag)
-  assert.ok(file?.record)
-  return holdUntilStopped(options, file.record, (event) => seen.push(event), input)
+function holdWith(options: PeerOptions, input: PassThrough, seen: AgentEvent[]): Promise<void> {
+  return holdUntilStopped(options, (event) => seen.push(event), input)
 }
 
 function writePayload(options: PeerOptions): void {
@@ -144,15 +142,22 @@ test('held: the end of stdin leaves the daemon seeding and its files in place', 
     }
   }))
 
-test('held: a daemon that ends on its own (seed-seconds) ends the hold', () =>
+test('held: a daemon that already ended on its own (seed-seconds) still has its files removed on stop', () =>
   withState(async (options) => {
     writePayload(options)
     const stop = startStandIn(options, daemonArguments(options))
     const input = new PassThrough()
-    const holding = holdWith(options, input, [])
+    const seen: AgentEvent[] = []
+    const holding = holdWith(options, input, seen)
     stop()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    input.write('stop\n')
     await holding
-    assert.equal(existsSync(options.payload), true)
+    assert.equal(existsSync(options.payload) || existsSync(options.torrent), false)
+    const stopped = seen[0]
+    assert.ok(stopped?.type === 'stopped')
+    assert.equal(stopped.notRunning, true)
+    assert.deepEqual(stopped.removed, [options.payload, options.torrent])
   }))
 
 test('held: any request but stop is refused and the daemon left running', () =>

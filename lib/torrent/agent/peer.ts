@@ -65,7 +65,7 @@ export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent)
       return outcome !== undefined
     },
   })
-  if (outcome?.type === 'done') return isHolding ? holdUntilStopped(options, record, onEvent) : undefined
+  if (outcome?.type === 'done') return isHolding ? holdUntilStopped(options, onEvent) : undefined
   if (outcome?.type === 'failed') {
     // Return only once the daemon is gone, so that a failed `peer` leaves nothing behind.
     if (!(await waitForExit(record, DAEMON_EXIT_LIMIT_MS))) await stopDaemon({ path: files.pid, ref: record, record, isRunning: true })
