@@ -117,14 +117,13 @@ namespace('deploy', () => {
     const outcome = await on(targets(), { onError: 'continue' }, async (remote) => {
       // noclobber makes the create atomic: two deploys racing cannot both win. One round trip with
       // the mkdir; only a lock not taken costs a second, to say by whom (or why mkdir failed).
-      const take = await remote.run(`mkdir -p ${quote(deployTo())} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, {
-        quiet: true,
-        allowFailure: true,
-      })
+      const take = await remote.run(`mkdir -p ${quote(deployTo())} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, { allowFailure: true })
       if (take.code !== 0) {
         const held = await remote.run(['cat', lock], { quiet: true, allowFailure: true })
         if (held.code !== 0) {
-          const why = take.stderr.trim().split('\n').at(-1) || `exit ${take.code}`
+          const why = take.stderr.trim().split('\n').at(-1)
+          // No mkdir error: the lock was there, then gone before we could read who held it.
+          if (!why) throw new DeployError(`${remote.host.name}: the deploy lock ${lock} was released while this deploy tried to take it; deploy again.`, { exitCode: 1 })
           throw new DeployError(`${remote.host.name}: cannot create the deploy lock ${lock} (${why}); check that ${deployTo()} can be created and written.`, { exitCode: 1 })
         }
         const by = held.stdout.trim()
@@ -231,11 +230,14 @@ namespace('deploy', () => {
   task('cleanup', { desc: 'Remove old releases beyond keep_releases' }, async () => {
     const keep = readKeepReleases(fetch)
     await on(targets(), async (remote) => {
-      // One round trip: where `current` points on the first line, then the releases.
+      // One round trip: where `current` points on a line of its own, then the releases.
       const listing = await remote.capture(['sh', '-c', 'printf "current=%s\\n" "$(readlink "$1")" && ls -x "$2"', 'sh', currentPath(), releasesPath()])
-      const [first = '', ...rest] = listing.split('\n')
-      const current = releaseOf(first.replace(/^current=/, ''))
-      const names = rest.join(' ').split(/\s+/).filter(Boolean)
+      const lines = listing.split('\n')
+      const link = lines.find((line) => line.startsWith('current='))
+      // Never guess which release is live before deleting any (a shell rc file printing first, say).
+      if (link === undefined && !isDryRun()) throw new DeployError(`${remote.host.name}: cannot tell where ${currentPath()} points; no release removed.`, { exitCode: 1 })
+      const current = releaseOf(link?.slice('current='.length) ?? '')
+      const names = lines.filter((line) => line !== link).join(' ').split(/\s+/).filter(Boolean)
       const doomed = releasesToRemove(names, keep, current)
       for (let start = 0; start < doomed.length; start += 100) {
         await remote.run(['rm', '-rf', ...doomed.slice(start, start + 100).map((name) => `${releasesPath()}/${name}`)])

@@ -433,7 +433,7 @@ export async function peerSwarm(
             throw seederError
           }
           const download = downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst, held !== undefined)
-          if (download.stop) held?.set(name, download.stop)
+          if (download.held) held?.set(name, download.held)
           try {
             await Promise.race([download.finished, seederFailure])
           } catch (error) {
@@ -462,16 +462,21 @@ async function stopPeerDaemon(remote: HostContext, options: MurderOptions): Prom
 interface Download {
   /** Its daemon runs, or the command ended. */
   started: Promise<void>
-  /** The download is done and verified, or the command ended (with its outcome). */
+  /** The command ended (with its outcome); a held one's download is done and verified, or it ended. */
   finished: Promise<void>
   ended: Promise<void>
-  /** `peer --hold` only: asks the command to stop its daemon and remove the files; true once it did. */
-  stop?: HeldStop
+  /** `peer --hold` only. */
+  held?: HeldCommand
 }
 
-/** Ends a held `peer` command's part in the swarm; false if it could not, and a `stop` command must. */
-type HeldStop = () => Promise<boolean>
-export type HeldPeers = Map<string, HeldStop>
+/** A `peer --hold` command still open after its download. */
+interface HeldCommand {
+  /** Asks it to stop its daemon and remove the files; false if it could not say it did, and a `stop` command must. */
+  stop: () => Promise<boolean>
+  /** Lets it go without a stop (a host that failed later): its daemon seeds on for peer_seed_seconds. */
+  release: () => void
+}
+export type HeldPeers = Map<string, HeldCommand>
 
 /**
  * Stops a host's download and waits (a while) for its `peer` command to end. The stop waits for the
@@ -511,14 +516,13 @@ function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddre
     await runAgent(remote, location(), 'peer', args, onEvent, stdin)
   })()
   void ended.finally(markStarted).catch(() => {})
-  const finished = Promise.race([done, ended])
-  if (!stdin) return { started, finished, ended }
+  if (!stdin) return { started, finished: ended, ended }
   const stop = async () => {
     stdin.end('stop\n')
     await Promise.race([ended.catch(() => {}), wait(HELD_STOP_MS, undefined, { ref: false })])
     return hasRemoved || isDryRun()
   }
-  return { started, finished, ended, stop }
+  return { started, finished: Promise.race([done, ended]), ended, held: { stop, release: () => stdin.end() } }
 }
 
 /** The torrent reaches the host in one command, its bytes on stdin: not a mkdir and then an SFTP session. */
@@ -622,6 +626,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
     } finally {
       // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
       const live = new Set(roles().map((host) => host.name))
+      for (const [name, command] of held) if (!live.has(name)) command.release()
       await endSwarm(options, seeder, hosts.filter((host) => live.has(host.name)), held)
     }
   } finally {
@@ -638,10 +643,11 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
  */
 async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Host[], held: HeldPeers): Promise<void> {
   const others = peers.filter((host) => host.name !== seeder.name)
+  if (isDryRun() && held.size > 0) log('dry run: each peer\'s `peer --hold` command would get `stop` on its stdin: its daemon stops, its payload and torrent go')
   await on([seeder, ...others], async (remote) => {
     const isSeeder = remote.host.name === seeder.name
-    const stopHeld = isSeeder ? undefined : held.get(remote.host.name)
-    if (stopHeld && (await stopHeld())) return
+    const heldCommand = isSeeder ? undefined : held.get(remote.host.name)
+    if (heldCommand && (await heldCommand.stop())) return
     const events = await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: isSeeder ? 'seed' : 'peer', tag: options.tag })
     if (isSeeder) describeStop(remote, KIND_NAMES.seed, events)
     await remote.run(['rm', '-f', options.payloadPath, options.torrentPath])
