@@ -3,7 +3,9 @@
 import { hostname, userInfo } from 'node:os'
 import { DeployError, InterruptedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
-import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../lib/deploy/releases.ts'
+import {
+  DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, parseReleaseListing, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
+} from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
 import { prepareReleaseSource, removeReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
 import { projectRoot } from '../lib/config/project-root.ts'
@@ -232,13 +234,9 @@ namespace('deploy', () => {
     await on(targets(), async (remote) => {
       // One round trip: where `current` points on a line of its own, then the releases.
       const listing = await remote.capture(['sh', '-c', 'printf "current=%s\\n" "$(readlink "$1")" && ls -x "$2"', 'sh', currentPath(), releasesPath()])
-      const lines = listing.split('\n')
-      const link = lines.find((line) => line.startsWith('current='))
-      // Never guess which release is live before deleting any (a shell rc file printing first, say).
-      if (link === undefined && !isDryRun()) throw new DeployError(`${remote.host.name}: cannot tell where ${currentPath()} points; no release removed.`, { exitCode: 1 })
-      const current = releaseOf(link?.slice('current='.length) ?? '')
-      const names = lines.filter((line) => line !== link).join(' ').split(/\s+/).filter(Boolean)
-      const doomed = releasesToRemove(names, keep, current)
+      const parsed = parseReleaseListing(listing) ?? (isDryRun() ? { current: undefined, names: [] } : undefined)
+      if (!parsed) throw new DeployError(`${remote.host.name}: cannot tell where ${currentPath()} points; no release removed.`, { exitCode: 1 })
+      const doomed = releasesToRemove(parsed.names, keep, parsed.current)
       for (let start = 0; start < doomed.length; start += 100) {
         await remote.run(['rm', '-rf', ...doomed.slice(start, start + 100).map((name) => `${releasesPath()}/${name}`)])
       }

@@ -40,6 +40,25 @@ export function releaseOf(linkTarget: string): string | undefined {
   return RELEASE_NAME.test(name) ? name : undefined
 }
 
+/** What `deploy:cleanup` reads in one command: a `current=LINK` line, and `ls -x` of releases/. */
+export interface ReleaseListing {
+  /** The release `current` points at (undefined: no link, or not a release). */
+  current: string | undefined
+  names: string[]
+}
+
+/**
+ * Parses that output; undefined without the `current=` line (something else printed, say a shell
+ * rc file), since removing releases without knowing the live one could remove it.
+ */
+export function parseReleaseListing(output: string): ReleaseListing | undefined {
+  const lines = output.split('\n')
+  const link = lines.find((line) => line.startsWith('current='))
+  if (link === undefined) return undefined
+  const names = lines.filter((line) => line !== link).join(' ').split(/\s+/).filter(Boolean)
+  return { current: releaseOf(link.slice('current='.length)), names }
+}
+
 export interface RevisionLogFields {
   branch: string
   sha: string

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
+import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, parseReleaseListing, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
 
 test('releaseTimestamp is UTC %Y%m%d%H%M%S', () => {
   assert.equal(releaseTimestamp(new Date('2024-01-02T03:04:05.678Z')), '20240102030405')
@@ -49,4 +49,15 @@ test("a dry run's stand-in release names are never taken for real releases", () 
     assert.deepEqual(releasesToRemove([name, '20240101000000'], 1, undefined), [])
     assert.equal(rollbackTarget([name, '20240101000000'], undefined), undefined)
   }
+})
+
+test('parseReleaseListing: the current= line wherever it is, the rest as names; none without that line', () => {
+  const link = 'current=/var/www/app/releases/20240102030405'
+  assert.deepEqual(parseReleaseListing(`${link}\n20240101000000  20240102030405\n20240103000000`), {
+    current: '20240102030405',
+    names: ['20240101000000', '20240102030405', '20240103000000'],
+  })
+  assert.deepEqual(parseReleaseListing(`Welcome!\n${link}\n20240102030405`), { current: '20240102030405', names: ['Welcome!', '20240102030405'] })
+  assert.deepEqual(parseReleaseListing('current=\n20240101000000'), { current: undefined, names: ['20240101000000'] })
+  assert.equal(parseReleaseListing('20240101000000  20240102030405'), undefined)
 })
