@@ -12,6 +12,7 @@ import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
+import { TRANSFER_NODE_FLAGS } from '../lib/torrent/protocol.ts'
 
 set('default_tag', '')
 set('default_seeder_files_path', '')
@@ -513,7 +514,8 @@ function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddre
       }
       if (event.type === 'stopped') hasRemoved = Array.isArray(event['removed'])
     }
-    await runAgent(remote, location(), 'peer', args, onEvent, stdin)
+    // A held `peer` with no daemon running is the daemon itself (the agent's foreground-peer.ts).
+    await runAgent(remote, location(), 'peer', args, { onEvent, ...(stdin ? { stdin } : {}), ...(isHeld && !isLaunched ? { nodeFlags: TRANSFER_NODE_FLAGS } : {}) })
   })()
   void ended.finally(markStarted).catch(() => {})
   if (!stdin) return { started, finished: ended, ended }

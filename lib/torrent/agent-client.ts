@@ -20,14 +20,27 @@ export function runDirectory(location: AgentLocation): string {
   return `${location.murderPath}/run`
 }
 
-export function agentCommand(location: AgentLocation, subcommand: string, args: Record<string, string | number | boolean | undefined>): string[] {
-  const argv = [location.node, agentPath(location), subcommand]
+export function agentCommand(
+  location: AgentLocation,
+  subcommand: string,
+  args: Record<string, string | number | boolean | undefined>,
+  nodeFlags: readonly string[] = []
+): string[] {
+  const argv = [location.node, ...nodeFlags, agentPath(location), subcommand]
   for (const [name, value] of Object.entries(args)) {
     if (value === undefined || value === false) continue
     argv.push(`--${name}`)
     if (value !== true) argv.push(String(value))
   }
   return argv
+}
+
+export interface AgentRunOptions {
+  onEvent?: (event: AgentLine) => void
+  /** The command's stdin (`peer --hold` reads its stop request there). */
+  stdin?: Readable
+  /** Node's own flags, before the agent's path. */
+  nodeFlags?: readonly string[]
 }
 
 export type AgentLine = { type: string } & Record<string, unknown>
@@ -41,14 +54,12 @@ export async function runAgent(
   location: AgentLocation,
   subcommand: string,
   args: Record<string, string | number | boolean | undefined>,
-  onEvent: (event: AgentLine) => void = () => {},
-  /** The command's stdin (`peer --hold` reads its stop request there). */
-  stdin?: Readable
+  { onEvent = () => {}, stdin, nodeFlags }: AgentRunOptions = {}
 ): Promise<AgentLine[]> {
   const events: AgentLine[] = []
   const stderr: string[] = []
   try {
-    await remote.run(agentCommand(location, subcommand, args), {
+    await remote.run(agentCommand(location, subcommand, args, nodeFlags), {
       onLine: (line, stream) => {
         if (stream === 'stderr') {
           stderr.push(line)

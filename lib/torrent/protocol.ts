@@ -4,6 +4,16 @@
 
 export const AGENT_VERSION = '0.1.0'
 
+/**
+ * Node's flags for a process that moves a payload (the seed and peer daemons, and a `peer --hold`
+ * command, which is its own daemon). V8 starts a full mark-compact whenever the old generation's
+ * room falls below the young generation's, and with a 10 MB heap that room is ~12 MB of promoted
+ * buffers (cached pieces, blocks waiting for their piece): 18-20 full GCs per 50 MiB peer on the
+ * farm, ~0.7 s apart. A 64 MB initial old space leaves 1; 8% less CPU on 16 farm hosts at 100 Mbit.
+ * It cannot be set once the process runs, so it goes on the command line.
+ */
+export const TRANSFER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64']
+
 export type ProcessKind = 'tracker' | 'seed' | 'peer'
 export const PROCESS_KINDS: readonly ProcessKind[] = ['tracker', 'seed', 'peer']
 

@@ -2,7 +2,7 @@
 // seeder and peers, each "host" on its own 127.0.0.x. Asserts what the agents themselves recorded.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
@@ -303,4 +303,75 @@ test('make-torrent packs a directory without .git*, or copies one file, and name
     assert.notEqual(result.code, 0, args.join(' '))
     assert.equal(lastLine(result.stderr), message)
   }
+})
+
+/** `peer --hold` as deploy_via murder runs it: stdin kept open, events read as they come. */
+function startHeldPeer(setup: SwarmSetup, args: string[]) {
+  const child = spawn(process.execPath, [setup.agent, ...args, '--hold'], { env: { ...process.env, ...setup.env }, stdio: ['pipe', 'pipe', 'pipe'] })
+  const events: AgentEvent[] = []
+  let stderr = ''
+  let pending = ''
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    const lines = (pending + text).split('\n')
+    pending = lines.pop() ?? ''
+    for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line) as AgentEvent)
+  })
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text))
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  return { child, events, exited, stderr: () => stderr }
+}
+
+const isAlive = (pid: number) => spawnSync('kill', ['-0', String(pid)]).status === 0
+
+test('peer --hold is its own daemon: status and --follow find it; stop on stdin ends it and removes payload and torrent', async () => {
+  const setup = await startSwarm({ sizeBytes: 4 * MIB })
+  const home = peerHome(setup, 0)
+  swarmFor(setup, [home.state])
+  const held = startHeldPeer(setup, home.args(30))
+  assert.ok(await waitFor(() => held.events.some((event) => event.type === 'done'), 30_000), `no done: ${held.stderr()}`)
+  const pid = held.child.pid ?? 0
+  assert.deepEqual(held.events[0], { type: 'started', kind: 'peer', pid, tag: TAG })
+  assert.equal(sha256Of(home.payload), sha256Of(setup.payload))
+  assert.deepEqual(agentProcesses(setup).filter((line) => line.includes(' daemon peer ')), [], 'no detached peer daemon was started')
+
+  const status = await runAgent(setup.agent, ['status', '--state', home.state])
+  const reported = status.events[0]
+  assert.ok(reported?.type === 'status')
+  assert.deepEqual(reported.running, [{ kind: 'peer', tag: TAG, pid }])
+  const followed = await runAgent(setup.agent, [...home.args(30), '--follow'])
+  assert.equal(followed.code, 0, followed.stderr)
+  const types = followed.events.map((event) => event.type)
+  assert.deepEqual([types[0], types.at(-1)], ['started', 'done'])
+
+  held.child.stdin.write('stop\n')
+  assert.equal(await held.exited, 0, held.stderr())
+  const stopped = held.events.at(-1)
+  assert.ok(stopped?.type === 'stopped')
+  assert.deepEqual(stopped.stopped, [{ kind: 'peer', tag: TAG, pid }])
+  assert.deepEqual(stopped.removed, [home.payload, home.torrent])
+  assert.equal(existsSync(home.payload) || existsSync(home.torrent), false)
+  assert.equal(existsSync(join(home.state, `peer.${TAG}.pid`)), false)
+})
+
+test('peer --hold: the end of stdin leaves it seeding for --seed-seconds; stop --kind peer ends it at once', async () => {
+  const setup = await startSwarm({ sizeBytes: 4 * MIB })
+  const homes = [peerHome(setup, 0), peerHome(setup, 1)]
+  swarmFor(setup, homes.map((home) => home.state))
+  const [seeding, stopped] = homes.map((home, index) => startHeldPeer(setup, home.args(index === 0 ? 3 : 60)))
+  assert.ok(seeding && stopped)
+  for (const held of [seeding, stopped]) assert.ok(await waitFor(() => held.events.some((event) => event.type === 'done'), 30_000), `no done: ${held.stderr()}`)
+
+  seeding.child.stdin.end()
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  assert.ok(isAlive(seeding.child.pid ?? 0), 'still seeding after its stdin ended')
+  assert.equal(await seeding.exited, 0, seeding.stderr())
+  assert.equal(existsSync(homes[0]?.payload ?? ''), true, 'the payload stays without a stop request')
+  assert.equal(existsSync(join(homes[0]?.state ?? '', `peer.${TAG}.pid`)), false)
+
+  const startedAt = Date.now()
+  const stop = await runAgent(setup.agent, ['stop', '--state', homes[1]?.state ?? '', '--kind', 'peer', '--tag', TAG])
+  assert.equal(stop.code, 0, stop.stderr)
+  assert.deepEqual(stop.events[0], { type: 'stopped', stopped: [{ kind: 'peer', tag: TAG, pid: stopped.child.pid }], stale: [], notRunning: false })
+  assert.equal(await stopped.exited, 0, stopped.stderr())
+  assert.ok(Date.now() - startedAt < 4000, `stopped by SIGTERM in ${Date.now() - startedAt} ms, not by the SIGKILL after the grace period`)
 })

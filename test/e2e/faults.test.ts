@@ -409,8 +409,9 @@ function startDeploy(version: string, ...args: string[]): { child: ChildProcess;
   return { child, done }
 }
 
-const anyDeployPeerRunning = () => hosts.slice(1).some((host) => onHost(host, "pgrep -f 'murder-agent.cjs daemon peer .*murder-e2e-'").code === 0)
-const agentsOfDeploys = (host: string) => onHost(host, "pgrep -af 'murder-agent.cjs daemon (peer|seed) .*murder-e2e-' | grep -v pgrep || true").stdout.trim()
+// A deploy's peer runs as the `peer --hold` command itself, or (more peers than --concurrency) as a daemon.
+const anyDeployPeerRunning = () => hosts.slice(1).some((host) => onHost(host, "pgrep -f 'murder-agent.cjs (daemon )?peer .*murder-e2e-'").code === 0)
+const agentsOfDeploys = (host: string) => onHost(host, "pgrep -af 'murder-agent.cjs (daemon )?(peer|seed) .*murder-e2e-' | grep -v pgrep || true").stdout.trim()
 
 test('a full disk fails that host alone: with max_fail its current stays, the others switch', async () => {
   const started = Date.now()

@@ -30,6 +30,10 @@ const RECORD: PidRecord = { pid: 4242, kind: 'peer', tag: 'D1', argv: ['/srv/m/m
 
 test('pid records round-trip; anything else is not a record', () => {
   assert.deepEqual(parsePidRecord(formatPidRecord(RECORD)), RECORD)
+  // A `peer --hold` that is its own daemon records its arguments apart from its command line.
+  const held: PidRecord = { ...RECORD, argv: ['/srv/m/murder-agent.cjs', 'peer', '--tag', 'D1', '--hold'], daemonArgs: ['--tag', 'D1'] }
+  assert.deepEqual(parsePidRecord(formatPidRecord(held)), held)
+  assert.equal(parsePidRecord(formatPidRecord(held).replace('"daemonArgs":["--tag","D1"]', '"daemonArgs":[1]'))?.daemonArgs, undefined)
   for (const text of ['', '4242', '{"pid":1,"kind":"peer","argv":[]}', '{"pid":"7","kind":"peer","argv":[]}', '{"pid":7,"kind":"db","argv":[]}', '{"pid":7,"kind":"seed","argv":[1]}']) {
     assert.equal(parsePidRecord(text), undefined, text)
   }

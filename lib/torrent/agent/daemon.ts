@@ -6,7 +6,7 @@ import { appendFileSync, openSync, closeSync, watch, type FSWatcher } from 'node
 import { mkdir, open, readFile, writeFile, type FileHandle } from 'node:fs/promises'
 import { StringDecoder } from 'node:string_decoder'
 import { setFlagsFromString } from 'node:v8'
-import { formatEvent, parseEvent, type AgentEvent, type ProcessKind } from '../protocol.ts'
+import { AGENT_VERSION, formatEvent, parseEvent, TRANSFER_NODE_FLAGS, type AgentEvent, type ProcessKind } from '../protocol.ts'
 import { AgentError } from './errors.ts'
 import { isRunning, readPidFile, removePidFile, stopDaemon, waitForExit } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
@@ -15,13 +15,6 @@ import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
 const FOLLOW_POLL_MS = 150
 /** How often a follower makes sure its daemon still runs (and, watching, looks at the file anyway). */
 const ALIVE_CHECK_MS = 1000
-/**
- * For the seeder and peers: V8 starts a full mark-compact whenever the old generation's room falls
- * below the young generation's, and with a 10 MB heap that room is ~12 MB of promoted buffers
- * (cached pieces, blocks waiting for their piece): 18-20 full GCs per 50 MiB peer on the farm,
- * ~0.7 s apart. A 64 MB initial old space leaves 1; 8% less CPU on 16 farm hosts at 100 Mbit.
- */
-const TRANSFER_HEAP_FLAG = '--initial-old-space-size=64'
 /**
  * For the seeder and peers: V8 hands a function to its optimizing compiler once about 66 KB of its
  * bytecode has run (--interrupt-budget); in a transfer daemon some 200 functions got there, most of
@@ -70,7 +63,7 @@ export async function launchDaemon(launch: DaemonLaunch): Promise<PidRecord> {
   await writeFile(files.events, '')
   const script = process.argv[1]
   if (script === undefined) throw new AgentError('cannot find the agent script path (process.argv[1])')
-  const v8Flags = launch.kind === 'tracker' ? [] : [TRANSFER_HEAP_FLAG]
+  const v8Flags = launch.kind === 'tracker' ? [] : TRANSFER_NODE_FLAGS
   const argv = [...process.execArgv, ...v8Flags, script, 'daemon', launch.kind, ...launch.args]
   const log = openSync(files.log, 'a')
   let pid: number
@@ -84,7 +77,7 @@ export async function launchDaemon(launch: DaemonLaunch): Promise<PidRecord> {
   } finally {
     closeSync(log)
   }
-  const record: PidRecord = { pid, kind: launch.kind, ...(launch.tag === undefined ? {} : { tag: launch.tag }), argv, startedAt: new Date().toISOString() }
+  const record: PidRecord = { pid, kind: launch.kind, ...(launch.tag === undefined ? {} : { tag: launch.tag }), argv, daemonArgs: launch.args, startedAt: new Date().toISOString() }
   try {
     await writeFile(files.pid, formatPidRecord(record), { flag: 'wx' })
   } catch (error) {
@@ -189,6 +182,17 @@ function watchQuietly(path: string, onChange: () => void, onError: () => void): 
   }
 }
 
+/**
+ * A daemon run by its own foreground command (`peer --hold`, foreground-peer.ts) rather than started
+ * detached: it also hands each event to the command, and its end returns to the command instead of
+ * ending the process.
+ */
+export interface ForegroundHooks {
+  onEvent: (event: AgentEvent) => void
+  /** `signal` when SIGTERM or SIGINT ended it. */
+  onEnd: (code: number, signal?: string) => void
+}
+
 /** The daemon's side: its events file, its log, and a bounded, single shutdown. */
 export class DaemonRuntime {
   private isShuttingDown = false
@@ -199,7 +203,8 @@ export class DaemonRuntime {
   constructor(
     private readonly state: string,
     readonly kind: ProcessKind,
-    readonly tag?: string
+    readonly tag?: string,
+    private readonly foreground?: ForegroundHooks
   ) {
     process.on('SIGTERM', () => void this.stopBySignal('SIGTERM'))
     process.on('SIGINT', () => void this.stopBySignal('SIGINT'))
@@ -213,10 +218,14 @@ export class DaemonRuntime {
   emit(event: AgentEvent): void {
     if (event.type === 'started' || event.type === 'done' || event.type === 'failed') this.hasConcluded = true
     appendFileSync(this.files.events, `${formatEvent(event)}\n`)
+    this.foreground?.onEvent(event)
   }
 
   log(message: string): void {
-    process.stdout.write(`${new Date().toISOString()} ${this.kind}${this.tag ? ` ${this.tag}` : ''} [${process.pid}]: ${message}\n`)
+    const line = `${new Date().toISOString()} ${this.kind}${this.tag ? ` ${this.tag}` : ''} [${process.pid}]: ${message}\n`
+    // A detached daemon's stdout is its log file; a foreground one's stdout carries its events.
+    if (this.foreground) appendFileSync(this.files.log, line)
+    else process.stdout.write(line)
   }
 
   /** What to close on the way out (clients, servers, final stats); bounded by SHUTDOWN_LIMIT_MS. */
@@ -227,7 +236,7 @@ export class DaemonRuntime {
   /** A follower waiting for `started` or `done` learns why they will not come. */
   private async stopBySignal(signal: string): Promise<never> {
     if (!this.hasConcluded && !this.isShuttingDown) this.emit({ type: 'failed', message: `the ${this.kind} daemon was stopped (${signal}) before it finished` })
-    return this.exit(0, signal)
+    return this.exit(0, signal, signal)
   }
 
   /** Emits `failed`, then exits 1. */
@@ -236,7 +245,8 @@ export class DaemonRuntime {
     return this.exit(1, message)
   }
 
-  async exit(code: number, reason: string): Promise<never> {
+  /** Stops the daemon's work and ends the process (a foreground daemon: returns to its command). Never resolves. */
+  async exit(code: number, reason: string, signal?: string): Promise<never> {
     if (!this.isShuttingDown) {
       this.isShuttingDown = true
       this.log(`stopping (${reason})`)
@@ -244,12 +254,33 @@ export class DaemonRuntime {
       await Promise.race([this.stopHandler().catch((error: unknown) => this.log(`error while stopping: ${String(error)}`)), limit])
       await removePidFile(this.files.pid, process.pid)
       this.log(`stopped, exit ${code}`)
-      process.exit(code)
+      if (this.foreground) this.foreground.onEnd(code, signal)
+      else process.exit(code)
     }
     return new Promise<never>(() => {})
   }
 }
 
+/**
+ * Runs a daemon's body: an error it throws, or one nothing caught later, ends it with `failed`
+ * (the tracker outlives a bad request: it only logs).
+ */
+export async function runDaemonBody(runtime: DaemonRuntime, body: (runtime: DaemonRuntime) => Promise<void>): Promise<void> {
+  const onCrash = (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error)
+    runtime.log(`unexpected error: ${error instanceof Error ? (error.stack ?? message) : message}`)
+    // A transfer in an unknown state must not report success.
+    if (runtime.kind !== 'tracker') void runtime.fail(`the ${runtime.kind} daemon hit an unexpected error: ${message}`)
+  }
+  process.on('uncaughtException', onCrash)
+  process.on('unhandledRejection', onCrash)
+  runtime.log(`starting (agent ${AGENT_VERSION}, node ${process.versions.node})`)
+  try {
+    await body(runtime)
+  } catch (error) {
+    await runtime.fail(error instanceof Error ? error.message : String(error))
+  }
+}
 
 /** Refuses to start a second daemon of a kind and tag; clears a stale pid file. */
 export async function ensureNotRunning(state: string, kind: ProcessKind, tag: string | undefined, what: string): Promise<void> {

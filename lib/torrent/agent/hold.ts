@@ -3,7 +3,8 @@
 // (a Node process per host: about 0.2 CPU-seconds each, 48 of them at the end of a farm deploy).
 // A `stop` line on stdin stops the daemon (if it has not ended by --seed-seconds already) and removes
 // the payload and torrent; the end of stdin (the controller went away) leaves the daemon seeding on
-// for --seed-seconds, as without --hold.
+// for --seed-seconds, as without --hold. This is the hold of a command that follows a daemon
+// (`peer --detach` first); one that started no daemon is the daemon itself (foreground-peer.ts).
 import { rm } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
@@ -38,7 +39,7 @@ export async function holdUntilStopped(peer: HeldPeer, onEvent: (event: AgentEve
 }
 
 /** The first line of `input` (trimmed), or undefined once it ends without one. */
-function firstLine(input: Readable): { line: Promise<string | undefined>; close: () => void } {
+export function firstLine(input: Readable): { line: Promise<string | undefined>; close: () => void } {
   const lines = createInterface({ input, crlfDelay: Infinity })
   const line = new Promise<string | undefined>((resolve) => {
     lines.once('line', (text) => resolve(text.trim()))

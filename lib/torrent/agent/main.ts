@@ -5,8 +5,9 @@
 import { AGENT_VERSION, formatEvent, type AgentEvent, type ProcessKind } from '../protocol.ts'
 import { parseOptions, type OptionSpec } from './cli-options.ts'
 import { allowTorrent, readStatus, stopProcesses } from './control.ts'
-import { DaemonRuntime, tuneTransferDaemon } from './daemon.ts'
+import { DaemonRuntime, runDaemonBody, tuneTransferDaemon } from './daemon.ts'
 import { AgentError, AgentUsageError } from './errors.ts'
+import { runHeldPeer } from './foreground-peer.ts'
 import { makeTorrent } from './make-torrent.ts'
 import { launchPeer, runPeer, runPeerDaemon, type PeerOptions } from './peer.ts'
 import { runSeedDaemon, startSeeding, type SeedOptions } from './seeder.ts'
@@ -50,7 +51,7 @@ const SPECS = {
     port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
     detach: { kind: 'flag', what: 'return once the daemon runs; `peer --follow` then follows that daemon' },
     follow: { kind: 'flag', what: 'follow the running daemon of TAG, or say how it ended; never start one' },
-    hold: { kind: 'flag', what: 'after done, stay until a stop line on stdin (stop the daemon, remove payload and torrent) or its end' },
+    hold: { kind: 'flag', what: 'run the swarm in this process (or follow the daemon already running); after done, stay until a stop line on stdin (stop, remove payload and torrent) or its end' },
   },
   stop: {
     state: STATE,
@@ -99,7 +100,11 @@ function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & {
   }
 }
 
-async function runCommand(command: Command, argv: readonly string[]): Promise<void> {
+/** Set by a command that ran a swarm itself: whatever webtorrent left open must not keep it alive. */
+let shouldExitWhenDone = false
+
+/** Runs a foreground command; a number is its exit code. */
+async function runCommand(command: Command, argv: readonly string[]): Promise<number | void> {
   switch (command) {
     case 'tracker':
       return print(await startTracker(trackerOptions(argv)))
@@ -116,6 +121,10 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<vo
     case 'peer': {
       const options = peerOptions(argv)
       if (options.detach) return void (await launchPeer(options))
+      if (options.hold && !options.follow) {
+        shouldExitWhenDone = true
+        return runHeldPeer(options, print)
+      }
       return runPeer(options, print, options.follow, options.hold)
     }
     case 'stop': {
@@ -141,37 +150,20 @@ async function runDaemon(argv: readonly string[]): Promise<void> {
   switch (kind) {
     case 'tracker': {
       const options = trackerOptions(rest, 'daemon tracker')
-      return runAsDaemon(new DaemonRuntime(options.state, 'tracker'), async (runtime) => runTrackerDaemon(runtime, options))
+      return runDaemonBody(new DaemonRuntime(options.state, 'tracker'), async (runtime) => runTrackerDaemon(runtime, options))
     }
     case 'seed': {
       const options = seedOptions(rest, 'daemon seed')
       tuneTransferDaemon()
-      return runAsDaemon(new DaemonRuntime(options.state, 'seed', options.tag), (runtime) => runSeedDaemon(runtime, options))
+      return runDaemonBody(new DaemonRuntime(options.state, 'seed', options.tag), (runtime) => runSeedDaemon(runtime, options))
     }
     case 'peer': {
       const options = peerOptions(rest, 'daemon peer')
       tuneTransferDaemon()
-      return runAsDaemon(new DaemonRuntime(options.state, 'peer', options.tag), (runtime) => runPeerDaemon(runtime, options))
+      return runDaemonBody(new DaemonRuntime(options.state, 'peer', options.tag), (runtime) => runPeerDaemon(runtime, options))
     }
     default:
       throw new AgentUsageError(`daemon: unknown kind ${JSON.stringify(kind ?? '')}; use tracker, seed or peer`)
-  }
-}
-
-async function runAsDaemon(runtime: DaemonRuntime, body: (runtime: DaemonRuntime) => Promise<void>): Promise<void> {
-  const onCrash = (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error)
-    runtime.log(`unexpected error: ${error instanceof Error ? (error.stack ?? message) : message}`)
-    // A tracker outlives a bad request; a transfer in an unknown state must not report success.
-    if (runtime.kind !== 'tracker') void runtime.fail(`the ${runtime.kind} daemon hit an unexpected error: ${message}`)
-  }
-  process.on('uncaughtException', onCrash)
-  process.on('unhandledRejection', onCrash)
-  runtime.log(`starting (agent ${AGENT_VERSION}, node ${process.versions.node})`)
-  try {
-    await body(runtime)
-  } catch (error) {
-    await runtime.fail(error instanceof Error ? error.message : String(error))
   }
 }
 
@@ -186,8 +178,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === undefined || !(command in SPECS)) {
     throw new AgentUsageError(`${command === undefined ? 'no command' : `unknown command ${JSON.stringify(command)}`}; ${USAGE}`)
   }
-  await runCommand(command as Command, rest)
-  return 0
+  return (await runCommand(command as Command, rest)) ?? 0
 }
 
 main(process.argv.slice(2)).then(
@@ -204,4 +195,6 @@ main(process.argv.slice(2)).then(
     process.stderr.write(`${error instanceof Error ? (error.stack ?? '') : ''}\nmurder agent bug: ${message}\n`)
     process.exitCode = 1
   }
-)
+).finally(() => {
+  if (shouldExitWhenDone) process.exit()
+})

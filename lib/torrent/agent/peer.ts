@@ -79,9 +79,15 @@ export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent)
 
 /** Starts the peer daemon, or finds it running with the same arguments; returns at once. */
 export async function launchPeer(options: PeerOptions): Promise<PidRecord> {
+  await checkTorrent(options)
+  return attachOrLaunch(options)
+}
+
+/** The torrent can be read and names the payload: checked before anything starts. */
+export async function checkTorrent(options: PeerOptions): Promise<TorrentMeta> {
   const meta = await readTorrentMeta(options.torrent)
   checkPayloadName(options.payload, meta)
-  return attachOrLaunch(options)
+  return meta
 }
 
 async function attachOrLaunch(options: PeerOptions): Promise<PidRecord> {
@@ -102,11 +108,11 @@ export function daemonArguments(options: PeerOptions): string[] {
 }
 
 /** The daemon of this pid file if it runs with these options; one running with others is an error. */
-function matchingDaemon(existing: PidFile | undefined, options: PeerOptions): PidRecord | undefined {
+export function matchingDaemon(existing: PidFile | undefined, options: PeerOptions): PidRecord | undefined {
   if (!existing?.isRunning || !existing.record) return undefined
   const args = daemonArguments(options)
-  const runningArgs = existing.record.argv.slice(-args.length)
-  if (runningArgs.every((word, index) => word === args[index])) return existing.record
+  const runningArgs = existing.record.daemonArgs ?? existing.record.argv.slice(-args.length)
+  if (runningArgs.length === args.length && runningArgs.every((word, index) => word === args[index])) return existing.record
   throw new AgentError(`a peer for ${options.tag} with other arguments is running (pid ${existing.record.pid}); stop it first (murder:stop_peering).`)
 }
 
@@ -125,8 +131,7 @@ async function relayEnding(eventsPath: string, tag: string, onEvent: (event: Age
 
 export async function runPeerDaemon(runtime: DaemonRuntime, options: PeerOptions): Promise<void> {
   const startedAt = Date.now()
-  const meta = await readTorrentMeta(options.torrent)
-  checkPayloadName(options.payload, meta)
+  const meta = await checkTorrent(options)
   await preparePayload(options.payload, meta)
   runtime.log(`downloading ${meta.name} (${meta.sizeBytes} bytes, ${meta.pieces} pieces) to ${options.payload} as ${options.announceIp}`)
   const { joinSwarm } = await loadSwarmClient()

@@ -51,6 +51,13 @@ export function isRunning(record: PidRecord): boolean {
   return cmdline !== undefined && isSameCommandLine(record, cmdline)
 }
 
+/** This process's command line as a pid record holds it (after the node binary). */
+export function ownCommandLine(): string[] {
+  const words = readCommandLine(process.pid)?.split('\0')
+  if (words?.at(-1) === '') words.pop()
+  return words ? words.slice(1) : [...process.execArgv, ...process.argv.slice(1)]
+}
+
 function readCommandLine(pid: number): string | undefined {
   if (existsSync('/proc/self/cmdline')) {
     try {

@@ -32,6 +32,11 @@ export function parsePidFileName(name: string): { kind: ProcessKind; tag?: strin
 export interface PidRecord extends ProcessRef {
   /** The daemon's argv after the node binary, as /proc/PID/cmdline shows it. */
   argv: string[]
+  /**
+   * The arguments that tell a transfer's daemons apart (peer.ts's daemonArguments). Where absent
+   * (a pid file of an older agent) they are the end of argv.
+   */
+  daemonArgs?: string[]
   startedAt: string
 }
 
@@ -48,17 +53,22 @@ export function parsePidRecord(text: string): PidRecord | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined
   const record = value as Record<string, unknown>
-  const { pid, kind, tag, argv, startedAt } = record
+  const { pid, kind, tag, argv, daemonArgs, startedAt } = record
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 1) return undefined
   if (typeof kind !== 'string' || !(PROCESS_KINDS as readonly string[]).includes(kind)) return undefined
-  if (!Array.isArray(argv) || !argv.every((word) => typeof word === 'string')) return undefined
+  if (!isStringArray(argv)) return undefined
   return {
     pid,
     kind: kind as ProcessKind,
     ...(typeof tag === 'string' ? { tag } : {}),
     argv: argv as string[],
+    ...(isStringArray(daemonArgs) ? { daemonArgs } : {}),
     startedAt: typeof startedAt === 'string' ? startedAt : '',
   }
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((word) => typeof word === 'string')
 }
 
 /**
