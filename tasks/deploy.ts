@@ -190,15 +190,15 @@ namespace('deploy', () => {
     source ??= await prepareSource()
     const via = readDeployVia(fetch)
     const hosts = targets()
-    // Filled under a hidden name and renamed when complete: `ls releases` (ours and Capistrano's
-    // rollback) never lists a half-extracted release, even after a kill -9 of this run.
-    const incoming = incomingPath()
-    if (via === 'copy') await distributeByCopy(source, hosts, incoming)
-    else await distributeWithMurder(source.tgzPath, hosts, incoming, `${application()}-${releaseName()}`, readTmpDir(fetch))
+    // Filled under a hidden name and renamed when complete, by the command that extracts it: `ls
+    // releases` (ours and Capistrano's rollback) never lists a half-extracted release, even after a
+    // kill -9 of this run. A failed run removes both (deploy:failed).
+    const target = { incoming: incomingPath(), release: releasePath() }
+    if (via === 'copy') await distributeByCopy(source, hosts, target)
+    else await distributeWithMurder(source.tgzPath, hosts, target, `${application()}-${releaseName()}`, readTmpDir(fetch))
     // Hosts that failed within max_fail leave the run here; what they got of the release goes.
     const remaining = new Set(targets().map((host) => host.name))
     await removeUnpublishedRelease(hosts.filter((host) => !remaining.has(host.name)))
-    await on(targets(), async (remote) => remote.run(['mv', incoming, releasePath()]))
   })
 
   task('set_current_revision', async () => {
@@ -343,13 +343,12 @@ async function removeUnpublishedRelease(hosts: readonly Host[]): Promise<void> {
   })
 }
 
-async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], target: string): Promise<void> {
+async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], target: { incoming: string; release: string }): Promise<void> {
   const remoteTgz = `${readTmpDir(fetch)}/${application()}-${releaseName()}.tgz`
   await on(hosts, async (remote) => {
-    await remote.run(['mkdir', '-p', readTmpDir(fetch), target])
+    await remote.run(['mkdir', '-p', readTmpDir(fetch), target.incoming])
     await remote.upload(release.tgzPath, remoteTgz)
-    await remote.run(['tar', '-xzf', remoteTgz, '-C', target])
-    await remote.run(['rm', '-f', remoteTgz])
+    await remote.run(chain([['tar', '-xzf', remoteTgz, '-C', target.incoming], ['mv', target.incoming, target.release], ['rm', '-f', remoteTgz]]))
   })
 }
 

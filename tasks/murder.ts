@@ -271,6 +271,7 @@ async function extract(remote: HostContext, options: MurderOptions, target: stri
     plan.payload === 'file'
       ? [['mkdir', '-p', dirname(target)], ['cp', options.payloadPath, target]]
       : [...(plan.shouldDelete ? [['rm', '-rf', target]] : []), ['mkdir', '-p', target], ['tar', '-xzf', options.payloadPath, '-C', target]]
+  if (plan.renameTo !== undefined) steps.push(['mv', target, plan.renameTo])
   await remote.run(chain(steps))
 }
 
@@ -338,6 +339,8 @@ export interface PeerPlan {
   shouldDelete: boolean
   /** `tgz`: extract the payload into the target directory; `file`: copy it to the target path. */
   payload: 'tgz' | 'file'
+  /** Once complete, the target is renamed to this path (deploy: the hidden incoming directory to the release's). */
+  renameTo?: string
 }
 
 /**
@@ -598,11 +601,12 @@ export async function stopPeering(options: MurderOptions, hosts: readonly Host[]
 
 /**
  * Murder as a deploy strategy: the release tgz goes to the seeder once and through the swarm into
- * `target` on every host; seeding and peering stop and temp files go once all hold it. The torrent
+ * `target.incoming` on every host, renamed to `target.release` there once extracted; seeding and
+ * peering stop and temp files go once all hold it. The torrent
  * is made here, from the release this controller holds, so the upload to the seeder and the swarm
  * overlap instead of following each other: the seeder shows peers each piece once it has arrived.
  */
-export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: string, tag: string, tempPath: string): Promise<void> {
+export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: { incoming: string; release: string }, tag: string, tempPath: string): Promise<void> {
   const payloadPath = `${tempPath}/${tag}.tgz`
   const options: MurderOptions = { tag, tempPath, payloadPath, torrentPath: `${payloadPath}.torrent`, isPathFile: false }
   checkSwarmInputs()
@@ -623,7 +627,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
     const held: HeldPeers = new Map()
     try {
       await startSeeding(options, true)
-      await peerSwarm(options, hosts, target, { shouldDelete: false, payload: 'tgz' }, { arrival, held })
+      await peerSwarm(options, hosts, target.incoming, { shouldDelete: false, payload: 'tgz', renameTo: target.release }, { arrival, held })
       await arrival
     } finally {
       // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
