@@ -11,8 +11,8 @@ import { chain } from '../lib/ssh/command.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
-import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
 import { TRANSFER_NODE_FLAGS } from '../lib/torrent/protocol.ts'
+import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
 
 set('default_tag', '')
 set('default_seeder_files_path', '')
@@ -30,7 +30,7 @@ const PROGRESS_INTERVAL_MS = 500
 const FOLLOWER_END_MS = 5000
 /** How long a download given up on may take to start its daemon before it is stopped anyway. */
 const DAEMON_START_WAIT_MS = 60_000
-/** A held `peer` asked to stop: the daemon's grace (5 s) and kill wait (2 s), then two files removed. */
+/** A held `peer` asked to stop: its swarm's shutdown (at most 4 s; following a daemon, its grace of 5 s and kill wait of 2 s), then two files removed. */
 const HELD_STOP_MS = 10_000
 
 /** tracker_port, peer_seed_seconds and peer_timeout, checked. */
@@ -518,7 +518,8 @@ function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddre
       if (event.type === 'stopped') hasRemoved = Array.isArray(event['removed'])
     }
     // A held `peer` with no daemon running is the daemon itself (the agent's foreground-peer.ts).
-    await runAgent(remote, location(), 'peer', args, { onEvent, ...(stdin ? { stdin } : {}), ...(isHeld && !isLaunched ? { nodeFlags: TRANSFER_NODE_FLAGS } : {}) })
+    const nodeFlags = isHeld && !isLaunched ? TRANSFER_NODE_FLAGS : []
+    await runAgent(remote, location(), 'peer', args, { onEvent, nodeFlags, ...(stdin ? { stdin } : {}) })
   })()
   void ended.finally(markStarted).catch(() => {})
   if (!stdin) return { started, finished: ended, ended }
@@ -649,7 +650,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
  */
 async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Host[], held: HeldPeers): Promise<void> {
   const others = peers.filter((host) => host.name !== seeder.name)
-  if (isDryRun() && held.size > 0) log('dry run: each peer\'s `peer --hold` command would get `stop` on its stdin: its daemon stops, its payload and torrent go')
+  if (isDryRun() && held.size > 0) log('dry run: each peer\'s `peer --hold` command would get `stop` on its stdin: it leaves the swarm, its payload and torrent go')
   await on([seeder, ...others], async (remote) => {
     const isSeeder = remote.host.name === seeder.name
     const heldCommand = isSeeder ? undefined : held.get(remote.host.name)

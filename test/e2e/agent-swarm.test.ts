@@ -143,47 +143,58 @@ test('a download shorter than a progress tick still reports progress', async () 
   }
 })
 
-test('peers fail with one clear line: unknown torrent, no tracker, timeout, sha256 mismatch', async () => {
-  const setup = await startSwarm({ sizeBytes: 2 * MIB, shouldAllow: false, shouldSeed: false })
-  const peer = peerHome(setup, 0)
-  swarmFor(setup, [peer.state])
+for (const mode of [[], ['--hold']]) {
+  test(`peers fail with one clear line: unknown torrent, no tracker, timeout, sha256 mismatch, a directory in the way${mode.length ? ' (--hold)' : ''}`, async () => {
+    const setup = await startSwarm({ sizeBytes: 2 * MIB, shouldAllow: false, shouldSeed: false })
+    const peer = peerHome(setup, 0)
+    swarmFor(setup, [peer.state])
+    const args = (extra: string[] = []) => [...peer.args(0), ...extra, ...mode]
 
-  const refused = await runAgent(setup.agent, peer.args(0))
-  assert.equal(refused.code, 1)
-  assert.match(lastLine(refused.stderr), /^tracker http:\/\/127\.0\.0\.2:\d+\/announce refused torrent [0-9a-f]{40}: unknown torrent; run murder:create_torrent to whitelist it on the tracker$/)
-  assert.deepEqual(refused.events.at(-1), { type: 'failed', message: lastLine(refused.stderr) })
+    const refused = await runAgent(setup.agent, args())
+    assert.equal(refused.code, 1)
+    assert.match(lastLine(refused.stderr), /^tracker http:\/\/127\.0\.0\.2:\d+\/announce refused torrent [0-9a-f]{40}: unknown torrent; run murder:create_torrent to whitelist it on the tracker$/)
+    assert.deepEqual(refused.events.at(-1), { type: 'failed', message: lastLine(refused.stderr) })
 
-  const meta = await readTorrentMeta(setup.torrent)
-  await runAgent(setup.agent, ['allow', '--state', setup.trackerState, '--info-hash', meta.infoHash])
-  const timedOut = await runAgent(setup.agent, [...peer.args(0), '--timeout-s', '2'])
-  assert.equal(timedOut.code, 1)
-  assert.match(lastLine(timedOut.stderr), /^download of Swarm1 not finished after 2 s \(0 of 2097152 bytes\); raise peer_timeout or check the swarm\.$/)
+    const meta = await readTorrentMeta(setup.torrent)
+    await runAgent(setup.agent, ['allow', '--state', setup.trackerState, '--info-hash', meta.infoHash])
+    const timedOut = await runAgent(setup.agent, args(['--timeout-s', '2']))
+    assert.equal(timedOut.code, 1)
+    assert.match(lastLine(timedOut.stderr), /^download of Swarm1 not finished after 2 s \(0 of 2097152 bytes\); raise peer_timeout or check the swarm\.$/)
 
-  await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])
-  const startedAt = Date.now()
-  const noTracker = await runAgent(setup.agent, peer.args(0))
-  assert.equal(noTracker.code, 1)
-  assert.match(lastLine(noTracker.stderr), /^tracker http:\/\/127\.0\.0\.2:\d+\/announce not reachable: .*; check that murder:start_tracker ran and the port is open\.$/)
-  assert.ok(Date.now() - startedAt < 20_000, 'no hang')
+    // Thrown while the peer starts, before it joins the swarm.
+    rmSync(peer.payload, { force: true })
+    mkdirSync(peer.payload)
+    const blocked = await runAgent(setup.agent, args())
+    assert.equal(blocked.code, 1)
+    assert.equal(lastLine(blocked.stderr), `payload path ${peer.payload} exists and is not a file; remove it or use another temp_path.`)
+    rmSync(peer.payload, { recursive: true })
 
-  // A torrent whose recorded sha256 does not match its pieces: every piece verifies, the file does not.
-  const wrong = buildTorrent({
-    name: `${TAG}.tgz`,
-    announce: meta.announce,
-    sha256: '0'.repeat(64),
-    sizeBytes: meta.sizeBytes,
-    pieceLengthBytes: meta.pieceLengthBytes,
-    pieceHashes: Buffer.concat(piecesOf(readFileSync(setup.payload), meta.pieceLengthBytes)),
-    createdAtMs: Date.now(),
-    createdBy: 'test',
+    await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])
+    const startedAt = Date.now()
+    const noTracker = await runAgent(setup.agent, args())
+    assert.equal(noTracker.code, 1)
+    assert.match(lastLine(noTracker.stderr), /^tracker http:\/\/127\.0\.0\.2:\d+\/announce not reachable: .*; check that murder:start_tracker ran and the port is open\.$/)
+    assert.ok(Date.now() - startedAt < 20_000, 'no hang')
+
+    // A torrent whose recorded sha256 does not match its pieces: every piece verifies, the file does not.
+    const wrong = buildTorrent({
+      name: `${TAG}.tgz`,
+      announce: meta.announce,
+      sha256: '0'.repeat(64),
+      sizeBytes: meta.sizeBytes,
+      pieceLengthBytes: meta.pieceLengthBytes,
+      pieceHashes: Buffer.concat(piecesOf(readFileSync(setup.payload), meta.pieceLengthBytes)),
+      createdAtMs: Date.now(),
+      createdBy: 'test',
+    })
+    writeFileSync(peer.torrent, wrong.torrent)
+    writeFileSync(peer.payload, readFileSync(setup.payload))
+    const mismatch = await runAgent(setup.agent, args())
+    assert.equal(mismatch.code, 1)
+    assert.equal(lastLine(mismatch.stderr), `sha256 mismatch for ${peer.payload}: got ${meta.sha256}, the torrent says ${'0'.repeat(64)}; run murder:create_torrent again.`)
+    assert.deepEqual(agentProcesses(setup), [])
   })
-  writeFileSync(peer.torrent, wrong.torrent)
-  writeFileSync(peer.payload, readFileSync(setup.payload))
-  const mismatch = await runAgent(setup.agent, peer.args(0))
-  assert.equal(mismatch.code, 1)
-  assert.equal(lastLine(mismatch.stderr), `sha256 mismatch for ${peer.payload}: got ${meta.sha256}, the torrent says ${'0'.repeat(64)}; run murder:create_torrent again.`)
-  assert.deepEqual(agentProcesses(setup), [])
-})
+}
 
 function piecesOf(payload: Buffer, pieceLength: number): Buffer[] {
   const hashes: Buffer[] = []
@@ -323,7 +334,7 @@ function startHeldPeer(setup: SwarmSetup, args: string[]) {
 
 const isAlive = (pid: number) => spawnSync('kill', ['-0', String(pid)]).status === 0
 
-test('peer --hold is its own daemon: status and --follow find it; stop on stdin ends it and removes payload and torrent', async () => {
+test('peer --hold is its own daemon: status and --follow find it; stop on stdin ends it and removes payload and torrent', { timeout: 60_000 }, async () => {
   const setup = await startSwarm({ sizeBytes: 4 * MIB })
   const home = peerHome(setup, 0)
   swarmFor(setup, [home.state])
@@ -353,13 +364,13 @@ test('peer --hold is its own daemon: status and --follow find it; stop on stdin 
   assert.equal(existsSync(join(home.state, `peer.${TAG}.pid`)), false)
 })
 
-test('peer --hold: the end of stdin leaves it seeding for --seed-seconds; stop --kind peer ends it at once', async () => {
+test('peer --hold: the end of stdin leaves it seeding for --seed-seconds; stop --kind peer or SIGTERM ends it at once', { timeout: 60_000 }, async () => {
   const setup = await startSwarm({ sizeBytes: 4 * MIB })
-  const homes = [peerHome(setup, 0), peerHome(setup, 1)]
+  const homes = [peerHome(setup, 0), peerHome(setup, 1), peerHome(setup, 2)]
   swarmFor(setup, homes.map((home) => home.state))
-  const [seeding, stopped] = homes.map((home, index) => startHeldPeer(setup, home.args(index === 0 ? 3 : 60)))
-  assert.ok(seeding && stopped)
-  for (const held of [seeding, stopped]) assert.ok(await waitFor(() => held.events.some((event) => event.type === 'done'), 30_000), `no done: ${held.stderr()}`)
+  const [seeding, stopped, waiting] = homes.map((home, index) => startHeldPeer(setup, home.args([3, 60, 1][index] ?? 0)))
+  assert.ok(seeding && stopped && waiting)
+  for (const held of [seeding, stopped, waiting]) assert.ok(await waitFor(() => held.events.some((event) => event.type === 'done'), 30_000), `no done: ${held.stderr()}`)
 
   seeding.child.stdin.end()
   await new Promise((resolve) => setTimeout(resolve, 1000))
@@ -374,4 +385,9 @@ test('peer --hold: the end of stdin leaves it seeding for --seed-seconds; stop -
   assert.deepEqual(stop.events[0], { type: 'stopped', stopped: [{ kind: 'peer', tag: TAG, pid: stopped.child.pid }], stale: [], notRunning: false })
   assert.equal(await stopped.exited, 0, stopped.stderr())
   assert.ok(Date.now() - startedAt < 4000, `stopped by SIGTERM in ${Date.now() - startedAt} ms, not by the SIGKILL after the grace period`)
+
+  // Done seeding, its stdin still open: it waits for the controller, but a signal still ends it.
+  assert.ok(await waitFor(() => !existsSync(join(homes[2]?.state ?? '', `peer.${TAG}.pid`)), 10_000), 'seeding ended')
+  waiting.child.kill('SIGTERM')
+  assert.equal(await waiting.exited, 0, waiting.stderr())
 })

@@ -17,7 +17,7 @@ import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
 
 interface DaemonEnd {
   code: number
-  /** SIGTERM or SIGINT ended it. */
+  /** SIGTERM or SIGINT ended it (before it ended by itself). */
   signal?: string | undefined
 }
 
@@ -40,21 +40,26 @@ export async function runHeldPeer(options: PeerOptions, print: (event: AgentEven
   try {
     const daemon = new OwnDaemon(options, print)
     await daemon.runUntilDone()
-    return await holdUntilRequest(daemon, await daemon.nextOf(request.line), options, print)
+    return await holdUntilRequest(daemon, await daemon.nextAfterDone(request.line), options, print)
   } finally {
     request.close()
   }
 }
 
-/** After `done`: what the controller's request (or stdin's end) asks of the running daemon. */
-async function holdUntilRequest(daemon: OwnDaemon, next: string | undefined | DaemonEnd, options: PeerOptions, print: (event: AgentEvent) => void): Promise<number> {
-  if (typeof next === 'object') return next.code
-  if (next === undefined) {
+/** What comes first after `done`: the controller's line on stdin (undefined: stdin ended), or a signal. */
+type NextAfterDone = { line: string | undefined } | { signalled: DaemonEnd }
+
+/** After `done`: what the controller's request (or stdin's end, or a signal) asks of the daemon. */
+async function holdUntilRequest(daemon: OwnDaemon, next: NextAfterDone, options: PeerOptions, print: (event: AgentEvent) => void): Promise<number> {
+  if ('signalled' in next) return next.signalled.code
+  const { line } = next
+  if (line === undefined) {
     // The controller went away: seed on for --seed-seconds, as a detached daemon would.
     return (await daemon.ended).code
   }
-  const wasRunning = await daemon.stop(next === 'stop' ? 'stopped by the controller' : 'an unknown request on stdin')
-  if (next !== 'stop') throw new AgentError(`peer --hold: unknown request ${JSON.stringify(next)} on stdin; the only one is "stop"`)
+  // Unlike a follower's hold (hold.ts), the command is the daemon: it cannot refuse and leave the swarm running.
+  const wasRunning = await daemon.stop(line === 'stop' ? 'stopped by the controller' : 'an unknown request on stdin')
+  if (line !== 'stop') throw new AgentError(`peer --hold: unknown request ${JSON.stringify(line)} on stdin; the only one is "stop"`)
   const removed = [options.payload, options.torrent]
   await Promise.all(removed.map((path) => rm(path, { force: true })))
   const stopped = wasRunning ? [{ kind: 'peer' as const, tag: options.tag, pid: process.pid }] : []
@@ -69,6 +74,8 @@ class OwnDaemon {
   private readonly runtime: DaemonRuntime
   private readonly done: Promise<void>
   readonly ended: Promise<DaemonEnd>
+  /** SIGTERM or SIGINT, also after the swarm ended by --seed-seconds (the runtime then ignores them). */
+  private readonly signalled: Promise<void>
 
   constructor(
     private readonly options: PeerOptions,
@@ -80,9 +87,8 @@ class OwnDaemon {
     this.ended = new Promise<DaemonEnd>((resolve) => (markEnded = resolve))
     this.runtime = new DaemonRuntime(options.state, 'peer', options.tag, {
       onEvent: (event) => {
-        // As from a follower: a failure is the command's error line, not an event.
         if (event.type === 'failed') this.failure = event.message
-        else print(event)
+        print(event)
         if (event.type === 'done') markDone()
       },
       onEnd: (code, signal) => {
@@ -90,23 +96,24 @@ class OwnDaemon {
         markEnded(this.end)
       },
     })
+    this.signalled = new Promise<void>((resolve) => {
+      process.once('SIGTERM', () => resolve())
+      process.once('SIGINT', () => resolve())
+    })
   }
 
   /** Downloads and verifies the payload; throws the reason if the daemon ends first. */
   async runUntilDone(): Promise<void> {
     tuneTransferDaemon()
-    await runDaemonBody(this.runtime, (runtime) => runPeerDaemon(runtime, this.options))
-    const end = await Promise.race([this.done.then(() => undefined), this.ended])
+    // Not awaited alone: a body that throws ends the runtime (`ended`), and its fail() never returns.
+    const running = runDaemonBody(this.runtime, (runtime) => runPeerDaemon(runtime, this.options))
+    const end = await Promise.race([running.then(() => this.done).then(() => undefined), this.ended])
     if (end !== undefined) throw new AgentError(this.failure ?? `the peer stopped (${end.signal ?? `exit ${end.code}`}) before its download finished`)
   }
 
-  /**
-   * The request's line, or the daemon's end if a signal comes first. Ending by --seed-seconds does
-   * not count: the command still waits, to remove its files on `stop`.
-   */
-  nextOf(line: Promise<string | undefined>): Promise<string | undefined | DaemonEnd> {
-    const bySignal = this.ended.then((end) => (end.signal === undefined ? new Promise<never>(() => {}) : end))
-    return Promise.race([line, bySignal])
+  /** The controller's line, or a signal's end of the daemon if that comes first. */
+  nextAfterDone(line: Promise<string | undefined>): Promise<NextAfterDone> {
+    return Promise.race([line.then((text) => ({ line: text })), this.signalled.then(() => this.ended).then((end) => ({ signalled: end }))])
   }
 
   /** Ends the swarm unless it has ended; says whether it was still running. */

@@ -196,5 +196,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1
   }
 ).finally(() => {
-  if (shouldExitWhenDone) process.exit()
+  if (shouldExitWhenDone) exitWhenFlushed()
 })
+
+/** Exits once stdout and stderr have passed on their last lines (a full pipe may hold them back), within 2 s. */
+function exitWhenFlushed(): void {
+  const flushed = [process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve())))
+  const limit = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())
+  void Promise.race([Promise.all(flushed), limit]).then(() => process.exit())
+}
