@@ -89,6 +89,8 @@ const NODE_CRASH_FOOTER = /^Node\.js v\d+/
  */
 export function describeAgentFailure(location: AgentLocation, subcommand: string, exitCode: number | null, stderr: readonly string[]): string {
   if (exitCode === 127) return `${location.node} not found; install Node >= 20 there or set murder_node to its path.`
+  // Whatever it wrote last (a warning, say) is not why it ended.
+  if (exitCode === null) return `murder agent ${subcommand} was killed by a signal (by hand, or by the kernel for memory); see its log in ${runDirectory(location)}`
   const lines = stderr.map((line) => line.trim()).filter((line) => line !== '')
   if (lines.some((line) => line.startsWith('Error: Cannot find module') && line.includes(agentPath(location)))) {
     return `the murder agent is not installed at ${agentPath(location)}; run \`deploy murder:distribute_files\` first.`

@@ -36,3 +36,10 @@ test("the agent's own error is its last line; no output names the exit code; 127
   assert.equal(describeAgentFailure(location, 'seed', 3, []), 'murder agent seed: exited 3')
   assert.equal(describeAgentFailure({ ...location, node: '/opt/node/bin/node' }, 'seed', 127, ['sh: 1: /opt/node/bin/node: not found']), '/opt/node/bin/node not found; install Node >= 20 there or set murder_node to its path.')
 })
+
+test('an agent killed by a signal says so, not its last warning', () => {
+  assert.equal(
+    describeAgentFailure(location, 'peer', null, ['(node:42) Warning: something unrelated']),
+    'murder agent peer was killed by a signal (by hand, or by the kernel for memory); see its log in /var/www/shop/shared/murder/run'
+  )
+})
