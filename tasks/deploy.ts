@@ -15,7 +15,7 @@ import {
   checkDeployInputs, checkRollbackInputs, readApplication, readDeployTo, readDeployVia, readDirectoryName, readKeepReleases,
   readLinkedPaths, readReleaseName, readRollbackRelease, readTmpDir, readWaveSpec,
 } from '../lib/deploy/deploy-inputs.ts'
-import { distributeWithMurder } from './murder.ts'
+import { distributeWithMurder, type ReleaseTarget } from './murder.ts'
 
 set('deploy_to', () => `/var/www/${application()}`)
 set('keep_releases', 5)
@@ -343,7 +343,7 @@ async function removeUnpublishedRelease(hosts: readonly Host[]): Promise<void> {
   })
 }
 
-async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], target: { incoming: string; release: string }): Promise<void> {
+async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], target: ReleaseTarget): Promise<void> {
   const remoteTgz = `${readTmpDir(fetch)}/${application()}-${releaseName()}.tgz`
   await on(hosts, async (remote) => {
     await remote.run(['mkdir', '-p', readTmpDir(fetch), target.incoming])

@@ -600,14 +600,20 @@ export async function stopPeering(options: MurderOptions, hosts: readonly Host[]
   await stopAgents(hosts, 'peer', { tag: options.tag }, true)
 }
 
+/** Where a deploy puts its release on each host: filled under `incoming`, renamed to `release` when complete. */
+export interface ReleaseTarget {
+  incoming: string
+  release: string
+}
+
 /**
  * Murder as a deploy strategy: the release tgz goes to the seeder once and through the swarm into
  * `target.incoming` on every host, renamed to `target.release` there once extracted; seeding and
- * peering stop and temp files go once all hold it. The torrent
- * is made here, from the release this controller holds, so the upload to the seeder and the swarm
- * overlap instead of following each other: the seeder shows peers each piece once it has arrived.
+ * peering stop and temp files go once all hold it. The torrent is made here, from the release this
+ * controller holds, so the upload to the seeder and the swarm overlap instead of following each
+ * other: the seeder shows peers each piece once it has arrived.
  */
-export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: { incoming: string; release: string }, tag: string, tempPath: string): Promise<void> {
+export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: ReleaseTarget, tag: string, tempPath: string): Promise<void> {
   const payloadPath = `${tempPath}/${tag}.tgz`
   const options: MurderOptions = { tag, tempPath, payloadPath, torrentPath: `${payloadPath}.torrent`, isPathFile: false }
   checkSwarmInputs()
