@@ -245,7 +245,14 @@ namespace('murder', () => {
     const { peers } = murderHosts()
     if (peers.length === 0) throw new UsageError('murder:peer has no peers to run on after the ROLES=/HOSTS= filters.')
     await refreshTorrent(options)
-    await peerSwarm(options, peers, target, { shouldDelete, payload: options.isPathFile ? 'file' : 'tgz' })
+    // Each host's `peer` command is its peer daemon (or follows one): held open after `done`, then
+    // let go, it seeds on for peer_seed_seconds as Murder's peers do, one Node process per host.
+    const held: HeldPeers = new Map()
+    try {
+      await peerSwarm(options, peers, target, { shouldDelete, payload: options.isPathFile ? 'file' : 'tgz' }, { held })
+    } finally {
+      for (const command of held.values()) command.release()
+    }
   })
 
   task('stop_peering', { desc: 'Stop the peer processes of TAG' }, async () => {
