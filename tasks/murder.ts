@@ -114,12 +114,45 @@ async function checkNode(remote: HostContext, node: string): Promise<void> {
 }
 
 async function requireAgent(remote: HostContext): Promise<void> {
-  if (!(await remote.test(['test', '-f', agentPath(location())]))) {
-    throw new DeployError(
-      `${remote.host.name}: the murder agent is not installed at ${agentPath(location())}; run \`deploy murder:distribute_files\` first.`,
-      { exitCode: 1 }
-    )
-  }
+  if (!(await remote.test(['test', '-f', agentPath(location())]))) throw agentMissing(remote)
+}
+
+function agentMissing(remote: HostContext): DeployError {
+  return new DeployError(
+    `${remote.host.name}: the murder agent is not installed at ${agentPath(location())}; run \`deploy murder:distribute_files\` first.`,
+    { exitCode: 1 }
+  )
+}
+
+/** A peer host as its download needs it, learnt before any host starts one. */
+interface PeerSurvey {
+  /** The target, `~/` expanded. */
+  target: string
+  /** A file there, or a directory with something in it. */
+  isOccupied: boolean
+}
+
+/**
+ * Asks a peer host in one command whether the agent is there, its address and home, and whether
+ * the target is taken: each command is an sshd session (a fork and a shell on the host, a round
+ * trip for the controller), four of them per host before.
+ */
+async function surveyPeer(remote: HostContext, target: string, payload: PeerPlan['payload']): Promise<PeerSurvey> {
+  const isInHome = target.startsWith('~/')
+  const occupied = payload === 'file' ? 'test -e "$t"' : 'test -d "$t" && test -n "$(ls -A "$t")"'
+  const output = await remote.capture(
+    [
+      `if test -f ${quote(agentPath(location()))}; then echo agent; else echo none; fi`,
+      `printf '%s\\n' "$SSH_CONNECTION" "$HOME"`,
+      `t=${isInHome ? `"$HOME"/${quote(target.slice(2))}` : quote(target)}`,
+      `if ${occupied}; then echo occupied; else echo free; fi`,
+    ].join('; ')
+  )
+  if (isDryRun()) return { target, isOccupied: false }
+  const [agent, connection = '', home = '', taken] = output.split('\n')
+  if (agent !== 'agent') throw agentMissing(remote)
+  if (!addresses.has(remote.host.name)) addresses.set(remote.host.name, Promise.resolve(connection.split(' ')[2] ?? ''))
+  return { target: isInHome ? `${home}${target.slice(1)}` : target, isOccupied: taken === 'occupied' }
 }
 
 async function downloadTorrent(options: MurderOptions): Promise<void> {
@@ -368,22 +401,18 @@ export async function peerSwarm(
 ): Promise<void> {
   const { arrival, held } = deploy
   const { seeder } = murderHosts()
+  const targets = new Map<string, string>()
+  const checked = await on(peers, async (remote) => {
+    const survey = await surveyPeer(remote, target, plan.payload)
+    targets.set(remote.host.name, survey.target)
+    if (survey.isOccupied && !plan.shouldDelete) {
+      throw new DeployError(`${remote.host.name}: ${survey.target} is not empty; pass unsafe_please_delete=1 to replace its contents.`, { exitCode: 1 })
+    }
+  })
+  // Learnt in the survey when the seeder is a peer too.
   let seederAddress = ''
   await on(seeder, async (remote) => {
     seederAddress = await addressOf(remote)
-  })
-  const targets = new Map<string, string>()
-  const checked = await on(peers, async (remote) => {
-    await requireAgent(remote)
-    const path = await expandHome(remote, target)
-    targets.set(remote.host.name, path)
-    const occupied =
-      plan.payload === 'file'
-        ? await remote.test(['test', '-e', path])
-        : await remote.test(`test -d ${quote(path)} && test -n "$(ls -A ${quote(path)})"`)
-    if (occupied && !plan.shouldDelete && !isDryRun()) {
-      throw new DeployError(`${remote.host.name}: ${path} is not empty; pass unsafe_please_delete=1 to replace its contents.`, { exitCode: 1 })
-    }
   })
 
   // A host that failed a round (within max_fail) is already reported and takes no further part:
