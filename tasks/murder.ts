@@ -540,10 +540,14 @@ function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddre
   let markDone = () => {}
   const done = new Promise<void>((resolve) => (markDone = resolve))
   let hasRemoved = false
-  const stdin = isHeld ? new PassThrough() : undefined
+  // Launched first, the host already has the torrent; otherwise it comes first on the command's stdin.
+  const torrent = isLaunched || isDryRun() ? undefined : readFileSync(options.torrentPath)
+  const holdInput = isHeld ? new PassThrough() : undefined
+  if (holdInput && torrent) holdInput.write(torrent)
+  const stdin = holdInput ?? (torrent ? Readable.from([torrent]) : undefined)
   const ended = (async () => {
-    if (!isLaunched) await prepareDownload(remote, options)
-    const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: isHeld }
+    const fromStdin = isLaunched ? undefined : (torrent?.length ?? '<torrent size>')
+    const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: isHeld, 'torrent-from-stdin': fromStdin }
     const onEvent = (event: AgentLine) => {
       if (event.type === 'started') markStarted()
       if (event.type === 'progress') progress.update(name, countersOf(event))
@@ -558,16 +562,16 @@ function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddre
     await runAgent(remote, location(), 'peer', args, { onEvent, nodeFlags, ...(stdin ? { stdin } : {}) })
   })()
   void ended.finally(markStarted).catch(() => {})
-  if (!stdin) return { started, finished: ended, ended }
+  if (!holdInput) return { started, finished: ended, ended }
   const stop = async () => {
-    stdin.end('stop\n')
+    holdInput.end('stop\n')
     await Promise.race([ended.catch(() => {}), wait(HELD_STOP_MS, undefined, { ref: false })])
     return hasRemoved || isDryRun()
   }
-  return { started, finished: Promise.race([done, ended]), ended, held: { stop, release: () => stdin.end() } }
+  return { started, finished: Promise.race([done, ended]), ended, held: { stop, release: () => holdInput.end() } }
 }
 
-/** The torrent reaches the host in one command, its bytes on stdin: not a mkdir and then an SFTP session. */
+/** The torrent reaches a host whose daemon is launched first in one command, its bytes on stdin: not a mkdir and then an SFTP session. */
 async function prepareDownload(remote: HostContext, options: MurderOptions): Promise<void> {
   const torrent = isDryRun() ? undefined : Readable.from([readFileSync(options.torrentPath)])
   await remote.run(`mkdir -p ${quote(options.tempPath)} && cat > ${quote(options.torrentPath)}`, torrent ? { stdin: torrent } : {})

@@ -364,6 +364,31 @@ test('peer --hold is its own daemon: status and --follow find it; stop on stdin 
   assert.equal(existsSync(join(home.state, `peer.${TAG}.pid`)), false)
 })
 
+test('peer --hold --torrent-from-stdin: the torrent comes first on stdin and the stop line after it', { timeout: 60_000 }, async () => {
+  const setup = await startSwarm({ sizeBytes: 4 * MIB })
+  const home = peerHome(setup, 0)
+  swarmFor(setup, [home.state])
+  const torrent = readFileSync(home.torrent)
+  rmSync(home.torrent)
+  const held = startHeldPeer(setup, [...home.args(30), '--torrent-from-stdin', String(torrent.length)])
+  held.child.stdin.write(torrent)
+  assert.ok(await waitFor(() => held.events.some((event) => event.type === 'done'), 30_000), `no done: ${held.stderr()}`)
+  assert.deepEqual(readFileSync(home.torrent), torrent)
+  assert.equal(sha256Of(home.payload), sha256Of(setup.payload))
+  held.child.stdin.write('stop\n')
+  assert.equal(await held.exited, 0, held.stderr())
+  assert.equal(held.events.at(-1)?.type, 'stopped')
+  assert.equal(existsSync(home.payload) || existsSync(home.torrent), false)
+
+  // Cut short: one line saying so, and nothing started.
+  const short = startHeldPeer(setup, [...home.args(30), '--torrent-from-stdin', String(torrent.length)])
+  short.child.stdin.end(torrent.subarray(0, 100))
+  assert.equal(await short.exited, 1)
+  assert.equal(lastLine(short.stderr()), `stdin ended after 100 of the torrent's ${torrent.length} bytes (--torrent-from-stdin); the controller's connection was cut, run the task again.`)
+  assert.deepEqual(short.events, [])
+  assert.equal(existsSync(home.torrent), false)
+})
+
 test('peer --hold: the end of stdin leaves it seeding for --seed-seconds; stop --kind peer or SIGTERM ends it at once', { timeout: 60_000 }, async () => {
   const setup = await startSwarm({ sizeBytes: 4 * MIB })
   const homes = [peerHome(setup, 0), peerHome(setup, 1), peerHome(setup, 2)]

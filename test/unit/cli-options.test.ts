@@ -65,3 +65,12 @@ test('bad command lines give one line naming the flag, the value and what is exp
     assert.throws(() => parseOptions('x', SPEC, argv), (error: unknown) => error instanceof AgentUsageError && error.message === message, argv.join(' '))
   }
 })
+
+test('a byte count is a whole number within the torrent limit', () => {
+  const spec = { size: { kind: 'bytes', what: 'BYTES' } } as const satisfies Record<string, OptionSpec>
+  assert.equal(parseOptions('x', spec, ['--size', '4096']).size, 4096)
+  assert.equal(parseOptions('x', spec, []).size, undefined)
+  for (const raw of ['1.5', '1e3', '67108865']) {
+    assert.throws(() => parseOptions('x', spec, ['--size', raw]), { message: `x: --size "${raw}" is not a whole number of bytes up to 67108864` }, raw)
+  }
+})

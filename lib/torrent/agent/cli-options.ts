@@ -5,8 +5,9 @@ import { isAbsolute } from 'node:path'
 import { parseArgs } from 'node:util'
 import { PROCESS_KINDS } from '../protocol.ts'
 import { AgentUsageError } from './errors.ts'
+import { MAX_TORRENT_BYTES } from './torrent-stdin.ts'
 
-type OptionKind = 'path' | 'port' | 'listenPort' | 'tag' | 'ip' | 'host' | 'infoHash' | 'seconds' | 'url' | 'flag' | 'kind'
+type OptionKind = 'path' | 'port' | 'listenPort' | 'tag' | 'ip' | 'host' | 'infoHash' | 'seconds' | 'bytes' | 'url' | 'flag' | 'kind'
 
 export interface OptionSpec {
   kind: OptionKind
@@ -16,7 +17,7 @@ export interface OptionSpec {
   default?: string | number | boolean
 }
 
-type ValueOf<K extends OptionKind> = K extends 'port' | 'listenPort' | 'seconds' ? number : K extends 'flag' ? boolean : string
+type ValueOf<K extends OptionKind> = K extends 'port' | 'listenPort' | 'seconds' | 'bytes' ? number : K extends 'flag' ? boolean : string
 
 export type OptionValues<S extends Record<string, OptionSpec>> = {
   [N in keyof S]: S[N] extends { isRequired: true } | { default: string | number | boolean } | { kind: 'flag' }
@@ -73,6 +74,9 @@ function checkValue(command: string, name: string, kind: OptionKind, raw: string
     }
     case 'seconds':
       if (!/^\d+$/.test(raw)) throw bad('a whole number of seconds')
+      return Number(raw)
+    case 'bytes':
+      if (!/^\d+$/.test(raw) || Number(raw) > MAX_TORRENT_BYTES) throw bad(`a whole number of bytes up to ${MAX_TORRENT_BYTES}`)
       return Number(raw)
     case 'tag':
       if (!TAG.test(raw) || raw.includes('..')) throw bad('a tag (letters, digits, ".", "_" and "-"; no "/" or "..")')

@@ -11,6 +11,7 @@ import { runHeldPeer } from './foreground-peer.ts'
 import { makeTorrent } from './make-torrent.ts'
 import { launchPeer, runPeer, runPeerDaemon, type PeerOptions } from './peer.ts'
 import { runSeedDaemon, startSeeding, type SeedOptions } from './seeder.ts'
+import { receiveTorrent } from './torrent-stdin.ts'
 import { runTrackerDaemon, startTracker, type TrackerOptions } from './tracker-daemon.ts'
 
 const STATE = { kind: 'path', isRequired: true, what: "DIR (the agent's run directory, REMOTE_MURDER_PATH/run)" } as const
@@ -52,6 +53,7 @@ const SPECS = {
     detach: { kind: 'flag', what: 'return once the daemon runs; `peer --follow` then follows that daemon' },
     follow: { kind: 'flag', what: 'follow the running daemon of TAG, or say how it ended; never start one' },
     hold: { kind: 'flag', what: 'run the swarm in this process (or follow the daemon already running); after done, stay until a stop line on stdin (stop, remove payload and torrent) or its end' },
+    'torrent-from-stdin': { kind: 'bytes', what: 'BYTES: the torrent, this long, comes first on stdin and is written to --torrent' },
   },
   stop: {
     state: STATE,
@@ -80,7 +82,7 @@ function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions {
   return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port, isArriving: o.arriving }
 }
 
-function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean; follow: boolean; hold: boolean } {
+function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean; follow: boolean; hold: boolean; torrentFromStdin: number | undefined } {
   const o = parseOptions(command, SPECS.peer, argv)
   if (o.detach && o.follow) throw new AgentUsageError('peer: --detach starts a daemon and --follow never does; pass one of them')
   if (o.detach && o.hold) throw new AgentUsageError('peer: --detach returns at once and --hold stays after done; pass one of them')
@@ -88,6 +90,7 @@ function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & {
     detach: o.detach,
     follow: o.follow,
     hold: o.hold,
+    torrentFromStdin: o['torrent-from-stdin'],
     state: o.state,
     tag: o.tag,
     torrent: o.torrent,
@@ -120,6 +123,7 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
       return print(await startSeeding(seedOptions(argv)))
     case 'peer': {
       const options = peerOptions(argv)
+      if (options.torrentFromStdin !== undefined) await receiveTorrent(options.torrent, options.torrentFromStdin, process.stdin)
       if (options.detach) return void (await launchPeer(options))
       if (options.hold && !options.follow) {
         shouldExitWhenDone = true

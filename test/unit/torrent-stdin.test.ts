@@ -1,0 +1,40 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { firstLine } from '../../lib/torrent/agent/hold.ts'
+import { readExactly, receiveTorrent } from '../../lib/torrent/agent/torrent-stdin.ts'
+
+test('readExactly takes the first bytes across chunks and leaves what follows for the stop line', async () => {
+  const input = new PassThrough()
+  const torrent = Buffer.from('d8:announce4:xxxxe'.repeat(500))
+  const reading = readExactly(input, torrent.length)
+  // Split where the torrent ends mid-chunk: the line's first bytes arrive with the torrent's last.
+  input.write(torrent.subarray(0, 1000))
+  input.write(Buffer.concat([torrent.subarray(1000), Buffer.from('st')]))
+  assert.deepEqual(await reading, torrent)
+  const request = firstLine(input)
+  input.end('op\n')
+  assert.equal(await request.line, 'stop')
+})
+
+test('readExactly fails with one line when stdin ends before the torrent does', async () => {
+  for (const sent of ['', 'd8:announce']) {
+    const input = new PassThrough()
+    const reading = readExactly(input, 100)
+    input.end(sent)
+    await assert.rejects(reading, { message: `stdin ended after ${sent.length} of the torrent's 100 bytes (--torrent-from-stdin); the controller's connection was cut, run the task again.` })
+  }
+})
+
+test('receiveTorrent writes the torrent whole, creating its directory, and leaves no part file', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'torrent-stdin-'))
+  const path = join(directory, 'temp', 'T.tgz.torrent')
+  const input = new PassThrough()
+  input.end(Buffer.from('d4:infod6:lengthi1eee'))
+  await receiveTorrent(path, 21, input)
+  assert.equal(readFileSync(path, 'utf8'), 'd4:infod6:lengthi1eee')
+  assert.deepEqual(readdirSync(join(directory, 'temp')), ['T.tgz.torrent'])
+})
