@@ -8,6 +8,7 @@ import { setTimeout as wait } from 'node:timers/promises'
 import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { chain } from '../lib/ssh/command.ts'
+import { readSurvey, surveyCommand, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
@@ -124,35 +125,22 @@ function agentMissing(remote: HostContext): DeployError {
   )
 }
 
-/** A peer host as its download needs it, learnt before any host starts one. */
-interface PeerSurvey {
-  /** The target, `~/` expanded. */
-  target: string
-  /** A file there, or a directory with something in it. */
-  isOccupied: boolean
-}
-
 /**
- * Asks a peer host in one command whether the agent is there, its address and home, and whether
- * the target is taken: each command is an sshd session (a fork and a shell on the host, a round
- * trip for the controller), four of them per host before.
+ * Asks a peer host in one command (lib/torrent/peer-survey.ts) whether the agent is there, its
+ * address and home, and whether the target is taken; remembers its address.
  */
 async function surveyPeer(remote: HostContext, target: string, payload: PeerPlan['payload']): Promise<PeerSurvey> {
-  const isInHome = target.startsWith('~/')
-  const occupied = payload === 'file' ? 'test -e "$t"' : 'test -d "$t" && test -n "$(ls -A "$t")"'
-  const output = await remote.capture(
-    [
-      `if test -f ${quote(agentPath(location()))}; then echo agent; else echo none; fi`,
-      `printf '%s\\n' "$SSH_CONNECTION" "$HOME"`,
-      `t=${isInHome ? `"$HOME"/${quote(target.slice(2))}` : quote(target)}`,
-      `if ${occupied}; then echo occupied; else echo free; fi`,
-    ].join('; ')
-  )
-  if (isDryRun()) return { target, isOccupied: false }
-  const [agent, connection = '', home = '', taken] = output.split('\n')
-  if (agent !== 'agent') throw agentMissing(remote)
-  if (!addresses.has(remote.host.name)) addresses.set(remote.host.name, Promise.resolve(connection.split(' ')[2] ?? ''))
-  return { target: isInHome ? `${home}${target.slice(1)}` : target, isOccupied: taken === 'occupied' }
+  const output = await remote.capture(surveyCommand(agentPath(location()), target, payload))
+  if (isDryRun()) return { hasAgent: true, address: '', target, isOccupied: false }
+  let survey: PeerSurvey
+  try {
+    survey = readSurvey(output, target)
+  } catch (error) {
+    throw new DeployError(`${remote.host.name}: ${(error as Error).message}`, { exitCode: 1 })
+  }
+  if (!survey.hasAgent) throw agentMissing(remote)
+  if (!addresses.has(remote.host.name)) addresses.set(remote.host.name, Promise.resolve(survey.address))
+  return survey
 }
 
 async function downloadTorrent(options: MurderOptions): Promise<void> {

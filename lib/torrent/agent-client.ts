@@ -80,6 +80,9 @@ export async function runAgent(
   return events
 }
 
+/** The agent's exit code for a command line it refuses (its main.ts). */
+const AGENT_USAGE_EXIT_CODE = 2
+
 /** Node's footer under an uncaught exception's stack, the last line it prints. */
 const NODE_CRASH_FOOTER = /^Node\.js v\d+/
 
@@ -97,6 +100,8 @@ export function describeAgentFailure(location: AgentLocation, subcommand: string
   }
   const crashed = lines.some((line) => NODE_CRASH_FOOTER.test(line))
   const reason = (crashed ? lines.find((line) => /^\w*Error\b/.test(line)) : undefined) ?? lines.at(-1) ?? `exited ${exitCode}`
+  // Exit 2 is a command line the agent refuses; this controller writes only ones its own agent takes.
+  if (exitCode === AGENT_USAGE_EXIT_CODE) return `murder agent ${subcommand}: ${reason} (is ${agentPath(location)} older than this controller? run \`deploy murder:distribute_files\`)`
   return `murder agent ${subcommand}: ${reason}`
 }
 

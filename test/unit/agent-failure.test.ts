@@ -43,3 +43,10 @@ test('an agent killed by a signal says so, not its last warning', () => {
     'murder agent peer was killed by a signal (by hand, or by the kernel for memory); see its log in /var/www/shop/shared/murder/run'
   )
 })
+
+test('a command line the agent refuses (exit 2) points at an agent older than the controller', () => {
+  assert.equal(
+    describeAgentFailure(location, 'peer', 2, ['peer: unknown option --torrent-from-stdin; options are --state --tag']),
+    'murder agent peer: peer: unknown option --torrent-from-stdin; options are --state --tag (is /var/www/shop/shared/murder/murder-agent.cjs older than this controller? run `deploy murder:distribute_files`)'
+  )
+})

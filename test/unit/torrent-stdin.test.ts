@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -37,4 +37,17 @@ test('receiveTorrent writes the torrent whole, creating its directory, and leave
   await receiveTorrent(path, 21, input)
   assert.equal(readFileSync(path, 'utf8'), 'd4:infod6:lengthi1eee')
   assert.deepEqual(readdirSync(join(directory, 'temp')), ['T.tgz.torrent'])
+})
+
+test('a torrent that cannot be written is one line naming the path, and leaves no part file', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'torrent-stdin-'))
+  const blocker = join(directory, 'temp')
+  writeFileSync(blocker, 'a file where the directory should be')
+  const input = new PassThrough()
+  input.end(Buffer.from('d4:infoe'))
+  await assert.rejects(receiveTorrent(join(blocker, 'T.tgz.torrent'), 8, input), (error: Error) => {
+    assert.match(error.message, new RegExp(`^cannot write the torrent to ${blocker}/T\\.tgz\\.torrent: .*; check temp_path there\\.$`))
+    return true
+  })
+  assert.deepEqual(readdirSync(directory), ['temp'])
 })

@@ -2,7 +2,7 @@
 // `peer` command's stdin rather than in a command of its own before it (an sshd session per host:
 // a fork and a shell there, a round trip for the controller). What follows on stdin stays unread
 // for the held peer's stop line (hold.ts, foreground-peer.ts).
-import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AgentError } from './errors.ts'
@@ -13,10 +13,15 @@ export const MAX_TORRENT_BYTES = 64 * 1024 * 1024
 /** Reads the torrent from `input` and writes it to `path` whole (a reader never sees half of it). */
 export async function receiveTorrent(path: string, size: number, input: Readable): Promise<void> {
   const torrent = await readExactly(input, size)
-  await mkdir(dirname(path), { recursive: true })
   const part = `${path}.part-${process.pid}`
-  await writeFile(part, torrent)
-  await rename(part, path)
+  try {
+    await mkdir(dirname(path), { recursive: true })
+    await writeFile(part, torrent)
+    await rename(part, path)
+  } catch (error) {
+    await rm(part, { force: true }).catch(() => {})
+    throw new AgentError(`cannot write the torrent to ${path}: ${(error as Error).message}; check temp_path there.`)
+  }
 }
 
 /** The first `size` bytes of `input`, leaving the rest in it for later readers. */
@@ -26,6 +31,7 @@ export function readExactly(input: Readable, size: number): Promise<Buffer> {
     const settle = (finish: () => void) => {
       input.removeListener('readable', onReadable)
       input.removeListener('end', onEnd)
+      input.removeListener('close', onEnd)
       input.removeListener('error', onError)
       finish()
     }
@@ -40,6 +46,8 @@ export function readExactly(input: Readable, size: number): Promise<Buffer> {
     const onError = (error: Error) => settle(() => reject(new AgentError(`cannot read the torrent on stdin: ${error.message}`)))
     input.on('readable', onReadable)
     input.once('end', onEnd)
+    // A stream destroyed without an end or an error only closes.
+    input.once('close', onEnd)
     input.once('error', onError)
   })
 }
