@@ -18,6 +18,7 @@ export interface PeerSurvey {
 }
 
 const TAG = 'murder-survey'
+const ANSWER = new RegExp(`^${TAG} (\\w+)=(.*)$`)
 
 /** The survey command; every path is quoted, `~/` becomes `"$HOME"/…`. */
 export function surveyCommand(agentPath: string, target: string, payload: PayloadKind): string {
@@ -35,7 +36,7 @@ export function surveyCommand(agentPath: string, target: string, payload: Payloa
 export function readSurvey(output: string, target: string): PeerSurvey {
   const answers = new Map<string, string>()
   for (const line of output.split('\n')) {
-    const found = new RegExp(`^${TAG} (\\w+)=(.*)$`).exec(line)
+    const found = ANSWER.exec(line)
     if (found?.[1] !== undefined) answers.set(found[1], found[2] ?? '')
   }
   const agent = answers.get('agent')
