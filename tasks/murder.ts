@@ -8,7 +8,7 @@ import { setTimeout as wait } from 'node:timers/promises'
 import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { chain } from '../lib/ssh/command.ts'
-import { readSurvey, surveyCommand, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
+import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
@@ -366,7 +366,7 @@ export interface PeerPlan {
   /** Empty a non-empty target first (unsafe_please_delete); otherwise such a host fails before any download. */
   shouldDelete: boolean
   /** `tgz`: extract the payload into the target directory; `file`: copy it to the target path. */
-  payload: 'tgz' | 'file'
+  payload: PayloadKind
   /** Once complete, the target is renamed to this path (deploy: the hidden incoming directory to the release's). */
   renameTo?: string
 }
@@ -380,14 +380,14 @@ export async function peerSwarm(
   peers: readonly Host[],
   target: string,
   plan: PeerPlan,
-  deploy: {
+  swarm: {
+    /** Each peer's `peer --hold` command, open after `done`, is recorded here to be stopped or let go. */
+    held: HeldPeers
     /** Settles once the seeder's payload has arrived (deploy_via murder uploads it as peers start). */
     arrival?: Promise<void>
-    /** Each peer's `peer` command is held open after `done` and its stop recorded here (`endSwarm`). */
-    held?: HeldPeers
-  } = {}
+  }
 ): Promise<void> {
-  const { arrival, held } = deploy
+  const { arrival, held } = swarm
   const { seeder } = murderHosts()
   const targets = new Map<string, string>()
   const checked = await on(peers, async (remote) => {
@@ -439,9 +439,10 @@ export async function peerSwarm(
     // rest would start only as the first ones finished. So then every daemon starts first (a short
     // command each), and `peer` follows the one already running.
     const isLaunchedFirst = downloaders.length > hostConcurrency()
+    const torrent = isDryRun() ? undefined : readFileSync(options.torrentPath)
     if (isLaunchedFirst) {
       const launch = await on(downloaders, async (remote) => {
-        await prepareDownload(remote, options)
+        await prepareDownload(remote, options, torrent)
         await runAgent(remote, location(), 'peer', { ...(await peerArguments(remote, options, seederAddress)), detach: true })
       })
       leaveOut(launch.failures)
@@ -460,8 +461,8 @@ export async function peerSwarm(
             if (isLaunchedFirst) await stopPeerDaemon(remote, options)
             throw seederError
           }
-          const download = downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst, held !== undefined)
-          if (download.held) held?.set(name, download.held)
+          const download = downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst, torrent)
+          held.set(name, download.held)
           try {
             await Promise.race([download.finished, seederFailure])
           } catch (error) {
@@ -493,8 +494,7 @@ interface Download {
   /** The command ended (with its outcome); a held one's download is done and verified, or it ended. */
   finished: Promise<void>
   ended: Promise<void>
-  /** `peer --hold` only. */
-  held?: HeldCommand
+  held: HeldCommand
 }
 
 /** A `peer --hold` command still open after its download. */
@@ -518,24 +518,22 @@ async function giveUpDownload(remote: HostContext, options: MurderOptions, downl
 }
 
 /**
- * `isLaunched`: the daemon was started first (`peer --detach`), so this only follows it.
- * `isHeld`: the command stays after `done` (`peer --hold`) until `stop` writes its request.
+ * Runs a host's `peer --hold` command: it stays after `done` until `stop` or the end of its stdin.
+ * `isLaunched`: the daemon was started first (`peer --detach`), so this only follows it; otherwise
+ * the command is the peer itself and the torrent (undefined in a dry run) comes first on its stdin.
  */
-function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress, isLaunched: boolean, isHeld: boolean): Download {
+function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress, isLaunched: boolean, torrent: Buffer | undefined): Download {
   const name = remote.host.name
   let markStarted = () => {}
   const started = new Promise<void>((resolve) => (markStarted = resolve))
   let markDone = () => {}
   const done = new Promise<void>((resolve) => (markDone = resolve))
   let hasRemoved = false
-  // Launched first, the host already has the torrent; otherwise it comes first on the command's stdin.
-  const torrent = isLaunched || isDryRun() ? undefined : readFileSync(options.torrentPath)
-  const holdInput = isHeld ? new PassThrough() : undefined
-  if (holdInput && torrent) holdInput.write(torrent)
-  const stdin = holdInput ?? (torrent ? Readable.from([torrent]) : undefined)
+  const stdin = new PassThrough()
+  if (!isLaunched && torrent) stdin.write(torrent)
   const ended = (async () => {
     const fromStdin = isLaunched ? undefined : (torrent?.length ?? '<torrent size>')
-    const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: isHeld, 'torrent-from-stdin': fromStdin }
+    const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: true, 'torrent-from-stdin': fromStdin }
     const onEvent = (event: AgentLine) => {
       if (event.type === 'started') markStarted()
       if (event.type === 'progress') progress.update(name, countersOf(event))
@@ -546,23 +544,21 @@ function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddre
       if (event.type === 'stopped') hasRemoved = Array.isArray(event['removed'])
     }
     // A held `peer` with no daemon running is the daemon itself (the agent's foreground-peer.ts).
-    const nodeFlags = isHeld && !isLaunched ? TRANSFER_NODE_FLAGS : []
-    await runAgent(remote, location(), 'peer', args, { onEvent, nodeFlags, ...(stdin ? { stdin } : {}) })
+    const nodeFlags = isLaunched ? [] : TRANSFER_NODE_FLAGS
+    await runAgent(remote, location(), 'peer', args, { onEvent, nodeFlags, stdin })
   })()
   void ended.finally(markStarted).catch(() => {})
-  if (!holdInput) return { started, finished: ended, ended }
   const stop = async () => {
-    holdInput.end('stop\n')
+    stdin.end('stop\n')
     await Promise.race([ended.catch(() => {}), wait(HELD_STOP_MS, undefined, { ref: false })])
     return hasRemoved || isDryRun()
   }
-  return { started, finished: Promise.race([done, ended]), ended, held: { stop, release: () => holdInput.end() } }
+  return { started, finished: Promise.race([done, ended]), ended, held: { stop, release: () => stdin.end() } }
 }
 
 /** The torrent reaches a host whose daemon is launched first in one command, its bytes on stdin: not a mkdir and then an SFTP session. */
-async function prepareDownload(remote: HostContext, options: MurderOptions): Promise<void> {
-  const torrent = isDryRun() ? undefined : Readable.from([readFileSync(options.torrentPath)])
-  await remote.run(`mkdir -p ${quote(options.tempPath)} && cat > ${quote(options.torrentPath)}`, torrent ? { stdin: torrent } : {})
+async function prepareDownload(remote: HostContext, options: MurderOptions, torrent: Buffer | undefined): Promise<void> {
+  await remote.run(`mkdir -p ${quote(options.tempPath)} && cat > ${quote(options.torrentPath)}`, torrent ? { stdin: Readable.from([torrent]) } : {})
 }
 
 /** The `peer` arguments; the same words let `peer --follow` find the daemon `peer --detach` started. */
