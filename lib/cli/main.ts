@@ -9,6 +9,7 @@ import { listTasks, noTaskMatches } from './list-tasks.ts'
 import { isMissingStage, noStageError, unknownFirstWord } from './first-word.ts'
 import { findDeployfile } from '../config/find-deployfile.ts'
 import { readInteger } from '../config/read-integer.ts'
+import { readSwitch } from '../config/read-switch.ts'
 import { loadDeployfile } from '../config/load-deployfile.ts'
 import { isStage, listStages, readStageFile, stageFilePath } from '../inventory/stage-file.ts'
 import { SshConfigFile, defaultSshConfigPath } from '../inventory/ssh-config.ts'
@@ -74,7 +75,9 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     validateRun(session, words, stage === undefined ? projectRoot : undefined)
     session.failBudget = parseFailBudget(session.variables.fetch('max_fail', ''))
     session.targetCount = session.hostsFor([]).length
-    const connectTimeoutS = readInteger(session.variables.fetch.bind(session.variables), 'ssh_connect_timeout', 10, { min: 1, max: 3600, unit: 'seconds' })
+    const fetch = session.variables.fetch.bind(session.variables)
+    const connectTimeoutS = readInteger(fetch, 'ssh_connect_timeout', 10, { min: 1, max: 3600, unit: 'seconds' })
+    const isShellPersistent = readSwitch(fetch, 'ssh_persistent_shell', true)
 
     const reporter = new ConsoleReporter(io.stderr, paint, request.verbosity)
     session.reporter = reporter
@@ -86,6 +89,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
           sshConfig: new SshConfigFile(sshConfigPath ?? defaultSshConfigPath()),
           connectTimeoutMs: connectTimeoutS * 1000,
           reporter,
+          isShellPersistent,
         })
     return await runTasks(session, words, io, paint)
   } catch (error) {
