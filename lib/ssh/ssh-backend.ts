@@ -35,8 +35,8 @@ export class SshBackend implements Backend {
   private readonly connections = new Map<string, Promise<NodeSSH>>()
   /** Why a host's connection ended, for the commands it cut short. */
   private readonly lostReasons = new Map<string, string>()
-  /** Each host's command shell, for the connection it runs on; undefined: that host has none. */
-  private readonly shells = new Map<string, { ssh: NodeSSH; shell: Promise<CommandShell | undefined> }>()
+  /** Each connection's command shell; undefined: that host has none. Closing the connection ends it. */
+  private readonly shells = new WeakMap<NodeSSH, Promise<CommandShell | undefined>>()
   /**
    * Connections that have run a command. A host's first command takes an exec channel and the shell
    * starts with its second: starting it costs the host a second start of the login shell, which a
@@ -72,13 +72,13 @@ export class SshBackend implements Backend {
   }
 
   private commandShell(host: Host, ssh: NodeSSH): Promise<CommandShell | undefined> {
-    const known = this.shells.get(host.name)
-    if (known?.ssh === ssh) return known.shell
+    const known = this.shells.get(ssh)
+    if (known) return known
     const onRetire = (reason: string) => {
       this.options.reporter.emit({ type: 'message', level: 'warn', host: host.name, text: `later commands take an SSH channel each: ${reason}` })
     }
     const shell = startShell(ssh, { timeoutMs: this.options.connectTimeoutMs, onRetire }).catch(() => undefined)
-    this.shells.set(host.name, { ssh, shell })
+    this.shells.set(ssh, shell)
     return shell
   }
 
@@ -152,10 +152,7 @@ export class SshBackend implements Backend {
 
   async close(): Promise<void> {
     const pending = [...this.connections.values()]
-    // A shell still starting is not waited for: disposing its connection closes its channel.
-    for (const entry of this.shells.values()) void entry.shell.then((shell) => shell?.close())
     this.connections.clear()
-    this.shells.clear()
     await Promise.allSettled(pending.map(async (connection) => (await connection).dispose()))
   }
 
