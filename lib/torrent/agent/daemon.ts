@@ -253,7 +253,7 @@ export class DaemonRuntime {
       const limit = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_LIMIT_MS).unref())
       await Promise.race([this.stopHandler().catch((error: unknown) => this.log(`error while stopping: ${String(error)}`)), limit])
       await removePidFile(this.files.pid, process.pid)
-      this.log(`stopped, exit ${code}`)
+      this.log(`stopped, exit ${code} (${describeCpuUse()})`)
       if (this.foreground) this.foreground.onEnd(code, signal)
       else process.exit(code)
     }
@@ -274,12 +274,18 @@ export async function runDaemonBody(runtime: DaemonRuntime, body: (runtime: Daem
   }
   process.on('uncaughtException', onCrash)
   process.on('unhandledRejection', onCrash)
-  runtime.log(`starting (agent ${AGENT_VERSION}, node ${process.versions.node})`)
+  runtime.log(`starting (agent ${AGENT_VERSION}, node ${process.versions.node}; ${describeCpuUse()})`)
   try {
     await body(runtime)
   } catch (error) {
     await runtime.fail(error instanceof Error ? error.message : String(error))
   }
+}
+
+/** The process's CPU time and peak memory so far, for the log: what a daemon costs its host. */
+function describeCpuUse(): string {
+  const { userCPUTime, systemCPUTime, maxRSS } = process.resourceUsage()
+  return `CPU ${((userCPUTime + systemCPUTime) / 1e6).toFixed(3)} s, peak RSS ${Math.round(maxRSS / 1024)} MiB`
 }
 
 /** Refuses to start a second daemon of a kind and tag; clears a stale pid file. */
