@@ -12,7 +12,7 @@ export const AGENT_BUNDLE = join(REPO, 'dist/murder-agent.cjs')
 const ENTRY = join(REPO, 'lib/torrent/agent/main.ts')
 
 /** Optional native addons of webtorrent's dependencies, each loaded inside a try/catch with a JS fallback. */
-const NATIVE_ADDONS = ['utp-native', 'bufferutil', 'utf-8-validate', 'node-datachannel', 'cpu-features']
+const NATIVE_ADDONS = ['utp-native', 'bufferutil', 'utf-8-validate', 'node-datachannel', 'cpu-features', 'fs-native-extensions']
 
 /** What the bundle is made of: when any of these is newer than the bundle, it is rebuilt. */
 function sourceFiles(): string[] {
@@ -67,18 +67,47 @@ export async function packAgent(bundle: string): Promise<string> {
 }
 
 /**
- * webtorrent's IP blocklists (load-ip-set, which pulls in a fetch polyfill and Node's own fetch)
- * and UPnP/NAT-PMP port mapping (nat-api, with an XML parser and a process runner): the agent turns
- * both off, yet every transfer daemon paid for loading them, 20-30 ms of its start-up, and a swarm's
- * daemons all start at once. Left out as webtorrent's browser build leaves them out: it checks that
- * each import is a function before use.
+ * Parts of webtorrent and bittorrent-tracker the agent turns off, left out of the bundle as their
+ * browser builds leave them out: each importer checks that the import is a function (or reads a
+ * flag) before use. Every transfer daemon paid for loading them, and a swarm's daemons all start
+ * at once on their hosts; left in, they were about 40% of the bundle's source.
+ * Each entry: the import as written, the importer (for relative imports), and what stands in.
  */
+const UNUSED_FEATURES: { specifier: string; importer?: RegExp; exports?: string }[] = [
+  // IP blocklists (with a fetch polyfill) and UPnP/NAT-PMP port mapping (an XML parser, a process runner).
+  { specifier: 'load-ip-set' },
+  { specifier: '@silentbot1/nat-api' },
+  // The DHT, local service discovery and peer exchange: `dht`, `lsd` and `utPex` are false.
+  { specifier: 'bittorrent-dht' },
+  { specifier: 'bittorrent-lsd' },
+  { specifier: 'ut_pex' },
+  // WebRTC peers and websocket trackers (with `ws`): murder's trackers are http://.
+  { specifier: '@thaunknown/simple-peer/lite.js', exports: '{ WEBRTC_SUPPORT: false }' },
+  { specifier: './lib/client/websocket-tracker.js', importer: /[\\/]bittorrent-tracker[\\/]client\.js$/ },
+  { specifier: 'ws' },
+  // UDP trackers (with a SOCKS proxy client): murder's trackers are http://.
+  { specifier: './lib/client/udp-tracker.js', importer: /[\\/]bittorrent-tracker[\\/]client\.js$/ },
+  // webtorrent's HTTP server for browsers (`createServer`) and web seeds (`webSeeds` is false).
+  { specifier: './lib/server.js', importer: /[\\/]webtorrent[\\/]index\.js$/ },
+  { specifier: './webconn.js', importer: /[\\/]webtorrent[\\/]lib[\\/]torrent\.js$/ },
+  // A file's MIME type, which nothing in the agent reads (webtorrent's fallback type stands).
+  { specifier: 'mime/lite.js', exports: '{ getType: () => null }' },
+]
+
 function leaveOutUnusedFeatures(): Plugin {
+  const specifiers = [...new Set(UNUSED_FEATURES.map((feature) => feature.specifier))]
+  const filter = new RegExp(`^(${specifiers.map((specifier) => specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`)
   return {
     name: 'leave-out-unused-features',
     setup(build) {
-      build.onResolve({ filter: /^(load-ip-set|@silentbot1\/nat-api)$/ }, (args) => ({ path: args.path, namespace: 'unused-feature' }))
-      build.onLoad({ filter: /.*/, namespace: 'unused-feature' }, () => ({ loader: 'js', contents: 'module.exports = {}' }))
+      build.onResolve({ filter }, (args) => {
+        const feature = UNUSED_FEATURES.find((f) => f.specifier === args.path && (!f.importer || f.importer.test(args.importer)))
+        return feature ? { path: `${args.path}:${UNUSED_FEATURES.indexOf(feature)}`, namespace: 'unused-feature' } : undefined
+      })
+      build.onLoad({ filter: /.*/, namespace: 'unused-feature' }, (args) => {
+        const feature = UNUSED_FEATURES[Number(args.path.slice(args.path.lastIndexOf(':') + 1))]
+        return { loader: 'js', contents: `module.exports = ${feature?.exports ?? '{}'}` }
+      })
     },
   }
 }
