@@ -7,6 +7,7 @@ import {
   DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, parseReleaseListing, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
 } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
+import { parentOf, sharedLinksCommand } from '../lib/deploy/shared-links.ts'
 import { prepareReleaseSource, removeReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
 import { projectRoot } from '../lib/config/project-root.ts'
 import { chain } from '../lib/ssh/command.ts'
@@ -212,16 +213,13 @@ namespace('deploy', () => {
   namespace('symlink', () => {
     task('shared', { desc: 'Link linked_files and linked_dirs into the release' }, async () => {
       const entries = [
-        ...readLinkedPaths(fetch, 'linked_files').map((p) => ({ p, isDir: false })),
-        ...readLinkedPaths(fetch, 'linked_dirs').map((p) => ({ p, isDir: true })),
+        ...readLinkedPaths(fetch, 'linked_files').map((path) => ({ path, isDir: false })),
+        ...readLinkedPaths(fetch, 'linked_dirs').map((path) => ({ path, isDir: true })),
       ]
       // Every link in one command per host: three round trips per linked path add up over a fleet.
-      const steps = entries.flatMap(({ p, isDir }) => {
-        const link = `${releasePath()}/${p}`
-        return [['mkdir', '-p', parentOf(link)], ['rm', isDir ? '-rf' : '-f', link], ['ln', '-s', `${sharedPath()}/${p}`, link]]
-      })
-      if (steps.length === 0) return
-      await on(targets(), async (remote) => remote.run(chain(steps)))
+      const command = sharedLinksCommand(entries, releasePath(), sharedPath())
+      if (command === undefined) return
+      await on(targets(), async (remote) => remote.run(command))
     })
 
     task('release', { desc: 'Swap current to the new release, wave by wave' }, async () => {
@@ -390,7 +388,3 @@ async function restorePrevious(hosts: readonly Host[]): Promise<void> {
   })
 }
 
-function parentOf(path: string): string {
-  const index = path.lastIndexOf('/')
-  return index <= 0 ? (index === 0 ? '/' : '.') : path.slice(0, index)
-}
