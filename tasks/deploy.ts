@@ -4,7 +4,7 @@ import { hostname, userInfo } from 'node:os'
 import { DeployError, InterruptedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import {
-  DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, parseReleaseListing, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
+  DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
 } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
 import { parentOf, sharedLinksCommand } from '../lib/deploy/shared-links.ts'
@@ -231,7 +231,7 @@ namespace('deploy', () => {
     const keep = readKeepReleases(fetch)
     await on(targets(), async (remote) => {
       // One round trip: where `current` points on a line of its own, then the releases.
-      const listing = await remote.capture(['sh', '-c', 'printf "current=%s\\n" "$(readlink "$1")" && ls -x "$2"', 'sh', currentPath(), releasesPath()])
+      const listing = await remote.capture(releaseListingCommand(currentPath(), releasesPath()))
       const parsed = parseReleaseListing(listing) ?? (isDryRun() ? { current: undefined, names: [] } : undefined)
       if (!parsed) throw new DeployError(`${remote.host.name}: cannot tell where ${currentPath()} points; no release removed.`, { exitCode: 1 })
       const doomed = releasesToRemove(parsed.names, keep, parsed.current)

@@ -1,4 +1,5 @@
 // Capistrano's release bookkeeping, pure so the same rules are unit-tested and shared with cap.
+import { quote } from '../ssh/quote.ts'
 
 export const RELEASE_NAME = /^\d{14}$/
 
@@ -40,11 +41,21 @@ export function releaseOf(linkTarget: string): string | undefined {
   return RELEASE_NAME.test(name) ? name : undefined
 }
 
-/** What `deploy:cleanup` reads in one command: a `current=LINK` line, and `ls -x` of releases/. */
+/** What `deploy:cleanup` reads in one command: a `current=LINK` line, and the names in releases/. */
 export interface ReleaseListing {
   /** The release `current` points at (undefined: no link, or not a release). */
   current: string | undefined
   names: string[]
+}
+
+/**
+ * That command. The names come from a glob rather than `ls -x` (the same names: no dot files), and
+ * `readlink` prints straight after `current=` rather than through `$(…)`: a host then runs one
+ * process (`readlink`) instead of three, which shows on a busy host with many releases to check.
+ */
+export function releaseListingCommand(currentPath: string, releasesPath: string): string {
+  const names = `for release in ${quote(releasesPath)}/*; do [ ! -e "$release" ] || printf '%s\\n' "\${release##*/}"; done`
+  return `printf 'current=' && { readlink ${quote(currentPath)} || echo; } && ${names}`
 }
 
 /**

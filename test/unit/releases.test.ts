@@ -1,6 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, parseReleaseListing, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
 
 test('releaseTimestamp is UTC %Y%m%d%H%M%S', () => {
   assert.equal(releaseTimestamp(new Date('2024-01-02T03:04:05.678Z')), '20240102030405')
@@ -60,4 +64,17 @@ test('parseReleaseListing: the current= line wherever it is, the rest as names; 
   assert.deepEqual(parseReleaseListing(`Welcome!\n${link}\n20240102030405`), { current: '20240102030405', names: ['Welcome!', '20240102030405'] })
   assert.deepEqual(parseReleaseListing('current=\n20240101000000'), { current: undefined, names: ['20240101000000'] })
   assert.equal(parseReleaseListing('20240101000000  20240102030405'), undefined)
+})
+
+test('releaseListingCommand, run in /bin/sh, prints what parseReleaseListing reads', (t) => {
+  const root = mkdtempSync(join(tmpdir(), "murder-listing it's-"))
+  t.after(() => rmSync(root, { recursive: true, force: true }))
+  const releases = join(root, 'releases')
+  const current = join(root, 'current')
+  const list = () => parseReleaseListing(execFileSync('/bin/sh', ['-c', releaseListingCommand(current, releases)], { encoding: 'utf8' }))
+  assert.deepEqual(list(), { current: undefined, names: [] }, 'no releases directory, no current')
+  for (const name of ['20240101000000', '20240102030405', '.hidden', 'notes']) mkdirSync(join(releases, name), { recursive: true })
+  assert.deepEqual(list(), { current: undefined, names: ['20240101000000', '20240102030405', 'notes'] }, 'no current')
+  symlinkSync(join(releases, '20240102030405'), current)
+  assert.deepEqual(list(), { current: '20240102030405', names: ['20240101000000', '20240102030405', 'notes'] })
 })
