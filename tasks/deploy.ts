@@ -4,10 +4,11 @@ import { hostname, userInfo } from 'node:os'
 import { DeployError, InterruptedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import {
-  DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
+  DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
 } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
 import { parentOf, sharedLinksCommand } from '../lib/deploy/shared-links.ts'
+import { ensureDirectoriesCommand } from '../lib/deploy/ensure-directories.ts'
 import { prepareReleaseSource, removeReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
 import { projectRoot } from '../lib/config/project-root.ts'
 import { chain } from '../lib/ssh/command.ts'
@@ -156,7 +157,7 @@ namespace('deploy', () => {
     await on(targets(), async (remote) => {
       const shared = sharedPath()
       const dirs = [shared, releasesPath(), ...linkedDirs.map((dir) => `${shared}/${dir}`), ...linkedFiles.map((file) => `${shared}/${parentOf(file)}`)]
-      await remote.run(['mkdir', '-p', ...new Set(dirs)])
+      await remote.run(ensureDirectoriesCommand(dirs))
       for (const file of linkedFiles) {
         if (!(await remote.test(['test', '-f', `${shared}/${file}`]))) {
           throw new DeployError(`${remote.host.name}: linked file ${shared}/${file} does not exist; create it there first.`, { exitCode: 1 })
@@ -169,12 +170,12 @@ namespace('deploy', () => {
     await on(targets(), async (remote) => {
       // Clears what a deploy killed mid-way left being filled (we hold the lock: nobody else is
       // filling one), unless this release exists: one round trip, a second only to say which failed.
-      const clear = `test ! -e ${quote(releasePath())} && rm -rf ${quote(releasesPath())}/.*${INCOMING_SUFFIX}`
+      const clear = `test ! -e ${quote(releasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)}`
       if ((await remote.run(clear, { quiet: true, allowFailure: true })).code === 0) return
       if (await remote.test(['test', '-e', releasePath()])) {
         throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
       }
-      await remote.run(`rm -rf ${quote(releasesPath())}/.*${INCOMING_SUFFIX}`, { quiet: true })
+      await remote.run(clearIncomingCommand(releasesPath(), INCOMING_SUFFIX), { quiet: true })
     })
     isMakingRelease = true
     log(`release ${releasePath()} on ${targets().length} host(s) via ${readDeployVia(fetch)}`)

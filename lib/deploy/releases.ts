@@ -48,6 +48,11 @@ export interface ReleaseListing {
   names: string[]
 }
 
+/** Removes the releases killed deploys left being filled (`.NAME` + suffix); `rm` runs only if there is one. */
+export function clearIncomingCommand(releasesPath: string, suffix: string): string {
+  return `set -- ${quote(releasesPath)}/.*${quote(suffix)} && { [ ! -e "$1" ] || rm -rf "$@"; }`
+}
+
 /**
  * That command. The names come from a glob rather than `ls -x` (the same names: no dot files), and
  * `readlink` prints straight after `current=` rather than through `$(…)`: a host then runs one

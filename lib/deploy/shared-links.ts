@@ -3,6 +3,7 @@
 // the release ships replaced by the link into shared/. The tests are shell builtins, so a host runs
 // one process per link (`ln`) instead of three (`mkdir`, `rm`, `ln`) when nothing is in the way.
 import { quote } from '../ssh/quote.ts'
+import { ensureDirectoriesCommand } from './ensure-directories.ts'
 
 export interface LinkedPath {
   /** Relative to the release and to shared/ (checked by readLinkedPaths). */
@@ -12,8 +13,7 @@ export interface LinkedPath {
 
 export function sharedLinksCommand(entries: readonly LinkedPath[], releasePath: string, sharedPath: string): string | undefined {
   if (entries.length === 0) return undefined
-  const parents = [...new Set(entries.map(({ path }) => parentOf(`${releasePath}/${path}`)))].map(quote)
-  const makeParents = `{ ${parents.map((parent) => `[ -d ${parent} ]`).join(' && ')} || mkdir -p ${parents.join(' ')}; }`
+  const makeParents = ensureDirectoriesCommand(entries.map(({ path }) => parentOf(`${releasePath}/${path}`)))
   const links = entries.map(({ path, isDir }) => {
     const link = quote(`${releasePath}/${path}`)
     const clear = isDir ? `{ [ ! -d ${link} ] || rm -rf ${link}; }` : `{ [ ! -f ${link} ] || rm ${link}; }`

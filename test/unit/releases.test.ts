@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
+import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
 
 test('releaseTimestamp is UTC %Y%m%d%H%M%S', () => {
   assert.equal(releaseTimestamp(new Date('2024-01-02T03:04:05.678Z')), '20240102030405')
@@ -77,4 +77,16 @@ test('releaseListingCommand, run in /bin/sh, prints what parseReleaseListing rea
   assert.deepEqual(list(), { current: undefined, names: ['20240101000000', '20240102030405', 'notes'] }, 'no current')
   symlinkSync(join(releases, '20240102030405'), current)
   assert.deepEqual(list(), { current: '20240102030405', names: ['20240101000000', '20240102030405', 'notes'] })
+})
+
+test('clearIncomingCommand, run in /bin/sh, removes only releases left being filled', (t) => {
+  const releases = mkdtempSync(join(tmpdir(), "murder-incoming it's-"))
+  t.after(() => rmSync(releases, { recursive: true, force: true }))
+  const clear = () => execFileSync('/bin/sh', ['-c', clearIncomingCommand(releases, '.incoming')])
+  mkdirSync(join(releases, '20240101000000'))
+  clear()
+  assert.deepEqual(readdirSync(releases), ['20240101000000'], 'nothing to remove')
+  for (const name of ['.20240102000000.incoming/app', '.20240103000000.incoming', '.hidden']) mkdirSync(join(releases, name), { recursive: true })
+  clear()
+  assert.deepEqual(readdirSync(releases).sort(), ['.hidden', '20240101000000'])
 })
