@@ -121,7 +121,7 @@ namespace('deploy', () => {
     const outcome = await on(targets(), { onError: 'continue' }, async (remote) => {
       // noclobber makes the create atomic: two deploys racing cannot both win. One round trip with
       // the mkdir; only a lock not taken costs a second, to say by whom (or why mkdir failed).
-      const take = await remote.run(`mkdir -p ${quote(deployTo())} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, { allowFailure: true })
+      const take = await remote.run(`${ensureDirectoriesCommand([deployTo()])} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, { allowFailure: true })
       if (take.code !== 0) {
         const held = await remote.run(['cat', lock], { quiet: true, allowFailure: true })
         if (held.code !== 0) {
