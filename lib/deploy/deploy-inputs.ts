@@ -65,12 +65,14 @@ export function readLinkedPaths(fetch: Fetch, name: 'linked_files' | 'linked_dir
   if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) {
     throw new UsageError(`${name} must be a list of paths, got ${shown(value)}: set('${name}', ['log']).`)
   }
-  for (const item of list) {
-    if (item.startsWith('/') || item.split('/').includes('..') || /[\n\r\0]/.test(item)) {
-      throw new UsageError(`${name} entry ${shown(item)} must be a relative path inside the release, without "..".`)
+  return list.map((item) => {
+    // `log/` is `log`: with the slash, `[ -L ]` on the host would follow a link the release ships.
+    const path = item.replace(/\/+$/, '')
+    if (item.startsWith('/') || path.split('/').some((part) => ['', '.', '..'].includes(part)) || /[\n\r\0]/.test(item)) {
+      throw new UsageError(`${name} entry ${shown(item)} must be a relative path inside the release, without "..", "." or empty parts.`)
     }
-  }
-  return list
+    return path
+  })
 }
 
 /** The `--waves` spec, one wave (`100%`) when unset. */

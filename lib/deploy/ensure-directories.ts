@@ -4,5 +4,6 @@ import { quote } from '../ssh/quote.ts'
 
 export function ensureDirectoriesCommand(paths: readonly string[]): string {
   const quoted = [...new Set(paths)].map(quote)
+  if (quoted.length === 0) return ':'
   return `{ ${quoted.map((path) => `[ -d ${path} ]`).join(' && ')} || mkdir -p ${quoted.join(' ')}; }`
 }

@@ -67,11 +67,14 @@ export async function packAgent(bundle: string): Promise<string> {
 }
 
 /**
- * Parts of webtorrent and bittorrent-tracker the agent turns off, left out of the bundle as their
- * browser builds leave them out: each importer checks that the import is a function (or reads a
- * flag) before use. Every transfer daemon paid for loading them, and a swarm's daemons all start
- * at once on their hosts; left in, they were about 40% of the bundle's source.
+ * Parts of webtorrent and bittorrent-tracker the agent never runs, left out of the bundle: their
+ * importers use them only behind a `typeof … === 'function'` check or an option the agent turns off
+ * (`dht`, `lsd`, `utPex`, `webSeeds`, the tracker server's `ws`; no WebRTC, so no websocket
+ * tracker), or only in a method it never calls (`createServer`); `mime` stands in with the one
+ * function webtorrent calls. Every transfer daemon paid for loading them, and a swarm's daemons
+ * all start at once on their hosts; left in, they were about 40% of the bundle's source.
  * Each entry: the import as written, the importer (for relative imports), and what stands in.
+ * The build fails if an entry no longer matches an import (say, after an upgrade).
  */
 const UNUSED_FEATURES: { specifier: string; importer?: RegExp; exports?: string }[] = [
   // IP blocklists (with a fetch polyfill) and UPnP/NAT-PMP port mapping (an XML parser, a process runner).
@@ -100,9 +103,16 @@ function leaveOutUnusedFeatures(): Plugin {
   return {
     name: 'leave-out-unused-features',
     setup(build) {
+      const matched = new Set<number>()
       build.onResolve({ filter }, (args) => {
-        const feature = UNUSED_FEATURES.find((f) => f.specifier === args.path && (!f.importer || f.importer.test(args.importer)))
-        return feature ? { path: `${args.path}:${UNUSED_FEATURES.indexOf(feature)}`, namespace: 'unused-feature' } : undefined
+        const index = UNUSED_FEATURES.findIndex((f) => f.specifier === args.path && (!f.importer || f.importer.test(args.importer)))
+        if (index < 0) return undefined
+        matched.add(index)
+        return { path: `${args.path}:${index}`, namespace: 'unused-feature' }
+      })
+      build.onEnd(() => {
+        const stale = UNUSED_FEATURES.filter((_, index) => !matched.has(index)).map((f) => f.specifier)
+        return { errors: stale.map((specifier) => ({ text: `no import of ${specifier} to leave out; update UNUSED_FEATURES in build-agent.ts` })) }
       })
       build.onLoad({ filter: /.*/, namespace: 'unused-feature' }, (args) => {
         const feature = UNUSED_FEATURES[Number(args.path.slice(args.path.lastIndexOf(':') + 1))]

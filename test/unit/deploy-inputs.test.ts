@@ -31,6 +31,7 @@ test('the defaults pass, for deploy and rollback', () => {
   assert.equal(readWaveSpec(fetchFrom({})), '100%')
   assert.equal(readWaveSpec(fetchFrom({ waves: '1,10%,100%' })), '1,10%,100%')
   assert.deepEqual(readLinkedPaths(fetchFrom({ linked_dirs: 'log, tmp/pids' }), 'linked_dirs'), ['log', 'tmp/pids'])
+  assert.deepEqual(readLinkedPaths(fetchFrom({ linked_dirs: ['log/', 'public/uploads//'] }), 'linked_dirs'), ['log', 'public/uploads'])
   assert.equal(readRollbackRelease(fetchFrom({})), undefined)
   assert.equal(readRollbackRelease(fetchFrom({ rollback_release: '20240101000000' })), '20240101000000')
 })
@@ -48,7 +49,9 @@ test('every bad deploy input is refused up front with one line naming it and the
     [{ releases_directory: '../x' }, 'releases_directory must be one directory name (letters, digits, ".", "_", "-"), got "../x".'],
     [{ current_directory: 'a/b' }, 'current_directory must be one directory name (letters, digits, ".", "_", "-"), got "a/b".'],
     [{ tmp_dir: 'tmp' }, 'tmp_dir must be an absolute path, got "tmp".'],
-    [{ linked_dirs: ['../log'] }, 'linked_dirs entry "../log" must be a relative path inside the release, without "..".'],
+    [{ linked_dirs: ['../log'] }, 'linked_dirs entry "../log" must be a relative path inside the release, without "..", "." or empty parts.'],
+    [{ linked_dirs: ['./'] }, 'linked_dirs entry "./" must be a relative path inside the release, without "..", "." or empty parts.'],
+    [{ linked_files: ['config//db.yml'] }, 'linked_files entry "config//db.yml" must be a relative path inside the release, without "..", "." or empty parts.'],
     [{ linked_files: 5 }, `linked_files must be a list of paths, got 5: set('linked_files', ['log']).`],
     [{ keep_releases: 'abc' }, 'keep_releases must be a whole number at least 1 (releases kept on each host), got "abc"; pass keep_releases=N or fix its set().'],
     [{ keep_releases: '0' }, 'keep_releases must be a whole number at least 1 (releases kept on each host), got "0"; pass keep_releases=N or fix its set().'],

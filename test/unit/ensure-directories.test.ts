@@ -19,6 +19,10 @@ test('makes missing directories, with parents and odd names; succeeds when all e
   }
 })
 
+test('no directories: a command that does nothing', () => {
+  assert.equal(ensureDirectoriesCommand([]), ':')
+})
+
 test('fails when a file is in the way', (t) => {
   const root = mkdtempSync(join(tmpdir(), 'murder-dirs-'))
   t.after(() => rmSync(root, { recursive: true, force: true }))

@@ -76,7 +76,8 @@ test('releaseListingCommand, run in /bin/sh, prints what parseReleaseListing rea
   for (const name of ['20240101000000', '20240102030405', '.hidden', 'notes']) mkdirSync(join(releases, name), { recursive: true })
   assert.deepEqual(list(), { current: undefined, names: ['20240101000000', '20240102030405', 'notes'] }, 'no current')
   symlinkSync(join(releases, '20240102030405'), current)
-  assert.deepEqual(list(), { current: '20240102030405', names: ['20240101000000', '20240102030405', 'notes'] })
+  symlinkSync(join(root, 'gone'), join(releases, '20231231000000'))
+  assert.deepEqual(list(), { current: '20240102030405', names: ['20231231000000', '20240101000000', '20240102030405', 'notes'] }, 'a dangling link is listed, as ls -x lists it')
 })
 
 test('clearIncomingCommand, run in /bin/sh, removes only releases left being filled', (t) => {

@@ -78,3 +78,19 @@ test('a step that fails fails the command, and nothing after it runs', (t) => {
   assert.throws(() => runInShell(command))
   assert.equal(existsSync(join(release, 'log')), false)
 })
+
+test('a link that cannot be made fails the command before the next one', (t) => {
+  const { release, shared, cleanUp } = scratch()
+  t.after(cleanUp)
+  writeFileSync(join(release, 'log'), 'a file where a linked directory goes: ln cannot replace it')
+  const command = sharedLinksCommand(
+    [
+      { path: 'log', isDir: true },
+      { path: 'tmp', isDir: true },
+    ],
+    release,
+    shared
+  )!
+  assert.throws(() => runInShell(command))
+  assert.equal(existsSync(join(release, 'tmp')), false)
+})
