@@ -295,21 +295,27 @@ test('a host cut off mid-transfer fails with the reason; nothing is extracted th
 test('an upload through a congested link keeps its connection: keepalives count only silence', async () => {
   const started = Date.now()
   const slow = hosts[6] ?? ''
-  // At 24 kbit/s the agent's upload (165 KB gzipped) takes about 45 s and queues that much data
-  // ahead of each keepalive; ssh2 alone closes such a connection after 5 unanswered keepalives 5 s
-  // apart (30 s) and the upload never ends.
+  // A release of 240 KB of random bytes (the size fixed here, not the agent's), sent by SFTP
+  // (deploy_via=copy) at 24 kbit/s, takes about a minute and queues that much data ahead of each
+  // keepalive; ssh2 alone closes such a connection after 5 unanswered keepalives 5 s apart (30 s)
+  // and the upload never ends.
+  const app = join(project, 'congested-app')
+  mkdirSync(app, { recursive: true })
+  writeFileSync(join(app, 'blob.bin'), randomBytes(240 * 1024))
+  const deployTo = '/srv/www/murder-congested'
   farm('rate', slow, '24kbit')
   let result: CliResult
   try {
-    result = await deploy('murder:distribute_files', '--hosts', slow)
+    result = await deploy('deploy', `release_source=${app}`, 'deploy_via=copy', `deploy_to=${deployTo}`, '--hosts', slow)
   } finally {
     farm('rate', slow, SWARM_RATE)
   }
-  expectOk(result, 'distribute_files through a 24 kbit/s link')
-  const local = execFileSync('sha256sum', [join(REPO_ROOT, 'dist/murder-agent.cjs')], { encoding: 'utf8' }).split(' ')[0]
-  assert.equal(readOnHost(slow, `sha256sum ${MURDER_PATH}/murder-agent.cjs`).split(' ')[0], local, `${slow} holds the whole agent`)
+  expectOk(result, 'a deploy_via=copy upload through a 24 kbit/s link')
+  const local = execFileSync('sha256sum', [join(app, 'blob.bin')], { encoding: 'utf8' }).split(' ')[0]
+  assert.equal(readOnHost(slow, `sha256sum ${deployTo}/current/blob.bin`).split(' ')[0], local, `${slow} holds the whole release`)
   assert.ok((Date.now() - started) / 1000 > 30, 'the upload lasted longer than the 30 s keepalive budget')
-  record('upload through a 24 kbit/s link', 'exit 0, agent intact (connection kept)', undefined, started)
+  onHost(slow, `rm -rf ${deployTo}`)
+  record('upload through a 24 kbit/s link', 'exit 0, release intact (connection kept)', undefined, started)
 })
 
 test('a peer serving corrupted pieces: every piece it sends is rejected and every host ends byte-identical', async () => {
