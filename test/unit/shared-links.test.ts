@@ -64,33 +64,17 @@ test('paths with spaces and quotes stay whole words', (t) => {
 })
 
 test('a step that fails fails the command, and nothing after it runs', (t) => {
-  const { release, shared, cleanUp } = scratch()
-  t.after(cleanUp)
-  writeFileSync(join(release, 'config'), 'a file where a directory must be')
-  const command = sharedLinksCommand(
-    [
-      { path: 'config/database.yml', isDir: false },
-      { path: 'log', isDir: true },
-    ],
-    release,
-    shared
-  )!
-  assert.throws(() => runInShell(command))
-  assert.equal(existsSync(join(release, 'log')), false)
-})
-
-test('a link that cannot be made fails the command before the next one', (t) => {
-  const { release, shared, cleanUp } = scratch()
-  t.after(cleanUp)
-  writeFileSync(join(release, 'log'), 'a file where a linked directory goes: ln cannot replace it')
-  const command = sharedLinksCommand(
-    [
-      { path: 'log', isDir: true },
-      { path: 'tmp', isDir: true },
-    ],
-    release,
-    shared
-  )!
-  assert.throws(() => runInShell(command))
-  assert.equal(existsSync(join(release, 'tmp')), false)
+  const cases = [
+    // mkdir -p of the parent fails: a file named config is in the way.
+    { inTheWay: 'config', first: { path: 'config/database.yml', isDir: false } },
+    // ln fails: a file where a linked directory goes is not removed (Capistrano removes only a directory).
+    { inTheWay: 'log', first: { path: 'log', isDir: true } },
+  ]
+  for (const { inTheWay, first } of cases) {
+    const { release, shared, cleanUp } = scratch()
+    t.after(cleanUp)
+    writeFileSync(join(release, inTheWay), 'in the way')
+    assert.throws(() => runInShell(sharedLinksCommand([first, { path: 'tmp', isDir: true }], release, shared)!), first.path)
+    assert.equal(existsSync(join(release, 'tmp')), false, first.path)
+  }
 })
