@@ -54,9 +54,9 @@ export function clearIncomingCommand(releasesPath: string, suffix: string): stri
 }
 
 /**
- * That command. The names come from a glob rather than `ls -x` (the same names: no dot files, dangling links too), and
- * `readlink` prints straight after `current=` rather than through `$(…)`: a host then runs one
- * process (`readlink`) instead of three, which shows on a busy host with many releases to check.
+ * The command whose output parseReleaseListing reads. The names come from a glob rather than
+ * `ls -x` (the same names: no dot files, dangling links too), and `readlink` prints straight after
+ * `current=` rather than through `$(…)`: a host runs one process (`readlink`) instead of three.
  */
 export function releaseListingCommand(currentPath: string, releasesPath: string): string {
   const names = `for release in ${quote(releasesPath)}/*; do if [ -e "$release" ] || [ -L "$release" ]; then printf '%s\\n' "\${release##*/}"; fi; done`
