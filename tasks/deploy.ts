@@ -157,6 +157,9 @@ namespace('deploy', () => {
     await on(targets(), async (remote) => {
       const shared = sharedPath()
       const dirs = [shared, releasesPath(), ...linkedDirs.map((dir) => `${shared}/${dir}`), ...linkedFiles.map((file) => `${shared}/${parentOf(file)}`)]
+      // One round trip for the directories and every linked file; a second only to say what failed.
+      const files = linkedFiles.map((file) => `[ -f ${quote(`${shared}/${file}`)} ]`)
+      if ((await remote.run([ensureDirectoriesCommand(dirs), ...files].join(' && '), { allowFailure: true })).code === 0) return
       await remote.run(ensureDirectoriesCommand(dirs))
       for (const file of linkedFiles) {
         if (!(await remote.test(['test', '-f', `${shared}/${file}`]))) {

@@ -168,6 +168,25 @@ test('a deploy_to that cannot be created on one host fails at the lock, naming i
   }
 })
 
+test('a linked file missing on one host fails deploy:check, naming it; no release is made and no lock is left', async () => {
+  const bare = hosts[3] ?? ''
+  const file = `${DEPLOY_TO}/shared/config/app.yml`
+  const releasesBefore = hosts.map((host) => onHost(host, `ls ${DEPLOY_TO}/releases 2>/dev/null`).stdout)
+  onHost(bare, `rm -f ${file}`)
+  try {
+    nextVersion()
+    const result = await deploy('deploy')
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stderr, new RegExp(`${bare}: linked file ${file} does not exist; create it there first\\.`))
+    hosts.forEach((host, index) => {
+      assert.equal(onHost(host, `ls ${DEPLOY_TO}/releases 2>/dev/null`).stdout, releasesBefore[index], `${host}: no release made`)
+      assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: no lock left`)
+    })
+  } finally {
+    onHost(bare, `echo "secret: 1" > ${file}`)
+  }
+})
+
 test('deploy --dry-run prints the plan (waves, release path, commands per host) and changes nothing', async () => {
   const before = hosts.map((host) => readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`))
   nextVersion()
