@@ -1,13 +1,14 @@
 // Capistrano 3's deploy flow and on-server layout (../shared/reference/capistrano.md), with the
 // release carried by the murder swarm (or copied), a deploy lock, and wave-by-wave publishing.
 import { hostname, userInfo } from 'node:os'
+import { posix } from 'node:path'
 import { DeployError, InterruptedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import {
   DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
 } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
-import { parentOf, sharedLinksCommand } from '../lib/deploy/shared-links.ts'
+import { sharedLinksCommand } from '../lib/deploy/shared-links.ts'
 import { ensureDirectoriesCommand } from '../lib/deploy/ensure-directories.ts'
 import { prepareReleaseSource, removeReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
 import { projectRoot } from '../lib/config/project-root.ts'
@@ -156,7 +157,7 @@ namespace('deploy', () => {
     const linkedFiles = readLinkedPaths(fetch, 'linked_files')
     await on(targets(), async (remote) => {
       const shared = sharedPath()
-      const dirs = [shared, releasesPath(), ...linkedDirs.map((dir) => `${shared}/${dir}`), ...linkedFiles.map((file) => `${shared}/${parentOf(file)}`)]
+      const dirs = [shared, releasesPath(), ...linkedDirs.map((dir) => `${shared}/${dir}`), ...linkedFiles.map((file) => `${shared}/${posix.dirname(file)}`)]
       // One round trip for the directories and every linked file; a second only to say what failed.
       const files = linkedFiles.map((file) => `[ -f ${quote(`${shared}/${file}`)} ]`)
       if ((await remote.run([ensureDirectoriesCommand(dirs), ...files].join(' && '), { allowFailure: true })).code === 0) return
