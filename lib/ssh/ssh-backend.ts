@@ -66,8 +66,7 @@ export class SshBackend implements Backend {
       if (lost !== undefined) throw new Error(lost)
       return { code: result.code, stdout: result.stdout, stderr: result.stderr }
     } catch (error) {
-      const why = this.lostReasons.get(host.name) ?? errorMessage(error)
-      throw new ConnectionError(host.name, `lost the connection while running a command: ${why}`, error)
+      throw lostDuringCommand(host, this.lostReasons.get(host.name) ?? errorMessage(error), error)
     }
   }
 
@@ -99,7 +98,7 @@ export class SshBackend implements Backend {
     // reports why), or alone, killed on the host, which fails only this command, as on an exec channel.
     await new Promise((resolve) => setImmediate(resolve))
     const lost = this.lostReasons.get(host.name)
-    if (lost !== undefined) throw new ConnectionError(host.name, `lost the connection while running a command: ${lost}`)
+    if (lost !== undefined) throw lostDuringCommand(host, lost)
     return result
   }
 
@@ -236,6 +235,10 @@ export class SshBackend implements Backend {
       throw new ConnectionError(host.name, `ProxyJump through ${jump.name} to ${where} failed: ${errorMessage(error)}`, error)
     }
   }
+}
+
+function lostDuringCommand(host: Host, why: string, cause?: unknown): ConnectionError {
+  return new ConnectionError(host.name, `lost the connection while running a command: ${why}`, cause)
 }
 
 /**
