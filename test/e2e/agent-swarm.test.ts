@@ -316,8 +316,8 @@ test('make-torrent packs a directory without .git*, or copies one file, and name
   }
 })
 
-/** `peer --hold` as deploy_via murder runs it: stdin kept open, events read as they come. */
-function startHeldPeer(setup: SwarmSetup, args: string[]) {
+/** An agent command with `--hold` as deploy_via murder runs it: stdin kept open, events read as they come. */
+function startHeld(setup: SwarmSetup, args: string[]) {
   const child = spawn(process.execPath, [setup.agent, ...args, '--hold'], { env: { ...process.env, ...setup.env }, stdio: ['pipe', 'pipe', 'pipe'] })
   const events: AgentEvent[] = []
   let stderr = ''
@@ -338,7 +338,7 @@ test('peer --hold is its own daemon: status and --follow find it; stop on stdin 
   const setup = await startSwarm({ sizeBytes: 4 * MIB })
   const home = peerHome(setup, 0)
   swarmFor(setup, [home.state])
-  const held = startHeldPeer(setup, home.args(30))
+  const held = startHeld(setup, home.args(30))
   assert.ok(await waitFor(() => held.events.some((event) => event.type === 'done'), 30_000), `no done: ${held.stderr()}`)
   const pid = held.child.pid ?? 0
   assert.deepEqual(held.events[0], { type: 'started', kind: 'peer', pid, tag: TAG })
@@ -370,7 +370,7 @@ test('peer --hold --torrent-from-stdin: the torrent comes first on stdin and the
   swarmFor(setup, [home.state])
   const torrent = readFileSync(home.torrent)
   rmSync(home.torrent)
-  const held = startHeldPeer(setup, [...home.args(30), '--torrent-from-stdin', String(torrent.length)])
+  const held = startHeld(setup, [...home.args(30), '--torrent-from-stdin', String(torrent.length)])
   held.child.stdin.write(torrent)
   assert.ok(await waitFor(() => held.events.some((event) => event.type === 'done'), 30_000), `no done: ${held.stderr()}`)
   assert.deepEqual(readFileSync(home.torrent), torrent)
@@ -381,7 +381,7 @@ test('peer --hold --torrent-from-stdin: the torrent comes first on stdin and the
   assert.equal(existsSync(home.payload) || existsSync(home.torrent), false)
 
   // Cut short: one line saying so, and nothing started.
-  const short = startHeldPeer(setup, [...home.args(30), '--torrent-from-stdin', String(torrent.length)])
+  const short = startHeld(setup, [...home.args(30), '--torrent-from-stdin', String(torrent.length)])
   short.child.stdin.end(torrent.subarray(0, 100))
   assert.equal(await short.exited, 1)
   assert.equal(lastLine(short.stderr()), `stdin ended after 100 of the torrent's ${torrent.length} bytes (--torrent-from-stdin); the controller's connection was cut, run the task again.`)
@@ -393,7 +393,7 @@ test('peer --hold: the end of stdin leaves it seeding for --seed-seconds; stop -
   const setup = await startSwarm({ sizeBytes: 4 * MIB })
   const homes = [peerHome(setup, 0), peerHome(setup, 1), peerHome(setup, 2)]
   swarmFor(setup, homes.map((home) => home.state))
-  const [seeding, stopped, waiting] = homes.map((home, index) => startHeldPeer(setup, home.args([3, 60, 1][index] ?? 0)))
+  const [seeding, stopped, waiting] = homes.map((home, index) => startHeld(setup, home.args([3, 60, 1][index] ?? 0)))
   assert.ok(seeding && stopped && waiting)
   for (const held of [seeding, stopped, waiting]) assert.ok(await waitFor(() => held.events.some((event) => event.type === 'done'), 30_000), `no done: ${held.stderr()}`)
 
@@ -415,4 +415,49 @@ test('peer --hold: the end of stdin leaves it seeding for --seed-seconds; stop -
   assert.ok(await waitFor(() => !existsSync(join(homes[2]?.state ?? '', `peer.${TAG}.pid`)), 10_000), 'seeding ended')
   waiting.child.kill('SIGTERM')
   assert.equal(await waiting.exited, 0, waiting.stderr())
+})
+
+test('tracker --hold --allow and seed --hold are their own daemons, told to stop on stdin; a tracker already running is left be', { timeout: 60_000 }, async () => {
+  const setup = await startSwarm({ sizeBytes: 4 * MIB, shouldAllow: false, shouldSeed: false })
+  const home = peerHome(setup, 0)
+  swarmFor(setup, [home.state])
+  const { infoHash } = await readTorrentMeta(setup.torrent)
+  const port = new URL(setup.announce).port
+  const trackerArgs = ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', port, '--allow', infoHash]
+
+  // startSwarm's tracker runs: the held command allows the torrent on it and ends at once.
+  const beside = startHeld(setup, trackerArgs)
+  assert.equal(await beside.exited, 0, beside.stderr())
+  assert.deepEqual(beside.events, [{ type: 'allowed', infoHash }])
+  assert.equal((await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])).code, 0)
+
+  const tracker = startHeld(setup, trackerArgs)
+  assert.ok(await waitFor(() => tracker.events.some((event) => event.type === 'started'), 20_000), `no tracker started: ${tracker.stderr()}`)
+  const torrent = readFileSync(setup.torrent)
+  rmSync(setup.torrent)
+  const seedArgs = ['seed', '--state', setup.seedState, '--tag', TAG, '--torrent', setup.torrent, '--payload', setup.payload, '--announce-ip', SEEDER_IP]
+  const seeder = startHeld(setup, [...seedArgs, '--torrent-from-stdin', String(torrent.length)])
+  seeder.child.stdin.write(torrent)
+  assert.ok(await waitFor(() => seeder.events.some((event) => event.type === 'started'), 20_000), `no seeder started: ${seeder.stderr()}`)
+  assert.deepEqual(readFileSync(setup.torrent), torrent)
+  for (const [held, state, kind] of [[tracker, setup.trackerState, 'tracker'], [seeder, setup.seedState, 'seed']] as const) {
+    const status = (await runAgent(setup.agent, ['status', '--state', state])).events[0]
+    assert.ok(status?.type === 'status')
+    assert.deepEqual(status.running.map((ref) => [ref.kind, ref.pid]), [[kind, held.child.pid]], `${kind}: the command is the daemon`)
+  }
+  assert.deepEqual(agentProcesses(setup).filter((line) => line.includes(' daemon ')), [], 'no detached daemon was started')
+
+  const [peer] = await runPeers(setup, 1, 0)
+  assert.equal(peer?.code, 0, peer?.stderr)
+  assert.equal(sha256Of(home.payload), sha256Of(setup.payload), 'the held tracker and seeder served a peer')
+
+  seeder.child.stdin.write('stop\n')
+  assert.equal(await seeder.exited, 0, seeder.stderr())
+  assert.deepEqual(seeder.events.at(-1), { type: 'stopped', stopped: [{ kind: 'seed', tag: TAG, pid: seeder.child.pid }], stale: [], notRunning: false, removed: [setup.payload, setup.torrent] })
+  assert.equal(existsSync(setup.payload) || existsSync(setup.torrent), false, 'payload and torrent removed')
+  tracker.child.stdin.write('stop\n')
+  assert.equal(await tracker.exited, 0, tracker.stderr())
+  assert.deepEqual(tracker.events.at(-1), { type: 'stopped', stopped: [{ kind: 'tracker', pid: tracker.child.pid }], stale: [], notRunning: false, removed: [] })
+  for (const path of [join(setup.trackerState, 'tracker.pid'), join(setup.seedState, `seed.${TAG}.pid`)]) assert.equal(existsSync(path), false, `${path} removed`)
+  assert.deepEqual(agentProcesses(setup), [], 'nothing left running')
 })

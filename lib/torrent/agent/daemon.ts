@@ -183,7 +183,7 @@ function watchQuietly(path: string, onChange: () => void, onError: () => void): 
 }
 
 /**
- * A daemon run by its own foreground command (`peer --hold`, foreground-peer.ts) rather than started
+ * A daemon run by its own foreground command (`--hold`, foreground-daemon.ts) rather than started
  * detached: it also hands each event to the command, and its end returns to the command instead of
  * ending the process.
  */

@@ -4,7 +4,7 @@
 // A `stop` line on stdin stops the daemon (if it has not ended by --seed-seconds already) and removes
 // the payload and torrent; the end of stdin (the controller went away) leaves the daemon seeding on
 // for --seed-seconds, as without --hold. This is the hold of a command that follows a daemon
-// (`peer --detach` first); one that started no daemon is the daemon itself (foreground-peer.ts).
+// (`peer --detach` first); one that started no daemon is the daemon itself (foreground-daemon.ts).
 import { rm } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'

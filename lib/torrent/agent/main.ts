@@ -10,9 +10,9 @@ import { AgentError, AgentUsageError } from './errors.ts'
 import { runHeldPeer } from './foreground-peer.ts'
 import { makeTorrent } from './make-torrent.ts'
 import { launchPeer, runPeer, runPeerDaemon, type PeerOptions } from './peer.ts'
-import { runSeedDaemon, startSeeding, type SeedOptions } from './seeder.ts'
+import { runHeldSeeder, runSeedDaemon, startSeeding, type SeedOptions } from './seeder.ts'
 import { receiveTorrent } from './torrent-stdin.ts'
-import { runTrackerDaemon, startTracker, type TrackerOptions } from './tracker-daemon.ts'
+import { runHeldTracker, runTrackerDaemon, startTracker, type TrackerOptions } from './tracker-daemon.ts'
 
 const STATE = { kind: 'path', isRequired: true, what: "DIR (the agent's run directory, REMOTE_MURDER_PATH/run)" } as const
 
@@ -22,6 +22,8 @@ const SPECS = {
     port: { kind: 'port', default: 8998, what: 'PORT' },
     host: { kind: 'host', default: '0.0.0.0', what: 'ADDRESS to listen on' },
     'announce-interval-s': { kind: 'seconds', default: 10, what: 'SECONDS between announces' },
+    allow: { kind: 'infoHash', what: 'HEX: whitelist this torrent first (as `allow`), also on a tracker already running' },
+    hold: { kind: 'flag', what: 'run the tracker in this process until a stop line on stdin; if one already runs here, leave it be and end at once' },
   },
   allow: { state: STATE, 'info-hash': { kind: 'infoHash', isRequired: true, what: 'HEX (40 characters)' } },
   'make-torrent': {
@@ -39,6 +41,8 @@ const SPECS = {
     'announce-ip': { kind: 'ip', isRequired: true, what: 'IP (the address peers reach this host on)' },
     port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
     arriving: { kind: 'flag', what: 'the payload is still being uploaded: show peers each piece once its SHA-1 matches' },
+    hold: { kind: 'flag', what: 'seed in this process; after started, stay until a stop line on stdin (stop, remove payload and torrent)' },
+    'torrent-from-stdin': { kind: 'bytes', what: 'BYTES: the torrent, this long, comes first on stdin and is written to --torrent' },
   },
   peer: {
     state: STATE,
@@ -72,14 +76,24 @@ function print(event: AgentEvent): void {
   process.stdout.write(`${formatEvent(event)}\n`)
 }
 
-function trackerOptions(argv: readonly string[], command = 'tracker'): TrackerOptions {
+function trackerOptions(argv: readonly string[], command = 'tracker'): TrackerOptions & { allow: string | undefined; hold: boolean } {
   const o = parseOptions(command, SPECS.tracker, argv)
-  return { state: o.state, port: o.port, host: o.host, announceIntervalS: o['announce-interval-s'] }
+  return { state: o.state, port: o.port, host: o.host, announceIntervalS: o['announce-interval-s'], allow: o.allow, hold: o.hold }
 }
 
-function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions {
+function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions & { hold: boolean; torrentFromStdin: number | undefined } {
   const o = parseOptions(command, SPECS.seed, argv)
-  return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port, isArriving: o.arriving }
+  return {
+    state: o.state,
+    tag: o.tag,
+    torrent: o.torrent,
+    payload: o.payload,
+    announceIp: o['announce-ip'],
+    port: o.port,
+    isArriving: o.arriving,
+    hold: o.hold,
+    torrentFromStdin: o['torrent-from-stdin'],
+  }
 }
 
 function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean; follow: boolean; hold: boolean; torrentFromStdin: number | undefined } {
@@ -109,8 +123,13 @@ let shouldExitWhenDone = false
 /** Runs a foreground command; a number is its exit code. */
 async function runCommand(command: Command, argv: readonly string[]): Promise<number | void> {
   switch (command) {
-    case 'tracker':
-      return print(await startTracker(trackerOptions(argv)))
+    case 'tracker': {
+      const options = trackerOptions(argv)
+      if (options.allow !== undefined) print(await allowTorrent(options.state, options.allow))
+      if (!options.hold) return print(await startTracker(options))
+      shouldExitWhenDone = true
+      return runHeldTracker(options, print)
+    }
     case 'allow': {
       const o = parseOptions(command, SPECS.allow, argv)
       return print(await allowTorrent(o.state, o['info-hash']))
@@ -119,8 +138,13 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
       const o = parseOptions(command, SPECS['make-torrent'], argv)
       return print(await makeTorrent({ source: o.source, tgz: o.tgz, torrent: o.torrent, announce: o.announce, isPathFile: o['path-is-file'] }))
     }
-    case 'seed':
-      return print(await startSeeding(seedOptions(argv)))
+    case 'seed': {
+      const options = seedOptions(argv)
+      if (options.torrentFromStdin !== undefined) await receiveTorrent(options.torrent, options.torrentFromStdin, process.stdin)
+      if (!options.hold) return print(await startSeeding(options))
+      shouldExitWhenDone = true
+      return runHeldSeeder(options, print)
+    }
     case 'peer': {
       const options = peerOptions(argv)
       if (options.torrentFromStdin !== undefined) await receiveTorrent(options.torrent, options.torrentFromStdin, process.stdin)

@@ -1,12 +1,14 @@
 // `seed`: a daemon that seeds the payload until stopped. It checks the payload's SHA-256 against
 // the torrent first, so webtorrent may skip hashing every piece again; or, with --arriving, it
 // starts while the payload is still being uploaded and shows peers each piece once its hash checks.
+// With --hold the command is the seeder itself, until the controller's `stop` on its stdin.
 import { stat } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import type { AgentEvent } from '../protocol.ts'
 import { ensureNotRunning, startDaemonAndWait, type DaemonRuntime } from './daemon.ts'
 import { ArrivingPayload } from './arriving-payload.ts'
 import { AgentError } from './errors.ts'
+import { runForegroundDaemon } from './foreground-daemon.ts'
 import { sha256File } from './payload-hash.ts'
 import { collectStats, statsWriter } from './stats-file.ts'
 import { loadSwarmClient } from './lazy-modules.ts'
@@ -32,11 +34,40 @@ export interface SeedOptions {
 }
 
 export async function startSeeding(options: SeedOptions): Promise<Extract<AgentEvent, { type: 'started' }>> {
+  await checkCanSeed(options)
+  return startDaemonAndWait({ state: options.state, kind: 'seed', tag: options.tag, args: daemonArguments(options) }, READY_LIMIT_MS)
+}
+
+/**
+ * `seed --hold`: the command is the seeder (foreground-daemon.ts), `started` once announced; the
+ * controller's `stop` on stdin ends it and removes the payload and torrent, with no `stop` process.
+ */
+export async function runHeldSeeder(options: SeedOptions, print: (event: AgentEvent) => void): Promise<number> {
+  await checkCanSeed(options)
+  return runForegroundDaemon(
+    {
+      state: options.state,
+      kind: 'seed',
+      tag: options.tag,
+      daemonArgs: daemonArguments(options),
+      readyOn: 'started',
+      isTransfer: true,
+      body: (runtime) => runSeedDaemon(runtime, options),
+      removeOnStop: [options.payload, options.torrent],
+    },
+    print
+  )
+}
+
+async function checkCanSeed(options: SeedOptions): Promise<void> {
   await readTorrentMeta(options.torrent)
   await ensureNotRunning(options.state, 'seed', options.tag, `a seeder for ${options.tag}`)
+}
+
+function daemonArguments(options: SeedOptions): string[] {
   const args = ['--state', options.state, '--tag', options.tag, '--torrent', options.torrent, '--payload', options.payload, '--announce-ip', options.announceIp, '--port', String(options.port)]
   if (options.isArriving) args.push('--arriving')
-  return startDaemonAndWait({ state: options.state, kind: 'seed', tag: options.tag, args }, READY_LIMIT_MS)
+  return args
 }
 
 export async function runSeedDaemon(runtime: DaemonRuntime, options: SeedOptions): Promise<void> {

@@ -1,6 +1,8 @@
-// `tracker`: starts the tracker daemon and returns once it listens.
+// `tracker`: starts the tracker daemon and returns once it listens; `tracker --hold` is the tracker.
 import type { AgentEvent } from '../protocol.ts'
 import { ensureNotRunning, startDaemonAndWait, type DaemonRuntime } from './daemon.ts'
+import { runForegroundDaemon } from './foreground-daemon.ts'
+import { readPidFile, removePidFile } from './processes.ts'
 import { whitelistDirectory } from './state-files.ts'
 import { loadTracker } from './lazy-modules.ts'
 
@@ -15,8 +17,34 @@ export interface TrackerOptions {
 
 export async function startTracker(options: TrackerOptions): Promise<Extract<AgentEvent, { type: 'started' }>> {
   await ensureNotRunning(options.state, 'tracker', undefined, 'tracker')
-  const args = ['--state', options.state, '--port', String(options.port), '--host', options.host, '--announce-interval-s', String(options.announceIntervalS)]
-  return startDaemonAndWait({ state: options.state, kind: 'tracker', args }, READY_LIMIT_MS)
+  return startDaemonAndWait({ state: options.state, kind: 'tracker', args: daemonArguments(options) }, READY_LIMIT_MS)
+}
+
+/**
+ * `tracker --hold`: the command is the tracker (foreground-daemon.ts), `started` once it listens,
+ * until the controller's `stop` on stdin. If a tracker already runs here the command leaves it be
+ * and ends at once without `started`: whoever started that one stops it.
+ */
+export async function runHeldTracker(options: TrackerOptions, print: (event: AgentEvent) => void): Promise<number> {
+  const existing = await readPidFile(options.state, 'tracker')
+  if (existing?.isRunning) return 0
+  if (existing) await removePidFile(existing.path, existing.record?.pid)
+  return runForegroundDaemon(
+    {
+      state: options.state,
+      kind: 'tracker',
+      daemonArgs: daemonArguments(options),
+      readyOn: 'started',
+      isTransfer: false,
+      body: (runtime) => runTrackerDaemon(runtime, options),
+      removeOnStop: [],
+    },
+    print
+  )
+}
+
+function daemonArguments(options: TrackerOptions): string[] {
+  return ['--state', options.state, '--port', String(options.port), '--host', options.host, '--announce-interval-s', String(options.announceIntervalS)]
 }
 
 export async function runTrackerDaemon(runtime: DaemonRuntime, options: TrackerOptions): Promise<void> {
