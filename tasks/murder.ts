@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
-import { PassThrough, Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
 import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
@@ -12,6 +12,7 @@ import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '..
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
+import { holdAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
 import { TRANSFER_NODE_FLAGS } from '../lib/torrent/protocol.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
 
@@ -31,8 +32,6 @@ const PROGRESS_INTERVAL_MS = 500
 const FOLLOWER_END_MS = 5000
 /** How long a download given up on may take to start its daemon before it is stopped anyway. */
 const DAEMON_START_WAIT_MS = 60_000
-/** A held `peer` asked to stop: its swarm's shutdown (at most 4 s; following a daemon, its grace of 5 s and kill wait of 2 s), then two files removed. */
-const HELD_STOP_MS = 10_000
 
 /** tracker_port, peer_seed_seconds and peer_timeout, checked. */
 function swarmSettings(): SwarmSettings {
@@ -461,7 +460,7 @@ export async function peerSwarm(
             if (isLaunchedFirst) await stopPeerDaemon(remote, options)
             throw seederError
           }
-          const download = downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst, torrent)
+          const download = await downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst, torrent)
           held.set(name, download.held)
           try {
             await Promise.race([download.finished, seederFailure])
@@ -497,13 +496,6 @@ interface Download {
   held: HeldCommand
 }
 
-/** A `peer --hold` command still open after its download. */
-interface HeldCommand {
-  /** Asks it to stop its daemon and remove the files; false if it could not say it did, and a `stop` command must. */
-  stop: () => Promise<boolean>
-  /** Lets it go without a stop (a host that failed later): its daemon seeds on for peer_seed_seconds. */
-  release: () => void
-}
 export type HeldPeers = Map<string, HeldCommand>
 
 /**
@@ -522,38 +514,26 @@ async function giveUpDownload(remote: HostContext, options: MurderOptions, downl
  * `isLaunched`: the daemon was started first (`peer --detach`), so this only follows it; otherwise
  * the command is the peer itself and the torrent (undefined in a dry run) comes first on its stdin.
  */
-function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress, isLaunched: boolean, torrent: Buffer | undefined): Download {
+async function downloadOnPeer(remote: HostContext, options: MurderOptions, seederAddress: string, progress: SwarmProgress, isLaunched: boolean, torrent: Buffer | undefined): Promise<Download> {
   const name = remote.host.name
   let markStarted = () => {}
   const started = new Promise<void>((resolve) => (markStarted = resolve))
-  let markDone = () => {}
-  const done = new Promise<void>((resolve) => (markDone = resolve))
-  let hasRemoved = false
-  const stdin = new PassThrough()
-  if (!isLaunched && torrent) stdin.write(torrent)
-  const ended = (async () => {
-    const fromStdin = isLaunched ? undefined : (torrent?.length ?? '<torrent size>')
-    const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: true, 'torrent-from-stdin': fromStdin }
-    const onEvent = (event: AgentLine) => {
+  const fromStdin = isLaunched ? undefined : (torrent?.length ?? '<torrent size>')
+  const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: true, 'torrent-from-stdin': fromStdin }
+  const command = holdAgentCommand(remote, location(), 'peer', args, {
+    readyOn: 'done',
+    stdinFirst: isLaunched ? undefined : torrent,
+    // A held `peer` with no daemon running is the daemon itself (the agent's foreground-peer.ts).
+    nodeFlags: isLaunched ? [] : TRANSFER_NODE_FLAGS,
+    isDryRun: isDryRun(),
+    onEvent: (event) => {
       if (event.type === 'started') markStarted()
       if (event.type === 'progress') progress.update(name, countersOf(event))
-      if (event.type === 'done') {
-        progress.finish(name, countersOf(event))
-        markDone()
-      }
-      if (event.type === 'stopped') hasRemoved = Array.isArray(event['removed'])
-    }
-    // A held `peer` with no daemon running is the daemon itself (the agent's foreground-peer.ts).
-    const nodeFlags = isLaunched ? [] : TRANSFER_NODE_FLAGS
-    await runAgent(remote, location(), 'peer', args, { onEvent, nodeFlags, stdin })
-  })()
-  void ended.finally(markStarted).catch(() => {})
-  const stop = async () => {
-    stdin.end('stop\n')
-    await Promise.race([ended.catch(() => {}), wait(HELD_STOP_MS, undefined, { ref: false })])
-    return hasRemoved || isDryRun()
-  }
-  return { started, finished: Promise.race([done, ended]), ended, held: { stop, release: () => stdin.end() } }
+      if (event.type === 'done') progress.finish(name, countersOf(event))
+    },
+  })
+  void command.ended.finally(markStarted).catch(() => {})
+  return { started, finished: command.ready.then(() => undefined), ended: command.ended, held: command.held }
 }
 
 /** The torrent reaches a host whose daemon is launched first in one command, its bytes on stdin: not a mkdir and then an SFTP session. */
@@ -599,23 +579,6 @@ async function installAgent(remote: HostContext, where: AgentLocation, packedBun
   await remote.run(`gzip -dc ${quote(packed)} > ${quote(unpacked)} && mv -f ${quote(unpacked)} ${quote(agent)} && rm -f ${quote(packed)}`)
 }
 
-/** Starts the tracker unless one already runs; says whether this call started it. */
-export async function ensureTracker(): Promise<boolean> {
-  let started = false
-  await on(murderHosts().tracker, async (remote) => {
-    const status = await runAgent(remote, location(), 'status', { state: runDirectory(location()) })
-    if (isTrackerRunning(status)) return
-    await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: swarmSettings().trackerPort })
-    started = true
-  })
-  return started
-}
-
-function isTrackerRunning(status: AgentLine[]): boolean {
-  const processes = status.flatMap((event) => (Array.isArray(event['running']) ? (event['running'] as { kind?: unknown }[]) : []))
-  return processes.some((item) => item.kind === 'tracker')
-}
-
 export async function stopTracker(): Promise<void> {
   await stopAgents(murderHosts().tracker, 'tracker', 'all')
 }
@@ -635,7 +598,9 @@ export interface ReleaseTarget {
  * `target.incoming` on every host, renamed to `target.release` there once extracted; seeding and
  * peering stop and temp files go once all hold it. The torrent is made here, from the release this
  * controller holds, so the upload to the seeder and the swarm overlap instead of following each
- * other: the seeder shows peers each piece once it has arrived.
+ * other: the seeder shows peers each piece once it has arrived. The tracker (unless one runs), the
+ * seeder and every peer are commands held open (`--hold`), each its own daemon, told to stop on
+ * their stdin: no `status`, `allow` or `stop` process on any host.
  */
 export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: ReleaseTarget, tag: string, tempPath: string): Promise<void> {
   const payloadPath = `${tempPath}/${tag}.tgz`
@@ -643,32 +608,84 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
   checkSwarmInputs()
   const { tracker, seeder } = murderHosts()
   await ensureAgent([tracker, seeder, ...hosts])
-  const didStartTracker = await ensureTracker()
+  const made = await makeTorrentHere(options, tgzPath)
   try {
-    const sha256 = await makeTorrentHere(options, tgzPath)
-    await on(seeder, async (remote) => {
-      await remote.run(['mkdir', '-p', tempPath])
-      // A payload of this tag left by a killed run must not count as arrived before the upload truncates it.
-      await remote.run(['rm', '-f', payloadPath])
-      await remote.upload(options.torrentPath, options.torrentPath)
-    })
-    // The upload starts first; the seeder starts on the part that has arrived.
-    const arrival = uploadToSeeder(seeder, tgzPath, options.payloadPath, sha256)
-    arrival.catch(() => {}) // peerSwarm and the await below report it
-    const held: HeldPeers = new Map()
+    const tracking = await holdTracker(made.infoHash)
     try {
-      await startSeeding(options, true)
-      await peerSwarm(options, hosts, target.incoming, { shouldDelete: false, payload: 'tgz', renameTo: target.release }, { arrival, held })
-      await arrival
+      await on(seeder, async (remote) => {
+        // A payload of this tag left by a killed run must not count as arrived before the upload truncates it.
+        await remote.run(chain([['mkdir', '-p', tempPath], ['rm', '-f', payloadPath]]))
+      })
+      // The upload starts first; the seeder starts on the part that has arrived.
+      const arrival = uploadToSeeder(seeder, tgzPath, options.payloadPath, made.sha256)
+      arrival.catch(() => {}) // peerSwarm and the await below report it
+      const held: HeldPeers = new Map()
+      try {
+        held.set(seeder.name, await holdSeeder(options, made.torrent))
+        await peerSwarm(options, hosts, target.incoming, { shouldDelete: false, payload: 'tgz', renameTo: target.release }, { arrival, held })
+        await arrival
+      } finally {
+        // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
+        const live = new Set(roles().map((host) => host.name))
+        for (const [name, command] of held) if (!live.has(name) && name !== seeder.name) command.release()
+        await endSwarm(options, seeder, hosts.filter((host) => live.has(host.name)), held)
+      }
     } finally {
-      // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
-      const live = new Set(roles().map((host) => host.name))
-      for (const [name, command] of held) if (!live.has(name)) command.release()
-      await endSwarm(options, seeder, hosts.filter((host) => live.has(host.name)), held)
+      // After the swarm: with the tracker gone, every host's `stopped` announce would wait out its 1 s timeout.
+      if (tracking && !(await tracking.stop())) await stopTracker()
     }
   } finally {
     rmSync(options.torrentPath, { force: true })
-    if (didStartTracker) await stopTracker()
+  }
+}
+
+/**
+ * The deploy's tracker: `tracker --hold`, the torrent allowed first. Undefined when a tracker
+ * already ran there (`murder:start_tracker`, or a deploy that was killed): it is used and left running.
+ */
+async function holdTracker(infoHash: string): Promise<HeldCommand | undefined> {
+  let tracking: HeldCommand | undefined
+  await on(murderHosts().tracker, async (remote) => {
+    const args = { state: runDirectory(location()), port: swarmSettings().trackerPort, allow: infoHash, hold: true }
+    const command = holdAgentCommand(remote, location(), 'tracker', args, { readyOn: 'started', isDryRun: isDryRun(), onEvent: describeHeldStop(remote, KIND_NAMES.tracker) })
+    if (await command.ready) tracking = command.held
+  })
+  if (isDryRun()) log('dry run: `tracker --hold` starts a tracker unless one runs there; one it started gets `stop` on its stdin after the swarm')
+  return tracking
+}
+
+/** The deploy's seeder: `seed --hold --arriving`, its torrent on stdin; returns once it has announced. */
+async function holdSeeder(options: MurderOptions, torrent: Buffer | undefined): Promise<HeldCommand> {
+  let seeding: HeldCommand | undefined
+  await on(murderHosts().seeder, async (remote) => {
+    const args = {
+      state: runDirectory(location()),
+      tag: options.tag,
+      torrent: options.torrentPath,
+      payload: options.payloadPath,
+      'announce-ip': await addressOf(remote),
+      arriving: true,
+      hold: true,
+      'torrent-from-stdin': torrent?.length ?? '<torrent size>',
+    }
+    const command = holdAgentCommand(remote, location(), 'seed', args, {
+      readyOn: 'started',
+      stdinFirst: torrent,
+      nodeFlags: TRANSFER_NODE_FLAGS,
+      isDryRun: isDryRun(),
+      onEvent: describeHeldStop(remote, KIND_NAMES.seed),
+    })
+    await command.ready
+    seeding = command.held
+  })
+  if (!seeding) throw new DeployError('the seeder did not start', { exitCode: 1 })
+  return seeding
+}
+
+/** Says what a held command stopped, as `stop` does for the others. */
+function describeHeldStop(remote: HostContext, what: string): (event: AgentLine) => void {
+  return (event) => {
+    if (event.type === 'stopped') describeStop(remote, what, [event])
   }
 }
 
@@ -676,14 +693,14 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
  * The deploy's clean-up after its swarm, all hosts at once: the seeder stops seeding, every peer
  * stops its daemon, and each then removes the payload and torrent. One round instead of one per
  * step, since none waits on another host (every host already holds the release, or has failed).
- * A peer whose `peer` command is still held does both itself when asked, without a new command.
+ * A host whose command is still held does both itself when asked, without a new command.
  */
 async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Host[], held: HeldPeers): Promise<void> {
   const others = peers.filter((host) => host.name !== seeder.name)
-  if (isDryRun() && held.size > 0) log('dry run: each peer\'s `peer --hold` command would get `stop` on its stdin: it leaves the swarm, its payload and torrent go')
+  if (isDryRun() && held.size > 0) log('dry run: the seeder\'s `seed --hold` and each peer\'s `peer --hold` command would get `stop` on its stdin: each leaves the swarm, its payload and torrent go')
   await on([seeder, ...others], async (remote) => {
     const isSeeder = remote.host.name === seeder.name
-    const heldCommand = isSeeder ? undefined : held.get(remote.host.name)
+    const heldCommand = held.get(remote.host.name)
     if (heldCommand && (await heldCommand.stop())) return
     const events = await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: isSeeder ? 'seed' : 'peer', tag: options.tag })
     if (isSeeder) describeStop(remote, KIND_NAMES.seed, events)
@@ -691,20 +708,18 @@ async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Ho
   })
 }
 
-/** Writes the release's torrent to this machine's torrentPath and allows it on the tracker; returns the release's SHA-256. */
-async function makeTorrentHere(options: MurderOptions, tgzPath: string): Promise<string> {
+/** Writes the release's torrent to this machine's torrentPath; returns it (undefined in a dry run) with the release's SHA-256 and info hash. */
+async function makeTorrentHere(options: MurderOptions, tgzPath: string): Promise<{ torrent: Buffer | undefined; sha256: string; infoHash: string }> {
   const announce = await trackerUrl()
   if (isDryRun()) {
     log(`dry run: the torrent of ${tgzPath} would be made here as ${options.torrentPath}, announcing to ${announce}`)
-    await allowOnTracker('<info hash>')
-    return '<sha256>'
+    return { torrent: undefined, sha256: '<sha256>', infoHash: '<info hash>' }
   }
   const { torrent, event } = await torrentOfPayload(tgzPath, basename(options.payloadPath), announce)
   mkdirSync(dirname(options.torrentPath), { recursive: true })
   writeFileSync(options.torrentPath, torrent)
   log(`${options.payloadPath}: ${event.sizeBytes} bytes in ${event.pieces} pieces, sha256 ${event.sha256}, info hash ${event.infoHash}`)
-  await allowOnTracker(event.infoHash)
-  return event.sha256
+  return { torrent: Buffer.from(torrent), sha256: event.sha256, infoHash: event.infoHash }
 }
 
 /**

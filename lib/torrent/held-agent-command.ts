@@ -1,0 +1,66 @@
+// An agent command held open on a host (`peer --hold`, `seed --hold`, `tracker --hold`): the command
+// is the daemon, says when it is ready, and ends it when told `stop` on its stdin (the agent's
+// foreground-daemon.ts). The controller ends a deploy's swarm by writing a line to commands it
+// already has open instead of starting a `stop` process on every host.
+import { PassThrough } from 'node:stream'
+import { setTimeout as wait } from 'node:timers/promises'
+import type { HostContext } from '../ssh/host-context.ts'
+import { runAgent, type AgentLine, type AgentLocation } from './agent-client.ts'
+
+/** A held command asked to stop: its daemon's shutdown (at most 4 s; a peer following a daemon: its grace of 5 s and kill wait of 2 s), then its files removed. */
+const HELD_STOP_MS = 10_000
+
+/** A command still open once its daemon is ready. */
+export interface HeldCommand {
+  /** Asks it to stop its daemon and remove its files; false if it could not say it did, and a `stop` command must. */
+  stop: () => Promise<boolean>
+  /** Lets it go without a stop: its daemon runs on as a detached one would (a peer seeds on for peer_seed_seconds). */
+  release: () => void
+}
+
+export interface HeldAgentCommand {
+  /** True once the ready event came; false if the command ended without it; rejects with the command's failure. */
+  ready: Promise<boolean>
+  /** The command ended, with its outcome. */
+  ended: Promise<void>
+  held: HeldCommand
+}
+
+export interface HoldOptions {
+  /** The event that says the daemon is ready: a peer's `done`, a seeder's or tracker's `started`. */
+  readyOn: string
+  /** Written to stdin first (the torrent of `--torrent-from-stdin`). */
+  stdinFirst?: Buffer | undefined
+  nodeFlags?: readonly string[]
+  onEvent?: (event: AgentLine) => void
+  /** Under --dry-run nothing runs: a stop then counts as done. */
+  isDryRun: boolean
+}
+
+/** Runs the held command; `args` must include its `hold: true`. */
+export function holdAgentCommand(
+  remote: HostContext,
+  location: AgentLocation,
+  subcommand: string,
+  args: Record<string, string | number | boolean | undefined>,
+  options: HoldOptions
+): HeldAgentCommand {
+  let markReady = () => {}
+  const readyEvent = new Promise<void>((resolve) => (markReady = resolve))
+  let hasRemoved = false
+  const stdin = new PassThrough()
+  if (options.stdinFirst) stdin.write(options.stdinFirst)
+  const onEvent = (event: AgentLine) => {
+    options.onEvent?.(event)
+    if (event.type === options.readyOn) markReady()
+    if (event.type === 'stopped') hasRemoved = Array.isArray(event['removed'])
+  }
+  const ended = runAgent(remote, location, subcommand, args, { onEvent, stdin, ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}) }).then(() => undefined)
+  const ready = Promise.race([readyEvent.then(() => true), ended.then(() => false)])
+  const stop = async () => {
+    stdin.end('stop\n')
+    await Promise.race([ended.catch(() => {}), wait(HELD_STOP_MS, undefined, { ref: false })])
+    return hasRemoved || options.isDryRun
+  }
+  return { ready, ended, held: { stop, release: () => stdin.end() } }
+}
