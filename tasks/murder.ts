@@ -12,7 +12,7 @@ import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '..
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
-import { holdAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
+import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
 import { TRANSFER_NODE_FLAGS } from '../lib/torrent/protocol.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
 
@@ -335,8 +335,7 @@ async function allowOnTracker(infoHash: string): Promise<void> {
   })
 }
 
-/** `isArriving`: the payload is still being uploaded; the seeder shows each piece once it is there. */
-export async function startSeeding(options: MurderOptions, isArriving = false): Promise<void> {
+export async function startSeeding(options: MurderOptions): Promise<void> {
   location()
   await on(murderHosts().seeder, async (remote) => {
     await requireAgent(remote)
@@ -346,7 +345,6 @@ export async function startSeeding(options: MurderOptions, isArriving = false): 
       torrent: options.torrentPath,
       payload: options.payloadPath,
       'announce-ip': await addressOf(remote),
-      arriving: isArriving,
     })
   })
 }
@@ -613,26 +611,31 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
     const tracking = await holdTracker(made.infoHash)
     try {
       await on(seeder, async (remote) => {
-        // A payload of this tag left by a killed run must not count as arrived before the upload truncates it.
-        await remote.run(chain([['mkdir', '-p', tempPath], ['rm', '-f', payloadPath]]))
+        // A payload of this tag left by a killed run must not count as arrived before the upload
+        // truncates it; the torrent lands before the upload starts, which may fill tmp_dir.
+        const clear = chain([['mkdir', '-p', tempPath], ['rm', '-f', payloadPath]])
+        await remote.run(`${clear} && cat > ${quote(options.torrentPath)}`, made.torrent ? { stdin: Readable.from([made.torrent]) } : {})
       })
       // The upload starts first; the seeder starts on the part that has arrived.
       const arrival = uploadToSeeder(seeder, tgzPath, options.payloadPath, made.sha256)
       arrival.catch(() => {}) // peerSwarm and the await below report it
       const held: HeldPeers = new Map()
+      let seeding: HeldCommand | undefined
       try {
-        held.set(seeder.name, await holdSeeder(options, made.torrent))
+        seeding = await holdSeeder(options)
         await peerSwarm(options, hosts, target.incoming, { shouldDelete: false, payload: 'tgz', renameTo: target.release }, { arrival, held })
         await arrival
       } finally {
         // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
         const live = new Set(roles().map((host) => host.name))
-        for (const [name, command] of held) if (!live.has(name) && name !== seeder.name) command.release()
-        await endSwarm(options, seeder, hosts.filter((host) => live.has(host.name)), held)
+        for (const [name, command] of held) if (!live.has(name)) command.release()
+        await endSwarm(options, seeder, hosts.filter((host) => live.has(host.name)), held, seeding)
       }
     } finally {
-      // After the swarm: with the tracker gone, every host's `stopped` announce would wait out its 1 s timeout.
-      if (tracking && !(await tracking.stop())) await stopTracker()
+      // After the swarm: with the tracker gone, every host's `stopped` announce would wait out its 1 s
+      // timeout. The command is the tracker: one that ended without saying `stopped` is gone, and
+      // only one that does not answer is stopped through its pid file.
+      if (tracking && !(await tracking.held.stop()) && !tracking.hasEnded()) await stopTracker()
     }
   } finally {
     rmSync(options.torrentPath, { force: true })
@@ -643,19 +646,20 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
  * The deploy's tracker: `tracker --hold`, the torrent allowed first. Undefined when a tracker
  * already ran there (`murder:start_tracker`, or a deploy that was killed): it is used and left running.
  */
-async function holdTracker(infoHash: string): Promise<HeldCommand | undefined> {
-  let tracking: HeldCommand | undefined
+async function holdTracker(infoHash: string): Promise<HeldAgentCommand | undefined> {
+  let tracking: HeldAgentCommand | undefined
   await on(murderHosts().tracker, async (remote) => {
     const args = { state: runDirectory(location()), port: swarmSettings().trackerPort, allow: infoHash, hold: true }
     const command = holdAgentCommand(remote, location(), 'tracker', args, { readyOn: 'started', isDryRun: isDryRun(), onEvent: describeHeldStop(remote, KIND_NAMES.tracker) })
-    if (await command.ready) tracking = command.held
+    if (await command.ready) tracking = command
+    else if (!isDryRun()) log(`${remote.host.name}: a tracker already runs there; this deploy uses it and leaves it running`)
   })
   if (isDryRun()) log('dry run: `tracker --hold` starts a tracker unless one runs there; one it started gets `stop` on its stdin after the swarm')
   return tracking
 }
 
-/** The deploy's seeder: `seed --hold --arriving`, its torrent on stdin; returns once it has announced. */
-async function holdSeeder(options: MurderOptions, torrent: Buffer | undefined): Promise<HeldCommand> {
+/** The deploy's seeder: `seed --hold --arriving`; returns once it has announced. */
+async function holdSeeder(options: MurderOptions): Promise<HeldCommand> {
   let seeding: HeldCommand | undefined
   await on(murderHosts().seeder, async (remote) => {
     const args = {
@@ -666,11 +670,9 @@ async function holdSeeder(options: MurderOptions, torrent: Buffer | undefined): 
       'announce-ip': await addressOf(remote),
       arriving: true,
       hold: true,
-      'torrent-from-stdin': torrent?.length ?? '<torrent size>',
     }
     const command = holdAgentCommand(remote, location(), 'seed', args, {
       readyOn: 'started',
-      stdinFirst: torrent,
       nodeFlags: TRANSFER_NODE_FLAGS,
       isDryRun: isDryRun(),
       onEvent: describeHeldStop(remote, KIND_NAMES.seed),
@@ -695,12 +697,12 @@ function describeHeldStop(remote: HostContext, what: string): (event: AgentLine)
  * step, since none waits on another host (every host already holds the release, or has failed).
  * A host whose command is still held does both itself when asked, without a new command.
  */
-async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Host[], held: HeldPeers): Promise<void> {
+async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Host[], held: HeldPeers, seeding: HeldCommand | undefined): Promise<void> {
   const others = peers.filter((host) => host.name !== seeder.name)
   if (isDryRun() && held.size > 0) log('dry run: the seeder\'s `seed --hold` and each peer\'s `peer --hold` command would get `stop` on its stdin: each leaves the swarm, its payload and torrent go')
   await on([seeder, ...others], async (remote) => {
     const isSeeder = remote.host.name === seeder.name
-    const heldCommand = held.get(remote.host.name)
+    const heldCommand = isSeeder ? seeding : held.get(remote.host.name)
     if (heldCommand && (await heldCommand.stop())) return
     const events = await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: isSeeder ? 'seed' : 'peer', tag: options.tag })
     if (isSeeder) describeStop(remote, KIND_NAMES.seed, events)

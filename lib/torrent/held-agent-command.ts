@@ -23,6 +23,7 @@ export interface HeldAgentCommand {
   ready: Promise<boolean>
   /** The command ended, with its outcome. */
   ended: Promise<void>
+  hasEnded: () => boolean
   held: HeldCommand
 }
 
@@ -56,11 +57,14 @@ export function holdAgentCommand(
     if (event.type === 'stopped') hasRemoved = Array.isArray(event['removed'])
   }
   const ended = runAgent(remote, location, subcommand, args, { onEvent, stdin, ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}) }).then(() => undefined)
+  let isOver = false
+  const markOver = () => void (isOver = true)
+  ended.then(markOver, markOver)
   const ready = Promise.race([readyEvent.then(() => true), ended.then(() => false)])
   const stop = async () => {
     stdin.end('stop\n')
     await Promise.race([ended.catch(() => {}), wait(HELD_STOP_MS, undefined, { ref: false })])
     return hasRemoved || options.isDryRun
   }
-  return { ready, ended, held: { stop, release: () => stdin.end() } }
+  return { ready, ended, hasEnded: () => isOver, held: { stop, release: () => stdin.end() } }
 }

@@ -425,21 +425,20 @@ test('tracker --hold --allow and seed --hold are their own daemons, told to stop
   const port = new URL(setup.announce).port
   const trackerArgs = ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', port, '--allow', infoHash]
 
-  // startSwarm's tracker runs: the held command allows the torrent on it and ends at once.
+  // startSwarm's tracker runs: the held command allows the torrent on it and ends at once, leaving it running.
   const beside = startHeld(setup, trackerArgs)
   assert.equal(await beside.exited, 0, beside.stderr())
   assert.deepEqual(beside.events, [{ type: 'allowed', infoHash }])
+  const before = (await runAgent(setup.agent, ['status', '--state', setup.trackerState])).events[0]
+  assert.ok(before?.type === 'status')
+  const running = before.running.map((ref) => ref.kind)
+  assert.deepEqual(running, ['tracker'], 'the tracker that ran is still running')
   assert.equal((await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])).code, 0)
 
   const tracker = startHeld(setup, trackerArgs)
   assert.ok(await waitFor(() => tracker.events.some((event) => event.type === 'started'), 20_000), `no tracker started: ${tracker.stderr()}`)
-  const torrent = readFileSync(setup.torrent)
-  rmSync(setup.torrent)
-  const seedArgs = ['seed', '--state', setup.seedState, '--tag', TAG, '--torrent', setup.torrent, '--payload', setup.payload, '--announce-ip', SEEDER_IP]
-  const seeder = startHeld(setup, [...seedArgs, '--torrent-from-stdin', String(torrent.length)])
-  seeder.child.stdin.write(torrent)
+  const seeder = startHeld(setup, ['seed', '--state', setup.seedState, '--tag', TAG, '--torrent', setup.torrent, '--payload', setup.payload, '--announce-ip', SEEDER_IP])
   assert.ok(await waitFor(() => seeder.events.some((event) => event.type === 'started'), 20_000), `no seeder started: ${seeder.stderr()}`)
-  assert.deepEqual(readFileSync(setup.torrent), torrent)
   for (const [held, state, kind] of [[tracker, setup.trackerState, 'tracker'], [seeder, setup.seedState, 'seed']] as const) {
     const status = (await runAgent(setup.agent, ['status', '--state', state])).events[0]
     assert.ok(status?.type === 'status')

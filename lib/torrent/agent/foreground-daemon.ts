@@ -25,12 +25,16 @@ export interface ForegroundDaemon {
   readyOn: 'done' | 'started'
   /** A seeder or peer: tuned for transfers before webtorrent loads. */
   isTransfer: boolean
+  /** It fails unless ready within this long (a seeder or tracker, as when started detached); a peer has its own --timeout-s. */
+  readyLimitMs?: number
   body: (runtime: DaemonRuntime) => Promise<void>
   /** Removed once stopped on request (a transfer's payload and torrent). */
   removeOnStop: string[]
   /** Printed once the pid file names this process (a peer's `started`: from here a `stop` finds it). */
   onClaimed?: (record: PidRecord) => AgentEvent
 }
+
+const KIND_NAMES: Record<ProcessKind, string> = { tracker: 'tracker', seed: 'seeder', peer: 'peer' }
 
 interface DaemonEnd {
   code: number
@@ -112,12 +116,19 @@ class OwnDaemon {
   /** Runs the daemon until it is ready; throws the reason if it ends first. */
   async runUntilReady(): Promise<void> {
     if (this.daemon.isTransfer) tuneTransferDaemon()
-    // Not awaited alone: a body that throws ends the runtime (`ended`), and its fail() never returns.
-    const running = runDaemonBody(this.runtime, this.daemon.body)
-    const end = await Promise.race([running.then(() => this.ready).then(() => undefined), this.ended])
-    if (end === undefined) return
-    const what = this.daemon.readyOn === 'done' ? 'its download finished' : 'it started'
-    throw new AgentError(this.failure ?? `the ${this.daemon.kind} stopped (${end.signal ?? `exit ${end.code}`}) before ${what}`)
+    const { readyLimitMs } = this.daemon
+    const name = KIND_NAMES[this.daemon.kind]
+    const limit = readyLimitMs === undefined ? undefined : setTimeout(() => void this.runtime.fail(`the ${name} was not ready within ${readyLimitMs / 1000} s; see ${this.runtime.files.log}`), readyLimitMs)
+    try {
+      // Not awaited alone: a body that throws ends the runtime (`ended`), and its fail() never returns.
+      const running = runDaemonBody(this.runtime, this.daemon.body)
+      const end = await Promise.race([running.then(() => this.ready).then(() => undefined), this.ended])
+      if (end === undefined) return
+      const what = this.daemon.readyOn === 'done' ? 'its download finished' : 'it started'
+      throw new AgentError(this.failure ?? `the ${name} stopped (${end.signal ?? `exit ${end.code}`}) before ${what}`)
+    } finally {
+      clearTimeout(limit)
+    }
   }
 
   /** The controller's line, or a signal's end of the daemon if that comes first. */

@@ -42,7 +42,6 @@ const SPECS = {
     port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
     arriving: { kind: 'flag', what: 'the payload is still being uploaded: show peers each piece once its SHA-1 matches' },
     hold: { kind: 'flag', what: 'seed in this process; after started, stay until a stop line on stdin (stop, remove payload and torrent)' },
-    'torrent-from-stdin': { kind: 'bytes', what: 'BYTES: the torrent, this long, comes first on stdin and is written to --torrent' },
   },
   peer: {
     state: STATE,
@@ -81,19 +80,9 @@ function trackerOptions(argv: readonly string[], command = 'tracker'): TrackerOp
   return { state: o.state, port: o.port, host: o.host, announceIntervalS: o['announce-interval-s'], allow: o.allow, hold: o.hold }
 }
 
-function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions & { hold: boolean; torrentFromStdin: number | undefined } {
+function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions & { hold: boolean } {
   const o = parseOptions(command, SPECS.seed, argv)
-  return {
-    state: o.state,
-    tag: o.tag,
-    torrent: o.torrent,
-    payload: o.payload,
-    announceIp: o['announce-ip'],
-    port: o.port,
-    isArriving: o.arriving,
-    hold: o.hold,
-    torrentFromStdin: o['torrent-from-stdin'],
-  }
+  return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port, isArriving: o.arriving, hold: o.hold }
 }
 
 function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean; follow: boolean; hold: boolean; torrentFromStdin: number | undefined } {
@@ -140,7 +129,6 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
     }
     case 'seed': {
       const options = seedOptions(argv)
-      if (options.torrentFromStdin !== undefined) await receiveTorrent(options.torrent, options.torrentFromStdin, process.stdin)
       if (!options.hold) return print(await startSeeding(options))
       shouldExitWhenDone = true
       return runHeldSeeder(options, print)

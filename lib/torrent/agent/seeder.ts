@@ -54,6 +54,7 @@ export async function runHeldSeeder(options: SeedOptions, print: (event: AgentEv
       isTransfer: true,
       body: (runtime) => runSeedDaemon(runtime, options),
       removeOnStop: [options.payload, options.torrent],
+      readyLimitMs: READY_LIMIT_MS,
     },
     print
   )

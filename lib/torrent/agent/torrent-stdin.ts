@@ -1,5 +1,5 @@
-// `peer` and `seed --torrent-from-stdin BYTES`: the controller sends the torrent as the first bytes of
-// the command's stdin rather than in a command of its own before it (an sshd session per host:
+// `peer --torrent-from-stdin BYTES`: the controller sends the torrent as the first bytes of the
+// command's stdin rather than in a command of its own before it (an sshd session per host:
 // a fork and a shell there, a round trip for the controller). What follows on stdin stays unread
 // for the held command's stop line (hold.ts, foreground-daemon.ts).
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'

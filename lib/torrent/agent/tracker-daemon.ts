@@ -38,6 +38,7 @@ export async function runHeldTracker(options: TrackerOptions, print: (event: Age
       isTransfer: false,
       body: (runtime) => runTrackerDaemon(runtime, options),
       removeOnStop: [],
+      readyLimitMs: READY_LIMIT_MS,
     },
     print
   )
