@@ -118,7 +118,8 @@ class OwnDaemon {
     if (this.daemon.isTransfer) tuneTransferDaemon()
     const { readyLimitMs } = this.daemon
     const name = KIND_NAMES[this.daemon.kind]
-    const limit = readyLimitMs === undefined ? undefined : setTimeout(() => void this.runtime.fail(`the ${name} was not ready within ${readyLimitMs / 1000} s; see ${this.runtime.files.log}`), readyLimitMs)
+    const failLate = () => void this.runtime.fail(`the ${name} was not ready within ${(readyLimitMs ?? 0) / 1000} s; see ${this.runtime.files.log}`)
+    const limit = readyLimitMs === undefined ? undefined : setTimeout(failLate, readyLimitMs)
     try {
       // Not awaited alone: a body that throws ends the runtime (`ended`), and its fail() never returns.
       const running = runDaemonBody(this.runtime, this.daemon.body)
