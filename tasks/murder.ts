@@ -25,15 +25,17 @@ set('tracker_port', 8998)
 set('murder_node', 'node')
 set('peer_seed_seconds', 30)
 set('peer_timeout', 0)
+set('swarm_stall_timeout', 60)
 
 const MAX_FILES_TO_CLEAR = 1000
 const PROGRESS_INTERVAL_MS = 500
+const STALL_CHECK_MS = 1000
 /** A `peer` command ends within a second or two of its daemon being stopped. */
 const FOLLOWER_END_MS = 5000
 /** How long a download given up on may take to start its daemon before it is stopped anyway. */
 const DAEMON_START_WAIT_MS = 60_000
 
-/** tracker_port, peer_seed_seconds and peer_timeout, checked. */
+/** tracker_port, peer_seed_seconds, peer_timeout and swarm_stall_timeout, checked. */
 function swarmSettings(): SwarmSettings {
   return readSwarmSettings(fetch)
 }
@@ -431,6 +433,10 @@ export async function peerSwarm(
     }
   )
   seederFailure.catch(() => {})
+  const stall = isDryRun() ? undefined : watchForStall(options, progress, seederPayload, seeder.name)
+  const swarmFailure = stall ? Promise.race([seederFailure, stall.failure]) : seederFailure
+  swarmFailure.catch(() => {})
+  const givenUp = () => seederError ?? stall?.error()
   try {
     // `peer` holds a host's slot until its download ends: with more peers than --concurrency, the
     // rest would start only as the first ones finished. So then every daemon starts first (a short
@@ -454,16 +460,17 @@ export async function peerSwarm(
         } else {
           // A host given up on counts as failed, and the clean-up after the swarm leaves failed hosts
           // out: its daemon, if it has one, is stopped here.
-          if (seederError) {
+          const reason = givenUp()
+          if (reason) {
             if (isLaunchedFirst) await stopPeerDaemon(remote, options)
-            throw seederError
+            throw reason
           }
           const download = await downloadOnPeer(remote, options, seederAddress, progress, isLaunchedFirst, torrent)
           held.set(name, download.held)
           try {
-            await Promise.race([download.finished, seederFailure])
+            await Promise.race([download.finished, swarmFailure])
           } catch (error) {
-            if (error === seederError) await giveUpDownload(remote, options, download)
+            if (error === givenUp()) await giveUpDownload(remote, options, download)
             throw error
           }
         }
@@ -474,10 +481,37 @@ export async function peerSwarm(
       await extract(remote, options, targets.get(name) ?? target, plan)
     })
   } finally {
+    stall?.stop()
     forgetInterrupt()
     clearInterval(ticker)
     showProgress([...progress.render(), ...progress.summary()], { final: true })
   }
+}
+
+/**
+ * Gives the swarm up once no host has received a byte for swarm_stall_timeout: its source is gone
+ * (the seeder stopped before any host held every piece), and without this every download would wait
+ * for ever (peer_timeout is 0 by default). The clock starts once the seeder's payload has arrived.
+ */
+function watchForStall(options: MurderOptions, progress: SwarmProgress, source: Promise<void>, seederName: string): { failure: Promise<never>; error: () => DeployError | undefined; stop: () => void } {
+  const limitS = swarmSettings().stallTimeoutS
+  let error: DeployError | undefined
+  let fail = (_error: DeployError): void => {}
+  const failure = new Promise<never>((_resolve, reject) => (fail = reject))
+  let hasArrived = false
+  source.then(() => {
+    hasArrived = true
+    progress.restartQuietClock()
+  }, () => {})
+  const timer = setInterval(() => {
+    if (limitS === 0 || !hasArrived || error || progress.quietMs() < limitS * 1000) return
+    error = new DeployError(
+      `the swarm of ${options.tag} stalled: no host received a byte for ${limitS} s (${progress.standing()}); check that the seeder ${seederName} still seeds it and run again, or raise swarm_stall_timeout.`,
+      { exitCode: 1 }
+    )
+    fail(error)
+  }, STALL_CHECK_MS)
+  return { failure, error: () => error, stop: () => clearInterval(timer) }
 }
 
 async function stopPeerDaemon(remote: HostContext, options: MurderOptions): Promise<void> {
@@ -650,7 +684,12 @@ async function holdTracker(infoHash: string): Promise<HeldAgentCommand | undefin
   let tracking: HeldAgentCommand | undefined
   await on(murderHosts().tracker, async (remote) => {
     const args = { state: runDirectory(location()), port: swarmSettings().trackerPort, allow: infoHash, hold: true }
-    const command = holdAgentCommand(remote, location(), 'tracker', args, { readyOn: 'started', isDryRun: isDryRun(), onEvent: describeHeldStop(remote, KIND_NAMES.tracker) })
+    const command = holdAgentCommand(remote, location(), 'tracker', args, {
+      readyOn: 'started',
+      isDryRun: isDryRun(),
+      onEvent: describeHeldStop(remote, KIND_NAMES.tracker),
+      onLost: warnLost(remote, KIND_NAMES.tracker),
+    })
     if (await command.ready) tracking = command
     else if (!isDryRun()) log(`${remote.host.name}: a tracker already runs there; this deploy uses it and leaves it running`)
   })
@@ -676,12 +715,21 @@ async function holdSeeder(options: MurderOptions): Promise<HeldCommand> {
       nodeFlags: TRANSFER_NODE_FLAGS,
       isDryRun: isDryRun(),
       onEvent: describeHeldStop(remote, KIND_NAMES.seed),
+      onLost: warnLost(remote, KIND_NAMES.seed),
     })
     await command.ready
     seeding = command.held
   })
   if (!seeding) throw new DeployError('the seeder did not start', { exitCode: 1 })
   return seeding
+}
+
+/** A held tracker or seeder that died mid-swarm is said at once: the hosts still downloading may stall. */
+function warnLost(remote: HostContext, what: string): (failure: unknown) => void {
+  return (failure) => {
+    const why = failure instanceof Error ? `: ${failure.message}` : ''
+    log(`${remote.host.name}: the ${what} ended before the swarm did${why}; hosts still downloading go on with the peers they know and give up if none receives a byte for swarm_stall_timeout`, 'warn')
+  }
 }
 
 /** Says what a held command stopped, as `stop` does for the others. */

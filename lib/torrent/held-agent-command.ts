@@ -34,6 +34,8 @@ export interface HoldOptions {
   stdinFirst?: Buffer | undefined
   nodeFlags?: readonly string[]
   onEvent?: (event: AgentLine) => void
+  /** The command ended once ready but before it was told to stop or let go (its daemon died), with its failure if it had one. */
+  onLost?: (failure: unknown) => void
   /** Under --dry-run nothing runs: a stop then counts as done. */
   isDryRun: boolean
 }
@@ -58,13 +60,23 @@ export function holdAgentCommand(
   }
   const ended = runAgent(remote, location, subcommand, args, { onEvent, stdin, ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}) }).then(() => undefined)
   let isOver = false
-  const markOver = () => void (isOver = true)
-  ended.then(markOver, markOver)
-  const ready = Promise.race([readyEvent.then(() => true), ended.then(() => false)])
+  let isLetGo = false
+  let isReady = false
+  const markOver = (failure?: unknown) => {
+    isOver = true
+    if (isReady && !isLetGo) options.onLost?.(failure)
+  }
+  ended.then(() => markOver(), markOver)
+  const ready = Promise.race([readyEvent.then(() => (isReady = true)), ended.then(() => false)])
   const stop = async () => {
+    isLetGo = true
     stdin.end('stop\n')
     await Promise.race([ended.catch(() => {}), wait(HELD_STOP_MS, undefined, { ref: false })])
     return hasRemoved || options.isDryRun
   }
-  return { ready, ended, hasEnded: () => isOver, held: { stop, release: () => stdin.end() } }
+  const release = () => {
+    isLetGo = true
+    stdin.end()
+  }
+  return { ready, ended, hasEnded: () => isOver, held: { stop, release } }
 }

@@ -62,6 +62,8 @@ export interface SwarmSettings {
   seedSeconds: number
   /** A peer gives up after this long; 0: never. */
   timeoutS: number
+  /** Every peer gives up once no host has received a byte for this long (its source is gone); 0: never. */
+  stallTimeoutS: number
 }
 
 export function readSwarmSettings(fetch: Fetch): SwarmSettings {
@@ -69,6 +71,7 @@ export function readSwarmSettings(fetch: Fetch): SwarmSettings {
     trackerPort: readInteger(fetch, 'tracker_port', 8998, { min: 1, max: 65535, unit: 'a TCP port' }),
     seedSeconds: readInteger(fetch, 'peer_seed_seconds', 30, { min: 0, unit: 'seconds' }),
     timeoutS: readInteger(fetch, 'peer_timeout', 0, { min: 0, unit: 'seconds, 0 for no limit' }),
+    stallTimeoutS: readInteger(fetch, 'swarm_stall_timeout', 60, { min: 0, unit: 'seconds, 0 for no limit' }),
   }
 }
 

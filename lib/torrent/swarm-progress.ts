@@ -19,6 +19,8 @@ interface HostState extends PeerCounters {
 /** Aggregates every peer's counters into the live view and the closing per-host table. Pure but for the clock. */
 export class SwarmProgress {
   private readonly hosts = new Map<string, HostState>()
+  /** When a host last received bytes or finished: a swarm quiet for long has lost its source. */
+  private advancedAt: number
 
   constructor(
     hostNames: readonly string[],
@@ -37,11 +39,14 @@ export class SwarmProgress {
         failure: undefined,
       })
     }
+    this.advancedAt = now()
   }
 
   update(host: string, counters: PeerCounters): void {
     const state = this.hosts.get(host)
-    if (state) Object.assign(state, counters)
+    if (!state) return
+    if (counters.downloadedBytes > state.downloadedBytes) this.advancedAt = this.now()
+    Object.assign(state, counters)
   }
 
   finish(host: string, counters?: PeerCounters): void {
@@ -50,6 +55,33 @@ export class SwarmProgress {
     if (counters) Object.assign(state, counters)
     state.finishedAt = this.now()
     state.downRateBps = 0
+    this.advancedAt = this.now()
+  }
+
+  /** Milliseconds since a host last received bytes or finished (or since `restartQuietClock`); 0 once no host is still running. */
+  quietMs(): number {
+    const isAnyRunning = [...this.hosts.values()].some((s) => s.finishedAt === undefined)
+    return isAnyRunning ? this.now() - this.advancedAt : 0
+  }
+
+  /** Time before the swarm could move (its source still arriving) is not quiet time. */
+  restartQuietClock(): void {
+    this.advancedAt = this.now()
+  }
+
+  /** Where a quiet swarm stands, for the error that gives it up: `2 of 7 hosts done, 31.0 MiB of 140.0 MiB received`. */
+  standing(): string {
+    const { done, received, total } = this.totals()
+    return `${done} of ${this.hosts.size} hosts done, ${formatBytes(received)} of ${formatBytes(total)} received`
+  }
+
+  private totals(): { done: number; received: number; total: number } {
+    const states = [...this.hosts.values()]
+    return {
+      done: states.filter((s) => s.finishedAt !== undefined && s.failure === undefined).length,
+      received: states.reduce((sum, s) => sum + s.downloadedBytes, 0),
+      total: states.reduce((sum, s) => sum + s.totalBytes, 0),
+    }
   }
 
   fail(host: string, message: string): void {
@@ -63,11 +95,9 @@ export class SwarmProgress {
   /** The live view: hosts done, aggregate and slowest rate, and where the bytes came from. */
   render(): string[] {
     const states = [...this.hosts.values()]
-    const done = states.filter((s) => s.finishedAt !== undefined && s.failure === undefined).length
+    const { done, received, total } = this.totals()
     const failed = states.filter((s) => s.failure !== undefined).length
     const running = states.filter((s) => s.finishedAt === undefined)
-    const total = states.reduce((sum, s) => sum + s.totalBytes, 0)
-    const received = states.reduce((sum, s) => sum + s.downloadedBytes, 0)
     const fromSeeder = states.reduce((sum, s) => sum + s.fromSeederBytes, 0)
     const fromPeers = states.reduce((sum, s) => sum + s.fromPeersBytes, 0)
     const aggregate = running.reduce((sum, s) => sum + s.downRateBps, 0)

@@ -465,6 +465,47 @@ test('the release cannot land on the seeder (disk full) while peers already wait
   record('disk full on the seeder during the release upload (deploy)', 'exit 1 naming the seeder; peers stopped, every host as before', undefined, started, APP_MIB)
 })
 
+test('the seeder killed before any host holds every piece (deploy): the stalled swarm is given up, exit 1, every host as before, no agent left', async () => {
+  const started = Date.now()
+  const before = hosts.map(versionOf)
+  const releasesBefore = hosts.map(releasesOf)
+  const watched = hosts[1] ?? ''
+  // At 1 Mbit/s the seeder takes about 100 s to send the release once: the peers hold a few blocks
+  // when it dies, and none of the pieces they lack is anywhere else. The release's upload to the
+  // seeder's host goes on without the seeder (over SFTP), so the swarm's clock starts once it is in.
+  farm('rate', seeder, '1mbit', 'up')
+  let result: CliResult
+  let tag = ''
+  try {
+    const { done } = startDeploy('nine', 'swarm_stall_timeout=5')
+    await waitUntil(
+      () => {
+        tag = peekOnHost(seeder, 'ls -t /tmp/murder-e2e-*.tgz 2>/dev/null | head -n 1').stdout.trim().replace(/^\/tmp\/|\.tgz$/g, '')
+        if (tag === '') return false
+        const event = parseEvent(peekOnHost(watched, `tail -n 1 ${MURDER_PATH}/run/peer.${tag}.events.jsonl 2>/dev/null`).stdout.trim())
+        return event?.type === 'progress' && event.downloadedBytes > 0
+      },
+      90_000,
+      'a peer to receive its first bytes',
+      done
+    )
+    killAgent(seeder, 'seed', tag)
+    result = await done
+  } finally {
+    farm('rate', seeder, SWARM_RATE)
+  }
+  assert.equal(result.code, 1, result.stderr)
+  assert.match(result.stderr, new RegExp(`${seeder}: the seeder ended before the swarm did`), 'the seeder\'s death is said when it happens')
+  assert.match(result.stderr, new RegExp(`the swarm of ${tag} stalled: no host received a byte for 5 s \\(1 of 8 hosts done`), 'the peers say why they stopped')
+  hosts.forEach((host, index) => {
+    assert.equal(versionOf(host), before[index], `${host}: current untouched`)
+    assert.deepEqual(releasesOf(host), releasesBefore[index], `${host}: no new or half-made release`)
+    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
+    assert.equal(agentsOfDeploys(host), '', `${host}: no agent of the deploy left`)
+  })
+  record('seeder killed before any host held every piece (deploy)', 'exit 1 after swarm_stall_timeout=5, the stall and the seeder named; every host as before', undefined, started, APP_MIB)
+})
+
 test('Ctrl-C during distribution stops the agents, unlocks, leaves current alone and exits 130', async () => {
   const started = Date.now()
   expectOk(await deployVersion('three'), 'deploy before')

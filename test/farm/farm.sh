@@ -4,7 +4,7 @@
 #   bash test/farm/farm.sh up [N] [--rate 1gbit]   N hosts (default 8, at most 250); FARM_RATE works too
 #   bash test/farm/farm.sh down                    idempotent; removes everything up created
 #   bash test/farm/farm.sh status                  exit 0 only when every host answers SSH
-#   bash test/farm/farm.sh rate HOST|all RATE       re-cap one host's link (both ways), or every link
+#   bash test/farm/farm.sh rate HOST|all RATE [up|down]  re-cap one host's link (both ways, or only what it sends or receives), or every link
 #   bash test/farm/farm.sh link HOST down|up        cut a host off the bridge, or plug it back (faults)
 #
 # Addresses (10.213.0.0/16, used for nothing else; up refuses to start if the machine routes it):
@@ -408,16 +408,17 @@ require_host() {
 }
 
 set_rate() {
-  local host=$1 rate=$2 name
+  local host=$1 rate=$2 direction=${3:-both} name
   check_rate "$rate"
+  [[ $direction =~ ^(both|up|down)$ ]] || die "direction \"$direction\" is not understood; write both, up (what the host sends) or down"
   if [ "$host" = all ]; then
     { shape "$CONTROLLER_LINK" "$rate"; shape mv-ctl "$rate"; } | tc -batch -
     for name in $(farm_namespaces); do set_rate "${name#murder-}" "$rate"; done
     return
   fi
   require_host "$host"
-  shape "mv-$host" "$rate" | tc -batch -
-  shape eth0 "$rate" | ip netns exec "murder-$host" tc -batch -
+  [ "$direction" = up ] || shape "mv-$host" "$rate" | tc -batch -
+  [ "$direction" = down ] || shape eth0 "$rate" | ip netns exec "murder-$host" tc -batch -
 }
 
 set_link() {
@@ -440,8 +441,8 @@ case "${1:-}" in
   up) shift; locked up "$@" ;;
   down) locked down ;;
   status) status ;;
-  rate) [ $# -eq 3 ] || die "usage: farm.sh rate HOST|all RATE"; set_rate "$2" "$3" ;;
+  rate) [ $# -eq 3 ] || [ $# -eq 4 ] || die "usage: farm.sh rate HOST|all RATE [both|up|down]"; set_rate "$2" "$3" "${4:-both}" ;;
   link) [ $# -eq 3 ] || die "usage: farm.sh link HOST down|up"; set_link "$2" "$3" ;;
   _boot) shift; boot "$@" ;;
-  *) die "usage: farm.sh up [N] [--rate 1gbit] | down | status | rate HOST|all RATE | link HOST down|up" ;;
+  *) die "usage: farm.sh up [N] [--rate 1gbit] | down | status | rate HOST|all RATE [both|up|down] | link HOST down|up" ;;
 esac

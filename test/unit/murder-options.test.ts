@@ -54,9 +54,9 @@ test('readMurderOptions derives TEMP/TAG.tgz and its torrent', () => {
 })
 
 test('the swarm numbers: defaults, overrides, and NaN refused before any host', () => {
-  assert.deepEqual(readSwarmSettings(fetchFrom({})), { trackerPort: 8998, seedSeconds: 30, timeoutS: 0 })
-  assert.deepEqual(readSwarmSettings(fetchFrom({ tracker_port: '7000', peer_seed_seconds: '0', peer_timeout: 600 })), { trackerPort: 7000, seedSeconds: 0, timeoutS: 600 })
-  for (const [name, value] of [['tracker_port', 'abc'], ['tracker_port', '0'], ['peer_seed_seconds', 'x'], ['peer_timeout', '-5']] as const) {
+  assert.deepEqual(readSwarmSettings(fetchFrom({})), { trackerPort: 8998, seedSeconds: 30, timeoutS: 0, stallTimeoutS: 60 })
+  assert.deepEqual(readSwarmSettings(fetchFrom({ tracker_port: '7000', peer_seed_seconds: '0', peer_timeout: 600, swarm_stall_timeout: '0' })), { trackerPort: 7000, seedSeconds: 0, timeoutS: 600, stallTimeoutS: 0 })
+  for (const [name, value] of [['tracker_port', 'abc'], ['tracker_port', '0'], ['peer_seed_seconds', 'x'], ['peer_timeout', '-5'], ['swarm_stall_timeout', '1.5']] as const) {
     assert.throws(() => readSwarmSettings(fetchFrom({ [name]: value })), (error: Error) => error instanceof UsageError && error.message.startsWith(`${name} must be a whole number`), `${name}=${value}`)
   }
 })

@@ -22,3 +22,24 @@ test('the live view aggregates hosts, rates and where bytes came from', () => {
     '  h03  4.00s  5.0 MiB/s  from seeder 0 B, from peers 20.0 MiB, sent 3.0 MiB',
   ])
 })
+
+test('the quiet clock runs while no host receives a byte, and stops once none is left running', () => {
+  let now = 0
+  const progress = new SwarmProgress(['h01', 'h02'], () => now)
+  const counters = (downloadedBytes: number) => ({ downloadedBytes, totalBytes: 4 * MiB, fromSeederBytes: downloadedBytes, fromPeersBytes: 0, uploadedBytes: 0, downRateBps: 0 })
+  now = 3000
+  assert.equal(progress.quietMs(), 3000)
+  progress.restartQuietClock()
+  now = 4000
+  progress.update('h01', counters(MiB))
+  now = 9000
+  progress.update('h01', counters(MiB)) // the same count again is no progress
+  progress.update('h02', counters(0))
+  assert.equal(progress.quietMs(), 5000)
+  assert.equal(progress.standing(), '0 of 2 hosts done, 1.0 MiB of 8.0 MiB received')
+  progress.finish('h02', counters(4 * MiB))
+  now = 10_000
+  assert.equal(progress.quietMs(), 1000, 'a host finishing is progress')
+  progress.fail('h01', 'given up')
+  assert.equal(progress.quietMs(), 0, 'nobody left to wait for')
+})
