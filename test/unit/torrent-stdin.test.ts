@@ -51,3 +51,23 @@ test('a torrent that cannot be written is one line naming the path, and leaves n
   })
   assert.deepEqual(readdirSync(directory), ['temp'])
 })
+
+test('stdin that ends right after the torrent reads as the controller gone, not as a wait for ever', async () => {
+  const input = new PassThrough()
+  const torrent = Buffer.from('d8:announce4:xxxxe')
+  input.end(torrent)
+  assert.deepEqual(await readExactly(input, torrent.length), torrent)
+  await new Promise((resolve) => setImmediate(resolve)) // the end is emitted before anyone asks for the line
+  const request = firstLine(input)
+  const outcome = await Promise.race([request.line, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500))])
+  assert.equal(outcome, undefined)
+})
+
+test('firstLine of a stdin whose end was already emitted is undefined at once', async () => {
+  const input = new PassThrough()
+  input.end('d8:announce')
+  input.resume()
+  await new Promise((resolve) => input.once('end', resolve))
+  const outcome = await Promise.race([firstLine(input).line, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500))])
+  assert.equal(outcome, undefined)
+})

@@ -44,6 +44,8 @@ export function firstLine(input: Readable): { line: Promise<string | undefined>;
   const line = new Promise<string | undefined>((resolve) => {
     lines.once('line', (text) => resolve(text.trim()))
     lines.once('close', () => resolve(undefined))
+    // An input whose end was already emitted (read whole by someone else) emits nothing more.
+    if (input.readableEnded || input.destroyed) resolve(undefined)
   })
   return {
     line,
