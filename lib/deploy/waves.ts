@@ -11,7 +11,7 @@ export interface WaveStep {
 export function parseWaves(spec: string): WaveStep[] {
   const entries = spec.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
   if (entries.length === 0) throw new Error(`waves "${spec}" is empty; write counts or percentages like 1,10%,100%`)
-  return entries.map((entry) => {
+  const steps = entries.map((entry) => {
     const match = /^(\d+)(%?)$/.exec(entry)
     if (!match) throw new Error(`wave "${entry}" in "${spec}" is not a count or a percentage; write e.g. 1,10%,100%`)
     const step = { value: Number(match[1]), isPercent: match[2] === '%' }
@@ -19,6 +19,15 @@ export function parseWaves(spec: string): WaveStep[] {
     if (!step.isPercent && step.value < 1) throw new Error(`wave "${entry}" must be at least 1 host`)
     return step
   })
+  // Each entry is the hosts switched so far: `50%,10%` (sizes, not totals) would skip its second wave.
+  steps.forEach((step, index) => {
+    const larger = steps.slice(0, index).find((earlier) => earlier.isPercent === step.isPercent && earlier.value > step.value)
+    if (larger) {
+      const unit = step.isPercent ? '%' : ''
+      throw new Error(`waves "${spec}" shrink from ${larger.value}${unit} to ${step.value}${unit}; each wave is the hosts switched so far, so write them growing, e.g. 1,10%,100%`)
+    }
+  })
+  return steps
 }
 
 /** Splits hosts into rollout waves from a spec (see `parseWaves`). Pure; throws a one-line Error. */

@@ -27,6 +27,8 @@ test('planWaves rejects specs it cannot read', () => {
     ['1,ten%', 'wave "ten%" in "1,ten%" is not a count or a percentage; write e.g. 1,10%,100%'],
     ['0', 'wave "0" must be at least 1 host'],
     ['150%', 'wave "150%" must be between 1% and 100%'],
+    ['50%,10%', 'waves "50%,10%" shrink from 50% to 10%; each wave is the hosts switched so far, so write them growing, e.g. 1,10%,100%'],
+    ['5,10%,2', 'waves "5,10%,2" shrink from 5 to 2; each wave is the hosts switched so far, so write them growing, e.g. 1,10%,100%'],
   ]
   for (const [spec, message] of cases) assert.throws(() => planWaves(hosts, spec), { message })
 })
