@@ -228,6 +228,11 @@ namespace('deploy', () => {
     })
 
     task('release', { desc: 'Swap current to the new release, wave by wave' }, async () => {
+      // Alone it would point current at a release no one made, and a failed check would then
+      // "restore" a previous link no one read: it is a step of deploy and deploy:rollback only.
+      if (rollbackRelease === undefined && !isMakingRelease) {
+        throw new UsageError('deploy:symlink:release runs only inside deploy (after deploy:create_release); to switch current to a release already on the hosts, run deploy:rollback rollback_release=NAME.')
+      }
       await publishInWaves(rollbackRelease === undefined ? releasePath() : `${releasesPath()}/${rollbackRelease}`)
     })
   })

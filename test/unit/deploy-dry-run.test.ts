@@ -85,3 +85,18 @@ test('deploy:rollback --dry-run previews its commands with a stand-in for the re
     for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('deploy:symlink:release alone is refused before any host: it would point current at a release no one made', async () => {
+  const project = makeGitProject('symlink-alone', DEPLOY_PROJECT_FILES)
+  const tmp = scratchDir()
+  try {
+    for (const task of ['deploy:symlink:release', 'deploy:publishing']) {
+      const result = await runDryCli(['x', task, '--dry-run'], project.dir, tmp)
+      assert.equal(result.code, 2, `${task}: ${result.stderr}`)
+      assert.match(result.stderr, /deploy:symlink:release runs only inside deploy \(after deploy:create_release\); to switch current to a release already on the hosts, run deploy:rollback rollback_release=NAME\./)
+      assert.doesNotMatch(result.stderr, /ln -s/, `${task}: no swap planned`)
+    }
+  } finally {
+    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+})
