@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { basename, dirname } from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
-import { allServers, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
+import { allServers, checkInterrupted, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { chain } from '../lib/ssh/command.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
@@ -644,6 +644,9 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
   try {
     const tracking = await holdTracker(made.infoHash)
     try {
+      // Ctrl-C before the swarm has a cleanup of its own: nothing more starts, and the finally
+      // blocks stop what has (a swarm started anyway would run to its end before the deploy fails).
+      checkInterrupted()
       await on(seeder, async (remote) => {
         // A payload of this tag left by a killed run must not count as arrived before the upload
         // truncates it; the torrent lands before the upload starts, which may fill tmp_dir.
@@ -657,6 +660,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
       let seeding: HeldCommand | undefined
       try {
         seeding = await holdSeeder(options)
+        checkInterrupted()
         await peerSwarm(options, hosts, target.incoming, { shouldDelete: false, payload: 'tgz', renameTo: target.release }, { arrival, held })
         await arrival
       } finally {
