@@ -421,6 +421,21 @@ function startDeploy(version: string, ...args: string[]): { child: ChildProcess;
 const anyDeployPeerRunning = () => hosts.slice(1).some((host) => onHost(host, "pgrep -f 'murder-agent.cjs (daemon )?peer .*murder-e2e-'").code === 0)
 const agentsOfDeploys = (host: string) => onHost(host, "pgrep -af 'murder-agent.cjs (daemon )?(peer|seed) .*murder-e2e-' | grep -v pgrep || true").stdout.trim()
 
+/** What each host serves and holds before a deploy that must change nothing. */
+function snapshotHosts(): { versions: string[]; releases: string[][] } {
+  return { versions: hosts.map(versionOf), releases: hosts.map(releasesOf) }
+}
+
+/** A failed deploy left every host as `before`: current, releases, no lock, no agent of it. */
+function assertEveryHostAsBefore(before: { versions: string[]; releases: string[][] }): void {
+  hosts.forEach((host, index) => {
+    assert.equal(versionOf(host), before.versions[index], `${host}: current untouched`)
+    assert.deepEqual(releasesOf(host), before.releases[index], `${host}: no new or half-made release`)
+    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
+    assert.equal(agentsOfDeploys(host), '', `${host}: no agent of the deploy left`)
+  })
+}
+
 test('a full disk fails that host alone: with max_fail its current stays, the others switch', async () => {
   const started = Date.now()
   const full = hosts[2] ?? ''
@@ -442,8 +457,7 @@ test('a full disk fails that host alone: with max_fail its current stays, the ot
 
 test('the release cannot land on the seeder (disk full) while peers already wait: exit 1 naming it, every host as before, no agent left', async () => {
   const started = Date.now()
-  const before = hosts.map(versionOf)
-  const releasesBefore = hosts.map(releasesOf)
+  const before = snapshotHosts()
   await sleep(1100) // a new release timestamp
   // The release streams to the seeder while the peers start; it cannot fit a 4 MiB /tmp.
   readOnHost(seeder, 'sudo mount -t tmpfs -o size=4m,mode=1777 tmpfs /tmp')
@@ -456,19 +470,13 @@ test('the release cannot land on the seeder (disk full) while peers already wait
   assert.equal(result.code, 1, result.stderr)
   assert.match(result.stderr, new RegExp(`${seeder}: upload to /tmp/\\S+ failed`), 'the seeder is named with its upload')
   assert.match(result.stderr, new RegExp(`the release did not reach the seeder ${seeder}`), 'the peers say why they stopped')
-  hosts.forEach((host, index) => {
-    assert.equal(versionOf(host), before[index], `${host}: current untouched`)
-    assert.deepEqual(releasesOf(host), releasesBefore[index], `${host}: no new or half-made release`)
-    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
-    assert.equal(agentsOfDeploys(host), '', `${host}: no agent of the deploy left`)
-  })
+  assertEveryHostAsBefore(before)
   record('disk full on the seeder during the release upload (deploy)', 'exit 1 naming the seeder; peers stopped, every host as before', undefined, started, APP_MIB)
 })
 
 test('the seeder killed before any host holds every piece (deploy): the stalled swarm is given up, exit 1, every host as before, no agent left', async () => {
   const started = Date.now()
-  const before = hosts.map(versionOf)
-  const releasesBefore = hosts.map(releasesOf)
+  const before = snapshotHosts()
   const watched = hosts[1] ?? ''
   // At 1 Mbit/s the seeder takes about 100 s to send the release once: the peers hold a few blocks
   // when it dies, and none of the pieces they lack is anywhere else. The release's upload to the
@@ -497,20 +505,14 @@ test('the seeder killed before any host holds every piece (deploy): the stalled 
   assert.equal(result.code, 1, result.stderr)
   assert.match(result.stderr, new RegExp(`${seeder}: the seeder ended before the swarm did`), 'the seeder\'s death is said when it happens')
   assert.match(result.stderr, new RegExp(`the swarm of ${tag} stalled: no host received a byte for 5 s \\(1 of 8 hosts done`), 'the peers say why they stopped')
-  hosts.forEach((host, index) => {
-    assert.equal(versionOf(host), before[index], `${host}: current untouched`)
-    assert.deepEqual(releasesOf(host), releasesBefore[index], `${host}: no new or half-made release`)
-    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
-    assert.equal(agentsOfDeploys(host), '', `${host}: no agent of the deploy left`)
-  })
+  assertEveryHostAsBefore(before)
   record('seeder killed before any host held every piece (deploy)', 'exit 1 after swarm_stall_timeout=5, the stall and the seeder named; every host as before', undefined, started, APP_MIB)
 })
 
 test('Ctrl-C during distribution stops the agents, unlocks, leaves current alone and exits 130', async () => {
   const started = Date.now()
   expectOk(await deployVersion('three'), 'deploy before')
-  const before = hosts.map(versionOf)
-  const releasesBefore = hosts.map(releasesOf)
+  const before = snapshotHosts()
   await sleep(1100)
   const { child, done } = startDeploy('four')
   await waitUntil(anyDeployPeerRunning, 60_000, 'the swarm of the deploy')
@@ -519,12 +521,7 @@ test('Ctrl-C during distribution stops the agents, unlocks, leaves current alone
   assert.equal(result.code, 130, result.stderr)
   assert.match(result.stderr, /interrupted: stopping remote work and cleaning up/)
   assert.match(result.stderr, /current -> \S+ on h01, /)
-  hosts.forEach((host, index) => {
-    assert.equal(versionOf(host), before[index], `${host}: current untouched`)
-    assert.deepEqual(releasesOf(host), releasesBefore[index], `${host}: no new or half-made release`)
-    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
-    assert.equal(agentsOfDeploys(host), '', `${host}: no agent of the deploy left`)
-  })
+  assertEveryHostAsBefore(before)
   expectOk(await deployVersion('five'), 'the next deploy')
   for (const host of hosts) assert.equal(versionOf(host), 'five')
   record('Ctrl-C during distribution (deploy)', 'exit 130; agents stopped, unlocked, current untouched; next deploy ok', hosts.length, started, APP_MIB)
