@@ -433,7 +433,8 @@ export async function peerSwarm(
     }
   )
   seederFailure.catch(() => {})
-  const stall = isDryRun() ? undefined : watchForStall(options, progress, seederPayload, seeder.name)
+  const stallLimitS = swarmSettings().stallTimeoutS
+  const stall = isDryRun() || stallLimitS === 0 ? undefined : watchForStall(options, progress, seederPayload, seeder.name, stallLimitS)
   const swarmFailure = stall ? Promise.race([seederFailure, stall.failure]) : seederFailure
   swarmFailure.catch(() => {})
   const givenUp = () => seederError ?? stall?.error()
@@ -493,8 +494,7 @@ export async function peerSwarm(
  * (the seeder stopped before any host held every piece), and without this every download would wait
  * for ever (peer_timeout is 0 by default). The clock starts once the seeder's payload has arrived.
  */
-function watchForStall(options: MurderOptions, progress: SwarmProgress, source: Promise<void>, seederName: string): { failure: Promise<never>; error: () => DeployError | undefined; stop: () => void } {
-  const limitS = swarmSettings().stallTimeoutS
+function watchForStall(options: MurderOptions, progress: SwarmProgress, source: Promise<void>, seederName: string, limitS: number): { failure: Promise<never>; error: () => DeployError | undefined; stop: () => void } {
   let error: DeployError | undefined
   let fail = (_error: DeployError): void => {}
   const failure = new Promise<never>((_resolve, reject) => (fail = reject))
@@ -504,7 +504,7 @@ function watchForStall(options: MurderOptions, progress: SwarmProgress, source: 
     progress.restartQuietClock()
   }, () => {})
   const timer = setInterval(() => {
-    if (limitS === 0 || !hasArrived || error || progress.quietMs() < limitS * 1000) return
+    if (!hasArrived || error || progress.quietMs() < limitS * 1000) return
     error = new DeployError(
       `the swarm of ${options.tag} stalled: no host received a byte for ${limitS} s (${progress.standing()}); check that the seeder ${seederName} still seeds it and run again, or raise swarm_stall_timeout.`,
       { exitCode: 1 }
