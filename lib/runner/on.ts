@@ -34,8 +34,9 @@ export async function onHosts<T>(
     const limited = isNested ? start : () => session.hostLimit(start)
     return ownLimit ? ownLimit(limited) : limited()
   }
+  // In sequence or groups, a failure stops the hosts not started yet, unless max_fail still allows it.
   const outcome = await runWithStrategy(hosts, { ...options, limit: ownLimit ? undefined : options.limit }, work, (o) =>
-    options.onError !== 'continue' && o.failures.size > 0
+    options.onError !== 'continue' && o.failures.size > 0 && !session.isWithinFailBudget(o.failures.keys())
   )
   for (const name of outcome.values.keys()) session.touchedHosts.add(name)
   for (const [name, error] of outcome.failures) {

@@ -45,9 +45,13 @@ export class Session {
   /** True inside an `on` block, so nested blocks do not take a second global slot (p-limit deadlock). */
   readonly insideOn = new AsyncLocalStorage<boolean>()
 
-  /** Whether every host failed so far is within `max_fail`, so the run goes on without them. */
-  isWithinFailBudget(): boolean {
-    return this.failedHosts.size <= allowedFailures(this.failBudget, this.targetCount)
+  /**
+   * Whether every host failed so far, with `alsoFailing` (failures not yet recorded), is within
+   * `max_fail`, so the run goes on without them.
+   */
+  isWithinFailBudget(alsoFailing: Iterable<string> = []): boolean {
+    const failed = new Set([...this.failedHosts.keys(), ...alsoFailing])
+    return failed.size <= allowedFailures(this.failBudget, this.targetCount)
   }
 
   setConcurrency(concurrency: number): void {

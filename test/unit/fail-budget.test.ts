@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { allowedFailures, parseFailBudget } from '../../lib/runner/fail-budget.ts'
+import { Session } from '../../lib/runner/session.ts'
+import { onHosts } from '../../lib/runner/on.ts'
 
 test('max_fail reads a count or a percentage; nothing means no failure allowed', () => {
   assert.equal(allowedFailures(parseFailBudget(undefined), 8), 0)
@@ -17,4 +19,31 @@ test('max_fail rejects what it cannot read, naming the value', () => {
   for (const bad of ['-1', 'two', '150%', '1.5', '%', '10 %x']) {
     assert.throws(() => parseFailBudget(bad), (error: Error) => error.message.includes(`got "${bad.trim()}"`), bad)
   }
+})
+
+/** Runs `on` in sequence over hosts a, b, c where b fails; returns the hosts whose block ran. */
+async function sequenceWithFailingB(budget: string): Promise<{ ran: string[]; error?: Error }> {
+  const session = new Session()
+  const hosts = ['a', 'b', 'c'].map((name) => session.inventory.server(name))
+  session.failBudget = parseFailBudget(budget)
+  session.targetCount = hosts.length
+  const ran: string[] = []
+  try {
+    await onHosts(session, hosts, { in: 'sequence', wait: 0 }, async (remote) => {
+      ran.push(remote.host.name)
+      if (remote.host.name === 'b') throw new Error('b is down')
+    })
+    return { ran }
+  } catch (error) {
+    return { ran, error: error as Error }
+  }
+}
+
+test('in sequence, a failure within max_fail lets the hosts after it run; beyond it, they never start', async () => {
+  const within = await sequenceWithFailingB('1')
+  assert.deepEqual(within.ran, ['a', 'b', 'c'])
+  assert.equal(within.error, undefined)
+  const beyond = await sequenceWithFailingB('0')
+  assert.deepEqual(beyond.ran, ['a', 'b'])
+  assert.match(beyond.error?.message ?? '', /failed on 1 of 3 hosts: b/)
 })
