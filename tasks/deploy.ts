@@ -119,30 +119,36 @@ namespace('deploy', () => {
       await on(targets(), async (remote) => remote.run(['rm', '-f', lock]))
       log(`cleared the deploy lock ${lock} (unlock=1)`, 'warn')
     }
-    const outcome = await on(targets(), { onError: 'continue' }, async (remote) => {
-      // noclobber makes the create atomic: two deploys racing cannot both win. One round trip with
-      // the mkdir; only a lock not taken costs a second, to say by whom (or why mkdir failed).
-      const take = await remote.run(`${ensureDirectoriesCommand([deployTo()])} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, { allowFailure: true })
-      if (take.code !== 0) {
-        const held = await remote.run(['cat', lock], { quiet: true, allowFailure: true })
-        if (held.code !== 0) {
-          const why = take.stderr.trim().split('\n').at(-1)
-          // No mkdir error: the lock was there, then gone before we could read who held it.
-          if (!why) throw new DeployError(`${remote.host.name}: the deploy lock ${lock} was released while this deploy tried to take it; deploy again.`, { exitCode: 1 })
-          throw new DeployError(`${remote.host.name}: cannot create the deploy lock ${lock} (${why}); check that ${deployTo()} can be created and written.`, { exitCode: 1 })
+    // A host that cannot be reached or written is a failed host (max_fail may carry on without it);
+    // a lock another deploy holds is a conflict between people, and stops the run whatever max_fail.
+    const conflicts: string[] = []
+    try {
+      await on(targets(), async (remote) => {
+        // noclobber makes the create atomic: two deploys racing cannot both win. One round trip with
+        // the mkdir; only a lock not taken costs a second, to say by whom (or why mkdir failed).
+        const take = await remote.run(`${ensureDirectoriesCommand([deployTo()])} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, { allowFailure: true })
+        if (take.code === 0) {
+          lockedHosts.add(remote.host.name)
+          return
         }
-        const by = held.stdout.trim()
-        throw new DeployError(
-          `${remote.host.name}: ${application()} is being deployed by ${by || 'someone'} (lock ${lock}); wait, or pass unlock=1 if that deploy died.`,
-          { exitCode: 1 }
-        )
-      }
-      lockedHosts.add(remote.host.name)
-    })
-    if (outcome.failures.size > 0) {
+        const held = await remote.run(['cat', lock], { quiet: true, allowFailure: true })
+        if (held.code === 0) {
+          conflicts.push(`${remote.host.name}: ${application()} is being deployed by ${held.stdout.trim() || 'someone'} (lock ${lock}); wait, or pass unlock=1 if that deploy died.`)
+          return
+        }
+        const why = take.stderr.trim().split('\n').at(-1)
+        // No mkdir error: the lock was there, then gone before we could read who held it.
+        if (!why) conflicts.push(`${remote.host.name}: the deploy lock ${lock} was released while this deploy tried to take it; deploy again.`)
+        else throw new DeployError(`${remote.host.name}: cannot create the deploy lock ${lock} (${why}); check that ${deployTo()} can be created and written.`, { exitCode: 1 })
+      })
+    } catch (error) {
       await invoke('deploy:unlock')
-      const first = [...outcome.failures.values()][0]
-      throw first ?? new DeployError('deploy lock failed', { exitCode: 1 })
+      throw error
+    }
+    if (conflicts.length > 0) {
+      await invoke('deploy:unlock')
+      const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more host(s))` : ''
+      throw new DeployError(`${conflicts.sort()[0]}${more}`, { exitCode: 1 })
     }
   })
 

@@ -153,7 +153,7 @@ test('ROLES= deploys only that role; a concurrent deploy is refused by the lock;
   assert.match(dirty.stderr, /^error: Refusing to deploy: the working tree has 1 uncommitted change\(s\); commit them, or pass allow_dirty=1 to deploy them anyway\.$/m)
 })
 
-test('a deploy_to that cannot be created on one host fails at the lock, naming it and why; no host keeps a lock', async () => {
+test('a deploy_to that cannot be created on one host fails at the lock, naming it and why; no host keeps a lock; max_fail=1 deploys the others', async () => {
   const blocked = hosts[2] ?? ''
   const where = '/srv/lock-test'
   for (const host of hosts) onHost(host, `rm -rf ${where}`)
@@ -163,6 +163,17 @@ test('a deploy_to that cannot be created on one host fails at the lock, naming i
     assert.equal(result.code, 1, result.stderr)
     assert.match(result.stderr, new RegExp(`${blocked}: cannot create the deploy lock ${where}/app/deploy.lock \\(mkdir: .*Not a directory\\); check that ${where}/app can be created and written\\.`))
     for (const host of hosts) assert.equal(onHost(host, `test -e ${where}/app/deploy.lock`).code, 1, `${host}: no lock left`)
+    for (const host of hosts) assert.equal(onHost(host, `test -e ${where}/app/current`).code, 1, `${host}: nothing deployed`)
+
+    for (const host of hosts.filter((name) => name !== blocked)) onHost(host, `mkdir -p ${where}/app/shared/config && echo "secret: 1" > ${where}/app/shared/config/app.yml`)
+    nextVersion()
+    const within = await deploy('deploy', `deploy_to=${where}/app`, 'max_fail=1')
+    expectOk(within, 'deploy with max_fail=1')
+    assert.match(within.stderr, new RegExp(`carrying on without ${blocked}: 1 of ${hosts.length} hosts failed, within max_fail=1`))
+    for (const host of hosts.filter((name) => name !== blocked)) {
+      assert.equal(readOnHost(host, `cat ${where}/app/current/VERSION`).trim(), String(version), `${host} deployed`)
+      assert.equal(onHost(host, `test -e ${where}/app/deploy.lock`).code, 1, `${host}: unlocked`)
+    }
   } finally {
     for (const host of hosts) onHost(host, `rm -rf ${where}`)
   }

@@ -455,6 +455,31 @@ test('a full disk fails that host alone: with max_fail its current stays, the ot
   record('disk full on one host (deploy, max_fail=1)', `exit 0; ${full} stays on its release, 7 switch`, hosts.length - 1, started, APP_MIB)
 })
 
+test('a host down when the deploy starts: without max_fail nothing changes; with max_fail=1 the others switch', async () => {
+  const started = Date.now()
+  const down = hosts[3] ?? ''
+  const before = snapshotHosts()
+  const withLinkDown = async (version: string, ...args: string[]): Promise<CliResult> => {
+    farm('link', down, 'down')
+    try {
+      return await deployVersion(version, ...args)
+    } finally {
+      farm('link', down, 'up')
+    }
+  }
+  const refused = await withLinkDown('refused', 'ssh_connect_timeout=3')
+  assert.equal(refused.code, 1, refused.stderr)
+  assert.match(refused.stderr, new RegExp(`✖ 1 host\\(s\\) failed:\\n\\s+${down}: .*timed out`))
+  assertEveryHostAsBefore(before)
+
+  const within = await withLinkDown('within', 'ssh_connect_timeout=3', 'max_fail=1')
+  expectOk(within, 'deploy with max_fail=1')
+  assert.match(within.stderr, new RegExp(`carrying on without ${down}: 1 of ${hosts.length} hosts failed, within max_fail=1`))
+  hosts.forEach((host, index) => assert.equal(versionOf(host), host === down ? before.versions[index] : 'within', `${host} runs the expected release`))
+  assert.deepEqual(releasesOf(down), before.releases[hosts.indexOf(down)], `${down}: untouched`)
+  record('host down when the deploy starts (max_fail=0, then 1)', `exit 1, every host as before; then exit 0, ${down} untouched, 7 switch`, hosts.length - 1, started, APP_MIB)
+})
+
 test('the release cannot land on the seeder (disk full) while peers already wait: exit 1 naming it, every host as before, no agent left', async () => {
   const started = Date.now()
   const before = snapshotHosts()
