@@ -5,7 +5,7 @@ import { posix } from 'node:path'
 import { DeployError, InterruptedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import {
-  DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
+  DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, deployLogLine, parseReleaseListing, releaseArchivePath, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
 } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
 import { sharedLinksCommand } from '../lib/deploy/shared-links.ts'
@@ -47,6 +47,7 @@ const releaseName = (): string => readReleaseName(fetch)
 const releasePath = (): string => `${releasesPath()}/${releaseName()}`
 const INCOMING_SUFFIX = '.incoming'
 const incomingPath = (): string => `${releasesPath()}/.${releaseName()}${INCOMING_SUFFIX}`
+const archivePath = (): string => releaseArchivePath(readTmpDir(fetch), application(), releaseName())
 
 /** The hosts this deploy changes: release roles after ROLES=/HOSTS= filters. */
 function targets(): Host[] {
@@ -178,9 +179,10 @@ namespace('deploy', () => {
 
   task('new_release_path', async () => {
     await on(targets(), async (remote) => {
-      // Clears what a deploy killed mid-way left being filled (we hold the lock: nobody else is
-      // filling one), unless this release exists: one round trip, a second only to say which failed.
-      const clear = `test ! -e ${quote(releasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)}`
+      // Clears what a deploy killed mid-way left being filled, and the archives failed deploys left
+      // in tmp_dir (we hold the lock: nobody else is filling one), unless this release exists: one
+      // round trip, a second only to say which failed.
+      const clear = `test ! -e ${quote(releasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)} && ${clearStaleArchivesCommand(readTmpDir(fetch), application())}`
       if ((await remote.run(clear, { quiet: true, allowFailure: true })).code === 0) return
       if (await remote.test(['test', '-e', releasePath()])) {
         throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
@@ -348,17 +350,21 @@ async function reportCurrent(hosts: readonly Host[]): Promise<void> {
   for (const [release, names] of byRelease) log(`current -> ${release} on ${names.sort().join(', ')}`, 'warn')
 }
 
-/** Removes this run's release directory wherever `current` does not point at it (best effort: a host may be gone). */
+/**
+ * Removes this run's release directory wherever `current` does not point at it, and its archive
+ * and torrent in tmp_dir (best effort: a host may be gone; the next deploy clears those then).
+ */
 async function removeUnpublishedRelease(hosts: readonly Host[]): Promise<void> {
   if (hosts.length === 0) return
   const release = releasePath()
+  const leftovers = [incomingPath(), archivePath(), `${archivePath()}.torrent`]
   await on(hosts, { onError: 'continue' }, async (remote) => {
-    await remote.run(['sh', '-c', 'rm -rf "$3"; test "$(readlink "$1")" = "$2" || rm -rf "$2"', 'sh', currentPath(), release, incomingPath()], { quiet: true })
+    await remote.run(['sh', '-c', 'current=$1 release=$2; shift 2; rm -rf "$@"; test "$(readlink "$current")" = "$release" || rm -rf "$release"', 'sh', currentPath(), release, ...leftovers], { quiet: true })
   })
 }
 
 async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], target: ReleaseTarget): Promise<void> {
-  const remoteTgz = `${readTmpDir(fetch)}/${application()}-${releaseName()}.tgz`
+  const remoteTgz = archivePath()
   await on(hosts, async (remote) => {
     await remote.run(['mkdir', '-p', readTmpDir(fetch), target.incoming])
     await remote.upload(release.tgzPath, remoteTgz)

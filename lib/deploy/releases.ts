@@ -53,6 +53,23 @@ export function clearIncomingCommand(releasesPath: string, suffix: string): stri
   return `set -- ${quote(releasesPath)}/.*${quote(suffix)} && { [ ! -e "$1" ] || rm -rf "$@"; }`
 }
 
+const STAMP_GLOB = '[0-9]'.repeat(14)
+
+/** Where a deploy's release archive waits on a host (copy) or is seeded from (murder); its torrent adds `.torrent`. */
+export function releaseArchivePath(tmpDir: string, application: string, release: string): string {
+  return `${tmpDir}/${application}-${release}.tgz`
+}
+
+/**
+ * Removes the archives and torrents of this application's earlier releases that failed or killed
+ * deploys left in tmp_dir (no other deploy of it runs: we hold its lock). Exactly 14 digits, so
+ * `shop` never takes `shop-2`'s. Always succeeds: leftovers are tidied, not a reason to stop.
+ */
+export function clearStaleArchivesCommand(tmpDir: string, application: string): string {
+  const archives = `${quote(`${tmpDir}/${application}-`)}${STAMP_GLOB}.tgz`
+  return `for stale in ${archives} ${archives}.torrent; do [ ! -e "$stale" ] || rm -f "$stale" || :; done`
+}
+
 /**
  * The command whose output parseReleaseListing reads. The names come from a glob rather than
  * `ls -x` (the same names: no dot files, dangling links too), and `readlink` prints straight after

@@ -421,6 +421,8 @@ function startDeploy(version: string, ...args: string[]): { child: ChildProcess;
 const anyDeployPeerRunning = () => hosts.slice(1).some((host) => onHost(host, "pgrep -f 'murder-agent.cjs (daemon )?peer .*murder-e2e-'").code === 0)
 const agentsOfDeploys = (host: string) => onHost(host, "pgrep -af 'murder-agent.cjs (daemon )?(peer|seed) .*murder-e2e-' | grep -v pgrep || true").stdout.trim()
 
+const archivesLeft = (host: string) => onHost(host, 'ls /tmp/murder-e2e-[0-9]*.tgz* 2>/dev/null || true').stdout.trim()
+
 /** What each host serves and holds before a deploy that must change nothing. */
 function snapshotHosts(): { versions: string[]; releases: string[][] } {
   return { versions: hosts.map(versionOf), releases: hosts.map(releasesOf) }
@@ -433,6 +435,7 @@ function assertEveryHostAsBefore(before: { versions: string[]; releases: string[
     assert.deepEqual(releasesOf(host), before.releases[index], `${host}: no new or half-made release`)
     assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
     assert.equal(agentsOfDeploys(host), '', `${host}: no agent of the deploy left`)
+    assert.equal(archivesLeft(host), '', `${host}: no release archive or torrent left in /tmp`)
   })
 }
 
@@ -575,6 +578,7 @@ test('kill -9 of the controller mid-distribution: current stays complete; stop_a
   for (const host of hosts) {
     assert.equal(versionOf(host), 'seven')
     assert.ok(releasesOf(host).every((name) => /^\d{14}$/.test(name)), `${host}: the half-made release is gone`)
+    assert.equal(archivesLeft(host), '', `${host}: the killed deploy's archive and torrent are gone`)
   }
   record('controller kill -9 during distribution', 'current complete everywhere; no agent after stop_all_*; deploy unlock=1 ok', hosts.length, started, APP_MIB)
 })

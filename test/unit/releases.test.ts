@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
+import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, releaseArchivePath, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
 
 test('releaseTimestamp is UTC %Y%m%d%H%M%S', () => {
   assert.equal(releaseTimestamp(new Date('2024-01-02T03:04:05.678Z')), '20240102030405')
@@ -90,4 +90,18 @@ test('clearIncomingCommand, run in /bin/sh, removes only releases left being fil
   for (const name of ['.20240102000000.incoming/app', '.20240103000000.incoming', '.hidden']) mkdirSync(join(releases, name), { recursive: true })
   clear()
   assert.deepEqual(readdirSync(releases).sort(), ['.hidden', '20240101000000'])
+})
+
+test('clearStaleArchivesCommand, run in /bin/sh, removes only this application\'s release archives and torrents', (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), "murder-archives it's-"))
+  t.after(() => rmSync(tmp, { recursive: true, force: true }))
+  const clear = () => execFileSync('/bin/sh', ['-c', clearStaleArchivesCommand(tmp, 'shop')])
+  clear()
+  assert.deepEqual(readdirSync(tmp), [], 'nothing to remove')
+  const kept = ['shop-2-20240101000000.tgz', 'shop-2024010100000.tgz', 'shop-20240101000000.tgz.part', 'other-20240101000000.tgz', 'shop.tgz']
+  const stale = ['shop-20240101000000.tgz', 'shop-20240101000000.tgz.torrent', 'shop-20240102000000.tgz.torrent']
+  for (const name of [...kept, ...stale]) writeFileSync(join(tmp, name), '')
+  clear()
+  assert.deepEqual(readdirSync(tmp).sort(), [...kept].sort())
+  assert.equal(releaseArchivePath('/tmp', 'shop', '20240101000000'), '/tmp/shop-20240101000000.tgz')
 })
