@@ -171,6 +171,32 @@ test('with max_fail=1 a host whose destination is not empty is reported and left
   expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
 })
 
+test('a run directory full of ended transfers: distribute_files keeps it, and the next seeder and peers prune it to the newest 10', async () => {
+  const run = `${MURDER_PATH}/run`
+  const peerHost = hosts[1] ?? ''
+  // 400 ended transfers (1200 files), the oldest first: once over distribute_files' 1000-file guard.
+  const leave = (host: string, kind: string) =>
+    readOnHost(host, `mkdir -p ${run} && cd ${run} && for i in $(seq 1 400); do touch -d "@$((1600000000 + i))" ${kind}.Old$i.log ${kind}.Old$i.events.jsonl ${kind}.Old$i.stats.json; done`)
+  leave(seeder, 'seed')
+  leave(peerHost, 'peer')
+  expectOk(await deploy('murder:distribute_files'), 'distribute_files over a full run directory')
+  assert.equal(readOnHost(peerHost, `ls ${run} | grep -c '^peer[.]Old'`).trim(), '1200', 'distribute_files keeps run/')
+
+  expectOk(await deploy('murder:start_tracker'), 'start_tracker')
+  expectOk(await deploy('murder:create_torrent', 'tag=Prune', 'files_path=/srv/files/sub'), 'create_torrent')
+  expectOk(await deploy('murder:start_seeding', 'tag=Prune'), 'start_seeding')
+  expectOk(await deploy('murder:peer', 'tag=Prune', 'destination_path=/srv/prune', 'peer_seed_seconds=0'), 'peer')
+  const tagsOf = (host: string, kind: string) => new Set(readOnHost(host, `ls ${run}`).trim().split('\n').filter((name) => name.startsWith(`${kind}.`)).map((name) => name.split('.')[1]))
+  for (const [host, kind] of [[seeder, 'seed'], [peerHost, 'peer']] as const) {
+    const tags = tagsOf(host, kind)
+    assert.ok(tags.has('Prune'), `${host}: this transfer's files stay`)
+    assert.ok(tags.size <= 11, `${host}: at most 10 ended ${kind} transfers besides this one, found ${tags.size - 1}`)
+    assert.ok(tags.has('Old400') && !tags.has('Old390'), `${host}: the newest ended transfers stay, the oldest go`)
+  }
+  expectOk(await deploy('murder:stop_seeding', 'tag=Prune'), 'stop_seeding')
+  expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
+})
+
 test("murder:peer hands out the seeder's torrent, not a stale local one of the same tag", async () => {
   expectOk(await deploy('murder:start_tracker'), 'start_tracker')
   expectOk(await deploy('murder:create_torrent', 'tag=Again', 'files_path=/srv/files/sub'), 'first create_torrent')

@@ -10,6 +10,7 @@ import { AGENT_VERSION, formatEvent, parseEvent, TRANSFER_NODE_FLAGS, type Agent
 import { AgentError } from './errors.ts'
 import { isRunning, readPidFile, removePidFile, stopDaemon, waitForExit } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
+import { pruneFinishedTransfers } from './finished-transfers.ts'
 
 /** Where the events file cannot be watched: how often a follower looks at it. */
 const FOLLOW_POLL_MS = 150
@@ -84,6 +85,7 @@ export async function launchDaemon(launch: DaemonLaunch): Promise<PidRecord> {
     process.kill(pid, 'SIGKILL')
     throw new AgentError(`another ${launch.kind} daemon was started at the same time (${files.pid} exists): ${(error as Error).message}`)
   }
+  if (launch.kind !== 'tracker') await pruneFinishedTransfers(launch.state, launch.kind)
   return record
 }
 

@@ -14,6 +14,7 @@ import { AgentError } from './errors.ts'
 import { firstLine } from './hold.ts'
 import { ownCommandLine } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
+import { pruneFinishedTransfers } from './finished-transfers.ts'
 
 export interface ForegroundDaemon {
   state: string
@@ -166,5 +167,6 @@ async function claimPidFile(daemon: ForegroundDaemon): Promise<PidRecord> {
     const what = daemon.tag === undefined ? `another ${daemon.kind}` : `another ${daemon.kind} of ${daemon.tag}`
     throw new AgentError(`${what} was started at the same time (${files.pid} exists): ${(error as Error).message}`)
   }
+  if (daemon.kind !== 'tracker') void pruneFinishedTransfers(daemon.state, daemon.kind)
   return record
 }
