@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.ts'
 import type { Host } from './host.ts'
 
-/** ROLES= and HOSTS= narrowing (Capistrano's filters): names match exactly, `/re/` matches as a regex. */
+/** ROLES= and HOSTS= narrowing (Capistrano's filters): names (a host's name or hostname) match exactly, `/re/` matches as a regex. */
 export interface HostFilter {
   roles: string[]
   hosts: string[]
@@ -40,7 +40,7 @@ export function validateFilter(filter: HostFilter, allHosts: readonly Host[], ro
   }
   for (const host of filter.hosts) {
     const matches = toMatcher(host)
-    if (!allHosts.some((candidate) => matches(candidate.name))) {
+    if (!allHosts.some((candidate) => matches(candidate.name) || matches(candidate.hostname))) {
       throw new UsageError(
         `Unknown host "${host}" in HOSTS filter. Known hosts: ${allHosts.map((h) => h.name).join(', ') || '(none)'}.`
       )
@@ -56,7 +56,8 @@ export function applyFilter(hosts: readonly Host[], filter: HostFilter): Host[] 
       roleMatchers.length === 0 ||
       filter.roles.includes('all') ||
       [...host.roles].some((role) => roleMatchers.some((m) => m(role)))
-    const hostOk = hostMatchers.length === 0 || hostMatchers.some((m) => m(host.name))
+    // A hostname selects every server on it (`web1` selects `web1:2201` and `web1:2202`).
+    const hostOk = hostMatchers.length === 0 || hostMatchers.some((m) => m(host.name) || m(host.hostname))
     return roleOk && hostOk
   })
 }

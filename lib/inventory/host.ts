@@ -1,7 +1,12 @@
 /** A server as the deployfile or stage file declared it. */
 export interface Host {
-  /** The name as written (without user and port): what output, filters and ssh_config use. */
-  readonly name: string
+  /**
+   * What output, filters and the run's records call it: the hostname as written, or `hostname:port`
+   * when another server shares the hostname on another port (the inventory names it so).
+   */
+  name: string
+  /** The hostname as written (without user and port): what ssh_config looks up and SSH connects to. */
+  readonly hostname: string
   user: string | undefined
   port: number | undefined
   readonly roles: Set<string>

@@ -11,23 +11,45 @@ export interface ServerOptions {
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]*$/
 
-/** Servers and roles, in declaration order; declaring a host twice merges roles and properties (Capistrano). */
+/**
+ * Servers and roles, in declaration order. Declaring a server again merges roles and properties
+ * (Capistrano); a server is its hostname and port, so `web1:2201` and `web1:2202` are two servers
+ * (named so), and a declaration without a port adds to the hostname's server.
+ */
 export class Inventory {
-  private readonly byName = new Map<string, Host>()
+  private readonly hosts: Host[] = []
 
   server(text: string, options: ServerOptions = {}): Host {
     const address = parseHost(text)
-    const { roles = [], user, port, ...properties } = options
-    let host = this.byName.get(address.name)
+    const { roles = [], user, port: portOption, ...properties } = options
+    const port = portOption ?? address.port
+    let host = this.serverOf(address.name, port)
     if (!host) {
-      host = { name: address.name, user: undefined, port: undefined, roles: new Set(), properties: {} }
-      this.byName.set(address.name, host)
+      host = { name: address.name, hostname: address.name, user: undefined, port: undefined, roles: new Set(), properties: {} }
+      this.hosts.push(host)
     }
     host.user = user ?? address.user ?? host.user
-    host.port = port ?? address.port ?? host.port
+    host.port = port ?? host.port
     for (const role of typeof roles === 'string' ? [roles] : roles) host.roles.add(checkRoleName(role))
     Object.assign(host.properties, properties)
+    this.nameSharedHostnames(address.name)
     return host
+  }
+
+  /** The server a declaration adds to: same hostname and port, else the hostname's one without a port (or, without a port, its first). */
+  private serverOf(hostname: string, port: number | undefined): Host | undefined {
+    const sameHostname = this.hosts.filter((host) => host.hostname === hostname)
+    if (port === undefined) return sameHostname[0]
+    return sameHostname.find((host) => host.port === port) ?? sameHostname.find((host) => host.port === undefined)
+  }
+
+  /** Servers sharing a hostname are told apart by their port in every name, filter and report. */
+  private nameSharedHostnames(hostname: string): void {
+    const sharing = this.hosts.filter((host) => host.hostname === hostname)
+    for (const host of sharing) {
+      const shown = hostname.includes(':') ? `[${hostname}]` : hostname
+      host.name = sharing.length > 1 && host.port !== undefined ? `${shown}:${host.port}` : hostname
+    }
   }
 
   role(name: string, hosts: readonly string[] | string, properties: ServerOptions = {}): void {
@@ -37,11 +59,11 @@ export class Inventory {
   }
 
   all(): Host[] {
-    return [...this.byName.values()]
+    return [...this.hosts]
   }
 
   find(name: string): Host | undefined {
-    return this.byName.get(name)
+    return this.hosts.find((host) => host.name === name)
   }
 
   roleNames(): Set<string> {

@@ -22,12 +22,12 @@ export class SshConfigFile {
   }
 
   /** `localUser` is the fallback login, like ssh's. */
-  resolve(host: Pick<Host, 'name' | 'user' | 'port'>, localUser: string): SshTarget {
-    const computed = this.config?.compute(host.name) ?? {}
+  resolve(host: Pick<Host, 'name' | 'hostname' | 'user' | 'port'>, localUser: string): SshTarget {
+    const computed = this.config?.compute(host.hostname) ?? {}
     const identityFiles = asList(computed['IdentityFile']).map((file) => expandHome(file, this.path))
     return {
       name: host.name,
-      hostname: asString(computed['HostName']) ?? host.name,
+      hostname: asString(computed['HostName']) ?? host.hostname,
       port: host.port ?? Number(asString(computed['Port']) ?? 22),
       user: host.user ?? asString(computed['User']) ?? localUser,
       identityFiles,

@@ -227,7 +227,7 @@ export class SshBackend implements Backend {
   // ProxyJump: one hop, through a pooled connection to the jump host.
   private async jump(host: Host, target: SshTarget): Promise<NonNullable<Config['sock']>> {
     const jump = parseHost(target.proxyJump ?? '')
-    const via = await this.connection({ ...jump, user: jump.user, port: jump.port, roles: new Set(), properties: {} })
+    const via = await this.connection({ ...jump, hostname: jump.name, user: jump.user, port: jump.port, roles: new Set(), properties: {} })
     try {
       return await via.forwardOut('127.0.0.1', 0, target.hostname, target.port)
     } catch (error) {

@@ -1,0 +1,56 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Inventory } from '../../lib/inventory/inventory.ts'
+import { applyFilter, validateFilter } from '../../lib/inventory/filter.ts'
+import { SshConfigFile } from '../../lib/inventory/ssh-config.ts'
+
+const summary = (inventory: Inventory) =>
+  inventory.all().map((host) => ({ name: host.name, hostname: host.hostname, user: host.user, port: host.port, roles: [...host.roles].sort() }))
+
+test('declaring a server again merges its roles, user and port (Capistrano)', () => {
+  const inventory = new Inventory()
+  inventory.server('web1', { roles: 'web' })
+  inventory.server('deploy@web1:2222', { roles: ['app'] })
+  inventory.role('db', ['web1'])
+  assert.deepEqual(summary(inventory), [{ name: 'web1', hostname: 'web1', user: 'deploy', port: 2222, roles: ['app', 'db', 'web'] }])
+})
+
+test('one hostname on two ports is two servers, each named with its port; a declaration without a port adds to the first', () => {
+  const inventory = new Inventory()
+  const first = inventory.server('localhost:2201', { roles: 'web' })
+  assert.equal(first.name, 'localhost', 'alone, a server is named by its hostname')
+  inventory.server('localhost', { port: 2202, roles: 'app' })
+  inventory.server('localhost:2202', { roles: 'db' })
+  inventory.server('localhost', { roles: 'cache' })
+  inventory.server('[::1]:2203')
+  inventory.server('[::1]:2204')
+  assert.deepEqual(summary(inventory), [
+    { name: 'localhost:2201', hostname: 'localhost', user: undefined, port: 2201, roles: ['cache', 'web'] },
+    { name: 'localhost:2202', hostname: 'localhost', user: undefined, port: 2202, roles: ['app', 'db'] },
+    { name: '[::1]:2203', hostname: '::1', user: undefined, port: 2203, roles: [] },
+    { name: '[::1]:2204', hostname: '::1', user: undefined, port: 2204, roles: [] },
+  ])
+  assert.equal(first.name, 'localhost:2201', 'the Host object declared first is renamed too')
+})
+
+test('HOSTS= selects a server by its name, or every server on a hostname', () => {
+  const inventory = new Inventory()
+  inventory.server('localhost:2201')
+  inventory.server('localhost:2202')
+  inventory.server('web2')
+  const names = (hosts: string[]) => {
+    validateFilter({ roles: [], hosts }, inventory.all(), inventory.roleNames())
+    return applyFilter(inventory.all(), { roles: [], hosts }).map((host) => host.name)
+  }
+  assert.deepEqual(names(['localhost:2202']), ['localhost:2202'])
+  assert.deepEqual(names(['localhost']), ['localhost:2201', 'localhost:2202'])
+  assert.throws(() => names(['localhost:2203']), /Unknown host "localhost:2203" in HOSTS filter\. Known hosts: localhost:2201, localhost:2202, web2\./)
+})
+
+test('ssh_config is looked up by hostname, not by the port-qualified name', () => {
+  const inventory = new Inventory()
+  const a = inventory.server('localhost:2201')
+  inventory.server('localhost:2202')
+  const target = new SshConfigFile('/nonexistent/ssh_config').resolve(a, 'me')
+  assert.deepEqual({ name: target.name, hostname: target.hostname, port: target.port, user: target.user }, { name: 'localhost:2201', hostname: 'localhost', port: 2201, user: 'me' })
+})
