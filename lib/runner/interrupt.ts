@@ -1,5 +1,6 @@
-// Ctrl-C during a run. The first SIGINT asks every registered cleanup (murder stops its agents of
-// this run) to undo remote work, so the running tasks fail and their own failure paths (deploy's
+// Ctrl-C during a run. The first SIGINT sends SIGTERM to every remote command running (but the
+// murder agents'), and asks every registered cleanup (murder stops its agents of this run) to undo
+// remote work, so the running tasks fail and their own failure paths (deploy's
 // unlock and release removal) run over the still open connections; the run then ends with exit 130
 // and its summary. A second SIGINT quits at once.
 import { DeployError } from '../errors.ts'
@@ -29,7 +30,10 @@ export class Interruption {
         quit(INTERRUPTED_EXIT_CODE)
       }
       this.isInterrupted = true
-      session.reporter.emit({ type: 'message', level: 'warn', text: 'interrupted: stopping remote work and cleaning up (Ctrl-C again to quit at once)' })
+      // Before the cleanups start commands of their own: only what ran when Ctrl-C came is stopped.
+      const stopped = session.backend.interruptCommands()
+      const commands = stopped > 0 ? ` (${stopped} running command(s) get SIGTERM)` : ''
+      session.reporter.emit({ type: 'message', level: 'warn', text: `interrupted: stopping remote work${commands} and cleaning up (Ctrl-C again to quit at once)` })
       void this.runCleanups(session)
     }
     process.on('SIGINT', onSignal)

@@ -5,6 +5,8 @@ export interface ExecResult {
   code: number | null
   stdout: string
   stderr: string
+  /** Killed by the first Ctrl-C (`interruptCommands`). */
+  wasInterrupted?: boolean
 }
 
 export interface OutputHandlers {
@@ -12,6 +14,8 @@ export interface OutputHandlers {
   onStderr?: (chunk: Buffer) => void
   /** The command's stdin, open until this stream ends; without it stdin is empty. */
   stdin?: Readable
+  /** Not stopped by the first Ctrl-C: it has its own way to stop (a murder agent told `stop`). */
+  survivesInterrupt?: boolean
 }
 
 /** How commands reach a host: real SSH, or the dry-run printer. */
@@ -19,6 +23,11 @@ export interface Backend {
   exec(host: Host, command: string, handlers: OutputHandlers): Promise<ExecResult>
   upload(host: Host, source: string | Buffer, remotePath: string): Promise<void>
   download(host: Host, remotePath: string, localPath: string): Promise<void>
+  /**
+   * The first Ctrl-C: sends SIGTERM to the process group of every command running now (but those
+   * marked `survivesInterrupt`), so it ends as `killed`, saying Ctrl-C stopped it. Returns how many.
+   */
+  interruptCommands(): number
   /** Closes every connection the run opened. */
   close(): Promise<void>
 }

@@ -23,6 +23,8 @@ export interface ShellPipes {
   end(): void
   /** Closes the channel outright (a shell that never answered). */
   destroy(): void
+  /** Sends a signal to the shell's process group: the shell and the command it runs. */
+  signal(name: 'TERM'): void
   onStdout(listener: (chunk: Buffer) => void): void
   onStderr(listener: (chunk: Buffer) => void): void
   /** The shell is gone and its output has all come. May be called more than once. */
@@ -121,6 +123,15 @@ export class CommandShell {
       if (!this.hasStarted) this.silenceTimer = setTimeout(() => this.onSilence(), this.options.timeoutMs)
       this.pipes.write(text)
     })
+  }
+
+  /**
+   * Stops the shell and the command it runs (Ctrl-C): the command ends as killed, and the shell with
+   * it, so the host's later commands take exec channels.
+   */
+  signal(name: 'TERM'): void {
+    if (this.isClosed) return
+    this.pipes.signal(name)
   }
 
   /** Ends the shell's stdin: it exits once its current command (if any) is done. */

@@ -10,5 +10,9 @@ export class DryRunBackend implements Backend {
 
   async download(): Promise<void> {}
 
+  interruptCommands(): number {
+    return 0
+  }
+
   async close(): Promise<void> {}
 }

@@ -17,6 +17,8 @@ export interface RunOptions {
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void
   /** Feed the command's stdin from this stream (it stays open until the stream ends). */
   stdin?: Readable
+  /** Not stopped by the first Ctrl-C (by default every running command is): it has its own way to stop. */
+  survivesInterrupt?: boolean
 }
 
 export interface CommandResult {
@@ -143,6 +145,7 @@ export class HostContext {
       onStdout: (chunk) => stdout.push(chunk),
       onStderr: (chunk) => stderr.push(chunk),
       ...(options.stdin ? { stdin: options.stdin } : {}),
+      ...(options.survivesInterrupt ? { survivesInterrupt: true } : {}),
     })
     stdout.end()
     stderr.end()
@@ -152,7 +155,7 @@ export class HostContext {
     if (result.code !== 0 && !options.allowFailure) {
       // A streamed stderr was already shown; the error keeps only its last line then (invoke).
       const tail = options.quiet ? stderrLines : stderrLines.slice(-1)
-      throw new RemoteCommandError(hostName, text, result.code, tail)
+      throw new RemoteCommandError(hostName, text, result.code, result.wasInterrupted ? [...tail, 'stopped by Ctrl-C'] : tail)
     }
     return result
   }

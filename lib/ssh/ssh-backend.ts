@@ -44,30 +44,47 @@ export class SshBackend implements Backend {
    */
   private readonly hasRunCommand = new WeakSet<NodeSSH>()
 
+  /** Commands running now that the first Ctrl-C stops: each sends SIGTERM to its command's process group. */
+  private readonly interruptible = new Set<() => void>()
+
   constructor(private readonly options: SshBackendOptions) {}
 
   async exec(host: Host, command: string, handlers: OutputHandlers): Promise<ExecResult> {
     const ssh = await this.connection(host)
     const isFirst = !this.hasRunCommand.has(ssh)
     this.hasRunCommand.add(ssh)
-    if (!isFirst && !handlers.stdin && this.options.isShellPersistent && !needsOwnShell(command)) {
-      const shell = await this.commandShell(host, ssh)
-      // Claimed in this same turn: a command started meanwhile would have made it busy.
-      const result = shell?.isIdle ? await this.runInShell(host, shell, command, handlers) : undefined
-      if (result) return result
-    }
+    const interrupt = new CommandInterrupt(handlers.survivesInterrupt !== true, this.interruptible)
     try {
-      const result = await ssh.execCommand(command, {
-        onStdout: handlers.onStdout,
-        onStderr: handlers.onStderr,
-        ...(handlers.stdin ? { stdin: handlers.stdin } : {}),
-      })
-      const lost = result.code === null ? this.lostReasons.get(host.name) : undefined
-      if (lost !== undefined) throw new Error(lost)
-      return { code: result.code, stdout: result.stdout, stderr: result.stderr }
-    } catch (error) {
-      throw lostDuringCommand(host, this.lostReasons.get(host.name) ?? errorMessage(error), error)
+      if (!isFirst && !handlers.stdin && this.options.isShellPersistent && !needsOwnShell(command)) {
+        const shell = await this.commandShell(host, ssh)
+        // Claimed in this same turn: a command started meanwhile would have made it busy.
+        if (shell?.isIdle) interrupt.arm(() => shell.signal('TERM'))
+        const result = shell?.isIdle ? await this.runInShell(host, shell, command, handlers) : undefined
+        if (result) return interrupt.explain(result)
+      }
+      try {
+        const result = await ssh.execCommand(command, {
+          onStdout: handlers.onStdout,
+          onStderr: handlers.onStderr,
+          ...(handlers.stdin ? { stdin: handlers.stdin } : {}),
+          onChannel: (channel) => interrupt.arm(() => signalChannel(channel as unknown as SignalChannel, 'TERM')),
+        })
+        const lost = result.code === null ? this.lostReasons.get(host.name) : undefined
+        if (lost !== undefined) throw new Error(lost)
+        return interrupt.explain({ code: result.code, stdout: result.stdout, stderr: result.stderr })
+      } catch (error) {
+        throw lostDuringCommand(host, this.lostReasons.get(host.name) ?? errorMessage(error), error)
+      }
+    } finally {
+      interrupt.disarm()
     }
+  }
+
+  interruptCommands(): number {
+    const running = [...this.interruptible]
+    this.interruptible.clear()
+    for (const stop of running) stop()
+    return running.length
   }
 
   private commandShell(host: Host, ssh: NodeSSH): Promise<CommandShell | undefined> {
@@ -237,6 +254,64 @@ export class SshBackend implements Backend {
   }
 }
 
+/**
+ * One command's part in the first Ctrl-C: while armed, `interruptCommands` may signal it (an exec
+ * channel's `signal` request, which OpenSSH 7.9+ sends to the command's process group; for the
+ * command shell, the shell's, which ends the shell too), and its result then says so.
+ */
+class CommandInterrupt {
+  private stop: (() => void) | undefined
+  private wasInterrupted = false
+
+  constructor(
+    private readonly isInterruptible: boolean,
+    private readonly running: Set<() => void>
+  ) {}
+
+  arm(signal: () => void): void {
+    if (!this.isInterruptible) return
+    this.disarm()
+    this.stop = () => {
+      this.wasInterrupted = true
+      signal()
+    }
+    this.running.add(this.stop)
+  }
+
+  disarm(): void {
+    if (this.stop) this.running.delete(this.stop)
+    this.stop = undefined
+  }
+
+  /** The result, saying whether Ctrl-C killed the command. */
+  explain(result: ExecResult): ExecResult {
+    return this.wasInterrupted && result.code === null ? { ...result, wasInterrupted: true } : result
+  }
+}
+
+/** The parts of ssh2's channel that send its `signal` request (RFC 4254 6.9). */
+interface SignalChannel {
+  signal(name: string): unknown
+  writable: boolean
+  outgoing?: { id: number; state: string }
+  _client?: { _protocol?: { signal?: (id: number, name: string) => void } }
+}
+
+/**
+ * ssh2's `signal()` sends nothing once the channel's stdin has ended (state `eof`), and a command
+ * without stdin has had its EOF at once; the request is valid after EOF (the channel is open until
+ * the command ends), so it then goes through ssh2's protocol object.
+ */
+function signalChannel(channel: SignalChannel, name: string): void {
+  if (channel.writable) {
+    channel.signal(name)
+    return
+  }
+  const protocol = channel._client?._protocol
+  const state = channel.outgoing?.state
+  if (channel.outgoing && (state === 'open' || state === 'eof') && typeof protocol?.signal === 'function') protocol.signal(channel.outgoing.id, name)
+}
+
 function lostDuringCommand(host: Host, why: string, cause?: unknown): ConnectionError {
   return new ConnectionError(host.name, `lost the connection while running a command: ${why}`, cause)
 }
@@ -276,6 +351,7 @@ async function startShell(ssh: NodeSSH, options: ShellOptions): Promise<CommandS
     write: (text) => channel.write(text),
     end: () => channel.end(),
     destroy: () => channel.close(),
+    signal: (name) => channel.signal(name),
     onStdout: (listener) => channel.on('data', listener),
     onStderr: (listener) => channel.stderr.on('data', listener),
     // The close, or soon after the exit status: sshd sends that once the shell exits, before the
@@ -302,6 +378,7 @@ interface ExecChannel {
   on(event: 'error', listener: (error: Error) => void): unknown
   once(event: 'close' | 'exit', listener: () => void): unknown
   close(): unknown
+  signal(name: string): unknown
   stderr: { on(event: 'data', listener: (chunk: Buffer) => void): unknown }
 }
 

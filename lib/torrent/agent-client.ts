@@ -72,6 +72,8 @@ export async function runAgent(
         }
       },
       ...(stdin ? { stdin } : {}),
+      // Ctrl-C stops agents through their own protocol (`stop`), which cleans up after them.
+      survivesInterrupt: true,
     })
   } catch (error) {
     if (!(error instanceof RemoteCommandError)) throw error

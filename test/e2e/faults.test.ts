@@ -547,7 +547,7 @@ test('Ctrl-C during distribution stops the agents, unlocks, leaves current alone
   child.kill('SIGINT')
   const result = await done
   assert.equal(result.code, 130, result.stderr)
-  assert.match(result.stderr, /interrupted: stopping remote work and cleaning up/)
+  assert.match(result.stderr, /interrupted: stopping remote work.* and cleaning up/)
   assert.match(result.stderr, /current -> \S+ on h01, /)
   assertEveryHostAsBefore(before)
   expectOk(await deployVersion('five'), 'the next deploy')

@@ -4,6 +4,7 @@ import { randomBytes, createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import type { ChildProcess } from 'node:child_process'
 import { errorLine, makeProject, runCli, REPO_ROOT } from '../helpers/cli.ts'
 import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
 
@@ -312,4 +313,24 @@ test('a deployfile awaiting a promise nothing settles ends the run with a line s
   const result = await runCli(['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/never-settles.ts'), '-T'])
   assert.equal(result.code, 1, result.stderr)
   assert.equal(errorLine(result), 'error: the run stopped waiting for a promise that nothing will ever settle: an `await` in the deployfile or in a task that cannot finish')
+})
+
+test('the first Ctrl-C stops a long command on every host, on an exec channel or in the command shell, with what it started', async () => {
+  const sleeping = () => hosts.filter((host) => onHost(host, "pgrep -f 'sleep 1000'").code === 0)
+  assert.deepEqual(sleeping(), [], 'no sleep left by an earlier run')
+  const warm = hosts.filter((_, index) => index % 2 === 1)
+  let cli: ChildProcess | undefined
+  const run = runCli(['farm', 'slow:sleep', `warm=${warm.join(',')}`], { cwd: project, onSpawn: (child) => (cli = child) })
+  const deadline = Date.now() + 30_000
+  while (sleeping().length < hosts.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
+  assert.equal(sleeping().length, hosts.length, 'every host runs the command')
+  const interruptedAt = Date.now()
+  cli?.kill('SIGINT')
+  const result = await run
+  assert.equal(result.code, 130, result.stderr)
+  assert.ok(Date.now() - interruptedAt < 10_000, `the run ended ${Date.now() - interruptedAt} ms after Ctrl-C`)
+  assert.match(result.stderr, new RegExp(`interrupted: stopping remote work \\(${hosts.length} running command\\(s\\) get SIGTERM\\)`))
+  assert.match(result.stderr, /was killed: stopped by Ctrl-C/)
+  assert.doesNotMatch(result.stdout + result.stderr, /\| (never|after)$/m, 'no command went on after its sleep')
+  assert.deepEqual(sleeping(), [], 'nothing the command started runs on')
 })

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,10 +19,16 @@ function pipesOf(child: ChildProcess): ShellPipes {
     write: (text) => child.stdin?.write(text),
     end: () => child.stdin?.end(),
     destroy: () => child.kill(),
+    // The shell leads its own process group, as a login shell under sshd does (setsid).
+    signal: (name) => process.kill(-(child.pid ?? 0), `SIG${name}`),
     onStdout: (listener) => child.stdout?.on('data', listener),
     onStderr: (listener) => child.stderr?.on('data', listener),
-    // As on an exec channel, the exit: a background process may keep the pipes open long after.
-    onClose: (listener) => child.once('exit', listener),
+    // As on an exec channel, the close, or soon after the exit: a background process may keep the
+    // pipes open long after, and output may still come after the exit.
+    onClose: (listener) => {
+      child.once('close', listener)
+      child.once('exit', () => setTimeout(listener, 100).unref())
+    },
   }
 }
 
@@ -34,6 +40,7 @@ function scriptedPipes() {
     write: (text) => written.push(text),
     end: () => written.push('<end>'),
     destroy: () => written.push('<destroy>'),
+    signal: (name) => written.push(`<signal ${name}>`),
     onStdout: (listener) => (listeners.stdout = listener),
     onStderr: (listener) => (listeners.stderr = listener),
     onClose: (listener) => (listeners.close = listener),
@@ -103,6 +110,27 @@ for (const loginShell of shells) {
     assert.deepEqual(result, { code: 0, stdout: 'one', stderr: 'two' })
     for (const stream of ['stdout', 'stderr']) assert.ok((firstSeenAt[stream] ?? doneAt) < doneAt - 300, `${stream} seen at ${firstSeenAt[stream]} ms, done at ${doneAt} ms`)
     shell.close()
+  })
+}
+
+for (const loginShell of shells) {
+  test(`${loginShell}: signal (Ctrl-C) ends the running command and every process it started, and the shell with it`, LIMIT, async () => {
+    const child = spawnShell(loginShell)
+    const shell = new CommandShell(pipesOf(child), { timeoutMs: 5000 })
+    const marker = `murder-signal-test-${process.pid}-${loginShell.replace(/\W/g, '')}`
+    let onStarted = () => {}
+    const hasStarted = new Promise<void>((resolve) => (onStarted = resolve))
+    const running = shell.run(`sh -c 'sleep 60; echo ${marker}' & echo started; sleep 60; echo after`, { onStdout: () => onStarted() })
+    await hasStarted
+    const started = Date.now()
+    shell.signal('TERM')
+    const result = await running
+    assert.ok(Date.now() - started < 3000, 'the command ends at once')
+    assert.equal(result.code, null)
+    assert.equal(result.stdout, 'started')
+    assert.equal(shell.hasClosed, true)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(spawnSync('pgrep', ['-f', marker]).status, 1, 'nothing it started runs on')
   })
 }
 
