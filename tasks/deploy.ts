@@ -302,6 +302,7 @@ namespace('deploy', () => {
 })
 
 task('deploy', { desc: 'Deploy a new release (Capistrano 3 flow)' }, async () => {
+  beginFlow('deploy')
   // Checked and packed before any host is touched: a bad variable, a dirty tree or a bad release_source changes nothing.
   checkDeployInputs(fetch)
   targets()
@@ -321,11 +322,23 @@ function prepareSource(): Promise<ReleaseSource> {
 
 namespace('deploy', () => {
   task('rollback', { desc: 'Roll back to the previous release' }, async () => {
+    beginFlow('deploy:rollback')
     checkRollbackInputs(fetch)
     targets()
     await runFlow(ROLLBACK_FLOW)
   })
 })
+
+/** The flow (`deploy` or `deploy:rollback`) this run has begun: a second would find its steps done. */
+let flowBegun: string | undefined
+
+function beginFlow(name: string): void {
+  // Their steps run once per run (Rake's invoke), so a second flow would skip them and do nothing.
+  if (flowBegun !== undefined) {
+    throw new UsageError(`${name} cannot follow ${flowBegun} in one run: their steps run once per run, so it would skip them; run \`deploy STAGE ${name}\` as a command of its own.`)
+  }
+  flowBegun = name
+}
 
 async function runFlow(steps: readonly string[]): Promise<void> {
   try {

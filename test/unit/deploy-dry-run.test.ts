@@ -100,3 +100,18 @@ test('deploy:symlink:release alone is refused before any host: it would point cu
     for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('deploy and deploy:rollback in one run: the second is refused before it touches anything, not silently skipped', async () => {
+  const project = makeGitProject('two-flows', DEPLOY_PROJECT_FILES)
+  const tmp = scratchDir()
+  try {
+    for (const [first, second] of [['deploy:rollback', 'deploy'], ['deploy', 'deploy:rollback']] as const) {
+      const result = await runDryCli(['x', first, second, '--dry-run'], project.dir, tmp)
+      assert.equal(result.code, 2, `${first} ${second}: ${result.stderr}`)
+      assert.match(result.stderr, new RegExp(`error: ${second} cannot follow ${first} in one run: their steps run once per run, so it would skip them; run \`deploy STAGE ${second}\` as a command of its own\\.`))
+      assert.match(result.stderr, new RegExp(`✔ ${first} `), `${first} ran`)
+    }
+  } finally {
+    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+})
