@@ -265,9 +265,10 @@ namespace('murder', () => {
     const shouldDelete = isFlagSet(fetch, 'unsafe_please_delete')
     checkSwarmInputs()
     if (shouldDelete && !options.isPathFile) checkDeleteTarget(target, deployToIfSet())
-    const { peers } = murderHosts()
+    const { seeder, peers } = murderHosts()
     if (peers.length === 0) throw new UsageError('murder:peer has no peers to run on after the ROLES=/HOSTS= filters.')
     await refreshTorrent(options)
+    await checkSeederHolds(seeder, options)
     // Each host's `peer` command is its peer daemon (or follows one): held open after `done`, then
     // let go, it seeds on for peer_seed_seconds as Murder's peers do, one Node process per host.
     const held: HeldPeers = new Map()
@@ -293,16 +294,35 @@ namespace('murder', () => {
 })
 
 /**
+ * Without the payload on the seeder no peer can get it (and the seeder's own host, a peer too, would
+ * extract nothing): said before any host is touched, whatever max_fail allows.
+ */
+async function checkSeederHolds(seeder: Host, options: MurderOptions): Promise<void> {
+  const outcome = await on(seeder, { onError: 'continue' }, async (remote) => {
+    if (!(await remote.test(['test', '-f', options.payloadPath]))) {
+      throw new DeployError(`${remote.host.name}: the seeder no longer holds ${options.payloadPath}; run murder:create_torrent tag=${options.tag} and murder:start_seeding again.`, { exitCode: 1 })
+    }
+  })
+  const failure = outcome.failures.get(seeder.name)
+  if (failure) throw failure instanceof DeployError ? failure : new DeployError(failure.message, { exitCode: 1 })
+}
+
+/**
  * Puts the verified payload at the target: the tgz extracted, or the file copied. One command per
  * host: it runs as each host's download ends, so every extra round trip lengthens the swarm's tail.
  */
 async function extract(remote: HostContext, options: MurderOptions, target: string, plan: PeerPlan): Promise<void> {
-  const steps: string[][] =
-    plan.payload === 'file'
-      ? [['mkdir', '-p', dirname(target)], ['cp', options.payloadPath, target]]
-      : [...(plan.shouldDelete ? [['rm', '-rf', target]] : []), ['mkdir', '-p', target], ['tar', '-xzf', options.payloadPath, '-C', target]]
-  if (plan.renameTo !== undefined) steps.push(['mv', target, plan.renameTo])
-  await remote.run(chain(steps))
+  const rename = plan.renameTo === undefined ? [] : [chain([['mv', target, plan.renameTo]])]
+  if (plan.payload === 'file') {
+    await remote.run([chain([['mkdir', '-p', dirname(target)], ['cp', options.payloadPath, target]]), ...rename].join(' && '))
+    return
+  }
+  // A tar that fails half-way (a corrupt payload, a full disk) leaves the target empty, so that a
+  // run again is not refused for a target that is "not empty".
+  const emptyTarget = chain([['find', target, '-mindepth', '1', '-maxdepth', '1', '-exec', 'rm', '-rf', '{}', '+']])
+  const untar = `{ ${chain([['tar', '-xzf', options.payloadPath, '-C', target]])} || { ${emptyTarget}; false; }; }`
+  const prepare = chain([...(plan.shouldDelete ? [['rm', '-rf', target]] : []), ['mkdir', '-p', target]])
+  await remote.run([prepare, untar, ...rename].join(' && '))
 }
 
 /** Packs (or copies, for a single file or a ready tgz) the source on the seeder, makes the torrent and whitelists it. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { $, ProcessOutput } from 'zx/core'
@@ -27,6 +27,8 @@ export async function prepareReleaseSource(root: string, source: string | undefi
     if (!existsSync(path)) throw new ConfigError(`release_source ${source}${where} does not exist; point it at a directory or a .tgz`)
     if (!statSync(path).isDirectory()) {
       if (!/\.(tgz|tar\.gz)$/.test(path)) throw new ConfigError(`release_source ${source} must be a directory, .tgz or .tar.gz`)
+      // Caught here, not by tar on every host once the swarm has carried it.
+      if (!isGzip(path)) throw new ConfigError(`release_source ${source} is not gzip-compressed (its first bytes are not 1f 8b); make it with \`tar -czf\`, or point release_source at the directory`)
       return { tgzPath: path, sha: 'unknown', branch: 'unknown', workDir: undefined }
     }
   }
@@ -106,4 +108,15 @@ function packingError(what: string, error: unknown): unknown {
   if (!(error instanceof ProcessOutput)) return error
   const reason = error.stderr.trim().split('\n')[0] || `exit ${error.exitCode}`
   return new ConfigError(`cannot pack ${what}: ${reason}`)
+}
+
+/** Whether the file starts with gzip's magic bytes. */
+function isGzip(path: string): boolean {
+  const head = Buffer.alloc(2)
+  const file = openSync(path, 'r')
+  try {
+    return readSync(file, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b
+  } finally {
+    closeSync(file)
+  }
 }

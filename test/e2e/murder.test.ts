@@ -287,4 +287,11 @@ test('peering fails clearly without a tracker, with an unknown torrent, and befo
     new RegExp(`${hosts[3]}: the murder agent is not installed at ${MURDER_PATH}/murder-agent.cjs; run \`deploy murder:distribute_files\` first\\.`)
   )
   for (const host of hosts) assert.equal(onHost(host, 'test -e /srv/lonely2').code, 1, `nothing started on ${host}`)
+
+  // The payload gone from the seeder: no host could get it, so no host is touched.
+  readOnHost(seeder, 'rm -f /tmp/Lonely.tgz')
+  const noPayload = await deploy('murder:peer', 'tag=Lonely', 'destination_path=/srv/lonely3', 'max_fail=1')
+  assert.equal(noPayload.code, 1)
+  assert.match(errorLine(noPayload), new RegExp(`^error: ${seeder}: the seeder no longer holds /tmp/Lonely\\.tgz; run murder:create_torrent tag=Lonely and murder:start_seeding again\\.$`))
+  for (const host of hosts) assert.equal(onHost(host, 'test -e /srv/lonely3').code, 1, `nothing made on ${host}`)
 })

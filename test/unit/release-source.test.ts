@@ -71,6 +71,12 @@ test('a .tgz given as release_source is used where it lies and never removed', a
     })
     assert.deepEqual(left, [])
     assert.equal(existsSync(join(dir, 'app.tgz')), true)
+    // A plain tar (or anything else) named .tgz is refused here, not by tar on every host.
+    execFileSync('tar', ['-cf', join(dir, 'plain.tgz'), '-C', join(dir, 'app'), '.'])
+    writeFileSync(join(dir, 'empty.tar.gz'), '')
+    for (const name of ['plain.tgz', 'empty.tar.gz']) {
+      await assert.rejects(prepareReleaseSource(dir, name, false), new RegExp(`^ConfigError: release_source ${name.replace('.', '\\.')} is not gzip-compressed \\(its first bytes are not 1f 8b\\); make it with \`tar -czf\`, or point release_source at the directory$`))
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
