@@ -2,7 +2,7 @@
 // variables and role defaults; agents are daemons with pid files instead of screen sessions.
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { basename, dirname } from 'node:path'
+import { basename, dirname, posix } from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
 import { allServers, checkInterrupted, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
@@ -261,7 +261,7 @@ namespace('murder', () => {
   task('peer', { desc: 'Download TAG on every peer through the swarm and extract it into destination_path' }, async () => {
     const options = readMurderOptions(fetch)
     const destination = readAbsolutePath(fetch, 'destination_path', 'default_destination_path', 'where peers extract the files')
-    const target = options.isPathFile || isFlagSet(fetch, 'no_tag_directory') ? destination : `${destination}/${options.tag}`
+    const target = options.isPathFile || isFlagSet(fetch, 'no_tag_directory') ? destination : posix.join(destination, options.tag)
     const shouldDelete = isFlagSet(fetch, 'unsafe_please_delete')
     checkSwarmInputs()
     if (shouldDelete && !options.isPathFile) checkDeleteTarget(target, deployToIfSet())

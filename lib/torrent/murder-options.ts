@@ -45,7 +45,9 @@ export function checkPath(name: string, value: string): string {
   if (!value.startsWith('/') && !value.startsWith('~/')) throw new UsageError(`${name} must be an absolute path, got "${printable(value)}".`)
   if (value.split('/').includes('..')) throw new UsageError(`${name} must not contain "..": "${printable(value)}".`)
   if (/[\n\r\0]/.test(value)) throw new UsageError(`${name} must not contain newlines: "${printable(value)}".`)
-  return value.length > 1 ? value.replace(/\/+$/, '') : value
+  // One slash between steps and none at the end, so that paths joined to it read as written.
+  const collapsed = value.replace(/\/{2,}/g, '/')
+  return collapsed.length > 1 ? collapsed.replace(/\/$/, '') : collapsed
 }
 
 export function readMurderOptions(fetch: Fetch): MurderOptions {

@@ -29,6 +29,8 @@ test('paths must be absolute (or ~/), without .. or newlines', () => {
   assert.equal(checkPath('p', '/srv/out/'), '/srv/out')
   assert.equal(checkPath('p', '~/files'), '~/files')
   assert.equal(checkPath('p', '/'), '/')
+  assert.equal(checkPath('p', '//srv//out//'), '/srv/out', 'repeated slashes collapse')
+  assert.equal(checkPath('p', '//'), '/')
   assert.throws(() => checkPath('p', 'relative/x'), { message: 'p must be an absolute path, got "relative/x".' })
   assert.throws(() => checkPath('p', '/srv/../etc'), { message: 'p must not contain "..": "/srv/../etc".' })
   assert.throws(() => checkPath('p', '/srv/a\nb'), { message: 'p must not contain newlines: "/srv/a\\nb".' })
