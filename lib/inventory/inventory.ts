@@ -14,7 +14,7 @@ const ROLE_NAME = /^[a-z][a-z0-9_-]*$/
 /**
  * Servers and roles, in declaration order. Declaring a server again merges roles and properties
  * (Capistrano); a server is its hostname and port, so `web1:2201` and `web1:2202` are two servers
- * (named so), and a declaration without a port adds to the hostname's server.
+ * (named so), and a declaration without a port adds to the hostname's server, if it has only one.
  */
 export class Inventory {
   private readonly hosts: Host[] = []
@@ -36,10 +36,15 @@ export class Inventory {
     return host
   }
 
-  /** The server a declaration adds to: same hostname and port, else the hostname's one without a port (or, without a port, its first). */
+  /** The server a declaration adds to: same hostname and port, else the hostname's one without a port; without a port, the hostname's only one. */
   private serverOf(hostname: string, port: number | undefined): Host | undefined {
     const sameHostname = this.hosts.filter((host) => host.hostname === hostname)
-    if (port === undefined) return sameHostname[0]
+    if (port === undefined) {
+      if (sameHostname.length > 1) {
+        throw new Error(`"${hostname}" names ${sameHostname.length} servers (${sameHostname.map((host) => host.name).join(', ')}); say which, with its port`)
+      }
+      return sameHostname[0]
+    }
     return sameHostname.find((host) => host.port === port) ?? sameHostname.find((host) => host.port === undefined)
   }
 

@@ -15,13 +15,14 @@ test('declaring a server again merges its roles, user and port (Capistrano)', ()
   assert.deepEqual(summary(inventory), [{ name: 'web1', hostname: 'web1', user: 'deploy', port: 2222, roles: ['app', 'db', 'web'] }])
 })
 
-test('one hostname on two ports is two servers, each named with its port; a declaration without a port adds to the first', () => {
+test('one hostname on two ports is two servers, each named with its port; a declaration without a port must then say which', () => {
   const inventory = new Inventory()
   const first = inventory.server('localhost:2201', { roles: 'web' })
   assert.equal(first.name, 'localhost', 'alone, a server is named by its hostname')
+  inventory.server('localhost', { roles: 'cache' })
   inventory.server('localhost', { port: 2202, roles: 'app' })
   inventory.server('localhost:2202', { roles: 'db' })
-  inventory.server('localhost', { roles: 'cache' })
+  assert.throws(() => inventory.role('web', ['localhost']), { message: '"localhost" names 2 servers (localhost:2201, localhost:2202); say which, with its port' })
   inventory.server('[::1]:2203')
   inventory.server('[::1]:2204')
   assert.deepEqual(summary(inventory), [
