@@ -179,9 +179,9 @@ namespace('deploy', () => {
 
   task('new_release_path', async () => {
     await on(targets(), async (remote) => {
-      // Clears what a deploy killed mid-way left being filled, and the archives failed deploys left
-      // in tmp_dir (we hold the lock: nobody else is filling one), unless this release exists: one
-      // round trip, a second only to say which failed.
+      // Clears what a deploy killed mid-way left being filled (we hold the lock: nobody else is
+      // filling one), and old archives failed deploys left in tmp_dir, unless this release exists:
+      // one round trip, a second only to say which failed.
       const clear = `test ! -e ${quote(releasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)} && ${clearStaleArchivesCommand(readTmpDir(fetch), application())}`
       if ((await remote.run(clear, { quiet: true, allowFailure: true })).code === 0) return
       if (await remote.test(['test', '-e', releasePath()])) {

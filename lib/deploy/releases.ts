@@ -60,14 +60,19 @@ export function releaseArchivePath(tmpDir: string, application: string, release:
   return `${tmpDir}/${application}-${release}.tgz`
 }
 
+/** An archive younger than this may be another deploy's in flight (another stage of the application, on this host, with its own lock). */
+export const STALE_ARCHIVE_MINUTES = 60
+
 /**
- * Removes the archives and torrents of this application's earlier releases that failed or killed
- * deploys left in tmp_dir (no other deploy of it runs: we hold its lock). Exactly 14 digits, so
- * `shop` never takes `shop-2`'s. Always succeeds: leftovers are tidied, not a reason to stop.
+ * Removes the archives and torrents of this application's releases that failed or killed deploys
+ * left in tmp_dir, once unchanged for STALE_ARCHIVE_MINUTES. Exactly 14 digits, so `shop` never
+ * takes `shop-2`'s. `find` runs only if there is such a file. Always succeeds: leftovers are
+ * tidied, not a reason to stop.
  */
 export function clearStaleArchivesCommand(tmpDir: string, application: string): string {
-  const archives = `${quote(`${tmpDir}/${application}-`)}${STAMP_GLOB}.tgz`
-  return `for stale in ${archives} ${archives}.torrent; do [ ! -e "$stale" ] || rm -f "$stale" || :; done`
+  const name = `${application}-${STAMP_GLOB}.tgz`
+  const find = `find ${quote(tmpDir)} -maxdepth 1 -type f \\( -name ${quote(name)} -o -name ${quote(`${name}.torrent`)} \\) -mmin +${STALE_ARCHIVE_MINUTES} -exec rm -f '{}' +`
+  return `for stale in ${quote(`${tmpDir}/${application}-`)}${STAMP_GLOB}.tgz*; do if [ -e "$stale" ]; then ${find} 2>/dev/null || :; break; fi; done`
 }
 
 /**

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, releaseArchivePath, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
@@ -92,16 +92,23 @@ test('clearIncomingCommand, run in /bin/sh, removes only releases left being fil
   assert.deepEqual(readdirSync(releases).sort(), ['.hidden', '20240101000000'])
 })
 
-test('clearStaleArchivesCommand, run in /bin/sh, removes only this application\'s release archives and torrents', (t) => {
+test('clearStaleArchivesCommand, run in /bin/sh, removes only this application\'s release archives and torrents, and only old ones', (t) => {
   const tmp = mkdtempSync(join(tmpdir(), "murder-archives it's-"))
   t.after(() => rmSync(tmp, { recursive: true, force: true }))
   const clear = () => execFileSync('/bin/sh', ['-c', clearStaleArchivesCommand(tmp, 'shop')])
   clear()
   assert.deepEqual(readdirSync(tmp), [], 'nothing to remove')
+  const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3600_000)
+  const write = (name: string, changed: Date) => {
+    writeFileSync(join(tmp, name), '')
+    utimesSync(join(tmp, name), changed, changed)
+  }
   const kept = ['shop-2-20240101000000.tgz', 'shop-2024010100000.tgz', 'shop-20240101000000.tgz.part', 'other-20240101000000.tgz', 'shop.tgz']
   const stale = ['shop-20240101000000.tgz', 'shop-20240101000000.tgz.torrent', 'shop-20240102000000.tgz.torrent']
-  for (const name of [...kept, ...stale]) writeFileSync(join(tmp, name), '')
+  for (const name of [...kept, ...stale]) write(name, hoursAgo(2))
+  // Another stage's deploy of shop, in flight on this host.
+  write('shop-20240103000000.tgz', new Date())
   clear()
-  assert.deepEqual(readdirSync(tmp).sort(), [...kept].sort())
+  assert.deepEqual(readdirSync(tmp).sort(), [...kept, 'shop-20240103000000.tgz'].sort())
   assert.equal(releaseArchivePath('/tmp', 'shop', '20240101000000'), '/tmp/shop-20240101000000.tgz')
 })
