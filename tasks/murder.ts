@@ -211,7 +211,7 @@ namespace('murder', () => {
       if (!isDryRun()) await checkNode(remote, where.node)
       await remote.run(['mkdir', '-p', where.murderPath])
       // The run directory (agents' pid, log and event files) is kept, so it does not count.
-      const fileCount = Number(await remote.capture(`find ${quote(where.murderPath)} -path ${quote(runDirectory(where))} -prune -o -type f -print | wc -l`))
+      const fileCount = Number(await remote.capture(`cd ${quote(where.murderPath)} && find . -path ./run -prune -o -type f -print | wc -l`))
       if (fileCount >= MAX_FILES_TO_CLEAR) {
         throw new DeployError(
           `${remote.host.name}: refusing to clear ${where.murderPath}: it holds ${fileCount} files; check remote_murder_path.`,
