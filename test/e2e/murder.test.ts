@@ -175,8 +175,9 @@ test('a run directory full of ended transfers: distribute_files keeps it, and th
   const run = `${MURDER_PATH}/run`
   const peerHost = hosts[1] ?? ''
   // 400 ended transfers (1200 files), the oldest first: once over distribute_files' 1000-file guard.
+  // Earlier tests' ended transfers go first, so that the newest of these are among the 10 kept.
   const leave = (host: string, kind: string) =>
-    readOnHost(host, `mkdir -p ${run} && cd ${run} && for i in $(seq 1 400); do touch -d "@$((1600000000 + i))" ${kind}.Old$i.log ${kind}.Old$i.events.jsonl ${kind}.Old$i.stats.json; done`)
+    readOnHost(host, `mkdir -p ${run} && cd ${run} && for f in ${kind}.*.log; do [ ! -e "$f" ] || [ -e "\${f%.log}.pid" ] || rm -f "\${f%.log}".*; done && for i in $(seq 1 400); do touch -d "@$((1600000000 + i))" ${kind}.Old$i.log ${kind}.Old$i.events.jsonl ${kind}.Old$i.stats.json; done`)
   leave(seeder, 'seed')
   leave(peerHost, 'peer')
   expectOk(await deploy('murder:distribute_files'), 'distribute_files over a full run directory')
