@@ -68,7 +68,8 @@ async function swapCurrent(remote: HostContext, target: string): Promise<void> {
   // Capistrano's atomic swap: a new link, renamed over `current` (rename(2)); never a moment without it.
   // One command, so one round trip per host.
   const staging = `${releasesPath()}/${readDirectoryName(fetch, 'current_directory')}`
-  await remote.run(chain([['ln', '-sfn', target, staging], ['mv', staging, `${deployTo()}/`]]))
+  // Not stopped by Ctrl-C half-way: a staging link left in releases/ would list as a release.
+  await remote.run(chain([['ln', '-sfn', target, staging], ['mv', staging, `${deployTo()}/`]]), { survivesInterrupt: true })
 }
 
 namespace('deploy', () => {
@@ -254,7 +255,8 @@ namespace('deploy', () => {
       if (!parsed) throw new DeployError(`${remote.host.name}: cannot tell where ${currentPath()} points; no release removed.`, { exitCode: 1 })
       const doomed = releasesToRemove(parsed.names, keep, parsed.current)
       for (let start = 0; start < doomed.length; start += 100) {
-        await remote.run(['rm', '-rf', ...doomed.slice(start, start + 100).map((name) => `${releasesPath()}/${name}`)])
+        // Not stopped by Ctrl-C: a release half-removed would still be listed, and picked by a rollback.
+        await remote.run(['rm', '-rf', ...doomed.slice(start, start + 100).map((name) => `${releasesPath()}/${name}`)], { survivesInterrupt: true })
       }
     })
   })
@@ -284,7 +286,7 @@ namespace('deploy', () => {
       const current = releaseOf(await remote.capture(['readlink', currentPath()]))
       if (newest === undefined || newest === current) return
       await remote.run(['tar', '-czf', `${deployTo()}/rolled-back-release-${newest}.tar.gz`, '-C', releasesPath(), newest])
-      await remote.run(['rm', '-rf', `${releasesPath()}/${newest}`])
+      await remote.run(['rm', '-rf', `${releasesPath()}/${newest}`], { survivesInterrupt: true })
     })
   })
 

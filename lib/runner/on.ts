@@ -1,5 +1,6 @@
 import pLimit from 'p-limit'
 import { RunFailedError } from '../errors.ts'
+import { InterruptedError } from './interrupt.ts'
 import { HostContext } from '../ssh/host-context.ts'
 import { describeBudget } from './fail-budget.ts'
 import { checkStrategyOptions, runWithStrategy, type Outcome, type StrategyOptions } from './strategies.ts'
@@ -26,17 +27,25 @@ export async function onHosts<T>(
 ): Promise<Outcome<T>> {
   checkStrategyOptions(options)
   const isNested = session.insideOn.getStore() === true
+  // Begun before Ctrl-C: hosts not started yet never start. (Failure paths' blocks begin after it.)
+  const isBegunBeforeInterrupt = !session.interruption.isInterrupted
+  const isCutShort = () => isBegunBeforeInterrupt && session.interruption.isInterrupted
+  const checkNotInterrupted = () => {
+    if (isCutShort()) throw new InterruptedError()
+  }
   // One global limiter for the run plus this block's own: nested calls must not share one (p-limit deadlock).
   const ownLimit = options.in === 'parallel' || options.in === undefined ? pLimit(options.limit ?? Infinity) : undefined
   const work = (host: Host): Promise<T> => {
-    const start = () =>
-      session.insideOn.run(true, () => block(new HostContext(host, session.backend, session.reporter)))
+    const start = () => {
+      checkNotInterrupted()
+      return session.insideOn.run(true, () => block(new HostContext(host, session.backend, session.reporter)))
+    }
     const limited = isNested ? start : () => session.hostLimit(start)
     return ownLimit ? ownLimit(limited) : limited()
   }
   // In sequence or groups, a failure stops the hosts not started yet, unless max_fail still allows it.
   const outcome = await runWithStrategy(hosts, { ...options, limit: ownLimit ? undefined : options.limit }, work, (o) =>
-    options.onError !== 'continue' && o.failures.size > 0 && !session.isWithinFailBudget(o.failures.keys())
+    options.onError !== 'continue' && o.failures.size > 0 && (!session.isWithinFailBudget(o.failures.keys()) || isCutShort())
   )
   for (const name of outcome.values.keys()) session.touchedHosts.add(name)
   for (const [name, error] of outcome.failures) {
@@ -45,7 +54,8 @@ export async function onHosts<T>(
   }
   if (outcome.failures.size > 0 && options.onError !== 'continue') {
     const names = [...outcome.failures.keys()]
-    if (session.isWithinFailBudget()) {
+    // Cut short by Ctrl-C, the run is ending: its failures are not carried on past, whatever max_fail allows.
+    if (session.isWithinFailBudget() && !isCutShort()) {
       const total = `${session.failedHosts.size} of ${session.targetCount} hosts failed`
       session.reporter.emit({ type: 'message', level: 'warn', text: `carrying on without ${names.join(', ')}: ${total}, within max_fail=${describeBudget(session.failBudget)}` })
       return outcome

@@ -23,8 +23,6 @@ export interface ShellPipes {
   end(): void
   /** Closes the channel outright (a shell that never answered). */
   destroy(): void
-  /** Sends a signal to the shell's process group: the shell and the command it runs. */
-  signal(name: 'TERM'): void
   onStdout(listener: (chunk: Buffer) => void): void
   onStderr(listener: (chunk: Buffer) => void): void
   /** The shell is gone and its output has all come. May be called more than once. */
@@ -85,6 +83,7 @@ export class CommandShell {
   /** A command has started: from now on, output outside a command is a background process's. */
   private hasStarted = false
   private silenceTimer: NodeJS.Timeout | undefined
+  private shellPid: number | undefined
 
   /** Takes over a channel running SHELL_COMMAND; `run` may be called at once. */
   constructor(
@@ -99,6 +98,16 @@ export class CommandShell {
   /** Open and not running a command: `run` may be called. */
   get isIdle(): boolean {
     return !this.isClosed && this.running === undefined
+  }
+
+  /** The shell's process id on the host, once it has started a command. */
+  get pid(): number | undefined {
+    return this.shellPid
+  }
+
+  /** Whether a command has started and not yet ended: its processes are the shell's descendants. */
+  get isRunningCommand(): boolean {
+    return this.running !== undefined && this.running.phase.stdout === 'inside'
   }
 
   /** The shell has gone, or was given up: no command runs in it any more. */
@@ -123,15 +132,6 @@ export class CommandShell {
       if (!this.hasStarted) this.silenceTimer = setTimeout(() => this.onSilence(), this.options.timeoutMs)
       this.pipes.write(text)
     })
-  }
-
-  /**
-   * Stops the shell and the command it runs (Ctrl-C): the command ends as killed, and the shell with
-   * it, so the host's later commands take exec channels.
-   */
-  signal(name: 'TERM'): void {
-    if (this.isClosed) return
-    this.pipes.signal(name)
   }
 
   /** Ends the shell's stdin: it exits once its current command (if any) is done. */
@@ -171,9 +171,10 @@ export class CommandShell {
     }
   }
 
-  /** `s`: the command starts; on stdout a number, on stderr `e`: it has ended. */
+  /** `s` (on stdout with the shell's pid): the command starts; on stdout a number, on stderr `e`: it has ended. */
   private onMarker(running: RunningCommand, stream: Stream, status: string): void {
-    if (status === 's') {
+    if (status.startsWith('s')) {
+      if (stream === 'stdout' && /^s\d+$/.test(status)) this.shellPid = Number(status.slice(1))
       running.phase[stream] = 'inside'
       this.hasStarted = true
       clearTimeout(this.silenceTimer)
@@ -252,7 +253,22 @@ export function needsOwnShell(command: string): boolean {
 export function frame(command: string, label: string): string {
   // The loop's own variables are left out of the command's shell, on a line before it.
   const text = quote(`unset ${LOOP_FRAME} ${LOOP_NEWLINE}\n${command}`).replace(/\n/g, `'"$${LOOP_NEWLINE}"'`)
-  const start = `printf '\\036%s:s\\036' ${label}; printf '\\036%s:s\\036' ${label} >&2`
+  // The stdout start marker carries the shell's pid (`$$` here is the loop's): Ctrl-C stops what
+  // the command runs by it (killTreeCommand).
+  const start = `printf '\\036%s:s%s\\036' ${label} "$$"; printf '\\036%s:s\\036' ${label} >&2`
   const end = `printf '\\036%s:%s\\036' ${label} "$?"; printf '\\036%s:e\\036' ${label} >&2`
   return `${start}; ( eval ${text} ) </dev/null; ${end}\n`
+}
+
+/**
+ * Run by another shell on the host: SIGTERM to every process under the command shell `pid` (the
+ * command running in it and all it started), not to the shell, which then reports the command as
+ * killed and takes the next. Processes that left the tree (`nohup app &` from an earlier command,
+ * now init's) are not touched. Without /proc/PID/task/TID/children, the shell's children only.
+ */
+export function killTreeCommand(pid: number): string {
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`killTreeCommand: not a process id: ${pid}`)
+  const children = 'cat /proc/"$p"/task/*/children 2>/dev/null'
+  const walk = `all= next=${pid} depth=0; while [ -n "$next" ] && [ $depth -lt 64 ]; do cur=$next; next=; depth=$((depth + 1)); for p in $cur; do for c in $(${children}); do all="$all $c" next="$next $c"; done; done; done`
+  return `if [ -r /proc/${pid}/task/${pid}/children ]; then ${walk}; [ -z "$all" ] || kill -TERM $all 2>/dev/null; else pkill -TERM -P ${pid}; fi; true`
 }

@@ -152,7 +152,8 @@ export class HostContext {
     if (!options.quiet) {
       this.reporter.emit({ type: 'command-end', host: hostName, command: text, code: result.code, durationMs: Date.now() - started })
     }
-    if (result.code !== 0 && !options.allowFailure) {
+    // A command Ctrl-C stopped fails even under allowFailure: its status says nothing of what it tested.
+    if (result.code !== 0 && (!options.allowFailure || result.wasInterrupted === true)) {
       // A streamed stderr was already shown; the error keeps only its last line then (invoke).
       const tail = options.quiet ? stderrLines : stderrLines.slice(-1)
       throw new RemoteCommandError(hostName, text, result.code, result.wasInterrupted ? [...tail, 'stopped by Ctrl-C'] : tail)

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream'
 import type { Config, NodeSSH } from 'node-ssh'
 import { ConnectionError, errorMessage } from '../errors.ts'
 import type { Backend, ExecResult, OutputHandlers } from './backend.ts'
-import { CommandShell, SHELL_COMMAND, ShellNotStartedError, ShellSilentError, needsOwnShell, type ShellOptions, type ShellPipes } from './command-shell.ts'
+import { CommandShell, SHELL_COMMAND, ShellNotStartedError, ShellSilentError, killTreeCommand, needsOwnShell, type ShellOptions, type ShellPipes } from './command-shell.ts'
 import { parseHost, type Host } from '../inventory/host.ts'
 import type { SshConfigFile, SshTarget } from '../inventory/ssh-config.ts'
 import type { Reporter } from '../report/events.ts'
@@ -46,6 +46,8 @@ export class SshBackend implements Backend {
 
   /** Commands running now that the first Ctrl-C stops: each sends SIGTERM to its command's process group. */
   private readonly interruptible = new Set<() => void>()
+  /** How many times Ctrl-C came: a command begun before one and armed after it is stopped at once. */
+  private interruptions = 0
 
   constructor(private readonly options: SshBackendOptions) {}
 
@@ -53,12 +55,12 @@ export class SshBackend implements Backend {
     const ssh = await this.connection(host)
     const isFirst = !this.hasRunCommand.has(ssh)
     this.hasRunCommand.add(ssh)
-    const interrupt = new CommandInterrupt(handlers.survivesInterrupt !== true, this.interruptible)
+    const interrupt = new CommandInterrupt(handlers.survivesInterrupt !== true, this.interruptible, () => this.interruptions)
     try {
       if (!isFirst && !handlers.stdin && this.options.isShellPersistent && !needsOwnShell(command)) {
         const shell = await this.commandShell(host, ssh)
         // Claimed in this same turn: a command started meanwhile would have made it busy.
-        if (shell?.isIdle) interrupt.arm(() => shell.signal('TERM'))
+        if (shell?.isIdle) interrupt.arm(() => void this.stopShellCommand(ssh, shell))
         const result = shell?.isIdle ? await this.runInShell(host, shell, command, handlers) : undefined
         if (result) return interrupt.explain(result)
       }
@@ -80,7 +82,15 @@ export class SshBackend implements Backend {
     }
   }
 
+  /** Ctrl-C during a command in the shell: what it runs is stopped from another channel; the shell goes on. */
+  private async stopShellCommand(ssh: NodeSSH, shell: CommandShell): Promise<void> {
+    const pid = shell.pid
+    if (pid === undefined || !shell.isRunningCommand) return
+    await ssh.execCommand(killTreeCommand(pid)).catch(() => undefined)
+  }
+
   interruptCommands(): number {
+    this.interruptions++
     const running = [...this.interruptible]
     this.interruptible.clear()
     for (const stop of running) stop()
@@ -255,27 +265,35 @@ export class SshBackend implements Backend {
 }
 
 /**
- * One command's part in the first Ctrl-C: while armed, `interruptCommands` may signal it (an exec
- * channel's `signal` request, which OpenSSH 7.9+ sends to the command's process group; for the
- * command shell, the shell's, which ends the shell too), and its result then says so.
+ * One command's part in the first Ctrl-C: while armed, `interruptCommands` may stop it (an exec
+ * channel's `signal` request, which OpenSSH 7.9+ sends to the command's process group; in the
+ * command shell, SIGTERM to the processes under the shell, from another channel), and its result
+ * then says so.
  */
 class CommandInterrupt {
   private stop: (() => void) | undefined
   private wasInterrupted = false
+  private readonly interruptionsAtStart: number
 
   constructor(
     private readonly isInterruptible: boolean,
-    private readonly running: Set<() => void>
-  ) {}
+    private readonly running: Set<() => void>,
+    private readonly interruptions: () => number
+  ) {
+    this.interruptionsAtStart = interruptions()
+  }
 
   arm(signal: () => void): void {
     if (!this.isInterruptible) return
     this.disarm()
-    this.stop = () => {
+    const stop = () => {
       this.wasInterrupted = true
       signal()
     }
-    this.running.add(this.stop)
+    // Ctrl-C came while its channel was opening: it was not among the commands stopped then.
+    if (this.interruptions() !== this.interruptionsAtStart) return stop()
+    this.stop = stop
+    this.running.add(stop)
   }
 
   disarm(): void {
@@ -351,7 +369,6 @@ async function startShell(ssh: NodeSSH, options: ShellOptions): Promise<CommandS
     write: (text) => channel.write(text),
     end: () => channel.end(),
     destroy: () => channel.close(),
-    signal: (name) => channel.signal(name),
     onStdout: (listener) => channel.on('data', listener),
     onStderr: (listener) => channel.stderr.on('data', listener),
     // The close, or soon after the exit status: sshd sends that once the shell exits, before the
@@ -378,7 +395,6 @@ interface ExecChannel {
   on(event: 'error', listener: (error: Error) => void): unknown
   once(event: 'close' | 'exit', listener: () => void): unknown
   close(): unknown
-  signal(name: string): unknown
   stderr: { on(event: 'data', listener: (chunk: Buffer) => void): unknown }
 }
 

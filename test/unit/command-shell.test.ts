@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CommandShell, SHELL_COMMAND, ShellNotStartedError, ShellSilentError, frame, needsOwnShell, type ShellPipes } from '../../lib/ssh/command-shell.ts'
+import { CommandShell, SHELL_COMMAND, ShellNotStartedError, ShellSilentError, frame, killTreeCommand, needsOwnShell, type ShellPipes } from '../../lib/ssh/command-shell.ts'
 
 /** A real shell started as sshd starts it for an exec command: the login shell with `-c`. */
 function spawnShell(loginShell: string, env: Record<string, string> = {}): ChildProcess {
@@ -19,8 +19,6 @@ function pipesOf(child: ChildProcess): ShellPipes {
     write: (text) => child.stdin?.write(text),
     end: () => child.stdin?.end(),
     destroy: () => child.kill(),
-    // The shell leads its own process group, as a login shell under sshd does (setsid).
-    signal: (name) => process.kill(-(child.pid ?? 0), `SIG${name}`),
     onStdout: (listener) => child.stdout?.on('data', listener),
     onStderr: (listener) => child.stderr?.on('data', listener),
     // As on an exec channel, the close, or soon after the exit: a background process may keep the
@@ -40,13 +38,12 @@ function scriptedPipes() {
     write: (text) => written.push(text),
     end: () => written.push('<end>'),
     destroy: () => written.push('<destroy>'),
-    signal: (name) => written.push(`<signal ${name}>`),
     onStdout: (listener) => (listeners.stdout = listener),
     onStderr: (listener) => (listeners.stderr = listener),
     onClose: (listener) => (listeners.close = listener),
   }
   /** The label of the last frame written: the shell prints it back in that frame's markers. */
-  const label = () => [...written].reverse().map((text) => /printf '\\036%s:s\\036' (\w+);/.exec(text)?.[1]).find(Boolean) ?? ''
+  const label = () => [...written].reverse().map((text) => /printf '\\036%s:s%s\\036' (\w+) "\$\$";/.exec(text)?.[1]).find(Boolean) ?? ''
   const marker = (status: string) => Buffer.from(`\x1e${label()}:${status}\x1e`)
   /** The shell's side of one command: its markers around this output. */
   const answer = (stdout: string, stderr: string, code: number) => {
@@ -114,25 +111,39 @@ for (const loginShell of shells) {
 }
 
 for (const loginShell of shells) {
-  test(`${loginShell}: signal (Ctrl-C) ends the running command and every process it started, and the shell with it`, LIMIT, async () => {
+  test(`${loginShell}: killTreeCommand (Ctrl-C) ends the running command and all it started, not the shell, nor what an earlier command left running`, LIMIT, async () => {
     const child = spawnShell(loginShell)
     const shell = new CommandShell(pipesOf(child), { timeoutMs: 5000 })
-    const marker = `murder-signal-test-${process.pid}-${loginShell.replace(/\W/g, '')}`
-    let onStarted = () => {}
-    const hasStarted = new Promise<void>((resolve) => (onStarted = resolve))
-    const running = shell.run(`sh -c 'sleep 60; echo ${marker}' & echo started; sleep 60; echo after`, { onStdout: () => onStarted() })
-    await hasStarted
-    const started = Date.now()
-    shell.signal('TERM')
-    const result = await running
-    assert.ok(Date.now() - started < 3000, 'the command ends at once')
-    assert.equal(result.code, null)
-    assert.equal(result.stdout, 'started')
-    assert.equal(shell.hasClosed, true)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    assert.equal(spawnSync('pgrep', ['-f', marker]).status, 1, 'nothing it started runs on')
+    const marker = `murder-kill-test-${process.pid}-${loginShell.replace(/\W/g, '')}`
+    try {
+      // An app an earlier command started in the background (it is init's child once its subshell ends).
+      await shell.run(`sh -c 'sleep 61; echo ${marker}-app' >/dev/null 2>&1 &`, {})
+      let onStarted = () => {}
+      const hasStarted = new Promise<void>((resolve) => (onStarted = resolve))
+      const running = shell.run(`sh -c 'sleep 60; echo ${marker}' & echo started; sleep 60; echo after`, { onStdout: () => onStarted() })
+      await hasStarted
+      assert.equal(shell.isRunningCommand, true)
+      assert.equal(shell.pid, child.pid, 'the start marker names the shell')
+      const started = Date.now()
+      execFileSync('/bin/sh', ['-c', killTreeCommand(shell.pid ?? 0)])
+      const result = await running
+      assert.ok(Date.now() - started < 3000, 'the command ends at once')
+      assert.deepEqual({ code: result.code, stdout: result.stdout }, { code: null, stdout: 'started' })
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      assert.equal(spawnSync('pgrep', ['-f', `sleep 60; echo ${marker}`]).status, 1, 'nothing the command started runs on')
+      assert.equal(spawnSync('pgrep', ['-f', `${marker}-app`]).status, 0, 'what an earlier command left running is untouched')
+      assert.equal((await shell.run('echo still here', {})).stdout, 'still here', 'the shell takes the next command')
+    } finally {
+      shell.close()
+      spawnSync('pkill', ['-f', marker])
+    }
   })
 }
+
+test('killTreeCommand takes only a process id', () => {
+  assert.throws(() => killTreeCommand(1), /not a process id/)
+  assert.throws(() => killTreeCommand(Number.NaN), /not a process id/)
+})
 
 test('functions and unexported variables from the login shell\'s start-up file reach every command', LIMIT, async () => {
   // bash reads ~/.bashrc for `-c` when its stdin is a socket, as from sshd (and from Node's spawn).
@@ -231,7 +242,7 @@ test('a shell that never starts a command fails it as silent, and its channel is
 test('a frame is one line: start markers, the command quoted in a subshell with an empty stdin, end markers', () => {
   assert.equal(
     frame("echo 'hi'\necho there", 'abc7'),
-    "printf '\\036%s:s\\036' abc7; printf '\\036%s:s\\036' abc7 >&2; " +
+    "printf '\\036%s:s%s\\036' abc7 \"$$\"; printf '\\036%s:s\\036' abc7 >&2; " +
       `( eval 'unset __murder_frame __murder_nl'"$__murder_nl"'echo '\\''hi'\\'''"$__murder_nl"'echo there' ) </dev/null; ` +
       `printf '\\036%s:%s\\036' abc7 "$?"; printf '\\036%s:e\\036' abc7 >&2\n`
   )

@@ -47,3 +47,24 @@ test('in sequence, a failure within max_fail lets the hosts after it run; beyond
   assert.deepEqual(beyond.ran, ['a', 'b'])
   assert.match(beyond.error?.message ?? '', /failed on 1 of 3 hosts: b/)
 })
+
+test('after Ctrl-C, an on() begun before it starts no more hosts and carries on past no failure, whatever max_fail', async () => {
+  const session = new Session()
+  const hosts = ['a', 'b', 'c'].map((name) => session.inventory.server(name))
+  session.failBudget = parseFailBudget('2')
+  session.targetCount = hosts.length
+  const ran: string[] = []
+  const run = onHosts(session, hosts, { in: 'sequence', wait: 0 }, async (remote) => {
+    ran.push(remote.host.name)
+    session.interruption.isInterrupted = true
+    throw new Error(`${remote.host.name} was killed: stopped by Ctrl-C`)
+  })
+  await assert.rejects(run, /failed on 1 of 3 hosts: a/)
+  assert.deepEqual(ran, ['a'])
+  // The failure path's blocks begin after Ctrl-C and run on every host.
+  const cleaned: string[] = []
+  await onHosts(session, hosts, { limit: 1 }, async (remote) => {
+    cleaned.push(remote.host.name)
+  })
+  assert.deepEqual(cleaned, ['a', 'b', 'c'])
+})
