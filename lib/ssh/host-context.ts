@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Readable } from 'node:stream'
 import { buildCommand, type CommandInput, type CommandScope } from './command.ts'
 import { quote } from './quote.ts'
-import { RemoteCommandError } from '../errors.ts'
+import { DeployError, RemoteCommandError } from '../errors.ts'
 import type { Backend } from './backend.ts'
 import type { Host } from '../inventory/host.ts'
 import type { Reporter } from '../report/events.ts'
@@ -76,10 +76,10 @@ export class HostContext {
   async within<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     const current = this.currentScope()
     const cwd = dir.startsWith('/') || current.cwd === undefined ? dir : `${current.cwd}/${dir}`
-    await this.runText(
-      `if test ! -d ${quote(cwd)}; then echo "Directory does not exist '${cwd.replace(/'/g, '')}'" 1>&2; false; fi`,
-      { quiet: true }
-    )
+    // SSHKit's check and words, without the check's shell text in the error.
+    if ((await this.runText(`test -d ${quote(cwd)}`, { quiet: true, allowFailure: true })).code !== 0) {
+      throw new DeployError(`${this.host.name}: within: Directory does not exist '${cwd}'`, { exitCode: 1 })
+    }
     return this.scope.run({ ...current, cwd }, fn)
   }
 

@@ -82,7 +82,7 @@ test('within, withEnv, as, sudo, capture, test and stdin behave as documented', 
     testFalse: false,
     stdin: 'PIPED IN',
     noStdin: '',
-    missingWithin: `${hosts[0]}: \`if test ! -d /nonexistent; then echo "Directory does not exist '/nonexistent'" 1>&2; false; fi\` exited 1: Directory does not exist '/nonexistent'`,
+    missingWithin: `${hosts[0]}: within: Directory does not exist '/nonexistent'`,
   })
 })
 
