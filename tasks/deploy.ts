@@ -59,6 +59,8 @@ function targets(): Host[] {
 // What this run learned, per host: where `current` pointed before, and where we took the lock.
 const previousCurrent = new Map<string, string>()
 const lockedHosts = new Set<string>()
+/** deploy:lock ran in this run (whether it took every lock or not). */
+let hasTriedLock = false
 let source: ReleaseSource | undefined
 let rollbackRelease: string | undefined
 /** A deploy got as far as naming its release: on failure, that release must not stay half-made. */
@@ -115,6 +117,7 @@ namespace('deploy', () => {
   task('verify', { desc: 'Check a wave of freshly switched hosts (redefine it: e.g. an HTTP health check)' }, async () => {})
 
   task('lock', { desc: 'Take the deploy lock on every target host' }, async () => {
+    hasTriedLock = true
     const lock = `${deployTo()}/${LOCK_FILE}`
     const holder = `${String(fetch('local_user'))}@${hostname()} (pid ${process.pid}) since ${new Date().toISOString()}`
     if (isFlagSet(fetch, 'unlock')) {
@@ -156,6 +159,10 @@ namespace('deploy', () => {
 
   task('unlock', { desc: 'Release the deploy lock this run took' }, async () => {
     const mine = allServers().filter((host) => lockedHosts.has(host.name))
+    // Run alone it has nothing to release: a lock another deploy left must not go unnoticed.
+    if (mine.length === 0 && !hasTriedLock) {
+      log(`deploy:unlock releases only the lock this run took; to clear one a deploy that died left, run \`deploy STAGE deploy unlock=1\``, 'warn')
+    }
     await on(mine, async (remote) => remote.run(['rm', '-f', `${deployTo()}/${LOCK_FILE}`]))
     lockedHosts.clear()
   })

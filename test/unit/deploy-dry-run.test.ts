@@ -115,3 +115,18 @@ test('deploy and deploy:rollback in one run: the second is refused before it tou
     for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('deploy:unlock alone says it releases only this run\'s lock, and how to clear one a dead deploy left', async () => {
+  const project = makeGitProject('unlock-alone', DEPLOY_PROJECT_FILES)
+  const tmp = scratchDir()
+  try {
+    const result = await runDryCli(['x', 'deploy:unlock', '--dry-run'], project.dir, tmp)
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stderr, /warning: deploy:unlock releases only the lock this run took; to clear one a deploy that died left, run `deploy STAGE deploy unlock=1`/)
+    const deployed = await runDryCli(['x', 'deploy', '--dry-run'], project.dir, tmp)
+    assert.equal(deployed.code, 0, deployed.stderr)
+    assert.doesNotMatch(deployed.stderr, /releases only the lock this run took/, 'not said inside deploy')
+  } finally {
+    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+})
