@@ -26,6 +26,13 @@ async function runTask(session: Session, name: string, task: TaskDefinition): Pr
 
   for (const hook of session.registry.beforeOf(name)) await invokeTask(session, hook)
   const hosts = task.roles.length > 0 ? session.hostsFor(task.roles) : session.hostsFor([])
+  const known = session.inventory.roleNames()
+  const unknownRoles = task.roles.filter((role) => role !== 'all' && !known.has(role))
+  // All unknown: the skip says so; some: the task runs, and the typo must not pass unseen.
+  if (unknownRoles.length > 0 && unknownRoles.length < task.roles.length) {
+    const text = `${name}: no server has role ${unknownRoles.join(', ')} (roles: ${[...known].sort().join(', ')}); it runs on the other roles' hosts`
+    session.reporter.emit({ type: 'message', level: 'warn', text })
+  }
   if (task.roles.length > 0 && hosts.length === 0) {
     session.reporter.emit({ type: 'task-skip', task: name, reason: skipReason(session, task.roles) })
   } else if (task.body) {
