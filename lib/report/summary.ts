@@ -6,7 +6,9 @@ export function renderSummary(summary: RunSummary, paint: Paint): string[] {
   const lines: string[] = []
   const failed = summary.failedHosts
   if (summary.succeededHosts.length > 0) {
-    lines.push(`${paint.green('✔')} ${summary.succeededHosts.length} host(s) succeeded: ${summary.succeededHosts.join(', ')}`)
+    // In a run that failed (a rolled-back deploy, a lock held elsewhere) no host "succeeded".
+    const what = summary.ok ? 'succeeded' : 'had no failure of their own'
+    lines.push(`${summary.ok ? paint.green('✔') : '·'} ${summary.succeededHosts.length} host(s) ${what}: ${summary.succeededHosts.join(', ')}`)
   }
   if (failed.length > 0) {
     lines.push(`${paint.red('✖')} ${failed.length} host(s) failed:`)

@@ -1,0 +1,22 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { renderSummary } from '../../lib/report/summary.ts'
+import { createPaint } from '../../lib/report/format.ts'
+
+const paint = createPaint(false)
+const base = { durationMs: 1200, tasks: [], succeededHosts: ['h01', 'h02'] }
+
+test('a run that succeeded lists its hosts as succeeded; one that failed does not call them so', () => {
+  assert.deepEqual(renderSummary({ ...base, ok: true, failedHosts: [] }, paint), ['✔ 2 host(s) succeeded: h01, h02', 'Finished in 1.20s'])
+  assert.deepEqual(renderSummary({ ...base, ok: false, failedHosts: [], error: 'deploy:verify failed in wave 1 of 2' }, paint), [
+    '· 2 host(s) had no failure of their own: h01, h02',
+    'error: deploy:verify failed in wave 1 of 2',
+    'Failed in 1.20s',
+  ])
+  assert.deepEqual(renderSummary({ ...base, ok: false, failedHosts: [{ host: 'h03', message: 'h03: `false` exited 1' }] }, paint), [
+    '· 2 host(s) had no failure of their own: h01, h02',
+    '✖ 1 host(s) failed:',
+    '    h03: `false` exited 1',
+    'Failed in 1.20s',
+  ])
+})
