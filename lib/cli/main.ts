@@ -142,6 +142,7 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
       checkInterrupted(session)
       await invokeTask(session, word)
     }
+    warnUnusedWaves(session)
   } catch (error) {
     failure = error
   } finally {
@@ -171,6 +172,13 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
   if (isInterrupted) return INTERRUPTED_EXIT_CODE
   if (failure instanceof DeployError) return failure.exitCode
   return summary.ok ? 0 : 1
+}
+
+/** `--waves` (or waves=) on a run that swapped no `current`: the user expected a staged rollout that did not happen. */
+function warnUnusedWaves(session: Session): void {
+  const waves = String(session.variables.fetch('waves', ''))
+  if (waves === '' || session.variables.originOf('waves') !== 'command line' || session.ranTasks.has('deploy:symlink:release')) return
+  session.reporter.emit({ type: 'message', level: 'warn', text: `--waves ${waves} had no effect: only deploy and deploy:rollback swap current wave by wave, and neither did in this run` })
 }
 
 function reportFatal(error: unknown, io: ProcessIo, paint: ReturnType<typeof createPaint>): number {

@@ -130,3 +130,18 @@ test('deploy:unlock alone says it releases only this run\'s lock, and how to cle
     for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('--waves on a run that swaps no current is said to have had no effect', async () => {
+  const project = makeGitProject('waves-unused', DEPLOY_PROJECT_FILES)
+  const tmp = scratchDir()
+  try {
+    const check = await runDryCli(['x', 'deploy:check', '--waves', '1,100%', '--dry-run'], project.dir, tmp)
+    assert.equal(check.code, 0, check.stderr)
+    assert.match(check.stderr, /warning: --waves 1,100% had no effect: only deploy and deploy:rollback swap current wave by wave, and neither did in this run/)
+    const deployed = await runDryCli(['x', 'deploy', '--waves', '1,100%', '--dry-run'], project.dir, tmp)
+    assert.equal(deployed.code, 0, deployed.stderr)
+    assert.doesNotMatch(deployed.stderr, /had no effect/)
+  } finally {
+    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+})
