@@ -295,7 +295,8 @@ export async function ensureNotRunning(state: string, kind: ProcessKind, tag: st
   const existing = await readPidFile(state, kind, tag)
   if (!existing) return
   if (existing.isRunning) {
-    throw new AgentError(`${what} already running (pid ${existing.ref.pid}); stop it first (agent stop --kind ${kind}${tag ? ` --tag ${tag}` : ''}).`)
+    const task = kind === 'tracker' ? 'murder:stop_tracker' : `murder:${kind === 'seed' ? 'stop_seeding' : 'stop_peering'} tag=${tag ?? ''}`
+    throw new AgentError(`${what} already running (pid ${existing.ref.pid}); stop it first (deploy ${task}, or agent stop --kind ${kind}${tag ? ` --tag ${tag}` : ''}).`)
   }
   await removePidFile(existing.path, existing.record?.pid)
 }
