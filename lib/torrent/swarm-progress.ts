@@ -100,14 +100,22 @@ export class SwarmProgress {
     const running = states.filter((s) => s.finishedAt === undefined)
     const fromSeeder = states.reduce((sum, s) => sum + s.fromSeederBytes, 0)
     const fromPeers = states.reduce((sum, s) => sum + s.fromPeersBytes, 0)
-    const aggregate = running.reduce((sum, s) => sum + s.downRateBps, 0)
-    const slowest = running.length > 0 ? Math.min(...running.map((s) => s.downRateBps)) : 0
     const percent = total > 0 ? Math.floor((received / total) * 100) : 0
+    // Live: the rates now. Once no host runs (the closing line), every rate now is 0: the mean instead.
+    const rates = running.length > 0 ? `${rate(running.reduce((sum, s) => sum + s.downRateBps, 0))} total, slowest ${rate(Math.min(...running.map((s) => s.downRateBps)))}` : `${rate(this.meanRate(received))} mean total`
     return [
       `murder:peer ${done}/${states.length} hosts done${failed > 0 ? `, ${failed} failed` : ''}, ${percent}% of bytes` +
-        ` · ${rate(aggregate)} total, slowest ${rate(slowest)}` +
+        ` · ${rates}` +
         ` · from seeder ${formatBytes(fromSeeder)}, from peers ${formatBytes(fromPeers)}`,
     ]
+  }
+
+  /** Bytes received per second from the first host's start to the last one's end. */
+  private meanRate(received: number): number {
+    const states = [...this.hosts.values()]
+    const started = Math.min(...states.map((s) => s.startedAt))
+    const ended = Math.max(...states.map((s) => s.finishedAt ?? this.now()))
+    return ended > started ? (received * 1000) / (ended - started) : 0
   }
 
   /** One line per host once the swarm is done. */

@@ -15,9 +15,14 @@ test('the live view aggregates hosts, rates and where bytes came from', () => {
     'murder:peer 1/3 hosts done, 58% of bytes · 3.0 MiB/s total, slowest 1.0 MiB/s · from seeder 9.0 MiB, from peers 26.0 MiB',
   ])
   progress.fail('h02', 'sha256 mismatch')
+  progress.finish('h01', { downloadedBytes: 20 * MiB, totalBytes: 20 * MiB, fromSeederBytes: 4 * MiB, fromPeersBytes: 16 * MiB, uploadedBytes: 0, downRateBps: 0 })
+  // The closing line: no rate now, but the mean over the swarm (45 MiB in 4 s).
+  assert.deepEqual(progress.render(), [
+    'murder:peer 2/3 hosts done, 1 failed, 75% of bytes · 11.3 MiB/s mean total · from seeder 9.0 MiB, from peers 36.0 MiB',
+  ])
   assert.deepEqual(progress.summary(), [
     'murder:peer per host:',
-    '  h01  4.00s  2.5 MiB/s  from seeder 4.0 MiB, from peers 6.0 MiB, sent 0 B',
+    '  h01  4.00s  5.0 MiB/s  from seeder 4.0 MiB, from peers 16.0 MiB, sent 0 B',
     '  h02  failed after 4.00s: sha256 mismatch',
     '  h03  4.00s  5.0 MiB/s  from seeder 0 B, from peers 20.0 MiB, sent 3.0 MiB',
   ])
