@@ -11,6 +11,17 @@ function scratchDir(): string {
   return mkdtempSync(join(tmpdir(), 'murder-test-tmp-'))
 }
 
+/** Runs `body` with a throwaway deploy project and a scratch TMPDIR, both removed afterwards. */
+async function inDeployProject(name: string, body: (dir: string, tmp: string) => Promise<void>): Promise<void> {
+  const project = makeGitProject(name, DEPLOY_PROJECT_FILES)
+  const tmp = scratchDir()
+  try {
+    await body(project.dir, tmp)
+  } finally {
+    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 test('the release comes from the deployfile’s repository, not the one the user stands in', async () => {
   const project = makeGitProject('root', { ...DEPLOY_PROJECT_FILES, 'lib/cli/main.ts': 'x\n', 'app/index.html': 'shop\n' })
   const other = makeGitProject('other', { 'README': 'another repository\n' })
@@ -37,9 +48,7 @@ test('the release comes from the deployfile’s repository, not the one the user
 })
 
 test('a bad deploy input fails with one error line, exit 2, before any command for any host', async () => {
-  const project = makeGitProject('inputs', DEPLOY_PROJECT_FILES)
-  const tmp = scratchDir()
-  try {
+  await inDeployProject('inputs', async (dir, tmp) => {
     const cases: [string[], RegExp][] = [
       [['--waves', '0'], /^error: wave "0" must be at least 1 host\.$/m],
       [['--waves', 'abc'], /^error: wave "abc" in "abc" is not a count or a percentage/m],
@@ -52,23 +61,19 @@ test('a bad deploy input fails with one error line, exit 2, before any command f
       [['release_timestamp=../../../etc'], /^error: release_timestamp must be 14 digits/m],
     ]
     for (const [words, error] of cases) {
-      const result = await runDryCli(['x', 'deploy', '--dry-run', ...words], project.dir, tmp)
+      const result = await runDryCli(['x', 'deploy', '--dry-run', ...words], dir, tmp)
       const what = words.join(' ')
       assert.equal(result.code, 2, `${what}:\n${result.stderr}`)
       assert.match(result.stderr, error, what)
       assert.deepEqual(hostCommands(result.stderr), [], `${what}: no host is touched`)
       assert.doesNotMatch(result.stderr, /succeeded/, what)
     }
-  } finally {
-    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
-  }
+  })
 })
 
 test('deploy:rollback --dry-run previews its commands with a stand-in for the release it would pick', async () => {
-  const project = makeGitProject('rollback', DEPLOY_PROJECT_FILES)
-  const tmp = scratchDir()
-  try {
-    const previous = await runDryCli(['x', 'deploy:rollback', '--dry-run'], project.dir, tmp)
+  await inDeployProject('rollback', async (dir, tmp) => {
+    const previous = await runDryCli(['x', 'deploy:rollback', '--dry-run'], dir, tmp)
     assert.equal(previous.code, 0, previous.stderr)
     const commands = hostCommands(previous.stderr)
     for (const host of ['one.invalid', 'two.invalid']) {
@@ -78,70 +83,52 @@ test('deploy:rollback --dry-run previews its commands with a stand-in for the re
     assert.ok(commands.includes("  one.invalid $ rm -rf '/srv/shop/releases/<newest release>'"), previous.stderr)
     assert.match(previous.stderr, /rolled back to release <previous release>/)
 
-    const named = await runDryCli(['x', 'deploy:rollback', '--dry-run', 'rollback_release=20240101000000'], project.dir, tmp)
+    const named = await runDryCli(['x', 'deploy:rollback', '--dry-run', 'rollback_release=20240101000000'], dir, tmp)
     assert.equal(named.code, 0, named.stderr)
     assert.ok(hostCommands(named.stderr).includes('  two.invalid $ ln -sfn /srv/shop/releases/20240101000000 /srv/shop/releases/current && mv /srv/shop/releases/current /srv/shop/'), named.stderr)
-  } finally {
-    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
-  }
+  })
 })
 
 test('deploy:symlink:release alone is refused before any host: it would point current at a release no one made', async () => {
-  const project = makeGitProject('symlink-alone', DEPLOY_PROJECT_FILES)
-  const tmp = scratchDir()
-  try {
+  await inDeployProject('symlink-alone', async (dir, tmp) => {
     for (const task of ['deploy:symlink:release', 'deploy:publishing']) {
-      const result = await runDryCli(['x', task, '--dry-run'], project.dir, tmp)
+      const result = await runDryCli(['x', task, '--dry-run'], dir, tmp)
       assert.equal(result.code, 2, `${task}: ${result.stderr}`)
       assert.match(result.stderr, /deploy:symlink:release runs only inside deploy \(after deploy:create_release\); to switch current to a release already on the hosts, run deploy:rollback rollback_release=NAME\./)
       assert.doesNotMatch(result.stderr, /ln -s/, `${task}: no swap planned`)
     }
-  } finally {
-    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
-  }
+  })
 })
 
 test('deploy and deploy:rollback in one run: the second is refused before it touches anything, not silently skipped', async () => {
-  const project = makeGitProject('two-flows', DEPLOY_PROJECT_FILES)
-  const tmp = scratchDir()
-  try {
+  await inDeployProject('two-flows', async (dir, tmp) => {
     for (const [first, second] of [['deploy:rollback', 'deploy'], ['deploy', 'deploy:rollback']] as const) {
-      const result = await runDryCli(['x', first, second, '--dry-run'], project.dir, tmp)
+      const result = await runDryCli(['x', first, second, '--dry-run'], dir, tmp)
       assert.equal(result.code, 2, `${first} ${second}: ${result.stderr}`)
       assert.match(result.stderr, new RegExp(`error: ${second} cannot follow ${first} in one run: their steps run once per run, so it would skip them; run \`deploy STAGE ${second}\` as a command of its own\\.`))
       assert.match(result.stderr, new RegExp(`✔ ${first} `), `${first} ran`)
     }
-  } finally {
-    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
-  }
+  })
 })
 
 test('deploy:unlock alone says it releases only this run\'s lock, and how to clear one a dead deploy left', async () => {
-  const project = makeGitProject('unlock-alone', DEPLOY_PROJECT_FILES)
-  const tmp = scratchDir()
-  try {
-    const result = await runDryCli(['x', 'deploy:unlock', '--dry-run'], project.dir, tmp)
+  await inDeployProject('unlock-alone', async (dir, tmp) => {
+    const result = await runDryCli(['x', 'deploy:unlock', '--dry-run'], dir, tmp)
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stderr, /warning: deploy:unlock releases only the lock this run took; to clear one a deploy that died left, run `deploy STAGE deploy unlock=1`/)
-    const deployed = await runDryCli(['x', 'deploy', '--dry-run'], project.dir, tmp)
+    const deployed = await runDryCli(['x', 'deploy', '--dry-run'], dir, tmp)
     assert.equal(deployed.code, 0, deployed.stderr)
     assert.doesNotMatch(deployed.stderr, /releases only the lock this run took/, 'not said inside deploy')
-  } finally {
-    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
-  }
+  })
 })
 
 test('--waves on a run that swaps no current is said to have had no effect', async () => {
-  const project = makeGitProject('waves-unused', DEPLOY_PROJECT_FILES)
-  const tmp = scratchDir()
-  try {
-    const check = await runDryCli(['x', 'deploy:check', '--waves', '1,100%', '--dry-run'], project.dir, tmp)
+  await inDeployProject('waves-unused', async (dir, tmp) => {
+    const check = await runDryCli(['x', 'deploy:check', '--waves', '1,100%', '--dry-run'], dir, tmp)
     assert.equal(check.code, 0, check.stderr)
     assert.match(check.stderr, /warning: --waves 1,100% had no effect: only deploy and deploy:rollback swap current wave by wave, and neither did in this run/)
-    const deployed = await runDryCli(['x', 'deploy', '--waves', '1,100%', '--dry-run'], project.dir, tmp)
+    const deployed = await runDryCli(['x', 'deploy', '--waves', '1,100%', '--dry-run'], dir, tmp)
     assert.equal(deployed.code, 0, deployed.stderr)
     assert.doesNotMatch(deployed.stderr, /had no effect/)
-  } finally {
-    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
-  }
+  })
 })
