@@ -110,6 +110,11 @@ export class CommandShell {
     return this.running !== undefined && this.running.phase.stdout === 'inside'
   }
 
+  /** Whether a command was given to the shell and its start marker has not come yet. */
+  get isAboutToRunCommand(): boolean {
+    return this.running !== undefined && this.running.phase.stdout === 'before'
+  }
+
   /** The shell has gone, or was given up: no command runs in it any more. */
   get hasClosed(): boolean {
     return this.isClosed

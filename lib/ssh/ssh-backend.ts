@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream'
 import type { Config, NodeSSH } from 'node-ssh'
 import { ConnectionError, errorMessage } from '../errors.ts'
 import type { Backend, ExecResult, OutputHandlers } from './backend.ts'
+import { CommandInterrupt, STOPPED_BEFORE_START } from './command-interrupt.ts'
 import { CommandShell, SHELL_COMMAND, ShellNotStartedError, ShellSilentError, killTreeCommand, needsOwnShell, type ShellOptions, type ShellPipes } from './command-shell.ts'
 import { parseHost, type Host } from '../inventory/host.ts'
 import type { SshConfigFile, SshTarget } from '../inventory/ssh-config.ts'
@@ -52,13 +53,16 @@ export class SshBackend implements Backend {
   constructor(private readonly options: SshBackendOptions) {}
 
   async exec(host: Host, command: string, handlers: OutputHandlers): Promise<ExecResult> {
+    // Before the connection: a command begun before Ctrl-C whose connection was still opening is stopped too.
+    const interrupt = new CommandInterrupt(handlers.survivesInterrupt !== true, this.interruptible, () => this.interruptions)
     const ssh = await this.connection(host)
     const isFirst = !this.hasRunCommand.has(ssh)
     this.hasRunCommand.add(ssh)
-    const interrupt = new CommandInterrupt(handlers.survivesInterrupt !== true, this.interruptible, () => this.interruptions)
     try {
+      if (interrupt.hasMissedInterrupt()) return STOPPED_BEFORE_START
       if (!isFirst && !handlers.stdin && this.options.isShellPersistent && !needsOwnShell(command)) {
         const shell = await this.commandShell(host, ssh)
+        if (interrupt.hasMissedInterrupt()) return STOPPED_BEFORE_START
         // Claimed in this same turn: a command started meanwhile would have made it busy.
         if (shell?.isIdle) interrupt.arm(() => void this.stopShellCommand(ssh, shell))
         const result = shell?.isIdle ? await this.runInShell(host, shell, command, handlers) : undefined
@@ -82,8 +86,16 @@ export class SshBackend implements Backend {
     }
   }
 
-  /** Ctrl-C during a command in the shell: what it runs is stopped from another channel; the shell goes on. */
+  /**
+   * Ctrl-C during a command in the shell: what it runs is stopped from another channel. The shell
+   * takes no frame after this one (it exits after it; later commands take exec channels), so a kill
+   * that lands late cannot reach another command; one whose start marker is still on its way is
+   * waited for.
+   */
   private async stopShellCommand(ssh: NodeSSH, shell: CommandShell): Promise<void> {
+    shell.close()
+    const deadline = Date.now() + this.options.connectTimeoutMs
+    while (shell.isAboutToRunCommand && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     const pid = shell.pid
     if (pid === undefined || !shell.isRunningCommand) return
     await ssh.execCommand(killTreeCommand(pid)).catch(() => undefined)
@@ -261,49 +273,6 @@ export class SshBackend implements Backend {
       const where = `${target.hostname}:${target.port}`
       throw new ConnectionError(host.name, `ProxyJump through ${jump.name} to ${where} failed: ${errorMessage(error)}`, error)
     }
-  }
-}
-
-/**
- * One command's part in the first Ctrl-C: while armed, `interruptCommands` may stop it (an exec
- * channel's `signal` request, which OpenSSH 7.9+ sends to the command's process group; in the
- * command shell, SIGTERM to the processes under the shell, from another channel), and its result
- * then says so.
- */
-class CommandInterrupt {
-  private stop: (() => void) | undefined
-  private wasInterrupted = false
-  private readonly interruptionsAtStart: number
-
-  constructor(
-    private readonly isInterruptible: boolean,
-    private readonly running: Set<() => void>,
-    private readonly interruptions: () => number
-  ) {
-    this.interruptionsAtStart = interruptions()
-  }
-
-  arm(signal: () => void): void {
-    if (!this.isInterruptible) return
-    this.disarm()
-    const stop = () => {
-      this.wasInterrupted = true
-      signal()
-    }
-    // Ctrl-C came while its channel was opening: it was not among the commands stopped then.
-    if (this.interruptions() !== this.interruptionsAtStart) return stop()
-    this.stop = stop
-    this.running.add(stop)
-  }
-
-  disarm(): void {
-    if (this.stop) this.running.delete(this.stop)
-    this.stop = undefined
-  }
-
-  /** The result, saying whether Ctrl-C killed the command. */
-  explain(result: ExecResult): ExecResult {
-    return this.wasInterrupted && result.code === null ? { ...result, wasInterrupted: true } : result
   }
 }
 

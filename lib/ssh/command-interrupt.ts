@@ -1,0 +1,55 @@
+// One remote command's part in the first Ctrl-C (runner/interrupt.ts): whether the backend may
+// stop it, how, and what its result then says.
+import type { ExecResult } from './backend.ts'
+
+/** A command Ctrl-C came for before it started: it never runs. */
+export const STOPPED_BEFORE_START: ExecResult = { code: null, stdout: '', stderr: '', wasInterrupted: true }
+
+/**
+ * One command's part in the first Ctrl-C: while armed, `interruptCommands` may stop it (an exec
+ * channel's `signal` request, which OpenSSH 7.9+ sends to the command's process group; in the
+ * command shell, SIGTERM to the processes under the shell, from another channel), and its result
+ * then says so.
+ */
+export class CommandInterrupt {
+  private stop: (() => void) | undefined
+  private wasInterrupted = false
+  private readonly interruptionsAtStart: number
+
+  constructor(
+    private readonly isInterruptible: boolean,
+    private readonly running: Set<() => void>,
+    private readonly interruptions: () => number
+  ) {
+    this.interruptionsAtStart = interruptions()
+  }
+
+  /** Ctrl-C came after this command began, before it could be stopped: it should not start. */
+  hasMissedInterrupt(): boolean {
+    return this.isInterruptible && this.interruptions() !== this.interruptionsAtStart
+  }
+
+  arm(signal: () => void): void {
+    if (!this.isInterruptible) return
+    this.disarm()
+    const stop = () => {
+      this.wasInterrupted = true
+      signal()
+    }
+    // Ctrl-C came while its channel was opening: it was not among the commands stopped then.
+    if (this.interruptions() !== this.interruptionsAtStart) return stop()
+    this.stop = stop
+    this.running.add(stop)
+  }
+
+  disarm(): void {
+    if (this.stop) this.running.delete(this.stop)
+    this.stop = undefined
+  }
+
+  /** The result, saying whether Ctrl-C stopped the command (killed, or ended non-zero on its SIGTERM). */
+  explain(result: ExecResult): ExecResult {
+    return this.wasInterrupted && result.code !== 0 ? { ...result, wasInterrupted: true } : result
+  }
+}
+
