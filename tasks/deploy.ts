@@ -160,8 +160,8 @@ namespace('deploy', () => {
   task('unlock', { desc: 'Release the deploy lock this run took' }, async () => {
     const mine = allServers().filter((host) => lockedHosts.has(host.name))
     // Run alone it has nothing to release: a lock another deploy left must not go unnoticed.
-    if (mine.length === 0 && !hasTriedLock) {
-      log(`deploy:unlock releases only the lock this run took; to clear one a deploy that died left, run \`deploy STAGE deploy unlock=1\``, 'warn')
+    if (mine.length === 0 && !hasTriedLock && flowBegun === undefined) {
+      log('deploy:unlock releases only the lock this run took; to clear one a deploy that died left, add unlock=1 to your next deploy or deploy:rollback', 'warn')
     }
     await on(mine, async (remote) => remote.run(['rm', '-f', `${deployTo()}/${LOCK_FILE}`]))
     lockedHosts.clear()

@@ -115,7 +115,7 @@ test('deploy:unlock alone says it releases only this run\'s lock, and how to cle
   await inDeployProject('unlock-alone', async (dir, tmp) => {
     const result = await runDryCli(['x', 'deploy:unlock', '--dry-run'], dir, tmp)
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stderr, /warning: deploy:unlock releases only the lock this run took; to clear one a deploy that died left, run `deploy STAGE deploy unlock=1`/)
+    assert.match(result.stderr, /warning: deploy:unlock releases only the lock this run took; to clear one a deploy that died left, add unlock=1 to your next deploy or deploy:rollback$/m)
     const deployed = await runDryCli(['x', 'deploy', '--dry-run'], dir, tmp)
     assert.equal(deployed.code, 0, deployed.stderr)
     assert.doesNotMatch(deployed.stderr, /releases only the lock this run took/, 'not said inside deploy')
@@ -126,7 +126,7 @@ test('--waves on a run that swaps no current is said to have had no effect', asy
   await inDeployProject('waves-unused', async (dir, tmp) => {
     const check = await runDryCli(['x', 'deploy:check', '--waves', '1,100%', '--dry-run'], dir, tmp)
     assert.equal(check.code, 0, check.stderr)
-    assert.match(check.stderr, /warning: --waves 1,100% had no effect: only deploy and deploy:rollback swap current wave by wave, and neither did in this run/)
+    assert.match(check.stderr, /warning: waves 1,100% had no effect: only deploy and deploy:rollback swap current wave by wave, and neither did in this run/)
     const deployed = await runDryCli(['x', 'deploy', '--waves', '1,100%', '--dry-run'], dir, tmp)
     assert.equal(deployed.code, 0, deployed.stderr)
     assert.doesNotMatch(deployed.stderr, /had no effect/)
