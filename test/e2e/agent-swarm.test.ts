@@ -260,7 +260,7 @@ test('stop never signals a process that merely reuses a recorded pid; stale pid 
 
   const again = await runAgent(setup.agent, ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', String(await freePort(TRACKER_IP))])
   assert.equal(again.code, 1)
-  assert.match(lastLine(again.stderr), /^tracker already running \(pid \d+\); stop it first \(deploy murder:stop_tracker, or agent stop --kind tracker\)\.$/)
+  assert.match(lastLine(again.stderr), /^tracker already running \(pid \d+\); stop it first \(deploy STAGE murder:stop_tracker, or agent stop --kind tracker\)\.$/)
   const trackerStatus = await runAgent(setup.agent, ['status', '--state', setup.trackerState])
   assert.equal(trackerStatus.events[0]?.type === 'status' && trackerStatus.events[0].running[0]?.kind, 'tracker')
   await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])

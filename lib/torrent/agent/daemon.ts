@@ -296,7 +296,7 @@ export async function ensureNotRunning(state: string, kind: ProcessKind, tag: st
   if (!existing) return
   if (existing.isRunning) {
     const task = kind === 'tracker' ? 'murder:stop_tracker' : `murder:${kind === 'seed' ? 'stop_seeding' : 'stop_peering'} tag=${tag ?? ''}`
-    throw new AgentError(`${what} already running (pid ${existing.ref.pid}); stop it first (deploy ${task}, or agent stop --kind ${kind}${tag ? ` --tag ${tag}` : ''}).`)
+    throw new AgentError(`${what} already running (pid ${existing.ref.pid}); stop it first (deploy STAGE ${task}, or agent stop --kind ${kind}${tag ? ` --tag ${tag}` : ''}).`)
   }
   await removePidFile(existing.path, existing.record?.pid)
 }
