@@ -178,7 +178,7 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
 function warnUnusedWaves(session: Session): void {
   const waves = String(session.variables.fetch('waves', ''))
   if (waves === '' || session.variables.originOf('waves') !== 'command line' || session.ranTasks.has('deploy:symlink:release')) return
-  session.reporter.emit({ type: 'message', level: 'warn', text: `--waves ${waves} had no effect: only deploy and deploy:rollback swap current wave by wave, and neither did in this run` })
+  session.reporter.emit({ type: 'message', level: 'warn', text: `waves ${waves} had no effect: only deploy and deploy:rollback swap current wave by wave, and neither did in this run` })
 }
 
 function reportFatal(error: unknown, io: ProcessIo, paint: ReturnType<typeof createPaint>): number {
