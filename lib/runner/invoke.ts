@@ -26,13 +26,7 @@ async function runTask(session: Session, name: string, task: TaskDefinition): Pr
 
   for (const hook of session.registry.beforeOf(name)) await invokeTask(session, hook)
   const hosts = task.roles.length > 0 ? session.hostsFor(task.roles) : session.hostsFor([])
-  const known = session.inventory.roleNames()
-  const unknownRoles = task.roles.filter((role) => role !== 'all' && !known.has(role))
-  // All unknown: the skip says so; some: the task runs, and the typo must not pass unseen.
-  if (unknownRoles.length > 0 && unknownRoles.length < task.roles.length) {
-    const text = `${name}: no server has role ${unknownRoles.join(', ')} (roles: ${[...known].sort().join(', ')}); it runs on the other roles' hosts`
-    session.reporter.emit({ type: 'message', level: 'warn', text })
-  }
+  warnUnknownRoles(session, name, task.roles)
   if (task.roles.length > 0 && hosts.length === 0) {
     session.reporter.emit({ type: 'task-skip', task: name, reason: skipReason(session, task.roles) })
   } else if (task.body) {
@@ -51,6 +45,23 @@ async function runTask(session: Session, name: string, task: TaskDefinition): Pr
     }
   }
   for (const hook of session.registry.afterOf(name)) await invokeTask(session, hook)
+}
+
+/** Tasks already warned about in this run: a task invoked again (deploy:verify, once per wave) says it once. */
+const warnedTasks = new WeakMap<Session, Set<string>>()
+
+/** Some of a task's roles no server has: the skip covers all of them; some may be a typo that must not pass unseen. */
+function warnUnknownRoles(session: Session, name: string, roles: readonly string[]): void {
+  const known = session.inventory.roleNames()
+  const unknown = roles.filter((role) => role !== 'all' && !known.has(role))
+  if (unknown.length === 0 || unknown.length === roles.length) return
+  const warned = warnedTasks.get(session) ?? new Set<string>()
+  warnedTasks.set(session, warned)
+  if (warned.has(name)) return
+  warned.add(name)
+  const text = `${name}: no server has ${unknown.length > 1 ? 'roles' : 'role'} ${unknown.join(', ')} (roles: ${[...known].sort().join(', ')}); it runs on the other roles' hosts`
+  // Said, not warned: a stage without one of a task's roles (a staging without `db`) is common.
+  session.reporter.emit({ type: 'message', level: 'info', text })
 }
 
 /** A task body threw something other than a DeployError: name the task and where it was defined. */

@@ -49,7 +49,7 @@ test('ROLES= and HOSTS= narrow a run', async () => {
   // One unknown role beside known ones: the task runs, and the typo is said.
   const halfTypo = await runCli(['farm', 'probe:half_typo'], { cwd: project })
   assert.equal(halfTypo.code, 0, halfTypo.stderr)
-  assert.match(halfTypo.stderr, /^warning: probe:half_typo: no server has role wbe \(roles: [a-z, ]*db[a-z, ]*\); it runs on the other roles' hosts$/m)
+  assert.match(halfTypo.stderr, /^probe:half_typo: no server has role wbe \(roles: [a-z, ]*db[a-z, ]*\); it runs on the other roles' hosts$/m)
   assert.match(halfTypo.stderr, /half_typo runs on h\d\d/)
   const byOption = await runCli(['farm', 'probe:mark', '--hosts', `${second}`], { cwd: project })
   assert.equal(byOption.code, 0, byOption.stderr)
