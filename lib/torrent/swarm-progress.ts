@@ -102,7 +102,7 @@ export class SwarmProgress {
     const fromPeers = states.reduce((sum, s) => sum + s.fromPeersBytes, 0)
     const percent = total > 0 ? Math.floor((received / total) * 100) : 0
     // Live: the rates now. Once no host runs (the closing line), every rate now is 0: the mean instead.
-    const rates = running.length > 0 ? `${rate(running.reduce((sum, s) => sum + s.downRateBps, 0))} total, slowest ${rate(Math.min(...running.map((s) => s.downRateBps)))}` : `${rate(this.meanRate(received))} mean total`
+    const rates = running.length > 0 ? `${rate(running.reduce((sum, s) => sum + s.downRateBps, 0))} total, slowest ${rate(Math.min(...running.map((s) => s.downRateBps)))}` : `mean ${rate(this.meanRate(received))} total`
     return [
       `murder:peer ${done}/${states.length} hosts done${failed > 0 ? `, ${failed} failed` : ''}, ${percent}% of bytes` +
         ` · ${rates}` +

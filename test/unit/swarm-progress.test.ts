@@ -18,7 +18,7 @@ test('the live view aggregates hosts, rates and where bytes came from', () => {
   progress.finish('h01', { downloadedBytes: 20 * MiB, totalBytes: 20 * MiB, fromSeederBytes: 4 * MiB, fromPeersBytes: 16 * MiB, uploadedBytes: 0, downRateBps: 0 })
   // The closing line: no rate now, but the mean over the swarm (45 MiB in 4 s).
   assert.deepEqual(progress.render(), [
-    'murder:peer 2/3 hosts done, 1 failed, 75% of bytes · 11.3 MiB/s mean total · from seeder 9.0 MiB, from peers 36.0 MiB',
+    'murder:peer 2/3 hosts done, 1 failed, 75% of bytes · mean 11.3 MiB/s total · from seeder 9.0 MiB, from peers 36.0 MiB',
   ])
   assert.deepEqual(progress.summary(), [
     'murder:peer per host:',
