@@ -45,7 +45,7 @@ export class SshBackend implements Backend {
    */
   private readonly hasRunCommand = new WeakSet<NodeSSH>()
 
-  /** Commands running now that the first Ctrl-C stops: each sends SIGTERM to its command's process group. */
+  /** Commands running now that the first Ctrl-C stops: each sends SIGTERM to what its command runs. */
   private readonly interruptible = new Set<() => void>()
   /** How many times Ctrl-C came: a command begun before one and armed after it is stopped at once. */
   private interruptions = 0
