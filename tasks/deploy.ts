@@ -217,7 +217,7 @@ namespace('deploy', () => {
     // kill -9 of this run. A failed run removes both (deploy:failed).
     const target = { incoming: incomingPath(), release: releasePath() }
     if (via === 'copy') await distributeByCopy(source, hosts, target)
-    else await distributeWithMurder(source.tgzPath, hosts, target, `${application()}-${releaseName()}`, readTmpDir(fetch))
+    else await distributeWithMurder(source.tgzPath, hosts, target, `${application()}-${releaseName()}`, readTmpDir(fetch), application())
     // Hosts that failed within max_fail leave the run here; what they got of the release goes.
     const remaining = new Set(targets().map((host) => host.name))
     await removeUnpublishedRelease(hosts.filter((host) => !remaining.has(host.name)))

@@ -15,6 +15,7 @@ import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOp
 import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
 import { TRANSFER_NODE_FLAGS } from '../lib/torrent/protocol.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
+import { clearStaleArchivesCommand } from '../lib/deploy/releases.ts'
 
 set('default_tag', '')
 set('default_seeder_files_path', '')
@@ -655,7 +656,7 @@ export interface ReleaseTarget {
  * seeder and every peer are commands held open (`--hold`), each its own daemon, told to stop on
  * their stdin: no `status`, `allow` or `stop` process on any host.
  */
-export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: ReleaseTarget, tag: string, tempPath: string): Promise<void> {
+export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: ReleaseTarget, tag: string, tempPath: string, application: string): Promise<void> {
   const payloadPath = `${tempPath}/${tag}.tgz`
   const options: MurderOptions = { tag, tempPath, payloadPath, torrentPath: `${payloadPath}.torrent`, isPathFile: false }
   checkSwarmInputs()
@@ -670,8 +671,9 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
       checkInterrupted()
       await on(seeder, async (remote) => {
         // A payload of this tag left by a killed run must not count as arrived before the upload
-        // truncates it; the torrent lands before the upload starts, which may fill tmp_dir.
-        const clear = chain([['mkdir', '-p', tempPath], ['rm', '-f', payloadPath]])
+        // truncates it; the torrent lands before the upload starts, which may fill tmp_dir. Old
+        // archives killed deploys left go too: a seeder that is no target host is cleared only here.
+        const clear = `${chain([['mkdir', '-p', tempPath], ['rm', '-f', payloadPath]])} && ${clearStaleArchivesCommand(tempPath, application)}`
         await remote.run(`${clear} && cat > ${quote(options.torrentPath)}`, made.torrent ? { stdin: Readable.from([made.torrent]) } : {})
       })
       // The upload starts first; the seeder starts on the part that has arrived.
