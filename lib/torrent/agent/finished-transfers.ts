@@ -4,11 +4,12 @@
 // that ended (no pid file) beyond the newest few of its kind.
 import { readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { PROCESS_FILE_SUFFIXES } from './state-files.ts'
 
 /** Finished transfers of a kind whose files stay: enough to read the last deploys' logs. */
 export const KEPT_FINISHED_TRANSFERS = 10
 
-const SUFFIXES = ['.pid', '.log', '.events.jsonl', '.stats.json']
+const SUFFIXES = Object.values(PROCESS_FILE_SUFFIXES)
 
 export interface RunFile {
   name: string
@@ -29,7 +30,7 @@ export function finishedTransferFiles(files: readonly RunFile[], kind: 'seed' | 
     if (tag === '') continue
     const transfer = transfers.get(tag) ?? { names: [], isRunning: false, changedMs: 0 }
     transfer.names.push(file.name)
-    transfer.isRunning ||= suffix === '.pid'
+    transfer.isRunning ||= suffix === PROCESS_FILE_SUFFIXES.pid
     transfer.changedMs = Math.max(transfer.changedMs, file.mtimeMs)
     transfers.set(tag, transfer)
   }

@@ -11,9 +11,13 @@ export interface ProcessFiles {
   stats: string
 }
 
+/** What follows `KIND.TAG` in the name of each of a daemon's files. */
+export const PROCESS_FILE_SUFFIXES: Readonly<ProcessFiles> = { pid: '.pid', log: '.log', events: '.events.jsonl', stats: '.stats.json' }
+
 export function processFiles(state: string, kind: ProcessKind, tag?: string): ProcessFiles {
   const stem = join(state, kind === 'tracker' || tag === undefined ? kind : `${kind}.${tag}`)
-  return { pid: `${stem}.pid`, log: `${stem}.log`, events: `${stem}.events.jsonl`, stats: `${stem}.stats.json` }
+  const { pid, log, events, stats } = PROCESS_FILE_SUFFIXES
+  return { pid: `${stem}${pid}`, log: `${stem}${log}`, events: `${stem}${events}`, stats: `${stem}${stats}` }
 }
 
 export function whitelistDirectory(state: string): string {
