@@ -299,13 +299,17 @@ namespace('murder', () => {
  * extract nothing): said before any host is touched, whatever max_fail allows.
  */
 async function checkSeederHolds(seeder: Host, options: MurderOptions): Promise<void> {
-  const outcome = await on(seeder, { onError: 'continue' }, async (remote) => {
+  await onSeederWhateverBudget(seeder, async (remote) => {
     if (!(await remote.test(['test', '-f', options.payloadPath]))) {
       throw new DeployError(`${remote.host.name}: the seeder no longer holds ${options.payloadPath}; run murder:create_torrent tag=${options.tag} and murder:start_seeding again.`, { exitCode: 1 })
     }
   })
-  const failure = outcome.failures.get(seeder.name)
-  if (failure) throw failure instanceof DeployError ? failure : new DeployError(failure.message, { exitCode: 1 })
+}
+
+/** Work on the seeder that every peer needs: its failure fails the run, whatever max_fail allows. */
+async function onSeederWhateverBudget(seeder: Host, block: (remote: HostContext) => Promise<void>): Promise<void> {
+  const failure = (await on(seeder, { onError: 'continue' }, block)).failures.get(seeder.name)
+  if (failure) throw new DeployError(failure.message, { exitCode: 1, cause: failure })
 }
 
 /**
@@ -804,13 +808,11 @@ async function makeTorrentHere(options: MurderOptions, tgzPath: string): Promise
  * arrived whole. A failure fails the deploy whatever max_fail allows: no host can get the release.
  */
 async function uploadToSeeder(seeder: Host, tgzPath: string, payloadPath: string, sha256: string): Promise<void> {
-  const outcome = await on(seeder, { onError: 'continue' }, async (remote) => {
+  await onSeederWhateverBudget(seeder, async (remote) => {
     await remote.upload(tgzPath, payloadPath)
     const found = (await remote.capture(['sha256sum', payloadPath])).split(' ')[0]
     if (!isDryRun() && found !== sha256) throw new DeployError(`${remote.host.name}: the release arrived as ${payloadPath} with sha256 ${found}, not ${sha256}; deploy again.`, { exitCode: 1 })
   })
-  const failure = outcome.failures.get(seeder.name)
-  if (failure) throw new DeployError(failure.message, { exitCode: 1 })
 }
 
 /** The agent bundle and its gzipped copy, built on demand: esbuild is loaded only by runs that ship the agent. */
