@@ -30,14 +30,11 @@ export async function onHosts<T>(
   // Begun before Ctrl-C: hosts not started yet never start. (Failure paths' blocks begin after it.)
   const isBegunBeforeInterrupt = !session.interruption.isInterrupted
   const isCutShort = () => isBegunBeforeInterrupt && session.interruption.isInterrupted
-  const checkNotInterrupted = () => {
-    if (isCutShort()) throw new InterruptedError()
-  }
   // One global limiter for the run plus this block's own: nested calls must not share one (p-limit deadlock).
   const ownLimit = options.in === 'parallel' || options.in === undefined ? pLimit(options.limit ?? Infinity) : undefined
   const work = (host: Host): Promise<T> => {
     const start = () => {
-      checkNotInterrupted()
+      if (isCutShort()) throw new InterruptedError()
       return session.insideOn.run(true, () => block(new HostContext(host, session.backend, session.reporter)))
     }
     const limited = isNested ? start : () => session.hostLimit(start)
