@@ -11,7 +11,7 @@ import { chain } from '../lib/ssh/command.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
-import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
+import { checkDeleteTarget, checkMurderPathToClear, checkPath, deleteRefusal, holdsHome, isFlagSet, murderPathRefusal, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
 import { TRANSFER_NODE_FLAGS } from '../lib/torrent/protocol.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
@@ -133,7 +133,7 @@ function agentMissing(remote: HostContext): DeployError {
  */
 async function surveyPeer(remote: HostContext, target: string, payload: PeerPlan['payload']): Promise<PeerSurvey> {
   const output = await remote.capture(surveyCommand(agentPath(location()), target, payload))
-  if (isDryRun()) return { hasAgent: true, address: '', target, isOccupied: false }
+  if (isDryRun()) return { hasAgent: true, address: '', target, isOccupied: false, home: '' }
   let survey: PeerSurvey
   try {
     survey = readSurvey(output, target)
@@ -205,14 +205,21 @@ function countersOf(event: AgentLine): PeerCounters {
 namespace('murder', () => {
   task('distribute_files', { desc: 'Upload the murder agent to every tracker, seeder and peer host' }, async () => {
     const { tracker, seeder, peers } = murderHosts()
-    const hosts = [...new Set([tracker, seeder, ...peers])]
+    // Unlike a swarm, the agent's copies need no tracker or seeder beyond what ROLES=/HOSTS= keep.
+    const kept = new Set(roles().map((host) => host.name))
+    const hosts = [...new Set([tracker, seeder, ...peers])].filter((host) => kept.has(host.name))
     const where = location()
+    checkMurderPathToClear(where.murderPath, deployToIfSet())
     const agent = await agentBundle()
     await on(hosts, async (remote) => {
       if (!isDryRun()) await checkNode(remote, where.node)
       await remote.run(['mkdir', '-p', where.murderPath])
       // The run directory (agents' pid, log and event files) is kept, so it does not count.
-      const fileCount = Number(await remote.capture(`cd ${quote(where.murderPath)} && find . -path ./run -prune -o -type f -print | wc -l`))
+      const [home = '', count = ''] = (await remote.capture(`printf '%s\\n' "$HOME" && cd ${quote(where.murderPath)} && find . -path ./run -prune -o -type f -print | wc -l`)).split('\n')
+      if (holdsHome(where.murderPath, home)) {
+        throw new DeployError(`${remote.host.name}: ${murderPathRefusal(where.murderPath, `it holds the home directory of the SSH user (${home})`)}`, { exitCode: 1 })
+      }
+      const fileCount = Number(count)
       if (fileCount >= MAX_FILES_TO_CLEAR) {
         throw new DeployError(
           `${remote.host.name}: refusing to clear ${where.murderPath}: it holds ${fileCount} files; check remote_murder_path.`,
@@ -420,6 +427,9 @@ export async function peerSwarm(
     targets.set(remote.host.name, survey.target)
     if (survey.isOccupied && !plan.shouldDelete) {
       throw new DeployError(`${remote.host.name}: ${survey.target} is not empty; pass unsafe_please_delete=1 to replace its contents.`, { exitCode: 1 })
+    }
+    if (plan.shouldDelete && holdsHome(survey.target, survey.home)) {
+      throw new DeployError(`${remote.host.name}: ${deleteRefusal(survey.target, `it holds the home directory of the SSH user (${survey.home})`)}`, { exitCode: 1 })
     }
   })
   // Learnt in the survey when the seeder is a peer too.

@@ -77,21 +77,56 @@ export function readSwarmSettings(fetch: Fetch): SwarmSettings {
   }
 }
 
+/** Capistrano's parts of `deploy_to` that hold the app itself: never emptied, nor anything in releases/ or current/. */
+const DEPLOY_LAYOUT = ['releases', 'shared', 'current', 'repo']
+
 /**
- * unsafe_please_delete empties the target on every peer with `rm -rf`: never `/`, a top-level
- * directory, a home directory itself, or a directory that holds `deploy_to`'s releases.
+ * Why emptying `target` with `rm -rf` would destroy more than files murder put there: `/`, a
+ * top-level directory, a home directory itself (`~`, `/home/NAME`), a directory that holds
+ * `deploy_to`, or `deploy_to`'s own layout (its releases, shared directory, `current`, `repo`).
+ * Undefined: none of these. The SSH user's `$HOME` is checked on each host (`holdsHome`).
  */
-export function checkDeleteTarget(target: string, deployTo: string | undefined): void {
+export function whyUnsafeToEmpty(target: string, deployTo: string | undefined): string | undefined {
   // `~/x` counts `~` as a step, as `/srv/x` counts `srv`.
   const steps = target.split('/').filter((step) => step !== '' && step !== '.')
-  const refuse = (why: string) => {
-    throw new UsageError(`refusing unsafe_please_delete on ${printable(target)}: ${why}; point destination_path (or tag) at the files' own directory.`)
+  if (steps.length < 2) return target.startsWith('~') ? 'it is a home directory' : 'it is / or a top-level directory'
+  if (steps.length === 2 && steps[0] === 'home' && target.startsWith('/')) return 'it is a home directory'
+  if (!deployTo?.startsWith('/')) return undefined
+  const base = deployTo.replace(/\/+$/, '')
+  const path = target.replace(/\/+$/, '')
+  if (base === path || base.startsWith(`${path}/`)) return `it holds deploy_to (${printable(base)})`
+  for (const part of DEPLOY_LAYOUT) {
+    const layout = `${base}/${part}`
+    if (path === layout || (part !== 'shared' && path.startsWith(`${layout}/`))) return `it is part of deploy_to's ${part} (${printable(layout)})`
   }
-  if (steps.length < 2) refuse(target.startsWith('~') ? 'it is a home directory' : 'it is / or a top-level directory')
-  if (deployTo && deployTo.startsWith('/')) {
-    const base = deployTo.replace(/\/+$/, '')
-    if (base === target || base.startsWith(`${target}/`)) refuse(`it holds deploy_to (${printable(base)})`)
-  }
+  return undefined
+}
+
+/** Whether emptying `target` on a host would empty the SSH user's home directory there. */
+export function holdsHome(target: string, home: string): boolean {
+  const path = target.replace(/\/+$/, '')
+  const own = home.replace(/\/+$/, '')
+  return own.startsWith('/') && (own === path || own.startsWith(`${path}/`))
+}
+
+/** unsafe_please_delete empties the target on every peer with `rm -rf`: refused where that is unsafe (above). */
+export function checkDeleteTarget(target: string, deployTo: string | undefined): void {
+  const why = whyUnsafeToEmpty(target, deployTo)
+  if (why !== undefined) throw new UsageError(deleteRefusal(target, why))
+}
+
+export function deleteRefusal(target: string, why: string): string {
+  return `refusing unsafe_please_delete on ${printable(target)}: ${why}; point destination_path (or tag) at the files' own directory.`
+}
+
+/** distribute_files empties remote_murder_path (but its run/) on every host: refused where that is unsafe (above). */
+export function checkMurderPathToClear(murderPath: string, deployTo: string | undefined): void {
+  const why = whyUnsafeToEmpty(murderPath, deployTo)
+  if (why !== undefined) throw new UsageError(murderPathRefusal(murderPath, why))
+}
+
+export function murderPathRefusal(murderPath: string, why: string): string {
+  return `refusing to clear remote_murder_path ${printable(murderPath)}: ${why}; give the agent a directory of its own (default DEPLOY_TO/shared/murder).`
 }
 
 function printable(text: string): string {

@@ -15,6 +15,8 @@ export interface PeerSurvey {
   target: string
   /** A file there, or a directory with something in it. */
   isOccupied: boolean
+  /** The SSH user's $HOME there ('' if unset). */
+  home: string
 }
 
 const TAG = 'murder-survey'
@@ -52,5 +54,6 @@ export function readSurvey(output: string, target: string): PeerSurvey {
     address: (answers.get('address') ?? '').split(' ')[2] ?? '',
     target: isInHome ? `${home.replace(/\/+$/, '')}${target.slice(1)}` : target,
     isOccupied: taken === 'taken',
+    home,
   }
 }

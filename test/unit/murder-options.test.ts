@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkDeleteTarget, checkPath, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, readTag, type Fetch } from '../../lib/torrent/murder-options.ts'
+import { checkDeleteTarget, checkMurderPathToClear, checkPath, holdsHome, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, readTag, type Fetch } from '../../lib/torrent/murder-options.ts'
 import { UsageError } from '../../lib/errors.ts'
 
 function fetchFrom(values: Record<string, unknown>): Fetch {
@@ -63,14 +63,21 @@ test('the swarm numbers: defaults, overrides, and NaN refused before any host', 
   }
 })
 
-test('unsafe_please_delete never empties /, a top-level or home directory, or what holds deploy_to', () => {
-  for (const target of ['/srv/app/Deploy1', '/srv/app', '~/files', '/var/www/shop/current-files']) assert.doesNotThrow(() => checkDeleteTarget(target, '/var/www/shop'), target)
+test('unsafe_please_delete never empties /, a top-level or home directory, what holds deploy_to, or its layout', () => {
+  const allowed = ['/srv/app/Deploy1', '/srv/app', '~/files', '/var/www/shop/current-files', '/var/www/shop/shared/assets', '/home/deploy/files']
+  for (const target of allowed) assert.doesNotThrow(() => checkDeleteTarget(target, '/var/www/shop'), target)
   const refused: [string, string | undefined, string][] = [
     ['/', undefined, 'it is / or a top-level directory'],
     ['/etc', undefined, 'it is / or a top-level directory'],
     ['~', undefined, 'it is a home directory'],
+    ['/home/deploy', undefined, 'it is a home directory'],
+    ['/home/deploy/', undefined, 'it is a home directory'],
     ['/var/www', '/var/www/shop', 'it holds deploy_to (/var/www/shop)'],
     ['/var/www/shop', '/var/www/shop/', 'it holds deploy_to (/var/www/shop)'],
+    ['/var/www/shop/shared', '/var/www/shop', "it is part of deploy_to's shared (/var/www/shop/shared)"],
+    ['/var/www/shop/releases', '/var/www/shop', "it is part of deploy_to's releases (/var/www/shop/releases)"],
+    ['/var/www/shop/releases/20261203085848', '/var/www/shop', "it is part of deploy_to's releases (/var/www/shop/releases)"],
+    ['/var/www/shop/current/public', '/var/www/shop', "it is part of deploy_to's current (/var/www/shop/current)"],
   ]
   for (const [target, deployTo, why] of refused) {
     assert.throws(
@@ -78,5 +85,31 @@ test('unsafe_please_delete never empties /, a top-level or home directory, or wh
       { name: 'UsageError', message: `refusing unsafe_please_delete on ${target}: ${why}; point destination_path (or tag) at the files' own directory.` },
       target
     )
+  }
+})
+
+test("distribute_files never clears a remote_murder_path it would be unsafe to empty; the default is fine", () => {
+  assert.doesNotThrow(() => checkMurderPathToClear('/var/www/shop/shared/murder', '/var/www/shop'))
+  assert.doesNotThrow(() => checkMurderPathToClear('/opt/murder', undefined))
+  for (const [path, why] of [
+    ['/srv', 'it is / or a top-level directory'],
+    ['/home/deploy', 'it is a home directory'],
+    ['/var/www', 'it holds deploy_to (/var/www/shop)'],
+    ['/var/www/shop/shared', "it is part of deploy_to's shared (/var/www/shop/shared)"],
+  ] as const) {
+    assert.throws(
+      () => checkMurderPathToClear(path, '/var/www/shop'),
+      { name: 'UsageError', message: `refusing to clear remote_murder_path ${path}: ${why}; give the agent a directory of its own (default DEPLOY_TO/shared/murder).` },
+      path
+    )
+  }
+})
+
+test("a target is refused on a host where it is or holds the SSH user's home, by that host's $HOME", () => {
+  for (const [target, home] of [['/home/deploy', '/home/deploy'], ['/home/deploy/', '/home/deploy'], ['/var/lib', '/var/lib/postgresql'], ['/home', '/home/deploy/']] as const) {
+    assert.equal(holdsHome(target, home), true, `${target} with HOME=${home}`)
+  }
+  for (const [target, home] of [['/home/deploy/files', '/home/deploy'], ['/home/deployer', '/home/deploy'], ['/srv/x', ''], ['/srv/x', 'relative']] as const) {
+    assert.equal(holdsHome(target, home), false, `${target} with HOME=${home}`)
   }
 })
