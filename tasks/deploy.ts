@@ -326,7 +326,8 @@ task('deploy', { desc: 'Deploy a new release (Capistrano 3 flow)' }, async () =>
 
 /** The release comes from the deployfile's directory, not wherever the user stands. */
 function prepareSource(): Promise<ReleaseSource> {
-  return prepareReleaseSource(projectRoot(), String(fetch('release_source', '')), isFlagSet(fetch, 'allow_dirty'))
+  const branch = fetch<unknown>('branch', undefined)
+  return prepareReleaseSource(projectRoot(), String(fetch('release_source', '')), isFlagSet(fetch, 'allow_dirty'), branch === undefined ? undefined : String(branch))
 }
 
 namespace('deploy', () => {

@@ -16,12 +16,13 @@ export interface ReleaseSource {
 /**
  * The release as a local tgz: `git archive` of the committed HEAD of the repository holding `root`
  * (the deployfile's directory), all of it (refusing a dirty tree unless `allowDirty`, which then
- * archives the working tree's tracked files), or a local directory or tarball given as `source`,
- * relative to `root`.
+ * archives the working tree's tracked files), or of `branch` (Capistrano's variable: a branch, tag
+ * or commit of that repository), or a local directory or tarball given as `source`, relative to `root`.
  * The temporary directory goes with `removeReleaseSource`, or when the process exits.
  */
-export async function prepareReleaseSource(root: string, source: string | undefined, allowDirty: boolean): Promise<ReleaseSource> {
+export async function prepareReleaseSource(root: string, source: string | undefined, allowDirty: boolean, branch?: string): Promise<ReleaseSource> {
   const path = source === undefined || source === '' ? undefined : resolve(root, source)
+  if (branch !== undefined) checkBranch(branch, path !== undefined)
   if (path !== undefined) {
     const where = path === source ? '' : ` (${path})`
     if (!existsSync(path)) throw new ConfigError(`release_source ${source}${where} does not exist; point it at a directory or a .tgz`)
@@ -35,7 +36,7 @@ export async function prepareReleaseSource(root: string, source: string | undefi
   const workDir = makeWorkDir()
   const tgzPath = join(workDir, 'release.tgz')
   try {
-    if (path === undefined) return { tgzPath, workDir, ...(await archiveGitTree(root, tgzPath, allowDirty)) }
+    if (path === undefined) return { tgzPath, workDir, ...(await archiveGitTree(root, tgzPath, allowDirty, branch)) }
     await $({ quiet: true, verbose: false })`tar -czf ${tgzPath} --exclude=.git -C ${path} .`
     return { tgzPath, sha: 'unknown', branch: 'unknown', workDir }
   } catch (error) {
@@ -73,7 +74,14 @@ function removeWorkDir(workDir: string): void {
   rmSync(workDir, { recursive: true, force: true })
 }
 
-async function archiveGitTree(root: string, tgzPath: string, allowDirty: boolean): Promise<Pick<ReleaseSource, 'sha' | 'branch'>> {
+function checkBranch(branch: string, hasSource: boolean): void {
+  if (hasSource) throw new ConfigError(`branch ${branch} names a commit of the git repository, and release_source replaces the repository; give one of them`)
+  if (branch === '' || branch.startsWith('-') || /[\s\0]/.test(branch)) {
+    throw new ConfigError(`branch ${JSON.stringify(branch)} is no name git takes; give a branch, tag or commit, or leave branch unset to deploy HEAD`)
+  }
+}
+
+async function archiveGitTree(root: string, tgzPath: string, allowDirty: boolean, branch: string | undefined): Promise<Pick<ReleaseSource, 'sha' | 'branch'>> {
   const top = await quietIn(root)`git rev-parse --show-toplevel`.nothrow()
   if (top.exitCode !== 0) {
     throw new ConfigError(`${root} is not a git repository; commit your app to git, or set release_source to a directory or .tgz`)
@@ -81,6 +89,16 @@ async function archiveGitTree(root: string, tgzPath: string, allowDirty: boolean
   // The whole repository, as Capistrano's git:create_release packs it, even when the deployfile
   // sits in a subdirectory: `git archive` run there would pack only that subdirectory.
   const quiet = quietIn(top.stdout.trim())
+  if (branch !== undefined) {
+    // What is committed there; the working tree, dirty or not, plays no part.
+    const commit = await quiet`git rev-parse --verify --quiet ${`${branch}^{commit}`}`.nothrow()
+    if (commit.exitCode !== 0) {
+      throw new ConfigError(`branch ${branch} is no branch, tag or commit of the git repository at ${top.stdout.trim()}; see \`git branch -a\`, or leave branch unset to deploy HEAD`)
+    }
+    const sha = commit.stdout.trim()
+    await quiet`git archive --format=tar.gz -o ${tgzPath} ${sha}`
+    return { sha, branch }
+  }
   const dirty = (await quiet`git status --porcelain --untracked-files=no`).stdout.trim()
   let treeish = 'HEAD'
   if (dirty !== '') {
@@ -95,8 +113,7 @@ async function archiveGitTree(root: string, tgzPath: string, allowDirty: boolean
   }
   await quiet`git archive --format=tar.gz -o ${tgzPath} ${treeish}`
   const sha = (await quiet`git rev-parse ${treeish}`).stdout.trim()
-  const branch = (await quiet`git rev-parse --abbrev-ref HEAD`).stdout.trim()
-  return { sha, branch }
+  return { sha, branch: (await quiet`git rev-parse --abbrev-ref HEAD`).stdout.trim() }
 }
 
 function quietIn(cwd: string) {

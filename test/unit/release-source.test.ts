@@ -98,3 +98,24 @@ test('a release that cannot be packed leaves no temporary directory behind', asy
     rmSync(plain, { recursive: true, force: true })
   }
 })
+
+test("branch packs that branch's commit, whatever is checked out or uncommitted; one that does not resolve is refused", async () => {
+  const project = makeGitProject('branch', { 'deployfile.ts': 'export {}\n', 'app/index.html': 'v1\n' })
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: project.dir, encoding: 'utf8' }).trim()
+  try {
+    git('branch', 'hotfix')
+    writeFileSync(join(project.dir, 'app/index.html'), 'v2\n')
+    git('commit', '-qam', 'v2')
+    writeFileSync(join(project.dir, 'app/index.html'), 'uncommitted\n')
+    const release = await prepareReleaseSource(project.dir, '', false, 'hotfix')
+    assert.equal(release.branch, 'hotfix')
+    assert.equal(release.sha, project.sha)
+    assert.equal(execFileSync('tar', ['-xzOf', release.tgzPath, 'app/index.html'], { encoding: 'utf8' }), 'v1\n')
+    removeReleaseSource(release)
+    await assert.rejects(prepareReleaseSource(project.dir, '', false, 'nope'), /^ConfigError: branch nope is no branch, tag or commit of the git repository at .*; see `git branch -a`, or leave branch unset to deploy HEAD$/)
+    await assert.rejects(prepareReleaseSource(project.dir, '', false, '--output=x'), /^ConfigError: branch "--output=x" is no name git takes/)
+    await assert.rejects(prepareReleaseSource(project.dir, 'app', false, 'hotfix'), /^ConfigError: branch hotfix names a commit of the git repository, and release_source replaces the repository; give one of them$/)
+  } finally {
+    rmSync(project.dir, { recursive: true, force: true })
+  }
+})
