@@ -86,7 +86,11 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     variables[key] = word.slice(equals + 1)
   }
   if (values.tasks) return { kind: 'list', pattern: words.at(-1), words, file: values.file }
-  if (values.waves !== undefined) variables['waves'] = values.waves
+  takeOnce(variables, 'waves', values.waves, `--waves ${JSON.stringify(values.waves)}`)
+  // Capistrano 3 reads the release to roll back to from ROLLBACK_RELEASE in the environment.
+  const capistranoRollback = variables['ROLLBACK_RELEASE']
+  delete variables['ROLLBACK_RELEASE']
+  takeOnce(variables, 'rollback_release', capistranoRollback, `ROLLBACK_RELEASE=${capistranoRollback}`)
 
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency)
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
@@ -109,6 +113,14 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     concurrency,
     verbosity: values.quiet ? 'quiet' : values.verbose ? 'verbose' : 'normal',
   }
+}
+
+/** `value`, given as `given`, becomes the variable `name`, unless a key=value word gave it another value. */
+function takeOnce(variables: Record<string, string>, name: string, value: string | undefined, given: string): void {
+  if (value === undefined) return
+  const word = variables[name]
+  if (word !== undefined && word !== value) throw new UsageError(`${given} and ${name}=${word} disagree; give ${name} once.`)
+  variables[name] = value
 }
 
 /** The option wins over the key=value word, which wins over the environment; given but empty is an error, not "every host". */

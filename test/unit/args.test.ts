@@ -56,3 +56,21 @@ test('filter names spelt otherwise are refused, not taken as variables', () => {
   const request = parseCommandLine(['deploy', 'hostname=a', 'role_name=b', 'tag=Deploy1', 'host=db1', 'role=primary'])
   assert.deepEqual(request.kind === 'run' && request.variables, { hostname: 'a', role_name: 'b', tag: 'Deploy1', host: 'db1', role: 'primary' })
 })
+
+test("Capistrano's ROLLBACK_RELEASE= is rollback_release, and --waves is waves; each given twice must agree", () => {
+  const variablesOf = (argv: string[]) => {
+    const request = parseCommandLine(argv)
+    return request.kind === 'run' ? request.variables : {}
+  }
+  assert.deepEqual(variablesOf(['deploy:rollback', 'ROLLBACK_RELEASE=20261203085848']), { rollback_release: '20261203085848' })
+  assert.deepEqual(variablesOf(['deploy:rollback', 'ROLLBACK_RELEASE=20261203085848', 'rollback_release=20261203085848']), { rollback_release: '20261203085848' })
+  assert.deepEqual(variablesOf(['deploy', '--waves', '1,100%', 'waves=1,100%']), { waves: '1,100%' })
+  assert.throws(() => parseCommandLine(['deploy:rollback', 'rollback_release=20261203085848', 'ROLLBACK_RELEASE=20261203085849']), {
+    name: 'UsageError',
+    message: 'ROLLBACK_RELEASE=20261203085849 and rollback_release=20261203085848 disagree; give rollback_release once.',
+  })
+  assert.throws(() => parseCommandLine(['deploy', 'waves=1,2', '--waves', '3']), {
+    name: 'UsageError',
+    message: '--waves "3" and waves=1,2 disagree; give waves once.',
+  })
+})
