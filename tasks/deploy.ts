@@ -186,6 +186,7 @@ namespace('deploy', () => {
   })
 
   task('new_release_path', async () => {
+    requireStep('deploy:new_release_path', lockedHosts.size > 0, 'deploy (after deploy:lock)', 'it would clear half-made releases of a deploy that holds the lock')
     await on(targets(), async (remote) => {
       // Clears what a deploy killed mid-way left being filled (we hold the lock: nobody else is
       // filling one), and old archives failed deploys left in tmp_dir, unless this release exists:
@@ -209,6 +210,7 @@ namespace('deploy', () => {
   })
 
   task('create_release', { desc: 'Put the release on every target host (deploy_via murder or copy)' }, async () => {
+    requireStep('deploy:create_release', isMakingRelease, 'deploy (after deploy:new_release_path)', 'it would make a release outside the deploy lock')
     source ??= await prepareSource()
     const via = readDeployVia(fetch)
     const hosts = targets()
@@ -224,6 +226,7 @@ namespace('deploy', () => {
   })
 
   task('set_current_revision', async () => {
+    requireStep('deploy:set_current_revision', isMakingRelease, 'deploy (after deploy:new_release_path)', 'it has no new release to write REVISION into')
     const sha = source?.sha ?? 'unknown'
     await on(targets(), async (remote) => {
       // Capistrano writes it `within` the release; a full path spares the directory check's round trip.
@@ -233,6 +236,7 @@ namespace('deploy', () => {
 
   namespace('symlink', () => {
     task('shared', { desc: 'Link linked_files and linked_dirs into the release' }, async () => {
+      requireStep('deploy:symlink:shared', isMakingRelease, 'deploy (after deploy:new_release_path)', 'it would link into a release directory no one made')
       const entries = [
         ...readLinkedPaths(fetch, 'linked_files').map((path) => ({ path, isDir: false })),
         ...readLinkedPaths(fetch, 'linked_dirs').map((path) => ({ path, isDir: true })),
@@ -287,6 +291,7 @@ namespace('deploy', () => {
   })
 
   task('cleanup_rollback', { desc: 'Archive and remove the release rolled away from' }, async () => {
+    requireStep('deploy:cleanup_rollback', rollbackRelease !== undefined, 'deploy:rollback (after deploy:revert_release)', 'it would archive and remove the newest release, whatever it is')
     await on(targets(), async (remote) => {
       const listed = (await remote.capture(['ls', '-xt', releasesPath()])).split(/\s+/).filter(Boolean)[0]
       const newest = listed ?? (isDryRun() ? DRY_RUN_NEWEST_RELEASE : undefined)
@@ -298,6 +303,7 @@ namespace('deploy', () => {
   })
 
   task('log_revision', { desc: 'Append this deploy or rollback to revisions.log' }, async () => {
+    requireStep('deploy:log_revision', isMakingRelease || rollbackRelease !== undefined, 'deploy or deploy:rollback', 'it has no release to log')
     const user = String(fetch('local_user'))
     const line =
       rollbackRelease === undefined
@@ -339,13 +345,28 @@ namespace('deploy', () => {
   })
 })
 
+/**
+ * A step of the deploy or rollback flow that acts on what an earlier step of it set up (the lock,
+ * the release being made, the release picked): run alone, it refuses rather than act on nothing.
+ */
+function requireStep(step: string, isSetUp: boolean, inside: string, why: string): void {
+  if (isSetUp) return
+  throw new UsageError(`${step} runs only inside ${inside}: alone, ${why}; run \`${commandFor(inside.split(' ')[0] ?? 'deploy')}\`.`)
+}
+
+/** The command line that runs `task` on this run's stage. */
+function commandFor(task: string): string {
+  const stage = fetch<string | undefined>('stage', undefined)
+  return ['deploy', stage ?? 'STAGE', task].join(' ')
+}
+
 /** The flow (`deploy` or `deploy:rollback`) this run has begun: a second would find its steps done. */
 let flowBegun: string | undefined
 
 function beginFlow(name: string): void {
   // Their steps run once per run (Rake's invoke), so a second flow would skip them and do nothing.
   if (flowBegun !== undefined) {
-    throw new UsageError(`${name} cannot follow ${flowBegun} in one run: their steps run once per run, so it would skip them; run \`deploy STAGE ${name}\` as a command of its own.`)
+    throw new UsageError(`${name} cannot follow ${flowBegun} in one run: their steps run once per run, so it would skip them; run \`${commandFor(name)}\` as a command of its own.`)
   }
   flowBegun = name
 }

@@ -100,12 +100,31 @@ test('deploy:symlink:release alone is refused before any host: it would point cu
   })
 })
 
+test('steps that act on the release a deploy makes or a rollback picks are refused alone, before any host', async () => {
+  await inDeployProject('steps-alone', async (dir, tmp) => {
+    const refusals: [string, string][] = [
+      ['deploy:new_release_path', 'deploy:new_release_path runs only inside deploy (after deploy:lock): alone, it would clear half-made releases of a deploy that holds the lock; run `deploy x deploy`.'],
+      ['deploy:create_release', 'deploy:create_release runs only inside deploy (after deploy:new_release_path): alone, it would make a release outside the deploy lock; run `deploy x deploy`.'],
+      ['deploy:symlink:shared', 'deploy:symlink:shared runs only inside deploy (after deploy:new_release_path): alone, it would link into a release directory no one made; run `deploy x deploy`.'],
+      ['deploy:set_current_revision', 'deploy:set_current_revision runs only inside deploy (after deploy:new_release_path): alone, it has no new release to write REVISION into; run `deploy x deploy`.'],
+      ['deploy:cleanup_rollback', 'deploy:cleanup_rollback runs only inside deploy:rollback (after deploy:revert_release): alone, it would archive and remove the newest release, whatever it is; run `deploy x deploy:rollback`.'],
+      ['deploy:log_revision', 'deploy:log_revision runs only inside deploy or deploy:rollback: alone, it has no release to log; run `deploy x deploy`.'],
+    ]
+    for (const [task, message] of refusals) {
+      const result = await runDryCli(['x', task, '--dry-run'], dir, tmp)
+      assert.equal(result.code, 2, `${task}: ${result.stderr}`)
+      assert.ok(result.stderr.includes(`error: ${message}`), result.stderr)
+      assert.doesNotMatch(result.stderr, / \$ /, `${task}: no command planned`)
+    }
+  })
+})
+
 test('deploy and deploy:rollback in one run: the second is refused before it touches anything, not silently skipped', async () => {
   await inDeployProject('two-flows', async (dir, tmp) => {
     for (const [first, second] of [['deploy:rollback', 'deploy'], ['deploy', 'deploy:rollback']] as const) {
       const result = await runDryCli(['x', first, second, '--dry-run'], dir, tmp)
       assert.equal(result.code, 2, `${first} ${second}: ${result.stderr}`)
-      assert.match(result.stderr, new RegExp(`error: ${second} cannot follow ${first} in one run: their steps run once per run, so it would skip them; run \`deploy STAGE ${second}\` as a command of its own\\.`))
+      assert.match(result.stderr, new RegExp(`error: ${second} cannot follow ${first} in one run: their steps run once per run, so it would skip them; run \`deploy x ${second}\` as a command of its own\\.`))
       assert.match(result.stderr, new RegExp(`✔ ${first} `), `${first} ran`)
     }
   })
