@@ -14,7 +14,8 @@ const ROLE_NAME = /^[a-z][a-z0-9_-]*$/
 /**
  * Servers and roles, in declaration order. Declaring a server again merges roles and properties
  * (Capistrano); a server is its hostname and port, so `web1:2201` and `web1:2202` are two servers
- * (named so), and a declaration without a port adds to the hostname's server, if it has only one.
+ * (named so), as are `web1` and `web1:2201`; a declaration without a port adds to the hostname's
+ * server without one, else to its only server.
  */
 export class Inventory {
   private readonly hosts: Host[] = []
@@ -36,16 +37,19 @@ export class Inventory {
     return host
   }
 
-  /** The server a declaration adds to: same hostname and port, else the hostname's one without a port; without a port, the hostname's only one. */
+  /**
+   * The server a declaration adds to: the same hostname and port (none for none); without a port,
+   * else the hostname's only server. A port never adds to a server declared without one, which
+   * is on the default port: `h01` and `h01:2222` are two sshd's.
+   */
   private serverOf(hostname: string, port: number | undefined): Host | undefined {
     const sameHostname = this.hosts.filter((host) => host.hostname === hostname)
-    if (port === undefined) {
-      if (sameHostname.length > 1) {
-        throw new Error(`"${hostname}" names ${sameHostname.length} servers (${sameHostname.map((host) => host.name).join(', ')}); say which, with its port`)
-      }
-      return sameHostname[0]
+    const samePort = sameHostname.find((host) => host.port === port)
+    if (samePort !== undefined || port !== undefined) return samePort
+    if (sameHostname.length > 1) {
+      throw new Error(`"${hostname}" names ${sameHostname.length} servers (${sameHostname.map((host) => host.name).join(', ')}); say which, with its port`)
     }
-    return sameHostname.find((host) => host.port === port) ?? sameHostname.find((host) => host.port === undefined)
+    return sameHostname[0]
   }
 
   /** Servers sharing a hostname are told apart by their port in every name, filter and report. */

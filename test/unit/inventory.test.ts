@@ -7,12 +7,24 @@ import { SshConfigFile } from '../../lib/inventory/ssh-config.ts'
 const summary = (inventory: Inventory) =>
   inventory.all().map((host) => ({ name: host.name, hostname: host.hostname, user: host.user, port: host.port, roles: [...host.roles].sort() }))
 
-test('declaring a server again merges its roles, user and port (Capistrano)', () => {
+test('declaring a server again merges its roles and user; its hostname and port are the server, as in Capistrano', () => {
   const inventory = new Inventory()
   inventory.server('web1', { roles: 'web' })
-  inventory.server('deploy@web1:2222', { roles: ['app'] })
+  inventory.server('deploy@web1', { roles: ['app'] })
   inventory.role('db', ['web1'])
-  assert.deepEqual(summary(inventory), [{ name: 'web1', hostname: 'web1', user: 'deploy', port: 2222, roles: ['app', 'db', 'web'] }])
+  inventory.server('web2:2222', { roles: 'web' })
+  inventory.server('web2', { roles: 'db' })
+  assert.deepEqual(summary(inventory), [
+    { name: 'web1', hostname: 'web1', user: 'deploy', port: undefined, roles: ['app', 'db', 'web'] },
+    { name: 'web2', hostname: 'web2', user: undefined, port: 2222, roles: ['db', 'web'] },
+  ])
+  // On the default port and on 2222: two sshd's, never one server on either port.
+  inventory.server('web1:2222', { roles: 'cache' })
+  inventory.role('queue', ['web1'])
+  assert.deepEqual(summary(inventory).slice(0, 1).concat(summary(inventory).slice(2)), [
+    { name: 'web1', hostname: 'web1', user: 'deploy', port: undefined, roles: ['app', 'db', 'queue', 'web'] },
+    { name: 'web1:2222', hostname: 'web1', user: undefined, port: 2222, roles: ['cache'] },
+  ])
 })
 
 test('one hostname on two ports is two servers, each named with its port; a declaration without a port must then say which', () => {
