@@ -1,5 +1,5 @@
 // Ctrl-C during a run. The first SIGINT sends SIGTERM to every remote command running (but the
-// murder agents'), and asks every registered cleanup (murder stops its agents of this run) to undo
+// murder agents'), stops every file transfer, and asks every registered cleanup (murder stops its agents of this run) to undo
 // remote work, so the running tasks fail and their own failure paths (deploy's
 // unlock and release removal) run over the still open connections; the run then ends with exit 130
 // and its summary. A second SIGINT quits at once.
@@ -32,7 +32,7 @@ export class Interruption {
       this.isInterrupted = true
       // Before the cleanups start commands of their own: only what ran when Ctrl-C came is stopped.
       const stopped = session.backend.interruptCommands()
-      const commands = stopped > 0 ? ` (${stopped} running command(s) get SIGTERM)` : ''
+      const commands = stopped > 0 ? ` (${stopped} running command(s) or file transfer(s) stopped)` : ''
       session.reporter.emit({ type: 'message', level: 'warn', text: `interrupted: stopping remote work${commands} and cleaning up (Ctrl-C again to quit at once)` })
       void this.runCleanups(session)
     }

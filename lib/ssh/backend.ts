@@ -25,7 +25,8 @@ export interface Backend {
   download(host: Host, remotePath: string, localPath: string): Promise<void>
   /**
    * The first Ctrl-C: sends SIGTERM to the process group of every command running now (but those
-   * marked `survivesInterrupt`), so it ends as `killed`, saying Ctrl-C stopped it. Returns how many.
+   * marked `survivesInterrupt`), so it ends as `killed`, saying Ctrl-C stopped it, and closes every
+   * upload's and download's SFTP channel, so it fails at once. Returns how many it stopped.
    */
   interruptCommands(): number
   /** Closes every connection the run opened. */

@@ -42,6 +42,11 @@ export class CommandInterrupt {
     this.running.add(stop)
   }
 
+  /** Ctrl-C stopped it (or came before it could start and stopped it then). */
+  get hasStopped(): boolean {
+    return this.wasInterrupted
+  }
+
   disarm(): void {
     if (this.stop) this.running.delete(this.stop)
     this.stop = undefined

@@ -3,7 +3,7 @@ import { homedir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Config, NodeSSH } from 'node-ssh'
-import { ConnectionError, errorMessage } from '../errors.ts'
+import { ConnectionError, DeployError, errorMessage } from '../errors.ts'
 import type { Backend, ExecResult, OutputHandlers } from './backend.ts'
 import { CommandInterrupt, STOPPED_BEFORE_START } from './command-interrupt.ts'
 import { CommandShell, SHELL_COMMAND, ShellNotStartedError, ShellSilentError, killTreeCommand, needsOwnShell, type ShellOptions, type ShellPipes } from './command-shell.ts'
@@ -26,6 +26,9 @@ const KEEPALIVE_INTERVAL_MS = 5_000
  * with 3 (20 s) one upload in two or three failed with "Keepalive timeout".
  */
 const KEEPALIVE_COUNT_MAX = 5
+/** ssh2's SFTP session (node-ssh's typings name it; ssh2 ships none here). */
+type SFTPWrapper = Awaited<ReturnType<NodeSSH['requestSFTP']>>
+
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name))
 
 /**
@@ -142,30 +145,45 @@ export class SshBackend implements Backend {
   }
 
   async upload(host: Host, source: string | Buffer, remotePath: string): Promise<void> {
-    const ssh = await this.connection(host)
-    try {
-      await this.unlessLost(host, ssh, async () => {
-        if (typeof source === 'string') return ssh.putFile(source, remotePath, null, { concurrency: 16 })
-        const sftp = await ssh.requestSFTP()
-        try {
-          await new Promise<void>((resolve, reject) =>
-            sftp.writeFile(remotePath, source, (error: Error | null | undefined) => (error ? reject(error) : resolve()))
-          )
-        } finally {
-          sftp.end()
-        }
-      })
-    } catch (error) {
-      throw new ConnectionError(host.name, `upload to ${remotePath} failed: ${errorMessage(error)}`, error)
-    }
+    await this.transfer(host, `upload to ${remotePath}`, 'the remote file is incomplete', async (ssh, sftp) => {
+      if (typeof source === 'string') return ssh.putFile(source, remotePath, sftp, { concurrency: 16 })
+      await new Promise<void>((resolve, reject) =>
+        sftp.writeFile(remotePath, source, (error: Error | null | undefined) => (error ? reject(error) : resolve()))
+      )
+    })
   }
 
   async download(host: Host, remotePath: string, localPath: string): Promise<void> {
-    const ssh = await this.connection(host)
+    await this.transfer(host, `download of ${remotePath}`, `${localPath} is incomplete`, (ssh, sftp) =>
+      ssh.getFile(localPath, remotePath, sftp, { concurrency: 16 })
+    )
+  }
+
+  /**
+   * One SFTP transfer on its own SFTP channel, which the first Ctrl-C closes: the transfer then
+   * fails at once, saying what it left incomplete, instead of running to its end.
+   */
+  private async transfer(host: Host, what: string, leftIncomplete: string, run: (ssh: NodeSSH, sftp: SFTPWrapper) => Promise<void>): Promise<void> {
+    const interrupt = new CommandInterrupt(true, this.interruptible, () => this.interruptions)
+    const stopped = () => new DeployError(`${host.name}: ${what} stopped by Ctrl-C; ${leftIncomplete}`, { exitCode: 1 })
+    let sftp: SFTPWrapper | undefined
     try {
-      await this.unlessLost(host, ssh, () => ssh.getFile(localPath, remotePath, null, { concurrency: 16 }))
+      const ssh = await this.connection(host)
+      if (interrupt.hasMissedInterrupt()) throw stopped()
+      await this.unlessLost(host, ssh, async () => {
+        const channel = await ssh.requestSFTP()
+        sftp = channel
+        interrupt.arm(() => channel.end())
+        if (interrupt.hasStopped) throw stopped()
+        await run(ssh, channel)
+      })
     } catch (error) {
-      throw new ConnectionError(host.name, `download of ${remotePath} failed: ${errorMessage(error)}`, error)
+      if (interrupt.hasStopped) throw stopped()
+      if (error instanceof DeployError) throw error
+      throw new ConnectionError(host.name, `${what} failed: ${errorMessage(error)}`, error)
+    } finally {
+      interrupt.disarm()
+      sftp?.end()
     }
   }
 

@@ -1,15 +1,16 @@
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import type { ChildProcess } from 'node:child_process'
+import { execFileSync, type ChildProcess } from 'node:child_process'
 import { errorLine, makeProject, runCli, REPO_ROOT } from '../helpers/cli.ts'
-import { ensureFarm, onHost, readOnHost } from '../helpers/farm.ts'
+import { ensureFarm, onHost, peekOnHost, readOnHost } from '../helpers/farm.ts'
 
 let hosts: string[] = []
 let project = ''
+const farm = (...args: string[]) => execFileSync('bash', [join(REPO_ROOT, 'test/farm/farm.sh'), ...args], { stdio: 'pipe' })
 const webHosts = () => hosts.slice(0, Math.floor(hosts.length / 2))
 
 before(() => {
@@ -334,8 +335,47 @@ test('the first Ctrl-C stops a long command on every host, on an exec channel or
   const result = await run
   assert.equal(result.code, 130, result.stderr)
   assert.ok(Date.now() - interruptedAt < 10_000, `the run ended ${Date.now() - interruptedAt} ms after Ctrl-C`)
-  assert.match(result.stderr, new RegExp(`interrupted: stopping remote work \\(${hosts.length} running command\\(s\\) get SIGTERM\\)`))
+  assert.match(result.stderr, new RegExp(`interrupted: stopping remote work \\(${hosts.length} running command\\(s\\) or file transfer\\(s\\) stopped\\)`))
   assert.match(result.stderr, /was killed: stopped by Ctrl-C/)
   assert.doesNotMatch(result.stdout + result.stderr, /\| (never|after)$/m, 'no command went on after its sleep')
   assert.deepEqual(sleeping(), [], 'nothing the command started runs on')
+})
+
+test('the first Ctrl-C stops an upload and a download mid-transfer, each saying what it left incomplete', async () => {
+  const [uploadHost = '', downloadHost = ''] = hosts
+  const size = 24 * 1024 * 1024
+  const dir = mkdtempSync(join(tmpdir(), 'murder-stop-'))
+  const file = join(dir, 'in.bin')
+  const out = join(dir, 'out.bin')
+  writeFileSync(file, randomBytes(size))
+  onHost(downloadHost, `head -c ${size} /dev/urandom > /tmp/transfer-source.bin`)
+  const sftpServers = () => [uploadHost, downloadHost].filter((host) => peekOnHost(host, 'pgrep -x sftp-server').code === 0)
+  const uploaded = () => Number(peekOnHost(uploadHost, 'stat -c %s /tmp/transfer.bin 2>/dev/null || echo 0').stdout.trim())
+  const downloaded = () => (existsSync(out) ? statSync(out).size : 0)
+  // 24 MiB at 8 Mbit/s take 25 s each way.
+  for (const host of [uploadHost, downloadHost]) farm('rate', host, '8mbit')
+  try {
+    let cli: ChildProcess | undefined
+    const args = ['farm', 'slow:transfer', `HOSTS=${uploadHost},${downloadHost}`, `file=${file}`, `out=${out}`, `from=${downloadHost}`]
+    const run = runCli(args, { cwd: project, onSpawn: (child) => (cli = child) })
+    const deadline = Date.now() + 30_000
+    while ((uploaded() < 1024 * 1024 || downloaded() < 1024 * 1024) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.ok(uploaded() >= 1024 * 1024 && downloaded() >= 1024 * 1024, `both transfers under way: ${uploaded()} and ${downloaded()} bytes`)
+    const interruptedAt = Date.now()
+    cli?.kill('SIGINT')
+    const result = await run
+    assert.equal(result.code, 130, result.stderr)
+    assert.ok(Date.now() - interruptedAt < 10_000, `the run ended ${Date.now() - interruptedAt} ms after Ctrl-C`)
+    assert.match(result.stderr, /interrupted: stopping remote work \(2 running command\(s\) or file transfer\(s\) stopped\)/)
+    assert.match(result.stderr, new RegExp(`${uploadHost}: upload to /tmp/transfer.bin stopped by Ctrl-C; the remote file is incomplete`))
+    assert.match(result.stderr, new RegExp(`${downloadHost}: download of /tmp/transfer-source.bin stopped by Ctrl-C; ${out} is incomplete`))
+    assert.ok(uploaded() < size && downloaded() < size, `neither ran to its end: ${uploaded()} and ${downloaded()} of ${size} bytes`)
+    const gone = Date.now() + 10_000
+    while (sftpServers().length > 0 && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.deepEqual(sftpServers(), [], 'no SFTP server left running on the hosts')
+  } finally {
+    for (const host of [uploadHost, downloadHost]) farm('rate', host, '1gbit')
+    onHost(uploadHost, 'rm -f /tmp/transfer.bin')
+    onHost(downloadHost, 'rm -f /tmp/transfer-source.bin')
+  }
 })
