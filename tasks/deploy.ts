@@ -18,7 +18,7 @@ import {
   checkDeployInputs, checkRollbackInputs, readApplication, readDeployTo, readDeployVia, readDirectoryName, readKeepReleases,
   readLinkedPaths, readReleaseName, readRollbackRelease, readTmpDir, readWaveSpec,
 } from '../lib/deploy/deploy-inputs.ts'
-import { distributeWithMurder, type ReleaseTarget } from './murder.ts'
+import { commandFor, distributeWithMurder, type ReleaseTarget } from './murder.ts'
 
 set('deploy_to', () => `/var/www/${application()}`)
 set('keep_releases', 5)
@@ -352,12 +352,6 @@ namespace('deploy', () => {
 function requireStep(step: string, isSetUp: boolean, inside: string, why: string): void {
   if (isSetUp) return
   throw new UsageError(`${step} runs only inside ${inside}: alone, ${why}; run \`${commandFor(inside.split(' ')[0] ?? 'deploy')}\`.`)
-}
-
-/** The command line that runs `task` on this run's stage. */
-function commandFor(task: string): string {
-  const stage = fetch<string | undefined>('stage', undefined)
-  return ['deploy', stage ?? 'STAGE', task].join(' ')
 }
 
 /** The flow (`deploy` or `deploy:rollback`) this run has begun: a second would find its steps done. */

@@ -13,7 +13,7 @@ import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkDeleteTarget, checkMurderPathToClear, checkPath, deleteRefusal, holdsHome, isFlagSet, murderPathRefusal, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
-import { TRANSFER_NODE_FLAGS } from '../lib/torrent/protocol.ts'
+import { TRANSFER_NODE_FLAGS, type ProcessRef } from '../lib/torrent/protocol.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
 import { clearStaleArchivesCommand } from '../lib/deploy/releases.ts'
 
@@ -310,6 +310,10 @@ async function checkSeederHolds(seeder: Host, options: MurderOptions): Promise<v
     if (!(await remote.test(['test', '-f', options.payloadPath]))) {
       throw new DeployError(`${remote.host.name}: the seeder no longer holds ${options.payloadPath}; run murder:create_torrent tag=${options.tag} and murder:start_seeding again.`, { exitCode: 1 })
     }
+    // Without a seeder every peer would wait out swarm_stall_timeout before failing.
+    if (!isDryRun() && !(await isSeeding(remote, options.tag))) {
+      throw new DeployError(`${remote.host.name}: nothing seeds ${options.tag} there; run \`${commandFor(`murder:start_seeding tag=${options.tag}`)}\` first.`, { exitCode: 1 })
+    }
   })
 }
 
@@ -344,6 +348,7 @@ export async function createTorrent(options: MurderOptions, source: string, isSi
   let infoHash = ''
   await on(seeder, async (remote) => {
     await requireAgent(remote)
+    await refuseWhileSeeding(remote, options.tag)
     await remote.run(['mkdir', '-p', options.tempPath])
     const events = await runAgent(remote, location(), 'make-torrent', {
       source: await expandHome(remote, source),
@@ -360,6 +365,27 @@ export async function createTorrent(options: MurderOptions, source: string, isSi
   else if (!/^[0-9a-f]{40}$/.test(infoHash)) throw new DeployError('murder agent make-torrent did not report an info hash', { exitCode: 1 })
   await allowOnTracker(infoHash)
   return infoHash
+}
+
+/**
+ * A seeder of `tag` serves the payload its torrent names: packing the tag again would change the
+ * payload under it, and peers given the new torrent would find no one seeding it.
+ */
+async function refuseWhileSeeding(remote: HostContext, tag: string): Promise<void> {
+  if (isDryRun() || !(await isSeeding(remote, tag))) return
+  throw new DeployError(`${remote.host.name}: ${tag} is being seeded; packing it again would pull its payload from under the swarm: run \`${commandFor(`murder:stop_seeding tag=${tag}`)}\` first, or use a new tag.`, { exitCode: 1 })
+}
+
+/** Whether a seeder daemon of `tag` runs on the host (the agent's `status`). */
+async function isSeeding(remote: HostContext, tag: string): Promise<boolean> {
+  const status = (await runAgent(remote, location(), 'status', { state: runDirectory(location()) })).find((event) => event.type === 'status')
+  const running = Array.isArray(status?.['running']) ? (status['running'] as ProcessRef[]) : []
+  return running.some((process) => process.kind === 'seed' && process.tag === tag)
+}
+
+/** The command line that runs these words on this run's stage, for hints. */
+export function commandFor(words: string): string {
+  return `deploy ${fetch<string | undefined>('stage', undefined) ?? 'STAGE'} ${words}`
 }
 
 /** The tracker serves only the torrents it was told of (a whitelist, as Murder's tracker). */

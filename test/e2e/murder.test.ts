@@ -234,6 +234,9 @@ test('bad murder input: a one-line error and nothing started', async () => {
     [['murder:create_torrent', 'tag=x;touch${IFS}/tmp/pwned', 'files_path=/srv/files'], /^error: Invalid tag "x;touch\$\{IFS\}\/tmp\/pwned": /],
     [['murder:create_torrent', 'tag=T'], /^error: murder needs files_path: pass files_path=PATH/],
     [['murder:peer', 'tag=T'], /^error: murder needs destination_path: pass destination_path=PATH/],
+    // Clearing these would take what is not murder's: a top-level directory, deploy_to's shared files.
+    [['murder:distribute_files', 'remote_murder_path=/srv'], /^error: refusing to clear remote_murder_path \/srv: it is \/ or a top-level directory; /],
+    [['murder:distribute_files', 'remote_murder_path=/srv/www/murder-e2e/shared'], /^error: refusing to clear remote_murder_path \/srv\/www\/murder-e2e\/shared: it is part of deploy_to's shared /],
   ]
   for (const [args, expected] of cases) {
     const result = await deploy(...args)
@@ -241,6 +244,7 @@ test('bad murder input: a one-line error and nothing started', async () => {
     assert.match(errorLine(result), expected)
   }
   for (const host of hosts) assert.equal(onHost(host, 'test -e /tmp/pwned').code, 1)
+  assert.equal(onHost(seeder, 'test -f /srv/files/big.bin').code, 0, 'distribute_files cleared nothing')
 
   const missing = await deploy('murder:create_torrent', 'tag=Missing', 'files_path=/srv/nowhere')
   assert.equal(missing.code, 1)
@@ -262,10 +266,16 @@ test('bad murder input: a one-line error and nothing started', async () => {
   }
 })
 
-test('peering fails clearly without a tracker, with an unknown torrent, and before distribute_files', async () => {
+test('peering fails clearly without a tracker, with an unknown torrent, without a seeder, and before distribute_files', async () => {
   expectOk(await deploy('murder:start_tracker'), 'start_tracker')
   expectOk(await deploy('murder:create_torrent', 'tag=Lonely', 'files_path=/srv/files'), 'create_torrent')
   expectOk(await deploy('murder:start_seeding', 'tag=Lonely'), 'start_seeding')
+  // Packing a tag again while it is seeded would pull the payload from under its swarm.
+  const payloadBefore = readOnHost(seeder, 'sha256sum /tmp/Lonely.tgz')
+  const again = await deploy('murder:create_torrent', 'tag=Lonely', 'files_path=/srv/files/sub')
+  assert.equal(again.code, 1)
+  assert.ok(again.stderr.includes(`\n    ${seeder}: Lonely is being seeded; packing it again would pull its payload from under the swarm: run \`deploy farm murder:stop_seeding tag=Lonely\` first, or use a new tag.\n`), again.stderr)
+  assert.equal(readOnHost(seeder, 'sha256sum /tmp/Lonely.tgz'), payloadBefore, 'the seeded payload is untouched')
   // Forget the torrent on the tracker: peers must be refused, not left waiting.
   readOnHost(seeder, `rm -f ${MURDER_PATH}/run/whitelist/*`)
   const unknown = await deploy('murder:peer', 'tag=Lonely', `HOSTS=${hosts[1]}`, 'destination_path=/srv/lonely', 'peer_seed_seconds=0')
@@ -278,7 +288,6 @@ test('peering fails clearly without a tracker, with an unknown torrent, and befo
   assert.equal(noTracker.code, 1)
   assert.match(noTracker.stderr, new RegExp(`${hosts[2]}: murder agent peer: .*tracker .* not reachable`))
   assert.ok(Date.now() - started < 60_000, 'no hang')
-  expectOk(await deploy('murder:stop_all_seeding'), 'stop_all_seeding')
 
   readOnHost(hosts[3] ?? '', `rm -f ${MURDER_PATH}/murder-agent.cjs`)
   const notInstalled = await deploy('murder:peer', 'tag=Lonely', 'destination_path=/srv/lonely2')
@@ -288,6 +297,15 @@ test('peering fails clearly without a tracker, with an unknown torrent, and befo
     new RegExp(`${hosts[3]}: the murder agent is not installed at ${MURDER_PATH}/murder-agent.cjs; run \`deploy murder:distribute_files\` first\\.`)
   )
   for (const host of hosts) assert.equal(onHost(host, 'test -e /srv/lonely2').code, 1, `nothing started on ${host}`)
+
+  // Nobody seeding: said at once, not after swarm_stall_timeout (60 s).
+  expectOk(await deploy('murder:stop_all_seeding'), 'stop_all_seeding')
+  const unseeded = Date.now()
+  const noSeeder = await deploy('murder:peer', 'tag=Lonely', `HOSTS=${hosts[1]}`, 'destination_path=/srv/lonely4')
+  assert.equal(noSeeder.code, 1)
+  assert.equal(errorLine(noSeeder), `error: ${seeder}: nothing seeds Lonely there; run \`deploy farm murder:start_seeding tag=Lonely\` first.`, noSeeder.stderr)
+  assert.ok(Date.now() - unseeded < 20_000, `failed in ${Date.now() - unseeded} ms`)
+  assert.equal(onHost(hosts[1] ?? '', 'test -e /srv/lonely4').code, 1, 'nothing made')
 
   // The payload gone from the seeder: no host could get it, so no host is touched.
   readOnHost(seeder, 'rm -f /tmp/Lonely.tgz')
