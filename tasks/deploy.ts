@@ -5,7 +5,7 @@ import { posix } from 'node:path'
 import { DeployError, InterruptedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import {
-  DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, deployLogLine, parseReleaseListing, releaseArchivePath, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
+  DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, deployLogLine, parseReleaseListing, releaseArchivePath, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
 } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
 import { sharedLinksCommand } from '../lib/deploy/shared-links.ts'
@@ -188,11 +188,16 @@ namespace('deploy', () => {
   task('new_release_path', async () => {
     requireStep('deploy:new_release_path', lockedHosts.size > 0, 'deploy (after deploy:lock)', 'it would clear half-made releases of a deploy that holds the lock')
     await on(targets(), async (remote) => {
-      // Clears what a deploy killed mid-way left being filled (we hold the lock: nobody else is
-      // filling one), and old archives failed deploys left in tmp_dir, unless this release exists:
-      // one round trip, a second only to say which failed.
-      const clear = `test ! -e ${quote(releasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)} && ${clearStaleArchivesCommand(readTmpDir(fetch), application())}`
-      if ((await remote.run(clear, { quiet: true, allowFailure: true })).code === 0) return
+      // Clears what a deploy killed mid-way left being filled or never published (we hold the lock:
+      // nobody else is making one), and old archives failed deploys left in tmp_dir, unless this
+      // release exists: one round trip, a second only to say which failed.
+      const current = releaseOf(previousCurrent.get(remote.host.name) ?? '')
+      const unpublished = current === undefined ? ':' : clearUnpublishedCommand(releasesPath(), current)
+      const clear = `test ! -e ${quote(releasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)} && ${clearStaleArchivesCommand(readTmpDir(fetch), application())} && ${unpublished}`
+      const cleared = await remote.run(clear, { quiet: true, allowFailure: true })
+      const removed = cleared.stdout.split('\n').filter(Boolean)
+      if (removed.length > 0) log(`${remote.host.name}: removed release(s) newer than current that a killed deploy never published: ${removed.join(', ')}`, 'warn')
+      if (cleared.code === 0) return
       if (await remote.test(['test', '-e', releasePath()])) {
         throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
       }

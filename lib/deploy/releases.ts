@@ -55,6 +55,18 @@ export function clearIncomingCommand(releasesPath: string, suffix: string): stri
 
 const STAMP_GLOB = '[0-9]'.repeat(14)
 
+/**
+ * Removes the releases newer than the one `current` points at, printing their names: complete
+ * releases a killed deploy never published (a failed one removes its own; Capistrano's and our
+ * rollback remove the release they leave, so a newer one was never live). Left there, one would
+ * count against keep_releases, so that cleanup removed the release before `current`, and be what
+ * the next rollback picks. Shell builtins only.
+ */
+export function clearUnpublishedCommand(releasesPath: string, currentRelease: string): string {
+  const newer = `[ -d "$release" ] && [ "\${release##*/}" -gt ${quote(currentRelease)} ]`
+  return `for release in ${quote(releasesPath)}/${STAMP_GLOB}; do if ${newer}; then printf '%s\\n' "\${release##*/}" && rm -rf "$release"; fi; done`
+}
+
 /** Where a deploy's release archive waits on a host (copy) or is seeded from (murder); its torrent adds `.torrent`. */
 export function releaseArchivePath(tmpDir: string, application: string, release: string): string {
   return `${tmpDir}/${application}-${release}.tgz`

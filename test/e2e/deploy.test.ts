@@ -52,11 +52,17 @@ before(() => {
 
 test('three deploys with keep_releases 2: two releases, current at the newest, three log lines, shared links', async () => {
   const stamps: string[] = []
+  // Before the third deploy, h01 holds a complete release newer than current, as a deploy killed
+  // before its swap leaves one: never live, it goes, and neither pushes out the release before
+  // current nor waits there for a rollback.
+  const leftover = () => String(Number(stamps[1]) + 1)
   for (let i = 0; i < 3; i++) {
     nextVersion()
+    if (i === 2) readOnHost(hosts[0] ?? '', `cp -a ${DEPLOY_TO}/releases/${stamps[1]} ${DEPLOY_TO}/releases/${leftover()}`)
     const result = await deploy('deploy')
     expectOk(result, `deploy ${i + 1}`)
     stamps.push(currentOf(hosts[0] ?? '').split('/').at(-1) ?? '')
+    if (i === 2) assert.match(result.stderr, new RegExp(`${hosts[0]}: removed release\\(s\\) newer than current that a killed deploy never published: ${leftover()}`))
   }
   for (const host of hosts) {
     assert.deepEqual(releasesOf(host), stamps.slice(1), `${host} keeps the two newest`)

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, releaseArchivePath, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
+import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, releaseArchivePath, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
 
 test('releaseTimestamp is UTC %Y%m%d%H%M%S', () => {
   assert.equal(releaseTimestamp(new Date('2024-01-02T03:04:05.678Z')), '20240102030405')
@@ -90,6 +90,16 @@ test('clearIncomingCommand, run in /bin/sh, removes only releases left being fil
   for (const name of ['.20240102000000.incoming/app', '.20240103000000.incoming', '.hidden']) mkdirSync(join(releases, name), { recursive: true })
   clear()
   assert.deepEqual(readdirSync(releases).sort(), ['.hidden', '20240101000000'])
+})
+
+test('clearUnpublishedCommand, run in /bin/sh, removes only the releases newer than current, and names them', (t) => {
+  const releases = mkdtempSync(join(tmpdir(), "murder-unpublished it's-"))
+  t.after(() => rmSync(releases, { recursive: true, force: true }))
+  const clear = () => execFileSync('/bin/sh', ['-c', clearUnpublishedCommand(releases, '20240102000000')], { encoding: 'utf8' })
+  assert.equal(clear(), '', 'nothing there')
+  for (const name of ['20240101000000', '20240102000000', '20240103000000/app', '20240104000000', '.20240105000000.incoming', '2024010600000']) mkdirSync(join(releases, name), { recursive: true })
+  assert.equal(clear(), '20240103000000\n20240104000000\n')
+  assert.deepEqual(readdirSync(releases).sort(), ['.20240105000000.incoming', '20240101000000', '20240102000000', '2024010600000'])
 })
 
 test('clearStaleArchivesCommand, run in /bin/sh, removes only this application\'s release archives and torrents, and only old ones', (t) => {
