@@ -26,6 +26,12 @@ export async function onHosts<T>(
   block: HostBlock<T>
 ): Promise<Outcome<T>> {
   checkStrategyOptions(options)
+  if (hosts.length === 0 && session.inventory.all().length === 0 && !session.hasWarnedNoServers) {
+    // Otherwise the task "succeeds" having done nothing anywhere.
+    session.hasWarnedNoServers = true
+    const text = 'no servers to run on: give a stage (`deploy STAGE TASK`, from roles/STAGE.yaml) or declare servers in the deployfile'
+    session.reporter.emit({ type: 'message', level: 'warn', text })
+  }
   const isNested = session.insideOn.getStore() === true
   // Begun before Ctrl-C: hosts not started yet never start. (Failure paths' blocks begin after it.)
   const isBegunBeforeInterrupt = !session.interruption.isInterrupted

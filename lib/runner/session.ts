@@ -37,6 +37,8 @@ export class Session {
   targetCount = 0
   /** Ctrl-C: whether it came, and the cleanups that undo the remote work running now. */
   readonly interruption = new Interruption()
+  /** Said once: `on` found no server at all (no stage given, none declared). */
+  hasWarnedNoServers = false
   /** Hosts that completed at least one remote block. */
   readonly touchedHosts = new Set<string>()
   readonly taskTimings: { name: string; durationMs: number; ok: boolean }[] = []
