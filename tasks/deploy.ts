@@ -287,6 +287,10 @@ namespace('deploy', () => {
         const why = requested === undefined ? 'there is no previous release' : `release ${requested} is not there`
         throw new DeployError(`${remote.host.name}: cannot roll back: ${why} in ${releasesPath()}.`, { exitCode: 1 })
       }
+      // Else the "rollback" would log a move that did not happen, and clear the newest release away.
+      if (requested !== undefined && requested === releaseOf(previousCurrent.get(remote.host.name) ?? '')) {
+        throw new DeployError(`${remote.host.name}: cannot roll back: release ${requested} is already current.`, { exitCode: 1 })
+      }
       choices.set(remote.host.name, chosen)
     })
     if (isDryRun() && requested === undefined) log(`dry run: the hosts' releases are not listed, so the release rolled back to shows as ${DRY_RUN_PREVIOUS_RELEASE}`)

@@ -88,6 +88,9 @@ test('rollback goes back one release and logs it; with nothing to roll back to i
     assert.equal(onHost(host, `test -f ${DEPLOY_TO}/rolled-back-release-${before.split('/').at(-1)}.tar.gz`).code, 0)
     assert.match(readOnHost(host, `tail -1 ${DEPLOY_TO}/revisions.log`), new RegExp(`^\\S+ rolled back to release ${older}\\n$`))
   }
+  const toCurrent = await deploy('deploy:rollback', `ROLLBACK_RELEASE=${older}`)
+  assert.equal(toCurrent.code, 1)
+  assert.match(toCurrent.stderr, new RegExp(`${hosts[0]}: cannot roll back: release ${older} is already current\\.`))
   const nothing = await deploy('deploy:rollback')
   assert.equal(nothing.code, 1)
   assert.match(nothing.stderr, new RegExp(`${hosts[0]}: cannot roll back: there is no previous release in ${DEPLOY_TO}/releases\\.`))
