@@ -94,7 +94,7 @@ export class HostContext {
     return this.scope.run({ ...this.currentScope(), user }, fn)
   }
 
-  /** Uploads a local file or a buffer; the remote directory must exist. */
+  /** Uploads a local file or a buffer; missing remote directories are made. */
   async upload(source: string | Buffer, remotePath: string): Promise<void> {
     const started = Date.now()
     const what = typeof source === 'string' ? source : `(${source.length} bytes)`

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir, userInfo } from 'node:os'
-import { join } from 'node:path'
+import { join, posix } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Config, NodeSSH } from 'node-ssh'
 import { ConnectionError, DeployError, errorMessage } from '../errors.ts'
@@ -146,10 +146,17 @@ export class SshBackend implements Backend {
 
   async upload(host: Host, source: string | Buffer, remotePath: string): Promise<void> {
     await this.transfer(host, `upload to ${remotePath}`, 'the remote file is incomplete', async (ssh, sftp) => {
+      // node-ssh's putFile makes a missing directory and tries again: a buffer's upload does the same.
       if (typeof source === 'string') return ssh.putFile(source, remotePath, sftp, { concurrency: 16 })
-      await new Promise<void>((resolve, reject) =>
-        sftp.writeFile(remotePath, source, (error: Error | null | undefined) => (error ? reject(error) : resolve()))
-      )
+      const write = () =>
+        new Promise<void>((resolve, reject) => sftp.writeFile(remotePath, source, (error: Error | null | undefined) => (error ? reject(error) : resolve())))
+      try {
+        await write()
+      } catch (error) {
+        if (errorMessage(error) !== 'No such file') throw error
+        await ssh.mkdir(posix.dirname(remotePath), 'sftp', sftp)
+        await write()
+      }
     })
   }
 

@@ -98,10 +98,14 @@ test('upload then download round-trips a binary file of several MiB exactly', as
   const bytes = randomBytes(5 * 1024 * 1024 + 123)
   writeFileSync(file, bytes)
   const out = join(dir, 'out.bin')
+  const db = hosts.at(-1) ?? ''
+  onHost(db, 'rm -rf /tmp/rt-new')
   const result = await runCli(['farm', 'probe:roundtrip', `file=${file}`, `out=${out}`], { cwd: project })
   assert.equal(result.code, 0, result.stderr)
   const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex')
   assert.equal(digest(readFileSync(out)), digest(bytes))
+  assert.equal(readOnHost(db, 'sha256sum < /tmp/rt-new/file/roundtrip.bin').split(' ')[0], digest(bytes))
+  assert.equal(readOnHost(db, 'cat /tmp/rt-new/buffer/sub/note.txt'), `from ${db}\n`)
 })
 
 test('a command failing on one host exits 1 and the summary names the host and the command', async () => {
