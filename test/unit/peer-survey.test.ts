@@ -26,6 +26,7 @@ test('the survey answers through a real shell, whatever the path holds', () => {
     address: '10.213.1.7',
     target: join(home, odd, 'App'),
     isOccupied: true,
+    home,
   })
   assert.deepEqual(readSurvey(survey(agent, `~/${odd}/App`, 'tgz', home), `~/${odd}/App`).target, join(home, odd, 'App'))
   assert.equal(readSurvey(survey(agent, '~/empty', 'tgz', home), '~/empty').isOccupied, false)
@@ -36,7 +37,7 @@ test('the survey answers through a real shell, whatever the path holds', () => {
 
 test('lines a login script prints before the answers do not shift them; no answers is one clear line', () => {
   const output = 'Welcome to h07\nmurder-survey agent=yes\nmurder-survey address=\nmurder-survey home=/home/deploy\nmurder-survey target=free'
-  assert.deepEqual(readSurvey(output, '~/app'), { hasAgent: true, address: '', target: '/home/deploy/app', isOccupied: false })
+  assert.deepEqual(readSurvey(output, '~/app'), { hasAgent: true, address: '', target: '/home/deploy/app', isOccupied: false, home: '/home/deploy' })
   assert.throws(() => readSurvey('Welcome to h07', '/srv/app'), {
     message: 'its survey command printed no answers murder can read ("Welcome to h07"); check that its shell prints nothing else.',
   })
