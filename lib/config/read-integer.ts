@@ -19,7 +19,7 @@ export function readInteger(fetch: Fetch, name: string, fallback: number, rule: 
   const max = rule.max ?? Number.MAX_SAFE_INTEGER
   if (!Number.isSafeInteger(value) || value < rule.min || value > max) {
     const range = rule.max === undefined ? `at least ${rule.min}` : `${rule.min} to ${rule.max}`
-    throw new UsageError(`${name} must be a whole number ${range} (${rule.unit}), got ${JSON.stringify(raw)}; pass ${name}=N or fix its set().`)
+    throw new UsageError(`${name} must be a whole number ${range} (${rule.unit}), got ${JSON.stringify(raw)}; pass ${name}=N or fix where it is set (set() in the deployfile, or the stage file).`)
   }
   return value
 }

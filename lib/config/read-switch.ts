@@ -11,5 +11,5 @@ export function readSwitch(fetch: Fetch, name: string, fallback: boolean): boole
   const text = String(raw).trim().toLowerCase()
   if (ON.has(text)) return true
   if (OFF.has(text)) return false
-  throw new UsageError(`${name} must be true or false, got ${JSON.stringify(raw)}; pass ${name}=true|false or fix its set().`)
+  throw new UsageError(`${name} must be true or false, got ${JSON.stringify(raw)}; pass ${name}=true|false or fix where it is set (set() in the deployfile, or the stage file).`)
 }

@@ -53,9 +53,9 @@ test('every bad deploy input is refused up front with one line naming it and the
     [{ linked_dirs: ['./'] }, 'linked_dirs entry "./" must be a relative path inside the release, without "..", "." or empty parts.'],
     [{ linked_files: ['config//db.yml'] }, 'linked_files entry "config//db.yml" must be a relative path inside the release, without "..", "." or empty parts.'],
     [{ linked_files: 5 }, `linked_files must be a list of paths, got 5: set('linked_files', ['log']).`],
-    [{ keep_releases: 'abc' }, 'keep_releases must be a whole number at least 1 (releases kept on each host), got "abc"; pass keep_releases=N or fix its set().'],
-    [{ keep_releases: '0' }, 'keep_releases must be a whole number at least 1 (releases kept on each host), got "0"; pass keep_releases=N or fix its set().'],
-    [{ keep_releases: 0 }, 'keep_releases must be a whole number at least 1 (releases kept on each host), got 0; pass keep_releases=N or fix its set().'],
+    [{ keep_releases: 'abc' }, 'keep_releases must be a whole number at least 1 (releases kept on each host), got "abc"; pass keep_releases=N or fix where it is set (set() in the deployfile, or the stage file).'],
+    [{ keep_releases: '0' }, 'keep_releases must be a whole number at least 1 (releases kept on each host), got "0"; pass keep_releases=N or fix where it is set (set() in the deployfile, or the stage file).'],
+    [{ keep_releases: 0 }, 'keep_releases must be a whole number at least 1 (releases kept on each host), got 0; pass keep_releases=N or fix where it is set (set() in the deployfile, or the stage file).'],
   ]
   for (const [overrides, message] of cases) rejects(checkDeployInputs, overrides, message)
 })
@@ -77,7 +77,7 @@ test('rollback checks what it reads, and a rollback_release that is not a releas
 })
 
 test("with deploy_via murder, the swarm's numbers are checked with the rest; with copy they are not read", () => {
-  rejects(checkDeployInputs, { tracker_port: 'abc' }, 'tracker_port must be a whole number 1 to 65535 (a TCP port), got "abc"; pass tracker_port=N or fix its set().')
+  rejects(checkDeployInputs, { tracker_port: 'abc' }, 'tracker_port must be a whole number 1 to 65535 (a TCP port), got "abc"; pass tracker_port=N or fix where it is set (set() in the deployfile, or the stage file).')
   rejects(checkDeployInputs, { remote_murder_path: 'murder' }, 'remote_murder_path must be an absolute path, got "murder".')
   checkDeployInputs(fetchFrom({ deploy_via: 'copy', tracker_port: 'abc', remote_murder_path: 'murder' }))
 })

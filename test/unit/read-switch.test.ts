@@ -15,6 +15,6 @@ test('an on/off variable: its default, booleans, and the words people write', ()
 test('anything else is a usage error that names the variable and the fix', () => {
   assert.throws(() => readSwitch(given('maybe'), 'ssh_persistent_shell', true), {
     name: 'UsageError',
-    message: 'ssh_persistent_shell must be true or false, got "maybe"; pass ssh_persistent_shell=true|false or fix its set().',
+    message: 'ssh_persistent_shell must be true or false, got "maybe"; pass ssh_persistent_shell=true|false or fix where it is set (set() in the deployfile, or the stage file).',
   })
 })
