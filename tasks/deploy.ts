@@ -175,8 +175,14 @@ namespace('deploy', () => {
       const dirs = [shared, releasesPath(), ...linkedDirs.map((dir) => `${shared}/${dir}`), ...linkedFiles.map((file) => `${shared}/${posix.dirname(file)}`)]
       // One round trip for the directories and every linked file; a second only to say what failed.
       const files = linkedFiles.map((file) => `[ -f ${quote(`${shared}/${file}`)} ]`)
-      if ((await remote.run([ensureDirectoriesCommand(dirs), ...files].join(' && '), { allowFailure: true })).code === 0) return
+      // `current` must be a link (or absent) for the swap to rename over it; found out at the swap,
+      // the release would already be on every host.
+      const currentIsLink = `{ [ -L ${quote(currentPath())} ] || [ ! -e ${quote(currentPath())} ]; }`
+      if ((await remote.run([ensureDirectoriesCommand(dirs), ...files, currentIsLink].join(' && '), { allowFailure: true })).code === 0) return
       await remote.run(ensureDirectoriesCommand(dirs))
+      if (!(await remote.test(currentIsLink))) {
+        throw new DeployError(`${remote.host.name}: ${currentPath()} is not a symlink; move it out of the way (a release's files belong in ${releasesPath()}).`, { exitCode: 1 })
+      }
       for (const file of linkedFiles) {
         if (!(await remote.test(['test', '-f', `${shared}/${file}`]))) {
           throw new DeployError(`${remote.host.name}: linked file ${shared}/${file} does not exist; create it there first.`, { exitCode: 1 })

@@ -205,6 +205,21 @@ test('a linked file missing on one host fails deploy:check, naming it; no releas
   } finally {
     onHost(bare, `echo "secret: 1" > ${file}`)
   }
+
+  // A `current` that is a directory, not a link, cannot be swapped: said at the check, not at the swap.
+  const odd = hosts[4] ?? ''
+  const link = readOnHost(odd, `readlink ${DEPLOY_TO}/current`).trim()
+  onHost(odd, `mv ${DEPLOY_TO}/current ${DEPLOY_TO}/current.link && mkdir ${DEPLOY_TO}/current`)
+  try {
+    nextVersion()
+    const result = await deploy('deploy')
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stderr, new RegExp(`${odd}: ${DEPLOY_TO}/current is not a symlink; move it out of the way \\(a release's files belong in ${DEPLOY_TO}/releases\\)\\.`))
+    hosts.forEach((host, index) => assert.equal(onHost(host, `ls ${DEPLOY_TO}/releases 2>/dev/null`).stdout, releasesBefore[index], `${host}: no release made`))
+  } finally {
+    onHost(odd, `rmdir ${DEPLOY_TO}/current && mv ${DEPLOY_TO}/current.link ${DEPLOY_TO}/current`)
+  }
+  assert.equal(readOnHost(odd, `readlink ${DEPLOY_TO}/current`).trim(), link)
 })
 
 test('deploy --dry-run prints the plan (waves, release path, commands per host) and changes nothing', async () => {
