@@ -150,7 +150,11 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
     await session.backend.close()
   }
   const isInterrupted = session.interruption.isInterrupted
-  const failedHosts = [...session.failedHosts].map(([host, error]) => ({ host, message: error.message }))
+  // In the inventory's order, as the hosts that succeeded, not in the order they happened to fail.
+  const order = new Map(session.inventory.all().map((host, index) => [host.name, index]))
+  const failedHosts = [...session.failedHosts]
+    .map(([host, error]) => ({ host, message: error.message }))
+    .sort((a, b) => (order.get(a.host) ?? order.size) - (order.get(b.host) ?? order.size))
   const summary: RunSummary = {
     ok: failure === undefined && (failedHosts.length === 0 || session.isWithinFailBudget()),
     durationMs: Date.now() - started,
