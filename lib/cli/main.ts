@@ -13,7 +13,7 @@ import { readSwitch } from '../config/read-switch.ts'
 import { loadDeployfile } from '../config/load-deployfile.ts'
 import { isStage, listStages, readStageFile, stageFilePath } from '../inventory/stage-file.ts'
 import { SshConfigFile, defaultSshConfigPath } from '../inventory/ssh-config.ts'
-import { validateFilter } from '../inventory/filter.ts'
+import { applyFilter, validateFilter } from '../inventory/filter.ts'
 import { currentSession, type Session } from '../runner/session.ts'
 import { invokeTask, unknownTask } from '../runner/invoke.ts'
 import { checkHookCycles, checkHookTargets } from '../runner/hook-check.ts'
@@ -155,14 +155,18 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
   const failedHosts = [...session.failedHosts]
     .map(([host, error]) => ({ host, message: error.message }))
     .sort((a, b) => (order.get(a.host) ?? order.size) - (order.get(b.host) ?? order.size))
+  // A swarm's tracker and seeder work for a run whatever ROLES=/HOSTS= keep: said apart from the targets.
+  const kept = new Set(applyFilter(session.inventory.all(), session.filter).map((host) => host.name))
+  const finishedHosts = session.inventory
+    .all()
+    .map((host) => host.name)
+    .filter((host) => session.touchedHosts.has(host) && !session.failedHosts.has(host))
   const summary: RunSummary = {
     ok: failure === undefined && (failedHosts.length === 0 || session.isWithinFailBudget()),
     durationMs: Date.now() - started,
     tasks: session.taskTimings,
-    succeededHosts: session.inventory
-      .all()
-      .map((host) => host.name)
-      .filter((host) => session.touchedHosts.has(host) && !session.failedHosts.has(host)),
+    succeededHosts: finishedHosts.filter((host) => kept.has(host)),
+    helperHosts: finishedHosts.filter((host) => !kept.has(host)),
     failedHosts,
   }
   if (isInterrupted) {

@@ -21,6 +21,8 @@ export interface RunSummary {
   durationMs: number
   tasks: { name: string; durationMs: number; ok: boolean }[]
   succeededHosts: string[]
+  /** Hosts ROLES=/HOSTS= left out that worked for the run anyway (a swarm's tracker and seeder). */
+  helperHosts?: string[]
   failedHosts: { host: string; message: string }[]
   /** A failure that belongs to no host (a local error in a task). */
   error?: string

@@ -10,6 +10,8 @@ export function renderSummary(summary: RunSummary, paint: Paint): string[] {
     const what = summary.ok ? 'succeeded' : 'had no failure of their own'
     lines.push(`${summary.ok ? paint.green('✔') : '·'} ${summary.succeededHosts.length} host(s) ${what}: ${summary.succeededHosts.join(', ')}`)
   }
+  const helpers = summary.helperHosts ?? []
+  if (helpers.length > 0) lines.push(`· ${helpers.length} host(s) outside ROLES=/HOSTS= took part: ${helpers.join(', ')}`)
   if (failed.length > 0) {
     lines.push(`${paint.red('✖')} ${failed.length} host(s) failed:`)
     for (const { host, message } of failed) {

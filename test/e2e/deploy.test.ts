@@ -132,9 +132,15 @@ test('a loop reading through current never fails while current is swapped', asyn
 test('ROLES= deploys only that role; a concurrent deploy is refused by the lock; a dirty git tree is refused', async () => {
   const before = hosts.map(currentOf)
   nextVersion()
-  expectOk(await deploy('deploy', 'ROLES=db'), 'db deploy')
+  const dbDeploy = await deploy('deploy', 'ROLES=db')
+  expectOk(dbDeploy, 'db deploy')
   const dbHost = hosts.at(-1) ?? ''
   assert.notEqual(currentOf(dbHost), before.at(-1))
+  if (VIA === 'murder') {
+    // The swarm's tracker and seeder (the first host) worked for the run, but were no target.
+    assert.match(dbDeploy.stderr, new RegExp(`^✔ 1 host\\(s\\) succeeded: ${dbHost}$`, 'm'))
+    assert.match(dbDeploy.stderr, new RegExp(`^· 1 host\\(s\\) outside ROLES=/HOSTS= took part: ${hosts[0]}$`, 'm'))
+  }
   hosts.slice(0, -1).forEach((host, index) => assert.equal(currentOf(host), before[index], `${host} untouched`))
 
   readOnHost(hosts[4] ?? '', `echo "alice@elsewhere (pid 1) since 2026-01-01T00:00:00Z" > ${DEPLOY_TO}/deploy.lock`)

@@ -6,6 +6,14 @@ import { createPaint } from '../../lib/report/format.ts'
 const paint = createPaint(false)
 const base = { durationMs: 1200, tasks: [], succeededHosts: ['h01', 'h02'] }
 
+test('hosts outside ROLES=/HOSTS= that took part (a tracker, a seeder) are said apart from those targeted', () => {
+  assert.deepEqual(renderSummary({ ...base, succeededHosts: ['h05'], helperHosts: ['h01'], ok: true, failedHosts: [] }, paint), [
+    '✔ 1 host(s) succeeded: h05',
+    '· 1 host(s) outside ROLES=/HOSTS= took part: h01',
+    'Finished in 1.20s',
+  ])
+})
+
 test('a run that succeeded lists its hosts as succeeded; one that failed does not call them so', () => {
   assert.deepEqual(renderSummary({ ...base, ok: true, failedHosts: [] }, paint), ['✔ 2 host(s) succeeded: h01, h02', 'Finished in 1.20s'])
   assert.deepEqual(renderSummary({ ...base, ok: false, failedHosts: [], error: 'deploy:verify failed in wave 1 of 2' }, paint), [
