@@ -197,8 +197,8 @@ namespace('deploy', () => {
       // Clears what a deploy killed mid-way left being filled or never published (we hold the lock:
       // nobody else is making one), and old archives failed deploys left in tmp_dir, unless this
       // release exists: one round trip, a second only to say which failed.
-      const current = releaseOf(previousCurrent.get(remote.host.name) ?? '')
-      const unpublished = current === undefined ? ':' : clearUnpublishedCommand(releasesPath(), current)
+      const current = currentReleaseOf(remote.host)
+      const unpublished = current === undefined ? ':' : clearUnpublishedCommand(releasesPath(), current, `${deployTo()}/revisions.log`)
       const clear = `test ! -e ${quote(releasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)} && ${clearStaleArchivesCommand(readTmpDir(fetch), application())} && ${unpublished}`
       const cleared = await remote.run(clear, { quiet: true, allowFailure: true })
       const removed = cleared.stdout.split('\n').filter(Boolean)
@@ -288,13 +288,14 @@ namespace('deploy', () => {
     const choices = new Map<string, string | undefined>()
     await on(targets(), async (remote) => {
       const names = (await remote.capture(`ls -xt ${quote(releasesPath())} 2>/dev/null || true`)).split(/\s+/).filter(Boolean)
-      const chosen = rollbackTarget(names, requested) ?? (isDryRun() ? (requested ?? DRY_RUN_PREVIOUS_RELEASE) : undefined)
+      const current = currentReleaseOf(remote.host)
+      const chosen = rollbackTarget(names, requested, current) ?? (isDryRun() ? (requested ?? DRY_RUN_PREVIOUS_RELEASE) : undefined)
       if (!chosen) {
         const why = requested === undefined ? 'there is no previous release' : `release ${requested} is not there`
         throw new DeployError(`${remote.host.name}: cannot roll back: ${why} in ${releasesPath()}.`, { exitCode: 1 })
       }
       // Else the "rollback" would log a move that did not happen, and clear the newest release away.
-      if (requested !== undefined && requested === releaseOf(previousCurrent.get(remote.host.name) ?? '')) {
+      if (requested !== undefined && requested === current) {
         throw new DeployError(`${remote.host.name}: cannot roll back: release ${requested} is already current.`, { exitCode: 1 })
       }
       choices.set(remote.host.name, chosen)
@@ -308,12 +309,13 @@ namespace('deploy', () => {
   task('cleanup_rollback', { desc: 'Archive and remove the release rolled away from' }, async () => {
     requireStep('deploy:cleanup_rollback', rollbackRelease !== undefined, 'deploy:rollback (after deploy:revert_release)', 'it would archive and remove the newest release, whatever it is')
     await on(targets(), async (remote) => {
-      const listed = (await remote.capture(['ls', '-xt', releasesPath()])).split(/\s+/).filter(Boolean)[0]
-      const newest = listed ?? (isDryRun() ? DRY_RUN_NEWEST_RELEASE : undefined)
+      // The release `current` left (cap takes the newest, the same one but after a rollback to an
+      // older release, when the newest was live once and `current` left another).
+      const left = currentReleaseOf(remote.host) ?? (isDryRun() ? DRY_RUN_NEWEST_RELEASE : undefined)
       const current = releaseOf(await remote.capture(['readlink', currentPath()]))
-      if (newest === undefined || newest === current) return
-      await remote.run(['tar', '-czf', `${deployTo()}/rolled-back-release-${newest}.tar.gz`, '-C', releasesPath(), newest])
-      await remote.run(['rm', '-rf', `${releasesPath()}/${newest}`], { survivesInterrupt: true })
+      if (left === undefined || left === current) return
+      await remote.run(['tar', '-czf', `${deployTo()}/rolled-back-release-${left}.tar.gz`, '-C', releasesPath(), left])
+      await remote.run(['rm', '-rf', `${releasesPath()}/${left}`], { survivesInterrupt: true })
     })
   })
 
@@ -367,6 +369,11 @@ namespace('deploy', () => {
 function requireStep(step: string, isSetUp: boolean, inside: string, why: string): void {
   if (isSetUp) return
   throw new UsageError(`${step} runs only inside ${inside}: alone, ${why}; run \`${commandFor(inside.split(' ')[0] ?? 'deploy')}\`.`)
+}
+
+/** The release `current` pointed at on the host when this run began (deploy:set_previous_revision). */
+function currentReleaseOf(host: Host): string | undefined {
+  return releaseOf(previousCurrent.get(host.name) ?? '')
 }
 
 /** The flow (`deploy` or `deploy:rollback`) this run has begun: a second would find its steps done. */

@@ -19,13 +19,16 @@ export function releasesToRemove(names: readonly string[], keep: number, current
 }
 
 /**
- * The release `deploy:rollback` goes back to, from `ls -xt` order (newest mtime first), as cap does:
- * the second newest, or the one named by `rollback_release`. Undefined when there is none.
+ * The release `deploy:rollback` goes back to, from `ls -xt` order (newest mtime first): the one
+ * named by `rollback_release`, else the one before `current` in that order, else (no `current`
+ * among them) the second newest, as cap does. Cap takes the second newest even after a rollback
+ * to an older release, when that is `current` itself. Undefined when there is none.
  */
-export function rollbackTarget(namesNewestFirst: readonly string[], requested: string | undefined): string | undefined {
+export function rollbackTarget(namesNewestFirst: readonly string[], requested: string | undefined, current?: string): string | undefined {
   const releases = namesNewestFirst.filter((name) => RELEASE_NAME.test(name))
   if (requested !== undefined && requested !== '') return releases.includes(requested) ? requested : undefined
-  return releases.length >= 2 ? releases[1] : undefined
+  const currentIndex = current === undefined ? -1 : releases.indexOf(current)
+  return currentIndex >= 0 ? releases[currentIndex + 1] : releases.length >= 2 ? releases[1] : undefined
 }
 
 /**
@@ -56,15 +59,18 @@ export function clearIncomingCommand(releasesPath: string, suffix: string): stri
 const STAMP_GLOB = '[0-9]'.repeat(14)
 
 /**
- * Removes the releases newer than the one `current` points at, printing their names: complete
- * releases a killed deploy never published (a failed one removes its own; Capistrano's and our
- * rollback remove the release they leave, so a newer one was never live). Left there, one would
- * count against keep_releases, so that cleanup removed the release before `current`, and be what
- * the next rollback picks. Shell builtins only.
+ * Removes the releases newer than the one `current` points at that `revisions.log` never lists as
+ * deployed, printing the name of each once it is gone: complete releases a killed deploy never
+ * published (a failed one removes its own). Left there, one would count against keep_releases, so
+ * that cleanup removed the release before `current`, and be what the next rollback picks. A newer
+ * release the log lists was live once (a rollback to an older release keeps it) and stays; without
+ * a log nothing is removed. Shell builtins but a `grep` per newer release.
  */
-export function clearUnpublishedCommand(releasesPath: string, currentRelease: string): string {
-  const newer = `[ -d "$release" ] && [ "\${release##*/}" -gt ${quote(currentRelease)} ]`
-  return `for release in ${quote(releasesPath)}/${STAMP_GLOB}; do if ${newer}; then printf '%s\\n' "\${release##*/}" && rm -rf "$release"; fi; done`
+export function clearUnpublishedCommand(releasesPath: string, currentRelease: string, revisionsLog: string): string {
+  const name = '"${release##*/}"'
+  const neverDeployed = `[ -d "$release" ] && [ ${name} -gt ${quote(currentRelease)} ] && ! grep -qF "deployed as release \${release##*/} by" ${quote(revisionsLog)}`
+  const loop = `for release in ${quote(releasesPath)}/${STAMP_GLOB}; do if ${neverDeployed}; then rm -rf "$release" && printf '%s\\n' ${name}; fi; done`
+  return `if [ -f ${quote(revisionsLog)} ]; then ${loop}; fi`
 }
 
 /** Where a deploy's release archive waits on a host (copy) or is seeded from (murder); its torrent adds `.torrent`. */

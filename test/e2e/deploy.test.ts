@@ -100,6 +100,31 @@ test('rollback goes back one release and logs it; with nothing to roll back to i
   }
 })
 
+test('after a rollback to an older release, the next rollback goes before current, and a deploy keeps the newer release that was live', async () => {
+  const stamp = () => currentOf(hosts[0] ?? '').split('/').at(-1) ?? ''
+  const start = stamp()
+  const made: string[] = []
+  for (let i = 0; i < 3; i++) {
+    nextVersion()
+    expectOk(await deploy('deploy', 'keep_releases=9'), `deploy ${i + 1}`)
+    made.push(stamp())
+  }
+  const [first = '', second = ''] = made
+  expectOk(await deploy('deploy:rollback', `ROLLBACK_RELEASE=${first}`, 'keep_releases=9'), 'rollback to the first')
+  // Rolled away from the third: it goes, the second (live once) stays.
+  for (const host of hosts) assert.deepEqual(releasesOf(host), [start, first, second], host)
+  expectOk(await deploy('deploy:rollback', 'keep_releases=9'), 'rollback before current')
+  for (const host of hosts) {
+    assert.equal(currentOf(host), `${DEPLOY_TO}/releases/${start}`, `${host}: the release before current, not the second newest (${second})`)
+    assert.deepEqual(releasesOf(host), [start, second], `${host}: the release rolled away from (${first}) goes`)
+  }
+  nextVersion()
+  const next = await deploy('deploy', 'keep_releases=9')
+  expectOk(next, 'deploy after the rollbacks')
+  assert.doesNotMatch(next.stderr, /never published/, 'the second was live once: kept')
+  for (const host of hosts) assert.deepEqual(releasesOf(host), [start, second, stamp()], host)
+})
+
 test('a failed deploy:verify in the second wave puts wave one back and never switches the rest', async () => {
   nextVersion()
   expectOk(await deploy('deploy'), 'base deploy')

@@ -32,6 +32,14 @@ test('rollbackTarget follows cap: the second newest by mtime, or the one asked f
   assert.equal(rollbackTarget(['junk', '20240103000000'], undefined), undefined)
 })
 
+test('rollbackTarget without a name goes to the release before current, also after a rollback to an older one', () => {
+  const newestFirst = ['20240104000000', '20240103000000', '20240102000000', '20240101000000']
+  assert.equal(rollbackTarget(newestFirst, undefined, '20240104000000'), '20240103000000')
+  assert.equal(rollbackTarget(newestFirst, undefined, '20240102000000'), '20240101000000', 'not the second newest, which is newer than current')
+  assert.equal(rollbackTarget(newestFirst, undefined, '20240101000000'), undefined, 'nothing before the oldest')
+  assert.equal(rollbackTarget(newestFirst, undefined, '20230101000000'), '20240103000000', 'current not among them: the second newest, as cap')
+})
+
 test('releaseOf reads the release name from a readlink result', () => {
   assert.equal(releaseOf('/var/www/app/releases/20240102030405'), '20240102030405')
   assert.equal(releaseOf('/var/www/app/releases/20240102030405/'), '20240102030405')
@@ -92,14 +100,21 @@ test('clearIncomingCommand, run in /bin/sh, removes only releases left being fil
   assert.deepEqual(readdirSync(releases).sort(), ['.hidden', '20240101000000'])
 })
 
-test('clearUnpublishedCommand, run in /bin/sh, removes only the releases newer than current, and names them', (t) => {
-  const releases = mkdtempSync(join(tmpdir(), "murder-unpublished it's-"))
-  t.after(() => rmSync(releases, { recursive: true, force: true }))
-  const clear = () => execFileSync('/bin/sh', ['-c', clearUnpublishedCommand(releases, '20240102000000')], { encoding: 'utf8' })
-  assert.equal(clear(), '', 'nothing there')
-  for (const name of ['20240101000000', '20240102000000', '20240103000000/app', '20240104000000', '.20240105000000.incoming', '2024010600000']) mkdirSync(join(releases, name), { recursive: true })
-  assert.equal(clear(), '20240103000000\n20240104000000\n')
-  assert.deepEqual(readdirSync(releases).sort(), ['.20240105000000.incoming', '20240101000000', '20240102000000', '2024010600000'])
+test('clearUnpublishedCommand, run in /bin/sh, removes only releases newer than current that the log never lists, and names them', (t) => {
+  const deployTo = mkdtempSync(join(tmpdir(), "murder-unpublished it's-"))
+  t.after(() => rmSync(deployTo, { recursive: true, force: true }))
+  const releases = join(deployTo, 'releases')
+  const log = join(deployTo, 'revisions.log')
+  const clear = () => execFileSync('/bin/sh', ['-c', clearUnpublishedCommand(releases, '20240102000000', log)], { encoding: 'utf8' })
+  const names = ['20240101000000', '20240102000000', '20240103000000/app', '20240104000000', '20240105000000', '.20240106000000.incoming', '2024010700000']
+  for (const name of names) mkdirSync(join(releases, name), { recursive: true })
+  assert.equal(clear(), '', 'no revisions.log (another tool deployed): nothing is removed')
+  assert.equal(readdirSync(releases).length, names.length)
+  // 20240104000000 was live once: a rollback to an older release keeps it.
+  const line = (release: string) => `Branch main (at abc) deployed as release ${release} by alice\n`
+  writeFileSync(log, [line('20240101000000'), line('20240102000000'), line('20240104000000'), 'alice rolled back to release 20240102000000\n'].join(''))
+  assert.equal(clear(), '20240103000000\n20240105000000\n')
+  assert.deepEqual(readdirSync(releases).sort(), ['.20240106000000.incoming', '20240101000000', '20240102000000', '20240104000000', '2024010700000'])
 })
 
 test('clearStaleArchivesCommand, run in /bin/sh, removes only this application\'s release archives and torrents, and only old ones', (t) => {
