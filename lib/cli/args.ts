@@ -87,8 +87,9 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   }
   if (values.tasks) return { kind: 'list', pattern: words.at(-1), words, file: values.file }
   takeOnce(variables, 'waves', values.waves, `--waves ${JSON.stringify(values.waves)}`)
-  // Capistrano 3 reads the release to roll back to from ROLLBACK_RELEASE in the environment.
-  const capistranoRollback = variables['ROLLBACK_RELEASE']
+  // Capistrano 3 reads the release to roll back to from ROLLBACK_RELEASE in the environment (where
+  // `cap … ROLLBACK_RELEASE=…` puts it too); a key=value word wins over the environment, as for filters.
+  const capistranoRollback = variables['ROLLBACK_RELEASE'] ?? env['ROLLBACK_RELEASE']
   delete variables['ROLLBACK_RELEASE']
   takeOnce(variables, 'rollback_release', capistranoRollback, `ROLLBACK_RELEASE=${capistranoRollback}`)
 

@@ -58,12 +58,14 @@ test('filter names spelt otherwise are refused, not taken as variables', () => {
 })
 
 test("Capistrano's ROLLBACK_RELEASE= is rollback_release, and --waves is waves; each given twice must agree", () => {
-  const variablesOf = (argv: string[]) => {
-    const request = parseCommandLine(argv)
+  const variablesOf = (argv: string[], env: Record<string, string> = {}) => {
+    const request = parseCommandLine(argv, env)
     return request.kind === 'run' ? request.variables : {}
   }
   assert.deepEqual(variablesOf(['deploy:rollback', 'ROLLBACK_RELEASE=20261203085848']), { rollback_release: '20261203085848' })
   assert.deepEqual(variablesOf(['deploy:rollback', 'ROLLBACK_RELEASE=20261203085848', 'rollback_release=20261203085848']), { rollback_release: '20261203085848' })
+  assert.deepEqual(variablesOf(['deploy:rollback'], { ROLLBACK_RELEASE: '20261203085848' }), { rollback_release: '20261203085848' })
+  assert.deepEqual(variablesOf(['deploy:rollback', 'ROLLBACK_RELEASE=20261203085849'], { ROLLBACK_RELEASE: '20261203085848' }), { rollback_release: '20261203085849' })
   assert.deepEqual(variablesOf(['deploy', '--waves', '1,100%', 'waves=1,100%']), { waves: '1,100%' })
   assert.throws(() => parseCommandLine(['deploy:rollback', 'rollback_release=20261203085848', 'ROLLBACK_RELEASE=20261203085849']), {
     name: 'UsageError',
