@@ -14,8 +14,7 @@ const ROLE_NAME = /^[a-z][a-z0-9_-]*$/
 /**
  * Servers and roles, in declaration order. Declaring a server again merges roles and properties
  * (Capistrano); a server is its hostname and port, so `web1:2201` and `web1:2202` are two servers
- * (named so), as are `web1` and `web1:2201`; a declaration without a port adds to the hostname's
- * server without one, else to its only server.
+ * (named so), as are `web1` and `web1:2201`.
  */
 export class Inventory {
   private readonly hosts: Host[] = []
@@ -38,18 +37,11 @@ export class Inventory {
   }
 
   /**
-   * The server a declaration adds to: the same hostname and port (none for none); without a port,
-   * else the hostname's only server. A port never adds to a server declared without one, which
-   * is on the default port: `h01` and `h01:2222` are two sshd's.
+   * The server a declaration adds to: the same hostname and port, as Capistrano matches them. One
+   * without a port is on the default port: `h01` and `h01:2222` are two sshd's, in either order.
    */
   private serverOf(hostname: string, port: number | undefined): Host | undefined {
-    const sameHostname = this.hosts.filter((host) => host.hostname === hostname)
-    const samePort = sameHostname.find((host) => host.port === port)
-    if (samePort !== undefined || port !== undefined) return samePort
-    if (sameHostname.length > 1) {
-      throw new Error(`"${hostname}" names ${sameHostname.length} servers (${sameHostname.map((host) => host.name).join(', ')}); say which, with its port`)
-    }
-    return sameHostname[0]
+    return this.hosts.find((host) => host.hostname === hostname && host.port === port)
   }
 
   /** Servers sharing a hostname are told apart by their port in every name, filter and report. */

@@ -12,29 +12,32 @@ test('declaring a server again merges its roles and user; its hostname and port 
   inventory.server('web1', { roles: 'web' })
   inventory.server('deploy@web1', { roles: ['app'] })
   inventory.role('db', ['web1'])
-  inventory.server('web2:2222', { roles: 'web' })
-  inventory.server('web2', { roles: 'db' })
+  inventory.server('web2', { port: 2222, roles: 'web' })
+  inventory.server('web2:2222', { roles: 'db' })
   assert.deepEqual(summary(inventory), [
     { name: 'web1', hostname: 'web1', user: 'deploy', port: undefined, roles: ['app', 'db', 'web'] },
     { name: 'web2', hostname: 'web2', user: undefined, port: 2222, roles: ['db', 'web'] },
   ])
-  // On the default port and on 2222: two sshd's, never one server on either port.
-  inventory.server('web1:2222', { roles: 'cache' })
-  inventory.role('queue', ['web1'])
-  assert.deepEqual(summary(inventory).slice(0, 1).concat(summary(inventory).slice(2)), [
-    { name: 'web1', hostname: 'web1', user: 'deploy', port: undefined, roles: ['app', 'db', 'queue', 'web'] },
-    { name: 'web1:2222', hostname: 'web1', user: undefined, port: 2222, roles: ['cache'] },
-  ])
 })
 
-test('one hostname on two ports is two servers, each named with its port; a declaration without a port must then say which', () => {
+test('a hostname with and without a port is two servers, in either order: the default port is another sshd', () => {
+  for (const order of [['h01', 'h01:2222'], ['h01:2222', 'h01']]) {
+    const inventory = new Inventory()
+    for (const text of order) inventory.server(text, { roles: text.includes(':') ? 'web' : 'app' })
+    inventory.role('db', ['h01'])
+    const byName = new Map(summary(inventory).map((host) => [host.name, host]))
+    assert.deepEqual(byName.get('h01'), { name: 'h01', hostname: 'h01', user: undefined, port: undefined, roles: ['app', 'db'] }, order.join(' then '))
+    assert.deepEqual(byName.get('h01:2222'), { name: 'h01:2222', hostname: 'h01', user: undefined, port: 2222, roles: ['web'] }, order.join(' then '))
+  }
+})
+
+test('one hostname on two ports is two servers, each named with its port', () => {
   const inventory = new Inventory()
   const first = inventory.server('localhost:2201', { roles: 'web' })
   assert.equal(first.name, 'localhost', 'alone, a server is named by its hostname')
-  inventory.server('localhost', { roles: 'cache' })
+  inventory.server('localhost:2201', { roles: 'cache' })
   inventory.server('localhost', { port: 2202, roles: 'app' })
   inventory.server('localhost:2202', { roles: 'db' })
-  assert.throws(() => inventory.role('web', ['localhost']), { message: '"localhost" names 2 servers (localhost:2201, localhost:2202); say which, with its port' })
   inventory.server('[::1]:2203')
   inventory.server('[::1]:2204')
   assert.deepEqual(summary(inventory), [
