@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { homedir, userInfo } from 'node:os'
 import { join, posix } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -145,7 +145,7 @@ export class SshBackend implements Backend {
   }
 
   async upload(host: Host, source: string | Buffer, remotePath: string): Promise<void> {
-    await this.transfer(host, `upload to ${remotePath}`, 'the remote file is incomplete', async (ssh, sftp) => {
+    await this.transfer(host, `upload to ${remotePath}`, () => 'the remote file is incomplete', async (ssh, sftp) => {
       // node-ssh's putFile makes a missing directory and tries again: a buffer's upload does the same.
       if (typeof source === 'string') return ssh.putFile(source, remotePath, sftp, { concurrency: 16 })
       const write = () =>
@@ -161,18 +161,20 @@ export class SshBackend implements Backend {
   }
 
   async download(host: Host, remotePath: string, localPath: string): Promise<void> {
-    await this.transfer(host, `download of ${remotePath}`, `${localPath} is incomplete`, (ssh, sftp) =>
-      ssh.getFile(localPath, remotePath, sftp, { concurrency: 16 })
-    )
+    const removePartial = () => {
+      rmSync(localPath, { force: true })
+      return `the partial ${localPath} was removed`
+    }
+    await this.transfer(host, `download of ${remotePath}`, removePartial, (ssh, sftp) => ssh.getFile(localPath, remotePath, sftp, { concurrency: 16 }))
   }
 
   /**
    * One SFTP transfer on its own SFTP channel, which the first Ctrl-C closes: the transfer then
-   * fails at once, saying what it left incomplete, instead of running to its end.
+   * fails at once, saying what it left (`afterStop` tidies up and says so), instead of running to its end.
    */
-  private async transfer(host: Host, what: string, leftIncomplete: string, run: (ssh: NodeSSH, sftp: SFTPWrapper) => Promise<void>): Promise<void> {
+  private async transfer(host: Host, what: string, afterStop: () => string, run: (ssh: NodeSSH, sftp: SFTPWrapper) => Promise<void>): Promise<void> {
     const interrupt = new CommandInterrupt(true, this.interruptible, () => this.interruptions)
-    const stopped = () => new DeployError(`${host.name}: ${what} stopped by Ctrl-C; ${leftIncomplete}`, { exitCode: 1 })
+    const stopped = () => new DeployError(`${host.name}: ${what} stopped by Ctrl-C; ${afterStop()}`, { exitCode: 1 })
     let sftp: SFTPWrapper | undefined
     try {
       const ssh = await this.connection(host)
