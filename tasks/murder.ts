@@ -11,7 +11,7 @@ import { chain } from '../lib/ssh/command.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
-import { checkDeleteTarget, checkMurderPathToClear, checkPath, deleteRefusal, holdsHome, isFlagSet, murderPathRefusal, readAbsolutePath, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
+import { checkPath, checkSafeToEmpty, emptyingRefusal, expandHome as expandHomeIn, holdsHome, isFlagSet, readAbsolutePath, whyUnsafeToEmpty, type DeployLayout, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
 import { TRANSFER_NODE_FLAGS, type ProcessRef } from '../lib/torrent/protocol.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
@@ -48,13 +48,18 @@ function checkSwarmInputs(): void {
 }
 
 /** deploy_to when this run has one: its default needs `application`, which murder alone never sets. */
-function deployToIfSet(): string | undefined {
+/** `deploy_to` and its parts' names, when the deployfile sets `deploy_to` (or `application`). */
+function deployLayoutIfSet(): DeployLayout | undefined {
+  let deployTo: string | undefined
   try {
-    return fetch<string | undefined>('deploy_to', undefined)
+    deployTo = fetch<string | undefined>('deploy_to', undefined)
   } catch (error) {
     if (error instanceof UsageError) return undefined
     throw error
   }
+  if (deployTo === undefined) return undefined
+  const part = (name: string, fallback: string) => String(fetch<unknown>(name, fallback))
+  return { deployTo, releases: part('releases_directory', 'releases'), shared: part('shared_directory', 'shared'), current: part('current_directory', 'current') }
 }
 
 function location(): AgentLocation {
@@ -209,7 +214,7 @@ namespace('murder', () => {
     const kept = new Set(roles().map((host) => host.name))
     const hosts = [...new Set([tracker, seeder, ...peers])].filter((host) => kept.has(host.name))
     const where = location()
-    checkMurderPathToClear(where.murderPath, deployToIfSet())
+    checkSafeToEmpty('remote_murder_path', where.murderPath, deployLayoutIfSet())
     const agent = await agentBundle()
     await on(hosts, async (remote) => {
       if (!isDryRun()) await checkNode(remote, where.node)
@@ -217,7 +222,7 @@ namespace('murder', () => {
       // The run directory (agents' pid, log and event files) is kept, so it does not count.
       const [home = '', count = ''] = (await remote.capture(`printf '%s\\n' "$HOME" && cd ${quote(where.murderPath)} && find . -path ./run -prune -o -type f -print | wc -l`)).split('\n')
       if (holdsHome(where.murderPath, home)) {
-        throw new DeployError(`${remote.host.name}: ${murderPathRefusal(where.murderPath, `it holds the home directory of the SSH user (${home})`)}`, { exitCode: 1 })
+        throw new DeployError(`${remote.host.name}: ${emptyingRefusal('remote_murder_path', where.murderPath, `it holds the home directory of the SSH user (${home})`)}`, { exitCode: 1 })
       }
       const fileCount = Number(count)
       if (fileCount >= MAX_FILES_TO_CLEAR) {
@@ -272,7 +277,7 @@ namespace('murder', () => {
     const target = options.isPathFile || isFlagSet(fetch, 'no_tag_directory') ? destination : posix.join(destination, options.tag)
     const shouldDelete = isFlagSet(fetch, 'unsafe_please_delete')
     checkSwarmInputs()
-    if (shouldDelete && !options.isPathFile) checkDeleteTarget(target, deployToIfSet())
+    if (shouldDelete && !options.isPathFile) checkSafeToEmpty('unsafe_please_delete', target, deployLayoutIfSet())
     const { seeder, peers } = murderHosts()
     if (peers.length === 0) throw new UsageError('murder:peer has no peers to run on after the ROLES=/HOSTS= filters.')
     await refreshTorrent(options)
@@ -454,8 +459,12 @@ export async function peerSwarm(
     if (survey.isOccupied && !plan.shouldDelete) {
       throw new DeployError(`${remote.host.name}: ${survey.target} is not empty; pass unsafe_please_delete=1 to replace its contents.`, { exitCode: 1 })
     }
-    if (plan.shouldDelete && holdsHome(survey.target, survey.home)) {
-      throw new DeployError(`${remote.host.name}: ${deleteRefusal(survey.target, `it holds the home directory of the SSH user (${survey.home})`)}`, { exitCode: 1 })
+    if (plan.shouldDelete) {
+      // Again with this host's home: `~/` in the target or in deploy_to, and the home itself.
+      const layout = deployLayoutIfSet()
+      const here = layout && { ...layout, deployTo: expandHomeIn(layout.deployTo, survey.home) }
+      const why = holdsHome(survey.target, survey.home) ? `it holds the home directory of the SSH user (${survey.home})` : whyUnsafeToEmpty(survey.target, here)
+      if (why !== undefined) throw new DeployError(`${remote.host.name}: ${emptyingRefusal('unsafe_please_delete', survey.target, why)}`, { exitCode: 1 })
     }
   })
   // Learnt in the survey when the seeder is a peer too.

@@ -77,56 +77,71 @@ export function readSwarmSettings(fetch: Fetch): SwarmSettings {
   }
 }
 
-/** Capistrano's parts of `deploy_to` that hold the app itself: never emptied, nor anything in releases/ or current/. */
-const DEPLOY_LAYOUT = ['releases', 'shared', 'current', 'repo']
+/** `deploy_to` and the names of Capistrano's parts of it (`releases_directory`, … as set). */
+export interface DeployLayout {
+  deployTo: string
+  releases: string
+  shared: string
+  current: string
+}
+
+/** What a murder task would empty with `rm -rf`: a peer's target, or the agent's directory. */
+export type EmptiedPath = 'unsafe_please_delete' | 'remote_murder_path'
 
 /**
  * Why emptying `target` with `rm -rf` would destroy more than files murder put there: `/`, a
  * top-level directory, a home directory itself (`~`, `/home/NAME`), a directory that holds
- * `deploy_to`, or `deploy_to`'s own layout (its releases, shared directory, `current`, `repo`).
- * Undefined: none of these. The SSH user's `$HOME` is checked on each host (`holdsHome`).
+ * `deploy_to`, or `deploy_to`'s own parts (its releases and what is in them, its shared directory,
+ * `current` and what is in it, `repo`). Undefined: none of these. `~/` paths compare as written;
+ * each host also checks them with its `$HOME` expanded (`expandHome`), and that `$HOME` itself.
  */
-export function whyUnsafeToEmpty(target: string, deployTo: string | undefined): string | undefined {
+export function whyUnsafeToEmpty(target: string, layout: DeployLayout | undefined): string | undefined {
   // `~/x` counts `~` as a step, as `/srv/x` counts `srv`.
   const steps = target.split('/').filter((step) => step !== '' && step !== '.')
   if (steps.length < 2) return target.startsWith('~') ? 'it is a home directory' : 'it is / or a top-level directory'
   if (steps.length === 2 && steps[0] === 'home' && target.startsWith('/')) return 'it is a home directory'
-  if (!deployTo?.startsWith('/')) return undefined
-  const base = deployTo.replace(/\/+$/, '')
-  const path = target.replace(/\/+$/, '')
-  if (base === path || base.startsWith(`${path}/`)) return `it holds deploy_to (${printable(base)})`
-  for (const part of DEPLOY_LAYOUT) {
-    const layout = `${base}/${part}`
-    if (path === layout || (part !== 'shared' && path.startsWith(`${layout}/`))) return `it is part of deploy_to's ${part} (${printable(layout)})`
+  if (layout === undefined) return undefined
+  const base = trimSlashes(layout.deployTo)
+  if (isOrHolds(target, base)) return `it holds deploy_to (${printable(base)})`
+  const parts: [string, boolean][] = [[layout.releases, true], [layout.shared, false], [layout.current, true], ['repo', true]]
+  for (const [part, isInsideToo] of parts) {
+    const path = `${base}/${part}`
+    if (isOrHolds(path, target) && (isInsideToo || trimSlashes(target) === path)) return `it is part of deploy_to's ${part} (${printable(path)})`
   }
   return undefined
 }
 
 /** Whether emptying `target` on a host would empty the SSH user's home directory there. */
 export function holdsHome(target: string, home: string): boolean {
-  const path = target.replace(/\/+$/, '')
-  const own = home.replace(/\/+$/, '')
-  return own.startsWith('/') && (own === path || own.startsWith(`${path}/`))
+  return home.startsWith('/') && isOrHolds(target, home)
 }
 
-/** unsafe_please_delete empties the target on every peer with `rm -rf`: refused where that is unsafe (above). */
-export function checkDeleteTarget(target: string, deployTo: string | undefined): void {
-  const why = whyUnsafeToEmpty(target, deployTo)
-  if (why !== undefined) throw new UsageError(deleteRefusal(target, why))
+/** `~/x` with a host's `$HOME` (unchanged without one, or when not under `~/`). */
+export function expandHome(path: string, home: string): string {
+  return path.startsWith('~/') && home.startsWith('/') ? `${trimSlashes(home)}${path.slice(1)}` : path
 }
 
-export function deleteRefusal(target: string, why: string): string {
-  return `refusing unsafe_please_delete on ${printable(target)}: ${why}; point destination_path (or tag) at the files' own directory.`
+/** Refuses, before any host is touched, to empty a path that `whyUnsafeToEmpty` finds unsafe. */
+export function checkSafeToEmpty(what: EmptiedPath, target: string, layout: DeployLayout | undefined): void {
+  const why = whyUnsafeToEmpty(target, layout)
+  if (why !== undefined) throw new UsageError(emptyingRefusal(what, target, why))
 }
 
-/** distribute_files empties remote_murder_path (but its run/) on every host: refused where that is unsafe (above). */
-export function checkMurderPathToClear(murderPath: string, deployTo: string | undefined): void {
-  const why = whyUnsafeToEmpty(murderPath, deployTo)
-  if (why !== undefined) throw new UsageError(murderPathRefusal(murderPath, why))
+export function emptyingRefusal(what: EmptiedPath, target: string, why: string): string {
+  return what === 'unsafe_please_delete'
+    ? `refusing unsafe_please_delete on ${printable(target)}: ${why}; point destination_path (or tag) at the files' own directory.`
+    : `refusing to clear remote_murder_path ${printable(target)}: ${why}; give the agent a directory of its own (default DEPLOY_TO/shared/murder).`
 }
 
-export function murderPathRefusal(murderPath: string, why: string): string {
-  return `refusing to clear remote_murder_path ${printable(murderPath)}: ${why}; give the agent a directory of its own (default DEPLOY_TO/shared/murder).`
+/** Whether `outer` is `inner` or one of the directories above it. */
+function isOrHolds(outer: string, inner: string): boolean {
+  const a = trimSlashes(outer)
+  const b = trimSlashes(inner)
+  return a === b || b.startsWith(`${a}/`)
+}
+
+function trimSlashes(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, '') : path
 }
 
 function printable(text: string): string {

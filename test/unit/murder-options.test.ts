@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkDeleteTarget, checkMurderPathToClear, checkPath, holdsHome, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, readTag, type Fetch } from '../../lib/torrent/murder-options.ts'
+import { checkSafeToEmpty, checkPath, expandHome, holdsHome, whyUnsafeToEmpty, type DeployLayout, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, readTag, type Fetch } from '../../lib/torrent/murder-options.ts'
 import { UsageError } from '../../lib/errors.ts'
 
 function fetchFrom(values: Record<string, unknown>): Fetch {
@@ -63,34 +63,44 @@ test('the swarm numbers: defaults, overrides, and NaN refused before any host', 
   }
 })
 
+const shop = { deployTo: '/var/www/shop', releases: 'releases', shared: 'shared', current: 'current' }
+
 test('unsafe_please_delete never empties /, a top-level or home directory, what holds deploy_to, or its layout', () => {
   const allowed = ['/srv/app/Deploy1', '/srv/app', '~/files', '/var/www/shop/current-files', '/var/www/shop/shared/assets', '/home/deploy/files']
-  for (const target of allowed) assert.doesNotThrow(() => checkDeleteTarget(target, '/var/www/shop'), target)
-  const refused: [string, string | undefined, string][] = [
+  for (const target of allowed) assert.doesNotThrow(() => checkSafeToEmpty('unsafe_please_delete', target, shop), target)
+  const refused: [string, DeployLayout | undefined, string][] = [
     ['/', undefined, 'it is / or a top-level directory'],
     ['/etc', undefined, 'it is / or a top-level directory'],
     ['~', undefined, 'it is a home directory'],
     ['/home/deploy', undefined, 'it is a home directory'],
     ['/home/deploy/', undefined, 'it is a home directory'],
-    ['/var/www', '/var/www/shop', 'it holds deploy_to (/var/www/shop)'],
-    ['/var/www/shop', '/var/www/shop/', 'it holds deploy_to (/var/www/shop)'],
-    ['/var/www/shop/shared', '/var/www/shop', "it is part of deploy_to's shared (/var/www/shop/shared)"],
-    ['/var/www/shop/releases', '/var/www/shop', "it is part of deploy_to's releases (/var/www/shop/releases)"],
-    ['/var/www/shop/releases/20261203085848', '/var/www/shop', "it is part of deploy_to's releases (/var/www/shop/releases)"],
-    ['/var/www/shop/current/public', '/var/www/shop', "it is part of deploy_to's current (/var/www/shop/current)"],
+    ['/var/www', shop, 'it holds deploy_to (/var/www/shop)'],
+    ['/var/www/shop', { ...shop, deployTo: '/var/www/shop/' }, 'it holds deploy_to (/var/www/shop)'],
+    ['/var/www/shop/shared', shop, "it is part of deploy_to's shared (/var/www/shop/shared)"],
+    ['/var/www/shop/releases', shop, "it is part of deploy_to's releases (/var/www/shop/releases)"],
+    ['/var/www/shop/releases/20261203085848', shop, "it is part of deploy_to's releases (/var/www/shop/releases)"],
+    ['/var/www/shop/current/public', shop, "it is part of deploy_to's current (/var/www/shop/current)"],
+    ['/var/www/shop/builds/x', { ...shop, releases: 'builds' }, "it is part of deploy_to's builds (/var/www/shop/builds)"],
+    ['~/apps/shop/current', { ...shop, deployTo: '~/apps/shop' }, "it is part of deploy_to's current (~/apps/shop/current)"],
+    ['~/apps', { ...shop, deployTo: '~/apps/shop' }, 'it holds deploy_to (~/apps/shop)'],
   ]
-  for (const [target, deployTo, why] of refused) {
+  for (const [target, layout, why] of refused) {
     assert.throws(
-      () => checkDeleteTarget(target, deployTo),
+      () => checkSafeToEmpty('unsafe_please_delete', target, layout),
       { name: 'UsageError', message: `refusing unsafe_please_delete on ${target}: ${why}; point destination_path (or tag) at the files' own directory.` },
       target
     )
   }
+  // On a host, with its home: a `~/` deploy_to against an absolute target, and the other way round.
+  assert.equal(whyUnsafeToEmpty('/home/deploy/shop/releases', { ...shop, deployTo: expandHome('~/shop', '/home/deploy') }), "it is part of deploy_to's releases (/home/deploy/shop/releases)")
+  assert.equal(expandHome('~/shop', '/home/deploy/'), '/home/deploy/shop')
+  assert.equal(expandHome('~/shop', ''), '~/shop')
+  assert.equal(expandHome('/srv/shop', '/home/deploy'), '/srv/shop')
 })
 
 test("distribute_files never clears a remote_murder_path it would be unsafe to empty; the default is fine", () => {
-  assert.doesNotThrow(() => checkMurderPathToClear('/var/www/shop/shared/murder', '/var/www/shop'))
-  assert.doesNotThrow(() => checkMurderPathToClear('/opt/murder', undefined))
+  assert.doesNotThrow(() => checkSafeToEmpty('remote_murder_path', '/var/www/shop/shared/murder', shop))
+  assert.doesNotThrow(() => checkSafeToEmpty('remote_murder_path', '/opt/murder', undefined))
   for (const [path, why] of [
     ['/srv', 'it is / or a top-level directory'],
     ['/home/deploy', 'it is a home directory'],
@@ -98,7 +108,7 @@ test("distribute_files never clears a remote_murder_path it would be unsafe to e
     ['/var/www/shop/shared', "it is part of deploy_to's shared (/var/www/shop/shared)"],
   ] as const) {
     assert.throws(
-      () => checkMurderPathToClear(path, '/var/www/shop'),
+      () => checkSafeToEmpty('remote_murder_path', path, shop),
       { name: 'UsageError', message: `refusing to clear remote_murder_path ${path}: ${why}; give the agent a directory of its own (default DEPLOY_TO/shared/murder).` },
       path
     )
