@@ -18,7 +18,8 @@ import {
   checkDeployInputs, checkRollbackInputs, readApplication, readDeployTo, readDeployVia, readDirectoryName, readKeepReleases,
   readLinkedPaths, readReleaseName, readRollbackRelease, readTmpDir, readWaveSpec,
 } from '../lib/deploy/deploy-inputs.ts'
-import { commandFor, distributeWithMurder, type ReleaseTarget } from './murder.ts'
+import { distributeWithMurder, type ReleaseTarget } from './murder.ts'
+import { commandHint } from '../lib/runner/command-hint.ts'
 
 set('deploy_to', () => `/var/www/${application()}`)
 set('keep_releases', 5)
@@ -368,7 +369,7 @@ namespace('deploy', () => {
  */
 function requireStep(step: string, isSetUp: boolean, inside: string, why: string): void {
   if (isSetUp) return
-  throw new UsageError(`${step} runs only inside ${inside}: alone, ${why}; run \`${commandFor(inside.split(' ')[0] ?? 'deploy')}\`.`)
+  throw new UsageError(`${step} runs only inside ${inside}: alone, ${why}; run \`${commandHint(inside.split(' ')[0] ?? 'deploy')}\`.`)
 }
 
 /** The release `current` pointed at on the host when this run began (deploy:set_previous_revision). */
@@ -382,7 +383,7 @@ let flowBegun: string | undefined
 function beginFlow(name: string): void {
   // Their steps run once per run (Rake's invoke), so a second flow would skip them and do nothing.
   if (flowBegun !== undefined) {
-    throw new UsageError(`${name} cannot follow ${flowBegun} in one run: their steps run once per run, so it would skip them; run \`${commandFor(name)}\` as a command of its own.`)
+    throw new UsageError(`${name} cannot follow ${flowBegun} in one run: their steps run once per run, so it would skip them; run \`${commandHint(name)}\` as a command of its own.`)
   }
   flowBegun = name
 }

@@ -14,6 +14,7 @@ import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine }
 import { checkPath, checkSafeToEmpty, emptyingRefusal, expandHome as expandHomeIn, holdsHome, isFlagSet, readAbsolutePath, whyUnsafeToEmpty, type DeployLayout, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
 import { TRANSFER_NODE_FLAGS, type ProcessRef } from '../lib/torrent/protocol.ts'
+import { commandHint } from '../lib/runner/command-hint.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
 import { clearStaleArchivesCommand } from '../lib/deploy/releases.ts'
 
@@ -317,7 +318,7 @@ async function checkSeederHolds(seeder: Host, options: MurderOptions): Promise<v
     }
     // Without a seeder every peer would wait out swarm_stall_timeout before failing.
     if (!isDryRun() && !(await isSeeding(remote, options.tag))) {
-      throw new DeployError(`${remote.host.name}: nothing seeds ${options.tag} there; run \`${commandFor(`murder:start_seeding tag=${options.tag}`)}\` first.`, { exitCode: 1 })
+      throw new DeployError(`${remote.host.name}: nothing seeds ${options.tag} there; run \`${commandHint(`murder:start_seeding tag=${options.tag}`)}\` first.`, { exitCode: 1 })
     }
   })
 }
@@ -378,7 +379,7 @@ export async function createTorrent(options: MurderOptions, source: string, isSi
  */
 async function refuseWhileSeeding(remote: HostContext, tag: string): Promise<void> {
   if (isDryRun() || !(await isSeeding(remote, tag))) return
-  throw new DeployError(`${remote.host.name}: ${tag} is being seeded; packing it again would pull its payload from under the swarm: run \`${commandFor(`murder:stop_seeding tag=${tag}`)}\` first, or use a new tag.`, { exitCode: 1 })
+  throw new DeployError(`${remote.host.name}: ${tag} is being seeded; packing it again would pull its payload from under the swarm: run \`${commandHint(`murder:stop_seeding tag=${tag}`)}\` first, or use a new tag.`, { exitCode: 1 })
 }
 
 /** Whether a seeder daemon of `tag` runs on the host (the agent's `status`). */
@@ -386,11 +387,6 @@ async function isSeeding(remote: HostContext, tag: string): Promise<boolean> {
   const status = (await runAgent(remote, location(), 'status', { state: runDirectory(location()) })).find((event) => event.type === 'status')
   const running = Array.isArray(status?.['running']) ? (status['running'] as ProcessRef[]) : []
   return running.some((process) => process.kind === 'seed' && process.tag === tag)
-}
-
-/** The command line that runs these words on this run's stage, for hints. */
-export function commandFor(words: string): string {
-  return `deploy ${fetch<string | undefined>('stage', undefined) ?? 'STAGE'} ${words}`
 }
 
 /** The tracker serves only the torrents it was told of (a whitelist, as Murder's tracker). */
