@@ -295,7 +295,7 @@ namespace('deploy', () => {
         const why = requested === undefined ? 'there is no previous release' : `release ${requested} is not there`
         throw new DeployError(`${remote.host.name}: cannot roll back: ${why} in ${releasesPath()}.`, { exitCode: 1 })
       }
-      // Else the "rollback" would log a move that did not happen, and clear the newest release away.
+      // Else the "rollback" would log a move that did not happen.
       if (requested !== undefined && requested === current) {
         throw new DeployError(`${remote.host.name}: cannot roll back: release ${requested} is already current.`, { exitCode: 1 })
       }

@@ -48,8 +48,10 @@ function checkSwarmInputs(): void {
   location()
 }
 
-/** deploy_to when this run has one: its default needs `application`, which murder alone never sets. */
-/** `deploy_to` and its parts' names, when the deployfile sets `deploy_to` (or `application`). */
+/**
+ * `deploy_to` and the names of its parts when this run has one: its default needs `application`,
+ * which murder alone never sets.
+ */
 function deployLayoutIfSet(): DeployLayout | undefined {
   let deployTo: string | undefined
   try {
