@@ -37,11 +37,18 @@ export function readTag(fetch: Fetch): string {
 export function readAbsolutePath(fetch: Fetch, name: string, fallbackName: string, purpose: string): string {
   const value = String(fetch<unknown>(name, undefined) ?? fetch<unknown>(fallbackName, '') ?? '')
   if (value === '') throw new UsageError(`murder needs ${name}: pass ${name}=PATH (${purpose}) or set ${fallbackName}.`)
-  return checkPath(name, value)
+  return checkPath(name, value, { allowsHome: true })
 }
 
-/** Paths are passed quoted, but a relative path or a `..` step would point somewhere unexpected. */
-export function checkPath(name: string, value: string): string {
+/**
+ * Paths are passed quoted, but a relative path or a `..` step would point somewhere unexpected.
+ * `~/` only where the task expands it on each host (`allowsHome`); elsewhere a quoted `~` would name
+ * a directory called `~`.
+ */
+export function checkPath(name: string, value: string, { allowsHome = false } = {}): string {
+  if (value.startsWith('~') && !allowsHome) {
+    throw new UsageError(`${name} must be an absolute path: commands quote it, so "~" is not expanded; got "${printable(value)}", write /home/USER/… instead.`)
+  }
   if (!value.startsWith('/') && !value.startsWith('~/')) throw new UsageError(`${name} must be an absolute path, got "${printable(value)}".`)
   if (value.split('/').includes('..')) throw new UsageError(`${name} must not contain "..": "${printable(value)}".`)
   if (/[\n\r\0]/.test(value)) throw new UsageError(`${name} must not contain newlines: "${printable(value)}".`)

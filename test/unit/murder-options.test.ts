@@ -25,9 +25,12 @@ test('readTag accepts safe tags and rejects the rest with a one-line error', () 
   }
 })
 
-test('paths must be absolute (or ~/), without .. or newlines', () => {
+test('paths must be absolute (or ~/ where each host expands it), without .. or newlines', () => {
   assert.equal(checkPath('p', '/srv/out/'), '/srv/out')
-  assert.equal(checkPath('p', '~/files'), '~/files')
+  assert.equal(checkPath('p', '~/files', { allowsHome: true }), '~/files')
+  assert.equal(readAbsolutePath(fetchFrom({ files_path: '~/files' }), 'files_path', 'default_seeder_files_path', 'the files'), '~/files')
+  // Quoted in every command, a ~ there would name a directory called "~".
+  assert.throws(() => checkPath('deploy_to', '~/apps/shop'), { message: 'deploy_to must be an absolute path: commands quote it, so "~" is not expanded; got "~/apps/shop", write /home/USER/… instead.' })
   assert.equal(checkPath('p', '/'), '/')
   assert.equal(checkPath('p', '//srv//out//'), '/srv/out', 'repeated slashes collapse')
   assert.equal(checkPath('p', '//'), '/')
