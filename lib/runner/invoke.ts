@@ -47,18 +47,13 @@ async function runTask(session: Session, name: string, task: TaskDefinition): Pr
   for (const hook of session.registry.afterOf(name)) await invokeTask(session, hook)
 }
 
-/** Tasks already warned about in this run: a task invoked again (deploy:verify, once per wave) says it once. */
-const warnedTasks = new WeakMap<Session, Set<string>>()
-
 /** Some of a task's roles no server has: the skip covers all of them; some may be a typo that must not pass unseen. */
 function warnUnknownRoles(session: Session, name: string, roles: readonly string[]): void {
   const known = session.inventory.roleNames()
   const unknown = roles.filter((role) => role !== 'all' && !known.has(role))
   if (unknown.length === 0 || unknown.length === roles.length) return
-  const warned = warnedTasks.get(session) ?? new Set<string>()
-  warnedTasks.set(session, warned)
-  if (warned.has(name)) return
-  warned.add(name)
+  if (session.tasksWarnedOfUnknownRoles.has(name)) return
+  session.tasksWarnedOfUnknownRoles.add(name)
   const text = `${name}: no server has ${unknown.length > 1 ? 'roles' : 'role'} ${unknown.join(', ')} (roles: ${[...known].sort().join(', ')}); it runs on the other roles' hosts`
   // Said, not warned: a stage without one of a task's roles (a staging without `db`) is common.
   session.reporter.emit({ type: 'message', level: 'info', text })

@@ -39,6 +39,8 @@ export class Session {
   readonly interruption = new Interruption()
   /** Said once: `on` found no server at all (no stage given, none declared). */
   hasWarnedNoServers = false
+  /** Tasks already said to have a role no server has: a task invoked again (deploy:verify, once per wave) says it once. */
+  readonly tasksWarnedOfUnknownRoles = new Set<string>()
   /** Hosts that completed at least one remote block. */
   readonly touchedHosts = new Set<string>()
   readonly taskTimings: { name: string; durationMs: number; ok: boolean }[] = []
