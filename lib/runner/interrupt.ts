@@ -1,8 +1,8 @@
 // Ctrl-C during a run. The first SIGINT sends SIGTERM to every remote command running (but the
-// murder agents'), stops every file transfer, and asks every registered cleanup (murder stops its agents of this run) to undo
-// remote work, so the running tasks fail and their own failure paths (deploy's
-// unlock and release removal) run over the still open connections; the run then ends with exit 130
-// and its summary. A second SIGINT quits at once.
+// murder agents'), stops every file transfer, and asks every registered cleanup (murder stops its
+// agents of this run) to undo remote work, so the running tasks fail and their own failure paths
+// (deploy's unlock and release removal) run over the still open connections; the run then ends
+// with exit 130 and its summary. A second SIGINT quits at once.
 import { DeployError } from '../errors.ts'
 import type { Session } from './session.ts'
 

@@ -1,5 +1,5 @@
-// One remote command's part in the first Ctrl-C (runner/interrupt.ts): whether the backend may
-// stop it, how, and what its result then says.
+// One remote command's or file transfer's part in the first Ctrl-C (runner/interrupt.ts): whether
+// the backend may stop it, how, and what its result then says.
 import type { ExecResult } from './backend.ts'
 
 /** A command Ctrl-C came for before it started: it never runs. */

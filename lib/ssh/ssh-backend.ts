@@ -174,7 +174,9 @@ export class SshBackend implements Backend {
    */
   private async transfer(host: Host, what: string, afterStop: () => string, run: (ssh: NodeSSH, sftp: SFTPWrapper) => Promise<void>): Promise<void> {
     const interrupt = new CommandInterrupt(true, this.interruptible, () => this.interruptions)
-    const stopped = () => new DeployError(`${host.name}: ${what} stopped by Ctrl-C; ${afterStop()}`, { exitCode: 1 })
+    // Made once: thrown in the transfer, it comes through the catch again (and `afterStop` tidies once).
+    let stoppedError: DeployError | undefined
+    const stopped = () => (stoppedError ??= new DeployError(`${host.name}: ${what} stopped by Ctrl-C; ${afterStop()}`, { exitCode: 1 }))
     let sftp: SFTPWrapper | undefined
     try {
       const ssh = await this.connection(host)
