@@ -4,7 +4,7 @@
 // and `murder` is the very module instance the CLI runs, wherever murder is installed.
 import { readFile } from 'node:fs/promises'
 import { isBuiltin } from 'node:module'
-import { dirname, extname, sep } from 'node:path'
+import { dirname, extname, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Loader, Message, Plugin } from 'esbuild'
 
@@ -29,6 +29,7 @@ const NODE_MODULES = `${sep}node_modules${sep}`
  */
 export async function compileDeployfile(path: string, outfile: string): Promise<string> {
   const esbuild = await import('esbuild')
+  const prefixes = new Map<string, number>()
   const result = await esbuild.build({
     entryPoints: [path],
     outfile,
@@ -49,7 +50,10 @@ export async function compileDeployfile(path: string, outfile: string): Promise<
     sourcemap: 'inline',
     sourcesContent: false,
     logLevel: 'silent',
-    plugins: [installedPackagesOutside(), ownModuleMeta()],
+    plugins: [installedPackagesOutside(), ownModuleMeta(prefixes)],
+  }).catch((error: unknown) => {
+    unshiftFirstLines(error, prefixes)
+    throw error
   })
   const [output] = result.outputFiles
   if (output === undefined) throw new Error(`esbuild produced nothing for ${path}`)
@@ -84,7 +88,7 @@ function installedPackagesOutside(): Plugin {
  * module's `import.meta`, `__dirname` and `__filename` at a constant declared on its own first line
  * (the same line, so the source map's lines stay true).
  */
-function ownModuleMeta(): Plugin {
+function ownModuleMeta(prefixes: Map<string, number>): Plugin {
   return {
     name: 'own-module-meta',
     setup(build) {
@@ -93,12 +97,29 @@ function ownModuleMeta(): Plugin {
         const source = await readFile(args.path, 'utf8')
         const url = JSON.stringify(pathToFileURL(args.path).href)
         const directory = JSON.stringify(dirname(args.path))
-        const resolve = `(specifier) => /^\\.{0,2}\\//.test(specifier) ? new URL(specifier, ${url}).href : new URL(require.resolve(specifier, { paths: [${directory}] }), 'file:').href`
-        const meta = `const ${META} = { url: ${url}, filename: ${JSON.stringify(args.path)}, dirname: ${directory}, resolve: ${resolve} };`
+        const resolveSpecifier = `(specifier) => /^\\.{0,2}\\//.test(specifier) ? new URL(specifier, ${url}).href : new URL(require.resolve(specifier, { paths: [${directory}] }), 'file:').href`
+        const meta = `const ${META} = { url: ${url}, filename: ${JSON.stringify(args.path)}, dirname: ${directory}, resolve: ${resolveSpecifier} };`
         // A shebang line gives way to the declaration (it means nothing inside a bundle).
-        const contents = source.startsWith('#!') ? source.replace(/^#![^\n]*/, () => meta) : `${meta}${source}`
+        const hasShebang = source.startsWith('#!')
+        if (!hasShebang) prefixes.set(args.path, meta.length)
+        const contents = hasShebang ? source.replace(/^#![^\n]*/, () => meta) : `${meta}${source}`
         return { contents, loader: LOADERS[extname(args.path)] ?? 'js' }
       })
     },
+  }
+}
+
+/**
+ * esbuild places a message on a first line after the declaration ownModuleMeta put there: moves
+ * it back to where the user's text has it.
+ */
+function unshiftFirstLines(error: unknown, prefixes: ReadonlyMap<string, number>): void {
+  for (const message of (error as Partial<CompileFailure>).errors ?? []) {
+    const location = message.location
+    if (location?.line !== 1) continue
+    const prefix = prefixes.get(resolve(location.file))
+    if (prefix === undefined) continue
+    location.column = Math.max(0, location.column - prefix)
+    location.lineText = location.lineText.slice(prefix)
   }
 }
