@@ -244,7 +244,8 @@ namespace('murder', () => {
     const { tracker } = murderHosts()
     await on(tracker, async (remote) => {
       await requireAgent(remote)
-      await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: swarmSettings().trackerPort })
+      const events = await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: swarmSettings().trackerPort })
+      reportWasRunning(remote, events, 'a tracker')
     })
   })
 
@@ -403,14 +404,21 @@ export async function startSeeding(options: MurderOptions): Promise<void> {
   location()
   await on(murderHosts().seeder, async (remote) => {
     await requireAgent(remote)
-    await runAgent(remote, location(), 'seed', {
+    const events = await runAgent(remote, location(), 'seed', {
       state: runDirectory(location()),
       tag: options.tag,
       torrent: options.torrentPath,
       payload: options.payloadPath,
       'announce-ip': await addressOf(remote),
     })
+    reportWasRunning(remote, events, `a seeder of ${options.tag}`)
   })
+}
+
+/** A start that found its daemon running with the same settings left it be: say so. */
+function reportWasRunning(remote: HostContext, events: readonly AgentLine[], what: string): void {
+  const started = events.find((event) => event.type === 'started')
+  if (started?.['wasRunning'] === true) log(`${remote.host.name}: ${what} already runs there (pid ${String(started['pid'])}); left as is`)
 }
 
 export async function stopSeeding(options: MurderOptions): Promise<void> {

@@ -72,7 +72,8 @@ export interface SwarmStats {
 }
 
 export type AgentEvent =
-  | { type: 'started'; kind: ProcessKind; pid: number; tag?: string; port?: number; infoHash?: string }
+  /** `wasRunning`: a daemon started earlier with the same arguments, left be. */
+  | { type: 'started'; kind: ProcessKind; pid: number; tag?: string; port?: number; infoHash?: string; wasRunning?: true }
   | {
       type: 'torrent'
       infoHash: string

@@ -260,7 +260,7 @@ test('stop never signals a process that merely reuses a recorded pid; stale pid 
 
   const again = await runAgent(setup.agent, ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', String(await freePort(TRACKER_IP))])
   assert.equal(again.code, 1)
-  assert.match(lastLine(again.stderr), /^tracker already running \(pid \d+\); stop it first \(deploy STAGE murder:stop_tracker, or agent stop --kind tracker\)\.$/)
+  assert.match(lastLine(again.stderr), /^tracker with other settings already running \(pid \d+\); stop it first \(deploy STAGE murder:stop_tracker, or agent stop --kind tracker\)\.$/)
   const trackerStatus = await runAgent(setup.agent, ['status', '--state', setup.trackerState])
   assert.equal(trackerStatus.events[0]?.type === 'status' && trackerStatus.events[0].running[0]?.kind, 'tracker')
   await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])
@@ -275,6 +275,27 @@ test('stop never signals a process that merely reuses a recorded pid; stale pid 
   assert.equal(busy.code, 1)
   assert.equal(lastLine(busy.stderr), `port ${port} on ${TRACKER_IP} is already in use; stop what listens there or set tracker_port to a free port.`)
   assert.deepEqual(agentProcesses(setup), [])
+})
+
+test('a second start with the same settings leaves the running tracker and seeder be; other settings are refused', async () => {
+  const setup = await startSwarm({ sizeBytes: 1 * MIB })
+  swarmFor(setup, [])
+  const before = await runAgent(setup.agent, ['status', '--state', setup.seedState])
+  const seederPid = before.events[0]?.type === 'status' ? before.events[0].running[0]?.pid : undefined
+  assert.ok(seederPid, JSON.stringify(before.events))
+  const port = new URL(setup.announce).port
+  const tracker = await runAgent(setup.agent, ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', port])
+  assert.equal(tracker.code, 0, tracker.stderr)
+  assert.deepEqual(tracker.events[0], { type: 'started', kind: 'tracker', pid: (tracker.events[0] as { pid: number }).pid, port: Number(port), wasRunning: true })
+  const seedArgs = ['seed', '--state', setup.seedState, '--tag', TAG, '--torrent', setup.torrent, '--payload', setup.payload, '--announce-ip', SEEDER_IP]
+  const seed = await runAgent(setup.agent, seedArgs, setup.env)
+  assert.equal(seed.code, 0, seed.stderr)
+  assert.equal(seed.events[0]?.type === 'started' && seed.events[0].wasRunning && seed.events[0].pid, seederPid)
+  const otherAddress = await runAgent(setup.agent, [...seedArgs.slice(0, -1), '127.0.0.99'], setup.env)
+  assert.equal(otherAddress.code, 1)
+  assert.match(lastLine(otherAddress.stderr), new RegExp(`^a seeder for ${TAG} with other settings already running \\(pid ${seederPid}\\); stop it first `))
+  const afterwards = await runAgent(setup.agent, ['status', '--state', setup.seedState])
+  assert.equal(afterwards.events[0]?.type === 'status' && afterwards.events[0].running.map((ref) => ref.pid).join(), String(seederPid), 'the first seeder still runs, alone')
 })
 
 test('make-torrent packs a directory without .git*, or copies one file, and names what is wrong', async () => {

@@ -58,6 +58,13 @@ test("Murder's manual flow puts byte-identical files on every peer, .git* left o
   expectOk(await deploy('murder:create_torrent', 'tag=Flow1', 'files_path=/srv/files'), 'create_torrent')
   assert.ok(existsSync('/tmp/Flow1.tgz.torrent'), 'the torrent was downloaded to the controller')
   expectOk(await deploy('murder:start_seeding', 'tag=Flow1'), 'start_seeding')
+  // A second start, as `systemctl start` of a running service, leaves each daemon be.
+  const trackerAgain = await deploy('murder:start_tracker')
+  expectOk(trackerAgain, 'start_tracker again')
+  assert.match(trackerAgain.stderr, /h01: a tracker already runs there \(pid \d+\); left as is/)
+  const seedingAgain = await deploy('murder:start_seeding', 'tag=Flow1')
+  expectOk(seedingAgain, 'start_seeding again')
+  assert.match(seedingAgain.stderr, /h01: a seeder of Flow1 already runs there \(pid \d+\); left as is/)
   const peered = await deploy('murder:peer', 'tag=Flow1', 'destination_path=/srv/out', 'peer_seed_seconds=8')
   expectOk(peered, 'peer')
   // Peers seed on for 8 s after their own `done`, so right after murder:peer returns some still run.

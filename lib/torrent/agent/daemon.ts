@@ -294,11 +294,35 @@ function describeCpuUse(): string {
 export async function ensureNotRunning(state: string, kind: ProcessKind, tag: string | undefined, what: string): Promise<void> {
   const existing = await readPidFile(state, kind, tag)
   if (!existing) return
-  if (existing.isRunning) {
-    const task = kind === 'tracker' ? 'murder:stop_tracker' : `murder:${kind === 'seed' ? 'stop_seeding' : 'stop_peering'} tag=${tag ?? ''}`
-    throw new AgentError(`${what} already running (pid ${existing.ref.pid}); stop it first (deploy STAGE ${task}, or agent stop --kind ${kind}${tag ? ` --tag ${tag}` : ''}).`)
-  }
+  if (existing.isRunning) throw alreadyRunning(existing.ref.pid, kind, tag, what)
   await removePidFile(existing.path, existing.record?.pid)
+}
+
+/**
+ * The daemon of this kind and tag already running with these arguments, which a second start
+ * leaves be (as starting a running service does); one running with other arguments is an error.
+ * Clears a stale pid file.
+ */
+export async function runningTwin(state: string, kind: ProcessKind, tag: string | undefined, args: readonly string[], what: string): Promise<PidRecord | undefined> {
+  const existing = await readPidFile(state, kind, tag)
+  if (!existing) return undefined
+  if (!existing.isRunning) {
+    await removePidFile(existing.path, existing.record?.pid)
+    return undefined
+  }
+  if (existing.record && hasArguments(existing.record, args)) return existing.record
+  throw alreadyRunning(existing.ref.pid, kind, tag, `${what} with other settings`)
+}
+
+/** Whether a pid file's daemon was started with these arguments (an older agent's: its argv ends with them). */
+export function hasArguments(record: PidRecord, args: readonly string[]): boolean {
+  const running = record.daemonArgs ?? record.argv.slice(-args.length)
+  return running.length === args.length && running.every((word, index) => word === args[index])
+}
+
+function alreadyRunning(pid: number, kind: ProcessKind, tag: string | undefined, what: string): AgentError {
+  const task = kind === 'tracker' ? 'murder:stop_tracker' : `murder:${kind === 'seed' ? 'stop_seeding' : 'stop_peering'} tag=${tag ?? ''}`
+  return new AgentError(`${what} already running (pid ${pid}); stop it first (deploy STAGE ${task}, or agent stop --kind ${kind}${tag ? ` --tag ${tag}` : ''}).`)
 }
 
 /** Starts a daemon and waits for its `started` (or `failed`) event. */

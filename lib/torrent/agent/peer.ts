@@ -6,7 +6,7 @@
 import { mkdir, readFile, stat, truncate } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { parseEvent, type AgentEvent, type TransferCounters } from '../protocol.ts'
-import { followEvents, launchDaemon, lastLogLine, describeLostDaemon, type DaemonRuntime } from './daemon.ts'
+import { followEvents, hasArguments, launchDaemon, lastLogLine, describeLostDaemon, type DaemonRuntime } from './daemon.ts'
 import { AgentError } from './errors.ts'
 import { holdUntilStopped } from './hold.ts'
 import { sha256File } from './payload-hash.ts'
@@ -110,9 +110,7 @@ export function daemonArguments(options: PeerOptions): string[] {
 /** The daemon of this pid file if it runs with these options; one running with others is an error. */
 export function matchingDaemon(existing: PidFile | undefined, options: PeerOptions): PidRecord | undefined {
   if (!existing?.isRunning || !existing.record) return undefined
-  const args = daemonArguments(options)
-  const runningArgs = existing.record.daemonArgs ?? existing.record.argv.slice(-args.length)
-  if (runningArgs.length === args.length && runningArgs.every((word, index) => word === args[index])) return existing.record
+  if (hasArguments(existing.record, daemonArguments(options))) return existing.record
   throw new AgentError(`a peer for ${options.tag} with other arguments is running (pid ${existing.record.pid}); stop it first (murder:stop_peering).`)
 }
 

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import type { AgentEvent } from '../protocol.ts'
-import { ensureNotRunning, startDaemonAndWait, type DaemonRuntime } from './daemon.ts'
+import { ensureNotRunning, runningTwin, startDaemonAndWait, type DaemonRuntime } from './daemon.ts'
 import { ArrivingPayload } from './arriving-payload.ts'
 import { AgentError } from './errors.ts'
 import { runForegroundDaemon } from './foreground-daemon.ts'
@@ -33,9 +33,16 @@ export interface SeedOptions {
   isArriving: boolean
 }
 
+/**
+ * Starts the seeder daemon; one already seeding this tag with these options is left be
+ * (`wasRunning`): create_torrent refuses to change a tag being seeded, so it seeds this torrent.
+ */
 export async function startSeeding(options: SeedOptions): Promise<Extract<AgentEvent, { type: 'started' }>> {
-  await checkCanSeed(options)
-  return startDaemonAndWait({ state: options.state, kind: 'seed', tag: options.tag, args: daemonArguments(options) }, READY_LIMIT_MS)
+  const meta = await readTorrentMeta(options.torrent)
+  const args = daemonArguments(options)
+  const twin = await runningTwin(options.state, 'seed', options.tag, args, `a seeder for ${options.tag}`)
+  if (twin) return { type: 'started', kind: 'seed', pid: twin.pid, tag: options.tag, infoHash: meta.infoHash, wasRunning: true }
+  return startDaemonAndWait({ state: options.state, kind: 'seed', tag: options.tag, args }, READY_LIMIT_MS)
 }
 
 /**

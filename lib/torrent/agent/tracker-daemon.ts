@@ -1,6 +1,6 @@
 // `tracker`: starts the tracker daemon and returns once it listens; `tracker --hold` is the tracker.
 import type { AgentEvent } from '../protocol.ts'
-import { ensureNotRunning, startDaemonAndWait, type DaemonRuntime } from './daemon.ts'
+import { runningTwin, startDaemonAndWait, type DaemonRuntime } from './daemon.ts'
 import { runForegroundDaemon } from './foreground-daemon.ts'
 import { readPidFile, removePidFile } from './processes.ts'
 import { whitelistDirectory } from './state-files.ts'
@@ -15,9 +15,12 @@ export interface TrackerOptions {
   announceIntervalS: number
 }
 
+/** Starts the tracker daemon; one already running with these options is left be (`wasRunning`). */
 export async function startTracker(options: TrackerOptions): Promise<Extract<AgentEvent, { type: 'started' }>> {
-  await ensureNotRunning(options.state, 'tracker', undefined, 'tracker')
-  return startDaemonAndWait({ state: options.state, kind: 'tracker', args: daemonArguments(options) }, READY_LIMIT_MS)
+  const args = daemonArguments(options)
+  const twin = await runningTwin(options.state, 'tracker', undefined, args, 'tracker')
+  if (twin) return { type: 'started', kind: 'tracker', pid: twin.pid, port: options.port, wasRunning: true }
+  return startDaemonAndWait({ state: options.state, kind: 'tracker', args }, READY_LIMIT_MS)
 }
 
 /**
