@@ -2,7 +2,7 @@
 // release carried by the murder swarm (or copied), a deploy lock, and wave-by-wave publishing.
 import { hostname, userInfo } from 'node:os'
 import { posix } from 'node:path'
-import { DeployError, InterruptedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
+import { DeployError, InterruptedError, RunFailedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import {
   DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, deployLogLine, parseReleaseListing, releaseArchivePath, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
@@ -127,7 +127,7 @@ namespace('deploy', () => {
     }
     // A host that cannot be reached or written is a failed host (max_fail may carry on without it);
     // a lock another deploy holds is a conflict between people, and stops the run whatever max_fail.
-    const conflicts: string[] = []
+    const conflicts = new Map<string, Error>()
     try {
       await on(targets(), async (remote) => {
         // noclobber makes the create atomic: two deploys racing cannot both win. One round trip with
@@ -139,22 +139,23 @@ namespace('deploy', () => {
         }
         const held = await remote.run(['cat', lock], { quiet: true, allowFailure: true })
         if (held.code === 0) {
-          conflicts.push(`${remote.host.name}: ${application()} is being deployed by ${held.stdout.trim() || 'someone'} (lock ${lock}); wait, or pass unlock=1 if that deploy died.`)
+          const heldBy = held.stdout.trim() || 'someone'
+          conflicts.set(remote.host.name, new DeployError(`${application()} is being deployed by ${heldBy} (lock ${lock}); wait, or pass unlock=1 if that deploy died.`, { exitCode: 1 }))
           return
         }
         const why = take.stderr.trim().split('\n').at(-1)
         // No mkdir error: the lock was there, then gone before we could read who held it.
-        if (!why) conflicts.push(`${remote.host.name}: the deploy lock ${lock} was released while this deploy tried to take it; deploy again.`)
+        if (!why) conflicts.set(remote.host.name, new DeployError(`the deploy lock ${lock} was released while this deploy tried to take it; deploy again.`, { exitCode: 1 }))
         else throw new DeployError(`${remote.host.name}: cannot create the deploy lock ${lock} (${why}); check that ${deployTo()} can be created and written.`, { exitCode: 1 })
       })
     } catch (error) {
       await invoke('deploy:unlock')
       throw error
     }
-    if (conflicts.length > 0) {
+    if (conflicts.size > 0) {
       await invoke('deploy:unlock')
-      const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more host(s))` : ''
-      throw new DeployError(`${conflicts.sort()[0]}${more}`, { exitCode: 1 })
+      // Each such host is listed as failed, with who holds its lock; no max_fail carries on past them.
+      throw new RunFailedError(`the deploy lock is held on ${conflicts.size} host(s): ${[...conflicts.keys()].join(', ')}`, conflicts)
     }
   })
 

@@ -150,6 +150,10 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
     await session.backend.close()
   }
   const isInterrupted = session.interruption.isInterrupted
+  // A task may fail hosts itself (a deploy lock another deploy holds): they are listed like any failed host.
+  if (failure instanceof RunFailedError) {
+    for (const [host, error] of failure.failures) if (!session.failedHosts.has(host)) session.failedHosts.set(host, error)
+  }
   // In the inventory's order, as the hosts that succeeded, not in the order they happened to fail.
   const order = new Map(session.inventory.all().map((host, index) => [host.name, index]))
   const failedHosts = [...session.failedHosts]

@@ -171,7 +171,10 @@ test('ROLES= deploys only that role; a concurrent deploy is refused by the lock;
   readOnHost(hosts[4] ?? '', `echo "alice@elsewhere (pid 1) since 2026-01-01T00:00:00Z" > ${DEPLOY_TO}/deploy.lock`)
   const locked = await deploy('deploy')
   assert.equal(locked.code, 1)
-  assert.match(locked.stderr, new RegExp(`${hosts[4]}: shop is being deployed by alice@elsewhere \\(pid 1\\) since 2026-01-01T00:00:00Z \\(lock ${DEPLOY_TO}/deploy.lock\\); wait, or pass unlock=1 if that deploy died\\.`))
+  assert.match(locked.stderr, new RegExp(`^    ${hosts[4]}: shop is being deployed by alice@elsewhere \\(pid 1\\) since 2026-01-01T00:00:00Z \\(lock ${DEPLOY_TO}/deploy.lock\\); wait, or pass unlock=1 if that deploy died\\.$`, 'm'))
+  // The host whose lock another deploy holds is the one failed host; the others had no failure.
+  assert.match(locked.stderr, /^✖ 1 host\(s\) failed:$/m)
+  assert.match(locked.stderr, new RegExp(`^· ${hosts.length - 1} host\\(s\\) had no failure of their own: ${hosts.filter((host) => host !== hosts[4]).join(', ')}$`, 'm'))
   for (const host of hosts) {
     const expected = host === hosts[4] ? 0 : 1
     assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, expected, `only the foreign lock is left on ${host}`)
