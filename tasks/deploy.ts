@@ -283,6 +283,7 @@ namespace('deploy', () => {
         await remote.run(['rm', '-rf', ...doomed.slice(start, start + 100).map((name) => `${releasesPath()}/${name}`)], { survivesInterrupt: true })
       }
     })
+    if (isDryRun()) log(`dry run: the hosts' releases are not listed, so no removal shows; each host would keep its newest ${keep} releases and the one current points to`)
   })
 
   task('revert_release', { desc: 'Pick the release to roll back to (rollback_release=TIMESTAMP, else the previous one)' }, async () => {

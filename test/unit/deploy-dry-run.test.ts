@@ -89,6 +89,14 @@ test('deploy:rollback --dry-run previews its commands with a stand-in for the re
   })
 })
 
+test('deploy:cleanup --dry-run says why no removal shows', async () => {
+  await inDeployProject('cleanup', async (dir, tmp) => {
+    const result = await runDryCli(['x', 'deploy:cleanup', '--dry-run', 'keep_releases=2'], dir, tmp)
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stderr, /^dry run: the hosts' releases are not listed, so no removal shows; each host would keep its newest 2 releases and the one current points to$/m)
+  })
+})
+
 test('deploy:symlink:release alone is refused before any host: it would point current at a release no one made', async () => {
   await inDeployProject('symlink-alone', async (dir, tmp) => {
     for (const task of ['deploy:symlink:release', 'deploy:publishing']) {
