@@ -22,6 +22,7 @@ import { DryRunBackend } from '../ssh/dry-run-backend.ts'
 import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter.ts'
 import { createPaint } from '../report/format.ts'
 import { renderSummary } from '../report/summary.ts'
+import { hostOutcomes } from '../report/host-outcomes.ts'
 import type { RunSummary } from '../report/events.ts'
 import { isSecretName, redactingOutput } from '../report/redact.ts'
 import { PACKAGE_ROOT } from '../package-root.ts'
@@ -151,27 +152,18 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
   }
   const isInterrupted = session.interruption.isInterrupted
   // A task may fail hosts itself (a deploy lock another deploy holds): they are listed like any failed host.
-  if (failure instanceof RunFailedError) {
-    for (const [host, error] of failure.failures) if (!session.failedHosts.has(host)) session.failedHosts.set(host, error)
-  }
-  // In the inventory's order, as the hosts that succeeded, not in the order they happened to fail.
-  const order = new Map(session.inventory.all().map((host, index) => [host.name, index]))
-  const failedHosts = [...session.failedHosts]
-    .map(([host, error]) => ({ host, message: error.message }))
-    .sort((a, b) => (order.get(a.host) ?? order.size) - (order.get(b.host) ?? order.size))
-  // A swarm's tracker and seeder work for a run whatever ROLES=/HOSTS= keep: said apart from the targets.
-  const kept = new Set(applyFilter(session.inventory.all(), session.filter).map((host) => host.name))
-  const finishedHosts = session.inventory
-    .all()
-    .map((host) => host.name)
-    .filter((host) => session.touchedHosts.has(host) && !session.failedHosts.has(host))
+  const failed = new Map([...(failure instanceof RunFailedError ? failure.failures : []), ...session.failedHosts])
+  const hosts = hostOutcomes(
+    session.inventory.all().map((host) => host.name),
+    new Set(applyFilter(session.inventory.all(), session.filter).map((host) => host.name)),
+    session.touchedHosts,
+    failed
+  )
   const summary: RunSummary = {
-    ok: failure === undefined && (failedHosts.length === 0 || session.isWithinFailBudget()),
+    ok: failure === undefined && (failed.size === 0 || session.isWithinFailBudget()),
     durationMs: Date.now() - started,
     tasks: session.taskTimings,
-    succeededHosts: finishedHosts.filter((host) => kept.has(host)),
-    helperHosts: finishedHosts.filter((host) => !kept.has(host)),
-    failedHosts,
+    ...hosts,
   }
   if (isInterrupted) {
     summary.ok = false
