@@ -51,8 +51,8 @@ export class Interruption {
 }
 
 export class InterruptedError extends DeployError {
-  constructor() {
-    super('interrupted by Ctrl-C', { exitCode: INTERRUPTED_EXIT_CODE })
+  constructor(message = 'interrupted by Ctrl-C') {
+    super(message, { exitCode: INTERRUPTED_EXIT_CODE })
   }
 }
 

@@ -40,7 +40,8 @@ export async function onHosts<T>(
   const ownLimit = options.in === 'parallel' || options.in === undefined ? pLimit(options.limit ?? Infinity) : undefined
   const work = (host: Host): Promise<T> => {
     const start = () => {
-      if (isCutShort()) throw new InterruptedError()
+      // Listed among the failed hosts, saying why nothing ran there.
+      if (isCutShort()) throw new InterruptedError('not started: Ctrl-C came first')
       return session.insideOn.run(true, () => block(new HostContext(host, session.backend, session.reporter)))
     }
     const limited = isNested ? start : () => session.hostLimit(start)

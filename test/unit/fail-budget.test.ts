@@ -68,3 +68,17 @@ test('after Ctrl-C, an on() begun before it starts no more hosts and carries on 
   })
   assert.deepEqual(cleaned, ['a', 'b', 'c'])
 })
+
+test('after Ctrl-C, hosts an on() under a limit had not started fail as never started', async () => {
+  const session = new Session()
+  const hosts = ['a', 'b', 'c'].map((name) => session.inventory.server(name))
+  session.targetCount = hosts.length
+  const run = onHosts(session, hosts, { limit: 1 }, async () => {
+    session.interruption.isInterrupted = true
+  })
+  await assert.rejects(run, /failed on 2 of 3 hosts: b, c/)
+  assert.deepEqual(
+    [...session.failedHosts].map(([host, error]) => `${host}: ${error.message}`),
+    ['b: not started: Ctrl-C came first', 'c: not started: Ctrl-C came first']
+  )
+})
