@@ -13,6 +13,7 @@ import { ensureDirectoriesCommand } from '../lib/deploy/ensure-directories.ts'
 import { prepareReleaseSource, removeReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
 import { projectRoot } from '../lib/config/project-root.ts'
 import { chain } from '../lib/ssh/command.ts'
+import { perRun } from '../lib/runner/per-run.ts'
 import { isFlagSet } from '../lib/torrent/murder-options.ts'
 import {
   checkDeployInputs, checkRollbackInputs, readApplication, readDeployTo, readDeployVia, readDirectoryName, readKeepReleases,
@@ -57,15 +58,32 @@ function targets(): Host[] {
   return hosts
 }
 
-// What this run learned, per host: where `current` pointed before, and where we took the lock.
-const previousCurrent = new Map<string, string>()
-const lockedHosts = new Set<string>()
-/** deploy:lock ran in this run (whether it took every lock or not). */
-let hasTriedLock = false
-let source: ReleaseSource | undefined
-let rollbackRelease: string | undefined
-/** A deploy got as far as naming its release: on failure, that release must not stay half-made. */
-let isMakingRelease = false
+/** What this run learned and did, which later steps (and the failure path) act on. */
+interface DeployRun {
+  /** Per host: where `current` pointed before this deploy. */
+  previousCurrent: Map<string, string>
+  /** Hosts where this run holds the deploy lock. */
+  lockedHosts: Set<string>
+  /** deploy:lock ran in this run (whether it took every lock or not). */
+  hasTriedLock: boolean
+  source: ReleaseSource | undefined
+  /** The release deploy:revert_release picked: this run is a rollback. */
+  rollbackRelease: string | undefined
+  /** A deploy got as far as naming its release: on failure, that release must not stay half-made. */
+  isMakingRelease: boolean
+  /** deploy or deploy:rollback, once begun: the other cannot follow in the same run. */
+  flowBegun: string | undefined
+}
+
+const thisRun = perRun<DeployRun>(() => ({
+  previousCurrent: new Map(),
+  lockedHosts: new Set(),
+  hasTriedLock: false,
+  source: undefined,
+  rollbackRelease: undefined,
+  isMakingRelease: false,
+  flowBegun: undefined,
+}))
 
 async function swapCurrent(remote: HostContext, target: string): Promise<void> {
   // Capistrano's atomic swap: a new link, renamed over `current` (rename(2)); never a moment without it.
@@ -109,6 +127,7 @@ namespace('deploy', () => {
   })
   task('failed', async () => {
     // Before the lock goes: no host keeps a half-made release a later rollback could pick.
+    const { lockedHosts, isMakingRelease } = thisRun()
     const touched = allServers().filter((host) => lockedHosts.has(host.name))
     if (isMakingRelease) await removeUnpublishedRelease(touched)
     await invoke('deploy:unlock')
@@ -118,7 +137,7 @@ namespace('deploy', () => {
   task('verify', { desc: 'Check a wave of freshly switched hosts (redefine it: e.g. an HTTP health check)' }, async () => {})
 
   task('lock', { desc: 'Take the deploy lock on every target host' }, async () => {
-    hasTriedLock = true
+    thisRun().hasTriedLock = true
     const lock = `${deployTo()}/${LOCK_FILE}`
     const holder = `${String(fetch('local_user'))}@${hostname()} (pid ${process.pid}) since ${new Date().toISOString()}`
     if (isFlagSet(fetch, 'unlock')) {
@@ -134,7 +153,7 @@ namespace('deploy', () => {
         // the mkdir; only a lock not taken costs a second, to say by whom (or why mkdir failed).
         const take = await remote.run(`${ensureDirectoriesCommand([deployTo()])} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, { allowFailure: true })
         if (take.code === 0) {
-          lockedHosts.add(remote.host.name)
+          thisRun().lockedHosts.add(remote.host.name)
           return
         }
         const held = await remote.run(['cat', lock], { quiet: true, allowFailure: true })
@@ -160,13 +179,14 @@ namespace('deploy', () => {
   })
 
   task('unlock', { desc: 'Release the deploy lock this run took' }, async () => {
-    const mine = allServers().filter((host) => lockedHosts.has(host.name))
+    const run = thisRun()
+    const mine = allServers().filter((host) => run.lockedHosts.has(host.name))
     // Run alone it has nothing to release: a lock another deploy left must not go unnoticed.
-    if (mine.length === 0 && !hasTriedLock && flowBegun === undefined) {
+    if (mine.length === 0 && !run.hasTriedLock && run.flowBegun === undefined) {
       log('deploy:unlock releases only the lock this run took; to clear one a deploy that died left, add unlock=1 to your next deploy or deploy:rollback', 'warn')
     }
     await on(mine, async (remote) => remote.run(['rm', '-f', `${deployTo()}/${LOCK_FILE}`]))
-    lockedHosts.clear()
+    run.lockedHosts.clear()
   })
 
   task('check', { desc: 'Check required files and directories exist' }, async () => {
@@ -194,7 +214,7 @@ namespace('deploy', () => {
   })
 
   task('new_release_path', async () => {
-    requireStep('deploy:new_release_path', lockedHosts.size > 0, 'deploy (after deploy:lock)', 'it would clear half-made releases of a deploy that holds the lock')
+    requireStep('deploy:new_release_path', thisRun().lockedHosts.size > 0, 'deploy (after deploy:lock)', 'it would clear half-made releases of a deploy that holds the lock')
     await on(targets(), async (remote) => {
       // Clears what a deploy killed mid-way left being filled or never published (we hold the lock:
       // nobody else is making one), and old archives failed deploys left in tmp_dir, unless this
@@ -211,20 +231,21 @@ namespace('deploy', () => {
       }
       await remote.run(clearIncomingCommand(releasesPath(), INCOMING_SUFFIX), { quiet: true })
     })
-    isMakingRelease = true
+    thisRun().isMakingRelease = true
     log(`release ${releasePath()} on ${targets().length} host(s) via ${readDeployVia(fetch)}`)
   })
 
   task('set_previous_revision', async () => {
     await on(targets(), async (remote) => {
       const link = await remote.run(['readlink', currentPath()], { quiet: true, allowFailure: true })
-      if (link.code === 0 && link.stdout.trim() !== '') previousCurrent.set(remote.host.name, link.stdout.trim())
+      if (link.code === 0 && link.stdout.trim() !== '') thisRun().previousCurrent.set(remote.host.name, link.stdout.trim())
     })
   })
 
   task('create_release', { desc: 'Put the release on every target host (deploy_via murder or copy)' }, async () => {
-    requireStep('deploy:create_release', isMakingRelease, 'deploy (after deploy:new_release_path)', 'it would make a release outside the deploy lock')
-    source ??= await prepareSource()
+    const run = thisRun()
+    requireStep('deploy:create_release', run.isMakingRelease, 'deploy (after deploy:new_release_path)', 'it would make a release outside the deploy lock')
+    const source = (run.source ??= await prepareSource())
     const via = readDeployVia(fetch)
     const hosts = targets()
     // Filled under a hidden name and renamed when complete, by the command that extracts it: `ls
@@ -239,8 +260,8 @@ namespace('deploy', () => {
   })
 
   task('set_current_revision', async () => {
-    requireStep('deploy:set_current_revision', isMakingRelease, 'deploy (after deploy:new_release_path)', 'it has no new release to write REVISION into')
-    const sha = source?.sha ?? 'unknown'
+    requireStep('deploy:set_current_revision', thisRun().isMakingRelease, 'deploy (after deploy:new_release_path)', 'it has no new release to write REVISION into')
+    const sha = thisRun().source?.sha ?? 'unknown'
     await on(targets(), async (remote) => {
       // Capistrano writes it `within` the release; a full path spares the directory check's round trip.
       await remote.run(`printf '%s\\n' ${quote(sha)} > ${quote(`${releasePath()}/REVISION`)}`)
@@ -249,7 +270,7 @@ namespace('deploy', () => {
 
   namespace('symlink', () => {
     task('shared', { desc: 'Link linked_files and linked_dirs into the release' }, async () => {
-      requireStep('deploy:symlink:shared', isMakingRelease, 'deploy (after deploy:new_release_path)', 'it would link into a release directory no one made')
+      requireStep('deploy:symlink:shared', thisRun().isMakingRelease, 'deploy (after deploy:new_release_path)', 'it would link into a release directory no one made')
       const entries = [
         ...readLinkedPaths(fetch, 'linked_files').map((path) => ({ path, isDir: false })),
         ...readLinkedPaths(fetch, 'linked_dirs').map((path) => ({ path, isDir: true })),
@@ -263,6 +284,7 @@ namespace('deploy', () => {
     task('release', { desc: 'Swap current to the new release, wave by wave' }, async () => {
       // Alone it would point current at a release no one made, and a failed check would then
       // "restore" a previous link no one read: it is a step of deploy and deploy:rollback only.
+      const { rollbackRelease, isMakingRelease } = thisRun()
       if (rollbackRelease === undefined && !isMakingRelease) {
         throw new UsageError('deploy:symlink:release runs only inside deploy (after deploy:create_release); to switch current to a release already on the hosts, run deploy:rollback rollback_release=NAME.')
       }
@@ -306,11 +328,11 @@ namespace('deploy', () => {
     if (isDryRun() && requested === undefined) log(`dry run: the hosts' releases are not listed, so the release rolled back to shows as ${DRY_RUN_PREVIOUS_RELEASE}`)
     const distinct = new Set(choices.values())
     if (distinct.size > 1) log(`hosts roll back to different releases: ${[...distinct].join(', ')}`, 'warn')
-    rollbackRelease = [...distinct][0]
+    thisRun().rollbackRelease = [...distinct][0]
   })
 
   task('cleanup_rollback', { desc: 'Archive and remove the release rolled away from' }, async () => {
-    requireStep('deploy:cleanup_rollback', rollbackRelease !== undefined, 'deploy:rollback (after deploy:revert_release)', 'it would archive and remove the newest release, whatever it is')
+    requireStep('deploy:cleanup_rollback', thisRun().rollbackRelease !== undefined, 'deploy:rollback (after deploy:revert_release)', 'it would archive and remove the newest release, whatever it is')
     await on(targets(), async (remote) => {
       // The release `current` left (cap takes the newest, the same one but after a rollback to an
       // older release, when the newest was live once and `current` left another).
@@ -323,6 +345,7 @@ namespace('deploy', () => {
   })
 
   task('log_revision', { desc: 'Append this deploy or rollback to revisions.log' }, async () => {
+    const { isMakingRelease, rollbackRelease, source } = thisRun()
     requireStep('deploy:log_revision', isMakingRelease || rollbackRelease !== undefined, 'deploy or deploy:rollback', 'it has no release to log')
     const user = String(fetch('local_user'))
     const line =
@@ -342,7 +365,7 @@ task('deploy', { desc: 'Deploy a new release (Capistrano 3 flow)' }, async () =>
   checkDeployInputs(fetch)
   targets()
   const release = await prepareSource()
-  source = release
+  thisRun().source = release
   try {
     await runFlow(DEPLOY_FLOW)
   } finally {
@@ -376,18 +399,17 @@ function requireStep(step: string, isSetUp: boolean, inside: string, why: string
 
 /** The release `current` pointed at on the host when this run began (deploy:set_previous_revision). */
 function currentReleaseOf(host: Host): string | undefined {
-  return releaseOf(previousCurrent.get(host.name) ?? '')
+  return releaseOf(thisRun().previousCurrent.get(host.name) ?? '')
 }
 
-/** The flow (`deploy` or `deploy:rollback`) this run has begun: a second would find its steps done. */
-let flowBegun: string | undefined
-
+/** Begins `deploy` or `deploy:rollback`: a second flow in the run would find its steps done. */
 function beginFlow(name: string): void {
+  const run = thisRun()
   // Their steps run once per run (Rake's invoke), so a second flow would skip them and do nothing.
-  if (flowBegun !== undefined) {
-    throw new UsageError(`${name} cannot follow ${flowBegun} in one run: their steps run once per run, so it would skip them; run \`${commandHint(name)}\` as a command of its own.`)
+  if (run.flowBegun !== undefined) {
+    throw new UsageError(`${name} cannot follow ${run.flowBegun} in one run: their steps run once per run, so it would skip them; run \`${commandHint(name)}\` as a command of its own.`)
   }
-  flowBegun = name
+  run.flowBegun = name
 }
 
 async function runFlow(steps: readonly string[]): Promise<void> {
@@ -466,7 +488,7 @@ async function publishInWaves(target: string): Promise<void> {
 
 async function restorePrevious(hosts: readonly Host[]): Promise<void> {
   await on(hosts, { onError: 'continue' }, async (remote) => {
-    const previous = previousCurrent.get(remote.host.name)
+    const previous = thisRun().previousCurrent.get(remote.host.name)
     if (previous === undefined) await remote.run(['rm', '-f', currentPath()])
     else await swapCurrent(remote, previous)
     log(`${remote.host.name}: current → ${previous ?? '(none)'}`)

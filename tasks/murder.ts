@@ -8,6 +8,7 @@ import { setTimeout as wait } from 'node:timers/promises'
 import { allServers, checkInterrupted, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { chain } from '../lib/ssh/command.ts'
+import { perRun } from '../lib/runner/per-run.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
@@ -81,17 +82,18 @@ export function murderHosts(): { tracker: Host; seeder: Host; peers: Host[] } {
   return { tracker: declared('tracker')[0] ?? first, seeder: declared('seeder')[0] ?? first, peers }
 }
 
-const addresses = new Map<string, Promise<string>>()
+/** Per host, this run's answer of addressOf. */
+const addresses = perRun(() => new Map<string, Promise<string>>())
 
 /** The address the controller reached the host on (sshd's SSH_CONNECTION), or its `announce_ip`: never a DNS guess. */
 function addressOf(remote: HostContext): Promise<string> {
   const declared = remote.host.properties['announce_ip']
   if (typeof declared === 'string') return Promise.resolve(declared)
   if (isDryRun()) return Promise.resolve(`<address of ${remote.host.name}>`)
-  let address = addresses.get(remote.host.name)
+  let address = addresses().get(remote.host.name)
   if (!address) {
     address = remote.capture('printf %s "$SSH_CONNECTION"').then((text) => text.split(' ')[2] ?? '')
-    addresses.set(remote.host.name, address)
+    addresses().set(remote.host.name, address)
   }
   return address
 }
@@ -149,7 +151,7 @@ async function surveyPeer(remote: HostContext, target: string, payload: PeerPlan
     throw new DeployError(`${remote.host.name}: ${(error as Error).message}`, { exitCode: 1 })
   }
   if (!survey.hasAgent) throw agentMissing(remote)
-  if (!addresses.has(remote.host.name)) addresses.set(remote.host.name, Promise.resolve(survey.address))
+  if (!addresses().has(remote.host.name)) addresses().set(remote.host.name, Promise.resolve(survey.address))
   return survey
 }
 
