@@ -20,6 +20,8 @@ import type { Host } from './inventory/host.ts'
 import type { TaskBody, TaskOptions } from './registry.ts'
 import type { Outcome } from './runner/strategies.ts'
 import { checkInterrupted as checkInterruptedIn } from './runner/interrupt.ts'
+import { resolveHosts, type HostList } from './runner/resolve-hosts.ts'
+import { UsageError } from './errors.ts'
 
 export type { Host } from './inventory/host.ts'
 export type { ServerOptions } from './inventory/inventory.ts'
@@ -27,6 +29,7 @@ export type { TaskBody, TaskContext, TaskOptions } from './registry.ts'
 export type { HostContext, CommandResult, RunOptions } from './ssh/host-context.ts'
 export type { CommandInput } from './ssh/command.ts'
 export type { OnOptions, HostBlock } from './runner/on.ts'
+export type { HostList } from './runner/resolve-hosts.ts'
 export type { Outcome } from './runner/strategies.ts'
 export { quote } from './ssh/quote.ts'
 export { InterruptedError } from './runner/interrupt.ts'
@@ -163,18 +166,15 @@ export function invoke(taskName: string, options: { again?: boolean } = {}): Pro
  * @example await on(roles('app'), { in: 'groups', limit: 2, wait: 0 }, async (r) => r.run(['touch', file]))
  * Warning: a thrown error in one host's block does not cancel the other hosts already running.
  */
-export function on<T>(hosts: Host | readonly Host[], block: HostBlock<T>): Promise<Outcome<T>>
-export function on<T>(hosts: Host | readonly Host[], options: OnOptions, block: HostBlock<T>): Promise<Outcome<T>>
-export function on<T>(
-  hosts: Host | readonly Host[],
-  optionsOrBlock: OnOptions | HostBlock<T>,
-  block?: HostBlock<T>
-): Promise<Outcome<T>> {
-  const list = Array.isArray(hosts) ? (hosts as readonly Host[]) : [hosts as Host]
+export function on<T>(hosts: HostList, block: HostBlock<T>): Promise<Outcome<T>>
+export function on<T>(hosts: HostList, options: OnOptions, block: HostBlock<T>): Promise<Outcome<T>>
+export function on<T>(hosts: HostList, optionsOrBlock: OnOptions | HostBlock<T>, block?: HostBlock<T>): Promise<Outcome<T>> {
+  const session = currentSession()
+  const list = resolveHosts(session.inventory, hosts)
   const options = typeof optionsOrBlock === 'function' ? {} : optionsOrBlock
   const fn = typeof optionsOrBlock === 'function' ? optionsOrBlock : block
-  if (!fn) throw new Error('on(hosts, options, block): the block is missing')
-  return onHosts(currentSession(), list, options, fn)
+  if (typeof fn !== 'function') throw new UsageError('on(hosts, options, block): the block is missing; pass an async (remote) => { … } last.')
+  return onHosts(session, list, options, fn)
 }
 
 /** Prints a line to the run's log (hidden by `--quiet` unless `level` is `warn`). */
