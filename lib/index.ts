@@ -21,7 +21,7 @@ import type { TaskBody, TaskOptions } from './registry.ts'
 import type { Outcome } from './runner/strategies.ts'
 import { checkInterrupted as checkInterruptedIn } from './runner/interrupt.ts'
 import { resolveHosts, type HostList } from './runner/resolve-hosts.ts'
-import { UsageError } from './errors.ts'
+import { ConfigError, UsageError } from './errors.ts'
 
 export type { Host } from './inventory/host.ts'
 export type { ServerOptions } from './inventory/inventory.ts'
@@ -135,16 +135,38 @@ export function namespace(name: string, define: () => void): void {
 }
 
 /**
- * Runs `other` before `taskName` every time `taskName` is invoked.
+ * Runs `other` before `taskName` every time `taskName` is invoked: a task's name, or a function
+ * (run as a hidden task of its own), or, as Capistrano's `before :task, :name do … end`, a new
+ * task's name and its function.
  * @example before('deploy:publishing', 'app:migrate')
+ * @example before('deploy:starting', async () => { await $`npm test` })
  */
-export function before(taskName: string, other: string): void {
-  currentSession().registry.before(taskName, other, callerLocation())
+export function before(taskName: string, other: string | TaskBody, body?: TaskBody): void {
+  addHook('before', taskName, other, body)
 }
 
-/** Runs `other` after `taskName`. @example after('deploy:published', 'app:restart') */
-export function after(taskName: string, other: string): void {
-  currentSession().registry.after(taskName, other, callerLocation())
+/** Runs `other` after `taskName`, as `before` does. @example after('deploy:published', 'app:restart') */
+export function after(taskName: string, other: string | TaskBody, body?: TaskBody): void {
+  addHook('after', taskName, other, body)
+}
+
+function addHook(kind: 'before' | 'after', taskName: unknown, other: unknown, body: unknown): void {
+  const registry = currentSession().registry
+  const origin = callerLocation()
+  const call = `${kind}(${typeof taskName === 'string' ? JSON.stringify(taskName) : String(taskName)}, …)`
+  if (typeof taskName !== 'string') throw new ConfigError(`${call}: the task to hook must be a task's name, got ${typeof taskName}`, origin.value)
+  if (body !== undefined && (typeof other !== 'string' || typeof body !== 'function')) {
+    throw new ConfigError(`${call}: with three arguments, write ${kind}(task, 'new_task_name', async () => { … })`, origin.value)
+  }
+  if (typeof other === 'function') {
+    const name = registry.hookTaskName(kind, taskName)
+    registry.define(name, {}, other as TaskBody, origin)
+    registry[kind](taskName, name, origin)
+    return
+  }
+  if (typeof other !== 'string') throw new ConfigError(`${call}: the hook must be a task's name or a function, got ${typeof other}`, origin.value)
+  if (typeof body === 'function') registry.define(other, {}, body as TaskBody, origin)
+  registry[kind](taskName, other, origin)
 }
 
 /**

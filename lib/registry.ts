@@ -99,6 +99,15 @@ export class Registry {
     pushHook(kind === 'before' ? this.beforeHooks : this.afterHooks, declaration.task, declaration.other)
   }
 
+  /** A name for a function given as a hook: `after_deploy_published`, then `_2`, … (hidden from -T: no desc). */
+  hookTaskName(kind: HookDeclaration['kind'], task: string): string {
+    const base = `${kind}_${task.replace(/[^A-Za-z0-9_]/g, '_')}`
+    const taken = (name: string) => this.tasks.has([...this.namespaceStack, name].join(':'))
+    let name = base
+    for (let n = 2; taken(name); n++) name = `${base}_${n}`
+    return name
+  }
+
   get(name: string): TaskDefinition | undefined {
     return this.tasks.get(name)
   }
