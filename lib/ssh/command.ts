@@ -1,7 +1,12 @@
 import { quote, quoteArgs } from './quote.ts'
+import { quotePath } from './remote-path.ts'
+import { UsageError } from '../errors.ts'
 
-/** A string is run by the remote shell as written (Fabric); an array is quoted word by word (SSHKit). */
-export type CommandInput = string | readonly string[]
+/**
+ * A string is run by the remote shell as written (Fabric); an array is quoted word by word
+ * (SSHKit), numbers as written (`['sleep', 5]`).
+ */
+export type CommandInput = string | readonly (string | number)[]
 
 export interface CommandScope {
   cwd?: string
@@ -24,15 +29,34 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
  * `cd DIR && ( export K=V ; sudo -u U -- sh -c '…' )`, quoting every value.
  */
 export function buildCommand(input: CommandInput, scope: CommandScope = {}): string {
-  let command = typeof input === 'string' ? input : quoteArgs(input)
+  let command = commandText(input)
   const exports = Object.entries(scope.env ?? {}).map(([name, value]) => {
-    if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name ${JSON.stringify(name)}`)
-    return `export ${name}=${quote(value)}`
+    if (!ENV_NAME.test(name)) throw new UsageError(`withEnv: invalid environment variable name ${JSON.stringify(name)}; use letters, digits and _`)
+    return `export ${name}=${quote(wordOf(value, `withEnv: ${name}`))}`
   })
   if (exports.length > 0) command = `${exports.join(' ; ')} ; ${command}`
   if (scope.user !== undefined) command = `sudo -n -u ${quote(scope.user)} -- sh -c ${quote(command)}`
   else if (scope.sudo) command = `sudo -n -- sh -c ${quote(command)}`
   else if (exports.length > 0) command = `( ${command} )`
-  if (scope.cwd !== undefined) command = `cd ${quote(scope.cwd)} && ${command}`
+  if (scope.cwd !== undefined) command = `cd ${quotePath(scope.cwd)} && ${command}`
   return command
+}
+
+function commandText(input: unknown): string {
+  if (typeof input === 'string') return input
+  if (!Array.isArray(input)) throw new UsageError(`a command is a string or an array of words, got ${describeValue(input)}`)
+  return quoteArgs(input.map((word: unknown, index) => wordOf(word, `word ${index + 1} of the command`)))
+}
+
+/** A command word or environment value: a string, or a number or boolean as written; nothing else. */
+export function wordOf(value: unknown, what: string): string {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
+  throw new UsageError(`${what} is ${describeValue(value)}; pass a string or a number`)
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value)
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }

@@ -1,8 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Readable } from 'node:stream'
-import { buildCommand, type CommandInput, type CommandScope } from './command.ts'
-import { quote } from './quote.ts'
-import { DeployError, RemoteCommandError } from '../errors.ts'
+import { statSync } from 'node:fs'
+import { basename, join, posix } from 'node:path'
+import { buildCommand, wordOf, type CommandInput, type CommandScope } from './command.ts'
+import { inDirectory, quotePath, sftpPath } from './remote-path.ts'
+import { DeployError, RemoteCommandError, UsageError } from '../errors.ts'
 import type { Backend } from './backend.ts'
 import type { Host } from '../inventory/host.ts'
 import type { Reporter } from '../report/events.ts'
@@ -72,35 +74,50 @@ export class HostContext {
     return this.runText(text, options)
   }
 
-  /** Runs `fn` with every command inside it started in `dir` (which must exist). */
+  /** Runs `fn` with every command inside it started in `dir` (which must exist; `~/` is the login directory). */
   async within<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     const current = this.currentScope()
-    const cwd = dir.startsWith('/') || current.cwd === undefined ? dir : `${current.cwd}/${dir}`
+    const cwd = inDirectory(current.cwd, wordOf(dir, 'within: the directory'))
     // SSHKit's check and words, without the check's shell text in the error.
-    if ((await this.runText(`test -d ${quote(cwd)}`, { quiet: true, allowFailure: true })).code !== 0) {
+    if ((await this.runText(`test -d ${quotePath(cwd)}`, { quiet: true, allowFailure: true })).code !== 0) {
       throw new DeployError(`${this.host.name}: within: Directory does not exist '${cwd}'`, { exitCode: 1 })
     }
     return this.scope.run({ ...current, cwd }, fn)
   }
 
-  /** Runs `fn` with these environment variables exported to every command inside it. */
-  withEnv<T>(env: Readonly<Record<string, string>>, fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` with these environment variables exported to every command inside it (numbers as written). */
+  withEnv<T>(env: Readonly<Record<string, string | number | boolean>>, fn: () => Promise<T>): Promise<T> {
     const current = this.currentScope()
-    return this.scope.run({ ...current, env: { ...current.env, ...env } }, fn)
+    if (typeof env !== 'object' || env === null) throw new UsageError('withEnv takes an object of variables: withEnv({ RAILS_ENV: "production" }, fn)')
+    const added = Object.fromEntries(Object.entries(env).map(([name, value]) => [name, wordOf(value, `withEnv: ${name}`)]))
+    return this.scope.run({ ...current, env: { ...current.env, ...added } }, fn)
   }
 
-  /** Runs `fn` with every command inside it run as `user` through `sudo -u`. */
-  as<T>(user: string, fn: () => Promise<T>): Promise<T> {
-    return this.scope.run({ ...this.currentScope(), user }, fn)
+  /**
+   * Runs `fn` with every command inside it run as `user` through `sudo -u` (`as('deploy', fn)`,
+   * or SSHKit's `as({ user: 'deploy' }, fn)`).
+   */
+  as<T>(user: string | { user: string }, fn: () => Promise<T>): Promise<T> {
+    const name = typeof user === 'object' && user !== null ? (user as { user?: unknown }).user : user
+    if (typeof name !== 'string' || name === '') throw new UsageError('as takes a user name: as(\'deploy\', fn) or as({ user: \'deploy\' }, fn)')
+    return this.scope.run({ ...this.currentScope(), user: name }, fn)
   }
 
-  /** Uploads a local file or a buffer; missing remote directories are made. */
+  /**
+   * Uploads a local file or a buffer; missing remote directories are made. A remote path ending
+   * in `/` is a directory the file goes into, under its own name (scp's way).
+   */
   async upload(source: string | Buffer, remotePath: string): Promise<void> {
     const started = Date.now()
     const what = typeof source === 'string' ? source : `(${source.length} bytes)`
-    const target = this.resolvePath(remotePath)
+    if (typeof source === 'string') checkLocalFile(source)
+    let target = this.resolvePath(wordOf(remotePath, 'upload: the remote path'))
+    if (target.endsWith('/')) {
+      if (typeof source !== 'string') throw new UsageError(`upload of a buffer to ${target}: name the remote file, not only its directory`)
+      target += basename(source)
+    }
     this.reporter.emit({ type: 'command', host: this.host.name, command: `upload ${what} → ${target}` })
-    await this.backend.upload(this.host, source, target)
+    await this.backend.upload(this.host, source, sftpPath(target))
     this.reporter.emit({
       type: 'command-end',
       host: this.host.name,
@@ -110,16 +127,19 @@ export class HostContext {
     })
   }
 
-  /** Downloads a remote file to a local path. */
+  /**
+   * Downloads a remote file to a local path; into an existing local directory (or a path ending
+   * in `/`) under its own name. The local file changes only once the whole file has arrived.
+   */
   async download(remotePath: string, localPath: string): Promise<void> {
-    const source = this.resolvePath(remotePath)
-    this.reporter.emit({ type: 'command', host: this.host.name, command: `download ${source} → ${localPath}` })
-    await this.backend.download(this.host, source, localPath)
+    const source = this.resolvePath(wordOf(remotePath, 'download: the remote path'))
+    const local = isLocalDirectory(localPath) ? join(localPath, posix.basename(source)) : localPath
+    this.reporter.emit({ type: 'command', host: this.host.name, command: `download ${source} → ${local}` })
+    await this.backend.download(this.host, sftpPath(source), local)
   }
 
   private resolvePath(path: string): string {
-    const cwd = this.currentScope().cwd
-    return path.startsWith('/') || cwd === undefined ? path : `${cwd}/${path}`
+    return inDirectory(this.currentScope().cwd, path)
   }
 
   private currentScope(): CommandScope {
@@ -160,4 +180,15 @@ export class HostContext {
     }
     return result
   }
+}
+
+/** An upload's local file must be a file: a directory or a missing path says so before any host is touched. */
+function checkLocalFile(path: string): void {
+  const stats = statSync(path, { throwIfNoEntry: false })
+  if (stats === undefined) throw new UsageError(`upload: no local file ${path} (relative paths are from ${process.cwd()})`)
+  if (stats.isDirectory()) throw new UsageError(`upload: ${path} is a directory; upload takes one file (pack a directory with tar first)`)
+}
+
+function isLocalDirectory(path: string): boolean {
+  return path.endsWith('/') || statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 }

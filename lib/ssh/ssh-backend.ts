@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { homedir, userInfo } from 'node:os'
-import { join, posix } from 'node:path'
+import { basename, dirname, join, posix } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Config, NodeSSH } from 'node-ssh'
 import { ConnectionError, DeployError, errorMessage } from '../errors.ts'
@@ -146,26 +146,38 @@ export class SshBackend implements Backend {
 
   async upload(host: Host, source: string | Buffer, remotePath: string): Promise<void> {
     await this.transfer(host, `upload to ${remotePath}`, () => 'the remote file is incomplete', async (ssh, sftp) => {
-      // node-ssh's putFile makes a missing directory and tries again: a buffer's upload does the same.
-      if (typeof source === 'string') return ssh.putFile(source, remotePath, sftp, { concurrency: 16 })
-      const write = () =>
-        new Promise<void>((resolve, reject) => sftp.writeFile(remotePath, source, (error: Error | null | undefined) => (error ? reject(error) : resolve())))
-      try {
-        await write()
-      } catch (error) {
-        if (errorMessage(error) !== 'No such file') throw error
-        await ssh.mkdir(posix.dirname(remotePath), 'sftp', sftp)
-        await write()
+      const put = async () => {
+        // node-ssh's putFile makes a missing directory and tries again: a buffer's upload does the same.
+        if (typeof source === 'string') return ssh.putFile(source, remotePath, sftp, { concurrency: 16 })
+        const write = () =>
+          new Promise<void>((resolve, reject) => sftp.writeFile(remotePath, source, (error: Error | null | undefined) => (error ? reject(error) : resolve())))
+        try {
+          await write()
+        } catch (error) {
+          if (errorMessage(error) !== 'No such file') throw error
+          await ssh.mkdir(posix.dirname(remotePath), 'sftp', sftp)
+          await write()
+        }
       }
+      await explainDirectory(sftp, remotePath, put, 'name the file in it, or end the path with / to upload under the local name')
     })
   }
 
   async download(host: Host, remotePath: string, localPath: string): Promise<void> {
+    // Written beside it and renamed once whole: a failed or stopped download leaves the local file as it was.
+    const partial = join(dirname(localPath), `.${basename(localPath)}.${process.pid}.part`)
     const removePartial = () => {
-      rmSync(localPath, { force: true })
-      return `the partial ${localPath} was removed`
+      rmSync(partial, { force: true })
+      return `${localPath} was left as it was`
     }
-    await this.transfer(host, `download of ${remotePath}`, removePartial, (ssh, sftp) => ssh.getFile(localPath, remotePath, sftp, { concurrency: 16 }))
+    try {
+      await this.transfer(host, `download of ${remotePath}`, removePartial, (ssh, sftp) =>
+        explainDirectory(sftp, remotePath, () => ssh.getFile(partial, remotePath, sftp, { concurrency: 16 }), 'download takes one file (pack a directory with tar first)')
+      )
+      renameSync(partial, localPath)
+    } finally {
+      rmSync(partial, { force: true })
+    }
   }
 
   /**
@@ -432,4 +444,19 @@ function describeConnectError(target: SshTarget, error: unknown): string {
     return `authentication refused for ${where}; check the user, IdentityFile and the host's authorized_keys`
   }
   return `cannot connect to ${where}: ${message}`
+}
+
+/**
+ * SFTP answers a transfer to or from a directory with a bare "Failure": on such a failure, says
+ * that the remote path is a directory and what to do (one stat, only then).
+ */
+async function explainDirectory(sftp: SFTPWrapper, remotePath: string, transfer: () => Promise<void>, advice: string): Promise<void> {
+  try {
+    await transfer()
+  } catch (error) {
+    if (errorMessage(error) !== 'Failure') throw error
+    const isDirectory = await new Promise<boolean>((resolve) => sftp.stat(remotePath, (statError: Error | undefined, stats: { isDirectory(): boolean }) => resolve(!statError && stats.isDirectory())))
+    if (isDirectory) throw new Error(`${remotePath} is a directory on the host; ${advice}`)
+    throw error
+  }
 }

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { execFileSync, type ChildProcess } from 'node:child_process'
@@ -73,11 +73,20 @@ test('limit: 2 is never exceeded, proven from timestamps written on the hosts', 
 })
 
 test('within, withEnv, as, sudo, capture, test and stdin behave as documented', async () => {
-  for (const host of hosts) onHost(host, 'mkdir -p /srv/sub')
+  for (const host of hosts) onHost(host, 'mkdir -p /srv/sub ~/tsub && rm -f ~/tsub/up.txt')
   const result = await runCli(['farm', 'probe:scopes'], { cwd: project })
   assert.equal(result.code, 0, result.stderr)
   const scopes = JSON.parse(readOnHost(hosts[0] ?? '', 'cat /tmp/scopes.json')) as Record<string, unknown>
+  const home = String(scopes['home'])
+  assert.match(home, /^\/.+/)
   assert.deepEqual(scopes, {
+    home,
+    tildeWithin: `${home}/tsub`,
+    tildeUpload: 'up',
+    numbers: '5-2.5',
+    envNumber: '4',
+    asObject: 'nobody',
+    byName: ['ok'],
     within: '/srv',
     nested: '/srv/sub',
     env: "it's a $test",
@@ -106,6 +115,13 @@ test('upload then download round-trips a binary file of several MiB exactly', as
   assert.equal(digest(readFileSync(out)), digest(bytes))
   assert.equal(readOnHost(db, 'sha256sum < /tmp/rt-new/file/roundtrip.bin').split(' ')[0], digest(bytes))
   assert.equal(readOnHost(db, 'cat /tmp/rt-new/buffer/sub/note.txt'), `from ${db}\n`)
+  assert.equal(readOnHost(db, 'sha256sum < /tmp/rt-new/into/in.bin').split(' ')[0], digest(bytes))
+  assert.deepEqual(JSON.parse(readFileSync(`${out}.failures.json`, 'utf8')), [
+    `${db}: download of /tmp/rt-new failed: /tmp/rt-new is a directory on the host; download takes one file (pack a directory with tar first)`,
+    `${db}: upload to /tmp/rt-new/file failed: /tmp/rt-new/file is a directory on the host; name the file in it, or end the path with / to upload under the local name`,
+  ])
+  assert.equal(digest(readFileSync(out)), digest(bytes), 'the failed download left the local file as it was')
+  assert.deepEqual(readdirSync(dir).sort(), ['in.bin', 'out.bin', 'out.bin.failures.json'], 'no partial file left beside it')
 })
 
 test('a command failing on one host exits 1 and the summary names the host and the command', async () => {
@@ -355,7 +371,8 @@ test('the first Ctrl-C stops an upload and a download mid-transfer, each saying 
   onHost(downloadHost, `head -c ${size} /dev/urandom > /tmp/transfer-source.bin`)
   const sftpServers = () => [uploadHost, downloadHost].filter((host) => peekOnHost(host, 'pgrep -x sftp-server').code === 0)
   const uploaded = () => Number(peekOnHost(uploadHost, 'stat -c %s /tmp/transfer.bin 2>/dev/null || echo 0').stdout.trim())
-  const downloaded = () => (existsSync(out) ? statSync(out).size : 0)
+  // The download arrives beside `out` under a hidden name, renamed to `out` once whole.
+  const downloaded = () => readdirSync(dir).filter((name) => name !== 'in.bin').reduce((sum, name) => sum + statSync(join(dir, name)).size, 0)
   // 24 MiB at 8 Mbit/s take 25 s each way.
   for (const host of [uploadHost, downloadHost]) farm('rate', host, '8mbit')
   try {
@@ -372,9 +389,9 @@ test('the first Ctrl-C stops an upload and a download mid-transfer, each saying 
     assert.ok(Date.now() - interruptedAt < 10_000, `the run ended ${Date.now() - interruptedAt} ms after Ctrl-C`)
     assert.match(result.stderr, /interrupted: stopping remote work \(2 running command\(s\) or file transfer\(s\) stopped\)/)
     assert.match(result.stderr, new RegExp(`${uploadHost}: upload to /tmp/transfer.bin stopped by Ctrl-C; the remote file is incomplete`))
-    assert.match(result.stderr, new RegExp(`${downloadHost}: download of /tmp/transfer-source.bin stopped by Ctrl-C; the partial ${out} was removed`))
+    assert.match(result.stderr, new RegExp(`${downloadHost}: download of /tmp/transfer-source.bin stopped by Ctrl-C; ${out} was left as it was`))
     assert.ok(uploaded() < size, `the upload did not run to its end: ${uploaded()} of ${size} bytes`)
-    assert.equal(existsSync(out), false, 'the partial download is gone')
+    assert.deepEqual(readdirSync(dir), ['in.bin'], 'the partial download is gone, and no out.bin was made')
     const gone = Date.now() + 10_000
     while (sftpServers().length > 0 && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 200))
     assert.deepEqual(sftpServers(), [], 'no SFTP server left running on the hosts')

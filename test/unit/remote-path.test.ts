@@ -1,0 +1,36 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { inDirectory, quotePath, sftpPath } from '../../lib/ssh/remote-path.ts'
+import { buildCommand } from '../../lib/ssh/command.ts'
+
+test('a leading ~ is left for the shell to expand, the rest of the path quoted', () => {
+  assert.equal(quotePath('~'), '~')
+  assert.equal(quotePath('~/app'), '~/app')
+  assert.equal(quotePath("~/my app's"), `~/'my app'\\''s'`)
+  assert.equal(quotePath('/srv/~x'), "'/srv/~x'")
+  assert.equal(quotePath('~other/x'), `'~other/x'`, 'only the login directory is expanded')
+  assert.equal(buildCommand('pwd', { cwd: '~/a b' }), "cd ~/'a b' && pwd")
+})
+
+test('for SFTP, which starts in the login directory, ~/x is x', () => {
+  assert.equal(sftpPath('~/x/y.txt'), 'x/y.txt')
+  assert.equal(sftpPath('~'), '.')
+  assert.equal(sftpPath('/tmp/x'), '/tmp/x')
+  assert.equal(sftpPath('rel/x'), 'rel/x')
+})
+
+test('a relative path is inside within()\'s directory; an absolute or ~ path is not', () => {
+  assert.equal(inDirectory('/srv/app/', 'log'), '/srv/app/log')
+  assert.equal(inDirectory('~/app', 'log'), '~/app/log')
+  assert.equal(inDirectory('/srv/app', '~/x'), '~/x')
+  assert.equal(inDirectory('/srv/app', '/etc/x'), '/etc/x')
+  assert.equal(inDirectory(undefined, 'x'), 'x')
+})
+
+test('command words and environment values may be numbers; anything else is a one-line error', () => {
+  assert.equal(buildCommand(['sleep', 5]), 'sleep 5')
+  assert.equal(buildCommand('echo "$N"', { env: { N: '4' } }), `( export N=4 ; echo "$N" )`)
+  assert.throws(() => buildCommand(['echo', { a: 1 } as unknown as string]), { name: 'UsageError', message: 'word 2 of the command is an object; pass a string or a number' })
+  assert.throws(() => buildCommand(['echo', undefined as unknown as string]), /word 2 of the command is undefined/)
+  assert.throws(() => buildCommand(5 as unknown as string), /a command is a string or an array of words, got a number/)
+})
