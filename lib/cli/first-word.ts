@@ -20,8 +20,9 @@ export function isMissingStage(word: string, rest: readonly string[], tasks: rea
   const isTaskTypo = suggestTasks(word, tasks).length > 0
   const isStageTypo = suggestTasks(word, stages ?? []).length > 0
   const isFollowedByTask = rest.some((other) => tasks.includes(other))
-  // A near-miss of a task keeps its task suggestions, unless it is as near a stage and tasks follow.
-  if (isTaskTypo) return isStageTypo && isFollowedByTask
+  // A near-miss of a task keeps its task suggestions, unless tasks follow and it is as near a
+  // stage, or is a usual stage's name (`deploy prod deploy` with a task `prim`).
+  if (isTaskTypo) return isFollowedByTask && (isStageTypo || USUAL_STAGES.has(word.toLowerCase()))
   return isStageTypo || isFollowedByTask || USUAL_STAGES.has(word.toLowerCase())
 }
 

@@ -46,6 +46,10 @@ export function validateFilter(filter: HostFilter, allHosts: readonly Host[], ro
       )
     }
   }
+  // Each matches some server (above); together they may match none, and every task would do nothing.
+  if (filter.roles.length > 0 && filter.hosts.length > 0 && applyFilter(allHosts, filter).length === 0) {
+    throw new UsageError(`ROLES=${filter.roles.join(',')} and HOSTS=${filter.hosts.join(',')} together match no server; loosen one of them.`)
+  }
 }
 
 export function applyFilter(hosts: readonly Host[], filter: HostFilter): Host[] {

@@ -213,6 +213,7 @@ test('bad filters, stages, stage values, hooks and -T patterns: one line, nothin
   const cases: { args: string[]; code: number; expected: string | RegExp; startsTasks?: true }[] = [
     { args: ['farm', 'probe:mark', 'HOSTS='], code: 2, expected: 'error: HOSTS= is empty: name at least one host, or leave HOSTS out.' },
     { args: ['farm', 'probe:mark', '--roles', ''], code: 2, expected: 'error: --roles "" is empty: name at least one role, or leave --roles out.' },
+    { args: ['farm', 'probe:mark', 'ROLES=db', 'HOSTS=h01'], code: 2, expected: 'error: ROLES=db and HOSTS=h01 together match no server; loosen one of them.' },
     { args: ['farm', 'probe:mark', 'hosts=h01'], code: 2, expected: 'error: "hosts=h01" is not a filter; did you mean HOSTS=h01? Filters are written HOSTS= and ROLES=.' },
     { args: ['staging', 'probe:mark'], code: 2, expected: /^error: No stage "staging" \(roles\/staging\.yaml does not exist\); stages: badhost, badroles, farm, nossh\.$/ },
     { args: ['badhost', 'probe:mark'], code: 2, expected: 'error: roles/badhost.yaml:2: invalid host "web1:abc": write it as host, user@host or user@host:port' },

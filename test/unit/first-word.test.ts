@@ -30,6 +30,10 @@ test('a first word that is neither task nor stage: missing stage or unknown task
     assert.equal(unknownFirstWord(word, rest, TASKS, stages).message, message, `${word} ${rest.join(' ')}`)
     assert.equal(unknownFirstWord(word, rest, TASKS, stages).exitCode, 2)
   }
+  // A near-miss of a task followed by tasks is a stage when it is a usual stage's name (a project with a task `prim`).
+  const withPrim = [...TASKS, 'prim']
+  assert.equal(unknownFirstWord('prod', ['deploy'], withPrim, ['farm']).message, 'No stage "prod" (roles/prod.yaml does not exist); stages: farm.')
+  assert.equal(unknownFirstWord('prod', [], withPrim, ['farm']).message, 'Unknown task "prod". Did you mean "prim"? Run `deploy -T` to list tasks.')
 })
 
 test('stages are the roles/*.yaml files; no roles/ directory is undefined', () => {

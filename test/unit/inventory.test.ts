@@ -63,6 +63,18 @@ test('HOSTS= selects a server by its name, or every server on a hostname', () =>
   assert.throws(() => names(['localhost:2203']), /Unknown host "localhost:2203" in HOSTS filter\. Known hosts: localhost:2201, localhost:2202, web2\./)
 })
 
+test('ROLES= and HOSTS= that each match servers but none together are refused, not a run that does nothing', () => {
+  const inventory = new Inventory()
+  inventory.server('h01', { roles: ['web'] })
+  inventory.server('h02', { roles: ['db'] })
+  const filter = { roles: ['web'], hosts: ['h02'] }
+  assert.throws(() => validateFilter(filter, inventory.all(), inventory.roleNames()), {
+    name: 'UsageError',
+    message: 'ROLES=web and HOSTS=h02 together match no server; loosen one of them.',
+  })
+  assert.doesNotThrow(() => validateFilter({ roles: ['web', 'db'], hosts: ['h02'] }, inventory.all(), inventory.roleNames()))
+})
+
 test('ssh_config is looked up by hostname, not by the port-qualified name', () => {
   const inventory = new Inventory()
   const a = inventory.server('localhost:2201')
