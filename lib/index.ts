@@ -11,7 +11,7 @@
  * })
  * ```
  */
-import { currentSession } from './runner/session.ts'
+import { currentSession, type Session } from './runner/session.ts'
 import { callerLocation } from './config/caller-location.ts'
 import { invokeTask } from './runner/invoke.ts'
 import { onHosts, type HostBlock, type OnOptions } from './runner/on.ts'
@@ -82,7 +82,21 @@ export function role(name: string, hosts: readonly string[] | string, properties
  * @example await on(roles('web', 'app'), async (remote) => remote.run('uptime'))
  */
 export function roles(...names: string[]): Host[] {
-  return currentSession().hostsFor(names)
+  const session = currentSession()
+  sayUnknownRoles(session, names)
+  return session.hostsFor(names)
+}
+
+/** A role no server has is usually a typo: said once per run and role, as a task's roles are. */
+function sayUnknownRoles(session: Session, names: readonly string[]): void {
+  const known = session.inventory.roleNames()
+  if (known.size === 0) return
+  for (const name of names) {
+    if (name === 'all' || known.has(name) || session.rolesSaidUnknown.has(name)) continue
+    session.rolesSaidUnknown.add(name)
+    const text = `roles(${JSON.stringify(name)}): no server has role ${name} (roles: ${[...known].sort().join(', ')})`
+    session.reporter.emit({ type: 'message', level: 'warn', text })
+  }
 }
 
 /**

@@ -41,6 +41,8 @@ export class Session {
   hasWarnedNoServers = false
   /** Tasks already said to have a role no server has: a task invoked again (deploy:verify, once per wave) says it once. */
   readonly tasksWarnedOfUnknownRoles = new Set<string>()
+  /** Roles `roles()` was asked for that no server has, already said. */
+  readonly rolesSaidUnknown = new Set<string>()
   /** Hosts that completed at least one remote block. */
   readonly touchedHosts = new Set<string>()
   readonly taskTimings: { name: string; durationMs: number; ok: boolean }[] = []

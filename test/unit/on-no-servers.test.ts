@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Session } from '../../lib/runner/session.ts'
+import { resetSession, Session } from '../../lib/runner/session.ts'
+import { roles, server } from '../../lib/index.ts'
 import { onHosts } from '../../lib/runner/on.ts'
 import type { RunEvent } from '../../lib/report/events.ts'
 
@@ -23,4 +24,16 @@ test('on() with no hosts left by a filter or a role, while servers exist, says n
   session.inventory.server('web1')
   await onHosts(session, [], {}, async () => {})
   assert.deepEqual(warnings, [])
+})
+
+test('roles() asked for a role no server has (usually a typo) says so once per role', () => {
+  const session = resetSession()
+  const warnings: string[] = []
+  session.reporter = { emit: (event: RunEvent) => void (event.type === 'message' && event.level === 'warn' && warnings.push(event.text)) }
+  server('web1', { roles: ['web'] })
+  server('db1', { roles: ['db'] })
+  assert.deepEqual(roles('wbe'), [])
+  assert.deepEqual(roles('wbe', 'db').map((host) => host.name), ['db1'])
+  assert.deepEqual(roles('all').length, 2)
+  assert.deepEqual(warnings, ['roles("wbe"): no server has role wbe (roles: db, web)'])
 })
