@@ -157,7 +157,8 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
     session.inventory.all().map((host) => host.name),
     new Set(applyFilter(session.inventory.all(), session.filter).map((host) => host.name)),
     session.touchedHosts,
-    failed
+    failed,
+    session.unstartedHosts
   )
   const summary: RunSummary = {
     ok: failure === undefined && (failed.size === 0 || session.isWithinFailBudget()),

@@ -24,6 +24,8 @@ export interface RunSummary {
   /** Hosts ROLES=/HOSTS= left out that worked for the run anyway (a swarm's tracker and seeder). */
   helperHosts?: string[]
   failedHosts: { host: string; message: string }[]
+  /** Hosts a block never started, since the run stopped before them (in sequence or groups). */
+  unstartedHosts?: string[]
   /** A failure that belongs to no host (a local error in a task). */
   error?: string
 }

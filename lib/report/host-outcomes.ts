@@ -6,6 +6,8 @@ export interface HostOutcomes {
   /** Hosts the filters left out that worked for the run anyway (a swarm's tracker and seeder). */
   helperHosts: string[]
   failedHosts: { host: string; message: string }[]
+  /** Hosts a block never started (the run stopped before them) that nothing else ran on. */
+  unstartedHosts: string[]
 }
 
 /**
@@ -17,7 +19,8 @@ export function hostOutcomes(
   inventory: readonly string[],
   kept: ReadonlySet<string>,
   touched: ReadonlySet<string>,
-  failed: ReadonlyMap<string, Error>
+  failed: ReadonlyMap<string, Error>,
+  unstarted: ReadonlySet<string> = new Set()
 ): HostOutcomes {
   const order = new Map(inventory.map((host, index) => [host, index]))
   const position = (host: string) => order.get(host) ?? order.size
@@ -25,6 +28,7 @@ export function hostOutcomes(
   return {
     succeededHosts: finished.filter((host) => kept.has(host)),
     helperHosts: finished.filter((host) => !kept.has(host)),
+    unstartedHosts: inventory.filter((host) => unstarted.has(host) && !touched.has(host) && !failed.has(host)),
     failedHosts: [...failed]
       .map(([host, error]) => ({ host, message: error.message }))
       .sort((a, b) => position(a.host) - position(b.host)),

@@ -12,6 +12,8 @@ export function renderSummary(summary: RunSummary, paint: Paint): string[] {
   }
   const helpers = summary.helperHosts ?? []
   if (helpers.length > 0) lines.push(`· ${helpers.length} host(s) outside ROLES=/HOSTS= took part: ${helpers.join(', ')}`)
+  const unstarted = summary.unstartedHosts ?? []
+  if (unstarted.length > 0) lines.push(`· ${unstarted.length} host(s) never started (the run stopped before them): ${unstarted.join(', ')}`)
   if (failed.length > 0) {
     lines.push(`${paint.red('✖')} ${failed.length} host(s) failed:`)
     for (const { host, message } of failed) {

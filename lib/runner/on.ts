@@ -52,6 +52,8 @@ export async function onHosts<T>(
     options.onError !== 'continue' && o.failures.size > 0 && (!session.isWithinFailBudget(o.failures.keys()) || isCutShort())
   )
   for (const name of outcome.values.keys()) session.touchedHosts.add(name)
+  // In sequence or groups, hosts after a failure never start: the summary says so.
+  for (const host of hosts) if (!outcome.values.has(host.name) && !outcome.failures.has(host.name)) session.unstartedHosts.add(host.name)
   for (const [name, error] of outcome.failures) {
     session.failedHosts.set(name, error)
     session.reporter.emit({ type: 'host-failed', host: name, message: error.message })

@@ -45,6 +45,8 @@ export class Session {
   readonly rolesSaidUnknown = new Set<string>()
   /** Hosts that completed at least one remote block. */
   readonly touchedHosts = new Set<string>()
+  /** Hosts an `on` block never started, since an earlier host's failure stopped it (in sequence or groups). */
+  readonly unstartedHosts = new Set<string>()
   readonly taskTimings: { name: string; durationMs: number; ok: boolean }[] = []
   /** The tasks being invoked, outermost first, through hooks and `invoke`: bounds their depth. */
   readonly invocationChain = new AsyncLocalStorage<readonly string[]>()

@@ -22,7 +22,7 @@ test('max_fail rejects what it cannot read, naming the value', () => {
 })
 
 /** Runs `on` in sequence over hosts a, b, c where b fails; returns the hosts whose block ran. */
-async function sequenceWithFailingB(budget: string): Promise<{ ran: string[]; error?: Error }> {
+async function sequenceWithFailingB(budget: string): Promise<{ ran: string[]; unstarted: string[]; error?: Error }> {
   const session = new Session()
   const hosts = ['a', 'b', 'c'].map((name) => session.inventory.server(name))
   session.failBudget = parseFailBudget(budget)
@@ -33,9 +33,9 @@ async function sequenceWithFailingB(budget: string): Promise<{ ran: string[]; er
       ran.push(remote.host.name)
       if (remote.host.name === 'b') throw new Error('b is down')
     })
-    return { ran }
+    return { ran, unstarted: [...session.unstartedHosts] }
   } catch (error) {
-    return { ran, error: error as Error }
+    return { ran, unstarted: [...session.unstartedHosts], error: error as Error }
   }
 }
 
@@ -45,6 +45,8 @@ test('in sequence, a failure within max_fail lets the hosts after it run; beyond
   assert.equal(within.error, undefined)
   const beyond = await sequenceWithFailingB('0')
   assert.deepEqual(beyond.ran, ['a', 'b'])
+  assert.deepEqual(within.unstarted, [])
+  assert.deepEqual(beyond.unstarted, ['c'], 'the summary can say c never started')
   assert.match(beyond.error?.message ?? '', /failed on 1 of 3 hosts: b/)
 })
 

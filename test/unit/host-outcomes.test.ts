@@ -20,5 +20,10 @@ test('hosts the filters left out that took part are helpers, not successes; unto
   const kept = new Set(['h04', 'h05'])
   const touched = new Set(['h05', 'h01', 'h04'])
   const outcomes = hostOutcomes(inventory, kept, touched, new Map([['h04', new Error('no')]]))
-  assert.deepEqual(outcomes, { succeededHosts: ['h05'], helperHosts: ['h01'], failedHosts: [{ host: 'h04', message: 'no' }] })
+  assert.deepEqual(outcomes, { succeededHosts: ['h05'], helperHosts: ['h01'], failedHosts: [{ host: 'h04', message: 'no' }], unstartedHosts: [] })
+})
+
+test('hosts a block never started are listed as such, unless another block ran on them', () => {
+  const outcomes = hostOutcomes(inventory, new Set(inventory), new Set(['h01', 'h05']), new Map([['h02', new Error('no')]]), new Set(['h05', 'h04', 'h03']))
+  assert.deepEqual(outcomes.unstartedHosts, ['h03', 'h04'])
 })

@@ -28,3 +28,13 @@ test('a run that succeeded lists its hosts as succeeded; one that failed does no
     'Failed in 1.20s',
   ])
 })
+
+test('hosts the run stopped before are said apart from the failed ones', () => {
+  assert.deepEqual(renderSummary({ ...base, succeededHosts: ['h01'], ok: false, failedHosts: [{ host: 'h02', message: 'h02: `false` exited 1' }], unstartedHosts: ['h03', 'h04'] }, paint), [
+    '· 1 host(s) had no failure of their own: h01',
+    '· 2 host(s) never started (the run stopped before them): h03, h04',
+    '✖ 1 host(s) failed:',
+    '    h02: `false` exited 1',
+    'Failed in 1.20s',
+  ])
+})
