@@ -19,6 +19,7 @@ import { invokeTask, unknownTask } from '../runner/invoke.ts'
 import { checkHookCycles, checkHookTargets } from '../runner/hook-check.ts'
 import { SshBackend } from '../ssh/ssh-backend.ts'
 import { DryRunBackend } from '../ssh/dry-run-backend.ts'
+import { printLocalCommands } from '../runner/local-dry-run.ts'
 import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter.ts'
 import { createPaint } from '../report/format.ts'
 import { renderSummary } from '../report/summary.ts'
@@ -80,10 +81,11 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     const connectTimeoutS = readInteger(fetch, 'ssh_connect_timeout', 10, { min: 1, max: 3600, unit: 'seconds' })
     const isShellPersistent = readSwitch(fetch, 'ssh_persistent_shell', true)
 
-    const reporter = new ConsoleReporter(io.stderr, paint, request.verbosity)
+    const reporter = new ConsoleReporter(io.stderr, paint, request.verbosity, request.dryRun || request.verbosity === 'verbose')
     session.reporter = reporter
     if (request.concurrency !== undefined) session.setConcurrency(request.concurrency)
     session.isDryRun = request.dryRun
+    if (request.dryRun) printLocalCommands(reporter)
     session.backend = request.dryRun
       ? new DryRunBackend()
       : new SshBackend({

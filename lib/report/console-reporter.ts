@@ -20,7 +20,9 @@ export class ConsoleReporter implements Reporter {
   constructor(
     private readonly out: TerminalOutput,
     private readonly paint: Paint,
-    private readonly verbosity: Verbosity
+    private readonly verbosity: Verbosity,
+    /** Also quiet commands (capture, test): --dry-run shows every command it would run. */
+    private readonly showsQuietCommands = verbosity === 'verbose'
   ) {}
 
   emit(event: RunEvent): void {
@@ -45,7 +47,8 @@ export class ConsoleReporter implements Reporter {
       case 'task-skip':
         return isQuiet ? [] : [paint.dim(`- ${event.task} skipped: ${event.reason}`)]
       case 'command':
-        return isQuiet ? [] : [`  ${paint.host(event.host)} ${paint.dim('$')} ${event.command}`]
+        if (isQuiet || (event.quiet && !this.showsQuietCommands)) return []
+        return [`  ${paint.host(event.host)} ${paint.dim('$')} ${event.command}`]
       case 'command-end':
         return isVerbose ? [`  ${paint.host(event.host)} ${paint.dim(`exit ${event.code} in ${formatDuration(event.durationMs)}`)}`] : []
       case 'output':

@@ -3,7 +3,8 @@ export type RunEvent =
   | { type: 'task-start'; task: string }
   | { type: 'task-end'; task: string; durationMs: number; ok: boolean }
   | { type: 'task-skip'; task: string; reason: string }
-  | { type: 'command'; host: string; command: string }
+  /** `quiet`: a command whose output the caller keeps (capture, test): shown under --verbose and --dry-run only. */
+  | { type: 'command'; host: string; command: string; quiet?: true }
   | { type: 'command-end'; host: string; command: string; code: number | null; durationMs: number }
   | { type: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'host-failed'; host: string; message: string }

@@ -149,7 +149,7 @@ export class HostContext {
   private async runText(text: string, options: RunOptions): Promise<CommandResult> {
     const hostName = this.host.name
     const started = Date.now()
-    if (!options.quiet) this.reporter.emit({ type: 'command', host: hostName, command: text })
+    this.reporter.emit({ type: 'command', host: hostName, command: text, ...(options.quiet ? { quiet: true as const } : {}) })
     const stderrLines: string[] = []
     const toLine = (stream: 'stdout' | 'stderr') => (line: string) => {
       if (stream === 'stderr') {

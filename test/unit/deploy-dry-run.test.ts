@@ -2,9 +2,9 @@
 // before any host is touched. Nothing connects anywhere.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { DEPLOY_PROJECT_FILES, hostCommands, makeGitProject, runDryCli } from '../helpers/dry-run-project.ts'
 
 function scratchDir(): string {
@@ -89,12 +89,29 @@ test('deploy:rollback --dry-run previews its commands with a stand-in for the re
   })
 })
 
-test('deploy:cleanup --dry-run says why no removal shows', async () => {
+test('deploy:cleanup --dry-run shows the listing it would read (a capture) and says why no removal shows', async () => {
   await inDeployProject('cleanup', async (dir, tmp) => {
     const result = await runDryCli(['x', 'deploy:cleanup', '--dry-run', 'keep_releases=2'], dir, tmp)
     assert.equal(result.code, 0, result.stderr)
+    assert.ok(hostCommands(result.stderr).some((line) => line.startsWith("  one.invalid $ printf 'current=' && ")), result.stderr)
     assert.match(result.stderr, /^dry run: the hosts' releases are not listed, so no removal shows; each host would keep its newest 2 releases and the one current points to$/m)
   })
+})
+
+test('--dry-run prints a task\'s local commands ($) instead of running them; deploy still packs the release', async () => {
+  const marker = join(scratchDir(), 'local-marker')
+  const deployfile = `${DEPLOY_PROJECT_FILES['deployfile.ts']}import { $, task } from 'murder'\ntask('build', async () => { const out = await $\`touch ${marker} && echo built\`; if (out.stdout !== '') throw new Error('ran') })\n`
+  const project = makeGitProject('local-dry', { ...DEPLOY_PROJECT_FILES, 'deployfile.ts': deployfile })
+  const tmp = scratchDir()
+  try {
+    const result = await runDryCli(['x', 'build', 'deploy', '--dry-run', 'deploy_via=copy'], project.dir, tmp)
+    assert.equal(result.code, 0, result.stderr)
+    assert.ok(hostCommands(result.stderr).includes(`  local $ touch ${marker} && echo built`), result.stderr)
+    assert.equal(existsSync(marker), false, 'the local command did not run')
+    assert.match(result.stderr, new RegExp(`\\(at ${project.sha}\\) deployed as release`))
+  } finally {
+    for (const dir of [project.dir, tmp, dirname(marker)]) rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('deploy:symlink:release alone is refused before any host: it would point current at a release no one made', async () => {
