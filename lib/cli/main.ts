@@ -59,6 +59,9 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     if (request.kind === 'run') for (const [name, value] of Object.entries(request.variables)) session.variables.override(name, value)
     const deployfile = findDeployfile(io.cwd, request.file)
     const projectRoot = dirname(deployfile)
+    // As Rake and cap move to the Capfile's directory: a task's relative local paths and its `$`
+    // commands mean the same wherever the user stands (a subdirectory, or elsewhere with -f).
+    process.chdir(projectRoot)
     const words = [...request.words]
     const stage = words[0] !== undefined && isStage(projectRoot, words[0]) ? words.shift() : undefined
     if (stage !== undefined) session.variables.set('stage', stage, 'command line')

@@ -2,7 +2,7 @@
 // before any host is touched. Nothing connects anywhere.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { DEPLOY_PROJECT_FILES, hostCommands, makeGitProject, runDryCli } from '../helpers/dry-run-project.ts'
@@ -111,6 +111,22 @@ test('--dry-run prints a task\'s local commands ($) instead of running them; dep
     assert.match(result.stderr, new RegExp(`\\(at ${project.sha}\\) deployed as release`))
   } finally {
     for (const dir of [project.dir, tmp, dirname(marker)]) rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('tasks run in the project root (the deployfile\'s directory), from a subdirectory or with -f from elsewhere', async () => {
+  const out = join(scratchDir(), 'where')
+  const deployfile = `import { appendFileSync } from 'node:fs'\nimport { task } from 'murder'\ntask('where', async () => appendFileSync(${JSON.stringify(out)}, process.cwd() + '\\n'))\n`
+  const project = makeGitProject('where', { 'deployfile.ts': deployfile, 'sub/dir/.keep': '' })
+  const elsewhere = scratchDir()
+  try {
+    for (const [args, cwd] of [[['where'], join(project.dir, 'sub/dir')], [['-f', join(project.dir, 'deployfile.ts'), 'where'], elsewhere]] as const) {
+      const result = await runDryCli(args, cwd, elsewhere)
+      assert.equal(result.code, 0, result.stderr)
+    }
+    assert.equal(readFileSync(out, 'utf8'), `${project.dir}\n${project.dir}\n`)
+  } finally {
+    for (const dir of [project.dir, elsewhere, dirname(out)]) rmSync(dir, { recursive: true, force: true })
   }
 })
 
