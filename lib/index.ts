@@ -53,8 +53,11 @@ export function set(name: string, value: unknown): void {
  * @example const keep = Number(fetch('keep_releases', 5))
  * Warning: values given on the command line are strings.
  */
-export function fetch<T = unknown>(name: string, fallback?: T): T {
-  return currentSession().variables.fetch<T>(name, fallback)
+export function fetch<T = unknown>(name: string, fallback?: T | (() => T)): T {
+  const variables = currentSession().variables
+  if (typeof fallback !== 'function') return variables.fetch<T>(name, fallback)
+  // Capistrano's `fetch(:name) { default }`: the function gives the default, only when needed.
+  return variables.fetch<T | undefined>(name, undefined) ?? (fallback as () => T)()
 }
 
 /**
@@ -132,12 +135,16 @@ export function primary(roleName: string): Host | undefined {
  * @param options - `desc` (shown by `deploy -T`) and `roles` (the context's `hosts`)
  * @example task('restart', { desc: 'Restart the app', roles: 'app' }, async ({ hosts }) => { … })
  */
-export function task(name: string, options: TaskOptions, body?: TaskBody): void
+export function task(name: string, options: TaskOptions | string, body?: TaskBody): void
 export function task(name: string, body: TaskBody): void
-export function task(name: string, optionsOrBody: TaskOptions | TaskBody, body?: TaskBody): void {
-  const options = typeof optionsOrBody === 'function' ? {} : optionsOrBody
+export function task(name: string, optionsOrBody: TaskOptions | string | TaskBody, body?: TaskBody): void {
+  const origin = callerLocation()
+  // A string is the task's desc: task('restart', 'Restart the app', fn).
+  const options = typeof optionsOrBody === 'function' ? {} : typeof optionsOrBody === 'string' ? { desc: optionsOrBody } : optionsOrBody
   const fn = typeof optionsOrBody === 'function' ? optionsOrBody : body
-  currentSession().registry.define(name, options, fn, callerLocation())
+  if (typeof options !== 'object' || options === null) throw new ConfigError(`task(${JSON.stringify(name)}, …): the second argument is { desc, roles }, a desc, or the task's function`, origin.value)
+  if (fn !== undefined && typeof fn !== 'function') throw new ConfigError(`task(${JSON.stringify(name)}, …): the task's body must be a function`, origin.value)
+  currentSession().registry.define(name, options, fn, origin)
 }
 
 /**
@@ -215,7 +222,8 @@ export function on<T>(hosts: HostList, optionsOrBlock: OnOptions | HostBlock<T>,
 
 /** Prints a line to the run's log (hidden by `--quiet` unless `level` is `warn`). */
 export function log(text: string, level: 'info' | 'warn' = 'info'): void {
-  currentSession().reporter.emit({ type: 'message', level, text })
+  if (level !== 'info' && level !== 'warn') throw new UsageError(`log(text, level): the level is "info" or "warn", got ${JSON.stringify(level)}`)
+  currentSession().reporter.emit({ type: 'message', level, text: String(text) })
 }
 
 /**

@@ -4,18 +4,23 @@ export function helpText(): string {
   return `Usage: deploy [STAGE] TASK [TASK...] [key=value...] [options]
        deploy [STAGE] -T [PATTERN]
 
-Runs tasks from deployfile.ts (found in the current directory or its parents).
-STAGE names roles/STAGE.yaml; key=value words set variables (tag=Deploy1).
+Runs tasks from deployfile.ts (found in the current directory or its parents),
+from its directory. STAGE names roles/STAGE.yaml; key=value words set variables
+(tag=Deploy1); among them, for any run:
+  max_fail=N|P%           carry on past up to N (or P% of) failed hosts
+  ssh_connect_timeout=S   seconds a connection attempt may take (default 10)
+  ssh_persistent_shell=0  one SSH session per command, no long-lived shell
 
 Options:
   -T, --tasks             list tasks with their descriptions (filtered by PATTERN)
-  -n, --dry-run           print each host's commands; connect to nothing, change nothing
+  -n, --dry-run           print each host's commands and the tasks' local ones;
+                          connect to nothing, change nothing
   -r, --roles LIST        only hosts with these roles (comma-separated, /regex/ allowed); also ROLES=
   -z, --hosts LIST        only these hosts (comma-separated, /regex/ allowed); also HOSTS=
   -c, --concurrency N     at most N hosts work at once (default ${DEFAULT_CONCURRENCY})
   -f, --file PATH         use this deployfile
       --waves LIST        deploy: swap current wave by wave, e.g. 1,10%,100%
-  -v, --verbose           also show connections and command timings
+  -v, --verbose           also show connections, captured commands and timings
   -q, --quiet             only errors and the summary
   -V, --version           print the version
   -h, --help              print this help

@@ -5,7 +5,12 @@ import type { TaskDefinition } from '../registry.ts'
 export function listTasks(tasks: readonly TaskDefinition[], pattern: string | undefined): string {
   const shown = tasks.filter((task) => task.desc !== undefined && (pattern === undefined || task.name.includes(pattern)))
   const width = Math.max(0, ...shown.map((task) => task.name.length))
-  return shown.map((task) => `deploy ${task.name.padEnd(width)}  # ${task.desc}\n`).join('')
+  // A desc of several lines shows its first, as cap -T does (the rest would break the columns).
+  return shown.map((task) => `deploy ${task.name.padEnd(width)}  # ${firstLine(task.desc ?? '')}\n`).join('')
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0]?.trim() ?? ''
 }
 
 /** `deploy -T PATTERN` found nothing: exit 1, like grep, rather than cap's silent 0. */

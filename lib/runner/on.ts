@@ -1,5 +1,5 @@
 import pLimit from 'p-limit'
-import { RunFailedError } from '../errors.ts'
+import { RunFailedError, UsageError } from '../errors.ts'
 import { InterruptedError } from './interrupt.ts'
 import { HostContext } from '../ssh/host-context.ts'
 import { describeBudget } from './fail-budget.ts'
@@ -26,6 +26,9 @@ export async function onHosts<T>(
   block: HostBlock<T>
 ): Promise<Outcome<T>> {
   checkStrategyOptions(options)
+  if (options.onError !== undefined && options.onError !== 'stop' && options.onError !== 'continue') {
+    throw new UsageError(`on(): "onError" must be "stop" or "continue", got ${JSON.stringify(options.onError)}`)
+  }
   if (hosts.length === 0 && session.inventory.all().length === 0 && !session.hasWarnedNoServers) {
     // Otherwise the task "succeeds" having done nothing anywhere.
     session.hasWarnedNoServers = true

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit'
+import { UsageError } from '../errors.ts'
 
 export type Strategy = 'parallel' | 'sequence' | 'groups'
 
@@ -62,16 +63,22 @@ export async function runWithStrategy<T, I extends { name: string }>(
 }
 
 export function checkStrategyOptions(options: StrategyOptions): void {
+  if (typeof options !== 'object' || options === null) throw new UsageError('on(hosts, options, block): options must be an object such as { in: "sequence" }')
+  const unknown = Object.keys(options).filter((key) => !ON_OPTIONS.includes(key))
+  if (unknown.length > 0) throw new UsageError(`on(): unknown option ${unknown.map((key) => JSON.stringify(key)).join(', ')}; the options are ${ON_OPTIONS.join(', ')}`)
   if (options.in !== undefined && !['parallel', 'sequence', 'groups'].includes(options.in)) {
-    throw new Error(`on(): unknown "in: ${String(options.in)}"; use "parallel", "sequence" or "groups"`)
+    throw new UsageError(`on(): unknown "in: ${JSON.stringify(options.in)}"; use "parallel", "sequence" or "groups"`)
   }
   if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit > 0)) {
-    throw new Error(`on(): "limit" must be a positive integer, got ${String(options.limit)}`)
+    throw new UsageError(`on(): "limit" must be a positive integer, got ${JSON.stringify(options.limit)}`)
   }
   if (options.wait !== undefined && !(typeof options.wait === 'number' && options.wait >= 0)) {
-    throw new Error(`on(): "wait" must be a number of seconds >= 0, got ${String(options.wait)}`)
+    throw new UsageError(`on(): "wait" must be a number of seconds >= 0, got ${JSON.stringify(options.wait)}`)
   }
 }
+
+/** Every option `on()` reads (its own `onError` too): another key is a typo. */
+const ON_OPTIONS = ['in', 'limit', 'wait', 'onError']
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
