@@ -186,7 +186,10 @@ function addHook(kind: 'before' | 'after', taskName: unknown, other: unknown, bo
     return
   }
   if (typeof other !== 'string') throw new ConfigError(`${call}: the hook must be a task's name or a function, got ${typeof other}`, origin.value)
-  if (typeof body === 'function') registry.define(other, {}, body as TaskBody, origin)
+  if (typeof body === 'function') {
+    if (registry.has(registry.qualify(other))) throw new ConfigError(`${call}: a task ${other} already exists; name the hook's new task otherwise, or hook ${other} itself: ${kind}(${JSON.stringify(taskName)}, ${JSON.stringify(other)})`, origin.value)
+    registry.define(other, {}, body as TaskBody, origin)
+  }
   registry[kind](taskName, other, origin)
 }
 

@@ -169,6 +169,8 @@ namespace('deploy', () => {
       })
     } catch (error) {
       await invoke('deploy:unlock')
+      // Failed hosts beyond max_fail: the hosts whose lock another deploy holds are listed too.
+      if (error instanceof RunFailedError && conflicts.size > 0) throw new RunFailedError(error.message, new Map([...conflicts, ...error.failures]))
       throw error
     }
     if (conflicts.size > 0) {

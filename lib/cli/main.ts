@@ -20,6 +20,7 @@ import { checkHookCycles, checkHookTargets } from '../runner/hook-check.ts'
 import { SshBackend } from '../ssh/ssh-backend.ts'
 import { DryRunBackend } from '../ssh/dry-run-backend.ts'
 import { printLocalCommands } from '../runner/local-dry-run.ts'
+import { cd } from 'zx/core'
 import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter.ts'
 import { createPaint } from '../report/format.ts'
 import { renderSummary } from '../report/summary.ts'
@@ -61,7 +62,8 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     const projectRoot = dirname(deployfile)
     // As Rake and cap move to the Capfile's directory: a task's relative local paths and its `$`
     // commands mean the same wherever the user stands (a subdirectory, or elsewhere with -f).
-    process.chdir(projectRoot)
+    // zx's `cd`: `$` keeps the directory it was loaded in unless told (process.chdir is not enough).
+    cd(projectRoot)
     const words = [...request.words]
     const stage = words[0] !== undefined && isStage(projectRoot, words[0]) ? words.shift() : undefined
     if (stage !== undefined) session.variables.set('stage', stage, 'command line')

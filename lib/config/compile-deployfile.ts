@@ -29,7 +29,7 @@ const NODE_MODULES = `${sep}node_modules${sep}`
  */
 export async function compileDeployfile(path: string, outfile: string): Promise<string> {
   const esbuild = await import('esbuild')
-  const prefixes = new Map<string, number>()
+  const prefixes = new Map<string, string>()
   const result = await esbuild.build({
     entryPoints: [path],
     outfile,
@@ -88,7 +88,7 @@ function installedPackagesOutside(): Plugin {
  * module's `import.meta`, `__dirname` and `__filename` at a constant declared on its own first line
  * (the same line, so the source map's lines stay true).
  */
-function ownModuleMeta(prefixes: Map<string, number>): Plugin {
+function ownModuleMeta(prefixes: Map<string, string>): Plugin {
   return {
     name: 'own-module-meta',
     setup(build) {
@@ -101,7 +101,7 @@ function ownModuleMeta(prefixes: Map<string, number>): Plugin {
         const meta = `const ${META} = { url: ${url}, filename: ${JSON.stringify(args.path)}, dirname: ${directory}, resolve: ${resolveSpecifier} };`
         // A shebang line gives way to the declaration (it means nothing inside a bundle).
         const hasShebang = source.startsWith('#!')
-        if (!hasShebang) prefixes.set(args.path, meta.length)
+        if (!hasShebang) prefixes.set(args.path, meta)
         const contents = hasShebang ? source.replace(/^#![^\n]*/, () => meta) : `${meta}${source}`
         return { contents, loader: LOADERS[extname(args.path)] ?? 'js' }
       })
@@ -113,13 +113,14 @@ function ownModuleMeta(prefixes: Map<string, number>): Plugin {
  * esbuild places a message on a first line after the declaration ownModuleMeta put there: moves
  * it back to where the user's text has it.
  */
-function unshiftFirstLines(error: unknown, prefixes: ReadonlyMap<string, number>): void {
+function unshiftFirstLines(error: unknown, prefixes: ReadonlyMap<string, string>): void {
   for (const message of (error as Partial<CompileFailure>).errors ?? []) {
     const location = message.location
     if (location?.line !== 1) continue
     const prefix = prefixes.get(resolve(location.file))
     if (prefix === undefined) continue
-    location.column = Math.max(0, location.column - prefix)
-    location.lineText = location.lineText.slice(prefix)
+    // esbuild counts columns in UTF-8 bytes (the declaration holds the path, maybe not ASCII).
+    location.column = Math.max(0, location.column - Buffer.byteLength(prefix))
+    location.lineText = location.lineText.slice(prefix.length)
   }
 }

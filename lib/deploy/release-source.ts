@@ -2,7 +2,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSyn
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { $, ProcessOutput } from 'zx/core'
-import { REAL_SPAWN } from '../runner/local-dry-run.ts'
+import { spawn } from 'node:child_process'
 import { ConfigError, DeployError, UsageError } from '../errors.ts'
 
 export interface ReleaseSource {
@@ -38,7 +38,7 @@ export async function prepareReleaseSource(root: string, source: string | undefi
   const tgzPath = join(workDir, 'release.tgz')
   try {
     if (path === undefined) return { tgzPath, workDir, ...(await archiveGitTree(root, tgzPath, allowDirty, branch)) }
-    await $({ quiet: true, verbose: false, spawn: REAL_SPAWN })`tar -czf ${tgzPath} --exclude=.git -C ${path} .`
+    await $({ quiet: true, verbose: false, spawn })`tar -czf ${tgzPath} --exclude=.git -C ${path} .`
     return { tgzPath, sha: 'unknown', branch: 'unknown', workDir }
   } catch (error) {
     removeWorkDir(workDir)
@@ -117,8 +117,9 @@ async function archiveGitTree(root: string, tgzPath: string, allowDirty: boolean
   return { sha, branch: (await quiet`git rev-parse --abbrev-ref HEAD`).stdout.trim() }
 }
 
+/** `$` in `cwd`; node's own `spawn`, so that a --dry-run (local-dry-run.ts) still packs the release. */
 function quietIn(cwd: string) {
-  return $({ cwd, quiet: true, verbose: false, spawn: REAL_SPAWN })
+  return $({ cwd, quiet: true, verbose: false, spawn })
 }
 
 /** A failed `tar` or `git` as one line: what was being packed and the tool's first line of complaint. */

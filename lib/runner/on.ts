@@ -25,10 +25,7 @@ export async function onHosts<T>(
   options: OnOptions,
   block: HostBlock<T>
 ): Promise<Outcome<T>> {
-  checkStrategyOptions(options)
-  if (options.onError !== undefined && options.onError !== 'stop' && options.onError !== 'continue') {
-    throw new UsageError(`on(): "onError" must be "stop" or "continue", got ${JSON.stringify(options.onError)}`)
-  }
+  checkOnOptions(options)
   if (hosts.length === 0 && session.inventory.all().length === 0 && !session.hasWarnedNoServers) {
     // Otherwise the task "succeeds" having done nothing anywhere.
     session.hasWarnedNoServers = true
@@ -72,4 +69,17 @@ export async function onHosts<T>(
     throw new RunFailedError(`failed on ${names.length} of ${hosts.length} hosts: ${names.join(', ')}`, outcome.failures)
   }
   return outcome
+}
+
+/** Every option `on()` reads: another key is a typo, which would otherwise pass unseen. */
+const ON_OPTIONS = ['in', 'limit', 'wait', 'onError']
+
+function checkOnOptions(options: OnOptions): void {
+  if (typeof options !== 'object' || options === null) throw new UsageError('on(hosts, options, block): options must be an object such as { in: "sequence" }')
+  const unknown = Object.keys(options).filter((key) => !ON_OPTIONS.includes(key))
+  if (unknown.length > 0) throw new UsageError(`on(): unknown option ${unknown.map((key) => JSON.stringify(key)).join(', ')}; the options are ${ON_OPTIONS.join(', ')}`)
+  checkStrategyOptions(options)
+  if (options.onError !== undefined && options.onError !== 'stop' && options.onError !== 'continue') {
+    throw new UsageError(`on(): "onError" must be "stop" or "continue", got ${JSON.stringify(options.onError)}`)
+  }
 }

@@ -7,11 +7,7 @@ export function perRun<T>(create: () => T): () => T {
   const values = new WeakMap<Session, T>()
   return () => {
     const session = currentSession()
-    let value = values.get(session)
-    if (value === undefined) {
-      value = create()
-      values.set(session, value)
-    }
-    return value
+    if (!values.has(session)) values.set(session, create())
+    return values.get(session) as T
   }
 }

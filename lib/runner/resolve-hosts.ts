@@ -1,6 +1,6 @@
 // What `on()` accepts as its hosts: Host objects (from roles(), server(), primary()) or the names
 // of declared servers, as SSHKit's `on %w{web1 web2}`.
-import { UsageError } from '../errors.ts'
+import { describeValue, UsageError } from '../errors.ts'
 import type { Host } from '../inventory/host.ts'
 import type { Inventory } from '../inventory/inventory.ts'
 
@@ -18,16 +18,10 @@ export function resolveHosts(inventory: Inventory, hosts: HostList): Host[] {
       throw new UsageError(`on(): no server is named "${item}" (${list}); name a declared server or pass roles('ROLE').`)
     }
     if (isHost(item)) return item
-    throw new UsageError(`on(): ${describe(item)} is not a host; pass roles('ROLE'), a host from server(), or a server's name.`)
+    throw new UsageError(`on(): ${describeValue(item)} is not a host; pass roles('ROLE'), a host from server(), or a server's name.`)
   })
 }
 
 function isHost(value: unknown): value is Host {
   return typeof value === 'object' && value !== null && typeof (value as Host).name === 'string' && (value as Host).roles instanceof Set
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return String(value)
-  if (Array.isArray(value)) return 'a nested array'
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`
 }

@@ -63,9 +63,6 @@ export async function runWithStrategy<T, I extends { name: string }>(
 }
 
 export function checkStrategyOptions(options: StrategyOptions): void {
-  if (typeof options !== 'object' || options === null) throw new UsageError('on(hosts, options, block): options must be an object such as { in: "sequence" }')
-  const unknown = Object.keys(options).filter((key) => !ON_OPTIONS.includes(key))
-  if (unknown.length > 0) throw new UsageError(`on(): unknown option ${unknown.map((key) => JSON.stringify(key)).join(', ')}; the options are ${ON_OPTIONS.join(', ')}`)
   if (options.in !== undefined && !['parallel', 'sequence', 'groups'].includes(options.in)) {
     throw new UsageError(`on(): unknown "in: ${JSON.stringify(options.in)}"; use "parallel", "sequence" or "groups"`)
   }
@@ -76,9 +73,6 @@ export function checkStrategyOptions(options: StrategyOptions): void {
     throw new UsageError(`on(): "wait" must be a number of seconds >= 0, got ${JSON.stringify(options.wait)}`)
   }
 }
-
-/** Every option `on()` reads (its own `onError` too): another key is a typo. */
-const ON_OPTIONS = ['in', 'limit', 'wait', 'onError']
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))

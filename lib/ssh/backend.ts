@@ -21,6 +21,7 @@ export interface OutputHandlers {
 /** How commands reach a host: real SSH, or the dry-run printer. */
 export interface Backend {
   exec(host: Host, command: string, handlers: OutputHandlers): Promise<ExecResult>
+  /** Remote paths as the user wrote them: `~/x` is in the login directory. */
   upload(host: Host, source: string | Buffer, remotePath: string): Promise<void>
   download(host: Host, remotePath: string, localPath: string): Promise<void>
   /**

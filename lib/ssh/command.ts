@@ -1,6 +1,6 @@
 import { quote, quoteArgs } from './quote.ts'
 import { quotePath } from './remote-path.ts'
-import { UsageError } from '../errors.ts'
+import { describeValue, UsageError } from '../errors.ts'
 
 /**
  * A string is run by the remote shell as written (Fabric); an array is quoted word by word
@@ -53,10 +53,4 @@ export function wordOf(value: unknown, what: string): string {
   if (typeof value === 'string') return value
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
   throw new UsageError(`${what} is ${describeValue(value)}; pass a string or a number`)
-}
-
-function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return String(value)
-  if (Array.isArray(value)) return 'an array'
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }

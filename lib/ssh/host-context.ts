@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream'
 import { statSync } from 'node:fs'
 import { basename, join, posix } from 'node:path'
 import { buildCommand, wordOf, type CommandInput, type CommandScope } from './command.ts'
-import { inDirectory, quotePath, sftpPath } from './remote-path.ts'
+import { inDirectory, quotePath } from './remote-path.ts'
 import { DeployError, RemoteCommandError, UsageError } from '../errors.ts'
 import type { Backend } from './backend.ts'
 import type { Host } from '../inventory/host.ts'
@@ -110,14 +110,13 @@ export class HostContext {
   async upload(source: string | Buffer, remotePath: string): Promise<void> {
     const started = Date.now()
     const what = typeof source === 'string' ? source : `(${source.length} bytes)`
-    if (typeof source === 'string') checkLocalFile(source)
     let target = this.resolvePath(wordOf(remotePath, 'upload: the remote path'))
     if (target.endsWith('/')) {
       if (typeof source !== 'string') throw new UsageError(`upload of a buffer to ${target}: name the remote file, not only its directory`)
       target += basename(source)
     }
     this.reporter.emit({ type: 'command', host: this.host.name, command: `upload ${what} → ${target}` })
-    await this.backend.upload(this.host, source, sftpPath(target))
+    await this.backend.upload(this.host, source, target)
     this.reporter.emit({
       type: 'command-end',
       host: this.host.name,
@@ -135,7 +134,7 @@ export class HostContext {
     const source = this.resolvePath(wordOf(remotePath, 'download: the remote path'))
     const local = isLocalDirectory(localPath) ? join(localPath, posix.basename(source)) : localPath
     this.reporter.emit({ type: 'command', host: this.host.name, command: `download ${source} → ${local}` })
-    await this.backend.download(this.host, sftpPath(source), local)
+    await this.backend.download(this.host, source, local)
   }
 
   private resolvePath(path: string): string {
@@ -180,13 +179,6 @@ export class HostContext {
     }
     return result
   }
-}
-
-/** An upload's local file must be a file: a directory or a missing path says so before any host is touched. */
-function checkLocalFile(path: string): void {
-  const stats = statSync(path, { throwIfNoEntry: false })
-  if (stats === undefined) throw new UsageError(`upload: no local file ${path} (relative paths are from ${process.cwd()})`)
-  if (stats.isDirectory()) throw new UsageError(`upload: ${path} is a directory; upload takes one file (pack a directory with tar first)`)
 }
 
 function isLocalDirectory(path: string): boolean {

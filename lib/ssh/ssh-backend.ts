@@ -1,9 +1,11 @@
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
 import { homedir, userInfo } from 'node:os'
 import { basename, dirname, join, posix } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Config, NodeSSH } from 'node-ssh'
-import { ConnectionError, DeployError, errorMessage } from '../errors.ts'
+import { ConnectionError, DeployError, UsageError, errorMessage } from '../errors.ts'
+import { sftpPath } from './remote-path.ts'
 import type { Backend, ExecResult, OutputHandlers } from './backend.ts'
 import { CommandInterrupt, STOPPED_BEFORE_START } from './command-interrupt.ts'
 import { CommandShell, SHELL_COMMAND, ShellNotStartedError, ShellSilentError, killTreeCommand, needsOwnShell, type ShellOptions, type ShellPipes } from './command-shell.ts'
@@ -145,38 +147,51 @@ export class SshBackend implements Backend {
   }
 
   async upload(host: Host, source: string | Buffer, remotePath: string): Promise<void> {
+    if (typeof source === 'string') checkLocalFile(host, source)
+    const path = sftpPath(remotePath)
+    const advice = typeof source === 'string' ? 'name the file in it, or end the path with / to upload under the local name' : 'name the file in it'
     await this.transfer(host, `upload to ${remotePath}`, () => 'the remote file is incomplete', async (ssh, sftp) => {
       const put = async () => {
         // node-ssh's putFile makes a missing directory and tries again: a buffer's upload does the same.
-        if (typeof source === 'string') return ssh.putFile(source, remotePath, sftp, { concurrency: 16 })
-        const write = () =>
-          new Promise<void>((resolve, reject) => sftp.writeFile(remotePath, source, (error: Error | null | undefined) => (error ? reject(error) : resolve())))
+        if (typeof source === 'string') return ssh.putFile(source, path, sftp, { concurrency: 16 })
+        const write = () => new Promise<void>((resolve, reject) => sftp.writeFile(path, source, (error: Error | null | undefined) => (error ? reject(error) : resolve())))
         try {
           await write()
         } catch (error) {
           if (errorMessage(error) !== 'No such file') throw error
-          await ssh.mkdir(posix.dirname(remotePath), 'sftp', sftp)
+          await ssh.mkdir(posix.dirname(path), 'sftp', sftp)
           await write()
         }
       }
-      await explainDirectory(sftp, remotePath, put, 'name the file in it, or end the path with / to upload under the local name')
+      await explainDirectory(sftp, path, remotePath, put, advice)
     })
   }
 
   async download(host: Host, remotePath: string, localPath: string): Promise<void> {
-    // Written beside it and renamed once whole: a failed or stopped download leaves the local file as it was.
-    const partial = join(dirname(localPath), `.${basename(localPath)}.${process.pid}.part`)
-    const removePartial = () => {
-      rmSync(partial, { force: true })
-      return `${localPath} was left as it was`
-    }
+    // Written beside the file (a link's target) under a name of its own (hosts may download to one
+    // path at once) and renamed over it once whole: a failed or stopped download leaves it as it was.
+    const target = existsSync(localPath) ? realpathSync(localPath) : localPath
+    const partial = join(dirname(target), `.${basename(target)}.${randomUUID().slice(0, 8)}.part`)
+    const removePartial = () => rmSync(partial, { force: true })
+    // A second Ctrl-C ends the process at once: the partial file goes with it.
+    process.once('exit', removePartial)
     try {
-      await this.transfer(host, `download of ${remotePath}`, removePartial, (ssh, sftp) =>
-        explainDirectory(sftp, remotePath, () => ssh.getFile(partial, remotePath, sftp, { concurrency: 16 }), 'download takes one file (pack a directory with tar first)')
+      const afterStop = () => {
+        removePartial()
+        return `${localPath} was left as it was`
+      }
+      await this.transfer(host, `download of ${remotePath}`, afterStop, (ssh, sftp) =>
+        explainDirectory(sftp, sftpPath(remotePath), remotePath, () => ssh.getFile(partial, sftpPath(remotePath), sftp, { concurrency: 16 }), 'download takes one file (pack a directory with tar first)')
       )
-      renameSync(partial, localPath)
+      try {
+        keepMode(target, partial)
+        renameSync(partial, target)
+      } catch (error) {
+        throw new DeployError(`${host.name}: download of ${remotePath}: cannot put it at ${localPath}: ${errorMessage(error)}`, { exitCode: 1, cause: error })
+      }
     } finally {
-      rmSync(partial, { force: true })
+      removePartial()
+      process.removeListener('exit', removePartial)
     }
   }
 
@@ -448,15 +463,28 @@ function describeConnectError(target: SshTarget, error: unknown): string {
 
 /**
  * SFTP answers a transfer to or from a directory with a bare "Failure": on such a failure, says
- * that the remote path is a directory and what to do (one stat, only then).
+ * that the remote path (`shown` as the user wrote it) is a directory and what to do (one stat, only then).
  */
-async function explainDirectory(sftp: SFTPWrapper, remotePath: string, transfer: () => Promise<void>, advice: string): Promise<void> {
+async function explainDirectory(sftp: SFTPWrapper, path: string, shown: string, transfer: () => Promise<void>, advice: string): Promise<void> {
   try {
     await transfer()
   } catch (error) {
     if (errorMessage(error) !== 'Failure') throw error
-    const isDirectory = await new Promise<boolean>((resolve) => sftp.stat(remotePath, (statError: Error | undefined, stats: { isDirectory(): boolean }) => resolve(!statError && stats.isDirectory())))
-    if (isDirectory) throw new Error(`${remotePath} is a directory on the host; ${advice}`)
+    const isDirectory = await new Promise<boolean>((resolve) => sftp.stat(path, (statError: Error | undefined, stats: { isDirectory(): boolean }) => resolve(!statError && stats.isDirectory())))
+    if (isDirectory) throw new Error(`${shown} is a directory on the host; ${advice}`)
     throw error
   }
+}
+
+/** An upload's local file must be a file: a directory or a missing path says so before any transfer. */
+function checkLocalFile(host: Host, path: string): void {
+  const stats = statSync(path, { throwIfNoEntry: false })
+  if (stats === undefined) throw new UsageError(`${host.name}: upload: no local file ${path} (relative paths are from the project root, ${process.cwd()})`)
+  if (stats.isDirectory()) throw new UsageError(`${host.name}: upload: ${path} is a directory; upload takes one file (pack a directory with tar first)`)
+}
+
+/** A downloaded file replacing one keeps its permissions (ssh2 creates it 0666 less the umask). */
+function keepMode(existing: string, replacement: string): void {
+  const stats = statSync(existing, { throwIfNoEntry: false })
+  if (stats?.isFile()) chmodSync(replacement, stats.mode & 0o7777)
 }

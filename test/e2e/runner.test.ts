@@ -121,7 +121,8 @@ test('upload then download round-trips a binary file of several MiB exactly', as
     `${db}: upload to /tmp/rt-new/file failed: /tmp/rt-new/file is a directory on the host; name the file in it, or end the path with / to upload under the local name`,
   ])
   assert.equal(digest(readFileSync(out)), digest(bytes), 'the failed download left the local file as it was')
-  assert.deepEqual(readdirSync(dir).sort(), ['in.bin', 'out.bin', 'out.bin.failures.json'], 'no partial file left beside it')
+  assert.equal(readFileSync(`${out}.mode`, 'utf8'), '600', 'a download over a file keeps its permissions')
+  assert.deepEqual(readdirSync(dir).sort(), ['in.bin', 'out.bin', 'out.bin.failures.json', 'out.bin.mode'], 'no partial file left beside it')
 })
 
 test('a command failing on one host exits 1 and the summary names the host and the command', async () => {

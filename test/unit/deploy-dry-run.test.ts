@@ -100,13 +100,15 @@ test('deploy:cleanup --dry-run shows the listing it would read (a capture) and s
 
 test('--dry-run prints a task\'s local commands ($) instead of running them; deploy still packs the release', async () => {
   const marker = join(scratchDir(), 'local-marker')
-  const deployfile = `${DEPLOY_PROJECT_FILES['deployfile.ts']}import { $, task } from 'murder'\ntask('build', async () => { const out = await $\`touch ${marker} && echo built\`; if (out.stdout !== '') throw new Error('ran') })\n`
+  // The archive the faked command would build is not there: its upload is printed all the same.
+  const deployfile = `${DEPLOY_PROJECT_FILES['deployfile.ts']}import { $, on, roles, task } from 'murder'\ntask('build', async () => { const out = await $\`touch ${marker} && echo built\`; if (out.stdout !== '') throw new Error('ran'); await on(roles('app'), (remote) => remote.upload('build.tgz', '/tmp/')) })\n`
   const project = makeGitProject('local-dry', { ...DEPLOY_PROJECT_FILES, 'deployfile.ts': deployfile })
   const tmp = scratchDir()
   try {
     const result = await runDryCli(['x', 'build', 'deploy', '--dry-run', 'deploy_via=copy'], project.dir, tmp)
     assert.equal(result.code, 0, result.stderr)
     assert.ok(hostCommands(result.stderr).includes(`  local $ touch ${marker} && echo built`), result.stderr)
+    assert.ok(hostCommands(result.stderr).includes('  two.invalid $ upload build.tgz → /tmp/build.tgz'), result.stderr)
     assert.equal(existsSync(marker), false, 'the local command did not run')
     assert.match(result.stderr, new RegExp(`\\(at ${project.sha}\\) deployed as release`))
   } finally {
@@ -114,9 +116,9 @@ test('--dry-run prints a task\'s local commands ($) instead of running them; dep
   }
 })
 
-test('tasks run in the project root (the deployfile\'s directory), from a subdirectory or with -f from elsewhere', async () => {
+test('tasks and their $ run in the project root (the deployfile\'s directory), from a subdirectory or with -f from elsewhere', async () => {
   const out = join(scratchDir(), 'where')
-  const deployfile = `import { appendFileSync } from 'node:fs'\nimport { task } from 'murder'\ntask('where', async () => appendFileSync(${JSON.stringify(out)}, process.cwd() + '\\n'))\n`
+  const deployfile = `import { appendFileSync } from 'node:fs'\nimport { $, task } from 'murder'\ntask('where', async () => appendFileSync(${JSON.stringify(out)}, process.cwd() + ' ' + (await $\`pwd\`).stdout))\n`
   const project = makeGitProject('where', { 'deployfile.ts': deployfile, 'sub/dir/.keep': '' })
   const elsewhere = scratchDir()
   try {
@@ -124,7 +126,8 @@ test('tasks run in the project root (the deployfile\'s directory), from a subdir
       const result = await runDryCli(args, cwd, elsewhere)
       assert.equal(result.code, 0, result.stderr)
     }
-    assert.equal(readFileSync(out, 'utf8'), `${project.dir}\n${project.dir}\n`)
+    // The process and zx's `$` alike (zx keeps the directory it was loaded in unless told).
+    assert.equal(readFileSync(out, 'utf8'), `${project.dir} ${project.dir}\n`.repeat(2))
   } finally {
     for (const dir of [project.dir, elsewhere, dirname(out)]) rmSync(dir, { recursive: true, force: true })
   }

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { loadDeployfile } from '../../lib/config/load-deployfile.ts'
 
 /** The one-line error loading a deployfile made of `files` gives (paths relative to its directory). */
-async function loadError(files: Record<string, string>): Promise<string> {
-  const project = realpathSync(mkdtempSync(join(tmpdir(), 'murder-load-')))
+async function loadError(files: Record<string, string>, prefix = 'murder-load-'): Promise<string> {
+  const project = realpathSync(mkdtempSync(join(tmpdir(), prefix)))
   try {
     for (const [name, text] of Object.entries(files)) {
       mkdirSync(join(project, name, '..'), { recursive: true })
@@ -36,6 +36,11 @@ test('an error on a first line is placed at the column the user wrote, in the de
     'PROJECT/lib/thing.ts:1:19: cannot find module "./nope.js"; install it or fix the import'
   )
   assert.equal(await loadError({ 'deployfile.ts': 'const = 3\n' }), 'PROJECT/deployfile.ts:1:7: syntax error: Expected identifier but found "="')
+  // A project path that is not ASCII: esbuild counts the declaration's bytes, not its characters.
+  assert.equal(
+    await loadError({ 'deployfile.ts': "import { thing } from './missing.ts'\nconsole.log(thing)\n" }, 'murder-dépôt-'),
+    'PROJECT/deployfile.ts:1:23: cannot find module "./missing.ts"; install it or fix the import'
+  )
 })
 
 test('an error past the first line keeps its line and column', async () => {

@@ -25,4 +25,6 @@ test('a hook that is neither a task name nor a function is a one-line error nami
     return true
   })
   assert.throws(() => before('build', async () => {}, async () => {}), /before\("build", …\): with three arguments, write before\(task, 'new_task_name', async \(\) => \{ … \}\)$/)
+  task('notify', async () => {})
+  assert.throws(() => after('build', 'notify', async () => {}), /after\("build", …\): a task notify already exists; name the hook's new task otherwise, or hook notify itself: after\("build", "notify"\)$/)
 })

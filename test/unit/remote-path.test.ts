@@ -32,5 +32,5 @@ test('command words and environment values may be numbers; anything else is a on
   assert.equal(buildCommand('echo "$N"', { env: { N: '4' } }), `( export N=4 ; echo "$N" )`)
   assert.throws(() => buildCommand(['echo', { a: 1 } as unknown as string]), { name: 'UsageError', message: 'word 2 of the command is an object; pass a string or a number' })
   assert.throws(() => buildCommand(['echo', undefined as unknown as string]), /word 2 of the command is undefined/)
-  assert.throws(() => buildCommand(5 as unknown as string), /a command is a string or an array of words, got a number/)
+  assert.throws(() => buildCommand(5 as unknown as string), /a command is a string or an array of words, got number 5/)
 })

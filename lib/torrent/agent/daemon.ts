@@ -8,7 +8,7 @@ import { StringDecoder } from 'node:string_decoder'
 import { setFlagsFromString } from 'node:v8'
 import { AGENT_VERSION, formatEvent, parseEvent, TRANSFER_NODE_FLAGS, type AgentEvent, type ProcessKind } from '../protocol.ts'
 import { AgentError } from './errors.ts'
-import { isRunning, readPidFile, removePidFile, stopDaemon, waitForExit } from './processes.ts'
+import { isRunning, readPidFile, removePidFile, stopDaemon, waitForExit, type PidFile } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
 import { pruneFinishedTransfers } from './finished-transfers.ts'
 
@@ -292,10 +292,8 @@ function describeCpuUse(): string {
 
 /** Refuses to start a second daemon of a kind and tag; clears a stale pid file. */
 export async function ensureNotRunning(state: string, kind: ProcessKind, tag: string | undefined, what: string): Promise<void> {
-  const existing = await readPidFile(state, kind, tag)
-  if (!existing) return
-  if (existing.isRunning) throw alreadyRunning(existing.ref.pid, kind, tag, what)
-  await removePidFile(existing.path, existing.record?.pid)
+  const running = await runningPidFile(state, kind, tag)
+  if (running) throw alreadyRunning(running.ref.pid, kind, tag, what)
 }
 
 /**
@@ -304,14 +302,18 @@ export async function ensureNotRunning(state: string, kind: ProcessKind, tag: st
  * Clears a stale pid file.
  */
 export async function runningTwin(state: string, kind: ProcessKind, tag: string | undefined, args: readonly string[], what: string): Promise<PidRecord | undefined> {
+  const running = await runningPidFile(state, kind, tag)
+  if (!running) return undefined
+  if (running.record && hasArguments(running.record, args)) return running.record
+  throw alreadyRunning(running.ref.pid, kind, tag, running.record ? `${what} with other settings` : what)
+}
+
+/** The pid file of a daemon of this kind and tag that runs; a stale one is removed. */
+async function runningPidFile(state: string, kind: ProcessKind, tag: string | undefined): Promise<PidFile | undefined> {
   const existing = await readPidFile(state, kind, tag)
-  if (!existing) return undefined
-  if (!existing.isRunning) {
-    await removePidFile(existing.path, existing.record?.pid)
-    return undefined
-  }
-  if (existing.record && hasArguments(existing.record, args)) return existing.record
-  throw alreadyRunning(existing.ref.pid, kind, tag, `${what} with other settings`)
+  if (existing?.isRunning) return existing
+  if (existing) await removePidFile(existing.path, existing.record?.pid)
+  return undefined
 }
 
 /** Whether a pid file's daemon was started with these arguments (an older agent's: its argv ends with them). */
