@@ -47,12 +47,18 @@ export class RemoteCommandError extends DeployError {
   readonly command: string
   readonly code: number | null
   readonly stderrTail: string[]
-  constructor(host: string, command: string, code: number | null, stderrTail: string[]) {
-    const last = stderrTail.at(-1)
+  /**
+   * @param stderrTail - the last lines of its stderr; the message shows the last two, since the
+   *   last alone is often a tool's epilogue (`tar: Exiting with failure status due to previous
+   *   errors`) after the line that says why
+   * @param wasInterrupted - Ctrl-C stopped it: the message says that instead
+   */
+  constructor(host: string, command: string, code: number | null, stderrTail: string[], wasInterrupted = false) {
+    const shown = wasInterrupted ? ['stopped by Ctrl-C'] : stderrTail.slice(-2)
     const status = code === null ? 'was killed' : `exited ${code}`
-    super(`${host}: \`${shorten(command)}\` ${status}${last ? `: ${last}` : ''}`, {
+    super(`${host}: \`${shorten(command)}\` ${status}${shown.length > 0 ? `: ${shown.join(' / ')}` : ''}`, {
       exitCode: 1,
-      details: stderrTail.slice(0, -1),
+      details: wasInterrupted ? stderrTail : stderrTail.slice(0, -2),
     })
     this.host = host
     this.command = command

@@ -173,9 +173,9 @@ export class HostContext {
     }
     // A command Ctrl-C stopped fails even under allowFailure: its status says nothing of what it tested.
     if (result.code !== 0 && (!options.allowFailure || result.wasInterrupted === true)) {
-      // A streamed stderr was already shown; the error keeps only its last line then (invoke).
-      const tail = options.quiet ? stderrLines : stderrLines.slice(-1)
-      throw new RemoteCommandError(hostName, text, result.code, result.wasInterrupted ? [...tail, 'stopped by Ctrl-C'] : tail)
+      // A streamed stderr was already shown; the error keeps only its last lines then.
+      const tail = options.quiet ? stderrLines : stderrLines.slice(-2)
+      throw new RemoteCommandError(hostName, text, result.code, tail, result.wasInterrupted === true)
     }
     return result
   }
