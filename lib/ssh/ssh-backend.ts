@@ -55,6 +55,13 @@ export class SshBackend implements Backend {
   /** How many times Ctrl-C came: a command begun before one and armed after it is stopped at once. */
   private interruptions = 0
 
+  /** Partial files of downloads under way: a second Ctrl-C ends the process at once, and they go with it. */
+  private readonly partialDownloads = new Set<string>()
+  /** One `exit` listener for them all (one per download would pass Node's limit of 10 listeners). */
+  private readonly removePartialDownloads = () => {
+    for (const path of this.partialDownloads) rmSync(path, { force: true })
+  }
+
   constructor(private readonly options: SshBackendOptions) {}
 
   async exec(host: Host, command: string, handlers: OutputHandlers): Promise<ExecResult> {
@@ -173,8 +180,8 @@ export class SshBackend implements Backend {
     const target = existsSync(localPath) ? realpathSync(localPath) : localPath
     const partial = join(dirname(target), `.${basename(target)}.${randomUUID().slice(0, 8)}.part`)
     const removePartial = () => rmSync(partial, { force: true })
-    // A second Ctrl-C ends the process at once: the partial file goes with it.
-    process.once('exit', removePartial)
+    if (this.partialDownloads.size === 0) process.once('exit', this.removePartialDownloads)
+    this.partialDownloads.add(partial)
     try {
       const afterStop = () => {
         removePartial()
@@ -191,7 +198,8 @@ export class SshBackend implements Backend {
       }
     } finally {
       removePartial()
-      process.removeListener('exit', removePartial)
+      this.partialDownloads.delete(partial)
+      if (this.partialDownloads.size === 0) process.removeListener('exit', this.removePartialDownloads)
     }
   }
 
@@ -233,6 +241,8 @@ export class SshBackend implements Backend {
     const connection = ssh.connection
     if (!connection) throw new Error(this.lostReasons.get(host.name) ?? 'not connected')
     let onClose = () => {}
+    // One listener per transfer under way: many at once on one host are expected, not a leak.
+    connection.setMaxListeners(connection.getMaxListeners() + 1)
     const lost = new Promise<never>((_, reject) => {
       onClose = () => reject(new Error(this.lostReasons.get(host.name) ?? 'connection closed'))
       connection.once('close', onClose)
@@ -241,6 +251,7 @@ export class SshBackend implements Backend {
       await Promise.race([transfer(), lost])
     } finally {
       connection.removeListener('close', onClose)
+      connection.setMaxListeners(connection.getMaxListeners() - 1)
     }
   }
 

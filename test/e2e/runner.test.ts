@@ -122,7 +122,10 @@ test('upload then download round-trips a binary file of several MiB exactly', as
   ])
   assert.equal(digest(readFileSync(out)), digest(bytes), 'the failed download left the local file as it was')
   assert.equal(readFileSync(`${out}.mode`, 'utf8'), '600', 'a download over a file keeps its permissions')
-  assert.deepEqual(readdirSync(dir).sort(), ['in.bin', 'out.bin', 'out.bin.failures.json', 'out.bin.mode'], 'no partial file left beside it')
+  assert.deepEqual(readdirSync(dir).sort(), ['in.bin', 'out.bin', 'out.bin.failures.json', 'out.bin.many', 'out.bin.mode'], 'no partial file left beside it')
+  assert.deepEqual(readdirSync(join(dir, 'out.bin.many')), ['roundtrip.bin'], '12 downloads to one path left one file')
+  assert.equal(digest(readFileSync(join(dir, 'out.bin.many/roundtrip.bin'))), digest(bytes))
+  assert.doesNotMatch(result.stderr, /MaxListenersExceededWarning/)
 })
 
 test('a command failing on one host exits 1 and the summary names the host and the command', async () => {
