@@ -309,7 +309,7 @@ export async function runningTwin(state: string, kind: ProcessKind, tag: string 
 }
 
 /** The pid file of a daemon of this kind and tag that runs; a stale one is removed. */
-async function runningPidFile(state: string, kind: ProcessKind, tag: string | undefined): Promise<PidFile | undefined> {
+export async function runningPidFile(state: string, kind: ProcessKind, tag: string | undefined): Promise<PidFile | undefined> {
   const existing = await readPidFile(state, kind, tag)
   if (existing?.isRunning) return existing
   if (existing) await removePidFile(existing.path, existing.record?.pid)

@@ -1,8 +1,7 @@
 // `tracker`: starts the tracker daemon and returns once it listens; `tracker --hold` is the tracker.
 import type { AgentEvent } from '../protocol.ts'
-import { runningTwin, startDaemonAndWait, type DaemonRuntime } from './daemon.ts'
+import { runningPidFile, runningTwin, startDaemonAndWait, type DaemonRuntime } from './daemon.ts'
 import { runForegroundDaemon } from './foreground-daemon.ts'
-import { readPidFile, removePidFile } from './processes.ts'
 import { whitelistDirectory } from './state-files.ts'
 import { loadTracker } from './lazy-modules.ts'
 
@@ -29,9 +28,7 @@ export async function startTracker(options: TrackerOptions): Promise<Extract<Age
  * and ends at once without `started`: whoever started that one stops it.
  */
 export async function runHeldTracker(options: TrackerOptions, print: (event: AgentEvent) => void): Promise<number> {
-  const existing = await readPidFile(options.state, 'tracker')
-  if (existing?.isRunning) return 0
-  if (existing) await removePidFile(existing.path, existing.record?.pid)
+  if (await runningPidFile(options.state, 'tracker', undefined)) return 0
   return runForegroundDaemon(
     {
       state: options.state,
