@@ -92,12 +92,12 @@ export function roles(...names: string[]): Host[] {
 
 /** A role no server has is usually a typo: said once per run and role, as a task's roles are. */
 function sayUnknownRoles(session: Session, names: readonly string[]): void {
-  const known = session.inventory.roleNames()
-  if (known.size === 0) return
-  for (const name of names) {
-    if (name === 'all' || known.has(name) || session.rolesSaidUnknown.has(name)) continue
+  const known = session.inventory.roleList()
+  if (known === '') return
+  for (const name of session.inventory.unknownRoles(names)) {
+    if (session.rolesSaidUnknown.has(name)) continue
     session.rolesSaidUnknown.add(name)
-    const text = `roles(${JSON.stringify(name)}): no server has role ${name} (roles: ${[...known].sort().join(', ')})`
+    const text = `roles(${JSON.stringify(name)}): no server has role ${name} (roles: ${known})`
     session.reporter.emit({ type: 'message', level: 'warn', text })
   }
 }

@@ -71,6 +71,17 @@ export class Inventory {
     return new Set(this.all().flatMap((host) => [...host.roles]))
   }
 
+  /** Of these role names, those no server has (`all` is every server's). */
+  unknownRoles(names: readonly string[]): string[] {
+    const known = this.roleNames()
+    return names.filter((name) => name !== 'all' && !known.has(name))
+  }
+
+  /** Every role some server has, sorted, for messages: `app, db, web` (empty: none). */
+  roleList(): string {
+    return [...this.roleNames()].sort().join(', ')
+  }
+
   /** Hosts holding any of the roles; `all` means every host (Capistrano's `roles(:all)`). */
   withRoles(roles: readonly string[]): Host[] {
     if (roles.includes('all')) return this.all()

@@ -49,12 +49,11 @@ async function runTask(session: Session, name: string, task: TaskDefinition): Pr
 
 /** Some of a task's roles no server has: the skip covers all of them; some may be a typo that must not pass unseen. */
 function warnUnknownRoles(session: Session, name: string, roles: readonly string[]): void {
-  const known = session.inventory.roleNames()
-  const unknown = roles.filter((role) => role !== 'all' && !known.has(role))
+  const unknown = session.inventory.unknownRoles(roles)
   if (unknown.length === 0 || unknown.length === roles.length) return
   if (session.tasksWarnedOfUnknownRoles.has(name)) return
   session.tasksWarnedOfUnknownRoles.add(name)
-  const text = `${name}: no server has ${unknown.length > 1 ? 'roles' : 'role'} ${unknown.join(', ')} (roles: ${[...known].sort().join(', ')}); it runs on the other roles' hosts`
+  const text = `${name}: no server has ${unknown.length > 1 ? 'roles' : 'role'} ${unknown.join(', ')} (roles: ${session.inventory.roleList()}); it runs on the other roles' hosts`
   // Said, not warned: a stage without one of a task's roles (a staging without `db`) is common.
   session.reporter.emit({ type: 'message', level: 'info', text })
 }
@@ -71,7 +70,7 @@ export class TaskError extends DeployError {
 function skipReason(session: Session, roles: readonly string[]): string {
   const known = session.inventory.roleNames()
   const wanted = roles.join(' or ')
-  if (!roles.some((role) => known.has(role))) return `no server has role ${wanted} (roles: ${[...known].sort().join(', ') || 'none'})`
+  if (!roles.some((role) => known.has(role))) return `no server has role ${wanted} (roles: ${session.inventory.roleList() || 'none'})`
   const isFiltered = session.filter.roles.length > 0 || session.filter.hosts.length > 0
   return `no hosts with role ${wanted}${isFiltered ? ' after ROLES=/HOSTS=' : ' left'}`
 }
