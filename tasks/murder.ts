@@ -461,6 +461,7 @@ export async function peerSwarm(
   const { arrival, held } = swarm
   const { seeder } = murderHosts()
   const targets = new Map<string, string>()
+  const layout = plan.shouldDelete ? deployLayoutIfSet() : undefined
   const checked = await on(peers, async (remote) => {
     const survey = await surveyPeer(remote, target, plan.payload)
     targets.set(remote.host.name, survey.target)
@@ -469,7 +470,6 @@ export async function peerSwarm(
     }
     if (plan.shouldDelete) {
       // Again with this host's home: `~/` in the target or in deploy_to, and the home itself.
-      const layout = deployLayoutIfSet()
       const here = layout && { ...layout, deployTo: expandHomeIn(layout.deployTo, survey.home) }
       const why = holdsHome(survey.target, survey.home) ? `it holds the home directory of the SSH user (${survey.home})` : whyUnsafeToEmpty(survey.target, here)
       if (why !== undefined) throw new DeployError(`${remote.host.name}: ${emptyingRefusal('unsafe_please_delete', survey.target, why)}`, { exitCode: 1 })
