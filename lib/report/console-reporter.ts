@@ -22,7 +22,7 @@ export class ConsoleReporter implements Reporter {
     private readonly paint: Paint,
     private readonly verbosity: Verbosity,
     /** Also quiet commands (capture, test): --dry-run shows every command it would run. */
-    private readonly showsQuietCommands = verbosity === 'verbose'
+    private readonly showsQuietCommands: boolean
   ) {}
 
   emit(event: RunEvent): void {
