@@ -295,27 +295,29 @@ test('a host cut off mid-transfer fails with the reason; nothing is extracted th
 test('an upload through a congested link keeps its connection: keepalives count only silence', async () => {
   const started = Date.now()
   const slow = hosts[6] ?? ''
-  // A release of 240 KB of random bytes (the size fixed here, not the agent's), sent by SFTP
-  // (deploy_via=copy) at 24 kbit/s, takes about a minute and queues that much data ahead of each
+  // A release of 480 KB of random bytes (the size fixed here, not the agent's), sent by SFTP
+  // (deploy_via=copy) at 48 kbit/s, takes over a minute and queues that much data ahead of each
   // keepalive; ssh2 alone closes such a connection after 5 unanswered keepalives 5 s apart (30 s)
-  // and the upload never ends.
+  // and the upload never ends. The link's queue holds the whole upload and nothing is dropped:
+  // SFTP's answers then come every 10 s or so. With the farm's usual queue (64 KiB at 24 kbit/s),
+  // drops and TCP's retransmission back-off left silences of 20 s and more, once over 30 s.
   const app = join(project, 'congested-app')
   mkdirSync(app, { recursive: true })
-  writeFileSync(join(app, 'blob.bin'), randomBytes(240 * 1024))
+  writeFileSync(join(app, 'blob.bin'), randomBytes(480 * 1024))
   const deployTo = '/srv/www/murder-congested'
-  farm('rate', slow, '24kbit')
+  farm('rate', slow, '48kbit', 'both', String(2 * 1024 * 1024))
   let result: CliResult
   try {
     result = await deploy('deploy', `release_source=${app}`, 'deploy_via=copy', `deploy_to=${deployTo}`, '--hosts', slow)
   } finally {
     farm('rate', slow, SWARM_RATE)
   }
-  expectOk(result, 'a deploy_via=copy upload through a 24 kbit/s link')
+  expectOk(result, 'a deploy_via=copy upload through a 48 kbit/s link')
   const local = execFileSync('sha256sum', [join(app, 'blob.bin')], { encoding: 'utf8' }).split(' ')[0]
   assert.equal(readOnHost(slow, `sha256sum ${deployTo}/current/blob.bin`).split(' ')[0], local, `${slow} holds the whole release`)
   assert.ok((Date.now() - started) / 1000 > 30, 'the upload lasted longer than the 30 s keepalive budget')
   onHost(slow, `rm -rf ${deployTo}`)
-  record('upload through a 24 kbit/s link', 'exit 0, release intact (connection kept)', undefined, started)
+  record('upload through a 48 kbit/s link', 'exit 0, release intact (connection kept)', undefined, started)
 })
 
 test('a peer serving corrupted pieces: every piece it sends is rejected and every host ends byte-identical', async () => {

@@ -4,7 +4,7 @@
 #   bash test/farm/farm.sh up [N] [--rate 1gbit]   N hosts (default 8, at most 250); FARM_RATE works too
 #   bash test/farm/farm.sh down                    idempotent; removes everything up created
 #   bash test/farm/farm.sh status                  exit 0 only when every host answers SSH
-#   bash test/farm/farm.sh rate HOST|all RATE [up|down]  re-cap one host's link (both ways, or only what it sends or receives), or every link
+#   bash test/farm/farm.sh rate HOST|all RATE [both|up|down [QUEUE_BYTES]]  re-cap one host's link (both ways, or only what it sends or receives), or every link; the queue holds 400 ms at the rate unless QUEUE_BYTES is given
 #   bash test/farm/farm.sh link HOST down|up        cut a host off the bridge, or plug it back (faults)
 #
 # Addresses (10.213.0.0/16, used for nothing else; up refuses to start if the machine routes it):
@@ -54,17 +54,24 @@ check_rate() {
   [[ ${1,,} =~ ^[1-9][0-9]*(kbit|mbit|gbit)$ ]] || die "rate \"$1\" is not understood; write e.g. 1gbit, 100mbit or 500kbit"
 }
 
-# tbf on the egress of one device. Burst: 20 ms at the rate (at least 64 KiB, so GSO super-packets
-# of veth pass whole); queue: 400 ms at the rate, deep enough for a swarm of TCP flows.
+# tbf on the egress of one device. Burst: 20 ms at the rate, at least 64 KiB so that GSO
+# super-packets of veth pass whole, but at most 1 s at the rate (at least 3,000 bytes): below
+# 512 kbit/s a 64 KiB super-packet waits for its tokens and then leaves at once (at 24 kbit/s,
+# 64 KiB every 21 s), so there tbf cuts it into segments instead. Queue: 400 ms at the rate, deep
+# enough for a swarm of TCP flows, or QUEUE bytes when given.
 shape() {
-  local dev=$1 rate=${2,,} number bytes_per_s
+  local dev=$1 rate=${2,,} queue=${3:-} number bytes_per_s burst
   number=${rate%%[a-z]*}
   case "$rate" in
     *gbit) bytes_per_s=$((number * 125000000)) ;;
     *mbit) bytes_per_s=$((number * 125000)) ;;
     *kbit) bytes_per_s=$((number * 125)) ;;
   esac
-  echo "qdisc replace dev $dev root tbf rate $rate burst $((bytes_per_s / 50 > 65536 ? bytes_per_s / 50 : 65536)) latency 400ms"
+  burst=$((bytes_per_s / 50 > 65536 ? bytes_per_s / 50 : 65536))
+  burst=$((burst > bytes_per_s ? (bytes_per_s > 3000 ? bytes_per_s : 3000) : burst))
+  local depth="latency 400ms"
+  [ -z "$queue" ] || depth="limit $queue"
+  echo "qdisc replace dev $dev root tbf rate $rate burst $burst $depth"
 }
 
 install_missing_packages() {
@@ -408,17 +415,18 @@ require_host() {
 }
 
 set_rate() {
-  local host=$1 rate=$2 direction=${3:-both} name
+  local host=$1 rate=$2 direction=${3:-both} queue=${4:-} name
   check_rate "$rate"
   [[ $direction =~ ^(both|up|down)$ ]] || die "direction \"$direction\" is not understood; write both, up (what the host sends) or down"
+  [[ -z $queue || $queue =~ ^[1-9][0-9]*$ ]] || die "queue \"$queue\" is not understood; write a size in bytes, e.g. 1048576"
   if [ "$host" = all ]; then
-    { shape "$CONTROLLER_LINK" "$rate"; shape mv-ctl "$rate"; } | tc -batch -
-    for name in $(farm_namespaces); do set_rate "${name#murder-}" "$rate"; done
+    { shape "$CONTROLLER_LINK" "$rate" "$queue"; shape mv-ctl "$rate" "$queue"; } | tc -batch -
+    for name in $(farm_namespaces); do set_rate "${name#murder-}" "$rate" both "$queue"; done
     return
   fi
   require_host "$host"
-  [ "$direction" = up ] || shape "mv-$host" "$rate" | tc -batch -
-  [ "$direction" = down ] || shape eth0 "$rate" | ip netns exec "murder-$host" tc -batch -
+  [ "$direction" = up ] || shape "mv-$host" "$rate" "$queue" | tc -batch -
+  [ "$direction" = down ] || shape eth0 "$rate" "$queue" | ip netns exec "murder-$host" tc -batch -
 }
 
 set_link() {
@@ -441,8 +449,8 @@ case "${1:-}" in
   up) shift; locked up "$@" ;;
   down) locked down ;;
   status) status ;;
-  rate) [ $# -eq 3 ] || [ $# -eq 4 ] || die "usage: farm.sh rate HOST|all RATE [both|up|down]"; set_rate "$2" "$3" "${4:-both}" ;;
+  rate) [ $# -ge 3 ] && [ $# -le 5 ] || die "usage: farm.sh rate HOST|all RATE [both|up|down [QUEUE_BYTES]]"; set_rate "$2" "$3" "${4:-both}" "${5:-}" ;;
   link) [ $# -eq 3 ] || die "usage: farm.sh link HOST down|up"; set_link "$2" "$3" ;;
   _boot) shift; boot "$@" ;;
-  *) die "usage: farm.sh up [N] [--rate 1gbit] | down | status | rate HOST|all RATE [both|up|down] | link HOST down|up" ;;
+  *) die "usage: farm.sh up [N] [--rate 1gbit] | down | status | rate HOST|all RATE [both|up|down [QUEUE_BYTES]] | link HOST down|up" ;;
 esac
