@@ -26,6 +26,14 @@ export function isMissingStage(word: string, rest: readonly string[], tasks: rea
   return isStageTypo || isFollowedByTask || USUAL_STAGES.has(word.toLowerCase())
 }
 
+/**
+ * `deploy [WORD] -T` listed nothing: whether WORD names a missing stage. No task name holds WORD,
+ * so a task it resembles (`prod` and a task `prim`) was not what the user listed.
+ */
+export function isMissingStageInListing(word: string, stages: readonly string[] | undefined): boolean {
+  return isMissingStage(word, [], [], stages)
+}
+
 export function noStageError(word: string, stages: readonly string[] | undefined): UsageError {
   const file = `roles/${word}.yaml`
   if (stages === undefined) return new UsageError(`No stage "${word}": there is no roles/ directory next to the deployfile; create ${file}.`)

@@ -6,7 +6,7 @@ import { checkInterrupted, INTERRUPTED_EXIT_CODE } from '../runner/interrupt.ts'
 import { parseCommandLine, type RunRequest } from './args.ts'
 import { helpText } from './help.ts'
 import { listTasks, noTaskMatches } from './list-tasks.ts'
-import { isMissingStage, noStageError, unknownFirstWord } from './first-word.ts'
+import { isMissingStageInListing, noStageError, unknownFirstWord } from './first-word.ts'
 import { findDeployfile } from '../config/find-deployfile.ts'
 import { readInteger } from '../config/read-integer.ts'
 import { readSwitch } from '../config/read-switch.ts'
@@ -115,10 +115,9 @@ function applyStage(session: Session, path: string, projectRoot: string): string
 
 /** `deploy [WORD] -T PATTERN` matched nothing: say so, or that WORD named no stage. */
 function listingError(session: Session, pattern: string, projectRootWithoutStage: string | undefined): DeployError {
-  const taskNames = session.registry.all().map((task) => task.name)
   if (projectRootWithoutStage !== undefined) {
     const stages = listStages(projectRootWithoutStage)
-    if (isMissingStage(pattern, [], taskNames, stages)) return noStageError(pattern, stages)
+    if (isMissingStageInListing(pattern, stages)) return noStageError(pattern, stages)
   }
   return noTaskMatches(session.registry.all(), pattern)
 }

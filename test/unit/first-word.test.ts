@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { unknownFirstWord } from '../../lib/cli/first-word.ts'
+import { isMissingStageInListing, unknownFirstWord } from '../../lib/cli/first-word.ts'
 import { listStages } from '../../lib/inventory/stage-file.ts'
 
 const TASKS = ['deploy', 'deploy:check', 'deploy:published', 'demo:hello', 'murder:stop_seeding']
@@ -34,6 +34,14 @@ test('a first word that is neither task nor stage: missing stage or unknown task
   const withPrim = [...TASKS, 'prim']
   assert.equal(unknownFirstWord('prod', ['deploy'], withPrim, ['farm']).message, 'No stage "prod" (roles/prod.yaml does not exist); stages: farm.')
   assert.equal(unknownFirstWord('prod', [], withPrim, ['farm']).message, 'Unknown task "prod". Did you mean "prim"? Run `deploy -T` to list tasks.')
+})
+
+test('a listing that matched nothing names a missing stage when the word looks like one', () => {
+  // `deploy prod -T` in a project with a task `prim`: no task name holds "prod", so it was a stage.
+  assert.equal(isMissingStageInListing('prod', ['farm']), true)
+  assert.equal(isMissingStageInListing('fram', STAGES), true)
+  assert.equal(isMissingStageInListing('nomatch', STAGES), false)
+  assert.equal(isMissingStageInListing('deploy:x', STAGES), false)
 })
 
 test('stages are the roles/*.yaml files; no roles/ directory is undefined', () => {
