@@ -1,4 +1,5 @@
 import { DEFAULT_CONCURRENCY } from '../runner/session.ts'
+import { DEFAULT_TRANSFER_CONCURRENCY } from '../ssh/ssh-backend.ts'
 
 export function helpText(): string {
   return `Usage: deploy [STAGE] TASK [TASK...] [key=value...] [options]
@@ -10,6 +11,7 @@ from its directory. STAGE names roles/STAGE.yaml; key=value words set variables
   max_fail=N|P%           carry on past up to N (or P% of) failed hosts
   ssh_connect_timeout=S   seconds a connection attempt may take (default 10)
   ssh_persistent_shell=0  one SSH session per command, no long-lived shell
+  transfer_concurrency=N  at most N uploads and downloads at once (default ${DEFAULT_TRANSFER_CONCURRENCY})
 
 Options:
   -T, --tasks             list tasks with their descriptions (filtered by PATTERN)

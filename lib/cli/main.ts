@@ -17,7 +17,7 @@ import { applyFilter, validateFilter } from '../inventory/filter.ts'
 import { currentSession, type Session } from '../runner/session.ts'
 import { invokeTask, unknownTask } from '../runner/invoke.ts'
 import { checkHookCycles, checkHookTargets } from '../runner/hook-check.ts'
-import { SshBackend } from '../ssh/ssh-backend.ts'
+import { DEFAULT_TRANSFER_CONCURRENCY, SshBackend } from '../ssh/ssh-backend.ts'
 import { DryRunBackend } from '../ssh/dry-run-backend.ts'
 import { printLocalCommands } from '../runner/local-dry-run.ts'
 import { cd } from 'zx/core'
@@ -85,6 +85,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     const fetch = session.variables.fetch.bind(session.variables)
     const connectTimeoutS = readInteger(fetch, 'ssh_connect_timeout', 10, { min: 1, max: 3600, unit: 'seconds' })
     const isShellPersistent = readSwitch(fetch, 'ssh_persistent_shell', true)
+    const transferConcurrency = readInteger(fetch, 'transfer_concurrency', DEFAULT_TRANSFER_CONCURRENCY, { min: 1, max: 100_000, unit: 'SFTP transfers at once' })
 
     const reporter = new ConsoleReporter(io.stderr, paint, request.verbosity, request.dryRun || request.verbosity === 'verbose')
     session.reporter = reporter
@@ -98,6 +99,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
           connectTimeoutMs: connectTimeoutS * 1000,
           reporter,
           isShellPersistent,
+          transferConcurrency,
         })
     return await runTasks(session, words, io, paint)
   } catch (error) {

@@ -101,6 +101,50 @@ test('within, withEnv, as, sudo, capture, test and stdin behave as documented', 
   })
 })
 
+test('transfer_concurrency bounds the SFTP transfers under way at once across all hosts', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'murder-slots-'))
+  const file = join(dir, 'in.bin')
+  const bytes = randomBytes(3 * 1024 * 1024)
+  writeFileSync(file, bytes)
+  // Every farm host's processes are this machine's: its SFTP servers can be counted from here.
+  const sftpServersNow = () => {
+    try {
+      return Number(execFileSync('pgrep', ['-c', '-x', 'sftp-server'], { encoding: 'utf8' }).trim())
+    } catch {
+      return 0
+    }
+  }
+  const mostAtOnce = async (...words: string[]) => {
+    let most = 0
+    let isRunning = true
+    const run = runCli(['farm', 'slow:transfer', 'from=none', `file=${file}`, ...words], { cwd: project }).finally(() => (isRunning = false))
+    while (isRunning) {
+      most = Math.max(most, sftpServersNow())
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const result = await run
+    assert.equal(result.code, 0, result.stderr)
+    return most
+  }
+  // 3 MiB at 8 Mbit/s: 3 s an upload.
+  for (const host of hosts) farm('rate', host, '8mbit', 'down')
+  try {
+    const bounded = await mostAtOnce('transfer_concurrency=2')
+    assert.ok(bounded >= 1 && bounded <= 2, `with transfer_concurrency=2, ${bounded} SFTP servers ran at once`)
+    // The count sees more than 2 when nothing bounds them, so the bound above is the setting's.
+    const free = await mostAtOnce(`transfer_concurrency=${hosts.length}`)
+    assert.ok(free > 2, `with transfer_concurrency=${hosts.length}, ${free} SFTP servers ran at once`)
+  } finally {
+    for (const host of hosts) farm('rate', host, '1gbit')
+  }
+  const digest = createHash('sha256').update(bytes).digest('hex')
+  for (const host of hosts) assert.equal(readOnHost(host, 'sha256sum < /tmp/transfer.bin').split(' ')[0], digest, `${host} holds the whole file`)
+  for (const host of hosts) onHost(host, 'rm -f /tmp/transfer.bin')
+  const refused = await runCli(['farm', 'slow:transfer', 'from=none', `file=${file}`, 'transfer_concurrency=0'], { cwd: project })
+  assert.equal(refused.code, 2, refused.stderr)
+  assert.match(errorLine(refused), /^error: transfer_concurrency must be a whole number 1 to 100000 \(SFTP transfers at once\), got "0"/)
+})
+
 test('upload then download round-trips a binary file of several MiB exactly', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'murder-rt-'))
   const file = join(dir, 'in.bin')
