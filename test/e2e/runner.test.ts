@@ -106,10 +106,11 @@ test('transfer_concurrency bounds the SFTP transfers under way at once across al
   const file = join(dir, 'in.bin')
   const bytes = randomBytes(3 * 1024 * 1024)
   writeFileSync(file, bytes)
-  // Every farm host's processes are this machine's: its SFTP servers can be counted from here.
+  // Every farm host's processes are this machine's: its SFTP sessions (sshd's internal-sftp, one
+  // process each, titled `sshd: deploy@internal-sftp`) can be counted from here.
   const sftpServersNow = () => {
     try {
-      return Number(execFileSync('pgrep', ['-c', '-x', 'sftp-server'], { encoding: 'utf8' }).trim())
+      return Number(execFileSync('pgrep', ['-c', '-f', '^sshd: [^ ]+@internal-sftp'], { encoding: 'utf8' }).trim())
     } catch {
       return 0
     }
@@ -418,7 +419,8 @@ test('the first Ctrl-C stops an upload and a download mid-transfer, each saying 
   const out = join(dir, 'out.bin')
   writeFileSync(file, randomBytes(size))
   onHost(downloadHost, `head -c ${size} /dev/urandom > /tmp/transfer-source.bin`)
-  const sftpServers = () => [uploadHost, downloadHost].filter((host) => peekOnHost(host, 'pgrep -x sftp-server').code === 0)
+  // The farm's sshd serves SFTP in a process of its own per session (internal-sftp).
+  const sftpServers = () => [uploadHost, downloadHost].filter((host) => peekOnHost(host, "pgrep -f '^sshd: [^ ]+@internal-sftp'").code === 0)
   const uploaded = () => Number(peekOnHost(uploadHost, 'stat -c %s /tmp/transfer.bin 2>/dev/null || echo 0').stdout.trim())
   // The download arrives beside `out` under a hidden name, renamed to `out` once whole.
   const downloaded = () => readdirSync(dir).filter((name) => name !== 'in.bin').reduce((sum, name) => sum + statSync(join(dir, name)).size, 0)
@@ -431,6 +433,7 @@ test('the first Ctrl-C stops an upload and a download mid-transfer, each saying 
     const deadline = Date.now() + 30_000
     while ((uploaded() < 1024 * 1024 || downloaded() < 1024 * 1024) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
     assert.ok(uploaded() >= 1024 * 1024 && downloaded() >= 1024 * 1024, `both transfers under way: ${uploaded()} and ${downloaded()} bytes`)
+    assert.deepEqual(sftpServers(), [uploadHost, downloadHost], 'each host serves its transfer (what the end checks is gone)')
     const interruptedAt = Date.now()
     cli?.kill('SIGINT')
     const result = await run
