@@ -12,6 +12,8 @@ let hosts: string[] = []
 let project = ''
 const farm = (...args: string[]) => execFileSync('bash', [join(REPO_ROOT, 'test/farm/farm.sh'), ...args], { stdio: 'pipe' })
 const webHosts = () => hosts.slice(0, Math.floor(hosts.length / 2))
+/** The farm's sshd serves each SFTP session in a process of its own (internal-sftp), titled so. */
+const SFTP_SESSION = '^sshd: [^ ]+@internal-sftp'
 
 before(() => {
   hosts = ensureFarm(6)
@@ -106,11 +108,10 @@ test('transfer_concurrency bounds the SFTP transfers under way at once across al
   const file = join(dir, 'in.bin')
   const bytes = randomBytes(3 * 1024 * 1024)
   writeFileSync(file, bytes)
-  // Every farm host's processes are this machine's: its SFTP sessions (sshd's internal-sftp, one
-  // process each, titled `sshd: deploy@internal-sftp`) can be counted from here.
+  // Every farm host's processes are this machine's: its SFTP sessions can be counted from here.
   const sftpServersNow = () => {
     try {
-      return Number(execFileSync('pgrep', ['-c', '-f', '^sshd: [^ ]+@internal-sftp'], { encoding: 'utf8' }).trim())
+      return Number(execFileSync('pgrep', ['-c', '-f', SFTP_SESSION], { encoding: 'utf8' }).trim())
     } catch {
       return 0
     }
@@ -419,8 +420,7 @@ test('the first Ctrl-C stops an upload and a download mid-transfer, each saying 
   const out = join(dir, 'out.bin')
   writeFileSync(file, randomBytes(size))
   onHost(downloadHost, `head -c ${size} /dev/urandom > /tmp/transfer-source.bin`)
-  // The farm's sshd serves SFTP in a process of its own per session (internal-sftp).
-  const sftpServers = () => [uploadHost, downloadHost].filter((host) => peekOnHost(host, "pgrep -f '^sshd: [^ ]+@internal-sftp'").code === 0)
+  const sftpServers = () => [uploadHost, downloadHost].filter((host) => peekOnHost(host, `pgrep -f '${SFTP_SESSION}'`).code === 0)
   const uploaded = () => Number(peekOnHost(uploadHost, 'stat -c %s /tmp/transfer.bin 2>/dev/null || echo 0').stdout.trim())
   // The download arrives beside `out` under a hidden name, renamed to `out` once whole.
   const downloaded = () => readdirSync(dir).filter((name) => name !== 'in.bin').reduce((sum, name) => sum + statSync(join(dir, name)).size, 0)

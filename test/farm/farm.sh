@@ -67,8 +67,10 @@ shape() {
     *mbit) bytes_per_s=$((number * 125000)) ;;
     *kbit) bytes_per_s=$((number * 125)) ;;
   esac
-  burst=$((bytes_per_s / 50 > 65536 ? bytes_per_s / 50 : 65536))
-  burst=$((burst > bytes_per_s ? (bytes_per_s > 3000 ? bytes_per_s : 3000) : burst))
+  burst=$((bytes_per_s / 50))
+  ((burst >= 65536)) || burst=65536
+  ((burst <= bytes_per_s)) || burst=$bytes_per_s
+  ((burst >= 3000)) || burst=3000
   local depth="latency 400ms"
   [ -z "$queue" ] || depth="limit $queue"
   echo "qdisc replace dev $dev root tbf rate $rate burst $burst $depth"
