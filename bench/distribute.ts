@@ -29,6 +29,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     'central-max': { type: 'string', default: '8' },
     methods: { type: 'string', default: METHODS.map((method) => method.name).join(',') },
+    // Every link's tbf queue in bytes; farm.sh's default holds 400 ms at the rate.
+    queue: { type: 'string' },
   },
 })
 const hostCounts = values.hosts.split(',').map(Number)
@@ -40,8 +42,9 @@ const methods = values.methods.split(',').map((name) => {
   if (!method) throw new Error(`unknown method "${name}"; pick from ${METHODS.map((candidate) => candidate.name).join(', ')}`)
   return method
 })
-if (hostCounts.some((count) => !(count >= 2 && count <= 250)) || !(sizeMiB > 0) || !(runs >= 1) || !(centralMax >= 1)) {
-  console.error('usage: bench/distribute.ts [--hosts 8,16] [--rate 25mbit] [--size 50] [--runs 1] [--central-max 8] [--methods a,b]')
+const queueBytes = values.queue
+if (hostCounts.some((count) => !(count >= 2 && count <= 250)) || !(sizeMiB > 0) || !(runs >= 1) || !(centralMax >= 1) || (queueBytes !== undefined && !/^[1-9]\d*$/.test(queueBytes))) {
+  console.error('usage: bench/distribute.ts [--hosts 8,16] [--rate 25mbit] [--size 50] [--runs 1] [--central-max 8] [--methods a,b] [--queue BYTES]')
   process.exit(2)
 }
 const oneLinkSeconds = (sizeMiB * 1024 * 1024) / rateBytesPerSecond(values.rate)
@@ -93,6 +96,7 @@ try {
   for (const count of hostCounts) {
     farm('down')
     farm('up', String(count), '--rate', values.rate)
+    if (queueBytes) farm('rate', 'all', values.rate, 'both', queueBytes)
     const hosts = farmHosts()
     const seeder = hosts[0] ?? ''
     await exec('node', ['bin/deploy.js', 'farm', 'murder:distribute_files', '-q'])

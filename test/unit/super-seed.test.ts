@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { SuperSeedPolicy, toBitfield } from '../../lib/torrent/agent/super-seed.ts'
+import { openPiecesPerPeer, SuperSeedPolicy, toBitfield } from '../../lib/torrent/agent/super-seed.ts'
 
 function policyWith(pieceCount: number, openPerPeer = 2, spreadWaitMs = 1000) {
   const shown: [string, number[]][] = []
@@ -131,4 +131,12 @@ test('once the whole payload has arrived, pieces are shown again as with a full 
   policy.onArrival(true)
   assert.equal(shown.length, 1, 'complete: c is shown a piece another peer was shown')
   assert.equal(shown[0]?.[0], 'c')
+})
+
+test('the seeder may show each peer 1 MiB ahead, and never fewer than 4 pieces', () => {
+  const KIB = 1024
+  assert.equal(openPiecesPerPeer(16 * KIB), 64)
+  assert.equal(openPiecesPerPeer(48 * KIB), 22, 'a part of a piece counts as one')
+  assert.equal(openPiecesPerPeer(256 * KIB), 4)
+  assert.equal(openPiecesPerPeer(4 * KIB * KIB), 4, 'large pieces keep four in flight')
 })

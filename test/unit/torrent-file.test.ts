@@ -26,10 +26,14 @@ test('bencode writes the canonical form: integers, byte strings, lists, dictiona
   assert.throws(() => bencode(1.5), { message: 'bencode: 1.5 is not an integer' })
 })
 
-test('piece length: smallest power of two from 256 KiB to 4 MiB that keeps pieces at or under 256', () => {
+test('piece length: smallest power of two from 16 KiB to 4 MiB that keeps pieces at or under 256', () => {
   const cases: [number, number][] = [
-    [0, 256 * KIB],
-    [1, 256 * KIB],
+    [0, 16 * KIB],
+    [1, 16 * KIB],
+    [4 * MIB, 16 * KIB],
+    [4 * MIB + 1, 32 * KIB],
+    [32 * MIB, 128 * KIB],
+    [32 * MIB + 1, 256 * KIB],
     [50 * MIB, 256 * KIB],
     [64 * MIB, 256 * KIB],
     [64 * MIB + 1, 512 * KIB],

@@ -21,7 +21,7 @@ import { suppressRedundantHaves } from './have-suppression.ts'
 import { plainIp } from './ip-address.ts'
 import { isSeederPeerId, makePeerId, type SwarmRole } from './peer-id.ts'
 import { paceRequestPlans, rarestAmongAskable } from './request-planner.ts'
-import { SuperSeedPolicy, toBitfield } from './super-seed.ts'
+import { openPiecesPerPeer, SuperSeedPolicy, toBitfield } from './super-seed.ts'
 import { isTuned } from './tuning-switch.ts'
 import { WireLedger, type LedgerWire } from './wire-ledger.ts'
 
@@ -39,7 +39,6 @@ const MAX_CONNECTIONS = 80
 const PEERS_PER_ANNOUNCE = 8
 /** webtorrent keeps this many unchoke slots; a datacenter swarm unchokes everyone who asks. */
 const UNLIMITED_UPLOAD_SLOTS = Number.MAX_SAFE_INTEGER
-const SHOWN_PIECES_PER_PEER = 4
 /**
  * How long a peer may sit on a piece from the seeder before it is shown another: none. Waiting for
  * pieces to spread (BEP 16's guard against peers that do not share) starved the swarm: the seeder
@@ -150,7 +149,7 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
   const superSeedPolicy = (): SuperSeedPolicy => {
     if (policy) return policy
     const created = new SuperSeedPolicy(Math.ceil(current.length / current.pieceLength), {
-      openPerPeer: SHOWN_PIECES_PER_PEER,
+      openPerPeer: openPiecesPerPeer(current.pieceLength),
       spreadWaitMs: SPREAD_WAIT_MS,
       show: (peer, pieces) => {
         const wire = seedWires.get(peer)
