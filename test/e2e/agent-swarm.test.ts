@@ -87,6 +87,10 @@ test('tracker, seeder and 4 peers: identical payloads, verified, shared among pe
   assert.ok(seeder.uploadedBytes < receivedBytes / 2, `the seeder sent ${seeder.uploadedBytes} of the ${receivedBytes} bytes peers received`)
   assert.ok(fromPeersBytes > receivedBytes / 2, `peers got ${fromPeersBytes} of ${receivedBytes} bytes from each other`)
   assert.ok(!seeder.peers.some((wire) => wire.isSeeder), 'the seeder never connected to itself')
+  // 160 pieces of 128 KiB: each peer is first shown 1 MiB of them.
+  const shownFirst = [...readFileSync(join(setup.seedState, `seed.${TAG}.log`), 'utf8').matchAll(/showing \S+ (\d+) of (\d+) pieces/g)]
+  assert.ok(shownFirst.length >= states.length, 'every peer was shown pieces')
+  for (const match of shownFirst) assert.equal(`${match[1]} of ${match[2]}`, `${MIB / meta.pieceLengthBytes} of ${meta.pieces}`)
   for (const state of states) {
     const stats = readStats(join(state, `peer.${TAG}.stats.json`))
     const ids = stats.peers.map((wire) => wire.peerId)

@@ -1,4 +1,4 @@
-// A torrent as make-torrent writes it, of an in-memory payload: 600 KiB in three 256 KiB pieces,
+// A torrent in make-torrent's format, of an in-memory payload: 600 KiB in three 256 KiB pieces,
 // every byte `fill`.
 import { createHash } from 'node:crypto'
 import { buildTorrent } from '../../lib/torrent/agent/torrent-file.ts'

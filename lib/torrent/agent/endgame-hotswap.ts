@@ -3,7 +3,7 @@ import type { Torrent } from 'webtorrent'
 
 /**
  * The last pieces of a download, where a block stuck on a slow wire holds back the whole piece and
- * webtorrent may hand it to a faster wire (hotswap). About 1 MiB with the smallest pieces.
+ * webtorrent may hand it to a faster wire (hotswap): 64 KiB to 16 MiB, by the piece size.
  */
 const ENDGAME_PIECES = 4
 

@@ -19,7 +19,7 @@ import { waitForFirstAnnounce } from './tracker-watch.ts'
 const STATS_INTERVAL_MS = 1000
 /** Hashing a multi-gigabyte payload comes first; the daemon reports nothing meanwhile. */
 const READY_LIMIT_MS = 120_000
-/** How often an arriving payload is checked for whole pieces: a 256 KiB piece every 84 ms at 25 Mbit/s. */
+/** How often an arriving payload is checked for whole pieces (at 25 Mbit/s a 256 KiB piece takes 84 ms). */
 const ARRIVAL_CHECK_MS = 50
 
 export interface SeedOptions {

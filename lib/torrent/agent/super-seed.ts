@@ -8,16 +8,16 @@
 // sight, or cannot reach each other, must not stall). So the
 // seeder sends about as fast as the swarm passes pieces on, and peers fetch the rest from each other.
 
+const OPEN_BYTES_PER_PEER = 1024 * 1024
+const MIN_OPEN_PIECES_PER_PEER = 4
+
 /**
- * What the seeder may have shown a peer and not yet seen it hold: 1 MiB, and at least 4 pieces. A
+ * How many pieces the seeder may have shown a peer and not yet seen spread: 1 MiB, at least 4. A
  * new piece is shown only after the peer's HAVE crosses its upload queue and the seeder's HAVE and
  * the peer's request cross theirs, seconds on a full thin link, so the window must hold seconds of
  * the seeder's share of its link. Counted in pieces (4) it shrank with the pieces: 16 KiB pieces on
  * 16 hosts at 1 Mbit/s kept the seeder's link half idle (62 KB/s of 125) and took 73 s; 1 MiB, 60 s.
  */
-const OPEN_BYTES_PER_PEER = 1024 * 1024
-const MIN_OPEN_PIECES_PER_PEER = 4
-
 export function openPiecesPerPeer(pieceLengthBytes: number): number {
   return Math.max(MIN_OPEN_PIECES_PER_PEER, Math.ceil(OPEN_BYTES_PER_PEER / pieceLengthBytes))
 }

@@ -170,7 +170,7 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     wire.once('close', () => options.log(`closed ${name} (${peerLabel(wire.peerId)}): sent ${wire.uploaded} B, got ${wire.downloaded} B`))
     ledger.add(wire)
     if (isTuned('dedupe') && closeDuplicate(wire)) return
-    if (isSeed && (isTuned('super-seed') || holds)) superSeed(wire, superSeedPolicy(), `w${++wireCount}`, seedWires)
+    if (isSeed && (isTuned('super-seed') || holds)) superSeed(wire, superSeedPolicy(), `w${++wireCount}`, seedWires, (count, of) => options.log(`showing ${name} ${count} of ${of} pieces`))
     if (!isSeed && isTuned('have-suppression')) suppressRedundantHaves(wire, isSeederWire(wire))
   })
 
@@ -209,14 +209,16 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
  * Routes one wire through the super-seeding policy: webtorrent's single "have all"/bitfield message
  * becomes a bitfield of the shown pieces, and further pieces are shown with HAVE messages.
  */
-function superSeed(wire: Wire, policy: SuperSeedPolicy, id: string, wires: Map<string, Wire>): void {
+function superSeed(wire: Wire, policy: SuperSeedPolicy, id: string, wires: Map<string, Wire>, logShown: (count: number, of: number) => void): void {
   wires.set(id, wire)
   const sendBitfield = wire.bitfield.bind(wire)
   let isIntroduced = false
   const introduce = () => {
     if (isIntroduced) return
     isIntroduced = true
-    sendBitfield(toBitfield(policy.introduce(id), policy.pieceCount))
+    const shown = policy.introduce(id)
+    logShown(shown.length, policy.pieceCount)
+    sendBitfield(toBitfield(shown, policy.pieceCount))
   }
   wire.haveAll = introduce
   wire.bitfield = introduce
