@@ -6,6 +6,8 @@
 #   bash test/farm/farm.sh status                  exit 0 only when every host answers SSH
 #   bash test/farm/farm.sh rate HOST|all RATE [both|up|down [QUEUE_BYTES]]  re-cap one host's link (both ways, or only what it sends or receives), or every link; the queue holds 400 ms at the rate unless QUEUE_BYTES is given
 #   bash test/farm/farm.sh link HOST down|up        cut a host off the bridge, or plug it back (faults)
+#   bash test/farm/farm.sh window HOST BYTES|default  cap the TCP receive window of a host's sockets
+#                                                   (tcp_rmem), which bounds what a sender keeps in flight
 #
 # Addresses (10.213.0.0/16, used for nothing else; up refuses to start if the machine routes it):
 #   controller  10.213.0.1   on veth murder0 (root namespace), whose peer mv-ctl is a port of the
@@ -438,6 +440,20 @@ set_link() {
   ip link set "mv-$host" "$state"
 }
 
+# A receiver's window bounds what a sender keeps in flight, and so how full a deep queue gets and how
+# long a round trip lasts; tcp_rmem is per network namespace. Sockets opened later take it.
+set_window() {
+  local host=$1 bytes=$2 rmem
+  require_host "$host"
+  if [ "$bytes" = default ]; then
+    rmem=$(tr '\t' ' ' < /proc/sys/net/ipv4/tcp_rmem)
+  else
+    [[ $bytes =~ ^[1-9][0-9]*$ ]] && [ "$bytes" -ge 8192 ] || die "window \"$bytes\" is not understood; write a size in bytes of at least 8192, or default"
+    rmem="4096 $((bytes < 131072 ? bytes : 131072)) $bytes"
+  fi
+  ip netns exec "murder-$host" sysctl -q -w net.ipv4.tcp_rmem="$rmem"
+}
+
 # One farm command at a time; the lock's descriptor is closed for the hosts' processes.
 locked() {
   [ "$(id -u)" -eq 0 ] || die "must run as root (it creates network namespaces)"
@@ -453,6 +469,7 @@ case "${1:-}" in
   status) status ;;
   rate) [ $# -ge 3 ] && [ $# -le 5 ] || die "usage: farm.sh rate HOST|all RATE [both|up|down [QUEUE_BYTES]]"; set_rate "$2" "$3" "${4:-both}" "${5:-}" ;;
   link) [ $# -eq 3 ] || die "usage: farm.sh link HOST down|up"; set_link "$2" "$3" ;;
+  window) [ $# -eq 3 ] || die "usage: farm.sh window HOST BYTES|default"; set_window "$2" "$3" ;;
   _boot) shift; boot "$@" ;;
-  *) die "usage: farm.sh up [N] [--rate 1gbit] | down | status | rate HOST|all RATE [both|up|down [QUEUE_BYTES]] | link HOST down|up" ;;
+  *) die "usage: farm.sh up [N] [--rate 1gbit] | down | status | rate HOST|all RATE [both|up|down [QUEUE_BYTES]] | link HOST down|up | window HOST BYTES|default" ;;
 esac
