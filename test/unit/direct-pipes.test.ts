@@ -132,3 +132,31 @@ test('nothing more is forwarded once the peer is destroyed', async () => {
   await new Promise((resolve) => setTimeout(resolve, 10))
   assert.deepEqual(received.map(String), ['before'])
 })
+
+test('what the wire sends in one turn reaches the connection in one write, and each turn in its own', async () => {
+  const batches: string[][] = []
+  const socketWith = () =>
+    new NodeDuplex({
+      read() {},
+      writev(chunks: { chunk: Buffer }[], callback: () => void) {
+        batches.push(chunks.map(({ chunk }) => chunk.toString()))
+        callback()
+      },
+    })
+  const send = async (isCorking: boolean) => {
+    batches.length = 0
+    const conn = socketWith()
+    const wire = new Duplex({ write: (_chunk: unknown, callback: (error: Error | null) => void) => callback(null) })
+    joinDirectly(peerJoining(conn, wire as unknown as StreamEnd).peer, isCorking)
+    // A piece message is two chunks, its header and its block; a plan's requests come with it.
+    wire.push(Buffer.from('header'))
+    wire.push(Buffer.from('block'))
+    wire.push(Buffer.from('request'))
+    await until(() => batches.flat().length === 3)
+    wire.push(Buffer.from('have'))
+    await until(() => batches.flat().length === 4)
+    return batches.map((batch) => batch.join('+'))
+  }
+  assert.deepEqual(await send(true), ['header+block+request', 'have'])
+  assert.deepEqual(await send(false), ['header', 'block', 'request', 'have'], 'uncorked, each chunk is a write of its own')
+})

@@ -16,6 +16,7 @@ import { guardAgainstBadPieces } from './bad-piece-guard.ts'
 import { DialPolicy } from './dial-policy.ts'
 import { pipeWiresDirectly } from './direct-pipes.ts'
 import { hotswapOnlyInEndgame } from './endgame-hotswap.ts'
+import { skipExhaustedWires } from './exhausted-wires.ts'
 import { wireToClose } from './duplicate-wires.ts'
 import { suppressRedundantHaves } from './have-suppression.ts'
 import { plainIp } from './ip-address.ts'
@@ -76,7 +77,7 @@ export interface SwarmSession {
 export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, options: SwarmOptions): SwarmSession {
   const isSeed = options.role === 'seed'
   let torrent: Torrent | undefined
-  if (isTuned('direct-pipes')) pipeWiresDirectly()
+  if (isTuned('direct-pipes')) pipeWiresDirectly(isTuned('corked-writes'))
   const client = new WebTorrent({
     peerId: makePeerId(options.role),
     torrentPort: options.port,
@@ -114,6 +115,7 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
   // Without the end-game rule, webtorrent may take a block from another wire at any time.
   const mayTakeBlocks = isTuned('endgame-hotswap') ? hotswapOnlyInEndgame(current) : () => true
   if (isTuned('rarest-held')) rarestAmongAskable(current, isTuned('rarest-open') ? mayTakeBlocks : () => true)
+  if (isTuned('exhausted-wires')) skipExhaustedWires(current, mayTakeBlocks)
 
   const dialPolicy = new DialPolicy({ ips: localAddresses(options.announceIp), port: () => client.torrentPort }, !isSeed)
   const addPeer = current._addPeer.bind(current)

@@ -1,9 +1,9 @@
-// For benchmarks only: MURDER_AGENT_STOCK=tracker,dial,dedupe,super-seed,unchoke,rarest,rarest-held,rarest-open,coalesce,endgame-hotswap,direct-pipes,have-suppression
+// For benchmarks only: MURDER_AGENT_STOCK=tracker,dial,dedupe,super-seed,unchoke,rarest,rarest-held,rarest-open,coalesce,endgame-hotswap,direct-pipes,have-suppression,exhausted-wires,corked-writes
 // (or `all`)
 // turns parts of the swarm tuning off, so bench/agent-swarm.ts can show what each part buys.
 // Unset in every real run.
 
-export type Tuning = 'tracker' | 'dial' | 'dedupe' | 'super-seed' | 'unchoke' | 'rarest' | 'rarest-held' | 'rarest-open' | 'coalesce' | 'endgame-hotswap' | 'direct-pipes' | 'have-suppression'
+export type Tuning = 'tracker' | 'dial' | 'dedupe' | 'super-seed' | 'unchoke' | 'rarest' | 'rarest-held' | 'rarest-open' | 'coalesce' | 'endgame-hotswap' | 'direct-pipes' | 'have-suppression' | 'exhausted-wires' | 'corked-writes'
 
 export function isTuned(feature: Tuning, stock = process.env['MURDER_AGENT_STOCK'] ?? ''): boolean {
   const off = stock.split(',').map((word) => word.trim())

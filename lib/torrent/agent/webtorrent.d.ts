@@ -65,6 +65,8 @@ declare module 'webtorrent' {
     /** Re-plans the requests of every wire; webtorrent calls it on every HAVE, bitfield and block. */
     _update(): void
     _updateWireWrapper(): void
+    /** Plans one wire's requests (webtorrent's plan calls it for every wire, in random order). */
+    _updateWire(wire: Wire): void
     /** Takes a block of piece `index` away from a slower wire so that `wire` may request it; false when none is slow enough. */
     _hotswap(wire: Wire, index: number): boolean
     /** Pieces being fetched (null once verified); a failed one is replaced. */
