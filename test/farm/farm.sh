@@ -6,7 +6,7 @@
 #   bash test/farm/farm.sh status                  exit 0 only when every host answers SSH
 #   bash test/farm/farm.sh rate HOST|all RATE [both|up|down [QUEUE_BYTES]]  re-cap one host's link (both ways, or only what it sends or receives), or every link; the queue holds 400 ms at the rate unless QUEUE_BYTES is given
 #   bash test/farm/farm.sh link HOST down|up        cut a host off the bridge, or plug it back (faults)
-#   bash test/farm/farm.sh window HOST BYTES|default  cap the TCP receive window of a host's sockets
+#   bash test/farm/farm.sh window HOST BYTES|default  stop a host's TCP receive buffers growing past BYTES
 #                                                   (tcp_rmem), which bounds what a sender keeps in flight
 #
 # Addresses (10.213.0.0/16, used for nothing else; up refuses to start if the machine routes it):
@@ -371,6 +371,7 @@ teardown() {
     [ ${#pids[@]} -eq 0 ] || sleep 0.1
   done
   for ns in $(farm_namespaces); do ip netns del "$ns" 2>/dev/null || true; done
+  rm -f "$STATE"/tcp_rmem.*.saved
   for link in $(ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^(mv-h[0-9]+|mv-ctl)(@|$)/ {sub(/@.*/, "", $2); print $2}'); do
     ip link del "$link" 2>/dev/null || true
   done
@@ -441,17 +442,22 @@ set_link() {
 }
 
 # A receiver's window bounds what a sender keeps in flight, and so how full a deep queue gets and how
-# long a round trip lasts; tcp_rmem is per network namespace. Sockets opened later take it.
+# long a round trip lasts. tcp_rmem is per network namespace; its maximum bounds how far the kernel
+# grows a socket's receive buffer, at once. A socket keeps the buffer it starts with: sshd's
+# connections start from its listener's 128 KiB (a window of ~80 KiB) and without the cap grow to MiBs.
 set_window() {
-  local host=$1 bytes=$2 rmem
+  local host=$1 bytes=$2 saved
   require_host "$host"
+  saved="$STATE/tcp_rmem.$host.saved"
   if [ "$bytes" = default ]; then
-    rmem=$(tr '\t' ' ' < /proc/sys/net/ipv4/tcp_rmem)
-  else
-    [[ $bytes =~ ^[1-9][0-9]*$ ]] && [ "$bytes" -ge 8192 ] || die "window \"$bytes\" is not understood; write a size in bytes of at least 8192, or default"
-    rmem="4096 $((bytes < 131072 ? bytes : 131072)) $bytes"
+    [ -f "$saved" ] || return 0
+    ip netns exec "murder-$host" sysctl -q -w net.ipv4.tcp_rmem="$(cat "$saved")"
+    rm -f "$saved"
+    return
   fi
-  ip netns exec "murder-$host" sysctl -q -w net.ipv4.tcp_rmem="$rmem"
+  [[ $bytes =~ ^[1-9][0-9]*$ ]] && [ "$bytes" -ge 8192 ] || die "window \"$bytes\" is not understood; write a size in bytes of at least 8192, or default"
+  [ -f "$saved" ] || ip netns exec "murder-$host" cat /proc/sys/net/ipv4/tcp_rmem | tr '\t' ' ' > "$saved"
+  ip netns exec "murder-$host" sysctl -q -w net.ipv4.tcp_rmem="4096 $((bytes < 131072 ? bytes : 131072)) $bytes"
 }
 
 # One farm command at a time; the lock's descriptor is closed for the hosts' processes.

@@ -17,6 +17,7 @@ function standInWire(): Wire {
 function standInTorrent(offers: (wire: Wire) => boolean): { torrent: Torrent; planned: Map<Wire, number> } {
   const planned = new Map<Wire, number>()
   const torrent = Object.assign(new EventEmitter(), {
+    wires: [] as Wire[],
     _updateWire(wire: Wire) {
       planned.set(wire, (planned.get(wire) ?? 0) + 1)
       if (offers(wire)) wire.requests.push({})
@@ -89,6 +90,9 @@ test('a block given back, a piece that failed its hash and the end game each rep
   plan()
   plan()
   assert.equal(plans(), 2, 'after a cancelled block')
+  torrent.emit('warning', new Error('tracker announce failed'))
+  plan()
+  assert.equal(plans(), 2, 'not after another warning')
   torrent.emit('warning', new Error('Piece 3 failed verification'))
   plan()
   plan()
@@ -108,4 +112,16 @@ test('a skipped wire is planned again after EXHAUSTED_REPLAN_MS whatever happene
   advance(1)
   plan()
   assert.equal(plans(), 2)
+})
+
+test('wires connected before the planner was hooked are watched too', () => {
+  const { torrent, planned } = standInTorrent(() => false)
+  const early = standInWire()
+  torrent.wires.push(early)
+  skipExhaustedWires(torrent, () => false, () => 0)
+  torrent._updateWire(early)
+  torrent._updateWire(early)
+  early.emit('have')
+  torrent._updateWire(early)
+  assert.equal(planned.get(early), 2)
 })

@@ -6,7 +6,7 @@ import type { Torrent, Wire } from 'webtorrent'
 import { PieceTrust } from './piece-trust.ts'
 
 /** webtorrent's only report of a piece that failed its hash (torrent.js, `_request`). */
-const FAILED_PIECE = /^Piece (\d+) failed verification$/
+export const FAILED_PIECE = /^Piece (\d+) failed verification$/
 
 export interface BadPieceGuardOptions {
   /** Wires whose data is trusted whatever happens (the run's own seeder). */

@@ -1,10 +1,12 @@
 // Plans skip the wires that had nothing to offer last time, until something changes their answer.
 import Piece from 'torrent-piece'
 import type { Torrent, Wire } from 'webtorrent'
+import { FAILED_PIECE } from './bad-piece-guard.ts'
 
 /**
- * A skipped wire is planned again after this long even if nothing said it should be: webtorrent's
- * speed ranker may refuse a slow wire pieces a faster one will fetch, and speeds change silently.
+ * A skipped wire is planned again by the first plan this long after, even if nothing said it
+ * should be: webtorrent's speed ranker may refuse a slow wire pieces a faster one will fetch, and
+ * speeds change silently (stock webtorrent, too, notices that only at its next plan).
  */
 export const EXHAUSTED_REPLAN_MS = 500
 
@@ -41,21 +43,24 @@ interface Exhausted {
 
 /**
  * webtorrent's plan visits every wire, and a wire with room in its pipeline but nothing we could ask
- * of it costs two scans of every piece, each ranking the other wires by speed. On 48 farm hosts at
- * 1 Mbit/s (4 MiB in 16 KiB pieces, ~30 wires a peer, up to 50 plans a second) that scanning was the
- * largest share of the peers' CPU, with the machine's cores 91% busy. A wire whose plan asked for
- * nothing is now skipped until that could change: it announces a piece or unchokes us, one of its
- * requests ends, a block is given back or a piece fails its hash, the end game begins
+ * of it costs two scans of every piece, each ranking the other wires by speed: with 16 KiB pieces
+ * on 48 farm hosts, the largest share of the peers' CPU with the cores 91% busy. A wire whose plan
+ * asked for nothing is skipped until that could change: it announces a piece or unchokes us, one
+ * of its requests ends, a block is given back or a piece fails its hash, the end game begins
  * (`mayTakeBlocks`), or EXHAUSTED_REPLAN_MS passes.
  */
 export function skipExhaustedWires(torrent: Torrent, mayTakeBlocks: () => boolean, now: () => number = () => performance.now()): void {
   watchReturnedReservations()
   const exhausted = new WeakMap<Wire, Exhausted>()
   let failedPieces = 0
-  torrent.on('warning', () => (failedPieces += 1))
-  torrent.on('wire', (wire: Wire) => {
-    for (const event of OFFER_EVENTS) wire.on(event, () => exhausted.delete(wire))
+  torrent.on('warning', (error: Error) => {
+    if (FAILED_PIECE.test(error.message)) failedPieces += 1
   })
+  const watch = (wire: Wire) => {
+    for (const event of OFFER_EVENTS) wire.on(event, () => exhausted.delete(wire))
+  }
+  for (const wire of torrent.wires) watch(wire)
+  torrent.on('wire', watch)
   const update = torrent._updateWire.bind(torrent)
   torrent._updateWire = (wire) => {
     const mayTake = mayTakeBlocks()
