@@ -443,8 +443,9 @@ set_link() {
 
 # A receiver's window bounds what a sender keeps in flight, and so how full a deep queue gets and how
 # long a round trip lasts. tcp_rmem is per network namespace; its maximum bounds how far the kernel
-# grows a socket's receive buffer, at once. A socket keeps the buffer it starts with: sshd's
-# connections start from its listener's 128 KiB (a window of ~80 KiB) and without the cap grow to MiBs.
+# grows a socket's receive buffer, open sockets included. A socket keeps the buffer it starts with:
+# sshd's connections start from its listener's 128 KiB (a window of ~80 KiB), and grow to MiBs
+# without the cap.
 set_window() {
   local host=$1 bytes=$2 saved
   require_host "$host"
