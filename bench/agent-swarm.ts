@@ -5,12 +5,17 @@
 // Run: node --import tsx bench/agent-swarm.ts [peers=6] [sizeMiB=50] [linkMbit=0] [runs=1]
 import { join } from 'node:path'
 import { processCpuSeconds } from './distribute/machine-cpu.ts'
+import { failUsage } from './usage.ts'
 import { agentProcesses, readStats, runPeers, startSwarm, stopSwarm, TAG } from '../test/helpers/local-swarm.ts'
 
+const USAGE = 'bench/agent-swarm.ts [peers=6] [sizeMiB=50] [linkMbit=0] [runs=1]'
 const peers = Number(process.argv[2] ?? 6)
 const sizeBytes = Number(process.argv[3] ?? 50) * 1024 * 1024
 const linkMbit = Number(process.argv[4] ?? 0)
 const runs = Number(process.argv[5] ?? 1)
+if (!(Number.isInteger(peers) && peers >= 1) || !(sizeBytes > 0) || !(linkMbit >= 0) || !(Number.isInteger(runs) && runs >= 1)) {
+  failUsage(USAGE, `"${process.argv.slice(2).join(' ')}" is not peers (at least 1), a size in MiB (above 0), a link in Mbit/s (0: none) and runs (at least 1)`)
+}
 const linkBps = linkMbit > 0 ? (linkMbit * 1e6) / 8 : undefined
 
 interface Measure {

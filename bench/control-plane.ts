@@ -10,14 +10,14 @@ import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { farmHosts } from '../test/helpers/farm.ts'
 import { farm, REPO, SSH_CONFIG, writeCapProject } from './distribute/methods.ts'
+import { failUsage, withUsage } from './usage.ts'
 
-const { values } = parseArgs({ options: { hosts: { type: 'string', default: '48' }, runs: { type: 'string', default: '5' } } })
+const USAGE = 'bench/control-plane.ts [--hosts 48] [--runs 5]'
+const { values } = withUsage(USAGE, () => parseArgs({ options: { hosts: { type: 'string', default: '48' }, runs: { type: 'string', default: '5' } } }))
 const count = Number(values.hosts)
 const runs = Number(values.runs)
-if (!(count >= 1 && count <= 250) || !(runs >= 1)) {
-  console.error('usage: bench/control-plane.ts [--hosts 48] [--runs 5]')
-  process.exit(2)
-}
+if (!(Number.isInteger(count) && count >= 1 && count <= 250)) failUsage(USAGE, `--hosts ${values.hosts} is not a host count from 1 to 250`)
+if (!(Number.isInteger(runs) && runs >= 1)) failUsage(USAGE, `--runs ${values.runs} is not a whole number of runs, at least 1`)
 
 interface Sample {
   seconds: number

@@ -20,8 +20,10 @@ import { hostFile } from './distribute/farm-files.ts'
 import { cleanHosts, exec, farm, METHODS, placeOnSeeder, REPO, type Context, type Method } from './distribute/methods.ts'
 import { cpuTimesSince, machineCpuTimes } from './distribute/machine-cpu.ts'
 import { formatTables, writeChart, writeJson, type Cell, type Setting } from './distribute/report.ts'
+import { failUsage, withUsage } from './usage.ts'
 
-const { values } = parseArgs({
+const USAGE = 'bench/distribute.ts [--hosts 8,16] [--rate 25mbit] [--size 50] [--runs 1] [--central-max 8] [--methods a,b] [--queue BYTES]'
+const { values } = withUsage(USAGE, () => parseArgs({
   options: {
     hosts: { type: 'string', default: '8,16' },
     rate: { type: 'string', default: '25mbit' },
@@ -32,26 +34,26 @@ const { values } = parseArgs({
     // Every link's tbf queue in bytes; farm.sh's default holds 400 ms at the rate.
     queue: { type: 'string' },
   },
-})
+}))
 const hostCounts = values.hosts.split(',').map(Number)
 const sizeMiB = Number(values.size)
 const runs = Number(values.runs)
 const centralMax = Number(values['central-max'])
 const methods = values.methods.split(',').map((name) => {
   const method = METHODS.find((candidate) => candidate.name === name)
-  if (!method) throw new Error(`unknown method "${name}"; pick from ${METHODS.map((candidate) => candidate.name).join(', ')}`)
+  if (!method) return failUsage(USAGE, `unknown method "${name}"; pick from ${METHODS.map((candidate) => candidate.name).join(', ')}`)
   return method
 })
 const queueBytes = values.queue
-if (hostCounts.some((count) => !(count >= 2 && count <= 250)) || !(sizeMiB > 0) || !(runs >= 1) || !(centralMax >= 1) || (queueBytes !== undefined && !/^[1-9]\d*$/.test(queueBytes))) {
-  console.error('usage: bench/distribute.ts [--hosts 8,16] [--rate 25mbit] [--size 50] [--runs 1] [--central-max 8] [--methods a,b] [--queue BYTES]')
-  process.exit(2)
-}
+if (hostCounts.some((count) => !(Number.isInteger(count) && count >= 2 && count <= 250))) failUsage(USAGE, `--hosts ${values.hosts}: each count from 2 to 250`)
+if (!(sizeMiB > 0)) failUsage(USAGE, `--size ${values.size} is not a size in MiB above 0`)
+if (!(runs >= 1) || !(centralMax >= 1)) failUsage(USAGE, '--runs and --central-max take numbers of at least 1')
+if (queueBytes !== undefined && !/^[1-9]\d*$/.test(queueBytes)) failUsage(USAGE, `--queue ${queueBytes} is not a size in bytes`)
 const oneLinkSeconds = (sizeMiB * 1024 * 1024) / rateBytesPerSecond(values.rate)
 
 function rateBytesPerSecond(rate: string): number {
   const match = /^(\d+)(kbit|mbit|gbit)$/i.exec(rate)
-  if (!match) throw new Error(`rate "${rate}" is not understood; write e.g. 25mbit`)
+  if (!match) return failUsage(USAGE, `--rate ${rate} is not understood; write e.g. 25mbit`)
   const unit = { kbit: 1e3, mbit: 1e6, gbit: 1e9 }[(match[2] ?? '').toLowerCase() as 'kbit' | 'mbit' | 'gbit']
   return (Number(match[1]) * unit) / 8
 }

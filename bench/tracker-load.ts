@@ -15,6 +15,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { Agent, request } from 'node:http'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { failUsage, withUsage } from './usage.ts'
 import { buildAgent } from '../lib/torrent/build-agent.ts'
 import { allowTorrent } from '../lib/torrent/agent/control.ts'
 import { makePeerId } from '../lib/torrent/agent/peer-id.ts'
@@ -29,7 +30,8 @@ const ROUND_LIMIT_MS = 45_000
 const SIZE_BYTES = 100 * 1024 * 1024
 const RESULTS = join(import.meta.dirname, 'results/tracker-load.json')
 
-const { values } = parseArgs({
+const USAGE = 'bench/tracker-load.ts [--hosts 10000] [--concurrency 200] [--numwant 8] [--complete-share 0.5] [--interval-s 10] [--random-seed 1]'
+const { values } = withUsage(USAGE, () => parseArgs({
   options: {
     hosts: { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '200' },
@@ -38,16 +40,16 @@ const { values } = parseArgs({
     'interval-s': { type: 'string', default: '10' },
     'random-seed': { type: 'string', default: '1' },
   },
-})
+}))
 const hostCount = Number(values.hosts)
 const concurrency = Number(values.concurrency)
 const numwant = Number(values.numwant)
 const completeShare = Number(values['complete-share'])
 const intervalS = Number(values['interval-s'])
-if (![hostCount, concurrency, numwant, intervalS].every((n) => Number.isInteger(n) && n >= 1) || hostCount > 1_000_000 || !(completeShare >= 0 && completeShare <= 1)) {
-  console.error('usage: bench/tracker-load.ts [--hosts 10000] [--concurrency 200] [--numwant 8] [--complete-share 0.5] [--interval-s 10] [--random-seed 1]')
-  process.exit(2)
+if (![hostCount, concurrency, numwant, intervalS].every((n) => Number.isInteger(n) && n >= 1) || hostCount > 1_000_000) {
+  failUsage(USAGE, '--hosts (at most 1,000,000), --concurrency, --numwant and --interval-s take whole numbers of at least 1')
 }
+if (!(completeShare >= 0 && completeShare <= 1)) failUsage(USAGE, `--complete-share ${values['complete-share']} is not a share from 0 to 1`)
 
 // ---- simulated hosts: 0 is the origin seeder, 1..N download --------------------------------------
 
