@@ -14,7 +14,7 @@ import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
 import { checkPath, checkSafeToEmpty, emptyingRefusal, expandHome as expandHomeIn, holdsHome, isFlagSet, readAbsolutePath, whyUnsafeToEmpty, type DeployLayout, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
-import { TRANSFER_NODE_FLAGS, type ProcessRef } from '../lib/torrent/protocol.ts'
+import type { ProcessRef } from '../lib/torrent/protocol.ts'
 import { commandHint } from '../lib/runner/command-hint.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
 import { clearStaleArchivesCommand } from '../lib/deploy/releases.ts'
@@ -635,7 +635,7 @@ async function downloadOnPeer(remote: HostContext, options: MurderOptions, seede
     readyOn: 'done',
     stdinFirst: isLaunched ? undefined : torrent,
     // A held `peer` with no daemon running is the daemon itself (the agent's foreground-peer.ts).
-    nodeFlags: isLaunched ? [] : TRANSFER_NODE_FLAGS,
+    isTransfer: !isLaunched,
     isDryRun: isDryRun(),
     onEvent: (event) => {
       if (event.type === 'started') markStarted()
@@ -796,7 +796,7 @@ async function holdSeeder(options: MurderOptions): Promise<HeldCommand> {
     }
     const command = holdAgentCommand(remote, location(), 'seed', args, {
       readyOn: 'started',
-      nodeFlags: TRANSFER_NODE_FLAGS,
+      isTransfer: true,
       isDryRun: isDryRun(),
       onEvent: describeHeldStop(remote, KIND_NAMES.seed),
       onLost: warnLost(remote, KIND_NAMES.seed),

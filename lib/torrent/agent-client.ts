@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream'
 import { DeployError, RemoteCommandError } from '../errors.ts'
 import type { HostContext } from '../ssh/host-context.ts'
+import { quoteArgs } from '../ssh/quote.ts'
+import { TRANSFER_ENV_ASSIGNMENT, TRANSFER_NODE_FLAGS } from './protocol.ts'
 
 /** Where the agent lives on a host and how to call it; every argument goes through the argv quoting. */
 export interface AgentLocation {
@@ -39,8 +41,8 @@ export interface AgentRunOptions {
   onEvent?: (event: AgentLine) => void
   /** The command's stdin (`peer --hold` reads its stop request there). */
   stdin?: Readable
-  /** Node's own flags, before the agent's path. */
-  nodeFlags?: readonly string[]
+  /** A process that moves a payload (a held seeder or peer that is its own daemon): Node's flags and malloc's tunables for it. */
+  isTransfer?: boolean
 }
 
 export type AgentLine = { type: string } & Record<string, unknown>
@@ -54,12 +56,13 @@ export async function runAgent(
   location: AgentLocation,
   subcommand: string,
   args: Record<string, string | number | boolean | undefined>,
-  { onEvent = () => {}, stdin, nodeFlags }: AgentRunOptions = {}
+  { onEvent = () => {}, stdin, isTransfer = false }: AgentRunOptions = {}
 ): Promise<AgentLine[]> {
   const events: AgentLine[] = []
   const stderr: string[] = []
   try {
-    await remote.run(agentCommand(location, subcommand, args, nodeFlags), {
+    const argv = agentCommand(location, subcommand, args, isTransfer ? TRANSFER_NODE_FLAGS : [])
+    await remote.run(isTransfer ? `${TRANSFER_ENV_ASSIGNMENT} ${quoteArgs(argv)}` : argv, {
       onLine: (line, stream) => {
         if (stream === 'stderr') {
           stderr.push(line)

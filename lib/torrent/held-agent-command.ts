@@ -32,7 +32,8 @@ export interface HoldOptions {
   readyOn: string
   /** Written to stdin first (the torrent of `--torrent-from-stdin`). */
   stdinFirst?: Buffer | undefined
-  nodeFlags?: readonly string[]
+  /** A seeder or peer that is its own daemon (agent-client's `isTransfer`). */
+  isTransfer?: boolean
   onEvent?: (event: AgentLine) => void
   /** The command ended once ready but before it was told to stop or let go (its daemon died), with its failure if it had one. */
   onLost?: (failure: unknown) => void
@@ -58,7 +59,7 @@ export function holdAgentCommand(
     if (event.type === options.readyOn) markReady()
     if (event.type === 'stopped') hasRemoved = Array.isArray(event['removed'])
   }
-  const ended = runAgent(remote, location, subcommand, args, { onEvent, stdin, ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}) }).then(() => undefined)
+  const ended = runAgent(remote, location, subcommand, args, { onEvent, stdin, isTransfer: options.isTransfer ?? false }).then(() => undefined)
   let isOver = false
   let isLetGo = false
   let isReady = false

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { countersOf, formatEvent, parseEvent, type AgentEvent } from '../../lib/torrent/protocol.ts'
+import { execFileSync } from 'node:child_process'
+import { countersOf, formatEvent, parseEvent, TRANSFER_ENV_ASSIGNMENT, TRANSFER_GLIBC_TUNABLES, withTransferTunables, type AgentEvent } from '../../lib/torrent/protocol.ts'
 
 const HASH = 'a'.repeat(40)
 const SHA = 'b'.repeat(64)
@@ -46,4 +47,22 @@ test('countersOf reads progress and done events, zeros otherwise', () => {
   assert.deepEqual(countersOf({ type: 'progress', ...COUNTERS }), COUNTERS)
   assert.deepEqual(countersOf({ type: 'done', ...COUNTERS, elapsedMs: 1, sha256: SHA }), COUNTERS)
   assert.equal(countersOf({ type: 'failed', message: 'x' }).downloadedBytes, 0)
+})
+
+test('withTransferTunables: ours when the host sets none', () => {
+  assert.equal(withTransferTunables(undefined), TRANSFER_GLIBC_TUNABLES)
+  assert.equal(withTransferTunables(''), TRANSFER_GLIBC_TUNABLES)
+})
+
+test("withTransferTunables: a host's own tunables after ours, so that glibc applies theirs last, and ours never twice", () => {
+  const once = withTransferTunables('glibc.malloc.arena_max=2')
+  assert.equal(once, `${TRANSFER_GLIBC_TUNABLES}:glibc.malloc.arena_max=2`)
+  assert.equal(withTransferTunables(once), once)
+})
+
+test('TRANSFER_ENV_ASSIGNMENT sets the same value in a shell, keeping the host value after ours', () => {
+  const run = (env: Record<string, string>) =>
+    execFileSync('sh', ['-c', `${TRANSFER_ENV_ASSIGNMENT} sh -c 'printf %s "$GLIBC_TUNABLES"'`], { encoding: 'utf8', env })
+  assert.equal(run({}), withTransferTunables(undefined))
+  assert.equal(run({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }), withTransferTunables('glibc.malloc.arena_max=2'))
 })

@@ -6,7 +6,7 @@ import { appendFileSync, openSync, closeSync, watch, type FSWatcher } from 'node
 import { mkdir, open, readFile, writeFile, type FileHandle } from 'node:fs/promises'
 import { StringDecoder } from 'node:string_decoder'
 import { setFlagsFromString } from 'node:v8'
-import { AGENT_VERSION, formatEvent, parseEvent, TRANSFER_NODE_FLAGS, type AgentEvent, type ProcessKind } from '../protocol.ts'
+import { AGENT_VERSION, formatEvent, parseEvent, TRANSFER_NODE_FLAGS, withTransferTunables, type AgentEvent, type ProcessKind } from '../protocol.ts'
 import { AgentError } from './errors.ts'
 import { isRunning, readPidFile, removePidFile, stopDaemon, waitForExit, type PidFile } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
@@ -69,7 +69,8 @@ export async function launchDaemon(launch: DaemonLaunch): Promise<PidRecord> {
   const log = openSync(files.log, 'a')
   let pid: number
   try {
-    const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', log, log], cwd: launch.state })
+    const env = launch.kind === 'tracker' ? process.env : { ...process.env, GLIBC_TUNABLES: withTransferTunables(process.env['GLIBC_TUNABLES']) }
+    const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', log, log], cwd: launch.state, env })
     pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid ?? 0))
       child.once('error', (error) => reject(new AgentError(`cannot start the ${launch.kind} daemon: ${error.message}`)))
