@@ -7,7 +7,7 @@
 // Run (root; brings the farm up and down):
 //   node --import tsx bench/tcp-floor.ts --rate 25mbit --hosts 16,32,48 [--size 50] [--fanout 4] [--sink]
 // --sink also writes every received byte to a file on the host, as a peer stores its pieces.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -45,6 +45,14 @@ const PORT = 7411
 const SINK = '/tmp/tcp-floor.bin'
 const PEER = join(REPO, 'bench/tcp-floor/mesh-peer.ts')
 
+/** Every mesh peer and perf still running: killed when a run fails, so that nothing outlives the farm. */
+const running = new Set<ChildProcess>()
+
+function track(child: ChildProcess): void {
+  running.add(child)
+  child.on('exit', () => running.delete(child))
+}
+
 interface Peer {
   host: string
   child: ChildProcessWithoutNullStreams
@@ -56,6 +64,7 @@ function startPeer(host: string, successors: string[]): Promise<Peer> {
   const args = ['netns', 'exec', `murder-${host}`, process.execPath, '--import', 'tsx', PEER, String(PORT), String(sizeBytes), successors.join(',')]
   if (values.sink) args.push(hostFile(host, SINK))
   const child = spawn('ip', args, { cwd: REPO })
+  track(child)
   const peer: Peer = { host, child, exited: new Promise((resolve) => child.on('exit', resolve)) }
   child.stderr.on('data', (data: Buffer) => process.stderr.write(`${host}: ${data}`))
   return new Promise((resolve, reject) => {
@@ -73,6 +82,7 @@ const PERF_EVENTS = ['read', 'write', 'writev', 'epoll_wait', 'futex'].map((call
 /** `perf stat -a` until stop(), which returns its counts. */
 async function startPerfStat(): Promise<{ stop: () => Promise<string> }> {
   const child = spawn('perf', ['stat', '-a', '-e', PERF_EVENTS.join(',')], { stdio: ['ignore', 'ignore', 'pipe'] })
+  track(child)
   let report = ''
   child.stderr.on('data', (data: Buffer) => (report += data))
   await new Promise((resolve) => setTimeout(resolve, 500)) // perf opens its counters
@@ -82,6 +92,25 @@ async function startPerfStat(): Promise<{ stop: () => Promise<string> }> {
       child.kill('SIGINT')
     }),
   }
+}
+
+/** Resolves once every peer has exited 0; rejects at the first that did not, or after `limitMs`. */
+function allDone(peers: Peer[], limitMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let left = peers.length
+    const timer = setTimeout(() => reject(new Error(`${peers.length} hosts: not done in ${limitMs / 1000} s`)), limitMs)
+    for (const peer of peers) {
+      void peer.exited.then((code) => {
+        if (code !== 0) {
+          clearTimeout(timer)
+          reject(new Error(`${peer.host}: the mesh peer exited ${code}`))
+        } else if (--left === 0) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+  })
 }
 
 const rows: string[] = []
@@ -96,14 +125,10 @@ try {
     const cpuAtStart = machineCpuTimes()
     const startedAt = performance.now()
     for (const peer of peers) peer.child.stdin.write('go\n')
-    const codes = await Promise.race([
-      Promise.all(peers.map((peer) => peer.exited)),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${count} hosts: not done in ${30 * oneLinkSeconds} s`)), 30_000 * oneLinkSeconds)),
-    ])
+    await allDone(peers, 30_000 * oneLinkSeconds)
     const seconds = (performance.now() - startedAt) / 1000
     const cpu = cpuTimesSince(cpuAtStart)
     if (perf) console.error(await perf.stop())
-    if (codes.some((code) => code !== 0)) throw new Error(`${count} hosts: a mesh peer failed (exit codes ${codes.join(' ')})`)
     const receivedSeconds = peers.map((peer) => (peer.receivedMs ?? NaN) / 1000).sort((a, b) => a - b)
     const slowest = receivedSeconds.at(-1) ?? NaN
     const median = receivedSeconds[Math.floor((receivedSeconds.length - 1) / 2)] ?? NaN
@@ -115,6 +140,7 @@ try {
     if (values.sink) for (const host of hosts) rmSync(hostFile(host, SINK), { force: true })
   }
 } finally {
+  for (const child of running) child.kill('SIGKILL')
   farm('down')
 }
 console.log(`\nPlain TCP mesh, ${sizeMiB} MiB per host from ${fanout} senders, links ${values.rate}${values.sink ? ', written to disk' : ''}, S/B = ${oneLinkSeconds.toFixed(2)} s\n`)

@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream'
 import { DeployError, RemoteCommandError } from '../errors.ts'
 import type { HostContext } from '../ssh/host-context.ts'
-import { quoteArgs } from '../ssh/quote.ts'
-import { TRANSFER_ENV_ASSIGNMENT, TRANSFER_NODE_FLAGS } from './protocol.ts'
+import { TRANSFER_ENV_SCRIPT, TRANSFER_NODE_FLAGS } from './protocol.ts'
 
 /** Where the agent lives on a host and how to call it; every argument goes through the argv quoting. */
 export interface AgentLocation {
@@ -62,7 +61,7 @@ export async function runAgent(
   const stderr: string[] = []
   try {
     const argv = agentCommand(location, subcommand, args, isTransfer ? TRANSFER_NODE_FLAGS : [])
-    await remote.run(isTransfer ? `${TRANSFER_ENV_ASSIGNMENT} ${quoteArgs(argv)}` : argv, {
+    await remote.run(isTransfer ? ['sh', '-c', TRANSFER_ENV_SCRIPT, ...argv] : argv, {
       onLine: (line, stream) => {
         if (stream === 'stderr') {
           stderr.push(line)

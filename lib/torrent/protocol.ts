@@ -16,11 +16,13 @@ export const TRANSFER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size
 
 /**
  * glibc's malloc tunables for the same processes, in GLIBC_TUNABLES. Each block and each piece read
- * back for a peer is a fresh buffer of 128-256 KiB, which glibc maps anew and the kernel faults in
- * page by page, and buffers promoted to the old generation are freed only by the rare full GC: a
- * 50 MiB peer took ~25,000 page faults, each ~10 µs of CPU on the farm's virtual machine. From the
- * heap (mmap threshold 4 MiB), kept (trim threshold 256 MiB) and in huge pages where the kernel
- * allows them (`hugetlb=1`, glibc >= 2.35), ~6,000. Other C libraries ignore the variable.
+ * back for a peer is a fresh buffer of 128-256 KiB, and buffers promoted to the old generation are
+ * freed only by the rare full GC, so a peer's memory keeps growing into new pages that the kernel
+ * faults in one by one: ~25,000 page faults per 50 MiB peer, each ~10 µs of CPU on the farm's
+ * virtual machine. In huge pages (`hugetlb=1`: glibc >= 2.35, transparent huge pages not `never`)
+ * ~8,000-14,000, with the buffers also from a heap that is kept (mmap threshold 4 MiB, trim
+ * threshold 256 MiB) ~6,000; the thresholds alone did little for peers. A glibc without a tunable
+ * skips it; other C libraries ignore the variable.
  */
 export const TRANSFER_GLIBC_TUNABLES = 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=268435456'
 
@@ -30,8 +32,11 @@ export function withTransferTunables(existing: string | undefined): string {
   return existing.startsWith(TRANSFER_GLIBC_TUNABLES) ? existing : `${TRANSFER_GLIBC_TUNABLES}:${existing}`
 }
 
-/** The same as a shell assignment before a command (a constant; the host's own value is kept after ours). */
-export const TRANSFER_ENV_ASSIGNMENT = `GLIBC_TUNABLES=${TRANSFER_GLIBC_TUNABLES}\${GLIBC_TUNABLES:+:\$GLIBC_TUNABLES}`
+/**
+ * The same for a command run on a host: `sh -c TRANSFER_ENV_SCRIPT NODE ARGS…` sets it, the host's own
+ * value kept after ours, and execs the command (same pid), whatever the login shell is.
+ */
+export const TRANSFER_ENV_SCRIPT = `export GLIBC_TUNABLES=${TRANSFER_GLIBC_TUNABLES}\${GLIBC_TUNABLES:+:\$GLIBC_TUNABLES}; exec "$0" "$@"`
 
 export type ProcessKind = 'tracker' | 'seed' | 'peer'
 export const PROCESS_KINDS: readonly ProcessKind[] = ['tracker', 'seed', 'peer']

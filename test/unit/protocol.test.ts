@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { countersOf, formatEvent, parseEvent, TRANSFER_ENV_ASSIGNMENT, TRANSFER_GLIBC_TUNABLES, withTransferTunables, type AgentEvent } from '../../lib/torrent/protocol.ts'
+import { countersOf, formatEvent, parseEvent, TRANSFER_ENV_SCRIPT, TRANSFER_GLIBC_TUNABLES, withTransferTunables, type AgentEvent } from '../../lib/torrent/protocol.ts'
 
 const HASH = 'a'.repeat(40)
 const SHA = 'b'.repeat(64)
@@ -60,9 +60,9 @@ test("withTransferTunables: a host's own tunables after ours, so that glibc appl
   assert.equal(withTransferTunables(once), once)
 })
 
-test('TRANSFER_ENV_ASSIGNMENT sets the same value in a shell, keeping the host value after ours', () => {
+test('TRANSFER_ENV_SCRIPT runs the command with the same value, the host value after ours, its arguments intact', () => {
   const run = (env: Record<string, string>) =>
-    execFileSync('sh', ['-c', `${TRANSFER_ENV_ASSIGNMENT} sh -c 'printf %s "$GLIBC_TUNABLES"'`], { encoding: 'utf8', env })
-  assert.equal(run({}), withTransferTunables(undefined))
-  assert.equal(run({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }), withTransferTunables('glibc.malloc.arena_max=2'))
+    execFileSync('sh', ['-c', TRANSFER_ENV_SCRIPT, 'sh', '-c', 'printf "%s|%s" "$GLIBC_TUNABLES" "$1"', 'name', "an 'argument' with $HOME"], { encoding: 'utf8', env })
+  assert.equal(run({}), `${withTransferTunables(undefined)}|an 'argument' with $HOME`)
+  assert.equal(run({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }), `${withTransferTunables('glibc.malloc.arena_max=2')}|an 'argument' with $HOME`)
 })
