@@ -20,7 +20,7 @@ import { hostFile } from './distribute/farm-files.ts'
 import { cleanHosts, exec, farm, METHODS, placeOnSeeder, REPO, type Context, type Method } from './distribute/methods.ts'
 import { cpuTimesSince, machineCpuTimes } from './distribute/machine-cpu.ts'
 import { formatTables, writeChart, writeJson, type Cell, type Setting } from './distribute/report.ts'
-import { failUsage, withUsage } from './usage.ts'
+import { failUsage, rateBytesPerSecond, withUsage } from './usage.ts'
 
 const USAGE = 'bench/distribute.ts [--hosts 8,16] [--rate 25mbit] [--size 50] [--runs 1] [--central-max 8] [--methods a,b] [--queue BYTES]'
 const { values } = withUsage(USAGE, () => parseArgs({
@@ -49,14 +49,7 @@ if (hostCounts.some((count) => !(Number.isInteger(count) && count >= 2 && count 
 if (!(sizeMiB > 0)) failUsage(USAGE, `--size ${values.size} is not a size in MiB above 0`)
 if (!(runs >= 1) || !(centralMax >= 1)) failUsage(USAGE, '--runs and --central-max take numbers of at least 1')
 if (queueBytes !== undefined && !/^[1-9]\d*$/.test(queueBytes)) failUsage(USAGE, `--queue ${queueBytes} is not a size in bytes`)
-const oneLinkSeconds = (sizeMiB * 1024 * 1024) / rateBytesPerSecond(values.rate)
-
-function rateBytesPerSecond(rate: string): number {
-  const match = /^(\d+)(kbit|mbit|gbit)$/i.exec(rate)
-  if (!match) return failUsage(USAGE, `--rate ${rate} is not understood; write e.g. 25mbit`)
-  const unit = { kbit: 1e3, mbit: 1e6, gbit: 1e9 }[(match[2] ?? '').toLowerCase() as 'kbit' | 'mbit' | 'gbit']
-  return (Number(match[1]) * unit) / 8
-}
+const oneLinkSeconds = (sizeMiB * 1024 * 1024) / rateBytesPerSecond(USAGE, values.rate)
 
 function sha256OfFile(path: string): Promise<string> {
   return new Promise((resolve, reject) => {

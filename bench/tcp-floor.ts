@@ -16,7 +16,7 @@ import { farmHosts } from '../test/helpers/farm.ts'
 import { hostFile } from './distribute/farm-files.ts'
 import { farm, farmAddress, REPO } from './distribute/methods.ts'
 import { cpuTimesSince, machineCpuTimes } from './distribute/machine-cpu.ts'
-import { failUsage, withUsage } from './usage.ts'
+import { failUsage, rateBytesPerSecond, withUsage } from './usage.ts'
 
 const USAGE = 'bench/tcp-floor.ts [--hosts 16,32,48] [--rate 25mbit] [--size 50] [--fanout 4] [--sink] [--perf-stat]'
 const { values } = withUsage(USAGE, () => parseArgs({
@@ -36,9 +36,7 @@ const fanout = Number(values.fanout)
 if (hostCounts.some((count) => !(Number.isInteger(count) && count >= 2 && count <= 250))) failUsage(USAGE, `--hosts ${values.hosts}: each count from 2 to 250`)
 if (!(sizeMiB > 0)) failUsage(USAGE, `--size ${values.size} is not a size in MiB above 0`)
 if (!(Number.isInteger(fanout) && fanout >= 1)) failUsage(USAGE, `--fanout ${values.fanout} is not a whole number of at least 1`)
-const match = /^(\d+)(kbit|mbit|gbit)$/i.exec(values.rate)
-if (!match) failUsage(USAGE, `--rate ${values.rate} is not understood; write e.g. 25mbit`)
-const bytesPerSecond = (Number(match[1]) * { kbit: 1e3, mbit: 1e6, gbit: 1e9 }[(match[2] ?? '').toLowerCase() as 'kbit']) / 8
+const bytesPerSecond = rateBytesPerSecond(USAGE, values.rate)
 const sizeBytes = sizeMiB * 1024 * 1024
 const oneLinkSeconds = sizeBytes / bytesPerSecond
 const PORT = 7411
