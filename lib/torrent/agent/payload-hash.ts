@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
 
 const READ_CHUNK_BYTES = 1024 * 1024
 
@@ -17,7 +17,7 @@ export async function digestPayload(path: string, pieceLengthBytes: number): Pro
   let piece: Hash = createHash('sha1')
   let inPiece = 0
   let sizeBytes = 0
-  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+  await readInOrder(path, (chunk) => {
     whole.update(chunk)
     sizeBytes += chunk.length
     let offset = 0
@@ -32,13 +32,33 @@ export async function digestPayload(path: string, pieceLengthBytes: number): Pro
         inPiece = 0
       }
     }
-  }
+  })
   if (inPiece > 0) pieces.push(piece.digest())
   return { sha256: whole.digest('hex'), sizeBytes, pieceHashes: Buffer.concat(pieces) }
 }
 
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }) as AsyncIterable<Buffer>) hash.update(chunk)
+  await readInOrder(path, (chunk) => hash.update(chunk))
   return hash.digest('hex')
+}
+
+/**
+ * Hands `use` the file's bytes in order, every chunk read into the same buffer, so a chunk is valid
+ * only until `use` returns. Every peer reads its whole copy back once for the SHA-256 check: a read
+ * stream's fresh 1 MiB buffer per chunk made that check 12% of a peer's profile at 100 Mbit/s (each
+ * new buffer is fresh memory the kernel must fault in).
+ */
+async function readInOrder(path: string, use: (chunk: Buffer) => void): Promise<void> {
+  const file = await open(path, 'r')
+  try {
+    const buffer = Buffer.allocUnsafeSlow(READ_CHUNK_BYTES)
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null)
+      if (bytesRead === 0) return
+      use(buffer.subarray(0, bytesRead))
+    }
+  } finally {
+    await file.close()
+  }
 }
