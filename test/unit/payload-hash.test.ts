@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { digestPayload, sha256File } from '../../lib/torrent/agent/payload-hash.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'payload-hash-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
 
 /** Several 1 MiB reads and a short last piece, so chunk and piece bounds fall apart. */
 function payload(sizeBytes: number): { path: string; bytes: Buffer } {
