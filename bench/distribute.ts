@@ -83,6 +83,41 @@ writeFileSync(join(releaseDir, 'package.json'), '{ "name": "bench-release", "pri
 const localTgz = join(results, `release-${sizeMiB}MiB.tgz`)
 await exec('tar', ['-czf', localTgz, '-C', releaseDir, 'payload.bin', 'package.json'])
 
+/** One timed run of a method; a failed run is reported, recorded in `failures` and left out. */
+async function measure(method: Method, context: Context, seeder: string, round: number, count: number): Promise<Cell | undefined> {
+  cleanHosts(context.hosts)
+  placeOnSeeder(seeder, context.localFile)
+  try {
+    const cpuAtStart = machineCpuTimes()
+    const outcome = await method.run(context)
+    const cpu = cpuTimesSince(cpuAtStart)
+    const receivers = method.name === 'murder' || method.name === 'aria2c' ? context.hosts.slice(1) : context.hosts
+    await verify(method, receivers, outcome.remotePath, digest)
+    const steps = Object.entries(outcome.steps ?? {}).map(([step, seconds]) => `, ${step} ${seconds.toFixed(1)} s`).join('')
+    console.error(`  ${count} hosts, ${method.name}, run ${round}: ${outcome.seconds.toFixed(1)} s${steps}, ${cpu.busySeconds.toFixed(1)} CPU-s (kernel ${cpu.kernelSeconds.toFixed(1)})`)
+    return {
+      method: method.name,
+      label: method.label,
+      hosts: count,
+      seconds: outcome.seconds,
+      isMeasured: true,
+      medianHostSeconds: median(outcome.hostSeconds),
+      slowestHostSeconds: Math.max(...outcome.hostSeconds),
+      ...(outcome.steps ? { steps: outcome.steps } : {}),
+      ...(outcome.controllerPeakMiB === undefined ? {} : { controllerPeakMiB: outcome.controllerPeakMiB }),
+      machineBusyCpuSeconds: cpu.busySeconds,
+      machineKernelCpuSeconds: cpu.kernelSeconds,
+      machineIdleCpuSeconds: cpu.idleSeconds,
+      deliveredMiB: receivers.length * sizeMiB,
+    }
+  } catch (error) {
+    // One failed run is reported and left out; the rest of the matrix still runs.
+    failures.push(`${count} hosts, ${method.name}, run ${round}: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`)
+    console.error(`  ${failures.at(-1)}`)
+    return undefined
+  }
+}
+
 const setting: Setting = { sizeMiB, rate: values.rate, oneLinkSeconds, runs, hostCounts }
 const stem = join(results, `distribute-${values.rate}-${hostCounts.join("-")}`)
 const cells: Cell[] = []
@@ -96,45 +131,22 @@ try {
     const seeder = hosts[0] ?? ''
     await exec('node', ['bin/deploy.js', 'farm', 'murder:distribute_files', '-q'])
     const context: Context = { hosts, localFile, localTgz, limitS: 30 * oneLinkSeconds + 120 }
-    for (const method of methods) {
-      if (method.isCentralized && count > centralMax) continue
-      const measured: Cell[] = []
-      for (let round = 1; round <= runs; round++) {
-        cleanHosts(hosts)
-        placeOnSeeder(seeder, localFile)
-        try {
-          const cpuAtStart = machineCpuTimes()
-          const outcome = await method.run(context)
-          const cpu = cpuTimesSince(cpuAtStart)
-          const receivers = method.name === 'murder' || method.name === 'aria2c' ? hosts.slice(1) : hosts
-          await verify(method, receivers, outcome.remotePath, digest)
-          measured.push({
-            method: method.name,
-            label: method.label,
-            hosts: count,
-            seconds: outcome.seconds,
-            isMeasured: true,
-            medianHostSeconds: median(outcome.hostSeconds),
-            slowestHostSeconds: Math.max(...outcome.hostSeconds),
-            ...(outcome.steps ? { steps: outcome.steps } : {}),
-            ...(outcome.controllerPeakMiB === undefined ? {} : { controllerPeakMiB: outcome.controllerPeakMiB }),
-            machineBusyCpuSeconds: cpu.busySeconds,
-            machineIdleCpuSeconds: cpu.idleSeconds,
-            deliveredMiB: receivers.length * sizeMiB,
-          })
-          const steps = Object.entries(outcome.steps ?? {}).map(([step, seconds]) => `, ${step} ${seconds.toFixed(1)} s`).join('')
-          console.error(`  ${count} hosts, ${method.name}, run ${round}: ${outcome.seconds.toFixed(1)} s${steps}`)
-        } catch (error) {
-          // One failed run is reported and left out; the rest of the matrix still runs.
-          failures.push(`${count} hosts, ${method.name}, run ${round}: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`)
-          console.error(`  ${failures.at(-1)}`)
-        }
+    const runnable = methods.filter((method) => !(method.isCentralized && count > centralMax))
+    // Round by round, every method once: the machine's speed drifts over minutes (other tenants,
+    // memory handed back to the hypervisor), and each method's median should meet the same drift.
+    const measured = new Map<string, Cell[]>(runnable.map((method) => [method.name, []]))
+    for (let round = 1; round <= runs; round++) {
+      for (const method of runnable) {
+        const cell = await measure(method, context, seeder, round, count)
+        if (cell) measured.get(method.name)?.push(cell)
       }
-      measured.sort((a, b) => a.seconds - b.seconds)
-      const chosen = measured[Math.floor((measured.length - 1) / 2)]
-      if (chosen) cells.push(chosen)
-      writeJson(`${stem}.json`, setting, cells) // kept as it grows, should a later size fail
     }
+    for (const method of runnable) {
+      const ranked = (measured.get(method.name) ?? []).sort((a, b) => a.seconds - b.seconds)
+      const chosen = ranked[Math.floor((ranked.length - 1) / 2)]
+      if (chosen) cells.push(chosen)
+    }
+    writeJson(`${stem}.json`, setting, cells) // kept as it grows, should a later size fail
   }
 } finally {
   farm('down')

@@ -8,6 +8,8 @@ const TICKS_PER_SECOND = 100
 
 export interface CpuTimes {
   busySeconds: number
+  /** The part of busySeconds spent in the kernel (system, irq, softirq): sockets, the farm's veths and tc, page faults. */
+  kernelSeconds: number
   idleSeconds: number
 }
 
@@ -15,7 +17,11 @@ export function machineCpuTimes(): CpuTimes {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
   // cpu user nice system idle iowait irq softirq steal …
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number)
-  return { busySeconds: (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND, idleSeconds: (idle + iowait) / TICKS_PER_SECOND }
+  return {
+    busySeconds: (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND,
+    kernelSeconds: (system + irq + softirq) / TICKS_PER_SECOND,
+    idleSeconds: (idle + iowait) / TICKS_PER_SECOND,
+  }
 }
 
 /** User + system CPU-seconds a live process has used; throws once it is gone. */
@@ -28,5 +34,5 @@ export function processCpuSeconds(pid: number): number {
 
 export function cpuTimesSince(start: CpuTimes): CpuTimes {
   const now = machineCpuTimes()
-  return { busySeconds: now.busySeconds - start.busySeconds, idleSeconds: now.idleSeconds - start.idleSeconds }
+  return { busySeconds: now.busySeconds - start.busySeconds, kernelSeconds: now.kernelSeconds - start.kernelSeconds, idleSeconds: now.idleSeconds - start.idleSeconds }
 }

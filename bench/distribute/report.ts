@@ -17,6 +17,7 @@ export interface Cell {
   controllerPeakMiB?: number
   /** This machine's CPU time during the run, every process and the kernel: busy and idle. */
   machineBusyCpuSeconds?: number
+  machineKernelCpuSeconds?: number
   machineIdleCpuSeconds?: number
   /** Receivers × file size. */
   deliveredMiB?: number
@@ -77,13 +78,15 @@ export function formatTables(setting: Setting, cells: Cell[]): string {
   }
   const costed = cells.filter((cell) => cell.machineBusyCpuSeconds !== undefined && cell.deliveredMiB !== undefined)
   if (costed.length > 0) {
-    lines.push('', "This machine's CPU during the run, every process and the kernel: busy CPU-seconds per 100 MiB delivered (share of the cores busy):", '', header('method'))
+    lines.push('', "This machine's CPU during the run, every process and the kernel: busy CPU-seconds per 100 MiB delivered (of them in the kernel; share of the cores busy):", '', header('method'))
     for (const [method, label] of methods.filter(([method]) => costed.some((cell) => cell.method === method))) {
       const row = setting.hostCounts.map((hosts) => {
         const cell = find(method, hosts)
         if (!cell?.isMeasured || cell.machineBusyCpuSeconds === undefined || !cell.deliveredMiB) return '—'
         const busyShare = cell.machineBusyCpuSeconds / (cell.machineBusyCpuSeconds + (cell.machineIdleCpuSeconds ?? 0))
-        return `${((100 * cell.machineBusyCpuSeconds) / cell.deliveredMiB).toFixed(1)} (${(100 * busyShare).toFixed(0)}%)`
+        const perHundred = (seconds: number) => ((100 * seconds) / (cell.deliveredMiB ?? 1)).toFixed(1)
+        const kernel = cell.machineKernelCpuSeconds === undefined ? '' : `kernel ${perHundred(cell.machineKernelCpuSeconds)}; `
+        return `${perHundred(cell.machineBusyCpuSeconds)} (${kernel}${(100 * busyShare).toFixed(0)}%)`
       })
       lines.push(`| ${label} | ${row.join(' | ')} |`)
     }
