@@ -9,7 +9,8 @@
 // mktorrent):
 //   node --import tsx bench/distribute.ts --rate 25mbit --hosts 8,16,32,48     (link-bound)
 //   node --import tsx bench/distribute.ts --rate 100mbit --hosts 8,16,32       (CPU-bound)
-//   options: --size 50 (MiB)  --runs 1  --central-max 8  --methods murder,deploy-murder,...
+//   options: --size 50 (MiB)  --runs 1 (rounds, each running every method once; medians reported)
+//            --central-max 8  --methods murder,deploy-murder,...
 // Writes bench/results/distribute-RATE-HOSTS.{md,json,svg}.
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
