@@ -15,7 +15,7 @@ export interface Cell {
   slowestHostSeconds?: number
   steps?: Record<string, number>
   controllerPeakMiB?: number
-  /** This machine's CPU time during the run, every process and the kernel: busy and idle. */
+  /** This machine's CPU time during the run, every process and the kernel: busy (of it, in the kernel) and idle. */
   machineBusyCpuSeconds?: number
   machineKernelCpuSeconds?: number
   machineIdleCpuSeconds?: number
@@ -82,9 +82,10 @@ export function formatTables(setting: Setting, cells: Cell[]): string {
     for (const [method, label] of methods.filter(([method]) => costed.some((cell) => cell.method === method))) {
       const row = setting.hostCounts.map((hosts) => {
         const cell = find(method, hosts)
-        if (!cell?.isMeasured || cell.machineBusyCpuSeconds === undefined || !cell.deliveredMiB) return '—'
+        const delivered = cell?.deliveredMiB
+        if (!cell?.isMeasured || cell.machineBusyCpuSeconds === undefined || !delivered) return '—'
         const busyShare = cell.machineBusyCpuSeconds / (cell.machineBusyCpuSeconds + (cell.machineIdleCpuSeconds ?? 0))
-        const perHundred = (seconds: number) => ((100 * seconds) / (cell.deliveredMiB ?? 1)).toFixed(1)
+        const perHundred = (seconds: number) => ((100 * seconds) / delivered).toFixed(1)
         const kernel = cell.machineKernelCpuSeconds === undefined ? '' : `kernel ${perHundred(cell.machineKernelCpuSeconds)}; `
         return `${perHundred(cell.machineBusyCpuSeconds)} (${kernel}${(100 * busyShare).toFixed(0)}%)`
       })
