@@ -85,9 +85,10 @@ const localTgz = join(results, `release-${sizeMiB}MiB.tgz`)
 await exec('tar', ['-czf', localTgz, '-C', releaseDir, 'payload.bin', 'package.json'])
 
 /** One timed run of a method; a failed run is reported, recorded in `failures` and left out. */
-async function measure(method: Method, context: Context, seeder: string, round: number, count: number): Promise<Cell | undefined> {
+async function measure(method: Method, context: Context, round: number): Promise<Cell | undefined> {
+  const count = context.hosts.length
   cleanHosts(context.hosts)
-  placeOnSeeder(seeder, context.localFile)
+  placeOnSeeder(context.hosts[0] ?? '', context.localFile)
   try {
     const cpuAtStart = machineCpuTimes()
     const outcome = await method.run(context)
@@ -129,7 +130,6 @@ try {
     farm('up', String(count), '--rate', values.rate)
     if (queueBytes) farm('rate', 'all', values.rate, 'both', queueBytes)
     const hosts = farmHosts()
-    const seeder = hosts[0] ?? ''
     await exec('node', ['bin/deploy.js', 'farm', 'murder:distribute_files', '-q'])
     const context: Context = { hosts, localFile, localTgz, limitS: 30 * oneLinkSeconds + 120 }
     const runnable = methods.filter((method) => !(method.isCentralized && count > centralMax))
@@ -138,7 +138,7 @@ try {
     const measured = new Map<string, Cell[]>(runnable.map((method) => [method.name, []]))
     for (let round = 1; round <= runs; round++) {
       for (const method of runnable) {
-        const cell = await measure(method, context, seeder, round, count)
+        const cell = await measure(method, context, round)
         if (cell) measured.get(method.name)?.push(cell)
       }
     }
