@@ -56,7 +56,7 @@ test('the origin seeder goes to a few downloading peers only; finished peers com
   const peers = Array.from({ length: 12 }, (_, i) => member(i + 1))
   const roster = rosterOf([seeder, ...peers])
   const fanout = originFanout(12)
-  assert.equal(fanout, 4)
+  assert.equal(fanout, 8)
   const gotSeeder = peers.filter((peer) => selectPeers(roster, peer.key, 3, first).some((m) => m.key === seeder.key))
   assert.equal(gotSeeder.length, fanout)
   assert.equal(roster.downloadingHoldersOf(seeder.key), fanout)
@@ -76,8 +76,8 @@ test('the origin seeder goes to a few downloading peers only; finished peers com
   assert.ok(selectPeers(roster, late.key, 50, first).some((m) => m.key === seeder.key))
 })
 
-test('origin fanout grows with the square root of the downloading peers, 4 to 16', () => {
-  const cases: [number, number][] = [[0, 4], [1, 4], [16, 4], [17, 5], [100, 10], [256, 16], [1000, 16]]
+test('origin fanout grows with twice the square root of the downloading peers, 8 to 16', () => {
+  const cases: [number, number][] = [[0, 8], [1, 8], [16, 8], [17, 9], [36, 12], [47, 14], [64, 16], [1000, 16]]
   for (const [count, expected] of cases) assert.equal(originFanout(count), expected, String(count))
 })
 
