@@ -6,7 +6,7 @@
 //            the others a plain re-announce, still downloading.
 // The seeder re-announces every --interval-s, as it would. Prints announces/s, latency, the
 // tracker's memory and CPU, and how hand-outs spread: the seeder must go to a few hosts only
-// (about √n, 4..16 at a time) and, in round 2, finished hosts must come before downloading ones.
+// (about 2√n, 8..16 at a time) and, in round 2, finished hosts must come before downloading ones.
 // Numbers also go to bench/results/tracker-load.json.
 // Run: node --import tsx bench/tracker-load.ts [--hosts 10000] [--concurrency 200] [--complete-share 0.5]
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -236,7 +236,7 @@ interface RoundStats {
   handedOut: Map<number, number>
   /** Hosts handed the origin seeder (distinct). */
   originHolders: Set<number>
-  /** At the end of the round: hosts ever handed the origin that are still downloading (the rule allows 4..16). */
+  /** At the end of the round: hosts ever handed the origin that are still downloading (the rule allows 8..16). */
   originHoldersDownloading: number
   /** Downloading announces' hand-outs, and how many of those peers had announced `completed`. */
   handedToDownloading: number

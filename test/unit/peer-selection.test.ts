@@ -77,7 +77,7 @@ test('the origin seeder goes to a few downloading peers only; finished peers com
 })
 
 test('origin fanout grows with twice the square root of the downloading peers, 8 to 16', () => {
-  const cases: [number, number][] = [[0, 8], [1, 8], [16, 8], [17, 9], [36, 12], [47, 14], [64, 16], [1000, 16]]
+  const cases: [number, number][] = [[0, 8], [1, 8], [16, 8], [17, 9], [36, 12], [47, 14], [56, 15], [57, 16], [1000, 16]]
   for (const [count, expected] of cases) assert.equal(originFanout(count), expected, String(count))
 })
 

@@ -159,7 +159,7 @@ export class Roster {
  * sends them to everyone else, so with too few their upload links fill, and their requests and
  * HAVEs to the seeder wait behind that traffic in their queues: with 4 (√n) on 16 farm hosts at
  * 25 Mbit/s the seeder sent at half its rate and the flow took 31-34 s; with 8, at its full rate,
- * 25-26 s (32 hosts 32-34 → 29.7-30.2 s). Capped so that a seeder of a large fleet keeps few wires.
+ * 25 s (32 hosts: 32-34 → 30 s). Capped so that a seeder of a large fleet keeps few wires.
  */
 export function originFanout(downloadingCount: number): number {
   return Math.min(16, Math.max(8, Math.ceil(2 * Math.sqrt(downloadingCount))))
