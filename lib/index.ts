@@ -206,8 +206,9 @@ export function invoke(taskName: string, options: { again?: boolean } = {}): Pro
 /**
  * Runs `block` once per host, each with its own `remote` (run, capture, test, upload, download,
  * within, withEnv, as, sudo). Hosts run in parallel by default, at most `--concurrency` at once.
+ * As Capistrano's `on`, given hosts `ROLES=`/`HOSTS=` leave out are skipped (a line names them).
  * @param options - `in` (`parallel` | `sequence` | `groups`), `limit`, `wait` (seconds, default 2,
- *   between hosts or groups), `onError` (`stop` | `continue`)
+ *   between hosts or groups), `onError` (`stop` | `continue`), `ignoreFilters` (run on them anyway)
  * @throws RunFailedError naming the failed hosts, once running hosts finish (unless `onError: 'continue'`)
  * @example await on(roles('app'), { in: 'groups', limit: 2, wait: 0 }, async (r) => r.run(['touch', file]))
  * Warning: a thrown error in one host's block does not cancel the other hosts already running.

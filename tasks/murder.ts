@@ -6,7 +6,7 @@ import { basename, dirname, posix } from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
 import { allServers, checkInterrupted, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
-import type { Host, HostContext } from '../lib/index.ts'
+import type { Host, HostBlock, HostContext, HostList, OnOptions, Outcome } from '../lib/index.ts'
 import { chain } from '../lib/ssh/command.ts'
 import { perRun } from '../lib/runner/per-run.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
@@ -82,6 +82,17 @@ export function murderHosts(): { tracker: Host; seeder: Host; peers: Host[] } {
   return { tracker: declared('tracker')[0] ?? first, seeder: declared('seeder')[0] ?? first, peers }
 }
 
+/**
+ * `on()` for the swarm's hosts: the tracker and seeder serve a run `ROLES=`/`HOSTS=` narrow, so
+ * they are not left out; the peers come from `roles()`, which the filters already narrowed.
+ */
+function onSwarm<T>(hosts: HostList, block: HostBlock<T>): Promise<Outcome<T>>
+function onSwarm<T>(hosts: HostList, options: OnOptions, block: HostBlock<T>): Promise<Outcome<T>>
+function onSwarm<T>(hosts: HostList, optionsOrBlock: OnOptions | HostBlock<T>, block?: HostBlock<T>): Promise<Outcome<T>> {
+  if (typeof optionsOrBlock === 'function') return on(hosts, { ignoreFilters: true }, optionsOrBlock)
+  return on(hosts, { ...optionsOrBlock, ignoreFilters: true }, block as HostBlock<T>)
+}
+
 /** Per host, this run's answer of addressOf. */
 const addresses = perRun(() => new Map<string, Promise<string>>())
 
@@ -101,7 +112,7 @@ function addressOf(remote: HostContext): Promise<string> {
 async function trackerUrl(): Promise<string> {
   const { tracker } = murderHosts()
   let url = ''
-  await on(tracker, async (remote) => {
+  await onSwarm(tracker, async (remote) => {
     url = `http://${await addressOf(remote)}:${swarmSettings().trackerPort}/announce`
   })
   return url
@@ -158,7 +169,7 @@ async function surveyPeer(remote: HostContext, target: string, payload: PeerPlan
 async function downloadTorrent(options: MurderOptions): Promise<void> {
   const { seeder } = murderHosts()
   mkdirSync(dirname(options.torrentPath), { recursive: true })
-  await on(seeder, async (remote) => remote.download(options.torrentPath, options.torrentPath))
+  await onSwarm(seeder, async (remote) => remote.download(options.torrentPath, options.torrentPath))
 }
 
 /**
@@ -168,7 +179,7 @@ async function downloadTorrent(options: MurderOptions): Promise<void> {
  */
 async function refreshTorrent(options: MurderOptions): Promise<void> {
   let onSeeder = false
-  await on(murderHosts().seeder, async (remote) => {
+  await onSwarm(murderHosts().seeder, async (remote) => {
     onSeeder = await remote.test(['test', '-f', options.torrentPath])
   })
   if (onSeeder) return downloadTorrent(options)
@@ -186,7 +197,7 @@ const KIND_NAMES: Record<AgentKind, string> = { tracker: 'tracker', seed: 'seede
  */
 async function stopAgents(hosts: Host | readonly Host[], kind: AgentKind, which: { tag: string } | 'all', isQuiet = false): Promise<void> {
   location()
-  await on(hosts, async (remote) => {
+  await onSwarm(hosts, async (remote) => {
     const selector = which === 'all' ? { all: true } : { tag: which.tag }
     const events = await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind, ...selector })
     if (!isQuiet) describeStop(remote, KIND_NAMES[kind], events)
@@ -221,7 +232,7 @@ namespace('murder', () => {
     const where = location()
     checkSafeToEmpty('remote_murder_path', where.murderPath, deployLayoutIfSet())
     const agent = await agentBundle()
-    await on(hosts, async (remote) => {
+    await onSwarm(hosts, async (remote) => {
       if (!isDryRun()) await checkNode(remote, where.node)
       await remote.run(['mkdir', '-p', where.murderPath])
       // The run directory (agents' pid, log and event files) is kept, so it does not count.
@@ -244,7 +255,7 @@ namespace('murder', () => {
   task('start_tracker', { desc: 'Start the tracker in the background on tracker_port' }, async () => {
     checkSwarmInputs()
     const { tracker } = murderHosts()
-    await on(tracker, async (remote) => {
+    await onSwarm(tracker, async (remote) => {
       await requireAgent(remote)
       const events = await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: swarmSettings().trackerPort })
       reportWasRunning(remote, events, 'a tracker')
@@ -330,7 +341,7 @@ async function checkSeederHolds(seeder: Host, options: MurderOptions): Promise<v
 
 /** Work on the seeder that every peer needs: its failure fails the run, whatever max_fail allows. */
 async function onSeederWhateverBudget(seeder: Host, block: (remote: HostContext) => Promise<void>): Promise<void> {
-  const failure = (await on(seeder, { onError: 'continue' }, block)).failures.get(seeder.name)
+  const failure = (await onSwarm(seeder, { onError: 'continue' }, block)).failures.get(seeder.name)
   if (failure) throw new DeployError(failure.message, { exitCode: 1, cause: failure })
 }
 
@@ -357,7 +368,7 @@ export async function createTorrent(options: MurderOptions, source: string, isSi
   const { seeder } = murderHosts()
   const announce = await trackerUrl()
   let infoHash = ''
-  await on(seeder, async (remote) => {
+  await onSwarm(seeder, async (remote) => {
     await requireAgent(remote)
     await refuseWhileSeeding(remote, options.tag)
     await remote.run(['mkdir', '-p', options.tempPath])
@@ -396,7 +407,7 @@ async function isSeeding(remote: HostContext, tag: string): Promise<boolean> {
 
 /** The tracker serves only the torrents it was told of (a whitelist, as Murder's tracker). */
 async function allowOnTracker(infoHash: string): Promise<void> {
-  await on(murderHosts().tracker, async (remote) => {
+  await onSwarm(murderHosts().tracker, async (remote) => {
     await requireAgent(remote)
     await runAgent(remote, location(), 'allow', { state: runDirectory(location()), 'info-hash': infoHash })
   })
@@ -404,7 +415,7 @@ async function allowOnTracker(infoHash: string): Promise<void> {
 
 export async function startSeeding(options: MurderOptions): Promise<void> {
   location()
-  await on(murderHosts().seeder, async (remote) => {
+  await onSwarm(murderHosts().seeder, async (remote) => {
     await requireAgent(remote)
     const events = await runAgent(remote, location(), 'seed', {
       state: runDirectory(location()),
@@ -428,7 +439,7 @@ export async function stopSeeding(options: MurderOptions): Promise<void> {
 }
 
 export async function cleanTempFiles(options: MurderOptions, hosts: readonly Host[]): Promise<void> {
-  await on([...new Set(hosts)], async (remote) => {
+  await onSwarm([...new Set(hosts)], async (remote) => {
     await remote.run(['rm', '-f', options.payloadPath, options.torrentPath])
   })
 }
@@ -462,7 +473,7 @@ export async function peerSwarm(
   const { seeder } = murderHosts()
   const targets = new Map<string, string>()
   const layout = plan.shouldDelete ? deployLayoutIfSet() : undefined
-  const checked = await on(peers, async (remote) => {
+  const checked = await onSwarm(peers, async (remote) => {
     const survey = await surveyPeer(remote, target, plan.payload)
     targets.set(remote.host.name, survey.target)
     if (survey.isOccupied && !plan.shouldDelete) {
@@ -477,7 +488,7 @@ export async function peerSwarm(
   })
   // Learnt in the survey when the seeder is a peer too.
   let seederAddress = ''
-  await on(seeder, async (remote) => {
+  await onSwarm(seeder, async (remote) => {
     seederAddress = await addressOf(remote)
   })
 
@@ -524,13 +535,13 @@ export async function peerSwarm(
     const isLaunchedFirst = downloaders.length > hostConcurrency()
     const torrent = isDryRun() ? undefined : readFileSync(options.torrentPath)
     if (isLaunchedFirst) {
-      const launch = await on(downloaders, async (remote) => {
+      const launch = await onSwarm(downloaders, async (remote) => {
         await prepareDownload(remote, options, torrent)
         await runAgent(remote, location(), 'peer', { ...(await peerArguments(remote, options, seederAddress)), detach: true })
       })
       leaveOut(launch.failures)
     }
-    await on(active, async (remote) => {
+    await onSwarm(active, async (remote) => {
       const name = remote.host.name
       try {
         // The seeder holds the payload at the same path (once arrived): it has nothing to download.
@@ -671,7 +682,7 @@ export async function ensureAgent(hosts: readonly Host[]): Promise<void> {
   const agent = await agentBundle()
   const digest = createHash('sha256').update(readFileSync(agent.bundle)).digest('hex')
   const where = location()
-  await on([...new Set(hosts)], async (remote) => {
+  await onSwarm([...new Set(hosts)], async (remote) => {
     const remoteDigest = await remote.capture(`sha256sum ${quote(agentPath(where))} 2>/dev/null || true`)
     if (remoteDigest.split(' ')[0] === digest) return
     await remote.run(['mkdir', '-p', where.murderPath])
@@ -726,7 +737,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
       // Ctrl-C before the swarm has a cleanup of its own: nothing more starts, and the finally
       // blocks stop what has (a swarm started anyway would run to its end before the deploy fails).
       checkInterrupted()
-      await on(seeder, async (remote) => {
+      await onSwarm(seeder, async (remote) => {
         // A payload of this tag left by a killed run must not count as arrived before the upload
         // truncates it; the torrent lands before the upload starts, which may fill tmp_dir. Old
         // archives killed deploys left go too: a seeder that is no target host is cleared only here.
@@ -766,7 +777,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
  */
 async function holdTracker(infoHash: string): Promise<HeldAgentCommand | undefined> {
   let tracking: HeldAgentCommand | undefined
-  await on(murderHosts().tracker, async (remote) => {
+  await onSwarm(murderHosts().tracker, async (remote) => {
     const args = { state: runDirectory(location()), port: swarmSettings().trackerPort, allow: infoHash, hold: true }
     const command = holdAgentCommand(remote, location(), 'tracker', args, {
       readyOn: 'started',
@@ -784,7 +795,7 @@ async function holdTracker(infoHash: string): Promise<HeldAgentCommand | undefin
 /** The deploy's seeder: `seed --hold --arriving`; returns once it has announced. */
 async function holdSeeder(options: MurderOptions): Promise<HeldCommand> {
   let seeding: HeldCommand | undefined
-  await on(murderHosts().seeder, async (remote) => {
+  await onSwarm(murderHosts().seeder, async (remote) => {
     const args = {
       state: runDirectory(location()),
       tag: options.tag,
@@ -832,7 +843,7 @@ function describeHeldStop(remote: HostContext, what: string): (event: AgentLine)
 async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Host[], held: HeldPeers, seeding: HeldCommand | undefined): Promise<void> {
   const others = peers.filter((host) => host.name !== seeder.name)
   if (isDryRun() && held.size > 0) log('dry run: the seeder\'s `seed --hold` and each peer\'s `peer --hold` command would get `stop` on its stdin: each leaves the swarm, its payload and torrent go')
-  await on([seeder, ...others], async (remote) => {
+  await onSwarm([seeder, ...others], async (remote) => {
     const isSeeder = remote.host.name === seeder.name
     const heldCommand = isSeeder ? seeding : held.get(remote.host.name)
     if (heldCommand && (await heldCommand.stop())) return

@@ -4,6 +4,7 @@ import { InterruptedError } from './interrupt.ts'
 import { HostContext } from '../ssh/host-context.ts'
 import { describeBudget } from './fail-budget.ts'
 import { checkStrategyOptions, runWithStrategy, type Outcome, type StrategyOptions } from './strategies.ts'
+import { applyFilter } from '../inventory/filter.ts'
 import type { Host } from '../inventory/host.ts'
 import type { Session } from './session.ts'
 
@@ -14,19 +15,26 @@ export interface OnOptions extends StrategyOptions {
    * run, and the run goes on; it still exits 1 at the end.
    */
   onError?: 'stop' | 'continue'
+  /**
+   * `true`: run on given hosts even when `ROLES=`/`HOSTS=` leave them out, for hosts that serve a
+   * narrowed run (a swarm's tracker and seeder). Otherwise, as Capistrano's `on`, only the given
+   * hosts the filters keep.
+   */
+  ignoreFilters?: boolean
 }
 
 export type HostBlock<T> = (remote: HostContext) => Promise<T>
 
-/** Runs `block` once per host under the run's host limit and the block's own strategy. */
+/** Runs `block` once per given host that `ROLES=`/`HOSTS=` keep (every one with `ignoreFilters`), under the run's host limit and the block's own strategy. */
 export async function onHosts<T>(
   session: Session,
-  hosts: readonly Host[],
+  given: readonly Host[],
   options: OnOptions,
   block: HostBlock<T>
 ): Promise<Outcome<T>> {
   checkOnOptions(options)
-  if (hosts.length === 0 && session.inventory.all().length === 0 && !session.hasWarnedNoServers) {
+  const hosts = options.ignoreFilters === true ? given : keptByFilters(session, given)
+  if (given.length === 0 && session.inventory.all().length === 0 && !session.hasWarnedNoServers) {
     // Otherwise the task "succeeds" having done nothing anywhere.
     session.hasWarnedNoServers = true
     const text = 'no servers to run on: give a stage (`deploy STAGE TASK`, from roles/STAGE.yaml) or declare servers in the deployfile'
@@ -71,8 +79,18 @@ export async function onHosts<T>(
   return outcome
 }
 
+/** The given hosts `ROLES=`/`HOSTS=` keep; the others are named in a line, as nothing runs there. */
+function keptByFilters(session: Session, hosts: readonly Host[]): readonly Host[] {
+  const kept = applyFilter(hosts, session.filter)
+  if (kept.length === hosts.length) return hosts
+  const left = hosts.filter((host) => !kept.includes(host)).map((host) => host.name)
+  const filters = [session.filter.roles.length > 0 ? `ROLES=${session.filter.roles.join(',')}` : '', session.filter.hosts.length > 0 ? `HOSTS=${session.filter.hosts.join(',')}` : '']
+  session.reporter.emit({ type: 'message', level: 'info', text: `on(): not on ${left.join(', ')}, left out by ${filters.filter(Boolean).join(' ')}` })
+  return kept
+}
+
 /** Every option `on()` reads: another key is a typo, which would otherwise pass unseen. */
-const ON_OPTIONS = ['in', 'limit', 'wait', 'onError']
+const ON_OPTIONS = ['in', 'limit', 'wait', 'onError', 'ignoreFilters']
 
 function checkOnOptions(options: OnOptions): void {
   if (typeof options !== 'object' || options === null) throw new UsageError('on(hosts, options, block): options must be an object such as { in: "sequence" }')
@@ -81,5 +99,8 @@ function checkOnOptions(options: OnOptions): void {
   checkStrategyOptions(options)
   if (options.onError !== undefined && options.onError !== 'stop' && options.onError !== 'continue') {
     throw new UsageError(`on(): "onError" must be "stop" or "continue", got ${JSON.stringify(options.onError)}`)
+  }
+  if (options.ignoreFilters !== undefined && typeof options.ignoreFilters !== 'boolean') {
+    throw new UsageError(`on(): "ignoreFilters" must be true or false, got ${JSON.stringify(options.ignoreFilters)}`)
   }
 }

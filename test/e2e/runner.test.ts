@@ -59,6 +59,19 @@ test('ROLES= and HOSTS= narrow a run', async () => {
   assert.deepEqual(marked(), [first, second])
 })
 
+test('on() leaves out the servers it is given that ROLES= and HOSTS= leave out, as Capistrano does', async () => {
+  for (const host of hosts) onHost(host, 'rm -f /tmp/probe-mark')
+  const [first, second] = webHosts()
+  const last = hosts.at(-1)
+  const narrowed = await runCli(['farm', 'probe:mark_named', `targets=${first},${second},${last}`, `HOSTS=${second}`], { cwd: project })
+  assert.equal(narrowed.code, 0, narrowed.stderr)
+  assert.deepEqual(marked(), [second])
+  assert.match(narrowed.stderr, new RegExp(`^on\\(\\): not on ${first}, ${last}, left out by HOSTS=${second}$`, 'm'))
+  const byRole = await runCli(['farm', 'probe:mark_named', `targets=${first},${last}`, 'ROLES=db'], { cwd: project })
+  assert.equal(byRole.code, 0, byRole.stderr)
+  assert.deepEqual(marked(), [second, last])
+})
+
 test('limit: 2 is never exceeded, proven from timestamps written on the hosts', async () => {
   const result = await runCli(['farm', 'probe:limit'], { cwd: project })
   assert.equal(result.code, 0, result.stderr)

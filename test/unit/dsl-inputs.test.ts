@@ -31,10 +31,11 @@ test('log takes "info" or "warn"; on() options it does not know, or of the wrong
   assert.throws(() => log('x', 'error' as 'warn'), { message: 'log(text, level): the level is "info" or "warn", got "error"' })
   const exitCode = (error: unknown) => (error as { exitCode?: number }).exitCode
   const cases: [object, string][] = [
-    [{ limt: 2 }, 'on(): unknown option "limt"; the options are in, limit, wait, onError'],
+    [{ limt: 2 }, 'on(): unknown option "limt"; the options are in, limit, wait, onError, ignoreFilters'],
     [{ wait: '1' }, 'on(): "wait" must be a number of seconds >= 0, got "1"'],
     [{ in: 'serial' }, 'on(): unknown "in: "serial""; use "parallel", "sequence" or "groups"'],
     [{ onError: 'ignore' }, 'on(): "onError" must be "stop" or "continue", got "ignore"'],
+    [{ ignoreFilters: 'yes' }, 'on(): "ignoreFilters" must be true or false, got "yes"'],
   ]
   for (const [options, message] of cases) {
     await assert.rejects(

@@ -37,3 +37,28 @@ test('roles() asked for a role no server has (usually a typo) says so once per r
   assert.deepEqual(roles('all').length, 2)
   assert.deepEqual(warnings, ['roles("wbe"): no server has role wbe (roles: db, web)'])
 })
+
+test('on() skips given hosts ROLES=/HOSTS= leave out and names them, unless told to ignore the filters', async () => {
+  const session = new Session()
+  const lines: string[] = []
+  session.reporter = { emit: (event: RunEvent) => void (event.type === 'message' && lines.push(`${event.level}: ${event.text}`)) }
+  const web1 = session.inventory.server('web1', { roles: ['web'] })
+  const web2 = session.inventory.server('web2', { roles: ['web'] })
+  const db1 = session.inventory.server('db1', { roles: ['db'] })
+  const ranOn = async (options: { ignoreFilters?: boolean } = {}) => {
+    const names: string[] = []
+    await onHosts(session, [web1, web2, db1], options, async (remote) => void names.push(remote.host.name))
+    return names.sort()
+  }
+  assert.deepEqual(await ranOn(), ['db1', 'web1', 'web2'], 'no filter: every given host')
+  assert.deepEqual(lines, [])
+  session.filter = { roles: [], hosts: ['web2'] }
+  assert.deepEqual(await ranOn(), ['web2'])
+  assert.deepEqual(lines, ['info: on(): not on web1, db1, left out by HOSTS=web2'])
+  session.filter = { roles: ['db'], hosts: [] }
+  assert.deepEqual(await ranOn(), ['db1'])
+  session.filter = { roles: ['/^w/'], hosts: ['web1'] }
+  assert.deepEqual(await ranOn(), ['web1'])
+  assert.equal(lines.at(-1), 'info: on(): not on web2, db1, left out by ROLES=/^w/ HOSTS=web1')
+  assert.deepEqual(await ranOn({ ignoreFilters: true }), ['db1', 'web1', 'web2'], 'a swarm\'s tracker and seeder serve a narrowed run')
+})
