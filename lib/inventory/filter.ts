@@ -53,15 +53,27 @@ export function validateFilter(filter: HostFilter, allHosts: readonly Host[], ro
 }
 
 export function applyFilter(hosts: readonly Host[], filter: HostFilter): Host[] {
+  const leavesOut = filterChecks(filter)
+  return hosts.filter((host) => !leavesOut.byRole(host) && !leavesOut.byHost(host))
+}
+
+/** Each host the filters leave out, with the filters that do, as written (`ROLES=web HOSTS=web1`). */
+export function whyLeftOut(hosts: readonly Host[], filter: HostFilter): { host: Host; by: string }[] {
+  const leavesOut = filterChecks(filter)
+  const roles = `ROLES=${filter.roles.join(',')}`
+  const names = `HOSTS=${filter.hosts.join(',')}`
+  return hosts.flatMap((host) => {
+    const by = [leavesOut.byRole(host) ? roles : '', leavesOut.byHost(host) ? names : ''].filter(Boolean).join(' and ')
+    return by === '' ? [] : [{ host, by }]
+  })
+}
+
+function filterChecks(filter: HostFilter): { byRole: (host: Host) => boolean; byHost: (host: Host) => boolean } {
   const roleMatchers = filter.roles.map(toMatcher)
   const hostMatchers = filter.hosts.map(toMatcher)
-  return hosts.filter((host) => {
-    const roleOk =
-      roleMatchers.length === 0 ||
-      filter.roles.includes('all') ||
-      [...host.roles].some((role) => roleMatchers.some((m) => m(role)))
+  return {
+    byRole: (host) => roleMatchers.length > 0 && !filter.roles.includes('all') && ![...host.roles].some((role) => roleMatchers.some((m) => m(role))),
     // A hostname selects every server on it (`web1` selects `web1:2201` and `web1:2202`).
-    const hostOk = hostMatchers.length === 0 || hostMatchers.some((m) => m(host.name) || m(host.hostname))
-    return roleOk && hostOk
-  })
+    byHost: (host) => hostMatchers.length > 0 && !hostMatchers.some((m) => m(host.name) || m(host.hostname)),
+  }
 }

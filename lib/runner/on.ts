@@ -4,7 +4,7 @@ import { InterruptedError } from './interrupt.ts'
 import { HostContext } from '../ssh/host-context.ts'
 import { describeBudget } from './fail-budget.ts'
 import { checkStrategyOptions, runWithStrategy, type Outcome, type StrategyOptions } from './strategies.ts'
-import { applyFilter } from '../inventory/filter.ts'
+import { whyLeftOut } from '../inventory/filter.ts'
 import type { Host } from '../inventory/host.ts'
 import type { Session } from './session.ts'
 
@@ -79,14 +79,18 @@ export async function onHosts<T>(
   return outcome
 }
 
-/** The given hosts `ROLES=`/`HOSTS=` keep; the others are named in a line, as nothing runs there. */
+/** The given hosts `ROLES=`/`HOSTS=` keep; a line (once a run) names the others, as nothing runs there. */
 function keptByFilters(session: Session, hosts: readonly Host[]): readonly Host[] {
-  const kept = applyFilter(hosts, session.filter)
-  if (kept.length === hosts.length) return hosts
-  const left = hosts.filter((host) => !kept.includes(host)).map((host) => host.name)
-  const filters = [session.filter.roles.length > 0 ? `ROLES=${session.filter.roles.join(',')}` : '', session.filter.hosts.length > 0 ? `HOSTS=${session.filter.hosts.join(',')}` : '']
-  session.reporter.emit({ type: 'message', level: 'info', text: `on(): not on ${left.join(', ')}, left out by ${filters.filter(Boolean).join(' ')}` })
-  return kept
+  const leftOut = whyLeftOut(hosts, session.filter)
+  if (leftOut.length === 0) return hosts
+  const namesBy = new Map<string, string[]>()
+  for (const { host, by } of leftOut) namesBy.set(by, [...(namesBy.get(by) ?? []), host.name])
+  const text = `on(): ${[...namesBy].map(([by, names]) => `${by} ${by.includes(' and ') ? 'leave' : 'leaves'} out ${names.join(', ')}`).join('; ')}`
+  if (!session.filterSkipsSaid.has(text)) {
+    session.filterSkipsSaid.add(text)
+    session.reporter.emit({ type: 'message', level: 'info', text })
+  }
+  return hosts.filter((host) => !leftOut.some((left) => left.host === host))
 }
 
 /** Every option `on()` reads: another key is a typo, which would otherwise pass unseen. */

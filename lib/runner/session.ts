@@ -43,6 +43,8 @@ export class Session {
   readonly tasksWarnedOfUnknownRoles = new Set<string>()
   /** Roles `roles()` was asked for that no server has, already said. */
   readonly rolesSaidUnknown = new Set<string>()
+  /** Lines saying which given hosts `on()` left out by ROLES=/HOSTS=, already said. */
+  readonly filterSkipsSaid = new Set<string>()
   /** Hosts that completed at least one remote block. */
   readonly touchedHosts = new Set<string>()
   /** Hosts an `on` block never started, since an earlier host's failure stopped it (in sequence or groups). */

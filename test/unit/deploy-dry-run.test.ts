@@ -195,3 +195,17 @@ test('--waves on a run that swaps no current is said to have had no effect', asy
     assert.doesNotMatch(deployed.stderr, /had no effect/)
   })
 })
+
+test('deploy_via murder under HOSTS= serves the swarm from the tracker and seeder outside it, and releases only inside', async () => {
+  await inDeployProject('narrowed', async (dir, tmp) => {
+    const result = await runDryCli(['x', 'deploy', '--dry-run', 'deploy_via=murder', 'HOSTS=two.invalid'], dir, tmp)
+    assert.equal(result.code, 0, result.stderr)
+    const on = (host: string) => hostCommands(result.stderr).filter((line) => line.startsWith(`  ${host} $ `))
+    // one.invalid, the first server, is the tracker and seeder by default (Murder's roles).
+    assert.ok(on('one.invalid').some((line) => / tracker --state /.test(line)), 'the tracker starts outside HOSTS=')
+    assert.ok(on('one.invalid').some((line) => / seed --state /.test(line)), 'the seeder starts outside HOSTS=')
+    assert.deepEqual(on('one.invalid').filter((line) => /deploy\.lock|tar -xzf|ln -sfn|revisions\.log/.test(line)), [], 'no release, lock or switch outside HOSTS=')
+    for (const step of ['deploy.lock', 'tar -xzf', 'ln -sfn', 'revisions.log']) assert.ok(on('two.invalid').some((line) => line.includes(step)), step)
+    assert.doesNotMatch(result.stderr, /^on\(\): /m)
+  })
+})

@@ -38,7 +38,7 @@ test('roles() asked for a role no server has (usually a typo) says so once per r
   assert.deepEqual(warnings, ['roles("wbe"): no server has role wbe (roles: db, web)'])
 })
 
-test('on() skips given hosts ROLES=/HOSTS= leave out and names them, unless told to ignore the filters', async () => {
+test('on() skips given hosts ROLES=/HOSTS= leave out and says which filter left out which, once, unless told to ignore the filters', async () => {
   const session = new Session()
   const lines: string[] = []
   session.reporter = { emit: (event: RunEvent) => void (event.type === 'message' && lines.push(`${event.level}: ${event.text}`)) }
@@ -54,11 +54,13 @@ test('on() skips given hosts ROLES=/HOSTS= leave out and names them, unless told
   assert.deepEqual(lines, [])
   session.filter = { roles: [], hosts: ['web2'] }
   assert.deepEqual(await ranOn(), ['web2'])
-  assert.deepEqual(lines, ['info: on(): not on web1, db1, left out by HOSTS=web2'])
+  assert.deepEqual(await ranOn(), ['web2'])
+  assert.deepEqual(lines, ['info: on(): HOSTS=web2 leaves out web1, db1'], 'said once a run')
   session.filter = { roles: ['db'], hosts: [] }
   assert.deepEqual(await ranOn(), ['db1'])
+  assert.equal(lines.at(-1), 'info: on(): ROLES=db leaves out web1, web2')
   session.filter = { roles: ['/^w/'], hosts: ['web1'] }
   assert.deepEqual(await ranOn(), ['web1'])
-  assert.equal(lines.at(-1), 'info: on(): not on web2, db1, left out by ROLES=/^w/ HOSTS=web1')
+  assert.equal(lines.at(-1), 'info: on(): HOSTS=web1 leaves out web2; ROLES=/^w/ and HOSTS=web1 leave out db1')
   assert.deepEqual(await ranOn({ ignoreFilters: true }), ['db1', 'web1', 'web2'], 'a swarm\'s tracker and seeder serve a narrowed run')
 })
