@@ -57,7 +57,7 @@ export function applyFilter(hosts: readonly Host[], filter: HostFilter): Host[] 
   return hosts.filter((host) => !leavesOut.byRole(host) && !leavesOut.byHost(host))
 }
 
-/** Each host the filters leave out, with the filters that do, as written (`ROLES=web HOSTS=web1`). */
+/** Each host the filters leave out, with the filters that do, as written (`HOSTS=web1`, `ROLES=web and HOSTS=web1`). */
 export function whyLeftOut(hosts: readonly Host[], filter: HostFilter): { host: Host; by: string }[] {
   const leavesOut = filterChecks(filter)
   const roles = `ROLES=${filter.roles.join(',')}`

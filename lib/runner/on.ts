@@ -25,7 +25,10 @@ export interface OnOptions extends StrategyOptions {
 
 export type HostBlock<T> = (remote: HostContext) => Promise<T>
 
-/** Runs `block` once per given host that `ROLES=`/`HOSTS=` keep (every one with `ignoreFilters`), under the run's host limit and the block's own strategy. */
+/**
+ * Runs `block` once per given host that `ROLES=`/`HOSTS=` keep (every one with `ignoreFilters`),
+ * under the run's host limit and the block's own strategy.
+ */
 export async function onHosts<T>(
   session: Session,
   given: readonly Host[],
