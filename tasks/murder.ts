@@ -6,7 +6,7 @@ import { basename, dirname, posix } from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
 import { allServers, checkInterrupted, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
-import type { Host, HostBlock, HostContext, HostList, OnOptions, Outcome } from '../lib/index.ts'
+import type { Host, HostContext } from '../lib/index.ts'
 import { chain } from '../lib/ssh/command.ts'
 import { perRun } from '../lib/runner/per-run.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
@@ -83,15 +83,10 @@ export function murderHosts(): { tracker: Host; seeder: Host; peers: Host[] } {
 }
 
 /**
- * `on()` for the swarm's hosts: the tracker and seeder serve a run `ROLES=`/`HOSTS=` narrow, so
- * they are not left out; the peers come from `roles()`, which the filters already narrowed.
+ * `on()` options for the swarm's hosts: the tracker and seeder serve a run `ROLES=`/`HOSTS=` narrow,
+ * so they are not left out; the peers come from `roles()`, which the filters already narrowed.
  */
-function onSwarm<T>(hosts: HostList, block: HostBlock<T>): Promise<Outcome<T>>
-function onSwarm<T>(hosts: HostList, options: OnOptions, block: HostBlock<T>): Promise<Outcome<T>>
-function onSwarm<T>(hosts: HostList, optionsOrBlock: OnOptions | HostBlock<T>, block?: HostBlock<T>): Promise<Outcome<T>> {
-  if (typeof optionsOrBlock === 'function') return on(hosts, { ignoreFilters: true }, optionsOrBlock)
-  return on(hosts, { ...optionsOrBlock, ignoreFilters: true }, block as HostBlock<T>)
-}
+const SWARM_HOSTS = { ignoreFilters: true } as const
 
 /** Per host, this run's answer of addressOf. */
 const addresses = perRun(() => new Map<string, Promise<string>>())
@@ -112,7 +107,7 @@ function addressOf(remote: HostContext): Promise<string> {
 async function trackerUrl(): Promise<string> {
   const { tracker } = murderHosts()
   let url = ''
-  await onSwarm(tracker, async (remote) => {
+  await on(tracker, SWARM_HOSTS, async (remote) => {
     url = `http://${await addressOf(remote)}:${swarmSettings().trackerPort}/announce`
   })
   return url
@@ -169,7 +164,7 @@ async function surveyPeer(remote: HostContext, target: string, payload: PeerPlan
 async function downloadTorrent(options: MurderOptions): Promise<void> {
   const { seeder } = murderHosts()
   mkdirSync(dirname(options.torrentPath), { recursive: true })
-  await onSwarm(seeder, async (remote) => remote.download(options.torrentPath, options.torrentPath))
+  await on(seeder, SWARM_HOSTS, async (remote) => remote.download(options.torrentPath, options.torrentPath))
 }
 
 /**
@@ -179,7 +174,7 @@ async function downloadTorrent(options: MurderOptions): Promise<void> {
  */
 async function refreshTorrent(options: MurderOptions): Promise<void> {
   let onSeeder = false
-  await onSwarm(murderHosts().seeder, async (remote) => {
+  await on(murderHosts().seeder, SWARM_HOSTS, async (remote) => {
     onSeeder = await remote.test(['test', '-f', options.torrentPath])
   })
   if (onSeeder) return downloadTorrent(options)
@@ -197,7 +192,7 @@ const KIND_NAMES: Record<AgentKind, string> = { tracker: 'tracker', seed: 'seede
  */
 async function stopAgents(hosts: Host | readonly Host[], kind: AgentKind, which: { tag: string } | 'all', isQuiet = false): Promise<void> {
   location()
-  await onSwarm(hosts, async (remote) => {
+  await on(hosts, SWARM_HOSTS, async (remote) => {
     const selector = which === 'all' ? { all: true } : { tag: which.tag }
     const events = await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind, ...selector })
     if (!isQuiet) describeStop(remote, KIND_NAMES[kind], events)
@@ -232,7 +227,7 @@ namespace('murder', () => {
     const where = location()
     checkSafeToEmpty('remote_murder_path', where.murderPath, deployLayoutIfSet())
     const agent = await agentBundle()
-    await onSwarm(hosts, async (remote) => {
+    await on(hosts, SWARM_HOSTS, async (remote) => {
       if (!isDryRun()) await checkNode(remote, where.node)
       await remote.run(['mkdir', '-p', where.murderPath])
       // The run directory (agents' pid, log and event files) is kept, so it does not count.
@@ -255,7 +250,7 @@ namespace('murder', () => {
   task('start_tracker', { desc: 'Start the tracker in the background on tracker_port' }, async () => {
     checkSwarmInputs()
     const { tracker } = murderHosts()
-    await onSwarm(tracker, async (remote) => {
+    await on(tracker, SWARM_HOSTS, async (remote) => {
       await requireAgent(remote)
       const events = await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: swarmSettings().trackerPort })
       reportWasRunning(remote, events, 'a tracker')
@@ -341,7 +336,7 @@ async function checkSeederHolds(seeder: Host, options: MurderOptions): Promise<v
 
 /** Work on the seeder that every peer needs: its failure fails the run, whatever max_fail allows. */
 async function onSeederWhateverBudget(seeder: Host, block: (remote: HostContext) => Promise<void>): Promise<void> {
-  const failure = (await onSwarm(seeder, { onError: 'continue' }, block)).failures.get(seeder.name)
+  const failure = (await on(seeder, { ...SWARM_HOSTS, onError: 'continue' }, block)).failures.get(seeder.name)
   if (failure) throw new DeployError(failure.message, { exitCode: 1, cause: failure })
 }
 
@@ -368,7 +363,7 @@ export async function createTorrent(options: MurderOptions, source: string, isSi
   const { seeder } = murderHosts()
   const announce = await trackerUrl()
   let infoHash = ''
-  await onSwarm(seeder, async (remote) => {
+  await on(seeder, SWARM_HOSTS, async (remote) => {
     await requireAgent(remote)
     await refuseWhileSeeding(remote, options.tag)
     await remote.run(['mkdir', '-p', options.tempPath])
@@ -407,7 +402,7 @@ async function isSeeding(remote: HostContext, tag: string): Promise<boolean> {
 
 /** The tracker serves only the torrents it was told of (a whitelist, as Murder's tracker). */
 async function allowOnTracker(infoHash: string): Promise<void> {
-  await onSwarm(murderHosts().tracker, async (remote) => {
+  await on(murderHosts().tracker, SWARM_HOSTS, async (remote) => {
     await requireAgent(remote)
     await runAgent(remote, location(), 'allow', { state: runDirectory(location()), 'info-hash': infoHash })
   })
@@ -415,7 +410,7 @@ async function allowOnTracker(infoHash: string): Promise<void> {
 
 export async function startSeeding(options: MurderOptions): Promise<void> {
   location()
-  await onSwarm(murderHosts().seeder, async (remote) => {
+  await on(murderHosts().seeder, SWARM_HOSTS, async (remote) => {
     await requireAgent(remote)
     const events = await runAgent(remote, location(), 'seed', {
       state: runDirectory(location()),
@@ -439,7 +434,7 @@ export async function stopSeeding(options: MurderOptions): Promise<void> {
 }
 
 export async function cleanTempFiles(options: MurderOptions, hosts: readonly Host[]): Promise<void> {
-  await onSwarm([...new Set(hosts)], async (remote) => {
+  await on([...new Set(hosts)], SWARM_HOSTS, async (remote) => {
     await remote.run(['rm', '-f', options.payloadPath, options.torrentPath])
   })
 }
@@ -473,7 +468,7 @@ export async function peerSwarm(
   const { seeder } = murderHosts()
   const targets = new Map<string, string>()
   const layout = plan.shouldDelete ? deployLayoutIfSet() : undefined
-  const checked = await onSwarm(peers, async (remote) => {
+  const checked = await on(peers, SWARM_HOSTS, async (remote) => {
     const survey = await surveyPeer(remote, target, plan.payload)
     targets.set(remote.host.name, survey.target)
     if (survey.isOccupied && !plan.shouldDelete) {
@@ -488,7 +483,7 @@ export async function peerSwarm(
   })
   // Learnt in the survey when the seeder is a peer too.
   let seederAddress = ''
-  await onSwarm(seeder, async (remote) => {
+  await on(seeder, SWARM_HOSTS, async (remote) => {
     seederAddress = await addressOf(remote)
   })
 
@@ -535,13 +530,13 @@ export async function peerSwarm(
     const isLaunchedFirst = downloaders.length > hostConcurrency()
     const torrent = isDryRun() ? undefined : readFileSync(options.torrentPath)
     if (isLaunchedFirst) {
-      const launch = await onSwarm(downloaders, async (remote) => {
+      const launch = await on(downloaders, SWARM_HOSTS, async (remote) => {
         await prepareDownload(remote, options, torrent)
         await runAgent(remote, location(), 'peer', { ...(await peerArguments(remote, options, seederAddress)), detach: true })
       })
       leaveOut(launch.failures)
     }
-    await onSwarm(active, async (remote) => {
+    await on(active, SWARM_HOSTS, async (remote) => {
       const name = remote.host.name
       try {
         // The seeder holds the payload at the same path (once arrived): it has nothing to download.
@@ -682,7 +677,7 @@ export async function ensureAgent(hosts: readonly Host[]): Promise<void> {
   const agent = await agentBundle()
   const digest = createHash('sha256').update(readFileSync(agent.bundle)).digest('hex')
   const where = location()
-  await onSwarm([...new Set(hosts)], async (remote) => {
+  await on([...new Set(hosts)], SWARM_HOSTS, async (remote) => {
     const remoteDigest = await remote.capture(`sha256sum ${quote(agentPath(where))} 2>/dev/null || true`)
     if (remoteDigest.split(' ')[0] === digest) return
     await remote.run(['mkdir', '-p', where.murderPath])
@@ -737,7 +732,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
       // Ctrl-C before the swarm has a cleanup of its own: nothing more starts, and the finally
       // blocks stop what has (a swarm started anyway would run to its end before the deploy fails).
       checkInterrupted()
-      await onSwarm(seeder, async (remote) => {
+      await on(seeder, SWARM_HOSTS, async (remote) => {
         // A payload of this tag left by a killed run must not count as arrived before the upload
         // truncates it; the torrent lands before the upload starts, which may fill tmp_dir. Old
         // archives killed deploys left go too: a seeder that is no target host is cleared only here.
@@ -777,7 +772,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
  */
 async function holdTracker(infoHash: string): Promise<HeldAgentCommand | undefined> {
   let tracking: HeldAgentCommand | undefined
-  await onSwarm(murderHosts().tracker, async (remote) => {
+  await on(murderHosts().tracker, SWARM_HOSTS, async (remote) => {
     const args = { state: runDirectory(location()), port: swarmSettings().trackerPort, allow: infoHash, hold: true }
     const command = holdAgentCommand(remote, location(), 'tracker', args, {
       readyOn: 'started',
@@ -795,7 +790,7 @@ async function holdTracker(infoHash: string): Promise<HeldAgentCommand | undefin
 /** The deploy's seeder: `seed --hold --arriving`; returns once it has announced. */
 async function holdSeeder(options: MurderOptions): Promise<HeldCommand> {
   let seeding: HeldCommand | undefined
-  await onSwarm(murderHosts().seeder, async (remote) => {
+  await on(murderHosts().seeder, SWARM_HOSTS, async (remote) => {
     const args = {
       state: runDirectory(location()),
       tag: options.tag,
@@ -843,7 +838,7 @@ function describeHeldStop(remote: HostContext, what: string): (event: AgentLine)
 async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Host[], held: HeldPeers, seeding: HeldCommand | undefined): Promise<void> {
   const others = peers.filter((host) => host.name !== seeder.name)
   if (isDryRun() && held.size > 0) log('dry run: the seeder\'s `seed --hold` and each peer\'s `peer --hold` command would get `stop` on its stdin: each leaves the swarm, its payload and torrent go')
-  await onSwarm([seeder, ...others], async (remote) => {
+  await on([seeder, ...others], SWARM_HOSTS, async (remote) => {
     const isSeeder = remote.host.name === seeder.name
     const heldCommand = isSeeder ? seeding : held.get(remote.host.name)
     if (heldCommand && (await heldCommand.stop())) return

@@ -57,14 +57,14 @@ export function applyFilter(hosts: readonly Host[], filter: HostFilter): Host[] 
   return hosts.filter((host) => !leavesOut.byRole(host) && !leavesOut.byHost(host))
 }
 
-/** Each host the filters leave out, with the filters that do, as written (`HOSTS=web1`, `ROLES=web and HOSTS=web1`). */
-export function whyLeftOut(hosts: readonly Host[], filter: HostFilter): { host: Host; by: string }[] {
+/** Each host the filters leave out, with the filters that do, as written (`ROLES=web`, `HOSTS=web1`). */
+export function whyLeftOut(hosts: readonly Host[], filter: HostFilter): { host: Host; by: string[] }[] {
   const leavesOut = filterChecks(filter)
   const roles = `ROLES=${filter.roles.join(',')}`
   const names = `HOSTS=${filter.hosts.join(',')}`
   return hosts.flatMap((host) => {
-    const by = [leavesOut.byRole(host) ? roles : '', leavesOut.byHost(host) ? names : ''].filter(Boolean).join(' and ')
-    return by === '' ? [] : [{ host, by }]
+    const by = [...(leavesOut.byRole(host) ? [roles] : []), ...(leavesOut.byHost(host) ? [names] : [])]
+    return by.length === 0 ? [] : [{ host, by }]
   })
 }
 

@@ -87,13 +87,17 @@ function keptByFilters(session: Session, hosts: readonly Host[]): readonly Host[
   const leftOut = whyLeftOut(hosts, session.filter)
   if (leftOut.length === 0) return hosts
   const namesBy = new Map<string, string[]>()
-  for (const { host, by } of leftOut) namesBy.set(by, [...(namesBy.get(by) ?? []), host.name])
-  const text = `on(): ${[...namesBy].map(([by, names]) => `${by} ${by.includes(' and ') ? 'leave' : 'leaves'} out ${names.join(', ')}`).join('; ')}`
+  for (const { host, by } of leftOut) {
+    const filters = `${by.join(' and ')} ${by.length > 1 ? 'leave' : 'leaves'}`
+    namesBy.set(filters, [...(namesBy.get(filters) ?? []), host.name])
+  }
+  const text = `on(): ${[...namesBy].map(([filters, names]) => `${filters} out ${names.join(', ')}`).join('; ')}`
   if (!session.filterSkipsSaid.has(text)) {
     session.filterSkipsSaid.add(text)
     session.reporter.emit({ type: 'message', level: 'info', text })
   }
-  return hosts.filter((host) => !leftOut.some((left) => left.host === host))
+  const left = new Set(leftOut.map(({ host }) => host))
+  return hosts.filter((host) => !left.has(host))
 }
 
 /** Every option `on()` reads: another key is a typo, which would otherwise pass unseen. */
