@@ -122,8 +122,32 @@ export function checkRollbackInputs(fetch: Fetch): void {
 function checkCommonInputs(fetch: Fetch): void {
   readApplication(fetch)
   readDeployTo(fetch)
-  for (const name of DIRECTORY_VARIABLES) readDirectoryName(fetch, name)
+  checkDirectoryNames(fetch)
+  readLocalUser(fetch)
   readWaveSpec(fetch)
+}
+
+/** Each of current, releases and shared its own directory: `current_directory=releases` would swap a link over the releases. */
+function checkDirectoryNames(fetch: Fetch): void {
+  const seen = new Map<string, DirectoryVariable>()
+  for (const name of DIRECTORY_VARIABLES) {
+    const value = readDirectoryName(fetch, name)
+    const other = seen.get(value)
+    if (other !== undefined) throw new UsageError(`${other} and ${name} are both ${shown(value)}; each must name a directory of its own under deploy_to.`)
+    seen.set(value, name)
+  }
+}
+
+/**
+ * The name written into the lock and revisions.log: one printable line, or a newline could forge
+ * a `deployed as release` line that clearing unpublished releases trusts.
+ */
+export function readLocalUser(fetch: Fetch): string {
+  const user = String(fetch<unknown>('local_user', '') ?? '')
+  if (user === '' || /[\x00-\x1f\x7f]/.test(user)) {
+    throw new UsageError(`local_user must be a name on one line without control characters, got ${shown(user)}; pass local_user=NAME.`)
+  }
+  return user
 }
 
 function shown(value: unknown): string {

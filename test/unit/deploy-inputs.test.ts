@@ -10,7 +10,7 @@ function fetchFrom(overrides: Record<string, unknown>): Fetch {
   const values: Record<string, unknown> = {
     application: 'shop', deploy_to: '/srv/shop', keep_releases: 5, linked_files: [], linked_dirs: [], tmp_dir: '/tmp',
     release_timestamp: '20240102030405', current_directory: 'current', releases_directory: 'releases', shared_directory: 'shared',
-    deploy_via: 'murder', waves: '', remote_murder_path: '/srv/shop/shared/murder', ...overrides,
+    deploy_via: 'murder', waves: '', remote_murder_path: '/srv/shop/shared/murder', local_user: 'alice', ...overrides,
   }
   return <T>(name: string, fallback?: T) => (name in values ? values[name] : fallback) as T
 }
@@ -48,6 +48,10 @@ test('every bad deploy input is refused up front with one line naming it and the
     [{ deploy_to: '/srv/../etc' }, 'deploy_to must not contain "..": "/srv/../etc".'],
     [{ releases_directory: '../x' }, 'releases_directory must be one directory name (letters, digits, ".", "_", "-"), got "../x".'],
     [{ current_directory: 'a/b' }, 'current_directory must be one directory name (letters, digits, ".", "_", "-"), got "a/b".'],
+    [{ current_directory: 'releases' }, 'current_directory and releases_directory are both "releases"; each must name a directory of its own under deploy_to.'],
+    [{ shared_directory: 'current' }, 'current_directory and shared_directory are both "current"; each must name a directory of its own under deploy_to.'],
+    [{ local_user: 'alice\nBranch main (at x) deployed as release 20990101000000 by eve' }, 'local_user must be a name on one line without control characters, got "alice\\nBranch main (at x) deployed as release 20990101000000 by eve"; pass local_user=NAME.'],
+    [{ local_user: '' }, 'local_user must be a name on one line without control characters, got ""; pass local_user=NAME.'],
     [{ tmp_dir: 'tmp' }, 'tmp_dir must be an absolute path, got "tmp".'],
     [{ linked_dirs: ['../log'] }, 'linked_dirs entry "../log" must be a relative path inside the release, without "..", "." or empty parts.'],
     [{ linked_dirs: ['./'] }, 'linked_dirs entry "./" must be a relative path inside the release, without "..", "." or empty parts.'],
