@@ -17,7 +17,7 @@ import { perRun } from '../lib/runner/per-run.ts'
 import { isFlagSet } from '../lib/torrent/murder-options.ts'
 import {
   checkDeployInputs, checkRollbackInputs, readApplication, readDeployTo, readDeployVia, readDirectoryName, readKeepReleases,
-  readLinkedPaths, readReleaseName, readRollbackRelease, readTmpDir, readWaveSpec,
+  readLinkedPaths, readLocalUser, readReleaseName, readRollbackRelease, readTmpDir, readWaveSpec,
 } from '../lib/deploy/deploy-inputs.ts'
 import { distributeWithMurder, type ReleaseTarget } from './murder.ts'
 import { commandHint } from '../lib/runner/command-hint.ts'
@@ -51,11 +51,16 @@ const INCOMING_SUFFIX = '.incoming'
 const incomingPath = (): string => `${releasesPath()}/.${releaseName()}${INCOMING_SUFFIX}`
 const archivePath = (): string => releaseArchivePath(readTmpDir(fetch), application(), releaseName())
 
-/** The hosts this deploy changes: release roles after ROLES=/HOSTS= filters. */
+/** The hosts this deploy changes: release roles after ROLES=/HOSTS= filters, less those that failed. */
 function targets(): Host[] {
   const hosts = releaseRoles()
-  if (hosts.length === 0) throw new UsageError('No hosts to deploy to: declare servers (not no_release), or loosen ROLES=/HOSTS=.')
-  return hosts
+  if (hosts.length > 0) {
+    thisRun().hadTargets = true
+    return hosts
+  }
+  // max_fail let every host fail: a failed run, not a deployfile without servers.
+  if (thisRun().hadTargets) throw new DeployError('every target host has failed (within max_fail); nothing is left to deploy to.', { exitCode: 1 })
+  throw new UsageError('No hosts to deploy to: declare servers (not no_release), or loosen ROLES=/HOSTS=.')
 }
 
 /** What this run learned and did, which later steps (and the failure path) act on. */
@@ -64,6 +69,8 @@ interface DeployRun {
   previousCurrent: Map<string, string>
   /** Hosts where this run holds the deploy lock. */
   lockedHosts: Set<string>
+  /** The line this run wrote into the lock files: unlock removes only a lock that still says it. */
+  lockHolder: string | undefined
   /** deploy:lock ran in this run (whether it took every lock or not). */
   hasTriedLock: boolean
   source: ReleaseSource | undefined
@@ -71,6 +78,10 @@ interface DeployRun {
   rollbackRelease: string | undefined
   /** A deploy got as far as naming its release: on failure, that release must not stay half-made. */
   isMakingRelease: boolean
+  /** Hosts where deploy:new_release_path found the release's name free: only there is it this run's to remove. */
+  releaseHosts: Set<string>
+  /** targets() found hosts once: finding none later means they all failed. */
+  hadTargets: boolean
   /** deploy or deploy:rollback, once begun: the other cannot follow in the same run. */
   flowBegun: string | undefined
 }
@@ -78,10 +89,13 @@ interface DeployRun {
 const thisRun = perRun<DeployRun>(() => ({
   previousCurrent: new Map(),
   lockedHosts: new Set(),
+  lockHolder: undefined,
   hasTriedLock: false,
   source: undefined,
   rollbackRelease: undefined,
   isMakingRelease: false,
+  releaseHosts: new Set(),
+  hadTargets: false,
   flowBegun: undefined,
 }))
 
@@ -123,23 +137,34 @@ namespace('deploy', () => {
   })
   task('finished', { desc: 'Finish the deployment: log the revision, unlock' }, async () => {
     await invoke('deploy:log_revision')
-    await invoke('deploy:unlock')
+    // Hosts that failed within max_fail after receiving the release do not keep it unpublished.
+    const { isMakingRelease, releaseHosts } = thisRun()
+    const kept = new Set(releaseRoles().map((host) => host.name))
+    if (isMakingRelease) await removeUnpublishedRelease(allServers().filter((host) => releaseHosts.has(host.name) && !kept.has(host.name)))
+    // Again: a deploy:unlock earlier on the command line (or in a hook) must not leave this run's lock.
+    await invoke('deploy:unlock', { again: true })
   })
   task('failed', async () => {
     // Before the lock goes: no host keeps a half-made release a later rollback could pick.
-    const { lockedHosts, isMakingRelease } = thisRun()
+    const { lockedHosts, isMakingRelease, releaseHosts } = thisRun()
     const touched = allServers().filter((host) => lockedHosts.has(host.name))
-    if (isMakingRelease) await removeUnpublishedRelease(touched)
-    await invoke('deploy:unlock')
+    if (isMakingRelease) await removeUnpublishedRelease(touched.filter((host) => releaseHosts.has(host.name)))
+    try {
+      await invoke('deploy:unlock', { again: true })
+    } catch (error) {
+      // The run's own failure is what to report; a lock left behind is said, not raised over it.
+      log(`the deploy lock could not be released everywhere: ${(error as Error).message}`, 'warn')
+    }
     await reportCurrent(touched)
   })
   task('restart', async () => {})
   task('verify', { desc: 'Check a wave of freshly switched hosts (redefine it: e.g. an HTTP health check)' }, async () => {})
 
   task('lock', { desc: 'Take the deploy lock on every target host' }, async () => {
-    thisRun().hasTriedLock = true
+    const run = thisRun()
+    run.hasTriedLock = true
     const lock = `${deployTo()}/${LOCK_FILE}`
-    const holder = `${String(fetch('local_user'))}@${hostname()} (pid ${process.pid}) since ${new Date().toISOString()}`
+    const holder = (run.lockHolder ??= `${readLocalUser(fetch)}@${hostname()} (pid ${process.pid}) since ${new Date().toISOString()}`)
     if (isFlagSet(fetch, 'unlock')) {
       await on(targets(), async (remote) => remote.run(['rm', '-f', lock]))
       log(`cleared the deploy lock ${lock} (unlock=1)`, 'warn')
@@ -168,13 +193,13 @@ namespace('deploy', () => {
         else throw new DeployError(`${remote.host.name}: cannot create the deploy lock ${lock} (${why}); check that ${deployTo()} can be created and written.`, { exitCode: 1 })
       })
     } catch (error) {
-      await invoke('deploy:unlock')
+      await invoke('deploy:unlock', { again: true })
       // Failed hosts beyond max_fail: the hosts whose lock another deploy holds are listed too.
       if (error instanceof RunFailedError && conflicts.size > 0) throw new RunFailedError(error.message, new Map([...conflicts, ...error.failures]))
       throw error
     }
     if (conflicts.size > 0) {
-      await invoke('deploy:unlock')
+      await invoke('deploy:unlock', { again: true })
       // Each such host is listed as failed, with who holds its lock; no max_fail carries on past them.
       throw new RunFailedError(`the deploy lock is held on ${conflicts.size} host(s): ${[...conflicts.keys()].join(', ')}`, conflicts)
     }
@@ -187,7 +212,13 @@ namespace('deploy', () => {
     if (mine.length === 0 && !run.hasTriedLock && run.flowBegun === undefined) {
       log('deploy:unlock releases only the lock this run took; to clear one a deploy that died left, add unlock=1 to your next deploy or deploy:rollback', 'warn')
     }
-    await on(mine, async (remote) => remote.run(['rm', '-f', `${deployTo()}/${LOCK_FILE}`]))
+    const lock = `${deployTo()}/${LOCK_FILE}`
+    await on(mine, async (remote) => {
+      // Only while the lock still names this run: after an `unlock=1` elsewhere it is another deploy's.
+      const released = await remote.run(['sh', '-c', 'if [ "$(cat "$1" 2>/dev/null)" = "$2" ]; then rm -f "$1"; elif [ -e "$1" ]; then cat "$1"; fi', 'sh', lock, run.lockHolder ?? ''], { quiet: true })
+      const other = released.stdout.trim()
+      if (other !== '') log(`${remote.host.name}: the deploy lock ${lock} now names ${other}; left in place`, 'warn')
+    })
     run.lockedHosts.clear()
   })
 
@@ -227,11 +258,13 @@ namespace('deploy', () => {
       const cleared = await remote.run(clear, { quiet: true, allowFailure: true })
       const removed = cleared.stdout.split('\n').filter(Boolean)
       if (removed.length > 0) log(`${remote.host.name}: removed release(s) newer than current that a killed deploy never published: ${removed.join(', ')}`, 'warn')
-      if (cleared.code === 0) return
-      if (await remote.test(['test', '-e', releasePath()])) {
-        throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
+      if (cleared.code !== 0) {
+        if (await remote.test(['test', '-e', releasePath()])) {
+          throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
+        }
+        await remote.run(clearIncomingCommand(releasesPath(), INCOMING_SUFFIX), { quiet: true })
       }
-      await remote.run(clearIncomingCommand(releasesPath(), INCOMING_SUFFIX), { quiet: true })
+      thisRun().releaseHosts.add(remote.host.name)
     })
     thisRun().isMakingRelease = true
     log(`release ${releasePath()} on ${targets().length} host(s) via ${readDeployVia(fetch)}`)
@@ -240,7 +273,9 @@ namespace('deploy', () => {
   task('set_previous_revision', async () => {
     await on(targets(), async (remote) => {
       const link = await remote.run(['readlink', currentPath()], { quiet: true, allowFailure: true })
-      if (link.code === 0 && link.stdout.trim() !== '') thisRun().previousCurrent.set(remote.host.name, link.stdout.trim())
+      // Its last line: a shell rc file's chatter comes before it, and going back would write it into the link.
+      const target = link.stdout.trim().split('\n').at(-1) ?? ''
+      if (link.code === 0 && target !== '') thisRun().previousCurrent.set(remote.host.name, target)
     })
   })
 
@@ -312,7 +347,7 @@ namespace('deploy', () => {
 
   task('revert_release', { desc: 'Pick the release to roll back to (rollback_release=TIMESTAMP, else the previous one)' }, async () => {
     const requested = readRollbackRelease(fetch)
-    const choices = new Map<string, string | undefined>()
+    const choices = new Map<string, string>()
     await on(targets(), async (remote) => {
       const names = (await remote.capture(`ls -xt ${quote(releasesPath())} 2>/dev/null || true`)).split(/\s+/).filter(Boolean)
       const current = currentReleaseOf(remote.host)
@@ -328,9 +363,17 @@ namespace('deploy', () => {
       choices.set(remote.host.name, chosen)
     })
     if (isDryRun() && requested === undefined) log(`dry run: the hosts' releases are not listed, so the release rolled back to shows as ${DRY_RUN_PREVIOUS_RELEASE}`)
-    const distinct = new Set(choices.values())
-    if (distinct.size > 1) log(`hosts roll back to different releases: ${[...distinct].join(', ')}`, 'warn')
-    thisRun().rollbackRelease = [...distinct][0]
+    const byRelease = new Map<string, string[]>()
+    for (const { name } of targets()) {
+      const release = choices.get(name)
+      if (release !== undefined) byRelease.set(release, [...(byRelease.get(release) ?? []), name])
+    }
+    // One release for every host, or some would point `current` at a release they do not have.
+    if (byRelease.size > 1) {
+      const which = [...byRelease].map(([release, names]) => `${release} on ${names.join(', ')}`).join('; ')
+      throw new DeployError(`hosts hold different previous releases (${which}); pass rollback_release=NAME of a release every host has.`, { exitCode: 1 })
+    }
+    thisRun().rollbackRelease = [...byRelease.keys()][0]
   })
 
   task('cleanup_rollback', { desc: 'Archive and remove the release rolled away from' }, async () => {
@@ -341,7 +384,8 @@ namespace('deploy', () => {
       const left = currentReleaseOf(remote.host) ?? (isDryRun() ? DRY_RUN_NEWEST_RELEASE : undefined)
       const current = releaseOf(await remote.capture(['readlink', currentPath()]))
       if (left === undefined || left === current) return
-      await remote.run(['tar', '-czf', `${deployTo()}/rolled-back-release-${left}.tar.gz`, '-C', releasesPath(), left])
+      // As Capistrano's `tar -czf ARCHIVE RELEASE_PATH`: members named by the path, less its leading `/`.
+      await remote.run(['tar', '-czf', `${deployTo()}/rolled-back-release-${left}.tar.gz`, '-C', '/', `${releasesPath()}/${left}`.slice(1)])
       await remote.run(['rm', '-rf', `${releasesPath()}/${left}`], { survivesInterrupt: true })
     })
   })
@@ -349,7 +393,7 @@ namespace('deploy', () => {
   task('log_revision', { desc: 'Append this deploy or rollback to revisions.log' }, async () => {
     const { isMakingRelease, rollbackRelease, source } = thisRun()
     requireStep('deploy:log_revision', isMakingRelease || rollbackRelease !== undefined, 'deploy or deploy:rollback', 'it has no release to log')
-    const user = String(fetch('local_user'))
+    const user = readLocalUser(fetch)
     const line =
       rollbackRelease === undefined
         ? deployLogLine({ branch: source?.branch ?? String(fetch('branch', 'unknown')), sha: source?.sha ?? 'unknown', release: releaseName(), user })
@@ -460,17 +504,21 @@ async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], 
 }
 
 /**
- * Swaps `current` wave by wave; after each wave `deploy:verify` runs on that wave's hosts. If it
- * fails, every host switched in this run goes back to where it was and later waves never switch.
+ * Swaps `current` wave by wave; after each wave `deploy:verify` runs on that wave's hosts. If a
+ * swap or the check fails, every host switched in this run goes back to where it was and later
+ * waves never switch; a host that fails either within max_fail goes back alone.
  */
 async function publishInWaves(target: string): Promise<void> {
   const waves = planWaves(targets(), readWaveSpec(fetch))
   const switched: Host[] = []
   for (const [index, wave] of waves.entries()) {
     if (waves.length > 1) log(`wave ${index + 1}/${waves.length}: ${wave.map((host) => host.name).join(', ')}`)
-    await on(wave, async (remote) => swapCurrent(remote, target))
-    switched.push(...wave)
+    let step = 'switching current'
     try {
+      // Counted before the swaps end: a host may switch before another's failure stops the wave.
+      switched.push(...wave)
+      await on(wave, async (remote) => swapCurrent(remote, target))
+      step = 'deploy:verify'
       await onlyHosts(wave, () => invoke('deploy:verify', { again: true }))
       // Ctrl-C between waves is a failed wave: what this run switched goes back.
       checkInterrupted()
@@ -480,10 +528,14 @@ async function publishInWaves(target: string): Promise<void> {
       log(`rolled back ${switched.map((h) => h.name).join(', ')} to their previous release`, 'warn')
       if (never.length > 0) log(`never switched: ${never.map((h) => h.name).join(', ')}`, 'warn')
       if (error instanceof InterruptedError) throw error
-      throw new DeployError(
-        `deploy:verify failed in wave ${index + 1} of ${waves.length} (${(error as Error).message}); switched hosts were rolled back.`,
-        { exitCode: 1, cause: error }
-      )
+      const where = waves.length > 1 ? ` in wave ${index + 1} of ${waves.length}` : ''
+      throw new DeployError(`${step} failed${where} (${(error as Error).message}); switched hosts were rolled back.`, { exitCode: 1, cause: error })
+    }
+    const kept = new Set(releaseRoles().map((host) => host.name))
+    const dropped = wave.filter((host) => !kept.has(host.name))
+    if (dropped.length > 0) {
+      log(`${dropped.map((h) => h.name).join(', ')}: failed within max_fail; switching back to the previous release`, 'warn')
+      await restorePrevious(dropped)
     }
   }
 }

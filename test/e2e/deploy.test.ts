@@ -125,6 +125,27 @@ test('after a rollback to an older release, the next rollback goes before curren
   for (const host of hosts) assert.deepEqual(releasesOf(host), [start, second, stamp()], host)
 })
 
+test('a rollback where hosts hold different previous releases is refused, naming them, and changes nothing', async () => {
+  const odd = hosts[1] ?? ''
+  const state = (host: string) => readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`)
+  const previous = releasesOf(odd).at(-2) ?? ''
+  // Renamed within releases/ (so its time stays) to a name `ls` does not list.
+  onHost(odd, `mv ${DEPLOY_TO}/releases/${previous} ${DEPLOY_TO}/releases/.aside`)
+  const before = hosts.map(state)
+  try {
+    const result = await deploy('deploy:rollback', 'keep_releases=9')
+    assert.equal(result.code, 1, result.stderr)
+    const others = hosts.filter((host) => host !== odd).join(', ')
+    assert.match(result.stderr, new RegExp(`hosts hold different previous releases \\(${previous} on ${others}; \\d{14} on ${odd}\\); pass rollback_release=NAME of a release every host has\\.`))
+    hosts.forEach((host, index) => {
+      assert.equal(state(host), before[index], `${host} unchanged`)
+      assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: no lock left`)
+    })
+  } finally {
+    onHost(odd, `mv ${DEPLOY_TO}/releases/.aside ${DEPLOY_TO}/releases/${previous}`)
+  }
+})
+
 test('a failed deploy:verify in the second wave puts wave one back and never switches the rest', async () => {
   nextVersion()
   expectOk(await deploy('deploy'), 'base deploy')
@@ -281,4 +302,80 @@ test('from a subdirectory, or with -f from another directory, the release is the
   const withFile = await runCli(['-f', join(project, 'deployfile.ts'), 'farm', 'deploy', 'release_source=app', `deploy_via=${VIA}`], { cwd: tmpdir() })
   expectOk(withFile, 'deploy -f from elsewhere')
   for (const host of hosts) assert.equal(versionOf(host), String(version))
+})
+
+test('deploy:unlock before deploy on one command line leaves no lock; a lock another deploy took over is left to it', async () => {
+  nextVersion()
+  expectOk(await deploy('deploy:unlock', 'deploy'), 'deploy:unlock deploy')
+  for (const host of hosts) assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
+  const taken = hosts[1] ?? ''
+  try {
+    nextVersion()
+    const result = await deploy('deploy', `steal_lock_on=${taken}`)
+    expectOk(result, 'deploy whose lock is taken over on one host')
+    assert.match(result.stderr, new RegExp(`${taken}: the deploy lock ${DEPLOY_TO}/deploy\\.lock now names bob@elsewhere \\(pid 2\\) since 2026-01-01T00:00:00Z; left in place`))
+    for (const host of hosts) assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, host === taken ? 0 : 1, `${host}: only the other deploy's lock stays`)
+  } finally {
+    onHost(taken, `rm -f ${DEPLOY_TO}/deploy.lock`)
+  }
+})
+
+test('when max_fail lets every host fail, the run fails (exit 1) and removes no release it did not make', async () => {
+  const before = hosts.map(releasesOf)
+  const older = before[0]?.[0] ?? ''
+  for (const [index, host] of hosts.entries()) assert.ok(before[index]?.includes(older), `${host} holds ${older}`)
+  // Every host refuses to make a release that exists; the run then has no host left.
+  const result = await deploy('deploy', `release_timestamp=${older}`, 'max_fail=100%')
+  assert.equal(result.code, 1, result.stderr)
+  assert.match(result.stderr, new RegExp(`${hosts[0]}: release ${DEPLOY_TO}/releases/${older} already exists`))
+  assert.match(result.stderr, /every target host has failed \(within max_fail\); nothing is left to deploy to\./)
+  hosts.forEach((host, index) => {
+    assert.deepEqual(releasesOf(host), before[index], `${host} keeps its releases`)
+    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: no lock left`)
+  })
+})
+
+test('a host failing deploy:verify within max_fail goes back alone, without the new release; the others keep it', async () => {
+  const failing = hosts[2] ?? ''
+  const old = currentOf(failing)
+  nextVersion()
+  const result = await deploy('deploy', '--waves', '1,100%', `fail_verify_on=${failing}`, 'max_fail=1')
+  expectOk(result, 'deploy with max_fail=1')
+  assert.match(result.stderr, new RegExp(`${failing}: failed within max_fail; switching back to the previous release`))
+  const fresh = currentOf(hosts[0] ?? '')
+  assert.notEqual(fresh, old)
+  for (const host of hosts.filter((name) => name !== failing)) assert.equal(versionOf(host), String(version), `${host} runs the new release`)
+  assert.equal(currentOf(failing), old)
+  assert.ok(!releasesOf(failing).includes(fresh.split('/').at(-1) ?? ''), `${failing} does not keep the release it went back from`)
+})
+
+test('a swap failing on one host puts every switched host back; within max_fail only that host stays back', async () => {
+  nextVersion()
+  expectOk(await deploy('deploy'), 'base deploy')
+  const old = hosts.map(currentOf)
+  const stuck = hosts[4] ?? ''
+  // A directory where the swap stages its link: `mv` cannot rename it over `current`.
+  onHost(stuck, `mkdir ${DEPLOY_TO}/releases/current`)
+  try {
+    nextVersion()
+    const failed = await deploy('deploy')
+    assert.equal(failed.code, 1, failed.stderr)
+    assert.match(failed.stderr, new RegExp(`switching current failed \\(failed on 1 of ${hosts.length} hosts: ${stuck}\\); switched hosts were rolled back\\.`))
+    const made = /release \S+\/releases\/(\d{14}) on/.exec(failed.stderr)?.[1] ?? 'none'
+    hosts.forEach((host, index) => {
+      assert.equal(currentOf(host), old[index], `${host} back on the old release`)
+      assert.ok(!releasesOf(host).includes(made), `${host}: the release ${made} is gone`)
+    })
+
+    nextVersion()
+    const within = await deploy('deploy', 'max_fail=1')
+    expectOk(within, 'deploy with max_fail=1')
+    assert.match(within.stderr, new RegExp(`${stuck}: failed within max_fail; switching back to the previous release`))
+    const fresh = currentOf(hosts[0] ?? '').split('/').at(-1) ?? ''
+    for (const host of hosts.filter((name) => name !== stuck)) assert.equal(versionOf(host), String(version), `${host} runs the new release`)
+    assert.equal(currentOf(stuck), old[4])
+    assert.ok(!releasesOf(stuck).includes(fresh), `${stuck} does not keep the release it never switched to`)
+  } finally {
+    onHost(stuck, `rm -rf ${DEPLOY_TO}/releases/current`)
+  }
 })
