@@ -9,6 +9,7 @@ import { allServers, checkInterrupted, fetch, hostConcurrency, isDryRun, log, na
 import type { Host, HostContext } from '../lib/index.ts'
 import { chain } from '../lib/ssh/command.ts'
 import { perRun } from '../lib/runner/per-run.ts'
+import { currentSession } from '../lib/runner/session.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
@@ -70,12 +71,20 @@ function location(): AgentLocation {
   return { node: String(fetch('murder_node')), murderPath: checkPath('remote_murder_path', String(fetch('remote_murder_path'))) }
 }
 
-/** Murder's roles: declared ones win; else `peer` is every release server and tracker and seeder the first peer. */
+/**
+ * The tracker and seeder of a run whose servers declare none: the first peer that has not failed
+ * when the run first asks (a deploy whose first host failed at the lock, within max_fail, serves
+ * the swarm from the next), kept for the rest of the run so that every step finds them there.
+ */
+const undeclaredSwarmHost = perRun((): { host?: Host } => ({}))
+
+/** Murder's roles: declared ones win; else `peer` is every release server and tracker and seeder the first live peer. */
 export function murderHosts(): { tracker: Host; seeder: Host; peers: Host[] } {
   const servers = allServers()
   const declared = (role: string) => servers.filter((host) => host.roles.has(role))
   const peerPool = declared('peer').length > 0 ? declared('peer') : servers.filter((h) => h.properties['no_release'] !== true)
-  const first = peerPool[0]
+  const failed = currentSession().failedHosts
+  const first = (undeclaredSwarmHost().host ??= peerPool.find((host) => !failed.has(host.name)) ?? peerPool[0])
   if (!first) throw new UsageError('murder needs servers: declare them with server() or a stage file (roles/STAGE.yaml).')
   // Tracker and seeder serve the swarm even when ROLES=/HOSTS= leave their hosts out.
   const peers = declared('peer').length > 0 ? roles('peer') : roles().filter((h) => h.properties['no_release'] !== true)

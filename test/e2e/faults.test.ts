@@ -499,6 +499,26 @@ test('a host down when the deploy starts: without max_fail nothing changes; with
   record('host down when the deploy starts (max_fail=0, then 1)', `exit 1, every host as before; then exit 0, ${down} untouched, 7 switch`, hosts.length - 1, started, APP_MIB)
 })
 
+test('the first host, tracker and seeder by default, down when the deploy starts: with max_fail=1 the next host serves the swarm', async () => {
+  const started = Date.now()
+  const before = snapshotHosts()
+  const next = hosts[1] ?? ''
+  farm('link', seeder, 'down')
+  let result: CliResult
+  try {
+    result = await deployVersion('ten', 'ssh_connect_timeout=3', 'max_fail=1')
+  } finally {
+    farm('link', seeder, 'up')
+  }
+  expectOk(result, 'deploy with the first host down and max_fail=1')
+  assert.match(result.stderr, new RegExp(`carrying on without ${seeder}: 1 of ${hosts.length} hosts failed, within max_fail=1`))
+  hosts.forEach((host, index) => assert.equal(versionOf(host), host === seeder ? before.versions[index] : 'ten', `${host} runs the expected release`))
+  assert.deepEqual(releasesOf(seeder), before.releases[0], `${seeder}: untouched`)
+  // The swarm's tracker and seeder ran on the next host.
+  for (const kind of ['tracker', 'seed']) assert.match(result.stderr, new RegExp(`^\\s*${next} \\$ [^\\n]* ${kind} [^\\n]*--hold`, 'm'), `${kind} on ${next}`)
+  record('first host (tracker, seeder) down when the deploy starts (max_fail=1)', `exit 0, ${seeder} untouched, the swarm served from ${next}, 7 switch`, hosts.length - 1, started, APP_MIB)
+})
+
 test('the release cannot land on the seeder (disk full) while peers already wait: exit 1 naming it, every host as before, no agent left', async () => {
   const started = Date.now()
   const before = snapshotHosts()
