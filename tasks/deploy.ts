@@ -12,6 +12,7 @@ import { sharedLinksCommand } from '../lib/deploy/shared-links.ts'
 import { ensureDirectoriesCommand } from '../lib/deploy/ensure-directories.ts'
 import { prepareReleaseSource, removeReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
 import { projectRoot } from '../lib/config/project-root.ts'
+import { listStages } from '../lib/inventory/stage-file.ts'
 import { chain } from '../lib/ssh/command.ts'
 import { perRun } from '../lib/runner/per-run.ts'
 import { isFlagSet } from '../lib/torrent/murder-options.ts'
@@ -60,7 +61,12 @@ function targets(): Host[] {
   }
   // max_fail let every host fail: a failed run, not a deployfile without servers.
   if (thisRun().hadTargets) throw new DeployError('every target host has failed (within max_fail); nothing is left to deploy to.', { exitCode: 1 })
-  throw new UsageError('No hosts to deploy to: declare servers (not no_release), or loosen ROLES=/HOSTS=.')
+  if (allServers().length > 0) throw new UsageError('No hosts to deploy to: every server is no_release or left out by ROLES=/HOSTS=; loosen them.')
+  const stage = fetch<string | undefined>('stage', undefined)
+  if (stage !== undefined) throw new UsageError(`No hosts to deploy to: roles/${stage}.yaml and the deployfile declare no servers.`)
+  const stages = listStages(projectRoot())
+  const known = stages === undefined || stages.length === 0 ? 'roles/STAGE.yaml' : `stages: ${stages.join(', ')}`
+  throw new UsageError(`No hosts to deploy to: name a stage before the task (\`deploy STAGE deploy\`; ${known}), or declare servers in the deployfile.`)
 }
 
 /** What this run learned and did, which later steps (and the failure path) act on. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { DeployError, errorMessage, RunFailedError } from '../errors.ts'
+import { DeployError, errorMessage, RunFailedError, UsageError } from '../errors.ts'
 import { parseFailBudget } from '../runner/fail-budget.ts'
 import { checkInterrupted, INTERRUPTED_EXIT_CODE } from '../runner/interrupt.ts'
 import { parseCommandLine, type RunRequest } from './args.ts'
@@ -134,7 +134,14 @@ function validateRun(session: Session, words: string[], projectRootWithoutStage:
   if (projectRootWithoutStage !== undefined && !session.registry.has(first)) {
     throw unknownFirstWord(first, rest, session.registry.all().map((task) => task.name), listStages(projectRootWithoutStage))
   }
-  for (const word of words) if (!session.registry.has(word)) throw unknownTask(session, word)
+  for (const word of words) {
+    if (session.registry.has(word)) continue
+    // `deploy deploy staging`: the stage is known, only misplaced.
+    if (projectRootWithoutStage !== undefined && isStage(projectRootWithoutStage, word)) {
+      throw new UsageError(`"${word}" is a stage: name it before the tasks, \`deploy ${[word, ...words.filter((other) => other !== word)].join(' ')}\`.`)
+    }
+    throw unknownTask(session, word)
+  }
   checkHookTargets(session.registry)
   // Every hooked task, not only the words: deploy reaches its steps through invoke(), and a cycle
   // found when deploy:published runs would come after `current` moved.

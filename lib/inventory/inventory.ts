@@ -1,3 +1,4 @@
+import { distance } from 'fastest-levenshtein'
 import { parseHost, isNoRelease, isPrimary, type Host } from './host.ts'
 
 export interface ServerOptions {
@@ -11,6 +12,19 @@ export interface ServerOptions {
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]*$/
 
+/** The server options murder reads; any other key is a free-form property of the host. */
+const KNOWN_OPTIONS = ['roles', 'user', 'port', 'primary', 'no_release', 'announce_ip']
+
+/**
+ * The option a key is one typo away from (`role` for `roles`, `no-release`): such a key would be
+ * taken silently as a property of its own, leaving the server without roles.
+ */
+export function misspeltOption(key: string): string | undefined {
+  if (KNOWN_OPTIONS.includes(key)) return undefined
+  const plain = key.toLowerCase().replace(/-/g, '_')
+  return KNOWN_OPTIONS.find((known) => known === plain || distance(known, plain) === 1)
+}
+
 /**
  * Servers and roles, in declaration order. Declaring a server again merges roles and properties
  * (Capistrano); a server is its hostname and port, so `web1:2201` and `web1:2202` are two servers
@@ -21,6 +35,10 @@ export class Inventory {
 
   server(text: string, options: ServerOptions = {}): Host {
     const address = parseHost(text)
+    for (const key of Object.keys(options)) {
+      const meant = misspeltOption(key)
+      if (meant !== undefined) throw new Error(`server ${text}: "${key}" is not an option; did you mean "${meant}"?`)
+    }
     const { roles = [], user, port: portOption, ...properties } = options
     const port = portOption ?? address.port
     let host = this.serverOf(address.name, port)

@@ -3,7 +3,7 @@ import { isAbsolute, join, relative } from 'node:path'
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from 'yaml'
 import { ConfigError, errorMessage } from '../errors.ts'
 import { parseHost } from './host.ts'
-import { checkRoleName, type ServerOptions } from './inventory.ts'
+import { checkRoleName, misspeltOption, type ServerOptions } from './inventory.ts'
 
 /**
  * `roles/STAGE.yaml`: a stage's servers, roles and variables.
@@ -118,6 +118,10 @@ function readServer(item: Node, where: (node: Node | null | undefined) => string
   const at = (key: string): string => where(item.get(key, true) as Node | undefined)
   if (typeof host !== 'string' || host === '') throw new ConfigError('a server needs "host: NAME"', where(item))
   check(() => parseHost(host), at('host'))
+  for (const key of Object.keys(options)) {
+    const meant = misspeltOption(key)
+    if (meant !== undefined) throw new ConfigError(`server ${host}: "${key}" is not an option; did you mean "${meant}"?`, at(key))
+  }
   const { roles, user, port } = options
   const roleList = typeof roles === 'string' ? [roles] : roles
   if (roleList !== undefined && !(Array.isArray(roleList) && roleList.every((r) => typeof r === 'string'))) {

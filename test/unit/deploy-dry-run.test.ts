@@ -47,6 +47,18 @@ test('the release comes from the deployfile’s repository, not the one the user
   }
 })
 
+test('a stage after the task, or none at all, is an error saying to name the stage first', async () => {
+  await inDeployProject('stage-first', async (dir, tmp) => {
+    const after = await runDryCli(['deploy', 'x', '--dry-run'], dir, tmp)
+    assert.equal(after.code, 2, after.stderr)
+    assert.match(after.stderr, /^error: "x" is a stage: name it before the tasks, `deploy x deploy`\.$/m)
+    const none = await runDryCli(['deploy', '--dry-run'], dir, tmp)
+    assert.equal(none.code, 2, none.stderr)
+    assert.match(none.stderr, /^error: No hosts to deploy to: name a stage before the task \(`deploy STAGE deploy`; stages: x\), or declare servers in the deployfile\.$/m)
+    assert.deepEqual(hostCommands(none.stderr), [])
+  })
+})
+
 test('a bad deploy input fails with one error line, exit 2, before any command for any host', async () => {
   await inDeployProject('inputs', async (dir, tmp) => {
     const cases: [string[], RegExp][] = [

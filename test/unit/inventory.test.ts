@@ -82,3 +82,11 @@ test('ssh_config is looked up by hostname, not by the port-qualified name', () =
   const target = new SshConfigFile('/nonexistent/ssh_config').resolve(a, 'me')
   assert.deepEqual({ name: target.name, hostname: target.hostname, port: target.port, user: target.user }, { name: 'localhost:2201', hostname: 'localhost', port: 2201, user: 'me' })
 })
+
+test('a server option one typo from a known one is refused; other keys are properties of the host', () => {
+  const inventory = new Inventory()
+  assert.throws(() => inventory.server('web1', { role: ['web'] }), /^Error: server web1: "role" is not an option; did you mean "roles"\?$/)
+  assert.throws(() => inventory.role('db', ['web2'], { primery: true }), /^Error: server web2: "primery" is not an option; did you mean "primary"\?$/)
+  const host = inventory.server('web3', { roles: 'web', rack: 'r12' })
+  assert.equal(host.properties['rack'], 'r12')
+})

@@ -31,6 +31,11 @@ test('a valid stage file reads servers, roles, variables and ssh_config', () => 
   assert.deepEqual(stage.roles, [{ name: 'db', hosts: ['web2'] }])
 })
 
+test('properties of their own are kept: only a key one typo from an option is refused', () => {
+  const stage = readStageFile(stageFile('servers:\n  - host: web1\n    roles: [web]\n    rack: r12\n    announce_ip: 10.0.0.5\n'), root)
+  assert.deepEqual(stage.servers, [{ host: 'web1', options: { roles: ['web'], rack: 'r12', announce_ip: '10.0.0.5' } }])
+})
+
 test('a port written as a string and YAML 1.1 yes/no flags are read as they were before the checks', () => {
   const stage = readStageFile(stageFile('servers:\n  - host: web1\n    port: "2222"\n    no_release: yes\n    primary: "off"\n'), root)
   assert.deepEqual(stage.servers, [{ host: 'web1', options: { port: 2222, no_release: true, primary: false } }])
@@ -47,6 +52,8 @@ test('bad values are one-line ConfigErrors naming the file and line, not crashes
     ['servers:\n  - host: web1\n    port: "2x"\n', '3: port of web1 must be a number 1-65535, got "2x"'],
     ['servers:\n  - host: web1\n    user: 7\n', '3: user of web1 must be a user name'],
     ['servers:\n  - host: web1\n    no_release: maybe\n', '3: no_release of web1 must be true or false, got "maybe"'],
+    ['servers:\n  - host: web1\n    role: [web]\n', '3: server web1: "role" is not an option; did you mean "roles"?'],
+    ['servers:\n  - host: web1\n    no-release: true\n', '3: server web1: "no-release" is not an option; did you mean "no_release"?'],
     ['servers: [web1]\nroles:\n  Db: [web1]\n', '3: invalid role name "Db": use lowercase letters, digits, "_" and "-", starting with a letter'],
     ['servers: [web1]\nroles:\n  db:\n    - web1\n    - "bad host"\n', '5: invalid host name "bad host": use letters, digits, dots, dashes and underscores'],
     ['servers: [web1]\nroles:\n  db:\n', '3: role db must list host names'],
