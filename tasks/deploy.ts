@@ -337,6 +337,8 @@ namespace('deploy', () => {
 
   task('cleanup', { desc: 'Remove old releases beyond keep_releases' }, async () => {
     const keep = readKeepReleases(fetch)
+    // As Capistrano's "Keeping 5 of 6 deployed releases on web1", one line per count, not per host.
+    const keeping = new Map<string, string[]>()
     await on(targets(), async (remote) => {
       // One round trip: where `current` points on a line of its own, then the releases.
       const listing = await remote.capture(releaseListingCommand(currentPath(), releasesPath()))
@@ -347,7 +349,11 @@ namespace('deploy', () => {
         // Not stopped by Ctrl-C: a release half-removed would still be listed, and picked by a rollback.
         await remote.run(['rm', '-rf', ...doomed.slice(start, start + 100).map((name) => `${releasesPath()}/${name}`)], { survivesInterrupt: true })
       }
+      if (doomed.length === 0) return
+      const counts = `${parsed.names.length - doomed.length} of ${parsed.names.length}`
+      keeping.set(counts, [...(keeping.get(counts) ?? []), remote.host.name])
     })
+    for (const [counts, names] of keeping) log(`keeping ${counts} releases on ${names.sort().join(', ')}`)
     if (isDryRun()) log(`dry run: the hosts' releases are not listed, so no removal shows; each host would keep its newest ${keep} releases and the one current points to`)
   })
 
