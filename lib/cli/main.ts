@@ -73,6 +73,8 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     if (request.kind === 'list') {
       const pattern = request.pattern !== undefined && request.pattern === stage ? undefined : request.pattern
       if (stage === undefined && words.length > 1) throw noStageError(words[0] ?? '', listStages(projectRoot))
+      // As `cap -T` fails on `after` naming no task: a typo is found before anyone deploys.
+      checkHookTargets(session.registry)
       const listing = listTasks(session.registry.all(), pattern)
       if (listing === '' && pattern !== undefined) throw listingError(session, pattern, stage === undefined ? projectRoot : undefined)
       io.stdout.write(listing)

@@ -286,6 +286,7 @@ test('bad filters, stages, stage values, hooks and -T patterns: one line, nothin
     { args: ['nossh', 'probe:mark', '--dry-run'], code: 2, expected: /^error: roles\/nossh\.yaml:1: ssh_config missing\/ssh_config does not exist \(.*\); fix the path or remove ssh_config$/ },
     { args: ['-T', 'nomatch'], code: 1, expected: 'error: No task matches "nomatch". Run `deploy -T` to list tasks.' },
     { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/bad-hook.ts'), 'bad_hook:noop'], code: 2, expected: /^error: .*bad-hook\.ts:4: after\("deploy:publishd", "bad_hook:noop"\): no task "deploy:publishd"; did you mean "deploy:published"/ },
+    { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/bad-hook.ts'), '-T'], code: 2, expected: /^error: .*bad-hook\.ts:4: after\("deploy:publishd", "bad_hook:noop"\): no task "deploy:publishd"; did you mean "deploy:published"/ },
     { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/circular-hooks.ts'), 'cycle:a'], code: 2, expected: /^error: Circular hooks: cycle:a -> cycle:b -> cycle:a \(each must run before the next\): / },
     // Found before cycle:outer starts, though only its body reaches cycle:a.
     { args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/circular-hooks.ts'), 'cycle:outer'], code: 2, expected: /^error: Circular hooks: cycle:a -> cycle:b -> cycle:a \(each must run before the next\): / },
