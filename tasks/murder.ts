@@ -654,6 +654,7 @@ async function downloadOnPeer(remote: HostContext, options: MurderOptions, seede
     isDryRun: isDryRun(),
     onEvent: (event) => {
       if (event.type === 'started') markStarted()
+      if (event.type === 'started' && event['wasRunning'] === true) progress.markEarlierPeer(name)
       if (event.type === 'progress') progress.update(name, countersOf(event))
       if (event.type === 'done') progress.finish(name, countersOf(event))
     },

@@ -14,6 +14,8 @@ interface HostState extends PeerCounters {
   startedAt: number
   finishedAt: number | undefined
   failure: string | undefined
+  /** The host's peer was already running, from an earlier run: its counters are its own since then. */
+  isEarlierPeer: boolean
 }
 
 /** Aggregates every peer's counters into the live view and the closing per-host table. Pure but for the clock. */
@@ -37,6 +39,7 @@ export class SwarmProgress {
         startedAt: now(),
         finishedAt: undefined,
         failure: undefined,
+        isEarlierPeer: false,
       })
     }
     this.advancedAt = now()
@@ -47,6 +50,12 @@ export class SwarmProgress {
     if (!state) return
     if (counters.downloadedBytes > state.downloadedBytes) this.advancedAt = this.now()
     Object.assign(state, counters)
+  }
+
+  /** The host's `peer` joined a peer an earlier run left running (seeding on): its counts are not this run's. */
+  markEarlierPeer(host: string): void {
+    const state = this.hosts.get(host)
+    if (state) state.isEarlierPeer = true
   }
 
   finish(host: string, counters?: PeerCounters): void {
@@ -110,12 +119,13 @@ export class SwarmProgress {
     ]
   }
 
-  /** Bytes received per second from the first host's start to the last one's end. */
+  /** Bytes this run's peers received per second, from the first host's start to the last one's end. */
   private meanRate(received: number): number {
     const states = [...this.hosts.values()]
     const started = Math.min(...states.map((s) => s.startedAt))
     const ended = Math.max(...states.map((s) => s.finishedAt ?? this.now()))
-    return ended > started ? (received * 1000) / (ended - started) : 0
+    const earlier = states.filter((s) => s.isEarlierPeer).reduce((sum, s) => sum + s.downloadedBytes, 0)
+    return ended > started ? ((received - earlier) * 1000) / (ended - started) : 0
   }
 
   /** One line per host once the swarm is done. */
@@ -123,11 +133,10 @@ export class SwarmProgress {
     const rows = [...this.hosts].map(([name, s]) => {
       const elapsedMs = (s.finishedAt ?? this.now()) - s.startedAt
       if (s.failure !== undefined) return `  ${name}  failed after ${formatDuration(elapsedMs)}: ${s.failure}`
+      const totals = `from seeder ${formatBytes(s.fromSeederBytes)}, from peers ${formatBytes(s.fromPeersBytes)}, sent ${formatBytes(s.uploadedBytes)}`
+      if (s.isEarlierPeer) return `  ${name}  ${formatDuration(elapsedMs)}  joined the peer an earlier run left running; its totals: ${totals}`
       const meanRate = elapsedMs > 0 ? (s.downloadedBytes * 1000) / elapsedMs : 0
-      return (
-        `  ${name}  ${formatDuration(elapsedMs)}  ${rate(meanRate)}` +
-        `  from seeder ${formatBytes(s.fromSeederBytes)}, from peers ${formatBytes(s.fromPeersBytes)}, sent ${formatBytes(s.uploadedBytes)}`
-      )
+      return `  ${name}  ${formatDuration(elapsedMs)}  ${rate(meanRate)}  ${totals}`
     })
     return ['murder:peer per host:', ...rows]
   }

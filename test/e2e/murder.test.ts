@@ -71,6 +71,11 @@ test("Murder's manual flow puts byte-identical files on every peer, .git* left o
   const stillSeeding = hosts.slice(1).filter((host) => agentProcesses(host, 'murder-agent.*peer.*Flow1') !== '')
   assert.ok(stillSeeding.length > 0, 'peers keep seeding after murder:peer returns')
   assert.match(peered.stderr, /murder:peer 8\/8 hosts done/)
+  // Peering again while they seed on joins them: their totals are not passed off as this run's.
+  const rerun = await deploy('murder:peer', 'tag=Flow1', 'destination_path=/srv/out', 'unsafe_please_delete=1', 'peer_seed_seconds=8')
+  expectOk(rerun, 'peer again while the last run seeds on')
+  const joined = stillSeeding.filter((host) => new RegExp(`^\\s+${host}\\s+\\S+\\s+joined the peer an earlier run left running; its totals: from seeder`, 'm').test(rerun.stderr))
+  assert.ok(joined.length > 0, `some host joined its seeding peer:\n${rerun.stderr}`)
 
   const expected = treeDigest(seeder, '/srv/files').split('\n').filter((line) => !line.includes('./.git')).join('\n')
   assert.match(expected, /\.\/a b\.txt/)

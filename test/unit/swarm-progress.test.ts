@@ -48,3 +48,19 @@ test('the quiet clock runs while no host receives a byte, and stops once none is
   progress.fail('h01', 'given up')
   assert.equal(progress.quietMs(), 0, 'nobody left to wait for')
 })
+
+test("a host whose peer was an earlier run's shows that peer's totals, without a rate, and is left out of the run's mean", () => {
+  let now = 0
+  const progress = new SwarmProgress(['h01', 'h02'], () => now)
+  progress.markEarlierPeer('h02')
+  now = 200
+  progress.finish('h02', { downloadedBytes: 20 * MiB, totalBytes: 20 * MiB, fromSeederBytes: 5 * MiB, fromPeersBytes: 15 * MiB, uploadedBytes: 2 * MiB, downRateBps: 0 })
+  now = 2000
+  progress.finish('h01', { downloadedBytes: 20 * MiB, totalBytes: 20 * MiB, fromSeederBytes: 20 * MiB, fromPeersBytes: 0, uploadedBytes: 0, downRateBps: 0 })
+  assert.deepEqual(progress.summary(), [
+    'murder:peer per host:',
+    '  h01  2.00s  10.0 MiB/s  from seeder 20.0 MiB, from peers 0 B, sent 0 B',
+    '  h02  200ms  joined the peer an earlier run left running; its totals: from seeder 5.0 MiB, from peers 15.0 MiB, sent 2.0 MiB',
+  ])
+  assert.match(progress.render()[0] ?? '', /mean 10\.0 MiB\/s total/)
+})

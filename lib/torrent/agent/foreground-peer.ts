@@ -10,9 +10,10 @@ import { readPidFile, removePidFile } from './processes.ts'
 /** Runs `peer --hold`; resolves with the exit code once the command is over. */
 export async function runHeldPeer(options: PeerOptions, print: (event: AgentEvent) => void): Promise<number> {
   const existing = await readPidFile(options.state, 'peer', options.tag)
-  // A daemon of this transfer already runs (a re-run, or `peer --detach` first): follow it as before.
+  // A daemon of this transfer already runs (a re-run while the last run's peer seeds on, or `peer
+  // --detach` first): follow it as before. Its counters are its own since it started: said so.
   if (matchingDaemon(existing, options)) {
-    await runPeer(options, print, true, true)
+    await runPeer(options, (event) => print(event.type === 'started' ? { ...event, wasRunning: true } : event), true, true)
     return 0
   }
   await checkTorrent(options)
