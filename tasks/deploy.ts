@@ -182,7 +182,8 @@ namespace('deploy', () => {
       await on(targets(), async (remote) => {
         // noclobber makes the create atomic: two deploys racing cannot both win. One round trip with
         // the mkdir; only a lock not taken costs a second, to say by whom (or why mkdir failed).
-        const take = await remote.run(`${ensureDirectoriesCommand([deployTo()])} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, { allowFailure: true })
+        // Not stopped by Ctrl-C: killed once the file exists, the lock would be taken but not known as this run's to release.
+        const take = await remote.run(`${ensureDirectoriesCommand([deployTo()])} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, { allowFailure: true, survivesInterrupt: true })
         if (take.code === 0) {
           thisRun().lockedHosts.add(remote.host.name)
           return
