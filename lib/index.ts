@@ -123,6 +123,12 @@ export function allServers(): Host[] {
   return currentSession().inventory.all()
 }
 
+/** The servers that have failed so far in this run (those `max_fail` carried on without), in declaration order. */
+export function failedHosts(): Host[] {
+  const failed = currentSession().failedHosts
+  return currentSession().inventory.all().filter((host) => failed.has(host.name))
+}
+
 /** The `primary: true` host of a role, else its first host (Capistrano's `primary`). */
 export function primary(roleName: string): Host | undefined {
   const host = currentSession().inventory.primary(roleName)

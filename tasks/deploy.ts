@@ -2,10 +2,10 @@
 // release carried by the murder swarm (or copied), a deploy lock, and wave-by-wave publishing.
 import { hostname, userInfo } from 'node:os'
 import { posix } from 'node:path'
-import { DeployError, InterruptedError, RunFailedError, UsageError, allServers, checkInterrupted, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
+import { DeployError, InterruptedError, RunFailedError, UsageError, allServers, checkInterrupted, failedHosts, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import {
-  DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, deployLogLine, parseReleaseListing, releaseArchivePath, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
+  DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, RELEASE_NAME, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, deployLogLine, parseReleaseListing, releaseArchivePath, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
 } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
 import { sharedLinksCommand } from '../lib/deploy/shared-links.ts'
@@ -34,7 +34,7 @@ set('releases_directory', 'releases')
 set('shared_directory', 'shared')
 set('deploy_via', 'murder')
 set('release_source', '')
-set('local_user', () => process.env['USER'] ?? userInfo().username)
+set('local_user', () => process.env['USER'] || userInfo().username)
 set('waves', '')
 
 const DEPLOY_FLOW = ['starting', 'started', 'updating', 'updated', 'publishing', 'published', 'finishing', 'finished']
@@ -55,12 +55,9 @@ const archivePath = (): string => releaseArchivePath(readTmpDir(fetch), applicat
 /** The hosts this deploy changes: release roles after ROLES=/HOSTS= filters, less those that failed. */
 function targets(): Host[] {
   const hosts = releaseRoles()
-  if (hosts.length > 0) {
-    thisRun().hadTargets = true
-    return hosts
-  }
+  if (hosts.length > 0) return hosts
   // max_fail let every host fail: a failed run, not a deployfile without servers.
-  if (thisRun().hadTargets) throw new DeployError('every target host has failed (within max_fail); nothing is left to deploy to.', { exitCode: 1 })
+  if (failedHosts().length > 0) throw new DeployError('every target host has failed (within max_fail); nothing is left to deploy to.', { exitCode: 1 })
   if (allServers().length > 0) throw new UsageError('No hosts to deploy to: every server is no_release or left out by ROLES=/HOSTS=; loosen them.')
   const stage = fetch<string | undefined>('stage', undefined)
   if (stage !== undefined) throw new UsageError(`No hosts to deploy to: roles/${stage}.yaml and the deployfile declare no servers.`)
@@ -82,12 +79,12 @@ interface DeployRun {
   source: ReleaseSource | undefined
   /** The release deploy:revert_release picked: this run is a rollback. */
   rollbackRelease: string | undefined
+  /** Hosts already on the rollback_release asked for: a rollback leaves them as they are. */
+  alreadyRolledBack: Set<string>
   /** A deploy got as far as naming its release: on failure, that release must not stay half-made. */
   isMakingRelease: boolean
   /** Hosts where deploy:new_release_path found the release's name free: only there is it this run's to remove. */
   releaseHosts: Set<string>
-  /** targets() found hosts once: finding none later means they all failed. */
-  hadTargets: boolean
   /** deploy or deploy:rollback, once begun: the other cannot follow in the same run. */
   flowBegun: string | undefined
 }
@@ -99,9 +96,9 @@ const thisRun = perRun<DeployRun>(() => ({
   hasTriedLock: false,
   source: undefined,
   rollbackRelease: undefined,
+  alreadyRolledBack: new Set(),
   isMakingRelease: false,
   releaseHosts: new Set(),
-  hadTargets: false,
   flowBegun: undefined,
 }))
 
@@ -165,6 +162,7 @@ namespace('deploy', () => {
   })
   task('restart', async () => {})
   task('verify', { desc: 'Check a wave of freshly switched hosts (redefine it: e.g. an HTTP health check)' }, async () => {})
+  task('switched_back', { desc: 'After a failed wave, on the hosts put back on their previous release (redefine it: e.g. restart them)' }, async () => {})
 
   task('lock', { desc: 'Take the deploy lock on every target host' }, async () => {
     const run = thisRun()
@@ -200,13 +198,13 @@ namespace('deploy', () => {
         else throw new DeployError(`${remote.host.name}: cannot create the deploy lock ${lock} (${why}); check that ${deployTo()} can be created and written.`, { exitCode: 1 })
       })
     } catch (error) {
-      await invoke('deploy:unlock', { again: true })
+      await releaseLock()
       // Failed hosts beyond max_fail: the hosts whose lock another deploy holds are listed too.
       if (error instanceof RunFailedError && conflicts.size > 0) throw new RunFailedError(error.message, new Map([...conflicts, ...error.failures]))
       throw error
     }
     if (conflicts.size > 0) {
-      await invoke('deploy:unlock', { again: true })
+      await releaseLock()
       // Each such host is listed as failed, with who holds its lock; no max_fail carries on past them.
       throw new RunFailedError(`the deploy lock is held on ${conflicts.size} host(s): ${[...conflicts.keys()].join(', ')}`, conflicts)
     }
@@ -214,19 +212,11 @@ namespace('deploy', () => {
 
   task('unlock', { desc: 'Release the deploy lock this run took' }, async () => {
     const run = thisRun()
-    const mine = allServers().filter((host) => run.lockedHosts.has(host.name))
     // Run alone it has nothing to release: a lock another deploy left must not go unnoticed.
-    if (mine.length === 0 && !run.hasTriedLock && run.flowBegun === undefined) {
+    if (run.lockedHosts.size === 0 && !run.hasTriedLock && run.flowBegun === undefined) {
       log('deploy:unlock releases only the lock this run took; to clear one a deploy that died left, add unlock=1 to your next deploy or deploy:rollback', 'warn')
     }
-    const lock = `${deployTo()}/${LOCK_FILE}`
-    await on(mine, async (remote) => {
-      // Only while the lock still names this run: after an `unlock=1` elsewhere it is another deploy's.
-      const released = await remote.run(['sh', '-c', 'if [ "$(cat "$1" 2>/dev/null)" = "$2" ]; then rm -f "$1"; elif [ -e "$1" ]; then cat "$1"; fi', 'sh', lock, run.lockHolder ?? ''], { quiet: true })
-      const other = released.stdout.trim()
-      if (other !== '') log(`${remote.host.name}: the deploy lock ${lock} now names ${other}; left in place`, 'warn')
-    })
-    run.lockedHosts.clear()
+    await releaseLock()
   })
 
   task('check', { desc: 'Check required files and directories exist' }, async () => {
@@ -281,7 +271,7 @@ namespace('deploy', () => {
     await on(targets(), async (remote) => {
       const link = await remote.run(['readlink', currentPath()], { quiet: true, allowFailure: true })
       // Its last line: a shell rc file's chatter comes before it, and going back would write it into the link.
-      const target = link.stdout.trim().split('\n').at(-1) ?? ''
+      const target = lastLine(link.stdout)
       if (link.code === 0 && target !== '') thisRun().previousCurrent.set(remote.host.name, target)
     })
   })
@@ -332,7 +322,7 @@ namespace('deploy', () => {
       if (rollbackRelease === undefined && !isMakingRelease) {
         throw new UsageError('deploy:symlink:release runs only inside deploy (after deploy:create_release); to switch current to a release already on the hosts, run deploy:rollback rollback_release=NAME.')
       }
-      await publishInWaves(rollbackRelease === undefined ? releasePath() : `${releasesPath()}/${rollbackRelease}`)
+      await publishInWaves(rollbackRelease === undefined ? releasePath() : `${releasesPath()}/${rollbackRelease}`, movingHosts())
     })
   })
 
@@ -351,7 +341,8 @@ namespace('deploy', () => {
         await remote.run(['rm', '-rf', ...doomed.slice(start, start + 100).map((name) => `${releasesPath()}/${name}`)], { survivesInterrupt: true })
       }
       if (doomed.length === 0) return
-      const counts = `${parsed.names.length - doomed.length} of ${parsed.names.length}`
+      const releases = parsed.names.filter((name) => RELEASE_NAME.test(name)).length
+      const counts = `${releases - doomed.length} of ${releases}`
       keeping.set(counts, [...(keeping.get(counts) ?? []), remote.host.name])
     })
     for (const [counts, names] of keeping) log(`keeping ${counts} releases on ${names.sort().join(', ')}`)
@@ -361,6 +352,7 @@ namespace('deploy', () => {
   task('revert_release', { desc: 'Pick the release to roll back to (rollback_release=TIMESTAMP, else the previous one)' }, async () => {
     const requested = readRollbackRelease(fetch)
     const choices = new Map<string, string>()
+    const { alreadyRolledBack } = thisRun()
     await on(targets(), async (remote) => {
       const names = (await remote.capture(`ls -xt ${quote(releasesPath())} 2>/dev/null || true`)).split(/\s+/).filter(Boolean)
       const current = currentReleaseOf(remote.host)
@@ -369,12 +361,13 @@ namespace('deploy', () => {
         const why = requested === undefined ? 'there is no previous release' : `release ${requested} is not there`
         throw new DeployError(`${remote.host.name}: cannot roll back: ${why} in ${releasesPath()}.`, { exitCode: 1 })
       }
-      // Else the "rollback" would log a move that did not happen.
-      if (requested !== undefined && requested === current) {
-        throw new DeployError(`${remote.host.name}: cannot roll back: release ${requested} is already current.`, { exitCode: 1 })
-      }
-      choices.set(remote.host.name, chosen)
+      // Nothing to move there (a host a max_fail deploy left behind, say): no swap, no log line.
+      if (requested !== undefined && requested === current) alreadyRolledBack.add(remote.host.name)
+      else choices.set(remote.host.name, chosen)
     })
+    const already = targets().filter((host) => alreadyRolledBack.has(host.name)).map((host) => host.name)
+    if (already.length > 0 && choices.size === 0) throw new DeployError(`cannot roll back: release ${requested} is already current on ${already.join(', ')}.`, { exitCode: 1 })
+    if (already.length > 0) log(`${already.join(', ')}: already on release ${requested}; left as they are`)
     if (isDryRun() && requested === undefined) log(`dry run: the hosts' releases are not listed, so the release rolled back to shows as ${DRY_RUN_PREVIOUS_RELEASE}`)
     const byRelease = new Map<string, string[]>()
     for (const { name } of targets()) {
@@ -384,7 +377,7 @@ namespace('deploy', () => {
     // One release for every host, or some would point `current` at a release they do not have.
     if (byRelease.size > 1) {
       const which = [...byRelease].map(([release, names]) => `${release} on ${names.join(', ')}`).join('; ')
-      throw new DeployError(`hosts hold different previous releases (${which}); pass rollback_release=NAME of a release every host has.`, { exitCode: 1 })
+      throw new DeployError(`hosts hold different previous releases (${which}); pass rollback_release=NAME of a release every host has, or leave some out with HOSTS=.`, { exitCode: 1 })
     }
     thisRun().rollbackRelease = [...byRelease.keys()][0]
   })
@@ -411,7 +404,7 @@ namespace('deploy', () => {
       rollbackRelease === undefined
         ? deployLogLine({ branch: source?.branch ?? String(fetch('branch', 'unknown')), sha: source?.sha ?? 'unknown', release: releaseName(), user })
         : rollbackLogLine(user, rollbackRelease)
-    await on(targets(), async (remote) => {
+    await on(movingHosts(), async (remote) => {
       // Capistrano appends `within` releases/; the full path spares the directory check's round trip.
       await remote.run(`printf '%s\\n' ${quote(line)} >> ${quote(`${deployTo()}/revisions.log`)}`)
     })
@@ -456,6 +449,12 @@ function requireStep(step: string, isSetUp: boolean, inside: string, why: string
   throw new UsageError(`${step} runs only inside ${inside}: alone, ${why}; run \`${commandHint(inside.split(' ')[0] ?? 'deploy')}\`.`)
 }
 
+/** The hosts whose `current` this run moves: every target but those already on the rollback_release asked for. */
+function movingHosts(): Host[] {
+  const { alreadyRolledBack } = thisRun()
+  return targets().filter((host) => !alreadyRolledBack.has(host.name))
+}
+
 /** The release `current` pointed at on the host when this run began (deploy:set_previous_revision). */
 function currentReleaseOf(host: Host): string | undefined {
   return releaseOf(thisRun().previousCurrent.get(host.name) ?? '')
@@ -488,7 +487,7 @@ async function reportCurrent(hosts: readonly Host[]): Promise<void> {
   const byRelease = new Map<string, string[]>()
   await on(hosts, { onError: 'continue' }, async (remote) => {
     const link = await remote.run(['readlink', currentPath()], { quiet: true, allowFailure: true })
-    const release = link.code === 0 ? link.stdout.trim() : '(no current)'
+    const release = link.code === 0 ? lastLine(link.stdout) : '(no current)'
     byRelease.set(release, [...(byRelease.get(release) ?? []), remote.host.name])
   })
   for (const [release, names] of byRelease) log(`current -> ${release} on ${names.sort().join(', ')}`, 'warn')
@@ -521,13 +520,15 @@ async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], 
  * swap or the check fails, every host switched in this run goes back to where it was and later
  * waves never switch; a host that fails either within max_fail goes back alone.
  */
-async function publishInWaves(target: string): Promise<void> {
-  const waves = planWaves(targets(), readWaveSpec(fetch))
+async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
+  const waves = planWaves(hosts, readWaveSpec(fetch))
   const switched: Host[] = []
   for (const [index, wave] of waves.entries()) {
     if (waves.length > 1) log(`wave ${index + 1}/${waves.length}: ${wave.map((host) => host.name).join(', ')}`)
     let step = 'switching current'
     try {
+      // Ctrl-C during the last wave's check or switch-back: this wave never switches.
+      checkInterrupted()
       // Counted before the swaps end: a host may switch before another's failure stops the wave.
       switched.push(...wave)
       await on(wave, async (remote) => swapCurrent(remote, target))
@@ -537,6 +538,7 @@ async function publishInWaves(target: string): Promise<void> {
       checkInterrupted()
     } catch (error) {
       await restorePrevious(switched)
+      await afterSwitchingBack(switched)
       const never = waves.slice(index + 1).flat()
       log(`rolled back ${switched.map((h) => h.name).join(', ')} to their previous release`, 'warn')
       if (never.length > 0) log(`never switched: ${never.map((h) => h.name).join(', ')}`, 'warn')
@@ -550,6 +552,42 @@ async function publishInWaves(target: string): Promise<void> {
       log(`${dropped.map((h) => h.name).join(', ')}: failed within max_fail; switching back to the previous release`, 'warn')
       await restorePrevious(dropped)
     }
+  }
+}
+
+/**
+ * Releases the deploy lock on the hosts where this run took it, only while the lock still names
+ * this run: after an `unlock=1` elsewhere it is another deploy's.
+ */
+async function releaseLock(): Promise<void> {
+  const run = thisRun()
+  const lock = `${deployTo()}/${LOCK_FILE}`
+  const mine = allServers().filter((host) => run.lockedHosts.has(host.name))
+  await on(mine, async (remote) => {
+    const script = 'if [ "$(cat "$1" 2>/dev/null)" = "$2" ]; then rm -f "$1"; elif [ -e "$1" ]; then printf "held by "; cat "$1"; fi'
+    const released = await remote.run(['sh', '-c', script, 'sh', lock, run.lockHolder ?? ''], { quiet: true })
+    // The marker: a shell rc file's chatter on stdout is no other deploy's name.
+    const other = released.stdout.split('\n').find((line) => line.startsWith('held by '))
+    if (other !== undefined) log(`${remote.host.name}: the deploy lock ${lock} is now ${other}; left in place`, 'warn')
+  })
+  run.lockedHosts.clear()
+}
+
+/** A command's last line of output: what a shell rc file prints comes before it. */
+function lastLine(output: string): string {
+  return output.trim().split('\n').at(-1) ?? ''
+}
+
+/**
+ * deploy:switched_back, with roles() narrowed to the hosts put back that have not failed: what
+ * deploy:verify did there (a restart into the new release) is the user's to undo. The run is
+ * failing already: its own failure is what to report.
+ */
+async function afterSwitchingBack(hosts: readonly Host[]): Promise<void> {
+  try {
+    await onlyHosts(hosts, () => invoke('deploy:switched_back', { again: true }))
+  } catch (error) {
+    log(`deploy:switched_back failed: ${(error as Error).message}`, 'warn')
   }
 }
 

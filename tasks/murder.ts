@@ -5,11 +5,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { basename, dirname, posix } from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
-import { allServers, checkInterrupted, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
+import { allServers, checkInterrupted, failedHosts, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import { chain } from '../lib/ssh/command.ts'
 import { perRun } from '../lib/runner/per-run.ts'
-import { currentSession } from '../lib/runner/session.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
@@ -72,23 +71,33 @@ function location(): AgentLocation {
 }
 
 /**
- * The tracker and seeder of a run whose servers declare none: the first peer that has not failed
- * when the run first asks (a deploy whose first host failed at the lock, within max_fail, serves
- * the swarm from the next), kept for the rest of the run so that every step finds them there.
+ * A deploy's tracker and seeder when no server declares them and its first peer has already failed
+ * (within max_fail, say at the lock): the first peer that has not. Set for the deploy's swarm only,
+ * so that the murder:* tasks, run as commands of their own, always find them on the first peer.
  */
-const undeclaredSwarmHost = perRun((): { host?: Host } => ({}))
+const deploySwarmHost = perRun((): { host?: Host } => ({}))
 
-/** Murder's roles: declared ones win; else `peer` is every release server and tracker and seeder the first live peer. */
+/** Murder's roles: declared ones win; else `peer` is every release server and tracker and seeder the first peer. */
 export function murderHosts(): { tracker: Host; seeder: Host; peers: Host[] } {
   const servers = allServers()
   const declared = (role: string) => servers.filter((host) => host.roles.has(role))
-  const peerPool = declared('peer').length > 0 ? declared('peer') : servers.filter((h) => h.properties['no_release'] !== true)
-  const failed = currentSession().failedHosts
-  const first = (undeclaredSwarmHost().host ??= peerPool.find((host) => !failed.has(host.name)) ?? peerPool[0])
+  const first = deploySwarmHost().host ?? peerPool(servers)[0]
   if (!first) throw new UsageError('murder needs servers: declare them with server() or a stage file (roles/STAGE.yaml).')
   // Tracker and seeder serve the swarm even when ROLES=/HOSTS= leave their hosts out.
   const peers = declared('peer').length > 0 ? roles('peer') : roles().filter((h) => h.properties['no_release'] !== true)
   return { tracker: declared('tracker')[0] ?? first, seeder: declared('seeder')[0] ?? first, peers }
+}
+
+/** For a deploy's swarm: the first peer that has not failed in this run stands in for a first one that has. */
+function skipFailedFirstPeer(): void {
+  const failed = new Set(failedHosts().map((host) => host.name))
+  deploySwarmHost().host ??= peerPool(allServers()).find((host) => !failed.has(host.name))
+}
+
+/** Murder's `peer` role: the servers that declare it, else every server not `no_release`. */
+function peerPool(servers: readonly Host[]): Host[] {
+  const declared = servers.filter((host) => host.roles.has('peer'))
+  return declared.length > 0 ? declared : servers.filter((host) => host.properties['no_release'] !== true)
 }
 
 /**
@@ -733,6 +742,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
   const payloadPath = `${tempPath}/${tag}.tgz`
   const options: MurderOptions = { tag, tempPath, payloadPath, torrentPath: `${payloadPath}.torrent`, isPathFile: false }
   checkSwarmInputs()
+  skipFailedFirstPeer()
   const { tracker, seeder } = murderHosts()
   await ensureAgent([tracker, seeder, ...hosts])
   const made = await makeTorrentHere(options, tgzPath)

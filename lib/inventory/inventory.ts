@@ -16,28 +16,28 @@ const ROLE_NAME = /^[a-z][a-z0-9_-]*$/
 const KNOWN_OPTIONS = ['roles', 'user', 'port', 'primary', 'no_release', 'announce_ip']
 
 /**
- * The option a key is one typo away from (`role` for `roles`, `no-release`): such a key would be
- * taken silently as a property of its own, leaving the server without roles.
+ * Why a server key looks like a typo of an option (`role` for `roles`, `no-release`, `primery`),
+ * which would otherwise be taken silently as a property of its own, leaving the server without
+ * roles; undefined for an option or a property. Plurals (`ports`, `users`) and short words one
+ * letter from an option (`post`, `rules`) stay properties.
  */
-export function misspeltOption(key: string): string | undefined {
+export function misspeltOption(host: string, key: string): string | undefined {
   if (KNOWN_OPTIONS.includes(key)) return undefined
-  const plain = key.toLowerCase().replace(/-/g, '_')
-  return KNOWN_OPTIONS.find((known) => known === plain || distance(known, plain) === 1)
+  const squashed = (text: string) => text.toLowerCase().replace(/[^a-z]/g, '')
+  const meant = KNOWN_OPTIONS.find(
+    (known) => squashed(known) === squashed(key) || key === known.replace(/s$/, '') || (key.length >= 6 && key !== `${known}s` && distance(known, key) === 1)
+  )
+  return meant === undefined ? undefined : `server ${host}: "${key}" is not an option; did you mean "${meant}"?`
 }
 
-/**
- * Servers and roles, in declaration order. Declaring a server again merges roles and properties
- * (Capistrano); a server is its hostname and port, so `web1:2201` and `web1:2202` are two servers
- * (named so), as are `web1` and `web1:2201`.
- */
 export class Inventory {
   private readonly hosts: Host[] = []
 
   server(text: string, options: ServerOptions = {}): Host {
     const address = parseHost(text)
     for (const key of Object.keys(options)) {
-      const meant = misspeltOption(key)
-      if (meant !== undefined) throw new Error(`server ${text}: "${key}" is not an option; did you mean "${meant}"?`)
+      const typo = misspeltOption(text, key)
+      if (typo !== undefined) throw new Error(typo)
     }
     const { roles = [], user, port: portOption, ...properties } = options
     const port = portOption ?? address.port

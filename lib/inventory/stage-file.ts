@@ -119,8 +119,8 @@ function readServer(item: Node, where: (node: Node | null | undefined) => string
   if (typeof host !== 'string' || host === '') throw new ConfigError('a server needs "host: NAME"', where(item))
   check(() => parseHost(host), at('host'))
   for (const key of Object.keys(options)) {
-    const meant = misspeltOption(key)
-    if (meant !== undefined) throw new ConfigError(`server ${host}: "${key}" is not an option; did you mean "${meant}"?`, at(key))
+    const typo = misspeltOption(host, key)
+    if (typo !== undefined) throw new ConfigError(typo, at(key))
   }
   const { roles, user, port } = options
   const roleList = typeof roles === 'string' ? [roles] : roles

@@ -66,7 +66,8 @@ export async function onHosts<T>(
   // In sequence or groups, hosts after a failure never start: the summary says so.
   for (const host of hosts) if (!outcome.values.has(host.name) && !outcome.failures.has(host.name)) session.unstartedHosts.add(host.name)
   for (const [name, error] of outcome.failures) {
-    session.failedHosts.set(name, error)
+    // A host's first failure is its cause: a later one (putting it back, say) does not replace it.
+    if (!session.failedHosts.has(name)) session.failedHosts.set(name, error)
     session.reporter.emit({ type: 'host-failed', host: name, message: error.message })
   }
   if (outcome.failures.size > 0 && options.onError !== 'continue') {

@@ -86,12 +86,13 @@ test('rollback goes back one release and logs it; with nothing to roll back to i
   for (const host of hosts) {
     assert.equal(currentOf(host), `${DEPLOY_TO}/releases/${older}`)
     assert.deepEqual(releasesOf(host), [older], 'the release rolled away from is archived and removed')
-    assert.equal(onHost(host, `test -f ${DEPLOY_TO}/rolled-back-release-${before.split('/').at(-1)}.tar.gz`).code, 0)
+    // As Capistrano's: the release's path without its leading slash.
+    assert.equal(readOnHost(host, `tar -tzf ${DEPLOY_TO}/rolled-back-release-${before.split('/').at(-1)}.tar.gz | head -n 1`).trim(), `${before.slice(1)}/`)
     assert.match(readOnHost(host, `tail -1 ${DEPLOY_TO}/revisions.log`), new RegExp(`^\\S+ rolled back to release ${older}\\n$`))
   }
   const toCurrent = await deploy('deploy:rollback', `ROLLBACK_RELEASE=${older}`)
   assert.equal(toCurrent.code, 1)
-  assert.match(toCurrent.stderr, new RegExp(`${hosts[0]}: cannot roll back: release ${older} is already current\\.`))
+  assert.match(toCurrent.stderr, new RegExp(`cannot roll back: release ${older} is already current on ${hosts.join(', ')}\\.`))
   const nothing = await deploy('deploy:rollback')
   assert.equal(nothing.code, 1)
   assert.match(nothing.stderr, new RegExp(`${hosts[0]}: cannot roll back: there is no previous release in ${DEPLOY_TO}/releases\\.`))
@@ -137,7 +138,7 @@ test('a rollback where hosts hold different previous releases is refused, naming
     const result = await deploy('deploy:rollback', 'keep_releases=9')
     assert.equal(result.code, 1, result.stderr)
     const others = hosts.filter((host) => host !== odd).join(', ')
-    assert.match(result.stderr, new RegExp(`hosts hold different previous releases \\(${previous} on ${others}; \\d{14} on ${odd}\\); pass rollback_release=NAME of a release every host has\\.`))
+    assert.match(result.stderr, new RegExp(`hosts hold different previous releases \\(${previous} on ${others}; \\d{14} on ${odd}\\); pass rollback_release=NAME of a release every host has, or leave some out with HOSTS=\\.`))
     hosts.forEach((host, index) => {
       assert.equal(state(host), before[index], `${host} unchanged`)
       assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: no lock left`)
@@ -152,12 +153,16 @@ test('a failed deploy:verify in the second wave puts wave one back and never swi
   expectOk(await deploy('deploy'), 'base deploy')
   const old = currentOf(hosts[0] ?? '')
   nextVersion()
+  for (const host of hosts) onHost(host, `rm -f ${DEPLOY_TO}/switched-back`)
   // Waves 1, 3, rest: h01 | h02 h03 | h04…; the health check fails on h03.
   const result = await deploy('deploy', '--waves', '1,3,100%', 'fail_verify_on=h03')
   assert.equal(result.code, 1)
   assert.match(result.stderr, /deploy:verify failed in wave 2 of 3/)
   assert.match(result.stderr, /never switched: h04, h05, h06, h07, h08/)
   for (const host of hosts) assert.equal(currentOf(host), old, `${host} runs the old release`)
+  // deploy:switched_back ran on the hosts put back that had not failed.
+  const marked = hosts.filter((host) => onHost(host, `test -e ${DEPLOY_TO}/switched-back`).code === 0)
+  assert.deepEqual(marked, ['h01', 'h02'])
 })
 
 test('a loop reading through current never fails while current is swapped', async () => {
@@ -314,7 +319,7 @@ test('deploy:unlock before deploy on one command line leaves no lock; a lock ano
     nextVersion()
     const result = await deploy('deploy', `steal_lock_on=${taken}`)
     expectOk(result, 'deploy whose lock is taken over on one host')
-    assert.match(result.stderr, new RegExp(`${taken}: the deploy lock ${DEPLOY_TO}/deploy\\.lock now names bob@elsewhere \\(pid 2\\) since 2026-01-01T00:00:00Z; left in place`))
+    assert.match(result.stderr, new RegExp(`${taken}: the deploy lock ${DEPLOY_TO}/deploy\\.lock is now held by bob@elsewhere \\(pid 2\\) since 2026-01-01T00:00:00Z; left in place`))
     for (const host of hosts) assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, host === taken ? 0 : 1, `${host}: only the other deploy's lock stays`)
   } finally {
     onHost(taken, `rm -f ${DEPLOY_TO}/deploy.lock`)
@@ -348,6 +353,14 @@ test('a host failing deploy:verify within max_fail goes back alone, without the 
   for (const host of hosts.filter((name) => name !== failing)) assert.equal(versionOf(host), String(version), `${host} runs the new release`)
   assert.equal(currentOf(failing), old)
   assert.ok(!releasesOf(failing).includes(fresh.split('/').at(-1) ?? ''), `${failing} does not keep the release it went back from`)
+
+  // A rollback to the release it stayed on moves the others and leaves it as it is.
+  const stayed = old.split('/').at(-1) ?? ''
+  const back = await deploy('deploy:rollback', `rollback_release=${stayed}`)
+  expectOk(back, 'rollback to the release one host stayed on')
+  assert.match(back.stderr, new RegExp(`${failing}: already on release ${stayed}; left as they are`))
+  for (const host of hosts) assert.equal(currentOf(host), old, `${host} on ${stayed}`)
+  assert.doesNotMatch(readOnHost(failing, `tail -n 1 ${DEPLOY_TO}/revisions.log`), /rolled back/, `no rollback logged on ${failing}`)
 })
 
 test('a swap failing on one host puts every switched host back; within max_fail only that host stays back', async () => {
