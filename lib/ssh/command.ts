@@ -37,7 +37,8 @@ export function buildCommand(input: CommandInput, scope: CommandScope = {}): str
   if (exports.length > 0) command = `${exports.join(' ; ')} ; ${command}`
   if (scope.user !== undefined) command = `sudo -n -u ${quote(scope.user)} -- sh -c ${quote(command)}`
   else if (scope.sudo) command = `sudo -n -- sh -c ${quote(command)}`
-  else if (exports.length > 0) command = `( ${command} )`
+  // A string may hold several commands (`a; b`, `a || b`): all of them run in DIR, or none.
+  else if (exports.length > 0 || (scope.cwd !== undefined && typeof input === 'string')) command = `( ${command} )`
   if (scope.cwd !== undefined) command = `cd ${quotePath(scope.cwd)} && ${command}`
   return command
 }

@@ -9,7 +9,15 @@ test('a leading ~ is left for the shell to expand, the rest of the path quoted',
   assert.equal(quotePath("~/my app's"), `~/'my app'\\''s'`)
   assert.equal(quotePath('/srv/~x'), "'/srv/~x'")
   assert.equal(quotePath('~other/x'), `'~other/x'`, 'only the login directory is expanded')
-  assert.equal(buildCommand('pwd', { cwd: '~/a b' }), "cd ~/'a b' && pwd")
+  assert.equal(buildCommand('pwd', { cwd: '~/a b' }), "cd ~/'a b' && ( pwd )")
+})
+
+test('within a directory, every command of a string runs there or none does; an array is one command', () => {
+  // Unwrapped, `cd DIR && a; rm -f *.log` ran the rm in the login directory when the cd failed.
+  assert.equal(buildCommand('echo in $(pwd); rm -f *.log', { cwd: '/srv/app' }), "cd /srv/app && ( echo in $(pwd); rm -f *.log )")
+  assert.equal(buildCommand('false || pwd', { cwd: '/tmp' }), 'cd /tmp && ( false || pwd )')
+  assert.equal(buildCommand(['rm', '-f', 'a b.log'], { cwd: '/srv/app' }), "cd /srv/app && rm -f 'a b.log'")
+  assert.equal(buildCommand('make', { cwd: '/srv/app', env: { CC: 'gcc' } }), 'cd /srv/app && ( export CC=gcc ; make )')
 })
 
 test('for SFTP, which starts in the login directory, ~/x is x', () => {
