@@ -135,6 +135,9 @@ export function primary(roleName: string): Host | undefined {
   return host && roles(roleName).includes(host) ? host : undefined
 }
 
+/** What `task()` takes besides its name and body. */
+const TASK_OPTIONS = ['desc', 'roles']
+
 /**
  * Defines a task (or redefines one, keeping what the new definition leaves out).
  * @param name - snake_case; inside `namespace('deploy', …)` it becomes `deploy:NAME`
@@ -149,6 +152,12 @@ export function task(name: string, optionsOrBody: TaskOptions | string | TaskBod
   const options = typeof optionsOrBody === 'function' ? {} : typeof optionsOrBody === 'string' ? { desc: optionsOrBody } : optionsOrBody
   const fn = typeof optionsOrBody === 'function' ? optionsOrBody : body
   if (typeof options !== 'object' || options === null) throw new ConfigError(`task(${JSON.stringify(name)}, …): the second argument is { desc, roles }, a desc, or the task's function`, origin.value)
+  // `{ role: 'db' }` or `{ hosts: […] }` ignored would run the task on every host.
+  const unknown = Object.keys(options).filter((key) => !TASK_OPTIONS.includes(key))
+  if (unknown.length > 0) {
+    const fix = unknown.includes('hosts') ? '; to run on named hosts, use on([…], …) in the body' : ''
+    throw new ConfigError(`task(${JSON.stringify(name)}, …): unknown option ${unknown.map((key) => JSON.stringify(key)).join(', ')}; the options are ${TASK_OPTIONS.join(', ')}${fix}`, origin.value)
+  }
   if (fn !== undefined && typeof fn !== 'function') throw new ConfigError(`task(${JSON.stringify(name)}, …): the task's body must be a function`, origin.value)
   currentSession().registry.define(name, options, fn, origin)
 }

@@ -26,6 +26,14 @@ test('task(name, desc, fn) lists with its desc; a desc of several lines shows it
   assert.equal(listTasks(currentSession().registry.all(), undefined), 'deploy migrate  # Run migrations\ndeploy restart  # Restart the app\n')
 })
 
+test('task() options it does not know are refused at load, not ignored (a role typo ran the task on every host)', () => {
+  resetSession()
+  const refused = (options: object, message: RegExp) => assert.throws(() => task('rotate', options, async () => {}), (error: Error) => error.name === 'ConfigError' && message.test(error.message))
+  refused({ description: 'x', role: 'db' }, /: task\("rotate", …\): unknown option "description", "role"; the options are desc, roles$/)
+  refused({ desc: 'x', hosts: ['h05'] }, /: task\("rotate", …\): unknown option "hosts"; the options are desc, roles; to run on named hosts, use on\(\[…\], …\) in the body$/)
+  task('rotate', { desc: 'Rotate logs', roles: 'db' }, async () => {})
+})
+
 test('log takes "info" or "warn"; on() options it does not know, or of the wrong kind, are one-line errors, exit 2', async () => {
   resetSession()
   assert.throws(() => log('x', 'error' as 'warn'), { message: 'log(text, level): the level is "info" or "warn", got "error"' })
