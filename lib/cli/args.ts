@@ -35,6 +35,15 @@ function filterLookalike(key: string): 'ROLES' | 'HOSTS' | undefined {
   return upper.startsWith('HOST') ? 'HOSTS' : 'ROLES'
 }
 
+/** The run's own settings given as key=value (the README's command-line table). */
+const RUN_SETTINGS = ['max_fail', 'ssh_connect_timeout', 'ssh_persistent_shell', 'transfer_concurrency']
+
+/** The setting a key is another spelling of (`MAX_FAIL`, `maxfail`, `max-fail`): taken as a variable of its own, it would do nothing. */
+function settingLookalike(key: string): string | undefined {
+  const squashed = (text: string) => text.toLowerCase().replace(/_/g, '')
+  return RUN_SETTINGS.find((setting) => setting !== key && squashed(setting) === squashed(key))
+}
+
 /** argv (without node and the script) → what to do. Pure: the environment is passed in. */
 export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): RunRequest {
   let parsed
@@ -83,6 +92,8 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     if (filter !== undefined) {
       throw new UsageError(`"${word}" is not a filter; did you mean ${filter}=${word.slice(equals + 1)}? Filters are written HOSTS= and ROLES=.`)
     }
+    const setting = settingLookalike(key)
+    if (setting !== undefined) throw new UsageError(`"${word}" is not a setting; did you mean ${setting}=${word.slice(equals + 1)}?`)
     variables[key] = word.slice(equals + 1)
   }
   if (values.tasks) return { kind: 'list', pattern: words.at(-1), words, file: values.file }

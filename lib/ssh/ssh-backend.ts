@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import { homedir, userInfo } from 'node:os'
 import { basename, dirname, join, posix } from 'node:path'
@@ -175,7 +175,15 @@ export class SshBackend implements Backend {
     await this.transfer(host, `upload to ${remotePath}`, () => 'the remote file is incomplete', async (ssh, sftp) => {
       const put = async () => {
         // node-ssh's putFile makes a missing directory and tries again: a buffer's upload does the same.
-        if (typeof source === 'string') return ssh.putFile(source, path, sftp, { concurrency: 16 })
+        if (typeof source === 'string') {
+          await ssh.putFile(source, path, sftp, { concurrency: 16 })
+          // The local file's permission bits, as Fabric's put keeps them: an uploaded script stays executable.
+          const mode = statSync(source).mode & 0o777
+          return new Promise<void>((resolve) => sftp.chmod(path, mode, (error: Error | null | undefined) => {
+            if (error) this.options.reporter.emit({ type: 'message', level: 'warn', host: host.name, text: `upload to ${remotePath}: its mode could not be set to ${mode.toString(8)} (${error.message})` })
+            resolve()
+          }))
+        }
         const write = () => new Promise<void>((resolve, reject) => sftp.writeFile(path, source, (error: Error | null | undefined) => (error ? reject(error) : resolve())))
         try {
           await write()
@@ -193,6 +201,8 @@ export class SshBackend implements Backend {
     // Written beside the file (a link's target) under a name of its own (hosts may download to one
     // path at once) and renamed over it once whole: a failed or stopped download leaves it as it was.
     const target = existsSync(localPath) ? realpathSync(localPath) : localPath
+    // As an upload makes its remote directory: `download(…, 'logs/')` into a logs/ not made yet.
+    mkdirSync(dirname(target), { recursive: true })
     const partial = join(dirname(target), `.${basename(target)}.${randomUUID().slice(0, 8)}.part`)
     const removePartial = () => rmSync(partial, { force: true })
     if (this.partialDownloads.size === 0) process.once('exit', this.removePartialDownloads)

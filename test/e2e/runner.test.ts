@@ -1,7 +1,7 @@
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { execFileSync, type ChildProcess } from 'node:child_process'
@@ -167,6 +167,7 @@ test('upload then download round-trips a binary file of several MiB exactly', as
   const file = join(dir, 'in.bin')
   const bytes = randomBytes(5 * 1024 * 1024 + 123)
   writeFileSync(file, bytes)
+  chmodSync(file, 0o750)
   const out = join(dir, 'out.bin')
   const db = hosts.at(-1) ?? ''
   onHost(db, 'rm -rf /tmp/rt-new')
@@ -175,6 +176,7 @@ test('upload then download round-trips a binary file of several MiB exactly', as
   const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex')
   assert.equal(digest(readFileSync(out)), digest(bytes))
   assert.equal(readOnHost(db, 'sha256sum < /tmp/rt-new/file/roundtrip.bin').split(' ')[0], digest(bytes))
+  assert.equal(readOnHost(db, 'stat -c %a /tmp/roundtrip.bin /tmp/rt-new/into/in.bin'), '750\n750\n', 'an upload keeps the file\'s mode, as Fabric\'s put')
   assert.equal(readOnHost(db, 'cat /tmp/rt-new/buffer/sub/note.txt'), `from ${db}\n`)
   assert.equal(readOnHost(db, 'sha256sum < /tmp/rt-new/into/in.bin').split(' ')[0], digest(bytes))
   assert.deepEqual(JSON.parse(readFileSync(`${out}.failures.json`, 'utf8')), [

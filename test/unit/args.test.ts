@@ -57,6 +57,18 @@ test('filter names spelt otherwise are refused, not taken as variables', () => {
   assert.deepEqual(request.kind === 'run' && request.variables, { hostname: 'a', role_name: 'b', tag: 'Deploy1', host: 'db1', role: 'primary' })
 })
 
+test('the run\'s settings spelt otherwise are refused, not taken as variables that do nothing', () => {
+  for (const [word, message] of [
+    ['MAX_FAIL=1', '"MAX_FAIL=1" is not a setting; did you mean max_fail=1?'],
+    ['maxfail=10%', '"maxfail=10%" is not a setting; did you mean max_fail=10%?'],
+    ['SSH_CONNECT_TIMEOUT=3', '"SSH_CONNECT_TIMEOUT=3" is not a setting; did you mean ssh_connect_timeout=3?'],
+  ]) {
+    assert.throws(() => parseCommandLine(['deploy', word ?? '']), (error: unknown) => error instanceof UsageError && error.message === message, word)
+  }
+  const request = parseCommandLine(['deploy', 'max_fail=1', 'max_failures=2'])
+  assert.deepEqual(request.kind === 'run' && request.variables, { max_fail: '1', max_failures: '2' })
+})
+
 test("Capistrano's ROLLBACK_RELEASE= is rollback_release, and --waves is waves; each given twice must agree", () => {
   const variablesOf = (argv: string[], env: Record<string, string> = {}) => {
     const request = parseCommandLine(argv, env)
