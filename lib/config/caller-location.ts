@@ -27,13 +27,28 @@ export function callerLocation(): CallerLocation {
 }
 
 function firstFrameOutsideLib(trace: Error): string {
-  const frames = trace.stack?.split('\n').slice(1) ?? []
-  for (const frame of frames) {
+  return firstFrameOutside(trace.stack ?? '', (file) => OWN_CODE.some((own) => file.startsWith(own))) ?? 'unknown'
+}
+
+/** murder's own files and installed packages: where a deployfile's mistake is not. */
+const NOT_USER_CODE = [...OWN_CODE, join(PACKAGE_ROOT, 'bin') + sep, join(PACKAGE_ROOT, 'dist') + sep]
+
+/**
+ * Where the deployfile's own code threw `error` (a TypeError in a task body, say): the first stack
+ * frame outside murder and node_modules, e.g. `deployfile.ts:16`; undefined when there is none.
+ */
+export function thrownAt(error: unknown): string | undefined {
+  if (!(error instanceof Error) || error.stack === undefined) return undefined
+  return firstFrameOutside(error.stack, (file) => file.includes(`${sep}node_modules${sep}`) || NOT_USER_CODE.some((own) => file.startsWith(own)))
+}
+
+function firstFrameOutside(stack: string, isSkipped: (file: string) => boolean): string | undefined {
+  for (const frame of stack.split('\n').slice(1)) {
     const match = FRAME.exec(frame)
     if (!match?.[2]) continue
     const file = match[1] === undefined ? match[2] : decodeURI(match[2])
-    if (file.startsWith('node:') || OWN_CODE.some((own) => file.startsWith(own))) continue
+    if (file.startsWith('node:') || isSkipped(file)) continue
     return `${relative(process.cwd(), file) || file}:${match[3]}`
   }
-  return 'unknown'
+  return undefined
 }

@@ -3,6 +3,7 @@ import { unknownTaskError } from '../cli/first-word.ts'
 import { checkHookCycles } from './hook-check.ts'
 import type { Session } from './session.ts'
 import type { TaskDefinition } from '../registry.ts'
+import { thrownAt } from '../config/caller-location.ts'
 
 /** Deeper than any real flow of tasks, hooks and invokes; reached only by tasks invoking each other without end. */
 export const MAX_INVOCATION_DEPTH = 100
@@ -62,7 +63,9 @@ function warnUnknownRoles(session: Session, name: string, roles: readonly string
 export class TaskError extends DeployError {
   override name = 'TaskError'
   constructor(task: string, origin: string, cause: unknown) {
-    super(`task ${task} (${origin}) failed: ${errorMessage(cause)}`, { exitCode: 1, cause })
+    // Where it threw, when that is not where the task was defined: the task's first line is rarely the culprit.
+    const at = thrownAt(cause)
+    super(`task ${task} (${origin}) failed${at === undefined || at === origin ? '' : ` at ${at}`}: ${errorMessage(cause)}`, { exitCode: 1, cause })
   }
 }
 
