@@ -132,7 +132,9 @@ export class HostContext {
    */
   async download(remotePath: string, localPath: string): Promise<void> {
     const source = this.resolvePath(wordOf(remotePath, 'download: the remote path'))
-    const local = isLocalDirectory(localPath) ? join(localPath, posix.basename(source)) : localPath
+    // `{host}` is the host's name, as in Fabric's get(): `logs/{host}/` keeps each host's copy apart.
+    const perHost = localPath.replaceAll('{host}', this.host.name)
+    const local = isLocalDirectory(perHost) ? join(perHost, posix.basename(source)) : perHost
     this.reporter.emit({ type: 'command', host: this.host.name, command: `download ${source} → ${local}` })
     await this.backend.download(this.host, source, local)
   }

@@ -213,6 +213,7 @@ test('--dry-run prints every host command and changes nothing', async () => {
   assert.equal(result.code, 0, result.stderr)
   for (const host of hosts) {
     assert.ok(result.stderr.includes(`  ${host} $ touch /tmp/dry-marker`), result.stderr)
+    assert.ok(result.stderr.includes(`  ${host} $ download /etc/hostname → /tmp/dry-${host}/hostname`), `{host} in a download's local path: ${result.stderr}`)
     assert.equal(onHost(host, 'test -e /tmp/dry-marker || test -e /tmp/dry-upload').code, 1, `${host} was changed`)
   }
 })
@@ -349,13 +350,14 @@ test('host and role names carrying shell metacharacters are refused before anyth
 test('a task that throws and an on block that rejects on one host each fail with a clear line naming where', async () => {
   const thrown = await runCli(['farm', 'oops:task'], { cwd: project })
   assert.equal(thrown.code, 1)
-  assert.match(errorLine(thrown), /^error: task oops:task \(deployfile\.ts:\d+\) failed: task exploded on purpose$/)
+  // Where the task was defined, and the line that threw.
+  assert.match(errorLine(thrown), /^error: task oops:task \(deployfile\.ts:\d+\) failed at deployfile\.ts:\d+: task exploded on purpose$/)
 
   const target = hosts[2] ?? ''
   const rejected = await runCli(['farm', 'oops:block', `fail_on=${target}`], { cwd: project })
   assert.equal(rejected.code, 1)
   assert.match(rejected.stderr, /✖ oops:block /)
-  assert.match(rejected.stderr, new RegExp(`✖ 1 host\\(s\\) failed:\\n    ${target}: block exploded on purpose\\n`))
+  assert.match(rejected.stderr, new RegExp(`✖ 1 host\\(s\\) failed:\\n    ${target}: block exploded on purpose \\(at deployfile\\.ts:\\d+\\)\\n`))
 })
 
 test('a deployfile in a CommonJS project outside murder loads, with its local modules, each its own import.meta', async () => {
@@ -401,7 +403,7 @@ test('a deployfile in a CommonJS project outside murder loads, with its local mo
   assert.equal(readOnHost(target, 'cat /tmp/cjs-mark').trim(), `deploy config ${dir}/`)
   const thrown = await runCli(['farm', 'leave:boom'], { cwd: dir })
   assert.equal(thrown.code, 1)
-  assert.equal(errorLine(thrown), 'error: task leave:boom (deployfile.ts:9) failed: boom from a CommonJS project')
+  assert.equal(errorLine(thrown), 'error: task leave:boom (deployfile.ts:9) failed at deployfile.ts:10: boom from a CommonJS project')
 })
 
 test('a deployfile awaiting a promise nothing settles ends the run with a line saying so, exit 1', async () => {
