@@ -31,7 +31,7 @@ function firstFrameOutsideLib(trace: Error): string {
 }
 
 /** murder's own files and installed packages: where a deployfile's mistake is not. */
-const NOT_USER_CODE = [...OWN_CODE, join(PACKAGE_ROOT, 'bin') + sep, join(PACKAGE_ROOT, 'dist') + sep]
+const NOT_USER_CODE = [...OWN_CODE, ...['bin', 'dist', 'tasks'].map((dir) => join(PACKAGE_ROOT, dir) + sep)]
 
 /**
  * Where the deployfile's own code threw `error` (a TypeError in a task body, say): the first stack

@@ -38,9 +38,14 @@ export function buildCommand(input: CommandInput, scope: CommandScope = {}): str
   if (scope.user !== undefined) command = `sudo -n -u ${quote(scope.user)} -- sh -c ${quote(command)}`
   else if (scope.sudo) command = `sudo -n -- sh -c ${quote(command)}`
   // A string may hold several commands (`a; b`, `a || b`): all of them run in DIR, or none.
-  else if (exports.length > 0 || (scope.cwd !== undefined && typeof input === 'string')) command = `( ${command} )`
+  else if (exports.length > 0 || (scope.cwd !== undefined && typeof input === 'string')) command = subshell(command)
   if (scope.cwd !== undefined) command = `cd ${quotePath(scope.cwd)} && ${command}`
   return command
+}
+
+/** `( command )`, closed on a line of its own when a `#` comment or a here-doc's end would swallow the `)`. */
+function subshell(command: string): string {
+  return /[#\n]/.test(command) ? `( ${command}\n)` : `( ${command} )`
 }
 
 function commandText(input: unknown): string {

@@ -176,8 +176,11 @@ export class SshBackend implements Backend {
       const put = async () => {
         // node-ssh's putFile makes a missing directory and tries again: a buffer's upload does the same.
         if (typeof source === 'string') {
+          // A new file gets the local file's permission bits (an uploaded script stays executable,
+          // as with Fabric's put); a file it replaces keeps its own (a 0640 secret stays so), as a download does.
+          const isNew = await new Promise<boolean>((resolve) => sftp.stat(path, (error: Error | null | undefined) => resolve(error !== null && error !== undefined)))
           await ssh.putFile(source, path, sftp, { concurrency: 16 })
-          // The local file's permission bits, as Fabric's put keeps them: an uploaded script stays executable.
+          if (!isNew) return
           const mode = statSync(source).mode & 0o777
           return new Promise<void>((resolve) => sftp.chmod(path, mode, (error: Error | null | undefined) => {
             if (error) this.options.reporter.emit({ type: 'message', level: 'warn', host: host.name, text: `upload to ${remotePath}: its mode could not be set to ${mode.toString(8)} (${error.message})` })
@@ -202,7 +205,11 @@ export class SshBackend implements Backend {
     // path at once) and renamed over it once whole: a failed or stopped download leaves it as it was.
     const target = existsSync(localPath) ? realpathSync(localPath) : localPath
     // As an upload makes its remote directory: `download(…, 'logs/')` into a logs/ not made yet.
-    mkdirSync(dirname(target), { recursive: true })
+    try {
+      mkdirSync(dirname(target), { recursive: true })
+    } catch (error) {
+      throw new DeployError(`${host.name}: download of ${remotePath}: cannot make the local directory ${dirname(target)}: ${errorMessage(error)}`, { exitCode: 1, cause: error })
+    }
     const partial = join(dirname(target), `.${basename(target)}.${randomUUID().slice(0, 8)}.part`)
     const removePartial = () => rmSync(partial, { force: true })
     if (this.partialDownloads.size === 0) process.once('exit', this.removePartialDownloads)

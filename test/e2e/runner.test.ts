@@ -170,13 +170,14 @@ test('upload then download round-trips a binary file of several MiB exactly', as
   chmodSync(file, 0o750)
   const out = join(dir, 'out.bin')
   const db = hosts.at(-1) ?? ''
-  onHost(db, 'rm -rf /tmp/rt-new')
+  onHost(db, 'rm -rf /tmp/rt-new /tmp/roundtrip.bin && echo old > /tmp/rt-keep.bin && chmod 640 /tmp/rt-keep.bin')
   const result = await runCli(['farm', 'probe:roundtrip', `file=${file}`, `out=${out}`], { cwd: project })
   assert.equal(result.code, 0, result.stderr)
   const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex')
   assert.equal(digest(readFileSync(out)), digest(bytes))
   assert.equal(readOnHost(db, 'sha256sum < /tmp/rt-new/file/roundtrip.bin').split(' ')[0], digest(bytes))
-  assert.equal(readOnHost(db, 'stat -c %a /tmp/roundtrip.bin /tmp/rt-new/into/in.bin'), '750\n750\n', 'an upload keeps the file\'s mode, as Fabric\'s put')
+  assert.equal(readOnHost(db, 'stat -c %a /tmp/roundtrip.bin /tmp/rt-new/into/in.bin /tmp/rt-keep.bin'), '750\n750\n640\n', 'a new file gets the local mode, as with Fabric\'s put; a replaced one keeps its own')
+  assert.equal(readOnHost(db, 'sha256sum < /tmp/rt-keep.bin').split(' ')[0], digest(bytes))
   assert.equal(readOnHost(db, 'cat /tmp/rt-new/buffer/sub/note.txt'), `from ${db}\n`)
   assert.equal(readOnHost(db, 'sha256sum < /tmp/rt-new/into/in.bin').split(' ')[0], digest(bytes))
   assert.deepEqual(JSON.parse(readFileSync(`${out}.failures.json`, 'utf8')), [

@@ -18,6 +18,9 @@ test('within a directory, every command of a string runs there or none does; an 
   assert.equal(buildCommand('false || pwd', { cwd: '/tmp' }), 'cd /tmp && ( false || pwd )')
   assert.equal(buildCommand(['rm', '-f', 'a b.log'], { cwd: '/srv/app' }), "cd /srv/app && rm -f 'a b.log'")
   assert.equal(buildCommand('make', { cwd: '/srv/app', env: { CC: 'gcc' } }), 'cd /srv/app && ( export CC=gcc ; make )')
+  // A comment or a here-doc's end must not swallow the closing parenthesis.
+  assert.equal(buildCommand('make # build', { cwd: '/srv/app' }), 'cd /srv/app && ( make # build\n)')
+  assert.equal(buildCommand('cat > f <<EOF\nx\nEOF', { cwd: '/srv/app' }), 'cd /srv/app && ( cat > f <<EOF\nx\nEOF\n)')
 })
 
 test('for SFTP, which starts in the login directory, ~/x is x', () => {
