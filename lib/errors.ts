@@ -15,8 +15,12 @@ export class DeployError extends Error {
 /** Bad command line: unknown task, empty key, unknown role or host. Exit 2. */
 export class UsageError extends DeployError {
   override name = 'UsageError'
-  constructor(message: string, details?: string[]) {
-    super(message, { exitCode: 2, details })
+  /** The deployfile line that made the mistake (`deployfile.ts:12`), once named in the message. */
+  readonly location: string | undefined
+
+  constructor(message: string, details?: string[], location?: string) {
+    super(location === undefined ? message : `${message} (at ${location})`, { exitCode: 2, details })
+    this.location = location
   }
 }
 

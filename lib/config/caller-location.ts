@@ -36,10 +36,18 @@ const NOT_USER_CODE = [...OWN_CODE, ...['bin', 'dist', 'tasks'].map((dir) => joi
 /**
  * Where the deployfile's own code threw `error` (a TypeError in a task body, say): the first stack
  * frame outside murder and node_modules, e.g. `deployfile.ts:16`; undefined when there is none.
+ *
+ * @param insideDir - only frames under this directory count (the project's, so that whatever
+ *   started the CLI is never taken for the deployfile)
  */
-export function thrownAt(error: unknown): string | undefined {
+export function thrownAt(error: unknown, insideDir?: string): string | undefined {
   if (!(error instanceof Error) || error.stack === undefined) return undefined
-  return firstFrameOutside(error.stack, (file) => file.includes(`${sep}node_modules${sep}`) || NOT_USER_CODE.some((own) => file.startsWith(own)))
+  const within = insideDir === undefined ? undefined : join(insideDir, sep)
+  return firstFrameOutside(
+    error.stack,
+    (file) =>
+      file.includes(`${sep}node_modules${sep}`) || NOT_USER_CODE.some((own) => file.startsWith(own)) || (within !== undefined && !file.startsWith(within))
+  )
 }
 
 function firstFrameOutside(stack: string, isSkipped: (file: string) => boolean): string | undefined {

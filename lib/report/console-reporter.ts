@@ -41,9 +41,13 @@ export class ConsoleReporter implements Reporter {
     switch (event.type) {
       case 'task-start':
         return isQuiet ? [] : [paint.bold(`▶ ${event.task}`)]
-      case 'task-end':
-        if (isQuiet && event.ok) return []
-        return [`${event.ok ? paint.green('✔') : paint.red('✖')} ${event.task} ${paint.dim(formatDuration(event.durationMs))}`]
+      case 'task-end': {
+        const carriedOn = event.failedHosts ?? []
+        if (isQuiet && event.ok && carriedOn.length === 0) return []
+        const mark = !event.ok ? paint.red('✖') : carriedOn.length > 0 ? paint.yellow('!') : paint.green('✔')
+        const without = carriedOn.length > 0 ? ` ${paint.yellow(`carried on without ${hostList(carriedOn)}`)}` : ''
+        return [`${mark} ${event.task} ${paint.dim(formatDuration(event.durationMs))}${without}`]
+      }
       case 'task-skip':
         return isQuiet ? [] : [paint.dim(`- ${event.task} skipped: ${event.reason}`)]
       case 'command':
@@ -53,7 +57,8 @@ export class ConsoleReporter implements Reporter {
         return isVerbose ? [`  ${paint.host(event.host)} ${paint.dim(`exit ${event.code} in ${formatDuration(event.durationMs)}`)}`] : []
       case 'output':
         if (isQuiet) return []
-        return [`  ${paint.host(event.host)} ${event.stream === 'stderr' ? paint.yellow('|') : paint.dim('|')} ${event.line}`]
+        // Told apart without colour too (CI logs, pipes): `|` for stdout, `!` for stderr.
+        return [`  ${paint.host(event.host)} ${event.stream === 'stderr' ? paint.yellow('!') : paint.dim('|')} ${event.line}`]
       case 'host-failed':
         return [`  ${paint.host(event.host)} ${paint.red('✖')} ${event.message}`]
       case 'connect':
@@ -89,4 +94,13 @@ export class ConsoleReporter implements Reporter {
     if (!this.out.isTTY || this.progressLines.length === 0) return
     this.out.write(this.progressLines.map((line) => `${line}\n`).join(''))
   }
+}
+
+const LISTED_HOSTS = 5
+
+/** `h04`, `h04, h07`, or `6 hosts (h01, h02, h03, h04, h05, …)`: one line however many failed. */
+function hostList(hosts: readonly string[]): string {
+  if (hosts.length === 1) return hosts[0]!
+  const shown = hosts.slice(0, LISTED_HOSTS).join(', ')
+  return hosts.length <= LISTED_HOSTS ? shown : `${hosts.length} hosts (${shown}, …)`
 }

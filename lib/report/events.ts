@@ -1,7 +1,8 @@
 /** Everything lib/ tells the user goes through these events; only reporters write to the terminal. */
 export type RunEvent =
   | { type: 'task-start'; task: string }
-  | { type: 'task-end'; task: string; durationMs: number; ok: boolean }
+  /** `failedHosts`: hosts that failed while the task carried on without them (onError: 'continue', max_fail). */
+  | { type: 'task-end'; task: string; durationMs: number; ok: boolean; failedHosts?: string[] }
   | { type: 'task-skip'; task: string; reason: string }
   /** `quiet`: a command whose output the caller keeps (capture, test): shown under --verbose and --dry-run only. */
   | { type: 'command'; host: string; command: string; quiet?: true }

@@ -4,6 +4,7 @@ import { checkHookCycles } from './hook-check.ts'
 import type { Session } from './session.ts'
 import type { TaskDefinition } from '../registry.ts'
 import { thrownAt } from '../config/caller-location.ts'
+import { projectRoot } from '../config/project-root.ts'
 
 /** Deeper than any real flow of tasks, hooks and invokes; reached only by tasks invoking each other without end. */
 export const MAX_INVOCATION_DEPTH = 100
@@ -33,19 +34,31 @@ async function runTask(session: Session, name: string, task: TaskDefinition): Pr
   } else if (task.body) {
     session.reporter.emit({ type: 'task-start', task: name })
     const started = Date.now()
+    const failedBefore = new Set(session.failedHosts.keys())
     let ok = false
     try {
       await task.body({ name, hosts })
       ok = true
     } catch (error) {
-      throw error instanceof DeployError ? error : new TaskError(name, task.origin, error)
+      throw error instanceof DeployError ? withDeployfileLine(error) : new TaskError(name, task.origin, error)
     } finally {
       const durationMs = Date.now() - started
+      // A task that carried on without hosts (onError: 'continue', max_fail) did not simply succeed.
+      const failedHosts = [...session.failedHosts.keys()].filter((host) => !failedBefore.has(host))
       session.taskTimings.push({ name, durationMs, ok })
-      session.reporter.emit({ type: 'task-end', task: name, durationMs, ok })
+      session.reporter.emit({ type: 'task-end', task: name, durationMs, ok, ...(ok && failedHosts.length > 0 ? { failedHosts } : {}) })
     }
   }
   for (const hook of session.registry.afterOf(name)) await invokeTask(session, hook)
+}
+
+/** A DSL call the deployfile got wrong (on() with an unknown option, invoke() of no task): name its line, as a TaskError does. */
+function withDeployfileLine(error: DeployError): DeployError {
+  if (!(error instanceof UsageError) || error.location !== undefined) return error
+  // Only the project's own frames: a built-in task's error has none, whatever started the CLI.
+  const at = thrownAt(error, projectRoot())
+  if (at === undefined) return error
+  return new UsageError(error.message, error.details, at)
 }
 
 /** Some of a task's roles no server has: the skip covers all of them; some may be a typo that must not pass unseen. */

@@ -203,6 +203,20 @@ test('a command failing on one host exits 1 and the summary names the host and t
   )
 })
 
+test("onError: 'continue' carries on without the failed host, says so on the task's line, and exits 1", async () => {
+  for (const host of hosts) onHost(host, 'rm -f /tmp/probe-mark')
+  const victim = hosts[1] ?? ''
+  const result = await runCli(['farm', 'probe:carry', `fail_on=${victim}`], { cwd: project })
+  assert.equal(result.code, 1, result.stderr)
+  assert.deepEqual(marked(), hosts.filter((host) => host !== victim), 'the second block ran on every host but the failed one')
+  assert.match(result.stderr, new RegExp(`^! probe:carry \\S+ carried on without ${victim}$`, 'm'))
+  assert.doesNotMatch(result.stderr, /✔ probe:carry/)
+  // stdout and stderr lines differ without colour: `|` and `!`.
+  assert.match(result.stdout + result.stderr, new RegExp(`^  ${victim} \\| to stdout$`, 'm'))
+  assert.match(result.stdout + result.stderr, new RegExp(`^  ${victim} ! to stderr$`, 'm'))
+  assert.match(result.stderr, new RegExp(`^    ${victim}: .* exited 1`, 'm'))
+})
+
 test('a task invoked twice runs once', async () => {
   const result = await runCli(['farm', 'probe:twice'], { cwd: project })
   assert.equal(result.code, 0, result.stderr)
@@ -353,6 +367,14 @@ test('a task that throws and an on block that rejects on one host each fail with
   assert.equal(thrown.code, 1)
   // Where the task was defined, and the line that threw.
   assert.match(errorLine(thrown), /^error: task oops:task \(deployfile\.ts:\d+\) failed at deployfile\.ts:\d+: task exploded on purpose$/)
+
+  // A DSL call the deployfile got wrong names the deployfile's line too; nothing ran.
+  const option = await runCli(['farm', 'oops:option'], { cwd: project })
+  assert.equal(option.code, 2, option.stderr)
+  assert.match(errorLine(option), /^error: on\(\): unknown option "limt"; the options are .* \(at deployfile\.ts:\d+\)$/)
+  const invoked = await runCli(['farm', 'oops:invoke'], { cwd: project })
+  assert.equal(invoked.code, 2, invoked.stderr)
+  assert.match(errorLine(invoked), /^error: Unknown task "oops:tsak".* \(at deployfile\.ts:\d+\)$/)
 
   const target = hosts[2] ?? ''
   const rejected = await runCli(['farm', 'oops:block', `fail_on=${target}`], { cwd: project })

@@ -1,0 +1,39 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ConsoleReporter } from '../../lib/report/console-reporter.ts'
+import { createPaint } from '../../lib/report/format.ts'
+import type { RunEvent } from '../../lib/report/events.ts'
+
+function linesOf(events: RunEvent[], verbosity: 'normal' | 'quiet' = 'normal'): string[] {
+  let text = ''
+  const reporter = new ConsoleReporter({ write: (chunk) => { text += chunk }, isTTY: false }, createPaint(false), verbosity, false)
+  for (const event of events) reporter.emit(event)
+  return text.split('\n').filter((line) => line !== '')
+}
+
+test('stdout and stderr lines are told apart without colour', () => {
+  assert.deepEqual(linesOf([
+    { type: 'output', host: 'h01', stream: 'stdout', line: 'fine' },
+    { type: 'output', host: 'h01', stream: 'stderr', line: 'careful' },
+  ]), ['  h01 | fine', '  h01 ! careful'])
+})
+
+test('a task that carried on without failed hosts is marked apart from one that simply succeeded', () => {
+  const end = { type: 'task-end', task: 'app:check', durationMs: 1200, ok: true } as const
+  const eight = Array.from({ length: 8 }, (_, index) => `h0${index + 1}`)
+  assert.deepEqual(linesOf([
+    end,
+    { ...end, failedHosts: ['h04'] },
+    { ...end, failedHosts: ['h04', 'h07'] },
+    { ...end, failedHosts: eight },
+    { ...end, ok: false },
+  ]), [
+    '✔ app:check 1.20s',
+    '! app:check 1.20s carried on without h04',
+    '! app:check 1.20s carried on without h04, h07',
+    '! app:check 1.20s carried on without 8 hosts (h01, h02, h03, h04, h05, …)',
+    '✖ app:check 1.20s',
+  ])
+  // --quiet hides a plain success, not a task that lost hosts.
+  assert.deepEqual(linesOf([end, { ...end, failedHosts: ['h04'] }], 'quiet'), ['! app:check 1.20s carried on without h04'])
+})
