@@ -23,9 +23,9 @@ Options:
   -f, --file PATH         use this deployfile
       --waves LIST        deploy: swap current wave by wave, e.g. 1,10%,100%
   -v, --verbose           also show connections, captured commands and timings
-  -q, --quiet             only errors and the summary
+  -q, --quiet             only warnings, errors and the summary
   -V, --version           print the version
   -h, --help              print this help
 
-Exit status: 0 success, 1 a task failed, 2 usage or configuration error.`
+Exit status: 0 success, 1 a task failed, 2 usage or configuration error, 130 Ctrl-C.`
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { DeployError, errorMessage, RunFailedError, UsageError } from '../errors.ts'
-import { parseFailBudget } from '../runner/fail-budget.ts'
+import { describeBudget, parseFailBudget } from '../runner/fail-budget.ts'
 import { checkInterrupted, INTERRUPTED_EXIT_CODE } from '../runner/interrupt.ts'
 import { parseCommandLine, type RunRequest } from './args.ts'
 import { helpText } from './help.ts'
@@ -177,8 +177,10 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
     failed,
     session.unstartedHosts
   )
+  // max_fail carries on past some failed hosts; a run where every host it worked on failed has failed.
+  const hasAllFailed = failed.size > 0 && hosts.succeededHosts.length === 0
   const summary: RunSummary = {
-    ok: failure === undefined && (failed.size === 0 || session.isWithinFailBudget()),
+    ok: failure === undefined && (failed.size === 0 || (session.isWithinFailBudget() && !hasAllFailed)),
     durationMs: Date.now() - started,
     tasks: session.taskTimings,
     ...hosts,
@@ -186,6 +188,8 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
   if (isInterrupted) {
     summary.ok = false
     summary.error = 'interrupted by Ctrl-C'
+  } else if (failure === undefined && hasAllFailed && session.isWithinFailBudget()) {
+    summary.error = `every host the run worked on has failed; max_fail=${describeBudget(session.failBudget)} carries on past some, not all`
   } else if (failure !== undefined && !(failure instanceof RunFailedError)) {
     summary.error = errorMessage(failure)
     if (!(failure instanceof DeployError)) io.stderr.write(`${(failure as Error).stack ?? String(failure)}\n`)

@@ -4,7 +4,7 @@ import { thrownAt } from '../config/caller-location.ts'
 import { InterruptedError } from './interrupt.ts'
 import { HostContext } from '../ssh/host-context.ts'
 import { describeBudget } from './fail-budget.ts'
-import { checkStrategyOptions, runWithStrategy, type Outcome, type StrategyOptions } from './strategies.ts'
+import { checkStrategyOptions, NOT_STARTED, runWithStrategy, type Outcome, type StrategyOptions } from './strategies.ts'
 import { whyLeftOut } from '../inventory/filter.ts'
 import type { Host } from '../inventory/host.ts'
 import type { Session } from './session.ts'
@@ -50,21 +50,29 @@ export async function onHosts<T>(
   const isCutShort = () => isBegunBeforeInterrupt && session.interruption.isInterrupted
   // One global limiter for the run plus this block's own: nested calls must not share one (p-limit deadlock).
   const ownLimit = options.in === 'parallel' || options.in === undefined ? pLimit(options.limit ?? Infinity) : undefined
-  const work = (host: Host): Promise<T> => {
-    const start = () => {
-      // Listed among the failed hosts, saying why nothing ran there.
-      if (isCutShort()) throw new InterruptedError('not started: Ctrl-C came first')
-      return session.insideOn.run(true, () => block(new HostContext(host, session.backend, session.reporter)))
+  // Hosts whose block failed, known before their slot frees (the outcome learns it a few ticks later).
+  const failing = new Set<string>()
+  // A failure stops the hosts not started yet (in parallel, those waiting for a slot), unless max_fail still allows it.
+  const isStopping = () => options.onError !== 'continue' && failing.size > 0 && (!session.isWithinFailBudget(failing) || isCutShort())
+  const work = (host: Host): Promise<T | typeof NOT_STARTED> => {
+    const start = async () => {
+      try {
+        // Listed among the failed hosts, saying why nothing ran there.
+        if (isCutShort()) throw new InterruptedError('not started: Ctrl-C came first')
+        // A host that waited for a slot (limit, --concurrency) while another failed: listed as never started.
+        if (isStopping()) return NOT_STARTED
+        return await session.insideOn.run(true, () => block(new HostContext(host, session.backend, session.reporter)))
+      } catch (error) {
+        failing.add(host.name)
+        throw error
+      }
     }
     const limited = isNested ? start : () => session.hostLimit(start)
     return ownLimit ? ownLimit(limited) : limited()
   }
-  // In sequence or groups, a failure stops the hosts not started yet, unless max_fail still allows it.
-  const outcome = await runWithStrategy(hosts, { ...options, limit: ownLimit ? undefined : options.limit }, work, (o) =>
-    options.onError !== 'continue' && o.failures.size > 0 && (!session.isWithinFailBudget(o.failures.keys()) || isCutShort())
-  )
+  const outcome = await runWithStrategy(hosts, { ...options, limit: ownLimit ? undefined : options.limit }, work, isStopping)
   for (const name of outcome.values.keys()) session.touchedHosts.add(name)
-  // In sequence or groups, hosts after a failure never start: the summary says so.
+  // Hosts after a failure never start: the summary says so.
   for (const host of hosts) if (!outcome.values.has(host.name) && !outcome.failures.has(host.name)) session.unstartedHosts.add(host.name)
   for (const [name, error] of outcome.failures) {
     // Not one of ours (a TypeError in the block, say): the summary says where the deployfile threw it.

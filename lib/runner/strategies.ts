@@ -16,20 +16,25 @@ export interface Outcome<T> {
   failures: Map<string, Error>
 }
 
+/** What `work` returns for an item it did not start, as the run was stopping: neither done nor failed. */
+export const NOT_STARTED: unique symbol = Symbol('not started')
+
 /**
  * Runs `work` per item as SSHKit's runners do. `shouldStop` is asked before starting each
- * sequential item or group: a failure stops what has not started, never what is running.
+ * sequential item or group: a failure stops what has not started, never what is running. In
+ * parallel, `work` asks itself once its item's turn comes under a limit, and returns NOT_STARTED.
  */
 export async function runWithStrategy<T, I extends { name: string }>(
   items: readonly I[],
   options: StrategyOptions,
-  work: (item: I) => Promise<T>,
-  shouldStop: (outcome: Outcome<T>) => boolean
+  work: (item: I) => Promise<T | typeof NOT_STARTED>,
+  shouldStop: () => boolean
 ): Promise<Outcome<T>> {
   const outcome: Outcome<T> = { values: new Map(), failures: new Map() }
   const settle = async (item: I): Promise<void> => {
     try {
-      outcome.values.set(item.name, await work(item))
+      const value = await work(item)
+      if (value !== NOT_STARTED) outcome.values.set(item.name, value)
     } catch (error) {
       outcome.failures.set(item.name, error instanceof Error ? error : new Error(String(error)))
     }
@@ -44,7 +49,7 @@ export async function runWithStrategy<T, I extends { name: string }>(
     }
     case 'sequence':
       for (const [index, item] of items.entries()) {
-        if (shouldStop(outcome)) break
+        if (shouldStop()) break
         if (index > 0 && waitMs > 0) await sleep(waitMs)
         await settle(item)
       }
@@ -52,7 +57,7 @@ export async function runWithStrategy<T, I extends { name: string }>(
     case 'groups': {
       const size = options.limit ?? 2
       for (let start = 0; start < items.length; start += size) {
-        if (shouldStop(outcome)) break
+        if (shouldStop()) break
         if (start > 0 && waitMs > 0) await sleep(waitMs)
         await Promise.all(items.slice(start, start + size).map(settle))
       }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { resetSession, Session } from '../../lib/runner/session.ts'
 import { roles, server } from '../../lib/index.ts'
 import { onHosts } from '../../lib/runner/on.ts'
+import { parseFailBudget } from '../../lib/runner/fail-budget.ts'
 import type { RunEvent } from '../../lib/report/events.ts'
 
 function sessionSaying(): { session: Session; warnings: string[] } {
@@ -63,4 +64,23 @@ test('on() skips given hosts ROLES=/HOSTS= leave out and says which filter left 
   assert.deepEqual(await ranOn(), ['web1'])
   assert.equal(lines.at(-1), 'info: on(): HOSTS=web1 leaves out web2; ROLES=/^w/ and HOSTS=web1 leave out db1')
   assert.deepEqual(await ranOn({ ignoreFilters: true }), ['db1', 'web1', 'web2'], 'a swarm\'s tracker and seeder serve a narrowed run')
+})
+
+test('in parallel, hosts still waiting for a slot (limit, --concurrency) never start once a host has failed, unless the run carries on', async () => {
+  const names = ['a', 'b', 'c', 'd']
+  const run = async (options: Parameters<typeof onHosts>[2], setUp: (session: Session) => void = () => {}) => {
+    const { session } = sessionSaying()
+    for (const name of names) session.inventory.server(name)
+    setUp(session)
+    const ran: string[] = []
+    const outcome = await onHosts(session, session.inventory.all(), options, async (remote) => {
+      ran.push(remote.host.name)
+      if (remote.host.name === 'a') throw new Error('a failed')
+    }).catch((error: Error) => error)
+    return { ran, unstarted: [...session.unstartedHosts], failed: outcome instanceof Error ? outcome.message : 'no error' }
+  }
+  assert.deepEqual(await run({ limit: 1 }), { ran: ['a'], unstarted: ['b', 'c', 'd'], failed: 'failed on 1 of 4 hosts: a' })
+  assert.deepEqual(await run({}, (session) => session.setConcurrency(2)), { ran: ['a', 'b'], unstarted: ['c', 'd'], failed: 'failed on 1 of 4 hosts: a' })
+  assert.deepEqual(await run({ limit: 1, onError: 'continue' }), { ran: names, unstarted: [], failed: 'no error' })
+  assert.deepEqual(await run({ limit: 1 }, (session) => { session.failBudget = parseFailBudget('1'); session.targetCount = 4 }), { ran: names, unstarted: [], failed: 'no error' })
 })
