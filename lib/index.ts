@@ -129,10 +129,14 @@ export function failedHosts(): Host[] {
   return currentSession().inventory.all().filter((host) => failed.has(host.name))
 }
 
-/** The `primary: true` host of a role, else its first host (Capistrano's `primary`). */
+/**
+ * The `primary: true` host of a role, else its first host (Capistrano's `primary`). As Capistrano's,
+ * it ignores ROLES=/HOSTS=: `on()` applies them (a primary they leave out runs nothing, and on()
+ * says so). A host that failed in this run is left out, as in roles(): the next one stands in.
+ */
 export function primary(roleName: string): Host | undefined {
-  const host = currentSession().inventory.primary(roleName)
-  return host && roles(roleName).includes(host) ? host : undefined
+  const session = currentSession()
+  return session.inventory.primary(roleName, (host) => session.failedHosts.has(host.name))
 }
 
 /** What `task()` takes besides its name and body. */

@@ -111,8 +111,9 @@ export class Inventory {
     return this.all().filter((host) => !isNoRelease(host))
   }
 
-  primary(role: string): Host | undefined {
-    const hosts = this.withRoles([role])
+  /** The role's `primary: true` host, else its first, leaving out `isGone` hosts (those that failed in the run). */
+  primary(role: string, isGone: (host: Host) => boolean = () => false): Host | undefined {
+    const hosts = this.withRoles([role]).filter((host) => !isGone(host))
     return hosts.find(isPrimary) ?? hosts[0]
   }
 }

@@ -92,3 +92,17 @@ test('a server option one typo from a known one is refused; other keys are prope
   const host = inventory.server('web3', { roles: 'web', rack: 'r12', ports: [3000, 3001], users: ['app'], post: 1, rules: 'x', announce_ips: [] })
   assert.deepEqual(Object.keys(host.properties), ['rack', 'ports', 'users', 'post', 'rules', 'announce_ips'])
 })
+
+test("a role's primary is its primary: true server, else its first; a server gone from the run lets the next stand in", () => {
+  const inventory = new Inventory()
+  inventory.server('db1', { roles: 'db' })
+  inventory.server('db2', { roles: 'db', primary: true })
+  inventory.server('db3', { roles: 'db' })
+  inventory.server('web1', { roles: 'web' })
+  assert.equal(inventory.primary('db')?.name, 'db2')
+  assert.equal(inventory.primary('web')?.name, 'web1')
+  assert.equal(inventory.primary('db', (host) => host.name === 'db2')?.name, 'db1')
+  assert.equal(inventory.primary('db', (host) => host.name !== 'db3')?.name, 'db3')
+  assert.equal(inventory.primary('web', () => true), undefined)
+  assert.equal(inventory.primary('cache'), undefined)
+})
