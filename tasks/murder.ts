@@ -12,7 +12,7 @@ import { perRun } from '../lib/runner/per-run.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
-import { checkPath, checkSafeToEmpty, emptyingRefusal, expandHome as expandHomeIn, holdsHome, isFlagSet, readAbsolutePath, whyUnsafeToEmpty, type DeployLayout, readMurderOptions, readSwarmSettings, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
+import { checkPath, checkSafeToEmpty, emptyingRefusal, expandHome as expandHomeIn, holdsHome, isFlagSet, readAbsolutePath, whyUnsafeToEmpty, type DeployLayout, readMurderOptions, readSwarmSettings, withEnvironmentArguments, type Fetch, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
 import type { ProcessRef } from '../lib/torrent/protocol.ts'
 import { commandHint } from '../lib/runner/command-hint.ts'
@@ -66,8 +66,21 @@ function deployLayoutIfSet(): DeployLayout | undefined {
   return { deployTo, releases: part('releases_directory', 'releases'), shared: part('shared_directory', 'shared'), current: part('current_directory', 'current') }
 }
 
+/** Murder's arguments: variables (`tag=D1` on the command line, `set`), else the environment, as Murder read them. */
+const argument: Fetch = withEnvironmentArguments(fetch, process.env)
+
 function location(): AgentLocation {
-  return { node: String(fetch('murder_node')), murderPath: checkPath('remote_murder_path', String(fetch('remote_murder_path'))) }
+  return { node: String(fetch('murder_node')), murderPath: checkPath('remote_murder_path', String(murderPathSetting())) }
+}
+
+/** remote_murder_path's default comes from deploy_to's, which needs application: a project using only murder:* is told why. */
+function murderPathSetting(): unknown {
+  try {
+    return fetch('remote_murder_path')
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    throw new UsageError(`${error.message.replace(/\.$/, '')}; remote_murder_path defaults to DEPLOY_TO/shared/murder, and deploy_to to /var/www/APPLICATION (or set remote_murder_path).`)
+  }
 }
 
 /**
@@ -156,7 +169,7 @@ async function requireAgent(remote: HostContext): Promise<void> {
 
 function agentMissing(remote: HostContext): DeployError {
   return new DeployError(
-    `${remote.host.name}: the murder agent is not installed at ${agentPath(location())}; run \`deploy murder:distribute_files\` first.`,
+    `${remote.host.name}: the murder agent is not installed at ${agentPath(location())}; run \`${commandHint('murder:distribute_files')}\` first.`,
     { exitCode: 1 }
   )
 }
@@ -165,12 +178,12 @@ function agentMissing(remote: HostContext): DeployError {
  * Asks a peer host in one command (lib/torrent/peer-survey.ts) whether the agent is there, its
  * address and home, and whether the target is taken; remembers its address.
  */
-async function surveyPeer(remote: HostContext, target: string, payload: PeerPlan['payload']): Promise<PeerSurvey> {
-  const output = await remote.capture(surveyCommand(agentPath(location()), target, payload))
+async function surveyPeer(remote: HostContext, target: string, payload: PeerPlan['payload'], fileName: string): Promise<PeerSurvey> {
+  const output = await remote.capture(surveyCommand(agentPath(location()), target, payload, fileName))
   if (isDryRun()) return { hasAgent: true, address: '', target, isOccupied: false, home: '' }
   let survey: PeerSurvey
   try {
-    survey = readSurvey(output, target)
+    survey = readSurvey(output, target, fileName)
   } catch (error) {
     throw new DeployError(`${remote.host.name}: ${(error as Error).message}`, { exitCode: 1 })
   }
@@ -278,23 +291,24 @@ namespace('murder', () => {
   task('stop_tracker', { desc: 'Stop the tracker' }, stopTracker)
 
   task('create_torrent', { desc: 'Pack files_path into TEMP/TAG.tgz on the seeder and make its torrent' }, async () => {
-    const options = readMurderOptions(fetch)
+    const options = readMurderOptions(argument)
     checkSwarmInputs()
-    const filesPath = readAbsolutePath(fetch, 'files_path', 'default_seeder_files_path', 'the files to distribute, on the seeder')
+    const filesPath = readAbsolutePath(argument, 'files_path', 'default_seeder_files_path', 'the files to distribute, on the seeder')
+    const shouldDownload = !isFlagSet(argument, 'do_not_download_torrent')
     await createTorrent(options, filesPath, options.isPathFile)
-    if (!isFlagSet(fetch, 'do_not_download_torrent')) await downloadTorrent(options)
+    if (shouldDownload) await downloadTorrent(options)
   })
 
   task('download_torrent', { desc: 'Download TEMP/TAG.tgz.torrent from the seeder' }, async () => {
-    await downloadTorrent(readMurderOptions(fetch))
+    await downloadTorrent(readMurderOptions(argument))
   })
 
   task('start_seeding', { desc: 'Seed TEMP/TAG.tgz from the seeder in the background' }, async () => {
-    await startSeeding(readMurderOptions(fetch))
+    await startSeeding(readMurderOptions(argument))
   })
 
   task('stop_seeding', { desc: 'Stop seeding TAG' }, async () => {
-    await stopSeeding(readMurderOptions(fetch))
+    await stopSeeding(readMurderOptions(argument))
   })
 
   task('stop_all_seeding', { desc: 'Stop every seeder' }, async () => {
@@ -302,12 +316,12 @@ namespace('murder', () => {
   })
 
   task('peer', { desc: 'Download TAG on every peer through the swarm and extract it into destination_path' }, async () => {
-    const options = readMurderOptions(fetch)
-    const destination = readAbsolutePath(fetch, 'destination_path', 'default_destination_path', 'where peers extract the files')
-    const target = options.isPathFile || isFlagSet(fetch, 'no_tag_directory') ? destination : posix.join(destination, options.tag)
-    const shouldDelete = isFlagSet(fetch, 'unsafe_please_delete')
+    const options = readMurderOptions(argument)
+    const destination = readAbsolutePath(argument, 'destination_path', 'default_destination_path', 'where peers extract the files')
+    const target = options.isPathFile || isFlagSet(argument, 'no_tag_directory') ? destination : posix.join(destination, options.tag)
+    const shouldDelete = isFlagSet(argument, 'unsafe_please_delete')
     checkSwarmInputs()
-    if (shouldDelete && !options.isPathFile) checkSafeToEmpty('unsafe_please_delete', target, deployLayoutIfSet())
+    if (shouldDelete && !options.isPathFile) checkSafeToEmpty('unsafe_please_delete', target, deployLayoutIfSet(), location().murderPath)
     const { seeder, peers } = murderHosts()
     if (peers.length === 0) throw new UsageError('murder:peer has no peers to run on after the ROLES=/HOSTS= filters.')
     await refreshTorrent(options)
@@ -323,7 +337,7 @@ namespace('murder', () => {
   })
 
   task('stop_peering', { desc: 'Stop the peer processes of TAG' }, async () => {
-    await stopAgents(murderHosts().peers, 'peer', { tag: readMurderOptions(fetch).tag })
+    await stopAgents(murderHosts().peers, 'peer', { tag: readMurderOptions(argument).tag })
   })
 
   task('stop_all_peering', { desc: 'Stop every peer process' }, async () => {
@@ -332,7 +346,9 @@ namespace('murder', () => {
 
   task('clean_temp_files', { desc: 'Remove TEMP/TAG.tgz and its torrent from peers and the seeder' }, async () => {
     const { seeder, peers } = murderHosts()
-    await cleanTempFiles(readMurderOptions(fetch), [seeder, ...peers])
+    const options = readMurderOptions(argument)
+    await onSeederWhateverBudget(seeder, (remote) => refuseWhileSeeding(remote, options.tag, 'removing its files'))
+    await cleanTempFiles(options, [seeder, ...peers])
   })
 })
 
@@ -343,7 +359,7 @@ namespace('murder', () => {
 async function checkSeederHolds(seeder: Host, options: MurderOptions): Promise<void> {
   await onSeederWhateverBudget(seeder, async (remote) => {
     if (!(await remote.test(['test', '-f', options.payloadPath]))) {
-      throw new DeployError(`${remote.host.name}: the seeder no longer holds ${options.payloadPath}; run murder:create_torrent tag=${options.tag} and murder:start_seeding again.`, { exitCode: 1 })
+      throw new DeployError(`${remote.host.name}: the seeder does not hold ${options.payloadPath} (any more); run murder:create_torrent tag=${options.tag} and murder:start_seeding.`, { exitCode: 1 })
     }
     // Without a seeder every peer would wait out swarm_stall_timeout before failing.
     if (!isDryRun() && !(await isSeeding(remote, options.tag))) {
@@ -383,7 +399,7 @@ export async function createTorrent(options: MurderOptions, source: string, isSi
   let infoHash = ''
   await on(seeder, SWARM_HOSTS, async (remote) => {
     await requireAgent(remote)
-    await refuseWhileSeeding(remote, options.tag)
+    await refuseWhileSeeding(remote, options.tag, 'packing it again')
     await remote.run(['mkdir', '-p', options.tempPath])
     const events = await runAgent(remote, location(), 'make-torrent', {
       source: await expandHome(remote, source),
@@ -403,12 +419,13 @@ export async function createTorrent(options: MurderOptions, source: string, isSi
 }
 
 /**
- * A seeder of `tag` serves the payload its torrent names: packing the tag again would change the
- * payload under it, and peers given the new torrent would find no one seeding it.
+ * A seeder of `tag` serves the payload its torrent names: packing the tag again (`doing`) would
+ * change the payload under it, and removing it would leave nothing to seed.
  */
-async function refuseWhileSeeding(remote: HostContext, tag: string): Promise<void> {
+async function refuseWhileSeeding(remote: HostContext, tag: string, doing: 'packing it again' | 'removing its files'): Promise<void> {
   if (isDryRun() || !(await isSeeding(remote, tag))) return
-  throw new DeployError(`${remote.host.name}: ${tag} is being seeded; packing it again would pull its payload from under the swarm: run \`${commandHint(`murder:stop_seeding tag=${tag}`)}\` first, or use a new tag.`, { exitCode: 1 })
+  const alternative = doing === 'packing it again' ? ', or use a new tag' : ''
+  throw new DeployError(`${remote.host.name}: ${tag} is being seeded; ${doing} would pull its payload from under the swarm: run \`${commandHint(`murder:stop_seeding tag=${tag}`)}\` first${alternative}.`, { exitCode: 1 })
 }
 
 /** Whether a seeder daemon of `tag` runs on the host (the agent's `status`). */
@@ -487,15 +504,23 @@ export async function peerSwarm(
   const targets = new Map<string, string>()
   const layout = plan.shouldDelete ? deployLayoutIfSet() : undefined
   const checked = await on(peers, SWARM_HOSTS, async (remote) => {
-    const survey = await surveyPeer(remote, target, plan.payload)
+    const survey = await surveyPeer(remote, target, plan.payload, posix.basename(options.payloadPath))
     targets.set(remote.host.name, survey.target)
+    // Found now, not after every byte has arrived.
+    if (survey.unusable === 'not-a-directory') {
+      throw new DeployError(`${remote.host.name}: ${survey.target} is a file, not a directory; point destination_path elsewhere.`, { exitCode: 1 })
+    }
+    if (survey.unusable === 'not-writable') {
+      throw new DeployError(`${remote.host.name}: the SSH user cannot write to ${survey.target} (it or the nearest directory above it that exists is not writable); choose a destination_path it can write to.`, { exitCode: 1 })
+    }
     if (survey.isOccupied && !plan.shouldDelete) {
-      throw new DeployError(`${remote.host.name}: ${survey.target} is not empty; pass unsafe_please_delete=1 to replace its contents.`, { exitCode: 1 })
+      const what = plan.payload === 'file' ? 'exists; pass unsafe_please_delete=1 to replace it' : 'is not empty; pass unsafe_please_delete=1 to replace its contents'
+      throw new DeployError(`${remote.host.name}: ${survey.target} ${what}.`, { exitCode: 1 })
     }
     if (plan.shouldDelete) {
       // Again with this host's home: `~/` in the target or in deploy_to, and the home itself.
       const here = layout && { ...layout, deployTo: expandHomeIn(layout.deployTo, survey.home) }
-      const why = holdsHome(survey.target, survey.home) ? `it holds the home directory of the SSH user (${survey.home})` : whyUnsafeToEmpty(survey.target, here)
+      const why = holdsHome(survey.target, survey.home) ? `it holds the home directory of the SSH user (${survey.home})` : whyUnsafeToEmpty(survey.target, here, location().murderPath)
       if (why !== undefined) throw new DeployError(`${remote.host.name}: ${emptyingRefusal('unsafe_please_delete', survey.target, why)}`, { exitCode: 1 })
     }
   })
@@ -550,7 +575,12 @@ export async function peerSwarm(
     if (isLaunchedFirst) {
       const launch = await on(downloaders, SWARM_HOSTS, async (remote) => {
         await prepareDownload(remote, options, torrent)
-        await runAgent(remote, location(), 'peer', { ...(await peerArguments(remote, options, seederAddress)), detach: true })
+        await runAgent(remote, location(), 'peer', { ...(await peerArguments(remote, options, seederAddress)), detach: true }, {
+          // Only the launch knows it found an earlier run's daemon: the follower after it sees just a daemon.
+          onEvent: (event) => {
+            if (event.type === 'started' && event['wasRunning'] === true) progress.markEarlierPeer(remote.host.name)
+          },
+        })
       })
       leaveOut(launch.failures)
     }

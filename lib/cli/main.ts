@@ -194,6 +194,7 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
     summary.error = errorMessage(failure)
     if (!(failure instanceof DeployError)) io.stderr.write(`${(failure as Error).stack ?? String(failure)}\n`)
   }
+  session.reporter.close?.()
   io.stderr.write(renderSummary(summary, paint).map((line) => `${line}\n`).join(''))
   if (isInterrupted) return INTERRUPTED_EXIT_CODE
   if (failure instanceof DeployError) return failure.exitCode

@@ -2,7 +2,7 @@
 // before the first host is touched, and their steps read them through the same functions.
 import { UsageError } from '../errors.ts'
 import { readInteger } from '../config/read-integer.ts'
-import { checkPath, readSwarmSettings, SAFE_NAME, type Fetch } from '../torrent/murder-options.ts'
+import { checkPath, isFlagSet, readSwarmSettings, SAFE_NAME, type Fetch } from '../torrent/murder-options.ts'
 import { RELEASE_NAME } from './releases.ts'
 import { parseWaves } from './waves.ts'
 
@@ -125,6 +125,8 @@ function checkCommonInputs(fetch: Fetch): void {
   checkDirectoryNames(fetch)
   readLocalUser(fetch)
   readWaveSpec(fetch)
+  // Read at the lock, after the first steps: a bad value is said before them.
+  isFlagSet(fetch, 'unlock')
 }
 
 /** Each of current, releases and shared its own directory: `current_directory=releases` would swap a link over the releases. */

@@ -16,6 +16,7 @@ const PLAIN_PROGRESS_INTERVAL_MS = 5000
 export class ConsoleReporter implements Reporter {
   private progressLines: string[] = []
   private lastPlainProgressAt = 0
+  private isClosed = false
 
   constructor(
     private readonly out: TerminalOutput,
@@ -26,12 +27,19 @@ export class ConsoleReporter implements Reporter {
   ) {}
 
   emit(event: RunEvent): void {
+    if (this.isClosed) return
     if (event.type === 'progress') return this.showProgress(event.lines, event.final)
     const lines = this.linesFor(event)
     if (lines.length === 0) return
     this.clearProgress()
     this.out.write(lines.map((line) => `${line}\n`).join(''))
     this.drawProgress()
+  }
+
+  close(): void {
+    this.clearProgress()
+    this.progressLines = []
+    this.isClosed = true
   }
 
   private linesFor(event: Exclude<RunEvent, { type: 'progress' }>): string[] {

@@ -15,6 +15,8 @@ export type RunEvent =
 
 export interface Reporter {
   emit(event: RunEvent): void
+  /** The run's summary is out: what still settles after it (a connection closing under a stopped command) is not shown below it. */
+  close?(): void
 }
 
 /** Lines of the summary printed when a run ends. */

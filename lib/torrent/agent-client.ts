@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import { DeployError, RemoteCommandError } from '../errors.ts'
 import type { HostContext } from '../ssh/host-context.ts'
 import { TRANSFER_ENV_SCRIPT, TRANSFER_NODE_FLAGS } from './protocol.ts'
+import { commandHint } from '../runner/command-hint.ts'
 
 /** Where the agent lives on a host and how to call it; every argument goes through the argv quoting. */
 export interface AgentLocation {
@@ -100,12 +101,12 @@ export function describeAgentFailure(location: AgentLocation, subcommand: string
   if (exitCode === null) return `murder agent ${subcommand} was killed by a signal (by hand, or by the kernel for memory); see its log in ${runDirectory(location)}`
   const lines = stderr.map((line) => line.trim()).filter((line) => line !== '')
   if (lines.some((line) => line.startsWith('Error: Cannot find module') && line.includes(agentPath(location)))) {
-    return `the murder agent is not installed at ${agentPath(location)}; run \`deploy murder:distribute_files\` first.`
+    return `the murder agent is not installed at ${agentPath(location)}; run \`${commandHint('murder:distribute_files')}\` first.`
   }
   const crashed = lines.some((line) => NODE_CRASH_FOOTER.test(line))
   const reason = (crashed ? lines.find((line) => /^\w*Error\b/.test(line)) : undefined) ?? lines.at(-1) ?? `exited ${exitCode}`
   // Exit 2 is a command line the agent refuses; this controller writes only ones its own agent takes.
-  if (exitCode === AGENT_USAGE_EXIT_CODE) return `murder agent ${subcommand}: ${reason} (is ${agentPath(location)} older than this controller? run \`deploy murder:distribute_files\`)`
+  if (exitCode === AGENT_USAGE_EXIT_CODE) return `murder agent ${subcommand}: ${reason} (is ${agentPath(location)} older than this controller? run \`${commandHint('murder:distribute_files')}\`)`
   return `murder agent ${subcommand}: ${reason}`
 }
 

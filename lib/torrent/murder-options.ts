@@ -1,4 +1,5 @@
 import { readInteger } from '../config/read-integer.ts'
+import { readSwitch } from '../config/read-switch.ts'
 import { UsageError } from '../errors.ts'
 
 /** Murder's arguments, read from variables (`key=value` words or `set`), validated before anything starts. */
@@ -13,13 +14,23 @@ export interface MurderOptions {
 
 export type Fetch = <T>(name: string, fallback?: T) => T
 
+/** Murder's own arguments: Capistrano 2 read them from the environment too, as `tag=D1 cap murder:peer`. */
+const MURDER_ARGUMENTS: readonly string[] = ['tag', 'files_path', 'destination_path', 'temp_path', 'no_tag_directory', 'unsafe_please_delete', 'path_is_file', 'do_not_download_torrent']
+
+/** `fetch`, where murder's arguments not given as variables (`key=value`, `set`) come from `env`. */
+export function withEnvironmentArguments(fetch: Fetch, env: Readonly<Record<string, string | undefined>>): Fetch {
+  return <T>(name: string, fallback?: T): T => {
+    const fromEnvironment = MURDER_ARGUMENTS.includes(name) ? env[name] : undefined
+    return fromEnvironment === undefined ? fetch(name, fallback) : fetch(name, fromEnvironment as T)
+  }
+}
+
 /** A name joined into paths on every host (a tag, an application, a directory): no "/", no leading ".". */
 export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
-const FLAG_TRUE = new Set(['1', 'true', 'yes'])
-
+/** A flag such as `unsafe_please_delete=1`: on with 1/true/yes/on, off with 0/false/no/off, empty or unset; anything else is refused, not taken for off. */
 export function isFlagSet(fetch: Fetch, name: string): boolean {
   const value = fetch<unknown>(name, undefined)
-  return value === true || value === 1 || (typeof value === 'string' && FLAG_TRUE.has(value.toLowerCase()))
+  return value === undefined || value === null || value === '' ? false : readSwitch(fetch, name, false)
 }
 
 /** The tag names files and directories on every host, so it is restricted to a safe alphabet. */
@@ -102,11 +113,15 @@ export type EmptiedPath = 'unsafe_please_delete' | 'remote_murder_path'
  * `current` and what is in it, `repo`). Undefined: none of these. `~/` paths compare as written;
  * each host also checks them with its `$HOME` expanded (`expandHome`), and that `$HOME` itself.
  */
-export function whyUnsafeToEmpty(target: string, layout: DeployLayout | undefined): string | undefined {
+export function whyUnsafeToEmpty(target: string, layout: DeployLayout | undefined, agentPath?: string): string | undefined {
   // `~/x` counts `~` as a step, as `/srv/x` counts `srv`.
   const steps = target.split('/').filter((step) => step !== '' && step !== '.')
   if (steps.length < 2) return target.startsWith('~') ? 'it is a home directory' : 'it is / or a top-level directory'
   if (steps.length === 2 && steps[0] === 'home' && target.startsWith('/')) return 'it is a home directory'
+  // The agent and its daemons' pid files: emptied, the tracker and seeders would run on unstoppable.
+  if (agentPath !== undefined && (isOrHolds(target, agentPath) || isOrHolds(agentPath, target))) {
+    return `it is, holds or lies in remote_murder_path (${printable(trimSlashes(agentPath))}), the agent and its daemons' state`
+  }
   if (layout === undefined) return undefined
   const base = trimSlashes(layout.deployTo)
   if (isOrHolds(target, base)) return `it holds deploy_to (${printable(base)})`
@@ -129,8 +144,8 @@ export function expandHome(path: string, home: string): string {
 }
 
 /** Refuses, before any host is touched, to empty a path that `whyUnsafeToEmpty` finds unsafe. */
-export function checkSafeToEmpty(what: EmptiedPath, target: string, layout: DeployLayout | undefined): void {
-  const why = whyUnsafeToEmpty(target, layout)
+export function checkSafeToEmpty(what: EmptiedPath, target: string, layout: DeployLayout | undefined, agentPath?: string): void {
+  const why = whyUnsafeToEmpty(target, layout, agentPath)
   if (why !== undefined) throw new UsageError(emptyingRefusal(what, target, why))
 }
 

@@ -107,25 +107,29 @@ export class SwarmProgress {
     const { done, received, total } = this.totals()
     const failed = states.filter((s) => s.failure !== undefined).length
     const running = states.filter((s) => s.finishedAt === undefined)
-    const fromSeeder = states.reduce((sum, s) => sum + s.fromSeederBytes, 0)
-    const fromPeers = states.reduce((sum, s) => sum + s.fromPeersBytes, 0)
+    // Where this run's bytes came from: an earlier run's peer counts what it fetched back then.
+    const thisRun = states.filter((s) => !s.isEarlierPeer)
+    const joined = states.length - thisRun.length
+    const fromSeeder = thisRun.reduce((sum, s) => sum + s.fromSeederBytes, 0)
+    const fromPeers = thisRun.reduce((sum, s) => sum + s.fromPeersBytes, 0)
     const percent = total > 0 ? Math.floor((received / total) * 100) : 0
     // Live: the rates now. Once no host runs (the closing line), every rate now is 0: the mean instead.
-    const rates = running.length > 0 ? `${rate(running.reduce((sum, s) => sum + s.downRateBps, 0))} total, slowest ${rate(Math.min(...running.map((s) => s.downRateBps)))}` : `mean ${rate(this.meanRate(received))} total`
+    const rates = running.length > 0 ? `${rate(running.reduce((sum, s) => sum + s.downRateBps, 0))} total, slowest ${rate(Math.min(...running.map((s) => s.downRateBps)))}` : `mean ${rate(this.meanRate())} total`
     return [
-      `murder:peer ${done}/${states.length} hosts done${failed > 0 ? `, ${failed} failed` : ''}, ${percent}% of bytes` +
+      `murder:peer ${done}/${states.length} hosts done${failed > 0 ? `, ${failed} failed` : ''}${joined > 0 ? ` (${joined} joined an earlier run's peer)` : ''}, ${percent}% of bytes` +
         ` · ${rates}` +
         ` · from seeder ${formatBytes(fromSeeder)}, from peers ${formatBytes(fromPeers)}`,
     ]
   }
 
-  /** Bytes this run's peers received per second, from the first host's start to the last one's end. */
-  private meanRate(received: number): number {
+  /** Bytes this run's peers received from others per second, from the first host's start to the last one's end. */
+  private meanRate(): number {
     const states = [...this.hosts.values()]
     const started = Math.min(...states.map((s) => s.startedAt))
     const ended = Math.max(...states.map((s) => s.finishedAt ?? this.now()))
-    const earlier = states.filter((s) => s.isEarlierPeer).reduce((sum, s) => sum + s.downloadedBytes, 0)
-    return ended > started ? ((received - earlier) * 1000) / (ended - started) : 0
+    // What came over the wire this run: not an earlier run's peer, nor a payload a host already held.
+    const moved = states.filter((s) => !s.isEarlierPeer).reduce((sum, s) => sum + s.fromSeederBytes + s.fromPeersBytes, 0)
+    return ended > started ? (moved * 1000) / (ended - started) : 0
   }
 
   /** One line per host once the swarm is done. */
@@ -135,7 +139,9 @@ export class SwarmProgress {
       if (s.failure !== undefined) return `  ${name}  failed after ${formatDuration(elapsedMs)}: ${s.failure}`
       const totals = `from seeder ${formatBytes(s.fromSeederBytes)}, from peers ${formatBytes(s.fromPeersBytes)}, sent ${formatBytes(s.uploadedBytes)}`
       if (s.isEarlierPeer) return `  ${name}  ${formatDuration(elapsedMs)}  joined the peer an earlier run left running; its totals: ${totals}`
-      const meanRate = elapsedMs > 0 ? (s.downloadedBytes * 1000) / elapsedMs : 0
+      // Its payload was already there (an earlier run's, checked piece by piece): no rate to speak of.
+      if (s.fromSeederBytes + s.fromPeersBytes === 0 && s.downloadedBytes > 0) return `  ${name}  ${formatDuration(elapsedMs)}  held the payload already (checked), sent ${formatBytes(s.uploadedBytes)}`
+      const meanRate = elapsedMs > 0 ? ((s.fromSeederBytes + s.fromPeersBytes) * 1000) / elapsedMs : 0
       return `  ${name}  ${formatDuration(elapsedMs)}  ${rate(meanRate)}  ${totals}`
     })
     return ['murder:peer per host:', ...rows]

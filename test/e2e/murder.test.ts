@@ -114,7 +114,7 @@ test('with more peers than --concurrency, every peer daemon runs before the firs
   // takes over 12 s, far longer than starting every daemon two at a time even on a loaded machine.
   setRate('10mbit')
   try {
-    expectOk(await deploy('murder:peer', 'tag=Wide', 'destination_path=/srv/wide', 'peer_seed_seconds=1', '-c', '2'), 'peer -c 2')
+    expectOk(await deploy('murder:peer', 'tag=Wide', 'destination_path=/srv/wide', 'peer_seed_seconds=30', '-c', '2'), 'peer -c 2')
   } finally {
     setRate('1gbit')
   }
@@ -130,6 +130,12 @@ test('with more peers than --concurrency, every peer daemon runs before the firs
   }
   assert.ok(starts.every(Number.isFinite) && finishes.every(Number.isFinite), 'every peer log has its start and its end')
   assert.ok(Math.max(...starts) < Math.min(...finishes), `last daemon started ${Math.max(...starts) - Math.min(...finishes)} ms after the first finished`)
+  // Again while they seed on: each daemon launched first is found running, and said so.
+  const rerun = await deploy('murder:peer', 'tag=Wide', 'destination_path=/srv/wide', 'unsafe_please_delete=1', 'peer_seed_seconds=30', '-c', '2')
+  expectOk(rerun, 'peer -c 2 again while the last run seeds on')
+  assert.match(rerun.stderr, /murder:peer 8\/8 hosts done \(7 joined an earlier run's peer\)/)
+  for (const host of hosts.slice(1)) assert.match(rerun.stderr, new RegExp(`^\\s+${host}\\s+\\S+\\s+joined the peer an earlier run left running`, 'm'))
+  expectOk(await deploy('murder:stop_all_peering'), 'stop_all_peering')
   expectOk(await deploy('murder:stop_seeding', 'tag=Wide'), 'stop_seeding')
   expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
 })
@@ -210,15 +216,24 @@ test('a run directory full of ended transfers: distribute_files keeps it, and th
   expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
 })
 
-test("murder:peer hands out the seeder's torrent, not a stale local one of the same tag", async () => {
+test("a tag packed again: murder:peer hands out the seeder's new torrent, not the controller's stale one, nor the old files peers still seed", async () => {
   expectOk(await deploy('murder:start_tracker'), 'start_tracker')
   expectOk(await deploy('murder:create_torrent', 'tag=Again', 'files_path=/srv/files/sub'), 'first create_torrent')
-  // Remade from other files, and this time not downloaded: the controller's copy is stale.
+  expectOk(await deploy('murder:start_seeding', 'tag=Again'), 'first start_seeding')
+  expectOk(await deploy('murder:peer', 'tag=Again', 'destination_path=/srv/again', 'peer_seed_seconds=60'), 'first peer')
+  const first = treeDigest(seeder, '/srv/files/sub')
+  for (const host of hosts) assert.equal(treeDigest(host, '/srv/again/Again'), first, `${host} got the first torrent's files`)
+  expectOk(await deploy('murder:stop_seeding', 'tag=Again'), 'first stop_seeding')
+  // Remade from other files while the peers still seed the old ones, and this time not downloaded:
+  // the controller's copy is stale.
   expectOk(await deploy('murder:create_torrent', 'tag=Again', 'files_path=/srv/files', 'do_not_download_torrent=1'), 'second create_torrent')
   expectOk(await deploy('murder:start_seeding', 'tag=Again'), 'start_seeding')
-  expectOk(await deploy('murder:peer', 'tag=Again', 'destination_path=/srv/again', 'peer_seed_seconds=0'), 'peer')
+  const second = await deploy('murder:peer', 'tag=Again', 'destination_path=/srv/again', 'unsafe_please_delete=1', 'peer_seed_seconds=60')
+  expectOk(second, 'second peer')
+  assert.doesNotMatch(second.stderr, /joined the peer an earlier run left running/)
   const expected = treeDigest(seeder, '/srv/files').split('\n').filter((line) => !line.includes('./.git')).join('\n')
   for (const host of hosts) assert.equal(treeDigest(host, '/srv/again/Again'), expected, `${host} got the second torrent's files`)
+  expectOk(await deploy('murder:stop_all_peering'), 'stop_all_peering')
   expectOk(await deploy('murder:stop_seeding', 'tag=Again'), 'stop_seeding')
   expectOk(await deploy('murder:stop_tracker'), 'stop_tracker')
 })
@@ -288,6 +303,11 @@ test('peering fails clearly without a tracker, with an unknown torrent, without 
   assert.equal(again.code, 1)
   assert.ok(again.stderr.includes(`\n    ${seeder}: Lonely is being seeded; packing it again would pull its payload from under the swarm: run \`deploy farm murder:stop_seeding tag=Lonely\` first, or use a new tag.\n`), again.stderr)
   assert.equal(readOnHost(seeder, 'sha256sum /tmp/Lonely.tgz'), payloadBefore, 'the seeded payload is untouched')
+  // So would removing it.
+  const cleaned = await deploy('murder:clean_temp_files', 'tag=Lonely')
+  assert.equal(cleaned.code, 1, cleaned.stderr)
+  assert.match(errorLine(cleaned), new RegExp(`${seeder}: Lonely is being seeded; removing its files would pull its payload from under the swarm: run \`deploy farm murder:stop_seeding tag=Lonely\` first\\.`))
+  assert.equal(readOnHost(seeder, 'sha256sum /tmp/Lonely.tgz'), payloadBefore, 'the seeded payload is still there')
   // Forget the torrent on the tracker: peers must be refused, not left waiting.
   readOnHost(seeder, `rm -f ${MURDER_PATH}/run/whitelist/*`)
   const unknown = await deploy('murder:peer', 'tag=Lonely', `HOSTS=${hosts[1]}`, 'destination_path=/srv/lonely', 'peer_seed_seconds=0')
@@ -306,7 +326,7 @@ test('peering fails clearly without a tracker, with an unknown torrent, without 
   assert.equal(notInstalled.code, 1)
   assert.match(
     notInstalled.stderr,
-    new RegExp(`${hosts[3]}: the murder agent is not installed at ${MURDER_PATH}/murder-agent.cjs; run \`deploy murder:distribute_files\` first\\.`)
+    new RegExp(`${hosts[3]}: the murder agent is not installed at ${MURDER_PATH}/murder-agent.cjs; run \`deploy farm murder:distribute_files\` first\\.`)
   )
   for (const host of hosts) assert.equal(onHost(host, 'test -e /srv/lonely2').code, 1, `nothing started on ${host}`)
 
@@ -323,6 +343,6 @@ test('peering fails clearly without a tracker, with an unknown torrent, without 
   readOnHost(seeder, 'rm -f /tmp/Lonely.tgz')
   const noPayload = await deploy('murder:peer', 'tag=Lonely', 'destination_path=/srv/lonely3', 'max_fail=1')
   assert.equal(noPayload.code, 1)
-  assert.match(errorLine(noPayload), new RegExp(`^error: ${seeder}: the seeder no longer holds /tmp/Lonely\\.tgz; run murder:create_torrent tag=Lonely and murder:start_seeding again\\.$`))
+  assert.match(errorLine(noPayload), new RegExp(`^error: ${seeder}: the seeder does not hold /tmp/Lonely\\.tgz \\(any more\\); run murder:create_torrent tag=Lonely and murder:start_seeding\\.$`))
   for (const host of hosts) assert.equal(onHost(host, 'test -e /srv/lonely3').code, 1, `nothing made on ${host}`)
 })

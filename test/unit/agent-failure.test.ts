@@ -22,7 +22,7 @@ const missingScript = [
 test('a missing agent says where it should be and which task puts it there', () => {
   assert.equal(
     describeAgentFailure(location, 'stop', 1, missingScript),
-    'the murder agent is not installed at /var/www/shop/shared/murder/murder-agent.cjs; run `deploy murder:distribute_files` first.'
+    'the murder agent is not installed at /var/www/shop/shared/murder/murder-agent.cjs; run `deploy STAGE murder:distribute_files` first.'
   )
 })
 
@@ -47,6 +47,6 @@ test('an agent killed by a signal says so, not its last warning', () => {
 test('a command line the agent refuses (exit 2) points at an agent older than the controller', () => {
   assert.equal(
     describeAgentFailure(location, 'peer', 2, ['peer: unknown option --torrent-from-stdin; options are --state --tag']),
-    'murder agent peer: peer: unknown option --torrent-from-stdin; options are --state --tag (is /var/www/shop/shared/murder/murder-agent.cjs older than this controller? run `deploy murder:distribute_files`)'
+    'murder agent peer: peer: unknown option --torrent-from-stdin; options are --state --tag (is /var/www/shop/shared/murder/murder-agent.cjs older than this controller? run `deploy STAGE murder:distribute_files`)'
   )
 })

@@ -37,3 +37,12 @@ test('a task that carried on without failed hosts is marked apart from one that 
   // --quiet hides a plain success, not a task that lost hosts.
   assert.deepEqual(linesOf([end, { ...end, failedHosts: ['h04'] }], 'quiet'), ['! app:check 1.20s carried on without h04'])
 })
+
+test('once closed (the summary is out), nothing more is written below it', () => {
+  let text = ''
+  const reporter = new ConsoleReporter({ write: (chunk) => { text += chunk }, isTTY: false }, createPaint(false), 'normal', false)
+  reporter.emit({ type: 'host-failed', host: 'h01', message: 'h01: failed' })
+  reporter.close()
+  reporter.emit({ type: 'host-failed', host: 'h05', message: 'h05: lost the connection while running a command: connection closed' })
+  assert.equal(text, '  h01 ✖ h01: failed\n')
+})

@@ -1,7 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkSafeToEmpty, checkPath, expandHome, holdsHome, whyUnsafeToEmpty, type DeployLayout, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, readTag, type Fetch } from '../../lib/torrent/murder-options.ts'
+import { checkSafeToEmpty, checkPath, expandHome, holdsHome, whyUnsafeToEmpty, type DeployLayout, isFlagSet, readAbsolutePath, readMurderOptions, readSwarmSettings, readTag, withEnvironmentArguments, type Fetch } from '../../lib/torrent/murder-options.ts'
 import { UsageError } from '../../lib/errors.ts'
+import { makeGitProject, runDryCli } from '../helpers/dry-run-project.ts'
+import { rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 
 function fetchFrom(values: Record<string, unknown>): Fetch {
   return <T>(name: string, fallback?: T): T => (name in values ? (values[name] as T) : (fallback as T))
@@ -42,9 +45,11 @@ test('paths must be absolute (or ~/ where each host expands it), without .. or n
   })
 })
 
-test('flags accept 1, true and yes', () => {
-  for (const value of ['1', 'true', 'YES', true, 1]) assert.equal(isFlagSet(fetchFrom({ f: value }), 'f'), true, String(value))
-  for (const value of ['0', '', 'no', false, undefined]) assert.equal(isFlagSet(fetchFrom({ f: value }), 'f'), false, String(value))
+test('flags accept 1, true, yes and on, and refuse what is neither on nor off', () => {
+  for (const value of ['1', 'true', 'YES', 'on', true, 1]) assert.equal(isFlagSet(fetchFrom({ f: value }), 'f'), true, String(value))
+  for (const value of ['0', '', 'no', 'off', false, undefined]) assert.equal(isFlagSet(fetchFrom({ f: value }), 'f'), false, String(value))
+  // Anything else is a mistake to say, not an "off" to act on.
+  for (const value of ['2', 'foo', 'y']) assert.throws(() => isFlagSet(fetchFrom({ f: value }), 'f'), { name: 'UsageError', message: new RegExp(`^f must be true or false, got "${value}"`) })
 })
 
 test('readMurderOptions derives TEMP/TAG.tgz and its torrent', () => {
@@ -99,6 +104,14 @@ test('unsafe_please_delete never empties /, a top-level or home directory, what 
   assert.equal(expandHome('~/shop', '/home/deploy/'), '/home/deploy/shop')
   assert.equal(expandHome('~/shop', ''), '~/shop')
   assert.equal(expandHome('/srv/shop', '/home/deploy'), '/srv/shop')
+  // The agent's own directory, whatever deploy_to is: emptied, its daemons would run on unstoppable.
+  const agent = '/var/www/shop/shared/murder'
+  const why = "it is, holds or lies in remote_murder_path (/var/www/shop/shared/murder), the agent and its daemons' state"
+  for (const target of ['/var/www/shop/shared/murder', '/var/www/shop/shared/murder/run', '/var/www/shop/shared/murder/']) {
+    assert.equal(whyUnsafeToEmpty(target, undefined, agent), why, target)
+  }
+  assert.equal(whyUnsafeToEmpty('/var/www/shop/shared/murderous', undefined, agent), undefined)
+  assert.equal(whyUnsafeToEmpty('/opt/murder', undefined, '/opt/murder/agent'), "it is, holds or lies in remote_murder_path (/opt/murder/agent), the agent and its daemons' state")
 })
 
 test("distribute_files never clears a remote_murder_path it would be unsafe to empty; the default is fine", () => {
@@ -125,4 +138,27 @@ test("a target is refused on a host where it is or holds the SSH user's home, by
   for (const [target, home] of [['/home/deploy/files', '/home/deploy'], ['/home/deployer', '/home/deploy'], ['/srv/x', ''], ['/srv/x', 'relative']] as const) {
     assert.equal(holdsHome(target, home), false, `${target} with HOME=${home}`)
   }
+})
+
+test('murder:* in a project with no application, deploy_to or remote_murder_path says what to set and why', async () => {
+  const project = makeGitProject('murder-only', { 'deployfile.ts': "import { set } from 'murder'\n", 'roles/x.yaml': 'servers:\n  - host: a.invalid\n' })
+  try {
+    const bare = await runDryCli(['x', 'murder:start_tracker', '--dry-run'], project.dir, tmpdir())
+    assert.equal(bare.code, 2, bare.stderr)
+    assert.match(bare.stderr, /^error: application must be set .*; remote_murder_path defaults to DEPLOY_TO\/shared\/murder, and deploy_to to \/var\/www\/APPLICATION \(or set remote_murder_path\)\.$/m)
+    const given = await runDryCli(['x', 'murder:start_tracker', '--dry-run', 'remote_murder_path=/opt/murder'], project.dir, tmpdir())
+    assert.equal(given.code, 0, given.stderr)
+    assert.match(given.stderr, /\/opt\/murder\/murder-agent\.cjs/)
+  } finally {
+    rmSync(project.dir, { recursive: true, force: true })
+  }
+})
+
+test("murder's arguments come from the environment too, as Murder read them; variables win, and nothing else is taken from there", () => {
+  const fetch = withEnvironmentArguments(fetchFrom({ destination_path: '/srv/given' }), { tag: 'FromEnv', destination_path: '/srv/env', unsafe_please_delete: '1', deploy_to: '/srv/env-deploy' })
+  assert.equal(readTag(fetch), 'FromEnv')
+  assert.equal(fetch('destination_path'), '/srv/given')
+  assert.equal(isFlagSet(fetch, 'unsafe_please_delete'), true)
+  assert.equal(fetch('deploy_to', '/var/www/shop'), '/var/www/shop')
+  assert.equal(readTag(withEnvironmentArguments(fetchFrom({ default_tag: 'Dflt' }), {})), 'Dflt')
 })

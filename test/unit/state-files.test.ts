@@ -34,6 +34,9 @@ test('pid records round-trip; anything else is not a record', () => {
   const held: PidRecord = { ...RECORD, argv: ['/srv/m/murder-agent.cjs', 'peer', '--tag', 'D1', '--hold'], daemonArgs: ['--tag', 'D1'] }
   assert.deepEqual(parsePidRecord(formatPidRecord(held)), held)
   assert.equal(parsePidRecord(formatPidRecord(held).replace('"daemonArgs":["--tag","D1"]', '"daemonArgs":[1]'))?.daemonArgs, undefined)
+  // A transfer's daemon records the torrent it serves: the same tag packed again is another transfer.
+  const serving: PidRecord = { ...held, infoHash: 'ab'.repeat(20) }
+  assert.deepEqual(parsePidRecord(formatPidRecord(serving)), serving)
   for (const text of ['', '4242', '{"pid":1,"kind":"peer","argv":[]}', '{"pid":"7","kind":"peer","argv":[]}', '{"pid":7,"kind":"db","argv":[]}', '{"pid":7,"kind":"seed","argv":[1]}']) {
     assert.equal(parsePidRecord(text), undefined, text)
   }

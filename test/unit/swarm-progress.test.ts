@@ -62,5 +62,23 @@ test("a host whose peer was an earlier run's shows that peer's totals, without a
     '  h01  2.00s  10.0 MiB/s  from seeder 20.0 MiB, from peers 0 B, sent 0 B',
     '  h02  200ms  joined the peer an earlier run left running; its totals: from seeder 5.0 MiB, from peers 15.0 MiB, sent 2.0 MiB',
   ])
-  assert.match(progress.render()[0] ?? '', /mean 10\.0 MiB\/s total/)
+  // The headline counts this run's bytes: h02's 5 MiB from the seeder came in the earlier run.
+  assert.deepEqual(progress.render(), [
+    "murder:peer 2/2 hosts done (1 joined an earlier run's peer), 100% of bytes · mean 10.0 MiB/s total · from seeder 20.0 MiB, from peers 0 B",
+  ])
+})
+
+test('a host that already held the payload (or some of it) shows no made-up rate: rates count what came over the wire', () => {
+  let now = 0
+  const progress = new SwarmProgress(['h01', 'h02'], () => now)
+  now = 400
+  progress.finish('h02', { downloadedBytes: 20 * MiB, totalBytes: 20 * MiB, fromSeederBytes: 0, fromPeersBytes: 0, uploadedBytes: 3 * MiB, downRateBps: 0 })
+  now = 2000
+  progress.finish('h01', { downloadedBytes: 20 * MiB, totalBytes: 20 * MiB, fromSeederBytes: 4 * MiB, fromPeersBytes: 0, uploadedBytes: 0, downRateBps: 0 })
+  assert.deepEqual(progress.summary(), [
+    'murder:peer per host:',
+    '  h01  2.00s  2.0 MiB/s  from seeder 4.0 MiB, from peers 0 B, sent 0 B',
+    '  h02  400ms  held the payload already (checked), sent 3.0 MiB',
+  ])
+  assert.match(progress.render()[0] ?? '', /mean 2\.0 MiB\/s total/)
 })

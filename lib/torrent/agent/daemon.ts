@@ -55,6 +55,8 @@ export interface DaemonLaunch {
   tag?: string
   /** The daemon's own options, after `daemon KIND`. */
   args: string[]
+  /** Recorded in the pid file: the torrent a transfer's daemon serves. */
+  infoHash?: string
 }
 
 /** Starts the daemon and writes its pid file; fails if another start won the pid file. */
@@ -79,7 +81,7 @@ export async function launchDaemon(launch: DaemonLaunch): Promise<PidRecord> {
   } finally {
     closeSync(log)
   }
-  const record: PidRecord = { pid, kind: launch.kind, ...(launch.tag === undefined ? {} : { tag: launch.tag }), argv, daemonArgs: launch.args, startedAt: new Date().toISOString() }
+  const record: PidRecord = { pid, kind: launch.kind, ...(launch.tag === undefined ? {} : { tag: launch.tag }), argv, daemonArgs: launch.args, ...(launch.infoHash === undefined ? {} : { infoHash: launch.infoHash }), startedAt: new Date().toISOString() }
   try {
     await writeFile(files.pid, formatPidRecord(record), { flag: 'wx' })
   } catch (error) {

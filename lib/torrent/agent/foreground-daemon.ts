@@ -22,6 +22,8 @@ export interface ForegroundDaemon {
   tag?: string | undefined
   /** The daemon's own options, recorded in its pid file (`peer --follow` matches them). */
   daemonArgs: string[]
+  /** Recorded in the pid file: the torrent a transfer's daemon serves. */
+  infoHash?: string
   /** The event after which the daemon waits for the controller's request. */
   readyOn: 'done' | 'started'
   /** A seeder or peer: tuned for transfers before webtorrent loads. */
@@ -155,6 +157,7 @@ async function claimPidFile(daemon: ForegroundDaemon): Promise<PidRecord> {
     ...(daemon.tag === undefined ? {} : { tag: daemon.tag }),
     argv: ownCommandLine(),
     daemonArgs: daemon.daemonArgs,
+    ...(daemon.infoHash === undefined ? {} : { infoHash: daemon.infoHash }),
     startedAt: new Date().toISOString(),
   }
   const files = processFiles(daemon.state, daemon.kind, daemon.tag)

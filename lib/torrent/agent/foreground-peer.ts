@@ -4,19 +4,19 @@
 // before the first byte. Once `done` it waits for the controller's `stop`.
 import type { AgentEvent } from '../protocol.ts'
 import { runForegroundDaemon } from './foreground-daemon.ts'
-import { checkTorrent, daemonArguments, matchingDaemon, runPeer, runPeerDaemon, type PeerOptions } from './peer.ts'
+import { checkTorrent, daemonArguments, matchingDaemon, runPeer, runPeerDaemon, withoutStalePeer, type PeerOptions } from './peer.ts'
 import { readPidFile, removePidFile } from './processes.ts'
 
 /** Runs `peer --hold`; resolves with the exit code once the command is over. */
 export async function runHeldPeer(options: PeerOptions, print: (event: AgentEvent) => void): Promise<number> {
-  const existing = await readPidFile(options.state, 'peer', options.tag)
+  const meta = await checkTorrent(options)
+  const existing = await withoutStalePeer(await readPidFile(options.state, 'peer', options.tag), meta.infoHash)
   // A daemon of this transfer already runs (a re-run while the last run's peer seeds on, or `peer
   // --detach` first): follow it as before. Its counters are its own since it started: said so.
   if (matchingDaemon(existing, options)) {
     await runPeer(options, (event) => print(event.type === 'started' ? { ...event, wasRunning: true } : event), true, true)
     return 0
   }
-  await checkTorrent(options)
   if (existing) await removePidFile(existing.path, existing.record?.pid)
   return runForegroundDaemon(
     {
@@ -24,6 +24,7 @@ export async function runHeldPeer(options: PeerOptions, print: (event: AgentEven
       kind: 'peer',
       tag: options.tag,
       daemonArgs: daemonArguments(options),
+      infoHash: meta.infoHash,
       readyOn: 'done',
       isTransfer: true,
       body: (runtime) => runPeerDaemon(runtime, options),

@@ -136,7 +136,11 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
     case 'peer': {
       const options = peerOptions(argv)
       if (options.torrentFromStdin !== undefined) await receiveTorrent(options.torrent, options.torrentFromStdin, process.stdin)
-      if (options.detach) return void (await launchPeer(options))
+      if (options.detach) {
+        // Said, so that the controller can tell a re-run's earlier peer (its counters are its own) from a new one.
+        const { record, wasRunning } = await launchPeer(options)
+        return print({ type: 'started', kind: 'peer', pid: record.pid, tag: options.tag, ...(wasRunning ? { wasRunning: true as const } : {}) })
+      }
       if (options.hold && !options.follow) {
         shouldExitWhenDone = true
         return runHeldPeer(options, print)

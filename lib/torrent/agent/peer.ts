@@ -50,7 +50,7 @@ export interface PeerOptions {
  */
 export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent) => void, isFollowOnly = false, isHolding = false): Promise<void> {
   const files = processFiles(options.state, 'peer', options.tag)
-  const record = isFollowOnly ? matchingDaemon(await readPidFile(options.state, 'peer', options.tag), options) : await launchPeer(options)
+  const record = isFollowOnly ? matchingDaemon(await readPidFile(options.state, 'peer', options.tag), options) : (await launchPeer(options)).record
   if (!record) return relayEnding(files.events, options.tag, onEvent)
   // From here a `stop` of this tag finds the daemon: a controller giving up on the download waits for this.
   onEvent({ type: 'started', kind: 'peer', pid: record.pid, tag: options.tag })
@@ -78,9 +78,10 @@ export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent)
 }
 
 /** Starts the peer daemon, or finds it running with the same arguments; returns at once. */
-export async function launchPeer(options: PeerOptions): Promise<PidRecord> {
-  await checkTorrent(options)
-  return attachOrLaunch(options)
+/** Starts the peer daemon, or finds the one of this transfer already running (`wasRunning`: an earlier run's, seeding on). */
+export async function launchPeer(options: PeerOptions): Promise<{ record: PidRecord; wasRunning: boolean }> {
+  const meta = await checkTorrent(options)
+  return attachOrLaunch(options, meta.infoHash)
 }
 
 /** The torrent can be read and names the payload: checked before anything starts. */
@@ -90,12 +91,23 @@ export async function checkTorrent(options: PeerOptions): Promise<TorrentMeta> {
   return meta
 }
 
-async function attachOrLaunch(options: PeerOptions): Promise<PidRecord> {
-  const existing = await readPidFile(options.state, 'peer', options.tag)
+async function attachOrLaunch(options: PeerOptions, infoHash: string): Promise<{ record: PidRecord; wasRunning: boolean }> {
+  const existing = await withoutStalePeer(await readPidFile(options.state, 'peer', options.tag), infoHash)
   const running = matchingDaemon(existing, options)
-  if (running) return running
+  if (running) return { record: running, wasRunning: true }
   if (existing) await removePidFile(existing.path, existing.record?.pid)
-  return launchDaemon({ state: options.state, kind: 'peer', tag: options.tag, args: daemonArguments(options) })
+  return { record: await launchDaemon({ state: options.state, kind: 'peer', tag: options.tag, args: daemonArguments(options), infoHash }), wasRunning: false }
+}
+
+/**
+ * A peer of this tag still seeding on from an earlier run, of another torrent (the tag packed again
+ * since): joining it would hand this run its old payload. It is stopped, and the pid file dropped.
+ */
+export async function withoutStalePeer(existing: PidFile | undefined, infoHash: string): Promise<PidFile | undefined> {
+  const served = existing?.record?.infoHash
+  if (!existing?.isRunning || served === undefined || served === infoHash) return existing
+  await stopDaemon(existing)
+  return undefined
 }
 
 /** The peer daemon's own arguments; a running daemon whose command line ends with them is this one. */

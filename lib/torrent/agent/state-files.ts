@@ -41,6 +41,8 @@ export interface PidRecord extends ProcessRef {
    * (a pid file of an older agent) they are the end of argv.
    */
   daemonArgs?: string[]
+  /** The torrent a transfer's daemon serves: a tag packed again is another transfer under the same arguments. */
+  infoHash?: string
   startedAt: string
 }
 
@@ -57,7 +59,7 @@ export function parsePidRecord(text: string): PidRecord | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined
   const record = value as Record<string, unknown>
-  const { pid, kind, tag, argv, daemonArgs, startedAt } = record
+  const { pid, kind, tag, argv, daemonArgs, infoHash, startedAt } = record
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 1) return undefined
   if (typeof kind !== 'string' || !(PROCESS_KINDS as readonly string[]).includes(kind)) return undefined
   if (!isStringArray(argv)) return undefined
@@ -67,6 +69,7 @@ export function parsePidRecord(text: string): PidRecord | undefined {
     ...(typeof tag === 'string' ? { tag } : {}),
     argv: argv as string[],
     ...(isStringArray(daemonArgs) ? { daemonArgs } : {}),
+    ...(typeof infoHash === 'string' ? { infoHash } : {}),
     startedAt: typeof startedAt === 'string' ? startedAt : '',
   }
 }

@@ -24,7 +24,7 @@ export async function readTorrentMeta(path: string): Promise<TorrentMeta> {
   const file = await readFile(path).catch((error: NodeJS.ErrnoException) => {
     throw new AgentError(
       error.code === 'ENOENT'
-        ? `torrent ${path} does not exist on this host; run murder:create_torrent (and murder:download_torrent) first.`
+        ? `torrent ${path} does not exist on this host; run murder:create_torrent first.`
         : `cannot read torrent ${path}: ${error.message}`
     )
   })
