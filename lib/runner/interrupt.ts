@@ -41,7 +41,7 @@ export class Interruption {
   }
 
   private async runCleanups(session: Session): Promise<void> {
-    const all = Promise.allSettled([...this.cleanups].map((cleanup) => cleanup()))
+    const all = Promise.allSettled([...this.cleanups].map((cleanup) => session.insideCleanup.run(true, cleanup)))
     let timer: NodeJS.Timeout | undefined
     const limit = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLEANUP_LIMIT_MS)))
     const outcome = await Promise.race([all, limit])

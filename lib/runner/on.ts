@@ -52,8 +52,9 @@ export async function onHosts<T>(
   const ownLimit = options.in === 'parallel' || options.in === undefined ? pLimit(options.limit ?? Infinity) : undefined
   // Hosts whose block failed, known before their slot frees (the outcome learns it a few ticks later).
   const failing = new Set<string>()
-  // A failure stops the hosts not started yet (in parallel, those waiting for a slot), unless max_fail still allows it.
-  const isStopping = () => options.onError !== 'continue' && failing.size > 0 && (!session.isWithinFailBudget(failing) || isCutShort())
+  // Ctrl-C, or a failure (unless onError: 'continue' or max_fail still allows it), stops the hosts
+  // not started yet (in parallel, those waiting for a slot).
+  const isStopping = () => isCutShort() || (options.onError !== 'continue' && failing.size > 0 && !session.isWithinFailBudget(failing))
   const work = (host: Host): Promise<T | typeof NOT_STARTED> => {
     const start = async () => {
       try {
@@ -67,7 +68,8 @@ export async function onHosts<T>(
         throw error
       }
     }
-    const limited = isNested ? start : () => session.hostLimit(start)
+    const runLimit = session.insideCleanup.getStore() === true ? session.cleanupLimit : session.hostLimit
+    const limited = isNested ? start : () => runLimit(start)
     return ownLimit ? ownLimit(limited) : limited()
   }
   const outcome = await runWithStrategy(hosts, { ...options, limit: ownLimit ? undefined : options.limit }, work, isStopping)

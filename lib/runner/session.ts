@@ -28,6 +28,13 @@ export class Session {
   isDryRun = false
   /** Bounds how many hosts work at once across the whole run (--concurrency). */
   hostLimit: LimitFunction = pLimit(DEFAULT_CONCURRENCY)
+  /**
+   * The same bound for Ctrl-C's cleanups: the blocks they undo hold hostLimit's slots until the
+   * cleanup stops their commands, so a cleanup waiting for one of those slots would wait for ever.
+   */
+  cleanupLimit: LimitFunction = pLimit(DEFAULT_CONCURRENCY)
+  /** True while Ctrl-C's cleanups run. */
+  readonly insideCleanup = new AsyncLocalStorage<boolean>()
   /** Tasks already run: a task runs once per run unless re-enabled (Rake). */
   readonly ranTasks = new Set<string>()
   /** Hosts that failed in an `on` block that carried on; later `roles()` leave them out. */
@@ -66,6 +73,7 @@ export class Session {
 
   setConcurrency(concurrency: number): void {
     this.hostLimit = pLimit(concurrency)
+    this.cleanupLimit = pLimit(concurrency)
   }
 
   /** Narrows every `roles()` inside a callback to some hosts (a deploy wave). */

@@ -256,8 +256,9 @@ export function needsOwnShell(command: string): boolean {
 
 /** One line for the loop: start markers, the command in a subshell, end markers. */
 export function frame(command: string, label: string): string {
-  // The loop's own variables are left out of the command's shell, on a line before it.
-  const text = quote(`unset ${LOOP_FRAME} ${LOOP_NEWLINE}\n${command}`).replace(/\n/g, `'"$${LOOP_NEWLINE}"'`)
+  // The loop's own variables are left out of the command's shell, on its first line: a line of
+  // their own would shift every line number the shell reports in an error.
+  const text = quote(`unset ${LOOP_FRAME} ${LOOP_NEWLINE}; ${command}`).replace(/\n/g, `'"$${LOOP_NEWLINE}"'`)
   // The stdout start marker carries the shell's pid (`$$` here is the loop's): Ctrl-C stops what
   // the command runs by it (killTreeCommand).
   const start = `printf '\\036%s:s%s\\036' ${label} "$$"; printf '\\036%s:s\\036' ${label} >&2`

@@ -2,11 +2,14 @@
 // directory, as in a shell and in SSHKit; quoted whole, `~` would be a directory named `~`.
 import { quote } from './quote.ts'
 
-/** For a shell: a leading `~` or `~/` stays bare for the shell to expand, the rest is quoted. */
+/**
+ * For a shell: a leading `~` or `~/` stays bare for the shell to expand, the rest is quoted; a
+ * relative path starting with `-` gets `./`, so that `cd` and `test` take it for a path, not an option.
+ */
 export function quotePath(path: string): string {
   if (path === '~') return '~'
   if (path.startsWith('~/')) return path === '~/' ? '~/' : `~/${quote(path.slice(2))}`
-  return quote(path)
+  return quote(path.startsWith('-') ? `./${path}` : path)
 }
 
 /** For SFTP, which starts in the login directory: `~/x` is `x` there, `~` is `.`. */

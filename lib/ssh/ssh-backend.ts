@@ -96,17 +96,30 @@ export class SshBackend implements Backend {
         if (result) return interrupt.explain(result)
       }
       try {
+        // Decoded once whole, as the command shell does: node-ssh decodes chunk by chunk, and a
+        // character split across two SSH packets would come out as two U+FFFD.
+        const output: Record<'stdout' | 'stderr', Buffer[]> = { stdout: [], stderr: [] }
         const result = await ssh.execCommand(command, {
-          onStdout: handlers.onStdout,
-          onStderr: handlers.onStderr,
+          onStdout: (chunk) => {
+            output.stdout.push(chunk)
+            handlers.onStdout?.(chunk)
+          },
+          onStderr: (chunk) => {
+            output.stderr.push(chunk)
+            handlers.onStderr?.(chunk)
+          },
           ...(handlers.stdin ? { stdin: handlers.stdin } : {}),
           onChannel: (channel) => interrupt.arm(() => signalChannel(channel as unknown as SignalChannel, 'TERM')),
         })
         const lost = result.code === null ? this.lostReasons.get(host.name) : undefined
         if (lost !== undefined) throw new Error(lost)
-        return interrupt.explain({ code: result.code, stdout: result.stdout, stderr: result.stderr })
+        const text = (stream: 'stdout' | 'stderr') => Buffer.concat(output[stream]).toString('utf8').trim()
+        return interrupt.explain({ code: result.code, stdout: text('stdout'), stderr: text('stderr') })
       } catch (error) {
-        throw lostDuringCommand(host, this.lostReasons.get(host.name) ?? errorMessage(error), error)
+        const lost = this.lostReasons.get(host.name)
+        // The connection is fine; sshd only refused one more session on it: the command never ran.
+        if (lost === undefined && /Channel open failure/i.test(errorMessage(error))) throw channelRefused(host, error)
+        throw lostDuringCommand(host, lost ?? errorMessage(error), error)
       }
     } finally {
       interrupt.disarm()
@@ -398,6 +411,14 @@ function signalChannel(channel: SignalChannel, name: string): void {
   const protocol = channel._client?._protocol
   const state = channel.outgoing?.state
   if (channel.outgoing && (state === 'open' || state === 'eof') && typeof protocol?.signal === 'function') protocol.signal(channel.outgoing.id, name)
+}
+
+function channelRefused(host: Host, cause: unknown): ConnectionError {
+  return new ConnectionError(
+    host.name,
+    `sshd refused a channel for the command, which did not run (${errorMessage(cause).replace(/^\(SSH\) /, '')}): too many commands at once on this host for its MaxSessions (10 by default); run fewer at once in one on() block`,
+    cause
+  )
 }
 
 function lostDuringCommand(host: Host, why: string, cause?: unknown): ConnectionError {

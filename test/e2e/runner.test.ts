@@ -217,6 +217,15 @@ test("onError: 'continue' carries on without the failed host, says so on the tas
   assert.match(result.stderr, new RegExp(`^    ${victim}: .* exited 1`, 'm'))
 })
 
+test('multi-byte characters split across SSH packets come back whole, on exec channels and in the command shell', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'murder-utf8-')), 'utf8')
+  for (const shell of ['ssh_persistent_shell=false', 'ssh_persistent_shell=true']) {
+    const result = await runCli(['farm', 'probe:utf8', `out=${out}`, shell], { cwd: project })
+    assert.equal(result.code, 0, result.stderr)
+    for (const host of hosts) assert.equal(readFileSync(`${out}.${host}`, 'utf8'), 'whole', `${host}, ${shell}`)
+  }
+})
+
 test('a task invoked twice runs once', async () => {
   const result = await runCli(['farm', 'probe:twice'], { cwd: project })
   assert.equal(result.code, 0, result.stderr)

@@ -243,9 +243,17 @@ test('a frame is one line: start markers, the command quoted in a subshell with 
   assert.equal(
     frame("echo 'hi'\necho there", 'abc7'),
     "printf '\\036%s:s%s\\036' abc7 \"$$\"; printf '\\036%s:s\\036' abc7 >&2; " +
-      `( eval 'unset __murder_frame __murder_nl'"$__murder_nl"'echo '\\''hi'\\'''"$__murder_nl"'echo there' ) </dev/null; ` +
+      `( eval 'unset __murder_frame __murder_nl; echo '\\''hi'\\'''"$__murder_nl"'echo there' ) </dev/null; ` +
       `printf '\\036%s:%s\\036' abc7 "$?"; printf '\\036%s:e\\036' abc7 >&2\n`
   )
+})
+
+test("a framed command's errors name the lines an exec channel would", () => {
+  for (const shell of ['sh', 'bash']) {
+    const errorsOf = (script: string) => spawnSync(shell, ['-c', script], { encoding: 'utf8', env: { ...process.env, __murder_nl: '\n' } }).stderr
+    const framed = errorsOf(frame('true\nno_such_command_xyz', 'abc7')).replace(/\x1e[^\x1e]*\x1e/g, '').replace(' eval:', '')
+    assert.equal(framed, errorsOf('true\nno_such_command_xyz'), shell)
+  }
 })
 
 test('commands that name $$, or hold a NUL byte, are the ones that need a shell of their own', () => {

@@ -84,3 +84,47 @@ test('in parallel, hosts still waiting for a slot (limit, --concurrency) never s
   assert.deepEqual(await run({ limit: 1, onError: 'continue' }), { ran: names, unstarted: [], failed: 'no error' })
   assert.deepEqual(await run({ limit: 1 }, (session) => { session.failBudget = parseFailBudget('1'); session.targetCount = 4 }), { ran: names, unstarted: [], failed: 'no error' })
 })
+
+test("Ctrl-C's cleanups reach hosts while the blocks they stop hold every --concurrency slot", async () => {
+  const { session } = sessionSaying()
+  for (const name of ['a', 'b', 'c']) session.inventory.server(name)
+  session.setConcurrency(2)
+  let release = () => {}
+  const released = new Promise<void>((resolve) => (release = resolve))
+  const cleaned: string[] = []
+  // As murder's peering: each block waits on a command only its cleanup (the agents' stop) ends.
+  const removeCleanup = session.interruption.add(async () => {
+    await onHosts(session, session.inventory.all(), {}, async (remote) => void cleaned.push(remote.host.name))
+    release()
+  })
+  const stopListening = session.interruption.listen(session, () => { throw new Error('quit') })
+  try {
+    const blocks = onHosts(session, session.inventory.all(), {}, () => released).catch((error: Error) => error)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    process.emit('SIGINT')
+    const outcome = await Promise.race([blocks, new Promise((resolve) => setTimeout(() => resolve('hung'), 2000).unref())])
+    assert.notEqual(outcome, 'hung', 'the cleanup ran while the blocks held the slots')
+    assert.deepEqual(cleaned.sort(), ['a', 'b', 'c'])
+  } finally {
+    stopListening()
+    removeCleanup()
+    release()
+  }
+})
+
+test("Ctrl-C stops a sequence that carries on past failures: the hosts after it never start", async () => {
+  const { session } = sessionSaying()
+  for (const name of ['a', 'b', 'c', 'd']) session.inventory.server(name)
+  const stopListening = session.interruption.listen(session, () => { throw new Error('quit') })
+  try {
+    const ran: string[] = []
+    await onHosts(session, session.inventory.all(), { in: 'sequence', wait: 1, onError: 'continue' }, async (remote) => {
+      ran.push(remote.host.name)
+      if (remote.host.name === 'a') process.emit('SIGINT')
+    })
+    assert.deepEqual(ran, ['a'])
+    assert.deepEqual([...session.unstartedHosts], ['b', 'c', 'd'])
+  } finally {
+    stopListening()
+  }
+})

@@ -1,6 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { inDirectory, quotePath, sftpPath } from '../../lib/ssh/remote-path.ts'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { buildCommand } from '../../lib/ssh/command.ts'
 
 test('a leading ~ is left for the shell to expand, the rest of the path quoted', () => {
@@ -10,6 +14,15 @@ test('a leading ~ is left for the shell to expand, the rest of the path quoted',
   assert.equal(quotePath('/srv/~x'), "'/srv/~x'")
   assert.equal(quotePath('~other/x'), `'~other/x'`, 'only the login directory is expanded')
   assert.equal(buildCommand('pwd', { cwd: '~/a b' }), "cd ~/'a b' && ( pwd )")
+})
+
+test('a relative directory starting with - is a path to cd and test, not an option', () => {
+  assert.equal(quotePath('-P'), './-P')
+  assert.equal(buildCommand('pwd', { cwd: '-release' }), 'cd ./-release && ( pwd )')
+  const scratch = mkdtempSync(join(tmpdir(), 'dash-'))
+  mkdirSync(join(scratch, '-P'))
+  const where = execFileSync('sh', ['-c', `cd ${JSON.stringify(scratch)} && test -d ${quotePath('-P')} && ${buildCommand('pwd', { cwd: '-P' })}`], { encoding: 'utf8' })
+  assert.equal(where.trim(), join(scratch, '-P'))
 })
 
 test('within a directory, every command of a string runs there or none does; an array is one command', () => {
