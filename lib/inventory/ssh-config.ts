@@ -3,6 +3,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import SSHConfig from 'ssh-config'
 import type { Host } from './host.ts'
+import type { HostKeyChecking } from '../ssh/known-hosts.ts'
 
 /** Where and how to reach one host, after ~/.ssh/config (or the stage's ssh_config) and per-server overrides. */
 export interface SshTarget {
@@ -12,7 +13,15 @@ export interface SshTarget {
   user: string
   identityFiles: string[]
   proxyJump: string | undefined
+  /** StrictHostKeyChecking: `ask` (ssh's default, which cannot ask here) counts as `accept-new`. */
+  hostKeyChecking: HostKeyChecking
+  /** UserKnownHostsFile (the first takes new keys), then GlobalKnownHostsFile. */
+  userKnownHostsFiles: string[]
+  globalKnownHostsFiles: string[]
 }
+
+const DEFAULT_USER_KNOWN_HOSTS = ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']
+const DEFAULT_GLOBAL_KNOWN_HOSTS = ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']
 
 export class SshConfigFile {
   private readonly config: SSHConfig | undefined
@@ -32,8 +41,25 @@ export class SshConfigFile {
       user: host.user ?? asString(computed['User']) ?? localUser,
       identityFiles,
       proxyJump: asString(computed['ProxyJump']),
+      hostKeyChecking: hostKeyChecking(asString(computed['StrictHostKeyChecking'])),
+      userKnownHostsFiles: knownHostsFiles(computed['UserKnownHostsFile'], DEFAULT_USER_KNOWN_HOSTS, this.path),
+      globalKnownHostsFiles: knownHostsFiles(computed['GlobalKnownHostsFile'], DEFAULT_GLOBAL_KNOWN_HOSTS, this.path),
     }
   }
+}
+
+function hostKeyChecking(value: string | undefined): HostKeyChecking {
+  const setting = value?.toLowerCase()
+  if (setting === 'yes') return 'yes'
+  if (setting === 'no' || setting === 'off') return 'no'
+  return 'accept-new'
+}
+
+/** A known-hosts option's files (several to a line, or several lines); `none` is none. */
+function knownHostsFiles(value: unknown, fallback: readonly string[], configPath: string): string[] {
+  const files = asList(value).flatMap((item) => item.split(/\s+/)).filter((item) => item !== '')
+  if (files.length === 1 && files[0]?.toLowerCase() === 'none') return []
+  return (files.length > 0 ? files : fallback).map((file) => expandHome(file, configPath))
 }
 
 export function defaultSshConfigPath(): string {

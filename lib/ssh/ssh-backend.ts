@@ -11,6 +11,7 @@ import type { Backend, ExecResult, OutputHandlers } from './backend.ts'
 import { CommandInterrupt, STOPPED_BEFORE_START } from './command-interrupt.ts'
 import { CommandShell, SHELL_COMMAND, ShellNotStartedError, ShellSilentError, killTreeCommand, needsOwnShell, type ShellOptions, type ShellPipes } from './command-shell.ts'
 import { parseHost, type Host } from '../inventory/host.ts'
+import { hostKeyCheck, KnownHostsFiles } from './known-hosts.ts'
 import type { SshConfigFile, SshTarget } from '../inventory/ssh-config.ts'
 import type { Reporter } from '../report/events.ts'
 
@@ -74,6 +75,8 @@ export class SshBackend implements Backend {
    * for 30 s (TCP's retransmission back-off under the losses), and their connections were dropped.
    */
   private readonly transferSlots: LimitFunction
+  /** known_hosts, read once a run. */
+  private readonly knownHosts = new KnownHostsFiles()
 
   constructor(private readonly options: SshBackendOptions) {
     this.transferSlots = pLimit(options.transferConcurrency)
@@ -321,6 +324,9 @@ export class SshBackend implements Backend {
     const target = this.options.sshConfig.resolve(host, userInfo().username)
     this.options.reporter.emit({ type: 'connect', host: host.name, target: `${target.user}@${target.hostname}:${target.port}` })
     const config = this.connectConfig(target)
+    const hostKey = hostKeyCheck(this.knownHosts, target, (text) => this.options.reporter.emit({ type: 'message', level: 'info', host: host.name, text }))
+    config.hostVerifier = hostKey.verify
+    if (hostKey.algorithms) config.algorithms = { ...config.algorithms, serverHostKey: hostKey.algorithms }
     if (target.proxyJump !== undefined) config.sock = await this.jump(host, target)
     // Loaded on the first connection: -T, --dry-run and -V never pay for ssh2 (about 90 ms).
     const { NodeSSH } = await import('node-ssh')
@@ -333,7 +339,7 @@ export class SshBackend implements Backend {
       ssh.connection?.once('connect', () => ssh.connection?.setNoDelay(true))
       await connecting
     } catch (error) {
-      throw new ConnectionError(host.name, describeConnectError(target, error), error)
+      throw new ConnectionError(host.name, hostKey.refusal() ?? describeConnectError(target, error), error)
     }
     // A connection that dies later (keepalive timeout, reset) ends its commands; without a listener
     // ssh2's 'error' would crash the whole run. The next use of the host connects again.

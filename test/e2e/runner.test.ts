@@ -1,7 +1,7 @@
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { execFileSync, type ChildProcess } from 'node:child_process'
@@ -347,6 +347,52 @@ test('an unreachable host and a refused key fail with the host named, exit 1', a
   assert.equal(result.code, 1)
   assert.match(result.stderr, new RegExp(`^    ${hosts[0]}: connection refused at deploy@[0-9.]+:2; is sshd running there\\?$`, 'm'))
   assert.match(result.stderr, new RegExp(`^    ${hosts[1]}: authentication refused for nobody@[0-9.]+:22; check the user, IdentityFile and the host's authorized_keys$`, 'm'))
+})
+
+test('host keys: a new host is recorded in known_hosts, a changed key refused before anything runs, and StrictHostKeyChecking yes honoured', async () => {
+  const first = webHosts()[0] ?? ''
+  const dir = mkdtempSync(join(tmpdir(), 'murder-known-hosts-'))
+  const knownHosts = join(dir, 'known_hosts')
+  // The farm's own config checks no key: this stage's config is the farm's with checking on.
+  const sshConfig = (checking: string) =>
+    readFileSync(join(REPO_ROOT, '.farm/ssh_config'), 'utf8')
+      .replace(/^ {2}StrictHostKeyChecking no$/gm, `  StrictHostKeyChecking ${checking}`)
+      .replace(/^ {2}UserKnownHostsFile \/dev\/null$/gm, `  UserKnownHostsFile ${knownHosts}`)
+  const stage = (name: string, checking: string) => {
+    writeFileSync(join(dir, `${name}_ssh_config`), sshConfig(checking))
+    writeFileSync(join(project, 'roles', `${name}.yaml`), readFileSync(join(project, 'roles/farm.yaml'), 'utf8').replace(/^ssh_config: .*$/m, `ssh_config: ${join(dir, `${name}_ssh_config`)}`))
+  }
+  stage('checked', 'accept-new')
+  stage('strict', 'yes')
+  try {
+    for (const host of hosts) onHost(host, 'rm -f /tmp/probe-mark')
+    const recorded = await runCli(['checked', 'probe:mark', `HOSTS=${first}`], { cwd: project })
+    assert.equal(recorded.code, 0, recorded.stderr)
+    assert.match(recorded.stderr, new RegExp(`^  ${first} added its host ssh-ed25519 key SHA256:\\S+ to ${knownHosts} \\(first connection; later ones must offer the same\\)$`, 'm'))
+    const line = readFileSync(knownHosts, 'utf8')
+    assert.match(line, /^10\.213\.\d+\.\d+ ssh-ed25519 \S+\n$/)
+    const again = await runCli(['checked', 'probe:mark', `HOSTS=${first}`], { cwd: project })
+    assert.equal(again.code, 0, again.stderr)
+    assert.doesNotMatch(again.stderr, /added its host/)
+
+    // Another key on record for the host: refused, and the task runs nowhere.
+    onHost(first, 'rm -f /tmp/probe-mark')
+    const [name = '', type = ''] = line.split(' ')
+    writeFileSync(knownHosts, `${name} ${type} ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), randomBytes(32)]).toString('base64')}\n`)
+    const changed = await runCli(['checked', 'probe:mark', `HOSTS=${first}`], { cwd: project })
+    assert.equal(changed.code, 1, changed.stderr)
+    assert.match(changed.stderr, new RegExp(`${first}: its host key has changed: it offers the ssh-ed25519 key SHA256:\\S+, while ${knownHosts}:1 records another for ${name.replace(/\./g, '\\.')}; someone may be intercepting`))
+    assert.equal(onHost(first, 'test -e /tmp/probe-mark').code, 1, 'nothing ran on the host')
+
+    rmSync(knownHosts)
+    const strict = await runCli(['strict', 'probe:mark', `HOSTS=${first}`], { cwd: project })
+    assert.equal(strict.code, 1, strict.stderr)
+    assert.match(strict.stderr, new RegExp(`${first}: its host ssh-ed25519 key SHA256:\\S+ is in no known_hosts file and StrictHostKeyChecking is yes`))
+    assert.equal(existsSync(knownHosts), false, 'yes records nothing')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    for (const name of ['checked', 'strict']) rmSync(join(project, 'roles', `${name}.yaml`), { force: true })
+  }
 })
 
 test('secrets given as variables never appear in the output, even with --verbose', async () => {

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict'
 import { Inventory } from '../../lib/inventory/inventory.ts'
 import { applyFilter, validateFilter } from '../../lib/inventory/filter.ts'
 import { SshConfigFile } from '../../lib/inventory/ssh-config.ts'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const summary = (inventory: Inventory) =>
   inventory.all().map((host) => ({ name: host.name, hostname: host.hostname, user: host.user, port: host.port, roles: [...host.roles].sort() }))
@@ -105,4 +108,27 @@ test("a role's primary is its primary: true server, else its first; a server gon
   assert.equal(inventory.primary('db', (host) => host.name !== 'db3')?.name, 'db3')
   assert.equal(inventory.primary('web', () => true), undefined)
   assert.equal(inventory.primary('cache'), undefined)
+})
+
+test("ssh_config's host key options are read as ssh reads them", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ssh-config-'))
+  const path = join(dir, 'ssh_config')
+  writeFileSync(path, [
+    'Host strict', '  StrictHostKeyChecking yes', '  UserKnownHostsFile ~/.ssh/a kh/b', '  GlobalKnownHostsFile none',
+    'Host lax', '  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null',
+    'Host *', '  User deploy',
+  ].join('\n'))
+  const config = new SshConfigFile(path)
+  const of = (name: string) => {
+    const { hostKeyChecking, userKnownHostsFiles, globalKnownHostsFiles } = config.resolve({ name, hostname: name, user: undefined, port: undefined }, 'me')
+    return { hostKeyChecking, userKnownHostsFiles, globalKnownHostsFiles }
+  }
+  assert.deepEqual(of('strict'), { hostKeyChecking: 'yes', userKnownHostsFiles: [join(homedir(), '.ssh/a'), join(dir, 'kh/b')], globalKnownHostsFiles: [] })
+  assert.deepEqual(of('lax'), { hostKeyChecking: 'no', userKnownHostsFiles: ['/dev/null'], globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'] })
+  // ssh's own default, `ask`, cannot ask here: a new host is recorded, a changed key refused.
+  assert.deepEqual(of('other'), {
+    hostKeyChecking: 'accept-new',
+    userKnownHostsFiles: [join(homedir(), '.ssh/known_hosts'), join(homedir(), '.ssh/known_hosts2')],
+    globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+  })
 })

@@ -1,0 +1,206 @@
+// Host keys checked as OpenSSH checks them, against known_hosts files: a host that offers another
+// key than the one recorded for it is refused (someone may sit between the controller and it); a
+// host not recorded yet is accepted and recorded (StrictHostKeyChecking accept-new: trust on first
+// use), or refused under `yes`; `no` checks nothing. ssh2, under node-ssh, accepts any key itself.
+import { createHash, createHmac } from 'node:crypto'
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+export type HostKeyChecking = 'yes' | 'accept-new' | 'no'
+
+/** One key line of a known_hosts file. */
+export interface KnownHostLine {
+  file: string
+  line: number
+  marker: 'cert-authority' | 'revoked' | undefined
+  /** The host patterns, comma-separated; hashed (`|1|salt|hash`) or plain, with `*`, `?` and `!`. */
+  patterns: string
+  keyType: string
+  /** The key blob, base64 as written. */
+  key: string
+}
+
+export function parseKnownHosts(text: string, file: string): KnownHostLine[] {
+  const lines: KnownHostLine[] = []
+  for (const [index, raw] of text.split('\n').entries()) {
+    const fields = raw.trim().split(/\s+/)
+    if (fields[0] === undefined || fields[0] === '' || fields[0].startsWith('#')) continue
+    const marker = fields[0] === '@revoked' ? 'revoked' : fields[0] === '@cert-authority' ? 'cert-authority' : undefined
+    const [patterns, keyType, key] = marker === undefined ? fields : fields.slice(1)
+    if (patterns === undefined || keyType === undefined || key === undefined) continue
+    lines.push({ file, line: index + 1, marker, patterns, keyType, key })
+  }
+  return lines
+}
+
+/** How known_hosts names a host: `host`, or `[host]:port` off port 22. */
+export function knownHostName(hostname: string, port: number): string {
+  return port === 22 ? hostname : `[${hostname}]:${port}`
+}
+
+/** Whether a line's patterns name `name`: one matches and no negated one (`!pattern`) does. */
+export function patternsMatch(patterns: string, name: string): boolean {
+  let isMatched = false
+  for (const pattern of patterns.split(',')) {
+    if (pattern.startsWith('|1|')) {
+      if (hashedMatches(pattern, name)) isMatched = true
+    } else if (pattern.startsWith('!')) {
+      if (wildcardMatches(pattern.slice(1), name)) return false
+    } else if (wildcardMatches(pattern, name)) {
+      isMatched = true
+    }
+  }
+  return isMatched
+}
+
+/** `|1|SALT|HASH`: HMAC-SHA1 of the name keyed with the salt (HashKnownHosts). */
+function hashedMatches(pattern: string, name: string): boolean {
+  const [, , salt, hash] = pattern.split('|')
+  if (salt === undefined || hash === undefined) return false
+  return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash
+}
+
+function wildcardMatches(pattern: string, name: string): boolean {
+  if (!/[*?]/.test(pattern)) return pattern.toLowerCase() === name.toLowerCase()
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  return new RegExp(`^${source}$`, 'i').test(name)
+}
+
+export type HostKeyVerdict =
+  | { kind: 'known' }
+  | { kind: 'unknown' }
+  /** A key of the same type is recorded for the host, and it is another one. */
+  | { kind: 'changed'; recorded: KnownHostLine }
+  | { kind: 'revoked'; recorded: KnownHostLine }
+
+/** What the files say of the key `name` offers (the raw key blob, as ssh2 hands it over). */
+export function judgeHostKey(lines: readonly KnownHostLine[], name: string, key: Buffer): HostKeyVerdict {
+  const offered = key.toString('base64')
+  const revoked = lines.find((line) => line.marker === 'revoked' && line.key === offered)
+  if (revoked) return { kind: 'revoked', recorded: revoked }
+  const forHost = lines.filter((line) => line.marker === undefined && patternsMatch(line.patterns, name))
+  if (forHost.some((line) => line.key === offered)) return { kind: 'known' }
+  const type = keyTypeOf(key)
+  const sameType = forHost.find((line) => line.keyType === type)
+  return sameType ? { kind: 'changed', recorded: sameType } : { kind: 'unknown' }
+}
+
+/** The key type a key blob starts with (`ssh-ed25519`, `ssh-rsa`, …). */
+export function keyTypeOf(key: Buffer): string {
+  if (key.length < 4) return ''
+  const length = key.readUInt32BE(0)
+  return key.subarray(4, 4 + length).toString('latin1')
+}
+
+/** `SHA256:…`, as `ssh-keygen -l` and OpenSSH's messages print it. */
+export function fingerprint(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`
+}
+
+/** The host key algorithms each recorded key type is checked under. */
+const ALGORITHMS_OF_TYPE: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+}
+const DEFAULT_ALGORITHMS = Object.values(ALGORITHMS_OF_TYPE).flat()
+
+/**
+ * The host key algorithms to offer, those of the key types recorded for `name` first (as OpenSSH
+ * does): a host with an RSA key on record checks that key rather than offering a new ed25519 one.
+ * Undefined: none recorded, ssh2's own order.
+ */
+export function preferredAlgorithms(lines: readonly KnownHostLine[], name: string): string[] | undefined {
+  const known = lines.filter((line) => line.marker === undefined && patternsMatch(line.patterns, name)).flatMap((line) => ALGORITHMS_OF_TYPE[line.keyType] ?? [])
+  if (known.length === 0) return undefined
+  return [...new Set([...known, ...DEFAULT_ALGORITHMS])]
+}
+
+/** The run's known_hosts files, each read once; keys accepted on first use are added to the first user file. */
+export class KnownHostsFiles {
+  private readonly cache = new Map<string, KnownHostLine[]>()
+
+  lines(files: readonly string[]): KnownHostLine[] {
+    return files.flatMap((file) => {
+      let lines = this.cache.get(file)
+      if (lines === undefined) {
+        lines = parseKnownHosts(readText(file), file)
+        this.cache.set(file, lines)
+      }
+      return lines
+    })
+  }
+
+  /** Appends the key (as `ssh` does with accept-new), making the file's directory if need be. */
+  record(file: string, name: string, key: Buffer): void {
+    const keyType = keyTypeOf(key)
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+    appendFileSync(file, `${name} ${keyType} ${key.toString('base64')}\n`, { mode: 0o600 })
+    const lines = this.cache.get(file) ?? []
+    // Line 0: added by this run.
+    lines.push({ file, line: 0, marker: undefined, patterns: name, keyType, key: key.toString('base64') })
+    this.cache.set(file, lines)
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+/** Where and how a host's key is checked (from its ssh_config). */
+export interface HostKeyPolicy {
+  hostname: string
+  port: number
+  hostKeyChecking: HostKeyChecking
+  userKnownHostsFiles: readonly string[]
+  globalKnownHostsFiles: readonly string[]
+}
+
+/** ssh2's `hostVerifier` for one connection, what it refused and why, and the algorithms to offer. */
+export interface HostKeyCheck {
+  verify: (key: Buffer) => boolean
+  refusal: () => string | undefined
+  algorithms: string[] | undefined
+}
+
+/** @param onRecorded - told of a key accepted on first use and added to a file */
+export function hostKeyCheck(files: KnownHostsFiles, policy: HostKeyPolicy, onRecorded: (text: string) => void): HostKeyCheck {
+  const name = knownHostName(policy.hostname, policy.port)
+  if (policy.hostKeyChecking === 'no') return { verify: () => true, refusal: () => undefined, algorithms: undefined }
+  const lines = files.lines([...policy.userKnownHostsFiles, ...policy.globalKnownHostsFiles])
+  let refusal: string | undefined
+  const verify = (key: Buffer): boolean => {
+    const verdict = judgeHostKey(lines, name, key)
+    const offered = `${keyTypeOf(key)} key ${fingerprint(key)}`
+    if (verdict.kind === 'known') return true
+    if (verdict.kind === 'revoked') refusal = `its host ${offered} is revoked in ${where(verdict.recorded)}; refused`
+    else if (verdict.kind === 'changed') {
+      const { file } = verdict.recorded
+      refusal =
+        `its host key has changed: it offers the ${offered}, while ${where(verdict.recorded)} records another for ${name}; someone may be ` +
+        `intercepting the connection, or the host was reinstalled: check, then remove the old key (ssh-keygen -R '${name}' -f ${file}) and run again`
+    } else if (policy.hostKeyChecking === 'yes') {
+      const file = policy.userKnownHostsFiles[0] ?? '~/.ssh/known_hosts'
+      refusal = `its host ${offered} is in no known_hosts file and StrictHostKeyChecking is yes; check the fingerprint, then add it: ssh-keyscan -p ${policy.port} ${policy.hostname} >> ${file}`
+    } else {
+      const file = policy.userKnownHostsFiles[0]
+      if (file !== undefined && file !== '/dev/null') {
+        files.record(file, name, key)
+        onRecorded(`added its host ${offered} to ${file} (first connection; later ones must offer the same)`)
+      }
+      return true
+    }
+    return false
+  }
+  return { verify, refusal: () => refusal, algorithms: preferredAlgorithms(lines, name) }
+}
+
+function where(line: KnownHostLine): string {
+  return line.line === 0 ? `${line.file} (added by this run)` : `${line.file}:${line.line}`
+}
