@@ -566,6 +566,9 @@ export async function peerSwarm(
   const swarmFailure = stall ? Promise.race([seederFailure, stall.failure]) : seederFailure
   swarmFailure.catch(() => {})
   const givenUp = () => seederError ?? stall?.error()
+  /** Hosts whose daemon was started ahead of its follower, and those whose follower began. */
+  let launched: readonly Host[] = []
+  const followed = new Set<string>()
   try {
     // `peer` holds a host's slot until its download ends: with more peers than --concurrency, the
     // rest would start only as the first ones finished. So then every daemon starts first (a short
@@ -573,6 +576,7 @@ export async function peerSwarm(
     const isLaunchedFirst = downloaders.length > hostConcurrency()
     const torrent = isDryRun() ? undefined : readFileSync(options.torrentPath)
     if (isLaunchedFirst) {
+      launched = downloaders
       const launch = await on(downloaders, SWARM_HOSTS, async (remote) => {
         await prepareDownload(remote, options, torrent)
         await runAgent(remote, location(), 'peer', { ...(await peerArguments(remote, options, seederAddress)), detach: true }, {
@@ -586,6 +590,7 @@ export async function peerSwarm(
     }
     await on(active, SWARM_HOSTS, async (remote) => {
       const name = remote.host.name
+      followed.add(name)
       try {
         // The seeder holds the payload at the same path (once arrived): it has nothing to download.
         if (name === seeder.name) {
@@ -619,6 +624,10 @@ export async function peerSwarm(
     forgetInterrupt()
     clearInterval(ticker)
     showProgress([...progress.render(), ...progress.summary()], { final: true })
+    // A failure past max_fail stops the hosts still waiting for a slot: a daemon launched there
+    // would download (and seed) on with no one following it.
+    const unfollowed = launched.filter((host) => !followed.has(host.name))
+    if (unfollowed.length > 0 && !isDryRun()) await on(unfollowed, SWARM_HOSTS, (remote) => stopPeerDaemon(remote, options).catch(() => {}))
   }
 }
 

@@ -189,7 +189,7 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
     summary.ok = false
     summary.error = 'interrupted by Ctrl-C'
   } else if (failure === undefined && hasAllFailed && session.isWithinFailBudget()) {
-    summary.error = `every host the run worked on has failed; max_fail=${describeBudget(session.failBudget)} carries on past some, not all`
+    summary.error = `every target host has failed; max_fail=${describeBudget(session.failBudget)} carries on past some, not all`
   } else if (failure !== undefined && !(failure instanceof RunFailedError)) {
     summary.error = errorMessage(failure)
     if (!(failure instanceof DeployError)) io.stderr.write(`${(failure as Error).stack ?? String(failure)}\n`)

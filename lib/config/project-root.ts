@@ -9,6 +9,11 @@ export function rememberDeployfile(path: string): void {
   root = dirname(path)
 }
 
+/** The project root, or undefined when no deployfile was loaded (murder used as a library). */
+export function projectRootIfLoaded(): string | undefined {
+  return root
+}
+
 /**
  * The project root, where the release is packed from and relative `release_source` resolves
  * (Capistrano's too: Rake moves to the Capfile's directory), whatever directory the user stands in.

@@ -15,6 +15,8 @@ export interface SshTarget {
   proxyJump: string | undefined
   /** StrictHostKeyChecking: `ask` (ssh's default, which cannot ask here) counts as `accept-new`. */
   hostKeyChecking: HostKeyChecking
+  /** HostKeyAlias: the name known_hosts holds the host's key under, instead of its hostname and port. */
+  hostKeyAlias: string | undefined
   /** UserKnownHostsFile (the first takes new keys), then GlobalKnownHostsFile. */
   userKnownHostsFiles: string[]
   globalKnownHostsFiles: string[]
@@ -33,31 +35,35 @@ export class SshConfigFile {
   /** `localUser` is the fallback login, like ssh's. */
   resolve(host: Pick<Host, 'name' | 'hostname' | 'user' | 'port'>, localUser: string): SshTarget {
     const computed = this.config?.compute(host.hostname) ?? {}
-    const identityFiles = asList(computed['IdentityFile']).map((file) => expandHome(file, this.path))
+    // Keywords are case-insensitive, as in ssh; the first value given wins.
+    const option = (keyword: string): unknown => Object.entries(computed).find(([key]) => key.toLowerCase() === keyword.toLowerCase())?.[1]
+    const identityFiles = asList(option('IdentityFile')).map((file) => expandHome(file, this.path))
     return {
       name: host.name,
-      hostname: asString(computed['HostName']) ?? host.hostname,
-      port: host.port ?? Number(asString(computed['Port']) ?? 22),
-      user: host.user ?? asString(computed['User']) ?? localUser,
+      hostname: asString(option('HostName')) ?? host.hostname,
+      port: host.port ?? Number(asString(option('Port')) ?? 22),
+      user: host.user ?? asString(option('User')) ?? localUser,
       identityFiles,
-      proxyJump: asString(computed['ProxyJump']),
-      hostKeyChecking: hostKeyChecking(asString(computed['StrictHostKeyChecking'])),
-      userKnownHostsFiles: knownHostsFiles(computed['UserKnownHostsFile'], DEFAULT_USER_KNOWN_HOSTS, this.path),
-      globalKnownHostsFiles: knownHostsFiles(computed['GlobalKnownHostsFile'], DEFAULT_GLOBAL_KNOWN_HOSTS, this.path),
+      proxyJump: asString(option('ProxyJump')),
+      hostKeyChecking: hostKeyChecking(asString(option('StrictHostKeyChecking'))),
+      hostKeyAlias: asString(option('HostKeyAlias')),
+      userKnownHostsFiles: knownHostsFiles(option('UserKnownHostsFile'), DEFAULT_USER_KNOWN_HOSTS, this.path),
+      globalKnownHostsFiles: knownHostsFiles(option('GlobalKnownHostsFile'), DEFAULT_GLOBAL_KNOWN_HOSTS, this.path),
     }
   }
 }
 
+/** ssh's values: yes/true, no/off/false, accept-new; its default `ask` cannot ask here. */
 function hostKeyChecking(value: string | undefined): HostKeyChecking {
   const setting = value?.toLowerCase()
-  if (setting === 'yes') return 'yes'
-  if (setting === 'no' || setting === 'off') return 'no'
+  if (setting === 'yes' || setting === 'true') return 'yes'
+  if (setting === 'no' || setting === 'off' || setting === 'false') return 'no'
   return 'accept-new'
 }
 
-/** A known-hosts option's files (several to a line, or several lines); `none` is none. */
+/** A known-hosts option's files (ssh-config splits several on a line, quotes kept whole); `none` is none. */
 function knownHostsFiles(value: unknown, fallback: readonly string[], configPath: string): string[] {
-  const files = asList(value).flatMap((item) => item.split(/\s+/)).filter((item) => item !== '')
+  const files = asList(value).filter((item) => item !== '')
   if (files.length === 1 && files[0]?.toLowerCase() === 'none') return []
   return (files.length > 0 ? files : fallback).map((file) => expandHome(file, configPath))
 }

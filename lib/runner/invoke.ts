@@ -4,7 +4,7 @@ import { checkHookCycles } from './hook-check.ts'
 import type { Session } from './session.ts'
 import type { TaskDefinition } from '../registry.ts'
 import { thrownAt } from '../config/caller-location.ts'
-import { projectRoot } from '../config/project-root.ts'
+import { projectRootIfLoaded } from '../config/project-root.ts'
 
 /** Deeper than any real flow of tasks, hooks and invokes; reached only by tasks invoking each other without end. */
 export const MAX_INVOCATION_DEPTH = 100
@@ -56,7 +56,8 @@ async function runTask(session: Session, name: string, task: TaskDefinition): Pr
 function withDeployfileLine(error: DeployError): DeployError {
   if (!(error instanceof UsageError) || error.location !== undefined) return error
   // Only the project's own frames: a built-in task's error has none, whatever started the CLI.
-  const at = thrownAt(error, projectRoot())
+  const root = projectRootIfLoaded()
+  const at = root === undefined ? undefined : thrownAt(error, root)
   if (at === undefined) return error
   return new UsageError(error.message, error.details, at)
 }

@@ -33,9 +33,14 @@ export function parseKnownHosts(text: string, file: string): KnownHostLine[] {
   return lines
 }
 
-/** How known_hosts names a host: `host`, or `[host]:port` off port 22. */
-export function knownHostName(hostname: string, port: number): string {
-  return port === 22 ? hostname : `[${hostname}]:${port}`
+/**
+ * How known_hosts names a host: `host`, or `[host]:port` off port 22, lower-cased as ssh does
+ * before matching or hashing; a HostKeyAlias as it is, without the port.
+ */
+export function knownHostName(hostname: string, port: number, alias?: string): string {
+  if (alias !== undefined) return alias.toLowerCase()
+  const host = hostname.toLowerCase()
+  return port === 22 ? host : `[${host}]:${port}`
 }
 
 /** Whether a line's patterns name `name`: one matches and no negated one (`!pattern`) does. */
@@ -69,7 +74,7 @@ function wildcardMatches(pattern: string, name: string): boolean {
 export type HostKeyVerdict =
   | { kind: 'known' }
   | { kind: 'unknown' }
-  /** A key of the same type is recorded for the host, and it is another one. */
+  /** Another key is recorded for the host: of the same type, or only keys of other types. */
   | { kind: 'changed'; recorded: KnownHostLine }
   | { kind: 'revoked'; recorded: KnownHostLine }
 
@@ -80,9 +85,11 @@ export function judgeHostKey(lines: readonly KnownHostLine[], name: string, key:
   if (revoked) return { kind: 'revoked', recorded: revoked }
   const forHost = lines.filter((line) => line.marker === undefined && patternsMatch(line.patterns, name))
   if (forHost.some((line) => line.key === offered)) return { kind: 'known' }
+  // Only keys of other types on record is a change too: whoever answers might hold none of them
+  // (the algorithms of the recorded types are offered first, so the host itself shows one).
   const type = keyTypeOf(key)
-  const sameType = forHost.find((line) => line.keyType === type)
-  return sameType ? { kind: 'changed', recorded: sameType } : { kind: 'unknown' }
+  const recorded = forHost.find((line) => line.keyType === type) ?? forHost[0]
+  return recorded ? { kind: 'changed', recorded } : { kind: 'unknown' }
 }
 
 /** The key type a key blob starts with (`ssh-ed25519`, `ssh-rsa`, …). */
@@ -133,11 +140,16 @@ export class KnownHostsFiles {
     })
   }
 
-  /** Appends the key (as `ssh` does with accept-new), making the file's directory if need be. */
+  /**
+   * Appends the key (as `ssh` does with accept-new), making the file's directory if need be, on a
+   * line of its own even after a last line without its newline.
+   */
   record(file: string, name: string, key: Buffer): void {
     const keyType = keyTypeOf(key)
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
-    appendFileSync(file, `${name} ${keyType} ${key.toString('base64')}\n`, { mode: 0o600 })
+    const text = readText(file)
+    const separator = text === '' || text.endsWith('\n') ? '' : '\n'
+    appendFileSync(file, `${separator}${name} ${keyType} ${key.toString('base64')}\n`, { mode: 0o600 })
     const lines = this.cache.get(file) ?? []
     // Line 0: added by this run.
     lines.push({ file, line: 0, marker: undefined, patterns: name, keyType, key: key.toString('base64') })
@@ -157,6 +169,7 @@ function readText(file: string): string {
 export interface HostKeyPolicy {
   hostname: string
   port: number
+  hostKeyAlias?: string | undefined
   hostKeyChecking: HostKeyChecking
   userKnownHostsFiles: readonly string[]
   globalKnownHostsFiles: readonly string[]
@@ -169,21 +182,26 @@ export interface HostKeyCheck {
   algorithms: string[] | undefined
 }
 
-/** @param onRecorded - told of a key accepted on first use and added to a file */
-export function hostKeyCheck(files: KnownHostsFiles, policy: HostKeyPolicy, onRecorded: (text: string) => void): HostKeyCheck {
-  const name = knownHostName(policy.hostname, policy.port)
+/**
+ * @param onSaid - told of a key accepted on first use and added to a file, and of one that could
+ *   not be added
+ */
+export function hostKeyCheck(files: KnownHostsFiles, policy: HostKeyPolicy, onSaid: (text: string, level: 'info' | 'warn') => void): HostKeyCheck {
+  const name = knownHostName(policy.hostname, policy.port, policy.hostKeyAlias)
   if (policy.hostKeyChecking === 'no') return { verify: () => true, refusal: () => undefined, algorithms: undefined }
-  const lines = files.lines([...policy.userKnownHostsFiles, ...policy.globalKnownHostsFiles])
+  const paths = [...policy.userKnownHostsFiles, ...policy.globalKnownHostsFiles]
   let refusal: string | undefined
   const verify = (key: Buffer): boolean => {
-    const verdict = judgeHostKey(lines, name, key)
+    // Read again each time: ssh2 asks again at every rekey, and a key recorded since counts.
+    const verdict = judgeHostKey(files.lines(paths), name, key)
     const offered = `${keyTypeOf(key)} key ${fingerprint(key)}`
     if (verdict.kind === 'known') return true
     if (verdict.kind === 'revoked') refusal = `its host ${offered} is revoked in ${where(verdict.recorded)}; refused`
     else if (verdict.kind === 'changed') {
-      const { file } = verdict.recorded
+      const { file, keyType } = verdict.recorded
+      const other = keyType === keyTypeOf(key) ? 'another' : `a ${keyType} key`
       refusal =
-        `its host key has changed: it offers the ${offered}, while ${where(verdict.recorded)} records another for ${name}; someone may be ` +
+        `its host key has changed: it offers the ${offered}, while ${where(verdict.recorded)} records ${other} for ${name}; someone may be ` +
         `intercepting the connection, or the host was reinstalled: check, then remove the old key (ssh-keygen -R '${name}' -f ${file}) and run again`
     } else if (policy.hostKeyChecking === 'yes') {
       const file = policy.userKnownHostsFiles[0] ?? '~/.ssh/known_hosts'
@@ -191,14 +209,19 @@ export function hostKeyCheck(files: KnownHostsFiles, policy: HostKeyPolicy, onRe
     } else {
       const file = policy.userKnownHostsFiles[0]
       if (file !== undefined && file !== '/dev/null') {
-        files.record(file, name, key)
-        onRecorded(`added its host ${offered} to ${file} (first connection; later ones must offer the same)`)
+        try {
+          files.record(file, name, key)
+          onSaid(`added its host ${offered} to ${file} (first connection; later ones must offer the same)`, 'info')
+        } catch (error) {
+          // As ssh: a file it cannot write (a read-only ~/.ssh) is said, and the connection goes on.
+          onSaid(`could not add its host ${offered} to ${file} (${(error as Error).message}); it is accepted for this run only`, 'warn')
+        }
       }
       return true
     }
     return false
   }
-  return { verify, refusal: () => refusal, algorithms: preferredAlgorithms(lines, name) }
+  return { verify, refusal: () => refusal, algorithms: preferredAlgorithms(files.lines(paths), name) }
 }
 
 function where(line: KnownHostLine): string {

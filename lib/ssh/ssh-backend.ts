@@ -121,7 +121,7 @@ export class SshBackend implements Backend {
       } catch (error) {
         const lost = this.lostReasons.get(host.name)
         // The connection is fine; sshd only refused one more session on it: the command never ran.
-        if (lost === undefined && /Channel open failure/i.test(errorMessage(error))) throw channelRefused(host, error)
+        if (lost === undefined && isChannelRefusal(error)) throw channelRefused(host, error, 'the command')
         throw lostDuringCommand(host, lost ?? errorMessage(error), error)
       }
     } finally {
@@ -276,6 +276,7 @@ export class SshBackend implements Backend {
     } catch (error) {
       if (interrupt.hasStopped) throw stopped()
       if (error instanceof DeployError) throw error
+      if (sftp === undefined && isChannelRefusal(error)) throw channelRefused(host, error, what)
       throw new ConnectionError(host.name, `${what} failed: ${errorMessage(error)}`, error)
     } finally {
       interrupt.disarm()
@@ -324,7 +325,7 @@ export class SshBackend implements Backend {
     const target = this.options.sshConfig.resolve(host, userInfo().username)
     this.options.reporter.emit({ type: 'connect', host: host.name, target: `${target.user}@${target.hostname}:${target.port}` })
     const config = this.connectConfig(target)
-    const hostKey = hostKeyCheck(this.knownHosts, target, (text) => this.options.reporter.emit({ type: 'message', level: 'info', host: host.name, text }))
+    const hostKey = hostKeyCheck(this.knownHosts, target, (text, level) => this.options.reporter.emit({ type: 'message', level, host: host.name, text }))
     config.hostVerifier = hostKey.verify
     if (hostKey.algorithms) config.algorithms = { ...config.algorithms, serverHostKey: hostKey.algorithms }
     if (target.proxyJump !== undefined) config.sock = await this.jump(host, target)
@@ -419,10 +420,15 @@ function signalChannel(channel: SignalChannel, name: string): void {
   if (channel.outgoing && (state === 'open' || state === 'eof') && typeof protocol?.signal === 'function') protocol.signal(channel.outgoing.id, name)
 }
 
-function channelRefused(host: Host, cause: unknown): ConnectionError {
+function isChannelRefusal(error: unknown): boolean {
+  return /Channel open failure/i.test(errorMessage(error))
+}
+
+/** sshd refused one more session on a connection that is fine: `what` (a command, an upload) never started. */
+function channelRefused(host: Host, cause: unknown, what: string): ConnectionError {
   return new ConnectionError(
     host.name,
-    `sshd refused a channel for the command, which did not run (${errorMessage(cause).replace(/^\(SSH\) /, '')}): too many commands at once on this host for its MaxSessions (10 by default); run fewer at once in one on() block`,
+    `sshd refused a channel for ${what}, which did not start (${errorMessage(cause).replace(/^\(SSH\) /, '')}): too many commands or transfers at once on this host for its MaxSessions (10 by default); run fewer at once in one on() block`,
     cause
   )
 }

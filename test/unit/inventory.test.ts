@@ -116,6 +116,7 @@ test("ssh_config's host key options are read as ssh reads them", () => {
   writeFileSync(path, [
     'Host strict', '  StrictHostKeyChecking yes', '  UserKnownHostsFile ~/.ssh/a kh/b', '  GlobalKnownHostsFile none',
     'Host lax', '  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null',
+    'Host lower', '  stricthostkeychecking true', '  userknownhostsfile "/srv/with space/kh"',
     'Host *', '  User deploy',
   ].join('\n'))
   const config = new SshConfigFile(path)
@@ -125,6 +126,8 @@ test("ssh_config's host key options are read as ssh reads them", () => {
   }
   assert.deepEqual(of('strict'), { hostKeyChecking: 'yes', userKnownHostsFiles: [join(homedir(), '.ssh/a'), join(dir, 'kh/b')], globalKnownHostsFiles: [] })
   assert.deepEqual(of('lax'), { hostKeyChecking: 'no', userKnownHostsFiles: ['/dev/null'], globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'] })
+  // Keywords in any case, values as ssh reads them, a quoted path whole.
+  assert.deepEqual(of('lower'), { hostKeyChecking: 'yes', userKnownHostsFiles: ['/srv/with space/kh'], globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'] })
   // ssh's own default, `ask`, cannot ask here: a new host is recorded, a changed key refused.
   assert.deepEqual(of('other'), {
     hostKeyChecking: 'accept-new',

@@ -29,6 +29,9 @@ test('known_hosts lines are read with their markers; comments and broken lines a
 test('hosts are named as ssh names them, and matched by plain, hashed, wildcard and negated patterns', () => {
   assert.equal(knownHostName('web1', 22), 'web1')
   assert.equal(knownHostName('web1', 2222), '[web1]:2222')
+  // Lower-cased before matching or hashing, as ssh does; an alias stands alone, without the port.
+  assert.equal(knownHostName('Web1.Example.com', 22), 'web1.example.com')
+  assert.equal(knownHostName('10.0.0.5', 2222, 'Web1'), 'web1')
   assert.equal(patternsMatch('web1,10.0.0.1', 'web1'), true)
   assert.equal(patternsMatch('WEB1', 'web1'), true)
   assert.equal(patternsMatch('web1', '[web1]:2222'), false)
@@ -49,8 +52,9 @@ test('an offered key is known, unknown, changed (another of its type is recorded
   assert.deepEqual(judgeHostKey(lines, 'web1', key), { kind: 'known' })
   assert.deepEqual(judgeHostKey(lines, 'web3', key), { kind: 'unknown' })
   assert.equal(judgeHostKey(lines, 'web1', keyBlob()).kind, 'changed')
-  // Only an RSA key on record: an ed25519 one is new, not changed (OpenSSH offers the RSA first).
-  assert.deepEqual(judgeHostKey(lines, 'web2', keyBlob()), { kind: 'unknown' })
+  // Only an RSA key on record: whoever offers an ed25519 one instead may hold no RSA key of the host
+  // (the host itself is asked for its RSA key first).
+  assert.equal(judgeHostKey(lines, 'web2', keyBlob()).kind, 'changed')
   assert.deepEqual(preferredAlgorithms(lines, 'web2')?.slice(0, 3), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'])
   assert.equal(preferredAlgorithms(lines, 'web3'), undefined)
   assert.equal(judgeHostKey(lines, 'web1', other).kind, 'revoked')
@@ -65,6 +69,8 @@ test('accept-new records a new key and then holds the host to it; yes refuses a 
   const key = keyBlob()
 
   const first = hostKeyCheck(new KnownHostsFiles(), policy, (text) => said.push(text))
+  assert.equal(first.verify(key), true)
+  // ssh2 asks again at a rekey: the key recorded a moment ago is known, not added twice.
   assert.equal(first.verify(key), true)
   assert.equal(readFileSync(user, 'utf8'), `[web1]:2222 ssh-ed25519 ${key.toString('base64')}\n`)
   assert.deepEqual(said, [`added its host ssh-ed25519 key ${fingerprint(key)} to ${user} (first connection; later ones must offer the same)`])
@@ -84,6 +90,25 @@ test('accept-new records a new key and then holds the host to it; yes refuses a 
   assert.equal(strict.verify(key), false)
   assert.match(strict.refusal() ?? '', /is in no known_hosts file and StrictHostKeyChecking is yes; check the fingerprint, then add it: ssh-keyscan -p 2222 web9 >> /)
   assert.equal(hostKeyCheck(new KnownHostsFiles(), { ...policy, hostKeyChecking: 'no' }, () => {}).verify(impostor), true)
+
+  // A last line without its newline: the new key still goes on a line of its own.
+  const ragged = join(dir, 'ragged')
+  writeFileSync(ragged, `web7 ssh-ed25519 ${keyBlob().toString('base64')}`)
+  assert.equal(hostKeyCheck(new KnownHostsFiles(), { ...policy, hostname: 'web8', port: 22, userKnownHostsFiles: [ragged] }, () => {}).verify(key), true)
+  assert.deepEqual(readFileSync(ragged, 'utf8').split('\n').map((line) => line.split(' ')[0]), ['web7', 'web8', ''])
+
+  // A file that cannot be written is said, and the connection goes on, as with ssh.
+  const warned: string[] = []
+  const unwritable = hostKeyCheck(new KnownHostsFiles(), { ...policy, userKnownHostsFiles: [join(ragged, 'known_hosts')] }, (text, level) => warned.push(`${level}: ${text}`))
+  assert.equal(unwritable.verify(key), true)
+  assert.match(warned[0] ?? '', /^warn: could not add its host ssh-ed25519 key SHA256:\S+ to .*ragged\/known_hosts \(.*\); it is accepted for this run only$/)
+
+  // A mixed-case name matches its hashed line: an impostor's key is a change, not a new host.
+  const hashedFile = join(dir, 'hashed')
+  writeFileSync(hashedFile, `${hashed('web1.example.com')} ssh-ed25519 ${key.toString('base64')}\n`)
+  const mixed = hostKeyCheck(new KnownHostsFiles(), { ...policy, hostname: 'Web1.Example.com', port: 22, userKnownHostsFiles: [hashedFile] }, () => assert.fail('nothing to add'))
+  assert.equal(mixed.verify(key), true)
+  assert.equal(mixed.verify(impostor), false)
 
   // The global file counts too, and /dev/null takes nothing.
   const global = join(dir, 'global')

@@ -33,7 +33,7 @@ test('a run where every host failed exits 1 even within max_fail, saying so', as
     assert.equal(some.code, 0, some.stderr)
     const all = await run('fail_on=a.invalid,b.invalid,c.invalid,d.invalid', 'max_fail=100%')
     assert.equal(all.code, 1, all.stderr)
-    assert.match(all.stderr, /^error: every host the run worked on has failed; max_fail=100% carries on past some, not all$/m)
+    assert.match(all.stderr, /^error: every target host has failed; max_fail=100% carries on past some, not all$/m)
     assert.match(all.stderr, /✖ 4 host\(s\) failed:/)
   })
 })

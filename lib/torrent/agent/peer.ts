@@ -101,11 +101,12 @@ async function attachOrLaunch(options: PeerOptions, infoHash: string): Promise<{
 
 /**
  * A peer of this tag still seeding on from an earlier run, of another torrent (the tag packed again
- * since): joining it would hand this run its old payload. It is stopped, and the pid file dropped.
+ * since), or of one not recorded: joining it could hand this run its old payload. It is stopped,
+ * and the pid file dropped.
  */
 export async function withoutStalePeer(existing: PidFile | undefined, infoHash: string): Promise<PidFile | undefined> {
-  const served = existing?.record?.infoHash
-  if (!existing?.isRunning || served === undefined || served === infoHash) return existing
+  // An older agent's peer records no info hash: which torrent it serves is not known, so it goes too.
+  if (!existing?.isRunning || existing.record?.infoHash === infoHash) return existing
   await stopDaemon(existing)
   return undefined
 }
