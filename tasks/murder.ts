@@ -349,6 +349,8 @@ namespace('murder', () => {
     const options = readMurderOptions(argument)
     await onSeederWhateverBudget(seeder, (remote) => refuseWhileSeeding(remote, options.tag, 'removing its files'))
     await cleanTempFiles(options, [seeder, ...peers])
+    // And the controller's copy of the torrent, which create_torrent downloaded.
+    if (!isDryRun()) rmSync(options.torrentPath, { force: true })
   })
 })
 

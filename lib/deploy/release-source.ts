@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { $, ProcessOutput } from 'zx/core'
@@ -36,6 +36,9 @@ export async function prepareReleaseSource(root: string, source: string | undefi
   }
   const workDir = makeWorkDir()
   const tgzPath = join(workDir, 'release.tgz')
+  // Made first with its mode, which tar and git archive keep: uploaded, a new file takes the local
+  // file's mode, and the release (its config, its secrets) must not be readable by a host's other users.
+  writeFileSync(tgzPath, '', { mode: 0o600 })
   try {
     if (path === undefined) return { tgzPath, workDir, ...(await archiveGitTree(root, tgzPath, allowDirty, branch)) }
     await $({ quiet: true, verbose: false, spawn })`tar -czf ${tgzPath} --exclude=.git -C ${path} .`

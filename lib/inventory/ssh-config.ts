@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
+import { ConfigError } from '../errors.ts'
 import SSHConfig from 'ssh-config'
 import type { Host } from './host.ts'
 import type { HostKeyChecking } from '../ssh/known-hosts.ts'
@@ -13,10 +14,14 @@ export interface SshTarget {
   user: string
   identityFiles: string[]
   proxyJump: string | undefined
+  /** ProxyCommand, which murder does not run: a host with one is refused rather than reached directly. */
+  proxyCommand: string | undefined
   /** StrictHostKeyChecking: `ask` (ssh's default, which cannot ask here) counts as `accept-new`. */
   hostKeyChecking: HostKeyChecking
   /** HostKeyAlias: the name known_hosts holds the host's key under, instead of its hostname and port. */
   hostKeyAlias: string | undefined
+  /** HashKnownHosts: a key added to known_hosts names its host hashed (`|1|salt|hash`). */
+  hashKnownHosts: boolean
   /** UserKnownHostsFile (the first takes new keys), then GlobalKnownHostsFile. */
   userKnownHostsFiles: string[]
   globalKnownHostsFiles: string[]
@@ -29,7 +34,7 @@ export class SshConfigFile {
   private readonly config: SSHConfig | undefined
 
   constructor(readonly path: string) {
-    this.config = existsSync(path) ? SSHConfig.parse(readFileSync(path, 'utf8')) : undefined
+    this.config = existsSync(path) ? SSHConfig.parse(withIncludes(path, 0)) : undefined
   }
 
   /** `localUser` is the fallback login, like ssh's. */
@@ -44,9 +49,11 @@ export class SshConfigFile {
       port: host.port ?? Number(asString(option('Port')) ?? 22),
       user: host.user ?? asString(option('User')) ?? localUser,
       identityFiles,
-      proxyJump: asString(option('ProxyJump')),
+      proxyJump: noneIsUnset(asString(option('ProxyJump'))),
+      proxyCommand: asString(option('ProxyCommand')),
       hostKeyChecking: hostKeyChecking(asString(option('StrictHostKeyChecking'))),
       hostKeyAlias: asString(option('HostKeyAlias')),
+      hashKnownHosts: asString(option('HashKnownHosts'))?.toLowerCase() === 'yes',
       userKnownHostsFiles: knownHostsFiles(option('UserKnownHostsFile'), DEFAULT_USER_KNOWN_HOSTS, this.path),
       globalKnownHostsFiles: knownHostsFiles(option('GlobalKnownHostsFile'), DEFAULT_GLOBAL_KNOWN_HOSTS, this.path),
     }
@@ -68,8 +75,45 @@ function knownHostsFiles(value: unknown, fallback: readonly string[], configPath
   return (files.length > 0 ? files : fallback).map((file) => expandHome(file, configPath))
 }
 
+/** ssh's bound on Includes within Includes. */
+const MAX_INCLUDE_DEPTH = 16
+
+/**
+ * The file's text with each `Include` replaced by the files it names, as ssh reads them (the
+ * ssh-config parser keeps the line and reads nothing): relative paths are in ~/.ssh, a `*` or `?`
+ * in the last part of a path picks files in sorted order, and a path that matches nothing adds nothing.
+ */
+function withIncludes(path: string, depth: number): string {
+  if (depth > MAX_INCLUDE_DEPTH) throw new ConfigError(`Include nested more than ${MAX_INCLUDE_DEPTH} deep`, path)
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .map((line) => {
+      const include = /^\s*include\s+(.+?)\s*$/i.exec(line)?.[1]
+      if (include === undefined) return line
+      return include.split(/\s+/).flatMap(includedFiles).map((file) => withIncludes(file, depth + 1)).join('\n')
+    })
+    .join('\n')
+}
+
+function includedFiles(pattern: string): string[] {
+  const path = pattern.startsWith('~/') ? join(homedir(), pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(homedir(), '.ssh', pattern)
+  const name = basename(path)
+  if (!/[*?]/.test(name)) return existsSync(path) ? [path] : []
+  const matcher = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+  try {
+    return readdirSync(dirname(path)).filter((file) => matcher.test(file)).sort().map((file) => join(dirname(path), file))
+  } catch {
+    return []
+  }
+}
+
 export function defaultSshConfigPath(): string {
   return join(homedir(), '.ssh', 'config')
+}
+
+/** `ProxyJump none`: no jump, as in ssh. */
+function noneIsUnset(value: string | undefined): string | undefined {
+  return value?.toLowerCase() === 'none' ? undefined : value
 }
 
 function asString(value: unknown): string | undefined {

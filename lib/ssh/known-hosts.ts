@@ -2,7 +2,7 @@
 // key than the one recorded for it is refused (someone may sit between the controller and it); a
 // host not recorded yet is accepted and recorded (StrictHostKeyChecking accept-new: trust on first
 // use), or refused under `yes`; `no` checks nothing. ssh2, under node-ssh, accepts any key itself.
-import { createHash, createHmac } from 'node:crypto'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 
@@ -56,6 +56,12 @@ export function patternsMatch(patterns: string, name: string): boolean {
     }
   }
   return isMatched
+}
+
+/** A name as HashKnownHosts writes it: `|1|SALT|HASH`, a random salt. */
+function hashedName(name: string): string {
+  const salt = randomBytes(20)
+  return `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`
 }
 
 /** `|1|SALT|HASH`: HMAC-SHA1 of the name keyed with the salt (HashKnownHosts). */
@@ -144,15 +150,16 @@ export class KnownHostsFiles {
    * Appends the key (as `ssh` does with accept-new), making the file's directory if need be, on a
    * line of its own even after a last line without its newline.
    */
-  record(file: string, name: string, key: Buffer): void {
+  record(file: string, name: string, key: Buffer, isHashed = false): void {
     const keyType = keyTypeOf(key)
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
     const text = readText(file)
     const separator = text === '' || text.endsWith('\n') ? '' : '\n'
-    appendFileSync(file, `${separator}${name} ${keyType} ${key.toString('base64')}\n`, { mode: 0o600 })
+    const patterns = isHashed ? hashedName(name) : name
+    appendFileSync(file, `${separator}${patterns} ${keyType} ${key.toString('base64')}\n`, { mode: 0o600 })
     const lines = this.cache.get(file) ?? []
     // Line 0: added by this run.
-    lines.push({ file, line: 0, marker: undefined, patterns: name, keyType, key: key.toString('base64') })
+    lines.push({ file, line: 0, marker: undefined, patterns, keyType, key: key.toString('base64') })
     this.cache.set(file, lines)
   }
 }
@@ -170,6 +177,7 @@ export interface HostKeyPolicy {
   hostname: string
   port: number
   hostKeyAlias?: string | undefined
+  hashKnownHosts?: boolean
   hostKeyChecking: HostKeyChecking
   userKnownHostsFiles: readonly string[]
   globalKnownHostsFiles: readonly string[]
@@ -210,7 +218,7 @@ export function hostKeyCheck(files: KnownHostsFiles, policy: HostKeyPolicy, onSa
       const file = policy.userKnownHostsFiles[0]
       if (file !== undefined && file !== '/dev/null') {
         try {
-          files.record(file, name, key)
+          files.record(file, name, key, policy.hashKnownHosts === true)
           onSaid(`added its host ${offered} to ${file} (first connection; later ones must offer the same)`, 'info')
         } catch (error) {
           // As ssh: a file it cannot write (a read-only ~/.ssh) is said, and the connection goes on.

@@ -324,6 +324,16 @@ export class SshBackend implements Backend {
   private async connect(host: Host): Promise<NodeSSH> {
     const target = this.options.sshConfig.resolve(host, userInfo().username)
     this.options.reporter.emit({ type: 'connect', host: host.name, target: `${target.user}@${target.hostname}:${target.port}` })
+    // A route ssh would take and murder would not: refused, not replaced by a direct connection.
+    if (target.proxyCommand !== undefined && target.proxyCommand.toLowerCase() !== 'none') {
+      throw new ConnectionError(host.name, `ssh_config gives it a ProxyCommand (${target.proxyCommand}), which murder does not run; use ProxyJump (one hop) instead`)
+    }
+    if (target.proxyJump?.includes(',')) {
+      // Each hop is reached through its own ProxyJump, so a chain is written one hop per Host block.
+      const hops = target.proxyJump.split(',')
+      const [last = '', previous = ''] = [hops.at(-1), hops.at(-2)]
+      throw new ConnectionError(host.name, `ssh_config gives it ProxyJump ${target.proxyJump}: murder takes one hop per Host block; write ProxyJump ${last} for it, and ProxyJump ${previous} in ${last}'s block`)
+    }
     const config = this.connectConfig(target)
     const hostKey = hostKeyCheck(this.knownHosts, target, (text, level) => this.options.reporter.emit({ type: 'message', level, host: host.name, text }))
     config.hostVerifier = hostKey.verify

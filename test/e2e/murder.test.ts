@@ -71,6 +71,8 @@ test("Murder's manual flow puts byte-identical files on every peer, .git* left o
   const stillSeeding = hosts.slice(1).filter((host) => agentProcesses(host, 'murder-agent.*peer.*Flow1') !== '')
   assert.ok(stillSeeding.length > 0, 'peers keep seeding after murder:peer returns')
   assert.match(peered.stderr, /murder:peer 8\/8 hosts done/)
+  // The payload may hold secrets: the SSH user's alone, on the seeder and on the peers.
+  for (const host of [seeder, hosts[1] ?? '']) assert.equal(readOnHost(host, 'stat -c %a /tmp/Flow1.tgz').trim(), '600', host)
   // Peering again while they seed on joins them: their totals are not passed off as this run's.
   const rerun = await deploy('murder:peer', 'tag=Flow1', 'destination_path=/srv/out', 'unsafe_please_delete=1', 'peer_seed_seconds=8')
   expectOk(rerun, 'peer again while the last run seeds on')

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { Inventory } from '../../lib/inventory/inventory.ts'
 import { applyFilter, validateFilter } from '../../lib/inventory/filter.ts'
 import { SshConfigFile } from '../../lib/inventory/ssh-config.ts'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { SshBackend } from '../../lib/ssh/ssh-backend.ts'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -134,4 +135,31 @@ test("ssh_config's host key options are read as ssh reads them", () => {
     userKnownHostsFiles: [join(homedir(), '.ssh/known_hosts'), join(homedir(), '.ssh/known_hosts2')],
     globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
   })
+})
+
+test('ssh_config Include is followed as ssh follows it; ProxyCommand and ProxyJump none are read', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ssh-include-'))
+  mkdirSync(join(dir, 'config.d'))
+  writeFileSync(join(dir, 'config.d', '10-bastion.conf'), 'Host h02\n  ProxyJump h01\n')
+  writeFileSync(join(dir, 'config.d', '20-cmd.conf'), 'Host h03\n  ProxyCommand nc %h %p\n')
+  writeFileSync(join(dir, 'config.d', 'README'), 'Host h02\n  User nobody-reads-this\n')
+  writeFileSync(join(dir, 'main'), `Include ${join(dir, 'config.d')}/*.conf ${join(dir, 'missing')}\nHost h04\n  ProxyJump none\nHost *\n  User deploy\n`)
+  const config = new SshConfigFile(join(dir, 'main'))
+  const target = (name: string) => config.resolve({ name, hostname: name, user: undefined, port: undefined }, 'me')
+  assert.deepEqual([target('h02').proxyJump, target('h02').user], ['h01', 'deploy'])
+  assert.equal(target('h03').proxyCommand, 'nc %h %p')
+  assert.equal(target('h04').proxyJump, undefined)
+  // An Include that includes itself ends, with the file named.
+  writeFileSync(join(dir, 'loop'), `Include ${join(dir, 'loop')}\n`)
+  assert.throws(() => new SshConfigFile(join(dir, 'loop')), { name: 'ConfigError', message: `${join(dir, 'loop')}: Include nested more than 16 deep` })
+})
+
+test('a host ssh would reach through a ProxyCommand, or through several hops in one ProxyJump, is refused, not reached directly', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ssh-proxy-'))
+  writeFileSync(join(dir, 'config'), 'Host viacmd\n  HostName 127.0.0.1\n  ProxyCommand nc %h %p\nHost viahops\n  HostName 127.0.0.1\n  ProxyJump a,b,c\n')
+  const backend = new SshBackend({ sshConfig: new SshConfigFile(join(dir, 'config')), connectTimeoutMs: 1000, reporter: { emit: () => {} }, isShellPersistent: false, transferConcurrency: 1 })
+  const host = (name: string) => ({ name, hostname: name, user: 'deploy', port: undefined, roles: new Set<string>(), properties: {} })
+  await assert.rejects(backend.exec(host('viacmd'), 'true', {}), { message: 'viacmd: ssh_config gives it a ProxyCommand (nc %h %p), which murder does not run; use ProxyJump (one hop) instead' })
+  await assert.rejects(backend.exec(host('viahops'), 'true', {}), { message: "viahops: ssh_config gives it ProxyJump a,b,c: murder takes one hop per Host block; write ProxyJump c for it, and ProxyJump b in c's block" })
+  await backend.close()
 })

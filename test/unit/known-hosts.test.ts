@@ -110,6 +110,13 @@ test('accept-new records a new key and then holds the host to it; yes refuses a 
   assert.equal(mixed.verify(key), true)
   assert.equal(mixed.verify(impostor), false)
 
+  // HashKnownHosts: the added line names its host hashed, and matches it.
+  const hashedAdded = join(dir, 'hashed-added')
+  assert.equal(hostKeyCheck(new KnownHostsFiles(), { ...policy, userKnownHostsFiles: [hashedAdded], hashKnownHosts: true }, () => {}).verify(key), true)
+  const [added] = parseKnownHosts(readFileSync(hashedAdded, 'utf8'), hashedAdded)
+  assert.match(added?.patterns ?? '', /^\|1\|[A-Za-z0-9+/=]+\|[A-Za-z0-9+/=]+$/)
+  assert.equal(patternsMatch(added?.patterns ?? '', '[web1]:2222'), true)
+
   // The global file counts too, and /dev/null takes nothing.
   const global = join(dir, 'global')
   writeFileSync(global, `web5 ssh-ed25519 ${key.toString('base64')}\n`)

@@ -88,6 +88,17 @@ test('a torrent that is not whitelisted is refused with the fix in the message',
   assert.equal(body.toString(), `d14:failure reason${UNKNOWN_TORRENT.length}:${UNKNOWN_TORRENT}e`)
 })
 
+test('a scrape of every torrent is refused: the info hashes it would list are what a stranger needs to join', async () => {
+  await get(announce({ peer: 31, port: 7031, ip: '10.3.0.1', event: 'started' }))
+  for (const path of ['/scrape', '/scrape?x=1']) {
+    const body = (await get(path)).toString('latin1')
+    assert.equal(body, 'd14:failure reason48:scrape one torrent at a time: give its info_hashe', path)
+    assert.ok(!body.includes(Buffer.from(KNOWN, 'hex').toString('latin1')), path)
+  }
+  // One named by its info hash is answered.
+  assert.match((await get(`/scrape?info_hash=${escapeHex(KNOWN)}`)).toString('latin1'), /^d5:filesd20:/)
+})
+
 test('malformed announces get a failure reason and the tracker keeps serving', async () => {
   const bad = [
     '/announce?info_hash=short&peer_id=x&port=1',

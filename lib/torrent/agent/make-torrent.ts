@@ -2,7 +2,7 @@
 // into the payload, then writes its torrent. Files are written under a temporary name and renamed,
 // so a crash never leaves a torrent that describes a half-written payload.
 import { spawn } from 'node:child_process'
-import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, relative } from 'node:path'
 import { AGENT_VERSION, type AgentEvent } from '../protocol.ts'
 import { AgentError } from './errors.ts'
@@ -74,15 +74,21 @@ async function copyPayload(source: string, tgz: string): Promise<void> {
   const partial = partialName(tgz)
   try {
     await copyFile(source, partial)
+    await chmod(partial, PAYLOAD_MODE)
     await rename(partial, tgz)
   } finally {
     await rm(partial, { force: true })
   }
 }
 
+/** The payload may hold secrets (a release's config): the SSH user's alone on a host others share. */
+const PAYLOAD_MODE = 0o600
+
 async function packDirectory(source: string, tgz: string): Promise<void> {
   const partial = partialName(tgz)
   try {
+    // Made first with its mode: tar keeps an existing file's.
+    await writeFile(partial, '', { mode: PAYLOAD_MODE })
     await run('tar', ['-czf', partial, '--exclude=.git*', '-C', source, '.'])
     await rename(partial, tgz)
   } finally {

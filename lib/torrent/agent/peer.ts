@@ -3,7 +3,7 @@
 // `failed`. Re-running while the daemon of that tag is alive attaches to it instead of starting a
 // second one; `peer --follow` only attaches, never starts one. The payload path doubles as
 // webtorrent's store, so a re-run after a crash verifies the pieces on disk and fetches the rest.
-import { mkdir, readFile, stat, truncate } from 'node:fs/promises'
+import { chmod, mkdir, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { parseEvent, type AgentEvent, type TransferCounters } from '../protocol.ts'
 import { followEvents, hasArguments, launchDaemon, lastLogLine, describeLostDaemon, type DaemonRuntime } from './daemon.ts'
@@ -222,10 +222,16 @@ function checkPayloadName(payload: string, meta: TorrentMeta): void {
   }
 }
 
-/** A longer file left by another transfer would fail the whole-file SHA-256: cut it to size. */
+/**
+ * A longer file left by another transfer would fail the whole-file SHA-256: cut it to size. The
+ * payload (a release, with whatever secrets it holds) is the SSH user's alone, 0600, on a host
+ * other users share.
+ */
 async function preparePayload(payload: string, meta: TorrentMeta): Promise<void> {
   await mkdir(dirname(payload), { recursive: true })
   const info = await stat(payload).catch(() => undefined)
   if (info && !info.isFile()) throw new AgentError(`payload path ${payload} exists and is not a file; remove it or use another temp_path.`)
   if (info && info.size > meta.sizeBytes) await truncate(payload, meta.sizeBytes)
+  if (info) await chmod(payload, 0o600)
+  else await writeFile(payload, '', { mode: 0o600, flag: 'a' })
 }

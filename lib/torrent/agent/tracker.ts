@@ -81,6 +81,12 @@ export class MurderTracker extends Server {
   // trustProxy reads the client address from X-Forwarded-For; we set it ourselves from `ip=` (or
   // the socket), so a header sent by the client is never believed.
   override onHttpRequest(request: IncomingMessage, response: ServerResponse, options: { trustProxy?: boolean } = {}): void {
+    // A scrape naming no torrent lists every one the tracker serves: their info hashes are what
+    // a stranger on the network needs to join a swarm, so only a scrape naming its own is answered.
+    if (isScrapeOfAll(request.url)) {
+      response.end(bencodedFailure('scrape one torrent at a time: give its info_hash'))
+      return
+    }
     const socketIp = plainIp(request.socket.remoteAddress ?? '')
     request.headers['x-forwarded-for'] = readAnnouncedIp(request.url) ?? socketIp
     super.onHttpRequest(request, response, { ...options, trustProxy: true })
@@ -91,6 +97,16 @@ export class MurderTracker extends Server {
     this.torrents[infoHash] = swarm
     process.nextTick(() => callback(null, swarm))
   }
+}
+
+function isScrapeOfAll(url: string | undefined): boolean {
+  const { pathname, searchParams } = new URL(url ?? '/', 'http://tracker')
+  return pathname === '/scrape' && !searchParams.has('info_hash')
+}
+
+/** A tracker's failure answer (BEP 3): a bencoded dictionary with `failure reason`. */
+function bencodedFailure(reason: string): string {
+  return `d14:failure reason${Buffer.byteLength(reason)}:${reason}e`
 }
 
 async function isWhitelisted(directory: string, infoHash: string): Promise<boolean> {
