@@ -16,6 +16,11 @@ export interface OutputHandlers {
   stdin?: Readable
   /** Not stopped by the first Ctrl-C: it has its own way to stop (a murder agent told `stop`). */
   survivesInterrupt?: boolean
+  /**
+   * Called once the host is reached (its host key checked) and the command is about to start: a
+   * command shown before then, and refused with its connection, would read as run in a log.
+   */
+  onReached?: () => void
 }
 
 /** How commands reach a host: real SSH, or the dry-run printer. */

@@ -1,8 +1,10 @@
-import type { Backend, ExecResult } from './backend.ts'
+import type { Backend, ExecResult, OutputHandlers } from './backend.ts'
+import type { Host } from '../inventory/host.ts'
 
 /** Connects to nothing: commands and transfers are only reported (by the host context), every `test` passes. */
 export class DryRunBackend implements Backend {
-  async exec(): Promise<ExecResult> {
+  async exec(_host: Host, _command: string, handlers: OutputHandlers): Promise<ExecResult> {
+    handlers.onReached?.()
     return { code: 0, stdout: '', stderr: '' }
   }
 

@@ -150,7 +150,7 @@ export class HostContext {
   private async runText(text: string, options: RunOptions): Promise<CommandResult> {
     const hostName = this.host.name
     const started = Date.now()
-    this.reporter.emit({ type: 'command', host: hostName, command: text, ...(options.quiet ? { quiet: true as const } : {}) })
+    const showCommand = () => this.reporter.emit({ type: 'command', host: hostName, command: text, ...(options.quiet ? { quiet: true as const } : {}) })
     const stderrLines: string[] = []
     const toLine = (stream: 'stdout' | 'stderr') => (line: string) => {
       if (stream === 'stderr') {
@@ -167,6 +167,7 @@ export class HostContext {
       onStderr: (chunk) => stderr.push(chunk),
       ...(options.stdin ? { stdin: options.stdin } : {}),
       ...(options.survivesInterrupt ? { survivesInterrupt: true } : {}),
+      onReached: showCommand,
     })
     stdout.end()
     stderr.end()

@@ -86,6 +86,7 @@ export class SshBackend implements Backend {
     // Before the connection: a command begun before Ctrl-C whose connection was still opening is stopped too.
     const interrupt = new CommandInterrupt(handlers.survivesInterrupt !== true, this.interruptible, () => this.interruptions)
     const ssh = await this.connection(host)
+    handlers.onReached?.()
     const isFirst = !this.hasRunCommand.has(ssh)
     this.hasRunCommand.add(ssh)
     try {

@@ -388,6 +388,8 @@ test('host keys: a new host is recorded in known_hosts, a changed key refused be
     const strict = await runCli(['strict', 'probe:mark', `HOSTS=${first}`], { cwd: project })
     assert.equal(strict.code, 1, strict.stderr)
     assert.match(strict.stderr, new RegExp(`${first}: its host ssh-ed25519 key SHA256:\\S+ is in no known_hosts file and StrictHostKeyChecking is yes`))
+    // The command it would have run is not shown as if it had: only what reached a host is.
+    assert.doesNotMatch(strict.stderr, new RegExp(`^  ${first} \\$ `, 'm'))
     assert.equal(existsSync(knownHosts), false, 'yes records nothing')
   } finally {
     rmSync(dir, { recursive: true, force: true })
