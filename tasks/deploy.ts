@@ -510,7 +510,7 @@ async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], 
   const remoteTgz = archivePath()
   await on(hosts, async (remote) => {
     await remote.run(['mkdir', '-p', readTmpDir(fetch), target.incoming])
-    await remote.upload(release.tgzPath, remoteTgz)
+    await remote.upload(release.tgzPath, remoteTgz, { mode: 0o600 })
     await remote.run(chain([['tar', '-xzf', remoteTgz, '-C', target.incoming], ['mv', target.incoming, target.release], ['rm', '-f', remoteTgz]]))
   })
 }

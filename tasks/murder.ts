@@ -929,7 +929,7 @@ async function makeTorrentHere(options: MurderOptions, tgzPath: string): Promise
  */
 async function uploadToSeeder(seeder: Host, tgzPath: string, payloadPath: string, sha256: string): Promise<void> {
   await onSeederWhateverBudget(seeder, async (remote) => {
-    await remote.upload(tgzPath, payloadPath)
+    await remote.upload(tgzPath, payloadPath, { mode: 0o600 })
     const found = (await remote.capture(['sha256sum', payloadPath])).split(' ')[0]
     if (!isDryRun() && found !== sha256) throw new DeployError(`${remote.host.name}: the release arrived as ${payloadPath} with sha256 ${found}, not ${sha256}; deploy again.`, { exitCode: 1 })
   })

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { ConfigError } from '../errors.ts'
@@ -43,17 +43,21 @@ export class SshConfigFile {
     // Keywords are case-insensitive, as in ssh; the first value given wins.
     const option = (keyword: string): unknown => Object.entries(computed).find(([key]) => key.toLowerCase() === keyword.toLowerCase())?.[1]
     const identityFiles = asList(option('IdentityFile')).map((file) => expandHome(file, this.path))
+    // ProxyJump and ProxyCommand: as in ssh, whichever the file gives first is the one that counts.
+    const keys = Object.keys(computed).map((key) => key.toLowerCase())
+    const isJumpFirst = !keys.includes('proxycommand') || (keys.includes('proxyjump') && keys.indexOf('proxyjump') < keys.indexOf('proxycommand'))
+    const proxyCommand = isJumpFirst ? undefined : noneIsUnset(asString(option('ProxyCommand')))
     return {
       name: host.name,
       hostname: asString(option('HostName')) ?? host.hostname,
       port: host.port ?? Number(asString(option('Port')) ?? 22),
       user: host.user ?? asString(option('User')) ?? localUser,
       identityFiles,
-      proxyJump: noneIsUnset(asString(option('ProxyJump'))),
-      proxyCommand: asString(option('ProxyCommand')),
+      proxyJump: isJumpFirst ? noneIsUnset(asString(option('ProxyJump'))) : undefined,
+      proxyCommand,
       hostKeyChecking: hostKeyChecking(asString(option('StrictHostKeyChecking'))),
       hostKeyAlias: asString(option('HostKeyAlias')),
-      hashKnownHosts: asString(option('HashKnownHosts'))?.toLowerCase() === 'yes',
+      hashKnownHosts: ['yes', 'true'].includes(asString(option('HashKnownHosts'))?.toLowerCase() ?? ''),
       userKnownHostsFiles: knownHostsFiles(option('UserKnownHostsFile'), DEFAULT_USER_KNOWN_HOSTS, this.path),
       globalKnownHostsFiles: knownHostsFiles(option('GlobalKnownHostsFile'), DEFAULT_GLOBAL_KNOWN_HOSTS, this.path),
     }
@@ -81,30 +85,63 @@ const MAX_INCLUDE_DEPTH = 16
 /**
  * The file's text with each `Include` replaced by the files it names, as ssh reads them (the
  * ssh-config parser keeps the line and reads nothing): relative paths are in ~/.ssh, a `*` or `?`
- * in the last part of a path picks files in sorted order, and a path that matches nothing adds nothing.
+ * in the last part of a path picks the files (not dotfiles) in sorted order, and a path that
+ * matches nothing adds nothing. Only an Include before the file's first `Host` or `Match` is
+ * taken: inside a block ssh includes conditionally, which pasted text cannot say.
  */
 function withIncludes(path: string, depth: number): string {
   if (depth > MAX_INCLUDE_DEPTH) throw new ConfigError(`Include nested more than ${MAX_INCLUDE_DEPTH} deep`, path)
-  return readFileSync(path, 'utf8')
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read it: ${(error as Error).message}`, path)
+  }
+  let isInBlock = false
+  return text
     .split('\n')
-    .map((line) => {
-      const include = /^\s*include\s+(.+?)\s*$/i.exec(line)?.[1]
+    .map((line, index) => {
+      if (/^\s*(host|match)[\s=]/i.test(line)) isInBlock = true
+      const include = /^\s*include(?:\s*=\s*|\s+)(.*)$/i.exec(line)?.[1]
       if (include === undefined) return line
-      return include.split(/\s+/).flatMap(includedFiles).map((file) => withIncludes(file, depth + 1)).join('\n')
+      const at = `${path}:${index + 1}`
+      if (isInBlock) throw new ConfigError('an Include inside a Host or Match block is not supported; move it above the first Host line', at)
+      return includeArguments(include).flatMap((pattern) => includedFiles(pattern, at)).map((file) => withIncludes(file, depth + 1)).join('\n')
     })
     .join('\n')
 }
 
-function includedFiles(pattern: string): string[] {
+/** An Include line's paths: words, or quoted with spaces in them, up to a `#` comment. */
+function includeArguments(text: string): string[] {
+  const words: string[] = []
+  for (const match of text.matchAll(/"([^"]*)"|(\S+)/g)) {
+    const word = match[1] ?? match[2] ?? ''
+    if (match[2]?.startsWith('#')) break
+    words.push(word)
+  }
+  return words
+}
+
+function includedFiles(pattern: string, at: string): string[] {
   const path = pattern.startsWith('~/') ? join(homedir(), pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(homedir(), '.ssh', pattern)
   const name = basename(path)
-  if (!/[*?]/.test(name)) return existsSync(path) ? [path] : []
+  if (/[*?[]/.test(dirname(path))) throw new ConfigError(`Include ${pattern}: a wildcard is supported in the last part of the path only`, at)
+  const isRegularFile = (file: string) => {
+    try {
+      return statSync(file).isFile()
+    } catch {
+      return false
+    }
+  }
+  if (!/[*?]/.test(name)) return isRegularFile(path) ? [path] : []
   const matcher = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+  let names: string[]
   try {
-    return readdirSync(dirname(path)).filter((file) => matcher.test(file)).sort().map((file) => join(dirname(path), file))
+    names = readdirSync(dirname(path))
   } catch {
     return []
   }
+  return names.filter((file) => !file.startsWith('.') && matcher.test(file)).sort().map((file) => join(dirname(path), file)).filter(isRegularFile)
 }
 
 export function defaultSshConfigPath(): string {

@@ -27,7 +27,8 @@ export interface OutputHandlers {
 export interface Backend {
   exec(host: Host, command: string, handlers: OutputHandlers): Promise<ExecResult>
   /** Remote paths as the user wrote them: `~/x` is in the login directory. */
-  upload(host: Host, source: string | Buffer, remotePath: string): Promise<void>
+  /** `mode`: the file's permission bits, set before any byte is written (else a new file takes the local file's). */
+  upload(host: Host, source: string | Buffer, remotePath: string, mode?: number): Promise<void>
   download(host: Host, remotePath: string, localPath: string): Promise<void>
   /**
    * The first Ctrl-C: sends SIGTERM to the process group of every command running now (but those

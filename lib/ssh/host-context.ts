@@ -4,11 +4,19 @@ import { statSync } from 'node:fs'
 import { basename, join, posix } from 'node:path'
 import { buildCommand, wordOf, type CommandInput, type CommandScope } from './command.ts'
 import { inDirectory, quotePath } from './remote-path.ts'
-import { DeployError, RemoteCommandError, UsageError } from '../errors.ts'
+import { DeployError, RemoteCommandError, UsageError, describeValue } from '../errors.ts'
 import type { Backend } from './backend.ts'
 import type { Host } from '../inventory/host.ts'
 import type { Reporter } from '../report/events.ts'
 import { LineSplitter } from '../report/line-splitter.ts'
+
+export interface UploadOptions {
+  /**
+   * The remote file's permission bits (Fabric's `put(mode=)`), set as it is opened, before any byte
+   * is written, whether it is new or replaced (`0o600` for a secret).
+   */
+  mode?: number
+}
 
 export interface RunOptions {
   /** Do not stream output lines (they are still returned). */
@@ -107,8 +115,12 @@ export class HostContext {
    * Uploads a local file or a buffer; missing remote directories are made. A remote path ending
    * in `/` is a directory the file goes into, under its own name (scp's way).
    */
-  async upload(source: string | Buffer, remotePath: string): Promise<void> {
+  async upload(source: string | Buffer, remotePath: string, options: UploadOptions = {}): Promise<void> {
     const started = Date.now()
+    const mode = options.mode
+    if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777)) {
+      throw new UsageError(`upload: mode must be a permission number such as 0o600, got ${describeValue(mode)}`)
+    }
     const what = typeof source === 'string' ? source : `(${source.length} bytes)`
     let target = this.resolvePath(wordOf(remotePath, 'upload: the remote path'))
     if (target.endsWith('/')) {
@@ -116,7 +128,7 @@ export class HostContext {
       target += basename(source)
     }
     this.reporter.emit({ type: 'command', host: this.host.name, command: `upload ${what} → ${target}` })
-    await this.backend.upload(this.host, source, target)
+    await this.backend.upload(this.host, source, target, mode)
     this.reporter.emit({
       type: 'command-end',
       host: this.host.name,

@@ -185,7 +185,7 @@ export class SshBackend implements Backend {
     return result
   }
 
-  async upload(host: Host, source: string | Buffer, remotePath: string): Promise<void> {
+  async upload(host: Host, source: string | Buffer, remotePath: string, mode?: number): Promise<void> {
     if (typeof source === 'string') checkLocalFile(host, source)
     const path = sftpPath(remotePath)
     const advice = typeof source === 'string' ? 'name the file in it, or end the path with / to upload under the local name' : 'name the file in it'
@@ -195,16 +195,24 @@ export class SshBackend implements Backend {
         if (typeof source === 'string') {
           // A new file gets the local file's permission bits (an uploaded script stays executable,
           // as with Fabric's put); a file it replaces keeps its own (a 0640 secret stays so), as a download does.
+          // A mode given is set on the open file before its first byte (ssh2's fastPut fchmods it).
+          if (mode !== undefined) return ssh.putFile(source, path, sftp, { concurrency: 16, mode })
           const isNew = await new Promise<boolean>((resolve) => sftp.stat(path, (error: Error | null | undefined) => resolve(error !== null && error !== undefined)))
           await ssh.putFile(source, path, sftp, { concurrency: 16 })
           if (!isNew) return
-          const mode = statSync(source).mode & 0o777
-          return new Promise<void>((resolve) => sftp.chmod(path, mode, (error: Error | null | undefined) => {
-            if (error) this.options.reporter.emit({ type: 'message', level: 'warn', host: host.name, text: `upload to ${remotePath}: its mode could not be set to ${mode.toString(8)} (${error.message})` })
+          const localMode = statSync(source).mode & 0o777
+          return new Promise<void>((resolve) => sftp.chmod(path, localMode, (error: Error | null | undefined) => {
+            if (error) this.options.reporter.emit({ type: 'message', level: 'warn', host: host.name, text: `upload to ${remotePath}: its mode could not be set to ${localMode.toString(8)} (${error.message})` })
             resolve()
           }))
         }
-        const write = () => new Promise<void>((resolve, reject) => sftp.writeFile(path, source, (error: Error | null | undefined) => (error ? reject(error) : resolve())))
+        const write = () =>
+          new Promise<void>((resolve, reject) => {
+            const done = (error: Error | null | undefined) => (error ? reject(error) : resolve())
+            if (mode === undefined) return sftp.writeFile(path, source, done)
+            // Created with the mode; one replaced gets it before its bytes change.
+            sftp.chmod(path, mode, () => sftp.writeFile(path, source, { mode }, done))
+          })
         try {
           await write()
         } catch (error) {
@@ -313,20 +321,21 @@ export class SshBackend implements Backend {
     await Promise.allSettled(pending.map(async (connection) => (await connection).dispose()))
   }
 
-  private connection(host: Host): Promise<NodeSSH> {
+  /** @param via - the hosts whose ProxyJump leads here, nearest last (a loop among them is refused) */
+  private connection(host: Host, via: readonly string[] = []): Promise<NodeSSH> {
     let connection = this.connections.get(host.name)
     if (!connection) {
-      connection = this.connect(host)
+      connection = this.connect(host, via)
       this.connections.set(host.name, connection)
     }
     return connection
   }
 
-  private async connect(host: Host): Promise<NodeSSH> {
+  private async connect(host: Host, via: readonly string[]): Promise<NodeSSH> {
     const target = this.options.sshConfig.resolve(host, userInfo().username)
     this.options.reporter.emit({ type: 'connect', host: host.name, target: `${target.user}@${target.hostname}:${target.port}` })
     // A route ssh would take and murder would not: refused, not replaced by a direct connection.
-    if (target.proxyCommand !== undefined && target.proxyCommand.toLowerCase() !== 'none') {
+    if (target.proxyCommand !== undefined) {
       throw new ConnectionError(host.name, `ssh_config gives it a ProxyCommand (${target.proxyCommand}), which murder does not run; use ProxyJump (one hop) instead`)
     }
     if (target.proxyJump?.includes(',')) {
@@ -339,7 +348,7 @@ export class SshBackend implements Backend {
     const hostKey = hostKeyCheck(this.knownHosts, target, (text, level) => this.options.reporter.emit({ type: 'message', level, host: host.name, text }))
     config.hostVerifier = hostKey.verify
     if (hostKey.algorithms) config.algorithms = { ...config.algorithms, serverHostKey: hostKey.algorithms }
-    if (target.proxyJump !== undefined) config.sock = await this.jump(host, target)
+    if (target.proxyJump !== undefined) config.sock = await this.jump(host, target, via)
     // Loaded on the first connection: -T, --dry-run and -V never pay for ssh2 (about 90 ms).
     const { NodeSSH } = await import('node-ssh')
     const ssh = new NodeSSH()
@@ -396,9 +405,11 @@ export class SshBackend implements Backend {
   }
 
   // ProxyJump: one hop, through a pooled connection to the jump host.
-  private async jump(host: Host, target: SshTarget): Promise<NonNullable<Config['sock']>> {
+  private async jump(host: Host, target: SshTarget, before: readonly string[]): Promise<NonNullable<Config['sock']>> {
     const jump = parseHost(target.proxyJump ?? '')
-    const via = await this.connection({ ...jump, hostname: jump.name, user: jump.user, port: jump.port, roles: new Set(), properties: {} })
+    const chain = [...before, host.name]
+    if (chain.includes(jump.name)) throw new ConnectionError(host.name, `ProxyJump goes round in a loop (${[...chain, jump.name].join(' → ')}); fix ssh_config`)
+    const via = await this.connection({ ...jump, hostname: jump.name, user: jump.user, port: jump.port, roles: new Set(), properties: {} }, chain)
     try {
       return await via.forwardOut('127.0.0.1', 0, target.hostname, target.port)
     } catch (error) {

@@ -226,6 +226,16 @@ test('multi-byte characters split across SSH packets come back whole, on exec ch
   }
 })
 
+test("upload's mode is set on a new file and on one it replaces", async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'murder-mode-')), 'secret')
+  const result = await runCli(['farm', 'probe:secret', `out=${out}`], { cwd: project })
+  assert.equal(result.code, 0, result.stderr)
+  for (const host of hosts) {
+    assert.equal(readOnHost(host, 'stat -c "%a %s" /tmp/secret-a /tmp/secret-b'), '600 7\n600 12\n', host)
+    assert.equal(readOnHost(host, 'cat /tmp/secret-a'), 's3cret\n', host)
+  }
+})
+
 test('a task invoked twice runs once', async () => {
   const result = await runCli(['farm', 'probe:twice'], { cwd: project })
   assert.equal(result.code, 0, result.stderr)

@@ -143,23 +143,38 @@ test('ssh_config Include is followed as ssh follows it; ProxyCommand and ProxyJu
   writeFileSync(join(dir, 'config.d', '10-bastion.conf'), 'Host h02\n  ProxyJump h01\n')
   writeFileSync(join(dir, 'config.d', '20-cmd.conf'), 'Host h03\n  ProxyCommand nc %h %p\n')
   writeFileSync(join(dir, 'config.d', 'README'), 'Host h02\n  User nobody-reads-this\n')
-  writeFileSync(join(dir, 'main'), `Include ${join(dir, 'config.d')}/*.conf ${join(dir, 'missing')}\nHost h04\n  ProxyJump none\nHost *\n  User deploy\n`)
+  writeFileSync(join(dir, 'main'), `Include ${join(dir, 'config.d')}/*.conf ${join(dir, 'missing')}\nHost h04\n  ProxyJump none\nHost h05\n  ProxyCommand none\n  ProxyJump h01\nHost h06\n  ProxyJump h01\nHost *\n  User deploy\n  ProxyCommand nc %h %p\n`)
   const config = new SshConfigFile(join(dir, 'main'))
   const target = (name: string) => config.resolve({ name, hostname: name, user: undefined, port: undefined }, 'me')
   assert.deepEqual([target('h02').proxyJump, target('h02').user], ['h01', 'deploy'])
   assert.equal(target('h03').proxyCommand, 'nc %h %p')
-  assert.equal(target('h04').proxyJump, undefined)
+  assert.deepEqual([target('h04').proxyJump, target('h04').proxyCommand], [undefined, undefined])
+  // Whichever of ProxyCommand and ProxyJump comes first counts, as in ssh; `none` is none.
+  assert.deepEqual([target('h05').proxyJump, target('h05').proxyCommand], [undefined, undefined])
+  assert.deepEqual([target('h06').proxyJump, target('h06').proxyCommand], ['h01', undefined])
+  assert.deepEqual([target('h07').proxyJump, target('h07').proxyCommand], [undefined, 'nc %h %p'])
+  // Quoted paths with spaces, a trailing comment, `Include=`; dotfiles and directories are not matched.
+  mkdirSync(join(dir, 'with space'))
+  writeFileSync(join(dir, 'with space', 'a.conf'), 'Host q1\n  User quoted\n')
+  writeFileSync(join(dir, 'with space', '.hidden.conf'), 'Host q1\n  User hidden\n')
+  mkdirSync(join(dir, 'with space', 'dir.conf'))
+  writeFileSync(join(dir, 'quoted'), `Include="${join(dir, 'with space')}/*.conf" # the team's hosts\n`)
+  assert.equal(new SshConfigFile(join(dir, 'quoted')).resolve({ name: 'q1', hostname: 'q1', user: undefined, port: undefined }, 'me').user, 'quoted')
+  // Inside a block ssh includes conditionally: refused, naming the line, rather than applied to every host.
+  writeFileSync(join(dir, 'scoped'), `Host web\n  Include ${join(dir, 'with space', 'a.conf')}\n`)
+  assert.throws(() => new SshConfigFile(join(dir, 'scoped')), { name: 'ConfigError', message: `${join(dir, 'scoped')}:2: an Include inside a Host or Match block is not supported; move it above the first Host line` })
   // An Include that includes itself ends, with the file named.
   writeFileSync(join(dir, 'loop'), `Include ${join(dir, 'loop')}\n`)
   assert.throws(() => new SshConfigFile(join(dir, 'loop')), { name: 'ConfigError', message: `${join(dir, 'loop')}: Include nested more than 16 deep` })
 })
 
-test('a host ssh would reach through a ProxyCommand, or through several hops in one ProxyJump, is refused, not reached directly', async () => {
+test('a host ssh would reach through a ProxyCommand, through several hops in one ProxyJump, or round a ProxyJump loop, is refused, not reached directly', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ssh-proxy-'))
-  writeFileSync(join(dir, 'config'), 'Host viacmd\n  HostName 127.0.0.1\n  ProxyCommand nc %h %p\nHost viahops\n  HostName 127.0.0.1\n  ProxyJump a,b,c\n')
+  writeFileSync(join(dir, 'config'), 'Host viacmd\n  HostName 127.0.0.1\n  ProxyCommand nc %h %p\nHost viahops\n  HostName 127.0.0.1\n  ProxyJump a,b,c\nHost loopa\n  ProxyJump loopb\nHost loopb\n  ProxyJump loopa\n')
   const backend = new SshBackend({ sshConfig: new SshConfigFile(join(dir, 'config')), connectTimeoutMs: 1000, reporter: { emit: () => {} }, isShellPersistent: false, transferConcurrency: 1 })
   const host = (name: string) => ({ name, hostname: name, user: 'deploy', port: undefined, roles: new Set<string>(), properties: {} })
   await assert.rejects(backend.exec(host('viacmd'), 'true', {}), { message: 'viacmd: ssh_config gives it a ProxyCommand (nc %h %p), which murder does not run; use ProxyJump (one hop) instead' })
   await assert.rejects(backend.exec(host('viahops'), 'true', {}), { message: "viahops: ssh_config gives it ProxyJump a,b,c: murder takes one hop per Host block; write ProxyJump c for it, and ProxyJump b in c's block" })
+  await assert.rejects(backend.exec(host('loopa'), 'true', {}), { message: 'loopb: ProxyJump goes round in a loop (loopa → loopb → loopa); fix ssh_config' })
   await backend.close()
 })

@@ -2,7 +2,9 @@
 // into the payload, then writes its torrent. Files are written under a temporary name and renamed,
 // so a crash never leaves a torrent that describes a half-written payload.
 import { spawn } from 'node:child_process'
-import { chmod, copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
 import { basename, dirname, relative } from 'node:path'
 import { AGENT_VERSION, type AgentEvent } from '../protocol.ts'
 import { AgentError } from './errors.ts'
@@ -73,8 +75,8 @@ async function copyPayload(source: string, tgz: string): Promise<void> {
   if (source === tgz) return
   const partial = partialName(tgz)
   try {
-    await copyFile(source, partial)
-    await chmod(partial, PAYLOAD_MODE)
+    // Into a file made with its mode (copyFile would give the copy the source's): never readable by others.
+    await pipeline(createReadStream(source), createWriteStream(partial, { flags: 'wx', mode: PAYLOAD_MODE }))
     await rename(partial, tgz)
   } finally {
     await rm(partial, { force: true })
@@ -87,8 +89,8 @@ const PAYLOAD_MODE = 0o600
 async function packDirectory(source: string, tgz: string): Promise<void> {
   const partial = partialName(tgz)
   try {
-    // Made first with its mode: tar keeps an existing file's.
-    await writeFile(partial, '', { mode: PAYLOAD_MODE })
+    // Made first with its mode, and only by us (`wx`): tar keeps an existing file's.
+    await writeFile(partial, '', { mode: PAYLOAD_MODE, flag: 'wx' })
     await run('tar', ['-czf', partial, '--exclude=.git*', '-C', source, '.'])
     await rename(partial, tgz)
   } finally {

@@ -81,15 +81,20 @@ export class MurderTracker extends Server {
   // trustProxy reads the client address from X-Forwarded-For; we set it ourselves from `ip=` (or
   // the socket), so a header sent by the client is never believed.
   override onHttpRequest(request: IncomingMessage, response: ServerResponse, options: { trustProxy?: boolean } = {}): void {
-    // A scrape naming no torrent lists every one the tracker serves: their info hashes are what
-    // a stranger on the network needs to join a swarm, so only a scrape naming its own is answered.
-    if (isScrapeOfAll(request.url)) {
-      response.end(bencodedFailure('scrape one torrent at a time: give its info_hash'))
-      return
-    }
     const socketIp = plainIp(request.socket.remoteAddress ?? '')
     request.headers['x-forwarded-for'] = readAnnouncedIp(request.url) ?? socketIp
     super.onHttpRequest(request, response, { ...options, trustProxy: true })
+  }
+
+  // A scrape naming no torrent lists every one the tracker serves: their info hashes are what a
+  // stranger on the network needs to join a swarm, so only a scrape naming its own is answered.
+  // Checked on the request as the server itself parsed it, not on a second reading of the URL.
+  override _onScrape(params: { info_hash?: string[] | null }, callback: (error: Error | null, response?: unknown) => void): void {
+    if (params.info_hash === undefined || params.info_hash === null || params.info_hash.length === 0) {
+      callback(new Error('scrape one torrent at a time: give its info_hash'))
+      return
+    }
+    super._onScrape(params, callback)
   }
 
   override createSwarm(infoHash: string, callback: (error: Error | null, swarm: InstanceType<typeof Server.Swarm>) => void): void {
@@ -97,16 +102,6 @@ export class MurderTracker extends Server {
     this.torrents[infoHash] = swarm
     process.nextTick(() => callback(null, swarm))
   }
-}
-
-function isScrapeOfAll(url: string | undefined): boolean {
-  const { pathname, searchParams } = new URL(url ?? '/', 'http://tracker')
-  return pathname === '/scrape' && !searchParams.has('info_hash')
-}
-
-/** A tracker's failure answer (BEP 3): a bencoded dictionary with `failure reason`. */
-function bencodedFailure(reason: string): string {
-  return `d14:failure reason${Buffer.byteLength(reason)}:${reason}e`
 }
 
 async function isWhitelisted(directory: string, infoHash: string): Promise<boolean> {

@@ -204,6 +204,8 @@ declare module 'bittorrent-tracker' {
     close(callback?: (error?: Error | null) => void): void
     onHttpRequest(request: IncomingMessage, response: ServerResponse, options?: { trustProxy?: boolean }): void
     createSwarm(infoHash: string, callback: (error: Error | null, swarm: Swarm) => void): void
+    /** A scrape's request as the server parsed it; no `info_hash` scrapes every torrent. */
+    _onScrape(params: { info_hash?: string[] | null }, callback: (error: Error | null, response?: unknown) => void): void
   }
 }
 
