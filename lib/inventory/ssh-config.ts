@@ -4,7 +4,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { ConfigError } from '../errors.ts'
 import SSHConfig from 'ssh-config'
 import type { Host } from './host.ts'
-import type { HostKeyChecking } from '../ssh/known-hosts.ts'
+import { wildcardPattern, type HostKeyChecking } from '../ssh/known-hosts.ts'
 
 /** Where and how to reach one host, after ~/.ssh/config (or the stage's ssh_config) and per-server overrides. */
 export interface SshTarget {
@@ -134,7 +134,7 @@ function includedFiles(pattern: string, at: string): string[] {
     }
   }
   if (!/[*?]/.test(name)) return isRegularFile(path) ? [path] : []
-  const matcher = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+  const matcher = wildcardPattern(name)
   let names: string[]
   try {
     names = readdirSync(dirname(path))

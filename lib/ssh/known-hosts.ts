@@ -73,8 +73,13 @@ function hashedMatches(pattern: string, name: string): boolean {
 
 function wildcardMatches(pattern: string, name: string): boolean {
   if (!/[*?]/.test(pattern)) return pattern.toLowerCase() === name.toLowerCase()
+  return wildcardPattern(pattern, 'i').test(name)
+}
+
+/** ssh's `*` (any run of characters) and `?` (one) as a whole-string RegExp; nothing else is special. */
+export function wildcardPattern(pattern: string, flags = ''): RegExp {
   const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
-  return new RegExp(`^${source}$`, 'i').test(name)
+  return new RegExp(`^${source}$`, flags)
 }
 
 export type HostKeyVerdict =
