@@ -58,17 +58,21 @@ export function patternsMatch(patterns: string, name: string): boolean {
   return isMatched
 }
 
-/** A name as HashKnownHosts writes it: `|1|SALT|HASH`, a random salt. */
-function hashedName(name: string): string {
-  const salt = randomBytes(20)
-  return `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`
+/** HashKnownHosts' `|1|SALT|HASH`: HMAC-SHA1 of the name keyed with the salt. */
+function nameHash(salt: Buffer, name: string): string {
+  return createHmac('sha1', salt).update(name).digest('base64')
 }
 
-/** `|1|SALT|HASH`: HMAC-SHA1 of the name keyed with the salt (HashKnownHosts). */
+/** A name as HashKnownHosts writes it, with a random salt. */
+function hashedName(name: string): string {
+  const salt = randomBytes(20)
+  return `|1|${salt.toString('base64')}|${nameHash(salt, name)}`
+}
+
 function hashedMatches(pattern: string, name: string): boolean {
   const [, , salt, hash] = pattern.split('|')
   if (salt === undefined || hash === undefined) return false
-  return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash
+  return nameHash(Buffer.from(salt, 'base64'), name) === hash
 }
 
 function wildcardMatches(pattern: string, name: string): boolean {
@@ -94,13 +98,18 @@ export function judgeHostKey(lines: readonly KnownHostLine[], name: string, key:
   const offered = key.toString('base64')
   const revoked = lines.find((line) => line.marker === 'revoked' && line.key === offered)
   if (revoked) return { kind: 'revoked', recorded: revoked }
-  const forHost = lines.filter((line) => line.marker === undefined && patternsMatch(line.patterns, name))
+  const forHost = keysOf(lines, name)
   if (forHost.some((line) => line.key === offered)) return { kind: 'known' }
   // Only keys of other types on record is a change too: whoever answers might hold none of them
   // (the algorithms of the recorded types are offered first, so the host itself shows one).
   const type = keyTypeOf(key)
   const recorded = forHost.find((line) => line.keyType === type) ?? forHost[0]
   return recorded ? { kind: 'changed', recorded } : { kind: 'unknown' }
+}
+
+/** The plain key lines (no marker) that name `name`. */
+function keysOf(lines: readonly KnownHostLine[], name: string): KnownHostLine[] {
+  return lines.filter((line) => line.marker === undefined && patternsMatch(line.patterns, name))
 }
 
 /** The key type a key blob starts with (`ssh-ed25519`, `ssh-rsa`, …). */
@@ -131,24 +140,28 @@ const DEFAULT_ALGORITHMS = Object.values(ALGORITHMS_OF_TYPE).flat()
  * Undefined: none recorded, ssh2's own order.
  */
 export function preferredAlgorithms(lines: readonly KnownHostLine[], name: string): string[] | undefined {
-  const known = lines.filter((line) => line.marker === undefined && patternsMatch(line.patterns, name)).flatMap((line) => ALGORITHMS_OF_TYPE[line.keyType] ?? [])
+  const known = keysOf(lines, name).flatMap((line) => ALGORITHMS_OF_TYPE[line.keyType] ?? [])
   if (known.length === 0) return undefined
   return [...new Set([...known, ...DEFAULT_ALGORITHMS])]
 }
 
 /** The run's known_hosts files, each read once; keys accepted on first use are added to the first user file. */
 export class KnownHostsFiles {
-  private readonly cache = new Map<string, KnownHostLine[]>()
+  /** Each file's lines, and whether it ends a line (a key added then needs no newline before it). */
+  private readonly cache = new Map<string, { lines: KnownHostLine[]; isLineEnded: boolean }>()
 
   lines(files: readonly string[]): KnownHostLine[] {
-    return files.flatMap((file) => {
-      let lines = this.cache.get(file)
-      if (lines === undefined) {
-        lines = parseKnownHosts(readText(file), file)
-        this.cache.set(file, lines)
-      }
-      return lines
-    })
+    return files.flatMap((file) => this.read(file).lines)
+  }
+
+  private read(file: string): { lines: KnownHostLine[]; isLineEnded: boolean } {
+    let entry = this.cache.get(file)
+    if (entry === undefined) {
+      const text = readText(file)
+      entry = { lines: parseKnownHosts(text, file), isLineEnded: text === '' || text.endsWith('\n') }
+      this.cache.set(file, entry)
+    }
+    return entry
   }
 
   /**
@@ -157,15 +170,13 @@ export class KnownHostsFiles {
    */
   record(file: string, name: string, key: Buffer, isHashed = false): void {
     const keyType = keyTypeOf(key)
+    const entry = this.read(file)
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
-    const text = readText(file)
-    const separator = text === '' || text.endsWith('\n') ? '' : '\n'
     const patterns = isHashed ? hashedName(name) : name
-    appendFileSync(file, `${separator}${patterns} ${keyType} ${key.toString('base64')}\n`, { mode: 0o600 })
-    const lines = this.cache.get(file) ?? []
+    appendFileSync(file, `${entry.isLineEnded ? '' : '\n'}${patterns} ${keyType} ${key.toString('base64')}\n`, { mode: 0o600 })
+    entry.isLineEnded = true
     // Line 0: added by this run.
-    lines.push({ file, line: 0, marker: undefined, patterns, keyType, key: key.toString('base64') })
-    this.cache.set(file, lines)
+    entry.lines.push({ file, line: 0, marker: undefined, patterns, keyType, key: key.toString('base64') })
   }
 }
 

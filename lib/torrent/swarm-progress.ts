@@ -108,7 +108,7 @@ export class SwarmProgress {
     const failed = states.filter((s) => s.failure !== undefined).length
     const running = states.filter((s) => s.finishedAt === undefined)
     // Where this run's bytes came from: an earlier run's peer counts what it fetched back then.
-    const thisRun = states.filter((s) => !s.isEarlierPeer)
+    const thisRun = this.thisRunsHosts()
     const joined = states.length - thisRun.length
     const fromSeeder = thisRun.reduce((sum, s) => sum + s.fromSeederBytes, 0)
     const fromPeers = thisRun.reduce((sum, s) => sum + s.fromPeersBytes, 0)
@@ -128,8 +128,13 @@ export class SwarmProgress {
     const started = Math.min(...states.map((s) => s.startedAt))
     const ended = Math.max(...states.map((s) => s.finishedAt ?? this.now()))
     // What came over the wire this run: not an earlier run's peer, nor a payload a host already held.
-    const moved = states.filter((s) => !s.isEarlierPeer).reduce((sum, s) => sum + s.fromSeederBytes + s.fromPeersBytes, 0)
+    const moved = this.thisRunsHosts().reduce((sum, s) => sum + overTheWire(s), 0)
     return ended > started ? (moved * 1000) / (ended - started) : 0
+  }
+
+  /** The hosts whose peer is this run's, not one an earlier run left seeding. */
+  private thisRunsHosts(): HostState[] {
+    return [...this.hosts.values()].filter((s) => !s.isEarlierPeer)
   }
 
   /** One line per host once the swarm is done. */
@@ -140,12 +145,17 @@ export class SwarmProgress {
       const totals = `from seeder ${formatBytes(s.fromSeederBytes)}, from peers ${formatBytes(s.fromPeersBytes)}, sent ${formatBytes(s.uploadedBytes)}`
       if (s.isEarlierPeer) return `  ${name}  ${formatDuration(elapsedMs)}  joined the peer an earlier run left running; its totals: ${totals}`
       // Its payload was already there (an earlier run's, checked piece by piece): no rate to speak of.
-      if (s.fromSeederBytes + s.fromPeersBytes === 0 && s.downloadedBytes > 0) return `  ${name}  ${formatDuration(elapsedMs)}  held the payload already (checked), sent ${formatBytes(s.uploadedBytes)}`
-      const meanRate = elapsedMs > 0 ? ((s.fromSeederBytes + s.fromPeersBytes) * 1000) / elapsedMs : 0
+      if (overTheWire(s) === 0 && s.downloadedBytes > 0) return `  ${name}  ${formatDuration(elapsedMs)}  held the payload already (checked), sent ${formatBytes(s.uploadedBytes)}`
+      const meanRate = elapsedMs > 0 ? (overTheWire(s) * 1000) / elapsedMs : 0
       return `  ${name}  ${formatDuration(elapsedMs)}  ${rate(meanRate)}  ${totals}`
     })
     return ['murder:peer per host:', ...rows]
   }
+}
+
+/** Bytes a host received from the seeder and from peers (not what it already held). */
+function overTheWire(counters: PeerCounters): number {
+  return counters.fromSeederBytes + counters.fromPeersBytes
 }
 
 function rate(bytesPerSecond: number): string {
