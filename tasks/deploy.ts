@@ -17,7 +17,7 @@ import { chain } from '../lib/ssh/command.ts'
 import { perRun } from '../lib/runner/per-run.ts'
 import { isFlagSet } from '../lib/torrent/murder-options.ts'
 import {
-  checkDeployInputs, checkRollbackInputs, readApplication, readDeployTo, readDeployVia, readDirectoryName, readKeepReleases,
+  checkDeployInputs, checkRollbackInputs, readApplication, readDeployTo, readDeployVia, readDirectoryName, readKeepReleases, readSwarmEncryption,
   readLinkedPaths, readLocalUser, readReleaseName, readRollbackRelease, readTmpDir, readWaveSpec,
 } from '../lib/deploy/deploy-inputs.ts'
 import { distributeWithMurder, type ReleaseTarget } from './murder.ts'
@@ -33,6 +33,7 @@ set('current_directory', 'current')
 set('releases_directory', 'releases')
 set('shared_directory', 'shared')
 set('deploy_via', 'murder')
+set('swarm_encryption', true)
 set('release_source', '')
 set('local_user', () => process.env['USER'] || userInfo().username)
 set('waves', '')
@@ -287,7 +288,7 @@ namespace('deploy', () => {
     // kill -9 of this run. A failed run removes both (deploy:failed).
     const target = { incoming: incomingPath(), release: releasePath() }
     if (via === 'copy') await distributeByCopy(source, hosts, target)
-    else await distributeWithMurder(source.tgzPath, hosts, target, `${application()}-${releaseName()}`, readTmpDir(fetch), application())
+    else await distributeWithMurder(source.tgzPath, hosts, target, `${application()}-${releaseName()}`, readTmpDir(fetch), application(), readSwarmEncryption(fetch))
     // Hosts that failed within max_fail leave the run here; what they got of the release goes.
     const remaining = new Set(targets().map((host) => host.name))
     await removeUnpublishedRelease(hosts.filter((host) => !remaining.has(host.name)))

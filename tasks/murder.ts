@@ -11,7 +11,9 @@ import { chain } from '../lib/ssh/command.ts'
 import { perRun } from '../lib/runner/per-run.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
-import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
+import { agentArgv, agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
+import { formatKeyLine, newPayloadKey, type PayloadKey } from '../lib/torrent/agent/payload-cipher.ts'
+import { encryptRelease } from '../lib/deploy/release-source.ts'
 import { checkPath, checkSafeToEmpty, emptyingRefusal, expandHome as expandHomeIn, holdsHome, isFlagSet, readAbsolutePath, whyUnsafeToEmpty, type DeployLayout, readMurderOptions, readSwarmSettings, withEnvironmentArguments, type Fetch, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
 import type { ProcessRef } from '../lib/torrent/protocol.ts'
@@ -389,9 +391,12 @@ async function extract(remote: HostContext, options: MurderOptions, target: stri
   // A tar that fails half-way (a corrupt payload, a full disk) leaves the target empty, so that a
   // run again is not refused for a target that is "not empty".
   const emptyTarget = chain([['find', target, '-mindepth', '1', '-maxdepth', '1', '-exec', 'rm', '-rf', '{}', '+']])
-  const untar = `{ ${chain([['tar', '-xzf', options.payloadPath, '-C', target]])} || { ${emptyTarget}; false; }; }`
+  // An encrypted payload is decrypted by the agent into tar, its key on the command's stdin; each
+  // decrypted chunk is a fresh buffer, so it runs with the transfer daemons' malloc tunables.
+  const unpack = plan.key ? agentArgv(location(), 'unpack', { payload: options.payloadPath, into: target }, true) : ['tar', '-xzf', options.payloadPath, '-C', target]
+  const untar = `{ ${chain([unpack])} || { ${emptyTarget}; false; }; }`
   const prepare = chain([...(plan.shouldDelete ? [['rm', '-rf', target]] : []), ['mkdir', '-p', target]])
-  await remote.run([prepare, untar, ...rename].join(' && '))
+  await remote.run([prepare, untar, ...rename].join(' && '), plan.key ? { stdin: Readable.from([formatKeyLine(plan.key)]) } : {})
 }
 
 /** Packs (or copies, for a single file or a ready tgz) the source on the seeder, makes the torrent and whitelists it. */
@@ -483,6 +488,8 @@ export interface PeerPlan {
   payload: PayloadKind
   /** Once complete, the target is renamed to this path (deploy: the hidden incoming directory to the release's). */
   renameTo?: string
+  /** The payload is encrypted with this key (deploy's swarm_encryption): each host gets it over SSH to unpack. */
+  key?: PayloadKey
 }
 
 /**
@@ -779,14 +786,15 @@ export interface ReleaseTarget {
  * seeder and every peer are commands held open (`--hold`), each its own daemon, told to stop on
  * their stdin: no `status`, `allow` or `stop` process on any host.
  */
-export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: ReleaseTarget, tag: string, tempPath: string, application: string): Promise<void> {
+export async function distributeWithMurder(tgzPath: string, hosts: readonly Host[], target: ReleaseTarget, tag: string, tempPath: string, application: string, isEncrypted: boolean): Promise<void> {
   const payloadPath = `${tempPath}/${tag}.tgz`
   const options: MurderOptions = { tag, tempPath, payloadPath, torrentPath: `${payloadPath}.torrent`, isPathFile: false }
   checkSwarmInputs()
   skipFailedFirstPeer()
   const { tracker, seeder } = murderHosts()
   await ensureAgent([tracker, seeder, ...hosts])
-  const made = await makeTorrentHere(options, tgzPath)
+  const sealed = isEncrypted ? await sealRelease(tgzPath) : undefined
+  const made = await makeTorrentHere(options, sealed?.path ?? tgzPath)
   try {
     const tracking = await holdTracker(made.infoHash)
     try {
@@ -801,14 +809,15 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
         await remote.run(`${clear} && cat > ${quote(options.torrentPath)}`, made.torrent ? { stdin: Readable.from([made.torrent]) } : {})
       })
       // The upload starts first; the seeder starts on the part that has arrived.
-      const arrival = uploadToSeeder(seeder, tgzPath, options.payloadPath, made.sha256)
+      const arrival = uploadToSeeder(seeder, sealed?.path ?? tgzPath, options.payloadPath, made.sha256)
       arrival.catch(() => {}) // peerSwarm and the await below report it
       const held: HeldPeers = new Map()
       let seeding: HeldCommand | undefined
       try {
         seeding = await holdSeeder(options)
         checkInterrupted()
-        await peerSwarm(options, hosts, target.incoming, { shouldDelete: false, payload: 'tgz', renameTo: target.release }, { arrival, held })
+        const plan: PeerPlan = { shouldDelete: false, payload: 'tgz', renameTo: target.release, ...(sealed ? { key: sealed.key } : {}) }
+        await peerSwarm(options, hosts, target.incoming, plan, { arrival, held })
         await arrival
       } finally {
         // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
@@ -824,7 +833,20 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
     }
   } finally {
     rmSync(options.torrentPath, { force: true })
+    sealed?.remove()
   }
+}
+
+/**
+ * The release encrypted for the swarm; in a dry run only the key is made (nothing is sent), so
+ * that the commands shown are those of a real run.
+ */
+async function sealRelease(tgzPath: string): Promise<{ path: string | undefined; key: PayloadKey; remove: () => void }> {
+  if (isDryRun()) {
+    log('dry run: the release would be encrypted here with a new key (swarm_encryption), which each host receives on the stdin of its `unpack` command')
+    return { path: undefined, key: newPayloadKey(), remove: () => {} }
+  }
+  return encryptRelease(tgzPath)
 }
 
 /**

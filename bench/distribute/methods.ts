@@ -140,7 +140,8 @@ function stepSeconds(output: string, task: string): number | undefined {
   return Number(match[3]) / (match[4] === 'ms' ? 1000 : 1)
 }
 
-function deployMethod(via: 'murder' | 'copy'): Method {
+/** `deploy`; `murder-plain` is deploy_via murder with swarm_encryption=false (the release as it is). */
+function deployMethod(via: 'murder' | 'murder-plain' | 'copy'): Method {
   const deployTo = `${BENCH_DIR}/app`
   const releaseFile = (host: string) => {
     const releases = hostFile(host, `${deployTo}/releases`)
@@ -149,21 +150,23 @@ function deployMethod(via: 'murder' | 'copy'): Method {
   }
   return {
     name: `deploy-${via}`,
-    label: `ours: deploy, deploy_via ${via}`,
+    label: via === 'murder-plain' ? 'ours: deploy, deploy_via murder, swarm_encryption=false' : `ours: deploy, deploy_via ${via}`,
     isCentralized: via === 'copy',
     async run({ hosts, localTgz }) {
       // Set-up, untimed: a fleet holds the agent after its first deploy (shipping it to 48 hosts
       // through the controller's 25 Mbit link alone takes 8 s).
-      if (via === 'murder') await deployCli('murder:distribute_files', `deploy_to=${deployTo}`, '-q')
+      if (via !== 'copy') await deployCli('murder:distribute_files', `deploy_to=${deployTo}`, '-q')
+      const transport = via === 'murder-plain' ? ['deploy_via=murder', 'swarm_encryption=false'] : [`deploy_via=${via}`]
       let peakMiB = NaN
       const { startMs, seconds } = await timed(async () => {
-        peakMiB = (await measuredDeployCli('deploy', `release_source=${localTgz}`, `deploy_via=${via}`, `deploy_to=${deployTo}`, '-q')).peakMiB
+        peakMiB = (await measuredDeployCli('deploy', `release_source=${localTgz}`, ...transport, `deploy_to=${deployTo}`, '-q')).peakMiB
       })
       return { seconds, hostSeconds: hostTimes(hosts, releaseFile, startMs), remotePath: releaseFile, controllerPeakMiB: peakMiB }
     },
   }
 }
 export const deployViaMurder = deployMethod('murder')
+export const deployViaMurderPlain = deployMethod('murder-plain')
 export const deployViaCopy = deployMethod('copy')
 
 /** Debian's pssh, every host at once, no timeout (its defaults: 32 hosts, 60 s). */
@@ -277,4 +280,4 @@ async function waitFor(check: () => boolean, limitS: number, what: string): Prom
   }
 }
 
-export const METHODS: Method[] = [murderFlow, deployViaMurder, deployViaCopy, parallelScp, capistranoUpload, aria2]
+export const METHODS: Method[] = [murderFlow, deployViaMurder, deployViaMurderPlain, deployViaCopy, parallelScp, capistranoUpload, aria2]

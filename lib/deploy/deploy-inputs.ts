@@ -2,6 +2,7 @@
 // before the first host is touched, and their steps read them through the same functions.
 import { UsageError } from '../errors.ts'
 import { readInteger } from '../config/read-integer.ts'
+import { readSwitch } from '../config/read-switch.ts'
 import { checkPath, isFlagSet, readSwarmSettings, SAFE_NAME, type Fetch } from '../torrent/murder-options.ts'
 import { RELEASE_NAME } from './releases.ts'
 import { parseWaves } from './waves.ts'
@@ -47,6 +48,11 @@ export function readDeployVia(fetch: Fetch): DeployVia {
   const via = String(fetch<unknown>('deploy_via', 'murder') ?? '')
   if (via !== 'murder' && via !== 'copy') throw new UsageError(`deploy_via must be "murder" or "copy", got ${shown(via)}; pass deploy_via=copy, or leave it unset for murder.`)
   return via
+}
+
+/** Whether deploy_via murder carries the release encrypted (on unless turned off). */
+export function readSwarmEncryption(fetch: Fetch): boolean {
+  return readSwitch(fetch, 'swarm_encryption', true)
 }
 
 /** At least 1: 0 would remove every release but the new one, leaving nothing to roll back to. */
@@ -102,6 +108,7 @@ export function checkDeployInputs(fetch: Fetch): void {
   readReleaseName(fetch)
   if (readDeployVia(fetch) === 'murder') {
     readSwarmSettings(fetch)
+    readSwarmEncryption(fetch)
     checkPath('remote_murder_path', String(fetch<unknown>('remote_murder_path', '')))
   }
   readKeepReleases(fetch)

@@ -1,9 +1,11 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, createReadStream, createWriteStream, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { $, ProcessOutput } from 'zx/core'
 import { spawn } from 'node:child_process'
+import { pipeline } from 'node:stream/promises'
 import { ConfigError, DeployError, UsageError } from '../errors.ts'
+import { newPayloadKey, payloadCipher, type PayloadKey } from '../torrent/agent/payload-cipher.ts'
 
 export interface ReleaseSource {
   /** A local .tgz holding the release's files at its root. */
@@ -52,6 +54,26 @@ export async function prepareReleaseSource(root: string, source: string | undefi
 /** Removes what `prepareReleaseSource` made (never a .tgz the user gave); safe to call twice. */
 export function removeReleaseSource(release: ReleaseSource): void {
   if (release.workDir !== undefined) removeWorkDir(release.workDir)
+}
+
+export interface EncryptedRelease {
+  path: string
+  key: PayloadKey
+  remove: () => void
+}
+
+/** The release encrypted with a new key (swarm_encryption) into a temporary file of its own, 0600. */
+export async function encryptRelease(tgzPath: string): Promise<EncryptedRelease> {
+  const workDir = makeWorkDir()
+  const path = join(workDir, 'release.tgz.enc')
+  const key = newPayloadKey()
+  try {
+    await pipeline(createReadStream(tgzPath), payloadCipher(key), createWriteStream(path, { flags: 'wx', mode: 0o600 }))
+  } catch (error) {
+    removeWorkDir(workDir)
+    throw new UsageError(`cannot encrypt the release in ${workDir}: ${(error as Error).message}; set TMPDIR to a directory with room for it, or swarm_encryption=false`)
+  }
+  return { path, key, remove: () => removeWorkDir(workDir) }
 }
 
 // A second Ctrl-C ends the process with process.exit, past every `finally`: the 'exit' hook still runs.

@@ -37,6 +37,15 @@ export function agentCommand(
   return argv
 }
 
+/**
+ * The argv of an agent subcommand; a process that moves a payload's bytes (`isTransfer`) gets
+ * Node's flags and malloc's tunables for it (TRANSFER_ENV_SCRIPT), whatever the login shell is.
+ */
+export function agentArgv(location: AgentLocation, subcommand: string, args: Record<string, string | number | boolean | undefined>, isTransfer: boolean): string[] {
+  const argv = agentCommand(location, subcommand, args, isTransfer ? TRANSFER_NODE_FLAGS : [])
+  return isTransfer ? ['sh', '-c', TRANSFER_ENV_SCRIPT, ...argv] : argv
+}
+
 export interface AgentRunOptions {
   onEvent?: (event: AgentLine) => void
   /** The command's stdin (`peer --hold` reads its stop request there). */
@@ -61,8 +70,7 @@ export async function runAgent(
   const events: AgentLine[] = []
   const stderr: string[] = []
   try {
-    const argv = agentCommand(location, subcommand, args, isTransfer ? TRANSFER_NODE_FLAGS : [])
-    await remote.run(isTransfer ? ['sh', '-c', TRANSFER_ENV_SCRIPT, ...argv] : argv, {
+    await remote.run(agentArgv(location, subcommand, args, isTransfer), {
       onLine: (line, stream) => {
         if (stream === 'stderr') {
           stderr.push(line)

@@ -1,7 +1,8 @@
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeProject, runCli, type CliResult } from '../helpers/cli.ts'
@@ -294,6 +295,24 @@ test('deploy --dry-run prints the plan (waves, release path, commands per host) 
   const swap = `ln -sfn ${DEPLOY_TO}/releases/\\d{14} ${DEPLOY_TO}/releases/current && mv ${DEPLOY_TO}/releases/current ${DEPLOY_TO}/`
   for (const host of hosts) assert.match(result.stderr, new RegExp(`  ${host} \\$ ${swap}\\n`))
   hosts.forEach((host, index) => assert.equal(readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`), before[index], `${host} unchanged`))
+})
+
+test('deploy_via murder gives the swarm the release encrypted, not the tgz itself; swarm_encryption=false gives it the tgz', { skip: VIA !== 'murder' && 'DEPLOY_VIA is not murder' }, async () => {
+  nextVersion()
+  const tgz = join(project, 'release.tgz')
+  execFileSync('tar', ['-czf', tgz, '-C', appDir, '.'])
+  const releaseSha = createHash('sha256').update(readFileSync(tgz)).digest('hex')
+  for (const encryption of ['true', 'false']) {
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    const result = await runCli(['farm', 'deploy', `release_source=${tgz}`, 'deploy_via=murder', `swarm_encryption=${encryption}`], { cwd: project })
+    expectOk(result, `deploy with swarm_encryption=${encryption}`)
+    // The controller names the payload it made the torrent of: what every host's peer fetches.
+    const payloadSha = /\.tgz: \d+ bytes in \d+ pieces, sha256 ([0-9a-f]{64})/.exec(result.stderr)?.[1]
+    assert.ok(payloadSha, result.stderr)
+    if (encryption === 'true') assert.notEqual(payloadSha, releaseSha, 'the swarm carries ciphertext')
+    else assert.equal(payloadSha, releaseSha, 'the swarm carries the release as it is')
+    for (const host of hosts) assert.equal(versionOf(host), String(version), `${host} runs the release`)
+  }
 })
 
 test('from a subdirectory, or with -f from another directory, the release is the project\'s and release_source is relative to it', async () => {

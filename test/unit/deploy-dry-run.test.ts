@@ -66,6 +66,7 @@ test('a bad deploy input fails with one error line, exit 2, before any command f
       [['--waves', 'abc'], /^error: wave "abc" in "abc" is not a count or a percentage/m],
       [['--waves', '200%'], /^error: wave "200%" must be between 1% and 100%\.$/m],
       [['deploy_via=rsync'], /^error: deploy_via must be "murder" or "copy", got "rsync"/m],
+      [['swarm_encryption=maybe'], /^error: swarm_encryption must be true or false, got "maybe"/m],
       [['application='], /^error: application must be set to a simple name/m],
       [['application=../x', 'deploy_to=/srv/x'], /^error: application must be set to a simple name .*got "\.\.\/x"/m],
       [['keep_releases=abc'], /^error: keep_releases must be a whole number at least 1/m],
@@ -216,8 +217,24 @@ test('deploy_via murder under HOSTS= serves the swarm from the tracker and seede
     // one.invalid, the first server, is the tracker and seeder by default (Murder's roles).
     assert.ok(on('one.invalid').some((line) => / tracker --state /.test(line)), 'the tracker starts outside HOSTS=')
     assert.ok(on('one.invalid').some((line) => / seed --state /.test(line)), 'the seeder starts outside HOSTS=')
-    assert.deepEqual(on('one.invalid').filter((line) => /deploy\.lock|tar -xzf|ln -sfn|revisions\.log/.test(line)), [], 'no release, lock or switch outside HOSTS=')
-    for (const step of ['deploy.lock', 'tar -xzf', 'ln -sfn', 'revisions.log']) assert.ok(on('two.invalid').some((line) => line.includes(step)), step)
+    assert.deepEqual(on('one.invalid').filter((line) => /deploy\.lock| unpack --payload |ln -sfn|revisions\.log/.test(line)), [], 'no release, lock or switch outside HOSTS=')
+    for (const step of ['deploy.lock', ' unpack --payload ', 'ln -sfn', 'revisions.log']) assert.ok(on('two.invalid').some((line) => line.includes(step)), step)
     assert.doesNotMatch(result.stderr, /^on\(\): /m)
+  })
+})
+
+test('deploy_via murder unpacks the release through the agent, which takes the key on stdin; swarm_encryption=false untars it', async () => {
+  await inDeployProject('encryption', async (dir, tmp) => {
+    const extractions = (stderr: string) => hostCommands(stderr).filter((line) => line.startsWith('  two.invalid $ mkdir -p ') && line.includes('.incoming'))
+    const sealed = await runDryCli(['x', 'deploy', '--dry-run'], dir, tmp)
+    assert.equal(sealed.code, 0, sealed.stderr)
+    assert.match(sealed.stderr, /the release would be encrypted here with a new key \(swarm_encryption\)/)
+    const [unpack] = extractions(sealed.stderr).filter((line) => line.includes('/murder-agent.cjs unpack --payload /tmp/shop-'))
+    assert.ok(unpack, sealed.stderr)
+    assert.doesNotMatch(unpack, /tar -xzf|--key|[0-9a-f]{64}/, 'no plain untar, no key in the command')
+    const plain = await runDryCli(['x', 'deploy', '--dry-run', 'swarm_encryption=false'], dir, tmp)
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.doesNotMatch(plain.stderr, /encrypted|unpack --payload/)
+    assert.ok(extractions(plain.stderr).some((line) => / tar -xzf \/tmp\/shop-\d{14}\.tgz -C /.test(line)), plain.stderr)
   })
 })

@@ -1,5 +1,5 @@
 // The murder agent's command line: the only process boundary of lib/torrent/agent. Each command
-// prints JSON lines (../protocol.ts) on stdout and, on failure, one line on stderr: exit 2 for a
+// (but `unpack`, silent) prints JSON lines (../protocol.ts) on stdout and, on failure, one line on stderr: exit 2 for a
 // bad command line, 1 for anything wrong on the host. `daemon KIND …` is what the foreground
 // commands start in the background; it is not meant to be run by hand.
 import { AGENT_VERSION, formatEvent, type AgentEvent, type ProcessKind } from '../protocol.ts'
@@ -12,6 +12,7 @@ import { makeTorrent } from './make-torrent.ts'
 import { launchPeer, runPeer, runPeerDaemon, type PeerOptions } from './peer.ts'
 import { runHeldSeeder, runSeedDaemon, startSeeding, type SeedOptions } from './seeder.ts'
 import { receiveTorrent } from './torrent-stdin.ts'
+import { readKeyLine, unpackPayload } from './unpack.ts'
 import { runHeldTracker, runTrackerDaemon, startTracker, type TrackerOptions } from './tracker-daemon.ts'
 
 const STATE = { kind: 'path', isRequired: true, what: "DIR (the agent's run directory, REMOTE_MURDER_PATH/run)" } as const
@@ -63,6 +64,10 @@ const SPECS = {
     kind: { kind: 'kind', isRequired: true, what: 'tracker|seed|peer' },
     tag: { kind: 'tag', what: 'TAG' },
     all: { kind: 'flag', what: '' },
+  },
+  unpack: {
+    payload: { kind: 'path', isRequired: true, what: 'PATH (TEMP/TAG.tgz, encrypted; the key line comes on stdin)' },
+    into: { kind: 'path', isRequired: true, what: 'DIR (an existing directory to extract into)' },
   },
   status: { state: STATE },
   version: {},
@@ -153,6 +158,10 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
       if (kind === 'tracker' && o.tag !== undefined) throw new AgentUsageError('stop: the tracker has no tag; use --kind tracker alone')
       if (kind !== 'tracker' && (o.tag === undefined) === !o.all) throw new AgentUsageError(`stop: --kind ${kind} needs either --tag TAG or --all`)
       return print(await stopProcesses(o.state, kind, o.tag))
+    }
+    case 'unpack': {
+      const o = parseOptions(command, SPECS.unpack, argv)
+      return unpackPayload(o.payload, o.into, await readKeyLine(process.stdin))
     }
     case 'status': {
       const o = parseOptions(command, SPECS.status, argv)

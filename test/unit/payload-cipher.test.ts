@@ -1,0 +1,87 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { gzipSync } from 'node:zlib'
+import { encryptRelease } from '../../lib/deploy/release-source.ts'
+import { formatKeyLine, newPayloadKey, parseKeyLine } from '../../lib/torrent/agent/payload-cipher.ts'
+import { readKeyLine, unpackPayload } from '../../lib/torrent/agent/unpack.ts'
+
+/** A release tgz holding app.js and config/secret.yml, and where to unpack it. */
+function release(): { dir: string; tgz: string; into: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'payload-cipher-'))
+  mkdirSync(join(dir, 'src', 'config'), { recursive: true })
+  writeFileSync(join(dir, 'src', 'app.js'), 'console.log("v2")\n')
+  writeFileSync(join(dir, 'src', 'config', 'secret.yml'), 'password: hunter2\n')
+  const tgz = join(dir, 'release.tgz')
+  execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'src'), '.'])
+  const into = join(dir, 'into')
+  mkdirSync(into)
+  return { dir, tgz, into }
+}
+
+test('a release encrypted for the swarm holds none of its plain bytes, is 0600, and unpacks with its key', async () => {
+  const { tgz, into } = release()
+  const sealed = await encryptRelease(tgz)
+  try {
+    const plain = readFileSync(tgz)
+    const cipher = readFileSync(sealed.path)
+    assert.equal(cipher.length, plain.length)
+    assert.notDeepEqual(cipher.subarray(0, 2), plain.subarray(0, 2))
+    assert.equal(cipher.indexOf(plain.subarray(10, 26)), -1)
+    assert.equal(statSync(sealed.path).mode & 0o777, 0o600)
+    const input = new PassThrough()
+    input.end(formatKeyLine(sealed.key))
+    await unpackPayload(sealed.path, into, await readKeyLine(input))
+    assert.equal(readFileSync(join(into, 'config', 'secret.yml'), 'utf8'), 'password: hunter2\n')
+    assert.deepEqual(readdirSync(into).sort(), ['app.js', 'config'])
+  } finally {
+    sealed.remove()
+  }
+  assert.throws(() => statSync(sealed.path), { code: 'ENOENT' })
+})
+
+test('another key is said to be the wrong key, and nothing is extracted', async () => {
+  const { tgz, into } = release()
+  const sealed = await encryptRelease(tgz)
+  try {
+    await assert.rejects(unpackPayload(sealed.path, into, newPayloadKey()), {
+      message: `${sealed.path} did not decrypt to a gzip archive: the key does not match it; deploy again.`,
+    })
+    assert.deepEqual(readdirSync(into), [])
+  } finally {
+    sealed.remove()
+  }
+})
+
+test('a payload that decrypts but does not unpack names gzip\'s or tar\'s complaint', async () => {
+  const { dir, into } = release()
+  // gzip's magic, then garbage: past the key check, refused by gzip.
+  const damaged = join(dir, 'damaged.tgz')
+  writeFileSync(damaged, Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(64, 7)]))
+  // A sound gzip stream of something that is no tar archive: refused by tar.
+  const notTar = join(dir, 'not-tar.tgz')
+  writeFileSync(notTar, gzipSync(Buffer.alloc(4096, 'x')))
+  for (const [path, complaint] of [[damaged, /: gzip: /], [notTar, /: tar: This does not look like a tar archive|: tar: Skipping to next header/]] as const) {
+    const sealed = await encryptRelease(path)
+    try {
+      await assert.rejects(unpackPayload(sealed.path, into, sealed.key), (error: Error) => error.message.startsWith(`cannot unpack ${sealed.path} into ${into}: `) && complaint.test(error.message))
+    } finally {
+      sealed.remove()
+    }
+  }
+  await assert.rejects(unpackPayload(join(dir, 'missing'), into, newPayloadKey()), { message: /^cannot read .*missing: ENOENT/ })
+})
+
+test('the key line round-trips, and a line of another form or size is refused by name', () => {
+  const key = newPayloadKey()
+  assert.deepEqual(parseKeyLine(formatKeyLine(key)), key)
+  assert.throws(() => parseKeyLine(''), { message: 'unpack: stdin holds no key line; the controller sends it (swarm_encryption)' })
+  assert.throws(() => parseKeyLine('{"v":2,"cipher":"aes-256-ctr"}'), { message: /^unpack: a key line of another form \(\{"v":2,"cipher":"aes-256-ctr"\}\)/ })
+  const short = JSON.parse(formatKeyLine(key)) as Record<string, unknown>
+  short['key'] = 'ab'
+  assert.throws(() => parseKeyLine(JSON.stringify(short)), { message: 'unpack: the key line needs a 32-byte key and a 16-byte iv, in hex' })
+})
