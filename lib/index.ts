@@ -86,18 +86,18 @@ export function role(name: string, hosts: readonly string[] | string, properties
  */
 export function roles(...names: string[]): Host[] {
   const session = currentSession()
-  sayUnknownRoles(session, names)
+  sayUnknownRoles(session, 'roles', names)
   return session.hostsFor(names)
 }
 
 /** A role no server has is usually a typo: said once per run and role, as a task's roles are. */
-function sayUnknownRoles(session: Session, names: readonly string[]): void {
+function sayUnknownRoles(session: Session, call: 'roles' | 'primary', names: readonly string[]): void {
   const known = session.inventory.roleList()
   if (known === '') return
   for (const name of session.inventory.unknownRoles(names)) {
     if (session.rolesSaidUnknown.has(name)) continue
     session.rolesSaidUnknown.add(name)
-    const text = `roles(${JSON.stringify(name)}): no server has role ${name} (roles: ${known})`
+    const text = `${call}(${JSON.stringify(name)}): no server has role ${name} (roles: ${known})`
     session.reporter.emit({ type: 'message', level: 'warn', text })
   }
 }
@@ -136,6 +136,7 @@ export function failedHosts(): Host[] {
  */
 export function primary(roleName: string): Host | undefined {
   const session = currentSession()
+  sayUnknownRoles(session, 'primary', [roleName])
   return session.inventory.primary(roleName, (host) => session.failedHosts.has(host.name))
 }
 
@@ -167,7 +168,8 @@ export function task(name: string, optionsOrBody: TaskOptions | string | TaskBod
 }
 
 /**
- * Groups tasks under `name:`; hooks and `invoke` inside resolve names relative to it first.
+ * Groups tasks under `name:`; `before`/`after` inside resolve names relative to it first (Rake).
+ * `invoke` runs when a task does, outside any namespace: it takes full names (`app:restart`).
  * @example namespace('app', () => { task('restart', …) })   // app:restart
  */
 export function namespace(name: string, define: () => void): void {

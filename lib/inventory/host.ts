@@ -23,6 +23,12 @@ export interface HostAddress {
 const HOST_NAME = /^[A-Za-z0-9_.-]+$/
 const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 
+/** A user given apart from the host (`user:` in a stage file, `server(h, { user })`), checked as in `user@host`. */
+export function checkUserName(user: string, host: string): string {
+  if (!USER_NAME.test(user)) throw new Error(`invalid user "${user}" of ${host}: use letters, digits, "_", "." and "-", starting with a letter or "_"`)
+  return user
+}
+
 /** Parses `user@host:port`, `host`, `[v6]:port`; throws a one-line Error naming the bad part. */
 export function parseHost(text: string): HostAddress {
   const match = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:@]+)(?::(\d+))?$/.exec(text.trim())

@@ -1,5 +1,5 @@
 import { distance } from 'fastest-levenshtein'
-import { parseHost, isNoRelease, isPrimary, type Host } from './host.ts'
+import { checkUserName, parseHost, isNoRelease, isPrimary, type Host } from './host.ts'
 
 export interface ServerOptions {
   roles?: readonly string[] | string
@@ -40,6 +40,7 @@ export class Inventory {
       if (typo !== undefined) throw new Error(typo)
     }
     const { roles = [], user, port: portOption, ...properties } = options
+    if (user !== undefined) checkUserName(String(user), address.name)
     const port = portOption ?? address.port
     let host = this.serverOf(address.name, port)
     if (!host) {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { isAbsolute, join, relative } from 'node:path'
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from 'yaml'
 import { ConfigError, errorMessage } from '../errors.ts'
-import { parseHost } from './host.ts'
+import { checkUserName, parseHost } from './host.ts'
 import { checkRoleName, misspeltOption, type ServerOptions } from './inventory.ts'
 
 /**
@@ -132,6 +132,7 @@ function readServer(item: Node, where: (node: Node | null | undefined) => string
   }
   for (const role of roleList ?? []) check(() => checkRoleName(role), at('roles'))
   if (user !== undefined && (typeof user !== 'string' || user === '')) throw new ConfigError(`user of ${host} must be a user name`, at('user'))
+  if (typeof user === 'string') check(() => checkUserName(user, host), at('user'))
   if (port !== undefined) {
     // `port: "2222"` reached ssh2 as a string before these checks, which took it: keep taking it.
     const number = typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : port

@@ -11,7 +11,9 @@ export const MAX_INVOCATION_DEPTH = 100
 
 /**
  * Runs a task with its before and after hooks, once per run (Rake's `invoke`); `again` re-runs
- * a task that already ran (Capistrano's `invoke!`). Errors propagate: Capistrano stops the run.
+ * a task that already ran, its hooks too (where Capistrano's `invoke!` re-runs the task alone): a
+ * hook on `deploy:verify`, which runs again for every wave, is a check of every wave. Errors
+ * propagate: Capistrano stops the run.
  */
 export async function invokeTask(session: Session, name: string, again = false): Promise<void> {
   const task = session.registry.get(name)
@@ -20,13 +22,13 @@ export async function invokeTask(session: Session, name: string, again = false):
   if (chain.length > MAX_INVOCATION_DEPTH) throw endlessInvocation(session, chain)
   checkHookCycles(session.registry, name)
   if (session.ranTasks.has(name) && !again) return
-  await session.invocationChain.run(chain, () => runTask(session, name, task))
+  await session.invocationChain.run(chain, () => runTask(session, name, task, again))
 }
 
-async function runTask(session: Session, name: string, task: TaskDefinition): Promise<void> {
+async function runTask(session: Session, name: string, task: TaskDefinition, again: boolean): Promise<void> {
   session.ranTasks.add(name)
 
-  for (const hook of session.registry.beforeOf(name)) await invokeTask(session, hook)
+  for (const hook of session.registry.beforeOf(name)) await invokeTask(session, hook, again)
   const hosts = task.roles.length > 0 ? session.hostsFor(task.roles) : session.hostsFor([])
   warnUnknownRoles(session, name, task.roles)
   if (task.roles.length > 0 && hosts.length === 0) {
@@ -49,7 +51,7 @@ async function runTask(session: Session, name: string, task: TaskDefinition): Pr
       session.reporter.emit({ type: 'task-end', task: name, durationMs, ok, ...(ok && failedHosts.length > 0 ? { failedHosts } : {}) })
     }
   }
-  for (const hook of session.registry.afterOf(name)) await invokeTask(session, hook)
+  for (const hook of session.registry.afterOf(name)) await invokeTask(session, hook, again)
 }
 
 /** A DSL call the deployfile got wrong (on() with an unknown option, invoke() of no task): name its line, as a TaskError does. */

@@ -4,10 +4,12 @@ import { describeValue, UsageError } from '../errors.ts'
 import type { Host } from '../inventory/host.ts'
 import type { Inventory } from '../inventory/inventory.ts'
 
-export type HostList = Host | string | readonly (Host | string)[]
+/** `undefined` is no host, as SSHKit's `on nil`: what `primary()` gives for a role no live server has. */
+export type HostList = Host | string | undefined | readonly (Host | string)[]
 
 /** The hosts `hosts` names, in its order; anything else is a one-line UsageError saying what `on` takes. */
 export function resolveHosts(inventory: Inventory, hosts: HostList): Host[] {
+  if (hosts === undefined) return []
   const items: readonly unknown[] = Array.isArray(hosts) ? hosts : [hosts]
   return items.map((item) => {
     if (typeof item === 'string') {

@@ -28,3 +28,16 @@ test('a hook that is neither a task name nor a function is a one-line error nami
   task('notify', async () => {})
   assert.throws(() => after('build', 'notify', async () => {}), /after\("build", …\): a task notify already exists; name the hook's new task otherwise, or hook notify itself: after\("build", "notify"\)$/)
 })
+
+test('invoke(…, { again: true }) runs the task again with its hooks (deploy:verify after every wave); a plain invoke runs neither twice', async () => {
+  resetSession()
+  const ran: string[] = []
+  task('verify', async () => void ran.push('verify'))
+  before('verify', 'warm_up', async () => void ran.push('warm_up'))
+  after('verify', async () => void ran.push('smoke_test'))
+  await invoke('verify')
+  await invoke('verify')
+  assert.deepEqual(ran, ['warm_up', 'verify', 'smoke_test'])
+  await invoke('verify', { again: true })
+  assert.deepEqual(ran, ['warm_up', 'verify', 'smoke_test', 'warm_up', 'verify', 'smoke_test'])
+})

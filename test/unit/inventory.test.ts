@@ -93,6 +93,8 @@ test('a server option one typo from a known one is refused; other keys are prope
   assert.throws(() => inventory.role('db', ['web2'], { primery: true }), /^Error: server web2: "primery" is not an option; did you mean "primary"\?$/)
   assert.throws(() => inventory.server('web4', { noRelease: true }), /did you mean "no_release"\?$/)
   assert.throws(() => inventory.server('web4', { annouce_ip: '10.0.0.5' }), /did you mean "announce_ip"\?$/)
+  assert.throws(() => inventory.server('web4', { user: 'b c' }), /^Error: invalid user "b c" of web4: use letters, digits, "_", "\." and "-", starting with a letter or "_"$/)
+  assert.throws(() => inventory.server('web4', { user: '-oProxyCommand=x' }), /^Error: invalid user "-oProxyCommand=x" of web4/)
   const host = inventory.server('web3', { roles: 'web', rack: 'r12', ports: [3000, 3001], users: ['app'], post: 1, rules: 'x', announce_ips: [] })
   assert.deepEqual(Object.keys(host.properties), ['rack', 'ports', 'users', 'post', 'rules', 'announce_ips'])
 })

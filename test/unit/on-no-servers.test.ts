@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { resetSession, Session } from '../../lib/runner/session.ts'
-import { roles, server } from '../../lib/index.ts'
+import { on, primary, roles, server } from '../../lib/index.ts'
 import { onHosts } from '../../lib/runner/on.ts'
 import { parseFailBudget } from '../../lib/runner/fail-budget.ts'
 import type { RunEvent } from '../../lib/report/events.ts'
@@ -127,4 +127,16 @@ test("Ctrl-C stops a sequence that carries on past failures: the hosts after it 
   } finally {
     stopListening()
   }
+})
+
+test('on(primary(ROLE)) of a role no server has runs nothing, as SSHKit\'s on(nil); primary() says the role is unknown once, as roles() does', async () => {
+  const session = resetSession()
+  const warnings: string[] = []
+  session.reporter = { emit: (event: RunEvent) => void (event.type === 'message' && event.level === 'warn' && warnings.push(event.text)) }
+  server('web1', { roles: ['web'] })
+  const ran: string[] = []
+  await on(primary('db'), async (remote) => void ran.push(remote.host.name))
+  await on(primary('db'), async (remote) => void ran.push(remote.host.name))
+  assert.deepEqual(ran, [])
+  assert.deepEqual(warnings, ['primary("db"): no server has role db (roles: web)'])
 })

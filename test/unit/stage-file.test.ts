@@ -51,6 +51,7 @@ test('bad values are one-line ConfigErrors naming the file and line, not crashes
     ['servers:\n  - "user@"\n', '2: invalid host "user@": write it as host, user@host or user@host:port'],
     ['servers:\n  - host: web1\n    port: "2x"\n', '3: port of web1 must be a number 1-65535, got "2x"'],
     ['servers:\n  - host: web1\n    user: 7\n', '3: user of web1 must be a user name'],
+    ['servers:\n  - host: web1\n    user: "b c"\n', '3: invalid user "b c" of web1: use letters, digits, "_", "." and "-", starting with a letter or "_"'],
     ['servers:\n  - host: web1\n    no_release: maybe\n', '3: no_release of web1 must be true or false, got "maybe"'],
     ['servers:\n  - host: web1\n    role: [web]\n', '3: server web1: "role" is not an option; did you mean "roles"?'],
     ['servers:\n  - host: web1\n    no-release: true\n', '3: server web1: "no-release" is not an option; did you mean "no_release"?'],
