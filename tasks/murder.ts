@@ -12,8 +12,8 @@ import { perRun } from '../lib/runner/per-run.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
 import { agentArgv, agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../lib/torrent/agent-client.ts'
-import { formatKeyLine, newPayloadKey, type PayloadKey } from '../lib/torrent/agent/payload-cipher.ts'
-import { encryptRelease } from '../lib/deploy/release-source.ts'
+import { formatKeyLine, newCipherKey, type PayloadKey } from '../lib/torrent/agent/payload-cipher.ts'
+import { encryptRelease, type EncryptedRelease } from '../lib/deploy/release-source.ts'
 import { checkPath, checkSafeToEmpty, emptyingRefusal, expandHome as expandHomeIn, holdsHome, isFlagSet, readAbsolutePath, whyUnsafeToEmpty, type DeployLayout, readMurderOptions, readSwarmSettings, withEnvironmentArguments, type Fetch, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
 import type { ProcessRef } from '../lib/torrent/protocol.ts'
@@ -391,8 +391,9 @@ async function extract(remote: HostContext, options: MurderOptions, target: stri
   // A tar that fails half-way (a corrupt payload, a full disk) leaves the target empty, so that a
   // run again is not refused for a target that is "not empty".
   const emptyTarget = chain([['find', target, '-mindepth', '1', '-maxdepth', '1', '-exec', 'rm', '-rf', '{}', '+']])
-  // An encrypted payload is decrypted by the agent into tar, its key on the command's stdin; each
-  // decrypted chunk is a fresh buffer, so it runs with the transfer daemons' malloc tunables.
+  // An encrypted payload is decrypted by the agent into tar, its key on the command's stdin (so
+  // an exec channel of its own, not the host's shell); each decrypted chunk is a fresh buffer, so
+  // it runs with the transfer daemons' malloc tunables.
   const unpack = plan.key ? agentArgv(location(), 'unpack', { payload: options.payloadPath, into: target }, true) : ['tar', '-xzf', options.payloadPath, '-C', target]
   const untar = `{ ${chain([unpack])} || { ${emptyTarget}; false; }; }`
   const prepare = chain([...(plan.shouldDelete ? [['rm', '-rf', target]] : []), ['mkdir', '-p', target]])
@@ -792,10 +793,12 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
   checkSwarmInputs()
   skipFailedFirstPeer()
   const { tracker, seeder } = murderHosts()
-  await ensureAgent([tracker, seeder, ...hosts])
-  const sealed = isEncrypted ? await sealRelease(tgzPath) : undefined
-  const made = await makeTorrentHere(options, sealed?.path ?? tgzPath)
+  let sealed: EncryptedRelease | undefined
   try {
+    // Before this step touches a host: a TMPDIR too full for the copy fails here.
+    sealed = isEncrypted ? await sealRelease(tgzPath) : undefined
+    await ensureAgent([tracker, seeder, ...hosts])
+    const made = await makeTorrentHere(options, sealed?.path ?? tgzPath)
     const tracking = await holdTracker(made.infoHash)
     try {
       // Ctrl-C before the swarm has a cleanup of its own: nothing more starts, and the finally
@@ -841,10 +844,10 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
  * The release encrypted for the swarm; in a dry run only the key is made (nothing is sent), so
  * that the commands shown are those of a real run.
  */
-async function sealRelease(tgzPath: string): Promise<{ path: string | undefined; key: PayloadKey; remove: () => void }> {
+async function sealRelease(tgzPath: string): Promise<EncryptedRelease> {
   if (isDryRun()) {
     log('dry run: the release would be encrypted here with a new key (swarm_encryption), which each host receives on the stdin of its `unpack` command')
-    return { path: undefined, key: newPayloadKey(), remove: () => {} }
+    return { path: `<${basename(tgzPath)}, encrypted>`, key: { ...newCipherKey(), plainSha256: '0'.repeat(64) }, remove: () => {} }
   }
   return encryptRelease(tgzPath)
 }

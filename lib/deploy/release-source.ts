@@ -5,7 +5,8 @@ import { $, ProcessOutput } from 'zx/core'
 import { spawn } from 'node:child_process'
 import { pipeline } from 'node:stream/promises'
 import { ConfigError, DeployError, UsageError } from '../errors.ts'
-import { newPayloadKey, payloadCipher, type PayloadKey } from '../torrent/agent/payload-cipher.ts'
+import { createHash } from 'node:crypto'
+import { newCipherKey, payloadCipher, type PayloadKey } from '../torrent/agent/payload-cipher.ts'
 
 export interface ReleaseSource {
   /** A local .tgz holding the release's files at its root. */
@@ -62,18 +63,25 @@ export interface EncryptedRelease {
   remove: () => void
 }
 
-/** The release encrypted with a new key (swarm_encryption) into a temporary file of its own, 0600. */
+/** The release encrypted with a new key (swarm_encryption) into a temporary file of its own, 0600; the key carries the archive's SHA-256. */
 export async function encryptRelease(tgzPath: string): Promise<EncryptedRelease> {
   const workDir = makeWorkDir()
   const path = join(workDir, 'release.tgz.enc')
-  const key = newPayloadKey()
+  const key = newCipherKey()
+  const hash = createHash('sha256')
   try {
-    await pipeline(createReadStream(tgzPath), payloadCipher(key), createWriteStream(path, { flags: 'wx', mode: 0o600 }))
+    const hashed = async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        hash.update(chunk)
+        yield chunk
+      }
+    }
+    await pipeline(createReadStream(tgzPath), hashed, payloadCipher(key), createWriteStream(path, { flags: 'wx', mode: 0o600 }))
   } catch (error) {
     removeWorkDir(workDir)
     throw new UsageError(`cannot encrypt the release in ${workDir}: ${(error as Error).message}; set TMPDIR to a directory with room for it, or swarm_encryption=false`)
   }
-  return { path, key, remove: () => removeWorkDir(workDir) }
+  return { path, key: { ...key, plainSha256: hash.digest('hex') }, remove: () => removeWorkDir(workDir) }
 }
 
 // A second Ctrl-C ends the process with process.exit, past every `finally`: the 'exit' hook still runs.

@@ -7,8 +7,13 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { encryptRelease } from '../../lib/deploy/release-source.ts'
-import { formatKeyLine, newPayloadKey, parseKeyLine } from '../../lib/torrent/agent/payload-cipher.ts'
+import { formatKeyLine, newCipherKey, parseKeyLine, type PayloadKey } from '../../lib/torrent/agent/payload-cipher.ts'
 import { readKeyLine, unpackPayload } from '../../lib/torrent/agent/unpack.ts'
+
+/** A key of no release: right form, wrong bytes. */
+function strangerKey(): PayloadKey {
+  return { ...newCipherKey(), plainSha256: 'ab'.repeat(32) }
+}
 
 /** A release tgz holding app.js and config/secret.yml, and where to unpack it. */
 function release(): { dir: string; tgz: string; into: string } {
@@ -48,7 +53,7 @@ test('another key is said to be the wrong key, and nothing is extracted', async 
   const { tgz, into } = release()
   const sealed = await encryptRelease(tgz)
   try {
-    await assert.rejects(unpackPayload(sealed.path, into, newPayloadKey()), {
+    await assert.rejects(unpackPayload(sealed.path, into, strangerKey()), {
       message: `${sealed.path} did not decrypt to a gzip archive: the key does not match it; deploy again.`,
     })
     assert.deepEqual(readdirSync(into), [])
@@ -73,15 +78,79 @@ test('a payload that decrypts but does not unpack names gzip\'s or tar\'s compla
       sealed.remove()
     }
   }
-  await assert.rejects(unpackPayload(join(dir, 'missing'), into, newPayloadKey()), { message: /^cannot read .*missing: ENOENT/ })
+  await assert.rejects(unpackPayload(join(dir, 'missing'), into, strangerKey()), { message: /^cannot read .*missing: ENOENT/ })
 })
 
-test('the key line round-trips, and a line of another form or size is refused by name', () => {
-  const key = newPayloadKey()
+test('an archive that is not the one the controller encrypted fails at its checksum, once tar has written it', async () => {
+  const { tgz, into } = release()
+  const sealed = await encryptRelease(tgz)
+  try {
+    const other = { ...sealed.key, plainSha256: 'cd'.repeat(32) }
+    await assert.rejects(unpackPayload(sealed.path, into, other), {
+      message: `${sealed.path} did not decrypt to the release the controller sent (sha256 ${sealed.key.plainSha256}, not ${'cd'.repeat(32)}): the key does not match it, or the payload changed on this host; deploy again.`,
+    })
+  } finally {
+    sealed.remove()
+  }
+})
+
+test('a gzip checksum that does not match fails, as tar -xzf fails; bytes after the archive\'s end do not', async () => {
+  const { dir, into } = release()
+  const archive = execFileSync('tar', ['-cf', '-', '-C', join(dir, 'src'), '.'])
+  // Padding after tar's end-of-archive blocks: tar stops reading there, the pipe breaks, all is well.
+  const padded = join(dir, 'padded.tgz')
+  writeFileSync(padded, gzipSync(Buffer.concat([archive, Buffer.alloc(1024 * 1024)])))
+  const sealedPadded = await encryptRelease(padded)
+  try {
+    await unpackPayload(sealedPadded.path, into, sealedPadded.key)
+    assert.equal(readFileSync(join(into, 'app.js'), 'utf8'), 'console.log("v2")\n')
+  } finally {
+    sealedPadded.remove()
+  }
+  // The last 8 bytes of a gzip stream are its CRC-32 and length: one flipped, the stream is damaged.
+  const damaged = gzipSync(archive)
+  damaged[damaged.length - 8] = (damaged[damaged.length - 8] ?? 0) ^ 0xff
+  const badCrc = join(dir, 'bad-crc.tgz')
+  writeFileSync(badCrc, damaged)
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const sealed = await encryptRelease(badCrc)
+    try {
+      await assert.rejects(unpackPayload(sealed.path, join(dir, 'into'), sealed.key), { message: /: gzip: incorrect data check$/ })
+    } finally {
+      sealed.remove()
+    }
+  }
+})
+
+test('a host without tar is told to install it', async () => {
+  const { tgz, into } = release()
+  const sealed = await encryptRelease(tgz)
+  const path = process.env['PATH']
+  process.env['PATH'] = '/nonexistent'
+  try {
+    await assert.rejects(unpackPayload(sealed.path, into, sealed.key), { message: /^cannot run tar on this host \(spawn tar ENOENT\); install tar, which the deploy needs to unpack a release\.$/ })
+  } finally {
+    process.env['PATH'] = path
+    sealed.remove()
+  }
+})
+
+test('the key line round-trips, and a line of another form or size is refused by name', async () => {
+  const key = strangerKey()
   assert.deepEqual(parseKeyLine(formatKeyLine(key)), key)
   assert.throws(() => parseKeyLine(''), { message: 'unpack: stdin holds no key line; the controller sends it (swarm_encryption)' })
   assert.throws(() => parseKeyLine('{"v":2,"cipher":"aes-256-ctr"}'), { message: /^unpack: a key line of another form \(\{"v":2,"cipher":"aes-256-ctr"\}\)/ })
   const short = JSON.parse(formatKeyLine(key)) as Record<string, unknown>
   short['key'] = 'ab'
-  assert.throws(() => parseKeyLine(JSON.stringify(short)), { message: 'unpack: the key line needs a 32-byte key and a 16-byte iv, in hex' })
+  assert.throws(() => parseKeyLine(JSON.stringify(short)), { message: 'unpack: the key line needs a 32-byte key, a 16-byte iv and the archive\'s sha256, in hex' })
+  const noSum = JSON.parse(formatKeyLine(key)) as Record<string, unknown>
+  delete noSum['sha256']
+  assert.throws(() => parseKeyLine(JSON.stringify(noSum)), { message: /needs a 32-byte key, a 16-byte iv and the archive's sha256/ })
+  // What stdin holds: nothing, or far too much (read no further than 4 KiB).
+  const empty = new PassThrough()
+  empty.end()
+  await assert.rejects(readKeyLine(empty), { message: /^unpack: stdin holds no key line/ })
+  const flood = new PassThrough()
+  flood.end(Buffer.alloc(1024 * 1024, 'x'))
+  await assert.rejects(readKeyLine(flood), { message: /^unpack: stdin holds no key line/ })
 })
