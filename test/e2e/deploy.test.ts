@@ -297,21 +297,30 @@ test('deploy --dry-run prints the plan (waves, release path, commands per host) 
   hosts.forEach((host, index) => assert.equal(readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`), before[index], `${host} unchanged`))
 })
 
-test('deploy_via murder gives the swarm the release encrypted, not the tgz itself; swarm_encryption=false gives it the tgz', { skip: VIA !== 'murder' && 'DEPLOY_VIA is not murder' }, async () => {
-  nextVersion()
-  const tgz = join(project, 'release.tgz')
-  execFileSync('tar', ['-czf', tgz, '-C', appDir, '.'])
-  const releaseSha = createHash('sha256').update(readFileSync(tgz)).digest('hex')
+test('deploy_via murder gives the swarm the release encrypted, not the tgz itself, with no key in sight; swarm_encryption=false gives it the tgz', { skip: VIA !== 'murder' && 'DEPLOY_VIA is not murder' }, async () => {
   for (const encryption of ['true', 'false']) {
+    nextVersion()
+    const tgz = join(project, 'release.tgz')
+    execFileSync('tar', ['-czf', tgz, '-C', appDir, '.'])
+    const releaseSha = createHash('sha256').update(readFileSync(tgz)).digest('hex')
     await new Promise((resolve) => setTimeout(resolve, 1100))
-    const result = await runCli(['farm', 'deploy', `release_source=${tgz}`, 'deploy_via=murder', `swarm_encryption=${encryption}`], { cwd: project })
+    // -c 2: more peers than --concurrency, so every daemon is started first and then followed.
+    const result = await runCli(['farm', 'deploy', `release_source=${tgz}`, 'deploy_via=murder', `swarm_encryption=${encryption}`, '-v', '-c', '2'], { cwd: project })
     expectOk(result, `deploy with swarm_encryption=${encryption}`)
     // The controller names the payload it made the torrent of: what every host's peer fetches.
     const payloadSha = /\.tgz: \d+ bytes in \d+ pieces, sha256 ([0-9a-f]{64})/.exec(result.stderr)?.[1]
     assert.ok(payloadSha, result.stderr)
-    if (encryption === 'true') assert.notEqual(payloadSha, releaseSha, 'the swarm carries ciphertext')
-    else assert.equal(payloadSha, releaseSha, 'the swarm carries the release as it is')
-    for (const host of hosts) assert.equal(versionOf(host), String(version), `${host} runs the release`)
+    if (encryption === 'true') {
+      assert.notEqual(payloadSha, releaseSha, 'the swarm carries ciphertext')
+      // Every 64-hex word the run printed is a SHA-256 it named as such (the key is 64 hex digits too).
+      const hexWords = [...new Set(result.stderr.match(/\b[0-9a-f]{64}\b/g) ?? [])]
+      for (const word of hexWords) assert.match(result.stderr, new RegExp(`sha256 ${word}|${word}  `), `${word} is no sha256 the run named`)
+      assert.match(result.stderr, / unpack --payload /)
+    } else {
+      assert.equal(payloadSha, releaseSha, 'the swarm carries the release as it is')
+      assert.doesNotMatch(result.stderr, / unpack --payload /)
+    }
+    for (const host of hosts) assert.equal(versionOf(host), String(version), `${host} runs the release of swarm_encryption=${encryption}`)
   }
 })
 
