@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
 import { allServers, checkInterrupted, failedHosts, fetch, hostConcurrency, isDryRun, log, namespace, on, onInterrupt, roles, set, showProgress, task, quote, UsageError, DeployError, InterruptedError } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
-import { chain } from '../lib/ssh/command.ts'
+import { chain, stdinIntoFile } from '../lib/ssh/command.ts'
 import { perRun } from '../lib/runner/per-run.ts'
 import { readSurvey, surveyCommand, type PayloadKind, type PeerSurvey } from '../lib/torrent/peer-survey.ts'
 import { torrentOfPayload } from '../lib/torrent/agent/make-torrent.ts'
@@ -723,7 +723,7 @@ async function downloadOnPeer(remote: HostContext, options: MurderOptions, seede
 
 /** The torrent reaches a host whose daemon is launched first in one command, its bytes on stdin: not a mkdir and then an SFTP session. */
 async function prepareDownload(remote: HostContext, options: MurderOptions, torrent: Buffer | undefined): Promise<void> {
-  await remote.run(`mkdir -p ${quote(options.tempPath)} && cat > ${quote(options.torrentPath)}`, torrent ? { stdin: Readable.from([torrent]) } : {})
+  await remote.run(`mkdir -p ${quote(options.tempPath)} && ${stdinIntoFile(options.torrentPath)}`, torrent ? { stdin: Readable.from([torrent]) } : {})
 }
 
 /** The `peer` arguments; the same words let `peer --follow` find the daemon `peer --detach` started. */
@@ -809,7 +809,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
         // truncates it; the torrent lands before the upload starts, which may fill tmp_dir. Old
         // archives killed deploys left go too: a seeder that is no target host is cleared only here.
         const clear = `${chain([['mkdir', '-p', tempPath], ['rm', '-f', payloadPath]])} && ${clearStaleArchivesCommand(tempPath, application)}`
-        await remote.run(`${clear} && cat > ${quote(options.torrentPath)}`, made.torrent ? { stdin: Readable.from([made.torrent]) } : {})
+        await remote.run(`${clear} && ${stdinIntoFile(options.torrentPath)}`, made.torrent ? { stdin: Readable.from([made.torrent]) } : {})
       })
       // The upload starts first; the seeder starts on the part that has arrived.
       const arrival = uploadToSeeder(seeder, sealed?.path ?? tgzPath, options.payloadPath, made.sha256)

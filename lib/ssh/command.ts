@@ -22,6 +22,18 @@ export function chain(commands: readonly (readonly string[])[]): string {
   return commands.map((words) => quoteArgs(words)).join(' && ')
 }
 
+/**
+ * Writes the command's stdin to `path` through a file of its own made by mktemp next to it, renamed
+ * into place: in a shared directory (`/tmp`), `cat > path` would write into a file another user
+ * made there first, to be read back as ours. In a sticky directory the rename over such a file is
+ * refused, and the command fails.
+ */
+export function stdinIntoFile(path: string): string {
+  const slash = path.lastIndexOf('/')
+  const partial = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.XXXXXX`
+  return `t=$(mktemp ${quote(partial)}) && { cat > "$t" && mv -f "$t" ${quote(path)} || { rm -f "$t"; false; }; }`
+}
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**
