@@ -1,3 +1,4 @@
+import { posix } from 'node:path'
 import { quote, quoteArgs } from './quote.ts'
 import { quotePath } from './remote-path.ts'
 import { describeValue, UsageError } from '../errors.ts'
@@ -29,8 +30,7 @@ export function chain(commands: readonly (readonly string[])[]): string {
  * refused, and the command fails.
  */
 export function stdinIntoFile(path: string): string {
-  const slash = path.lastIndexOf('/')
-  const partial = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.XXXXXX`
+  const partial = posix.join(posix.dirname(path), `.${posix.basename(path)}.XXXXXX`)
   return `t=$(mktemp ${quote(partial)}) && { cat > "$t" && mv -f "$t" ${quote(path)} || { rm -f "$t"; false; }; }`
 }
 

@@ -1,7 +1,7 @@
 // The murder agent's command line: the only process boundary of lib/torrent/agent. Each command
-// (but `unpack`, silent) prints JSON lines (../protocol.ts) on stdout and, on failure, one line on stderr: exit 2 for a
-// bad command line, 1 for anything wrong on the host. `daemon KIND …` is what the foreground
-// commands start in the background; it is not meant to be run by hand.
+// (but `unpack`, silent) prints JSON lines (../protocol.ts) on stdout and, on failure, one line on
+// stderr: exit 2 for a bad command line, 1 for anything wrong on the host. `daemon KIND …` is what
+// the foreground commands start in the background; it is not meant to be run by hand.
 import { AGENT_VERSION, formatEvent, type AgentEvent, type ProcessKind } from '../protocol.ts'
 import { parseOptions, type OptionSpec } from './cli-options.ts'
 import { allowTorrent, readStatus, stopProcesses } from './control.ts'
