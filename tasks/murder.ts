@@ -16,7 +16,8 @@ import { formatKeyLine, newCipherKey, type PayloadKey } from '../lib/torrent/age
 import { encryptRelease, type EncryptedRelease } from '../lib/deploy/release-source.ts'
 import { checkPath, checkSafeToEmpty, emptyingRefusal, expandHome as expandHomeIn, holdsHome, isFlagSet, readAbsolutePath, whyUnsafeToEmpty, type DeployLayout, readMurderOptions, readSwarmSettings, withEnvironmentArguments, type Fetch, type MurderOptions, type SwarmSettings } from '../lib/torrent/murder-options.ts'
 import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../lib/torrent/held-agent-command.ts'
-import type { ProcessRef } from '../lib/torrent/protocol.ts'
+import { formatUnpackRequest, type ProcessRef, type UnpackRequest } from '../lib/torrent/protocol.ts'
+import { currentSession } from '../lib/runner/session.ts'
 import { commandHint } from '../lib/runner/command-hint.ts'
 import { SwarmProgress, type PeerCounters } from '../lib/torrent/swarm-progress.ts'
 import { clearStaleArchivesCommand } from '../lib/deploy/releases.ts'
@@ -379,10 +380,13 @@ async function onSeederWhateverBudget(seeder: Host, block: (remote: HostContext)
 }
 
 /**
- * Puts the verified payload at the target: the tgz extracted, or the file copied. One command per
- * host: it runs as each host's download ends, so every extra round trip lengthens the swarm's tail.
+ * Puts the verified payload at the target: the tgz extracted, or the file copied. It runs as each
+ * host's download ends, so every extra round trip or process lengthens the swarm's tail: a tgz is
+ * unpacked by the host's held agent command (its peer, or the deploy's seeder) when there is one,
+ * otherwise by one command.
  */
-async function extract(remote: HostContext, options: MurderOptions, target: string, plan: PeerPlan): Promise<void> {
+async function extract(remote: HostContext, options: MurderOptions, target: string, plan: PeerPlan, held: HeldCommand | undefined): Promise<void> {
+  if (plan.payload === 'tgz' && held && (await unpackThroughHeld(remote, options, target, plan, held))) return
   const rename = plan.renameTo === undefined ? [] : [chain([['mv', target, plan.renameTo]])]
   if (plan.payload === 'file') {
     await remote.run([chain([['mkdir', '-p', dirname(target)], ['cp', options.payloadPath, target]]), ...rename].join(' && '))
@@ -398,6 +402,36 @@ async function extract(remote: HostContext, options: MurderOptions, target: stri
   const untar = `{ ${chain([unpack])} || { ${emptyTarget}; false; }; }`
   const prepare = chain([...(plan.shouldDelete ? [['rm', '-rf', target]] : []), ['mkdir', '-p', target]])
   await remote.run([prepare, untar, ...rename].join(' && '), plan.key ? { stdin: Readable.from([formatKeyLine(plan.key)]) } : {})
+}
+
+/**
+ * Asks the host's held agent command to unpack the payload it holds into the target (its key, if
+ * any, in the request on that command's stdin): no process, shell or SSH session of its own. Shown
+ * as a command is. False when that command is no longer open, so the caller runs one instead.
+ */
+async function unpackThroughHeld(remote: HostContext, options: MurderOptions, target: string, plan: PeerPlan, held: HeldCommand): Promise<boolean> {
+  const request: UnpackRequest = {
+    into: target,
+    ...(plan.renameTo === undefined ? {} : { renameTo: plan.renameTo }),
+    ...(plan.shouldDelete ? { emptyFirst: true } : {}),
+    ...(plan.key ? { keyLine: formatKeyLine(plan.key).trim() } : {}),
+  }
+  const renamed = plan.renameTo === undefined ? '' : `, renamed to ${plan.renameTo}`
+  const described = `unpack ${options.payloadPath} into ${target}${renamed}${plan.shouldDelete ? ', emptied first' : ''} (asked of the held agent command${plan.key ? ', the key with the request on its stdin' : ''})`
+  if (!isDryRun() && !held.isOpen()) return false
+  currentSession().reporter.emit({ type: 'command', host: remote.host.name, command: described })
+  if (isDryRun()) return true
+  let answer: AgentLine | undefined
+  try {
+    answer = await held.ask(formatUnpackRequest(request), ['unpacked', 'unpackFailed'])
+  } catch (error) {
+    throw new DeployError(`${remote.host.name}: ${error instanceof Error ? error.message : String(error)} (while unpacking ${options.payloadPath} into ${target})`, { exitCode: 1 })
+  }
+  if (!answer) return false
+  if (answer.type === 'unpackFailed') throw new DeployError(`${remote.host.name}: ${String(answer['message'])}`, { exitCode: 1 })
+  const warnings = Array.isArray(answer['warnings']) ? answer['warnings'] : []
+  for (const warning of warnings) log(`${remote.host.name}: ${String(warning)}`, 'warn')
+  return true
 }
 
 /** Packs (or copies, for a single file or a ready tgz) the source on the seeder, makes the torrent and whitelists it. */
@@ -507,6 +541,8 @@ export async function peerSwarm(
     held: HeldPeers
     /** Settles once the seeder's payload has arrived (deploy_via murder uploads it as peers start). */
     arrival?: Promise<void>
+    /** The seeder's held `seed --hold` command (deploy_via murder), which unpacks there when the seeder is a target too. */
+    seeding?: HeldCommand
   }
 ): Promise<void> {
   const { arrival, held } = swarm
@@ -627,7 +663,7 @@ export async function peerSwarm(
         progress.fail(name, error instanceof Error ? error.message : String(error))
         throw error
       }
-      await extract(remote, options, targets.get(name) ?? target, plan)
+      await extract(remote, options, targets.get(name) ?? target, plan, name === seeder.name ? swarm.seeding : held.get(name))
     })
   } finally {
     stall?.stop()
@@ -820,7 +856,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
         seeding = await holdSeeder(options)
         checkInterrupted()
         const plan: PeerPlan = { shouldDelete: false, payload: 'tgz', renameTo: target.release, ...(sealed ? { key: sealed.key } : {}) }
-        await peerSwarm(options, hosts, target.incoming, plan, { arrival, held })
+        await peerSwarm(options, hosts, target.incoming, plan, { arrival, held, seeding })
         await arrival
       } finally {
         // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.

@@ -12,6 +12,14 @@ const HELD_STOP_MS = 10_000
 
 /** A command still open once its daemon is ready. */
 export interface HeldCommand {
+  /**
+   * Writes a request line to it and resolves with its first answer of these types; undefined if it
+   * was no longer open (ended, told to stop or let go), so nothing was asked. Rejects if it ends
+   * before answering.
+   */
+  ask: (line: string, answerTypes: readonly string[]) => Promise<AgentLine | undefined>
+  /** Still running, and neither told to stop nor let go. */
+  isOpen: () => boolean
   /** Asks it to stop its daemon and remove its files; false if it could not say it did, and a `stop` command must. */
   stop: () => Promise<boolean>
   /** Lets it go without a stop: its daemon runs on as a detached one would (a peer seeds on for peer_seed_seconds). */
@@ -52,12 +60,14 @@ export function holdAgentCommand(
   let markReady = () => {}
   const readyEvent = new Promise<void>((resolve) => (markReady = resolve))
   let hasRemoved = false
+  let awaited: { types: readonly string[]; answer: (event: AgentLine) => void } | undefined
   const stdin = new PassThrough()
   if (options.stdinFirst) stdin.write(options.stdinFirst)
   const onEvent = (event: AgentLine) => {
     options.onEvent?.(event)
     if (event.type === options.readyOn) markReady()
     if (event.type === 'stopped') hasRemoved = Array.isArray(event['removed'])
+    if (awaited?.types.includes(event.type)) awaited.answer(event)
   }
   const ended = runAgent(remote, location, subcommand, args, { onEvent, stdin, isTransfer: options.isTransfer ?? false }).then(() => undefined)
   let isOver = false
@@ -79,5 +89,22 @@ export function holdAgentCommand(
     isLetGo = true
     stdin.end()
   }
-  return { ready, ended, hasEnded: () => isOver, held: { stop, release } }
+  const ask = async (line: string, answerTypes: readonly string[]) => {
+    if (isOver || isLetGo || options.isDryRun) return undefined
+    const answered = new Promise<AgentLine>((resolve) => {
+      awaited = { types: answerTypes, answer: resolve }
+    })
+    stdin.write(`${line}\n`)
+    const unanswered = ended.then(
+      () => Promise.reject(new Error(`the agent's ${subcommand} command ended before it answered`)),
+      (failure: unknown) => Promise.reject(failure instanceof Error ? failure : new Error(String(failure)))
+    )
+    unanswered.catch(() => {}) // it loses the race whenever the answer comes
+    try {
+      return await Promise.race([answered, unanswered])
+    } finally {
+      awaited = undefined
+    }
+  }
+  return { ready, ended, hasEnded: () => isOver, held: { ask, isOpen: () => !isOver && !isLetGo, stop, release } }
 }

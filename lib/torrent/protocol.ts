@@ -116,8 +116,55 @@ export type AgentEvent =
   | { type: 'stopped'; stopped: ProcessRef[]; stale: ProcessRef[]; notRunning: boolean; removed?: string[] }
   | { type: 'status'; running: ProcessRef[]; stale: ProcessRef[]; stats: SwarmStats[] }
   | { type: 'version'; agentVersion: string; nodeVersion: string }
+  /** A held command's answer to an `unpack` request (agent/unpack-request.ts); `warnings`: what tar said. */
+  | { type: 'unpacked'; into: string; renamedTo?: string; warnings?: string[] }
+  | { type: 'unpackFailed'; message: string }
 
 export type AgentEventType = AgentEvent['type']
+
+/**
+ * Besides `stop`, what the controller may ask of a held transfer command (`peer --hold`, `seed
+ * --hold`) on its stdin once it is ready: put the payload it holds into `into`, answered with
+ * `unpacked` or `unpackFailed`. One line, `unpack JSON`.
+ */
+export interface UnpackRequest {
+  /** An absolute directory, made if missing. */
+  into: string
+  /** Once unpacked, `into` is renamed to this absolute path (deploy: the release's). */
+  renameTo?: string
+  /** Remove `into` first (murder:peer's unsafe_please_delete). */
+  emptyFirst?: boolean
+  /** The payload is encrypted: its key line (agent/payload-cipher.ts), sent nowhere but here. */
+  keyLine?: string
+}
+
+const UNPACK_REQUEST_PREFIX = 'unpack '
+
+export function formatUnpackRequest(request: UnpackRequest): string {
+  return `${UNPACK_REQUEST_PREFIX}${JSON.stringify(request)}`
+}
+
+/**
+ * A stdin line as an unpack request; undefined for any other line. Throws on a malformed one, with a
+ * message that quotes none of it (it may hold a key).
+ */
+export function parseUnpackRequest(line: string): UnpackRequest | undefined {
+  if (!line.startsWith(UNPACK_REQUEST_PREFIX)) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(line.slice(UNPACK_REQUEST_PREFIX.length))
+  } catch {
+    throw new Error('an unpack request that is not JSON')
+  }
+  if (!isRecord(value)) throw new Error('an unpack request that is not a JSON object')
+  const { into, renameTo, emptyFirst, keyLine } = value
+  const isAbsolute = (path: unknown): path is string => typeof path === 'string' && path.startsWith('/') && !path.includes('\0')
+  if (!isAbsolute(into)) throw new Error('an unpack request needs "into", an absolute path')
+  if (renameTo !== undefined && !isAbsolute(renameTo)) throw new Error('an unpack request\'s "renameTo" must be an absolute path')
+  if (emptyFirst !== undefined && typeof emptyFirst !== 'boolean') throw new Error('an unpack request\'s "emptyFirst" must be true or false')
+  if (keyLine !== undefined && typeof keyLine !== 'string') throw new Error('an unpack request\'s "keyLine" must be a string')
+  return { into, ...(renameTo === undefined ? {} : { renameTo }), ...(emptyFirst === undefined ? {} : { emptyFirst }), ...(keyLine === undefined ? {} : { keyLine }) }
+}
 
 export function formatEvent(event: AgentEvent): string {
   return JSON.stringify(event)
@@ -151,13 +198,19 @@ export function parseEvent(line: string): AgentEvent | undefined {
     case 'failed':
       return typeof value['message'] === 'string' ? (value as AgentEvent) : undefined
     case 'stopped':
-      return isRefList(value['stopped']) && isRefList(value['stale']) && typeof value['notRunning'] === 'boolean' && isOptionalPathList(value['removed'])
+      return isRefList(value['stopped']) && isRefList(value['stale']) && typeof value['notRunning'] === 'boolean' && isOptionalStringList(value['removed'])
         ? (value as AgentEvent)
         : undefined
     case 'status':
       return isRefList(value['running']) && isRefList(value['stale']) && Array.isArray(value['stats']) ? (value as AgentEvent) : undefined
     case 'version':
       return typeof value['agentVersion'] === 'string' && typeof value['nodeVersion'] === 'string' ? (value as AgentEvent) : undefined
+    case 'unpacked':
+      return typeof value['into'] === 'string' && (value['renamedTo'] === undefined || typeof value['renamedTo'] === 'string') && isOptionalStringList(value['warnings'])
+        ? (value as AgentEvent)
+        : undefined
+    case 'unpackFailed':
+      return typeof value['message'] === 'string' ? (value as AgentEvent) : undefined
     default:
       return undefined
   }
@@ -172,7 +225,7 @@ export function countersOf(event: AgentEvent): TransferCounters {
   return counters
 }
 
-function isOptionalPathList(value: unknown): boolean {
+function isOptionalStringList(value: unknown): boolean {
   return value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'))
 }
 

@@ -2,14 +2,16 @@
 // seeder and peers, each "host" on its own 127.0.0.x. Asserts what the agents themselves recorded.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { readTorrentMeta } from '../../lib/torrent/agent/torrent-meta.ts'
 import { buildTorrent } from '../../lib/torrent/agent/torrent-file.ts'
 import { formatPidRecord } from '../../lib/torrent/agent/state-files.ts'
-import type { AgentEvent } from '../../lib/torrent/protocol.ts'
+import { formatUnpackRequest, type AgentEvent } from '../../lib/torrent/protocol.ts'
+import { encryptRelease } from '../../lib/deploy/release-source.ts'
+import { formatKeyLine, newCipherKey } from '../../lib/torrent/agent/payload-cipher.ts'
 import {
   agentProcesses,
   freePort,
@@ -485,4 +487,57 @@ test('tracker --hold --allow and seed --hold are their own daemons, told to stop
   assert.deepEqual(tracker.events.at(-1), { type: 'stopped', stopped: [{ kind: 'tracker', pid: tracker.child.pid }], stale: [], notRunning: false, removed: [] })
   for (const path of [join(setup.trackerState, 'tracker.pid'), join(setup.seedState, `seed.${TAG}.pid`)]) assert.equal(existsSync(path), false, `${path} removed`)
   assert.deepEqual(agentProcesses(setup), [], 'nothing left running')
+})
+
+test('a held peer and a held seeder unpack the payload they hold when asked on stdin, in their own process, then stop; a tracker holds none', { timeout: 60_000 }, async () => {
+  const source = mkdtempSync('/tmp/murder-release-')
+  mkdirSync(join(source, 'app', 'config'), { recursive: true })
+  writeFileSync(join(source, 'app', 'index.html'), '<h1>sealed</h1>\n')
+  writeFileSync(join(source, 'app', 'config', 'secret.yml'), 'password: hunter2\n')
+  execFileSync('tar', ['-czf', join(source, 'release.tgz'), '-C', join(source, 'app'), '.'])
+  const sealed = await encryptRelease(join(source, 'release.tgz'))
+  cleanups.push(async () => {
+    sealed.remove()
+    rmSync(source, { recursive: true, force: true })
+  })
+  const setup = await startSwarm({ sizeBytes: 0, payloadFile: sealed.path, shouldSeed: false })
+  const home = peerHome(setup, 0)
+  swarmFor(setup, [home.state])
+  const seeder = startHeld(setup, ['seed', '--state', setup.seedState, '--tag', TAG, '--torrent', setup.torrent, '--payload', setup.payload, '--announce-ip', SEEDER_IP])
+  assert.ok(await waitFor(() => seeder.events.some((event) => event.type === 'started'), 20_000), `no seeder started: ${seeder.stderr()}`)
+  const peer = startHeld(setup, home.args(30))
+  assert.ok(await waitFor(() => peer.events.some((event) => event.type === 'done'), 30_000), `no done: ${peer.stderr()}`)
+
+  const keyLine = formatKeyLine(sealed.key).trim()
+  const answers: [ReturnType<typeof startHeld>, string][] = [[peer, join(source, 'on-peer')], [seeder, join(source, 'on-seeder')]]
+  for (const [held, release] of answers) {
+    const before = held.events.length
+    const agentsBefore = agentProcesses(setup).length
+    held.child.stdin.write(`${formatUnpackRequest({ into: `${release}.incoming`, renameTo: release, keyLine })}\n`)
+    assert.ok(await waitFor(() => held.events.length > before, 20_000), `no answer: ${held.stderr()}`)
+    assert.deepEqual(held.events.at(-1), { type: 'unpacked', into: `${release}.incoming`, renamedTo: release })
+    assert.equal(agentProcesses(setup).length, agentsBefore, 'no agent process of its own')
+    assert.equal(readFileSync(join(release, 'config', 'secret.yml'), 'utf8'), 'password: hunter2\n')
+  }
+  // A wrong key: refused, the directory left empty, the command still held and stoppable.
+  const stranger = formatKeyLine({ ...newCipherKey(), plainSha256: 'ab'.repeat(32) }).trim()
+  peer.child.stdin.write(`${formatUnpackRequest({ into: join(source, 'wrong'), keyLine: stranger })}\n`)
+  assert.ok(await waitFor(() => peer.events.at(-1)?.type === 'unpackFailed', 20_000), peer.stderr())
+  assert.deepEqual(readdirSync(join(source, 'wrong')), [])
+
+  for (const held of [peer, seeder]) {
+    held.child.stdin.write('stop\n')
+    assert.equal(await held.exited, 0, held.stderr())
+    assert.equal(held.events.at(-1)?.type, 'stopped')
+  }
+  assert.equal(existsSync(home.payload) || existsSync(setup.payload), false, 'payloads removed at the stop')
+
+  const port = new URL(setup.announce).port
+  assert.equal((await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])).code, 0)
+  const tracker = startHeld(setup, ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', port])
+  assert.ok(await waitFor(() => tracker.events.some((event) => event.type === 'started'), 20_000), `no tracker started: ${tracker.stderr()}`)
+  tracker.child.stdin.write(`${formatUnpackRequest({ into: join(source, 'tracker') })}\nstop\n`)
+  assert.equal(await tracker.exited, 0, tracker.stderr())
+  assert.deepEqual(tracker.events.slice(-2).map((event) => event.type), ['unpackFailed', 'stopped'])
+  assert.equal(existsSync(join(source, 'tracker')), false)
 })

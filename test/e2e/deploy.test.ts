@@ -315,10 +315,11 @@ test('deploy_via murder gives the swarm the release encrypted, not the tgz itsel
       // Every 64-hex word the run printed is a SHA-256 it named as such (the key is 64 hex digits too).
       const hexWords = [...new Set(result.stderr.match(/\b[0-9a-f]{64}\b/g) ?? [])]
       for (const word of hexWords) assert.match(result.stderr, new RegExp(`sha256 ${word}|${word}  `), `${word} is no sha256 the run named`)
-      assert.match(result.stderr, / unpack --payload /)
+      // Each host's held agent command unpacks it (every host: the seeder's `seed --hold` too).
+      for (const host of hosts) assert.match(result.stderr, new RegExp(`  ${host} \\$ unpack .* \\(asked of the held agent command, the key with the request on its stdin\\)\\n`))
     } else {
       assert.equal(payloadSha, releaseSha, 'the swarm carries the release as it is')
-      assert.doesNotMatch(result.stderr, / unpack --payload /)
+      for (const host of hosts) assert.match(result.stderr, new RegExp(`  ${host} \\$ unpack .* \\(asked of the held agent command\\)\\n`))
     }
     for (const host of hosts) assert.equal(versionOf(host), String(version), `${host} runs the release of swarm_encryption=${encryption}`)
   }

@@ -69,7 +69,10 @@ export interface SwarmSetup {
 }
 
 export interface SwarmOptions {
+  /** Random bytes this long are the payload, unless `payloadFile` is given. */
   sizeBytes: number
+  /** This file is the payload (a release tgz, say), instead of random bytes. */
+  payloadFile?: string
   /** Emulated link of every host, bytes/s each way (MURDER_AGENT_LINK_BPS). */
   linkBps?: number
   /** Whitelist the torrent on the tracker (default true). */
@@ -96,7 +99,8 @@ export async function startSwarm(options: SwarmOptions): Promise<SwarmSetup> {
     env,
   }
   mkdirSync(join(directory, 'files'), { recursive: true })
-  writeRandomFile(join(directory, 'files/payload.bin'), options.sizeBytes)
+  if (options.payloadFile) copyFileSync(options.payloadFile, join(directory, 'files/payload.bin'))
+  else writeRandomFile(join(directory, 'files/payload.bin'), options.sizeBytes)
   const port = await freePort(TRACKER_IP)
   setup.announce = `http://${TRACKER_IP}:${port}/announce`
   await expectOk(runAgent(agent, ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', String(port)]), 'tracker')

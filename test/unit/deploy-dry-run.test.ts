@@ -217,24 +217,24 @@ test('deploy_via murder under HOSTS= serves the swarm from the tracker and seede
     // one.invalid, the first server, is the tracker and seeder by default (Murder's roles).
     assert.ok(on('one.invalid').some((line) => / tracker --state /.test(line)), 'the tracker starts outside HOSTS=')
     assert.ok(on('one.invalid').some((line) => / seed --state /.test(line)), 'the seeder starts outside HOSTS=')
-    assert.deepEqual(on('one.invalid').filter((line) => /deploy\.lock| unpack --payload |ln -sfn|revisions\.log/.test(line)), [], 'no release, lock or switch outside HOSTS=')
-    for (const step of ['deploy.lock', ' unpack --payload ', 'ln -sfn', 'revisions.log']) assert.ok(on('two.invalid').some((line) => line.includes(step)), step)
+    assert.deepEqual(on('one.invalid').filter((line) => /deploy\.lock|\$ unpack |ln -sfn|revisions\.log/.test(line)), [], 'no release, lock or switch outside HOSTS=')
+    for (const step of ['deploy.lock', '$ unpack ', 'ln -sfn', 'revisions.log']) assert.ok(on('two.invalid').some((line) => line.includes(step)), step)
     assert.doesNotMatch(result.stderr, /^on\(\): /m)
   })
 })
 
-test('deploy_via murder unpacks the release through the agent, which takes the key on stdin; swarm_encryption=false untars it', async () => {
+test('deploy_via murder has each host\'s held agent command unpack the release, the key with the request on its stdin; swarm_encryption=false sends none', async () => {
   await inDeployProject('encryption', async (dir, tmp) => {
-    const extractions = (stderr: string) => hostCommands(stderr).filter((line) => line.startsWith('  two.invalid $ mkdir -p ') && line.includes('.incoming'))
+    const extractions = (stderr: string) => hostCommands(stderr).filter((line) => line.startsWith('  two.invalid $ unpack ') && line.includes('.incoming'))
     const sealed = await runDryCli(['x', 'deploy', '--dry-run'], dir, tmp)
     assert.equal(sealed.code, 0, sealed.stderr)
     assert.match(sealed.stderr, /the release would be encrypted here with a new key \(swarm_encryption\)/)
-    const [unpack] = extractions(sealed.stderr).filter((line) => line.includes('/murder-agent.cjs unpack --payload /tmp/shop-'))
-    assert.ok(unpack, sealed.stderr)
-    assert.doesNotMatch(unpack, /tar -xzf|--key|[0-9a-f]{64}/, 'no plain untar, no key in the command')
+    const [unpack] = extractions(sealed.stderr)
+    assert.match(unpack ?? '', /^ {2}two\.invalid \$ unpack \/tmp\/shop-\d{14}\.tgz into \/srv\/shop\/releases\/\.\d{14}\.incoming, renamed to \/srv\/shop\/releases\/\d{14} \(asked of the held agent command, the key with the request on its stdin\)$/, sealed.stderr)
+    assert.doesNotMatch(sealed.stderr, /tar -xzf|[0-9a-f]{64}/, 'no plain untar, no key anywhere')
     const plain = await runDryCli(['x', 'deploy', '--dry-run', 'swarm_encryption=false'], dir, tmp)
     assert.equal(plain.code, 0, plain.stderr)
-    assert.doesNotMatch(plain.stderr, /encrypted|unpack --payload/)
-    assert.ok(extractions(plain.stderr).some((line) => / tar -xzf \/tmp\/shop-\d{14}\.tgz -C /.test(line)), plain.stderr)
+    assert.doesNotMatch(plain.stderr, /encrypted|the key/)
+    assert.match(extractions(plain.stderr)[0] ?? '', / unpack \/tmp\/shop-\d{14}\.tgz into .*\.incoming, renamed to .* \(asked of the held agent command\)$/, plain.stderr)
   })
 })

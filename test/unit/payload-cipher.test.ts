@@ -40,7 +40,7 @@ test('a release encrypted for the swarm holds none of its plain bytes, is 0600, 
     assert.equal(statSync(sealed.path).mode & 0o777, 0o600)
     const input = new PassThrough()
     input.end(formatKeyLine(sealed.key))
-    await unpackPayload(sealed.path, into, await readKeyLine(input))
+    await unpackPayload(sealed.path, into, { key: await readKeyLine(input) })
     assert.equal(readFileSync(join(into, 'config', 'secret.yml'), 'utf8'), 'password: hunter2\n')
     assert.deepEqual(readdirSync(into).sort(), ['app.js', 'config'])
   } finally {
@@ -53,7 +53,7 @@ test('another key is said to be the wrong key, and nothing is extracted', async 
   const { tgz, into } = release()
   const sealed = await encryptRelease(tgz)
   try {
-    await assert.rejects(unpackPayload(sealed.path, into, strangerKey()), {
+    await assert.rejects(unpackPayload(sealed.path, into, { key: strangerKey() }), {
       message: `${sealed.path} did not decrypt to a gzip archive: the key does not match it; deploy again.`,
     })
     assert.deepEqual(readdirSync(into), [])
@@ -73,12 +73,12 @@ test('a payload that decrypts but does not unpack names gzip\'s or tar\'s compla
   for (const [path, complaint] of [[damaged, /: gzip: /], [notTar, /: tar: This does not look like a tar archive|: tar: Skipping to next header/]] as const) {
     const sealed = await encryptRelease(path)
     try {
-      await assert.rejects(unpackPayload(sealed.path, into, sealed.key), (error: Error) => error.message.startsWith(`cannot unpack ${sealed.path} into ${into}: `) && complaint.test(error.message))
+      await assert.rejects(unpackPayload(sealed.path, into, { key: sealed.key }), (error: Error) => error.message.startsWith(`cannot unpack ${sealed.path} into ${into}: `) && complaint.test(error.message))
     } finally {
       sealed.remove()
     }
   }
-  await assert.rejects(unpackPayload(join(dir, 'missing'), into, strangerKey()), { message: /^cannot read .*missing: ENOENT/ })
+  await assert.rejects(unpackPayload(join(dir, 'missing'), into, { key: strangerKey() }), { message: /^cannot read .*missing: ENOENT/ })
 })
 
 test('an archive that is not the one the controller encrypted fails at its checksum, once tar has written it', async () => {
@@ -86,7 +86,7 @@ test('an archive that is not the one the controller encrypted fails at its check
   const sealed = await encryptRelease(tgz)
   try {
     const other = { ...sealed.key, plainSha256: 'cd'.repeat(32) }
-    await assert.rejects(unpackPayload(sealed.path, into, other), {
+    await assert.rejects(unpackPayload(sealed.path, into, { key: other }), {
       message: `${sealed.path} did not decrypt to the release the controller sent (sha256 ${sealed.key.plainSha256}, not ${'cd'.repeat(32)}): the key does not match it, or the payload changed on this host; deploy again.`,
     })
   } finally {
@@ -102,7 +102,7 @@ test('a gzip checksum that does not match fails, as tar -xzf fails; bytes after 
   writeFileSync(padded, gzipSync(Buffer.concat([archive, Buffer.alloc(1024 * 1024)])))
   const sealedPadded = await encryptRelease(padded)
   try {
-    await unpackPayload(sealedPadded.path, into, sealedPadded.key)
+    await unpackPayload(sealedPadded.path, into, { key: sealedPadded.key })
     assert.equal(readFileSync(join(into, 'app.js'), 'utf8'), 'console.log("v2")\n')
   } finally {
     sealedPadded.remove()
@@ -115,7 +115,7 @@ test('a gzip checksum that does not match fails, as tar -xzf fails; bytes after 
   for (let attempt = 0; attempt < 5; attempt++) {
     const sealed = await encryptRelease(badCrc)
     try {
-      await assert.rejects(unpackPayload(sealed.path, join(dir, 'into'), sealed.key), { message: /: gzip: incorrect data check$/ })
+      await assert.rejects(unpackPayload(sealed.path, join(dir, 'into'), { key: sealed.key }), { message: /: gzip: incorrect data check$/ })
     } finally {
       sealed.remove()
     }
@@ -128,7 +128,7 @@ test('a host without tar is told to install it', async () => {
   const path = process.env['PATH']
   process.env['PATH'] = '/nonexistent'
   try {
-    await assert.rejects(unpackPayload(sealed.path, into, sealed.key), { message: /^cannot run tar on this host \(spawn tar ENOENT\); install tar, which the deploy needs to unpack a release\.$/ })
+    await assert.rejects(unpackPayload(sealed.path, into, { key: sealed.key }), { message: /^cannot run tar on this host \(spawn tar ENOENT\); install tar, which the deploy needs to unpack a release\.$/ })
   } finally {
     process.env['PATH'] = path
     sealed.remove()

@@ -1,12 +1,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { holdUntilStopped } from '../../lib/torrent/agent/hold.ts'
 import { daemonArguments, runPeer, type PeerOptions } from '../../lib/torrent/agent/peer.ts'
 import { isRunning, readPidFile } from '../../lib/torrent/agent/processes.ts'
-import { formatEvent, type AgentEvent } from '../../lib/torrent/protocol.ts'
+import { formatEvent, formatUnpackRequest, type AgentEvent } from '../../lib/torrent/protocol.ts'
 import { formatPidRecord, processFiles } from '../../lib/torrent/agent/state-files.ts'
 
 // `peer --follow` (runPeer's isFollowOnly) is what deploy_via murder runs after starting every
@@ -167,8 +168,32 @@ test('held: any request but stop is refused and the daemon left running', () =>
       const input = new PassThrough()
       const holding = holdWith(options, input, [])
       input.write('restart\n')
-      await assert.rejects(holding, /peer --hold: unknown request "restart" on stdin; the only one is "stop"/)
+      await assert.rejects(holding, /peer --hold: unknown request "restart" on stdin; the only ones are "stop" and "unpack"/)
       assert.equal((await readPidFile(options.state, 'peer', 'T'))?.isRunning, true)
+    } finally {
+      stop()
+    }
+  }))
+
+test('held: unpack requests are answered, each in turn, before the stop', () =>
+  withState(async (options) => {
+    const source = join(dirname(options.payload), 'src')
+    mkdirSync(source, { recursive: true })
+    writeFileSync(join(source, 'index.html'), '<h1>v1</h1>')
+    execFileSync('tar', ['-czf', options.payload, '-C', source, '.'])
+    writeFileSync(options.torrent, 'torrent')
+    const stop = startStandIn(options, daemonArguments(options))
+    try {
+      const input = new PassThrough()
+      const seen: AgentEvent[] = []
+      const holding = holdWith(options, input, seen)
+      const release = join(dirname(options.payload), 'release')
+      input.write(`${formatUnpackRequest({ into: `${release}.incoming`, renameTo: release })}\n`)
+      input.write(`${formatUnpackRequest({ into: 'relative' })}\nstop\n`)
+      await holding
+      assert.deepEqual(seen.map((event) => event.type), ['unpacked', 'unpackFailed', 'stopped'])
+      assert.equal(readFileSync(join(release, 'index.html'), 'utf8'), '<h1>v1</h1>')
+      assert.equal(existsSync(options.payload), false, 'the payload goes at the stop, after the unpacking')
     } finally {
       stop()
     }

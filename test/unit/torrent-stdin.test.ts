@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { firstLine } from '../../lib/torrent/agent/hold.ts'
+import { requestLines } from '../../lib/torrent/agent/hold.ts'
 import { readExactly, receiveTorrent } from '../../lib/torrent/agent/torrent-stdin.ts'
 
 test('readExactly takes the first bytes across chunks and leaves what follows for the stop line', async () => {
@@ -15,9 +15,9 @@ test('readExactly takes the first bytes across chunks and leaves what follows fo
   input.write(torrent.subarray(0, 1000))
   input.write(Buffer.concat([torrent.subarray(1000), Buffer.from('st')]))
   assert.deepEqual(await reading, torrent)
-  const request = firstLine(input)
+  const requests = requestLines(input)
   input.end('op\n')
-  assert.equal(await request.line, 'stop')
+  assert.equal(await requests.next(), 'stop')
 })
 
 test('readExactly fails with one line when stdin ends before the torrent does', async () => {
@@ -58,16 +58,29 @@ test('stdin that ends right after the torrent reads as the controller gone, not 
   input.end(torrent)
   assert.deepEqual(await readExactly(input, torrent.length), torrent)
   await new Promise((resolve) => setImmediate(resolve)) // the end is emitted before anyone asks for the line
-  const request = firstLine(input)
-  const outcome = await Promise.race([request.line, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500))])
+  const outcome = await Promise.race([requestLines(input).next(), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500))])
   assert.equal(outcome, undefined)
 })
 
-test('firstLine of a stdin whose end was already emitted is undefined at once', async () => {
+test('requestLines of a stdin whose end was already emitted is undefined at once', async () => {
   const input = new PassThrough()
   input.end('d8:announce')
   input.resume()
   await new Promise((resolve) => input.once('end', resolve))
-  const outcome = await Promise.race([firstLine(input).line, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500))])
+  const outcome = await Promise.race([requestLines(input).next(), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500))])
   assert.equal(outcome, undefined)
+})
+
+test('requestLines hands out each line once, in order, whether it came before or after it was asked for; then undefined', async () => {
+  const input = new PassThrough()
+  const requests = requestLines(input)
+  input.write('unpack {"into":"/srv/a"}\n  stop  \n')
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(await requests.next(), 'unpack {"into":"/srv/a"}')
+  assert.equal(await requests.next(), 'stop')
+  const third = requests.next()
+  input.end('later\n')
+  assert.equal(await third, 'later')
+  assert.equal(await requests.next(), undefined)
+  assert.equal(await requests.next(), undefined)
 })

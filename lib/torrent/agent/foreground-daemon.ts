@@ -4,17 +4,20 @@
 // of a deploy waits on). It keeps a daemon's files (a pid file with its own pid, events, log, stats),
 // so `status`, `stop` and `peer --follow` find it as they find a detached one, and it relays the
 // events on stdout. Once ready (a peer: `done`; a seeder or tracker: `started`) it waits on stdin as
-// hold.ts describes: `stop` ends it and removes its files; stdin's end (the controller went away)
+// hold.ts describes: a peer or seeder answers `unpack` requests (unpack-request.ts), and in the same
+// process, so a host extracts its release with no process of its own; `stop` ends it and removes its
+// files; stdin's end (the controller went away)
 // leaves it running as a detached daemon would run: a peer seeds on for --seed-seconds, a seeder or
 // tracker runs until `stop --kind`. SIGTERM (`stop --kind`) ends it at once, as it ends a detached one.
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import type { AgentEvent, ProcessKind } from '../protocol.ts'
 import { DaemonRuntime, runDaemonBody, tuneTransferDaemon } from './daemon.ts'
 import { AgentError } from './errors.ts'
-import { firstLine } from './hold.ts'
+import { requestLines, type RequestLines } from './hold.ts'
 import { ownCommandLine } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
 import { pruneFinishedTransfers } from './finished-transfers.ts'
+import { answerUnpackRequest, isUnpackRequest } from './unpack-request.ts'
 
 export interface ForegroundDaemon {
   state: string
@@ -33,6 +36,8 @@ export interface ForegroundDaemon {
   body: (runtime: DaemonRuntime) => Promise<void>
   /** Removed once stopped on request (a transfer's payload and torrent). */
   removeOnStop: string[]
+  /** The file a seeder or peer holds, which an `unpack` request puts into a directory; a tracker has none. */
+  payload?: string
   /** Printed once the pid file names this process (a peer's `started`: from here a `stop` finds it). */
   onClaimed?: (record: PidRecord) => AgentEvent
 }
@@ -52,33 +57,40 @@ export async function runForegroundDaemon(daemon: ForegroundDaemon, print: (even
   // Once the controller is gone its output goes nowhere: a write must not end the daemon (EPIPE).
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
   // Read from the start: an end of stdin before the daemon is ready is remembered, not missed.
-  const request = firstLine(process.stdin)
+  const requests = requestLines(process.stdin)
   try {
     const own = new OwnDaemon(daemon, print)
     await own.runUntilReady()
-    return await holdUntilRequest(own, await own.nextAfterReady(request.line), daemon, print)
+    return await holdUntilStop(own, requests, daemon, print)
   } finally {
-    request.close()
+    requests.close()
   }
 }
 
 /** What comes first once ready: the controller's line on stdin (undefined: stdin ended), or a signal. */
 type NextAfterReady = { line: string | undefined } | { signalled: DaemonEnd }
 
-/** Once ready: what the controller's request (or stdin's end, or a signal) asks of the daemon. */
-async function holdUntilRequest(own: OwnDaemon, next: NextAfterReady, daemon: ForegroundDaemon, print: (event: AgentEvent) => void): Promise<number> {
-  if ('signalled' in next) return next.signalled.code
-  const { line } = next
-  // The controller went away: run on as a detached daemon would.
-  if (line === undefined) return (await own.ended).code
-  // Unlike a follower's hold (hold.ts), the command is the daemon: it cannot refuse and leave it running.
-  const wasRunning = await own.stop(line === 'stop' ? 'stopped by the controller' : 'an unknown request on stdin')
-  if (line !== 'stop') throw new AgentError(`${daemon.kind} --hold: unknown request ${JSON.stringify(line)} on stdin; the only one is "stop"`)
-  const removed = daemon.removeOnStop
-  await Promise.all(removed.map((path) => rm(path, { force: true })))
-  const ref = { kind: daemon.kind, pid: process.pid, ...(daemon.tag === undefined ? {} : { tag: daemon.tag }) }
-  print({ type: 'stopped', stopped: wasRunning ? [ref] : [], stale: [], notRunning: !wasRunning, removed })
-  return 0
+/** Once ready: answers unpack requests until the controller's `stop` (or stdin's end, or a signal). */
+async function holdUntilStop(own: OwnDaemon, requests: RequestLines, daemon: ForegroundDaemon, print: (event: AgentEvent) => void): Promise<number> {
+  for (;;) {
+    const next = await own.nextAfterReady(requests.next())
+    if ('signalled' in next) return next.signalled.code
+    const { line } = next
+    // The controller went away: run on as a detached daemon would.
+    if (line === undefined) return (await own.ended).code
+    if (isUnpackRequest(line)) {
+      print(await answerUnpackRequest(daemon.payload, line))
+      continue
+    }
+    // Unlike a follower's hold (hold.ts), the command is the daemon: it cannot refuse and leave it running.
+    const wasRunning = await own.stop(line === 'stop' ? 'stopped by the controller' : 'an unknown request on stdin')
+    if (line !== 'stop') throw new AgentError(`${daemon.kind} --hold: unknown request ${JSON.stringify(line)} on stdin; the only ones are "stop" and "unpack"`)
+    const removed = daemon.removeOnStop
+    await Promise.all(removed.map((path) => rm(path, { force: true })))
+    const ref = { kind: daemon.kind, pid: process.pid, ...(daemon.tag === undefined ? {} : { tag: daemon.tag }) }
+    print({ type: 'stopped', stopped: wasRunning ? [ref] : [], stale: [], notRunning: !wasRunning, removed })
+    return 0
+  }
 }
 
 /** This process as the daemon, its events relayed to `print`. */

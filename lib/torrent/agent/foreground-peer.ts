@@ -29,6 +29,7 @@ export async function runHeldPeer(options: PeerOptions, print: (event: AgentEven
       isTransfer: true,
       body: (runtime) => runPeerDaemon(runtime, options),
       removeOnStop: [options.payload, options.torrent],
+      payload: options.payload,
       // The peer daemon's own events start with progress: `started` is its command's to say.
       onClaimed: (record) => ({ type: 'started', kind: 'peer', pid: record.pid, tag: options.tag }),
     },

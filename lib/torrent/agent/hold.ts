@@ -3,14 +3,16 @@
 // (a Node process per host: about 0.2 CPU-seconds each, 48 of them at the end of a farm deploy).
 // A `stop` line on stdin stops the daemon (if it has not ended by --seed-seconds already) and removes
 // the payload and torrent; the end of stdin (the controller went away) leaves the daemon seeding on
-// for --seed-seconds, as without --hold. This is the hold of a command that follows a daemon
-// (`peer --detach` first); one that started no daemon is the daemon itself (foreground-daemon.ts).
+// for --seed-seconds, as without --hold. Before `stop`, the controller may ask it to unpack the
+// payload (unpack-request.ts). This is the hold of a command that follows a daemon (`peer --detach`
+// first); one that started no daemon is the daemon itself (foreground-daemon.ts).
 import { rm } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import type { AgentEvent } from '../protocol.ts'
 import { stopProcesses } from './control.ts'
 import { AgentError } from './errors.ts'
+import { answerUnpackRequest, isUnpackRequest } from './unpack-request.ts'
 
 export interface HeldPeer {
   state: string
@@ -20,35 +22,64 @@ export interface HeldPeer {
 }
 
 /**
- * Waits for the controller's `stop` on `input`; then stops the daemon, removes its files and emits
- * `stopped`. Bounded by `input`, which ends with the SSH channel at the latest.
+ * Waits for the controller's `stop` on `input`, answering unpack requests before it; then stops the
+ * daemon, removes its files and emits `stopped`. Bounded by `input`, which ends with the SSH channel
+ * at the latest.
  */
 export async function holdUntilStopped(peer: HeldPeer, onEvent: (event: AgentEvent) => void, input: Readable = process.stdin): Promise<void> {
-  const request = firstLine(input)
+  const requests = requestLines(input)
   try {
-    const line = await request.line
-    if (line === undefined) return
-    if (line !== 'stop') throw new AgentError(`peer --hold: unknown request ${JSON.stringify(line)} on stdin; the only one is "stop"`)
-    const stopped = await stopProcesses(peer.state, 'peer', peer.tag)
-    const removed = [peer.payload, peer.torrent]
-    await Promise.all(removed.map((path) => rm(path, { force: true })))
-    onEvent({ ...stopped, removed })
+    for (;;) {
+      const line = await requests.next()
+      if (line === undefined) return
+      if (isUnpackRequest(line)) {
+        onEvent(await answerUnpackRequest(peer.payload, line))
+        continue
+      }
+      if (line !== 'stop') throw new AgentError(`peer --hold: unknown request ${JSON.stringify(line)} on stdin; the only ones are "stop" and "unpack"`)
+      const stopped = await stopProcesses(peer.state, 'peer', peer.tag)
+      const removed = [peer.payload, peer.torrent]
+      await Promise.all(removed.map((path) => rm(path, { force: true })))
+      onEvent({ ...stopped, removed })
+      return
+    }
   } finally {
-    request.close()
+    requests.close()
   }
 }
 
-/** The first line of `input` (trimmed), or undefined once it ends without one. */
-export function firstLine(input: Readable): { line: Promise<string | undefined>; close: () => void } {
+/** The lines of `input` (trimmed), one at a time, kept until asked for; undefined once it has ended. */
+export interface RequestLines {
+  next: () => Promise<string | undefined>
+  /** Stops reading and lets `input` go. */
+  close: () => void
+}
+
+export function requestLines(input: Readable): RequestLines {
   const lines = createInterface({ input, crlfDelay: Infinity })
-  const line = new Promise<string | undefined>((resolve) => {
-    lines.once('line', (text) => resolve(text.trim()))
-    lines.once('close', () => resolve(undefined))
-    // An input whose end was already emitted (read whole by someone else) emits nothing more.
-    if (input.readableEnded || input.destroyed) resolve(undefined)
+  const queued: string[] = []
+  // An input whose end was already emitted (read whole by someone else) emits nothing more.
+  let hasEnded = input.readableEnded || input.destroyed
+  let waiting: ((line: string | undefined) => void) | undefined
+  const hand = (line: string | undefined) => {
+    const resolve = waiting
+    waiting = undefined
+    resolve?.(line)
+  }
+  lines.on('line', (text) => {
+    if (waiting) hand(text.trim())
+    else queued.push(text.trim())
+  })
+  lines.once('close', () => {
+    hasEnded = true
+    hand(undefined)
   })
   return {
-    line,
+    next: () => {
+      const line = queued.shift()
+      if (line !== undefined || hasEnded) return Promise.resolve(line)
+      return new Promise<string | undefined>((resolve) => (waiting = resolve))
+    },
     close: () => {
       lines.close()
       input.destroy()

@@ -161,7 +161,7 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
     }
     case 'unpack': {
       const o = parseOptions(command, SPECS.unpack, argv)
-      return unpackPayload(o.payload, o.into, await readKeyLine(process.stdin))
+      return unpackPayload(o.payload, o.into, { key: await readKeyLine(process.stdin) })
     }
     case 'status': {
       const o = parseOptions(command, SPECS.status, argv)

@@ -51,7 +51,11 @@ export interface PeerOptions {
 export async function runPeer(options: PeerOptions, onEvent: (event: AgentEvent) => void, isFollowOnly = false, isHolding = false): Promise<void> {
   const files = processFiles(options.state, 'peer', options.tag)
   const record = isFollowOnly ? matchingDaemon(await readPidFile(options.state, 'peer', options.tag), options) : (await launchPeer(options)).record
-  if (!record) return relayEnding(files.events, options.tag, onEvent)
+  if (!record) {
+    // Its daemon already ended (a short --seed-seconds): a held follower still serves its requests.
+    await relayEnding(files.events, options.tag, onEvent)
+    return isHolding ? holdUntilStopped(options, onEvent) : undefined
+  }
   // From here a `stop` of this tag finds the daemon: a controller giving up on the download waits for this.
   onEvent({ type: 'started', kind: 'peer', pid: record.pid, tag: options.tag })
   let outcome: AgentEvent | undefined

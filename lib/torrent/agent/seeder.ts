@@ -61,6 +61,7 @@ export async function runHeldSeeder(options: SeedOptions, print: (event: AgentEv
       isTransfer: true,
       body: (runtime) => runSeedDaemon(runtime, options),
       removeOnStop: [options.payload, options.torrent],
+      payload: options.payload,
       readyLimitMs: READY_LIMIT_MS,
     },
     print

@@ -1,0 +1,75 @@
+// A held transfer command's answer to the controller's `unpack` request (protocol.ts): the process
+// that downloaded the payload (or seeds it) puts it into the target directory itself, so that a host
+// needs no command, SSH session or Node start of its own to extract a release (each about 0.07
+// CPU-seconds, serialised on a farm's two cores). The command stays held afterwards, for its `stop`.
+import { mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseUnpackRequest, type AgentEvent, type UnpackRequest } from '../protocol.ts'
+import { parseKeyLine } from './payload-cipher.ts'
+import { unpackPayload } from './unpack.ts'
+
+/** tar's warnings passed back in the answer, at most this much of them. */
+const MAX_WARNING_CHARS = 4000
+
+/** Whether a stdin line is an unpack request (well formed or not), rather than `stop` or another. */
+export function isUnpackRequest(line: string): boolean {
+  try {
+    return parseUnpackRequest(line) !== undefined
+  } catch {
+    return true
+  }
+}
+
+/**
+ * Answers one request line: `unpacked`, or `unpackFailed` with a line saying why (the target then
+ * holds nothing, as after `tar -xzf` failed in the command it replaces). Never throws: the command
+ * goes on holding its daemon either way. `payload`: the file this command holds, if any.
+ */
+export async function answerUnpackRequest(payload: string | undefined, line: string): Promise<AgentEvent> {
+  let request: UnpackRequest | undefined
+  try {
+    request = parseUnpackRequest(line)
+    if (!request) throw new Error('not an unpack request')
+    if (payload === undefined) throw new Error('this command holds no payload to unpack')
+    return await unpackInto(payload, request)
+  } catch (error) {
+    return { type: 'unpackFailed', message: error instanceof Error ? error.message : String(error) }
+  }
+}
+
+async function unpackInto(payload: string, request: UnpackRequest): Promise<AgentEvent> {
+  const { into, renameTo } = request
+  // The key line is parsed before anything on the host changes: a bad one touches nothing.
+  const key = request.keyLine === undefined ? undefined : parseKeyLine(request.keyLine)
+  if (request.emptyFirst) await rm(into, { recursive: true, force: true })
+  await mkdir(into, { recursive: true }).catch((error: Error) => {
+    throw new Error(`cannot create ${into}: ${error.message}`)
+  })
+  let said = ''
+  try {
+    await unpackPayload(payload, into, {
+      ...(key ? { key } : {}),
+      onTarOutput: (chunk) => {
+        if (said.length < MAX_WARNING_CHARS) said += chunk.toString('utf8')
+      },
+    })
+  } catch (error) {
+    // A tar that failed half-way (a corrupt payload, a full disk) leaves the target empty, so that
+    // a run again is not refused for a target that is "not empty".
+    await emptyDirectory(into)
+    throw error
+  }
+  if (renameTo !== undefined) {
+    // rename(2), not mv: onto an existing non-empty directory it fails instead of moving `into` inside.
+    await rename(into, renameTo).catch((error: Error) => {
+      throw new Error(`cannot rename ${into} to ${renameTo}: ${error.message}`)
+    })
+  }
+  const warnings = said.slice(0, MAX_WARNING_CHARS).split('\n').map((text) => text.trim()).filter((text) => text !== '')
+  return { type: 'unpacked', into, ...(renameTo === undefined ? {} : { renamedTo: renameTo }), ...(warnings.length > 0 ? { warnings } : {}) }
+}
+
+async function emptyDirectory(path: string): Promise<void> {
+  const names = await readdir(path).catch(() => [])
+  await Promise.all(names.map((name) => rm(join(path, name), { recursive: true, force: true }).catch(() => {})))
+}
