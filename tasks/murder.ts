@@ -425,7 +425,10 @@ async function unpackThroughHeld(remote: HostContext, options: MurderOptions, ta
   try {
     answer = await held.ask(formatUnpackRequest(request), ['unpacked', 'unpackFailed'])
   } catch (error) {
-    throw new DeployError(`${remote.host.name}: ${error instanceof Error ? error.message : String(error)} (while unpacking ${options.payloadPath} into ${target})`, { exitCode: 1 })
+    // The command's own failure already names the host.
+    if (error instanceof DeployError) throw error
+    const why = error instanceof Error ? error.message : String(error)
+    throw new DeployError(`${remote.host.name}: cannot unpack ${options.payloadPath} into ${target}: ${why} (stopped by murder:stop_peering or a signal? its log is in ${runDirectory(location())}); run it again.`, { exitCode: 1, cause: error })
   }
   if (!answer) return false
   if (answer.type === 'unpackFailed') throw new DeployError(`${remote.host.name}: ${String(answer['message'])}`, { exitCode: 1 })
@@ -663,7 +666,10 @@ export async function peerSwarm(
         progress.fail(name, error instanceof Error ? error.message : String(error))
         throw error
       }
-      await extract(remote, options, targets.get(name) ?? target, plan, name === seeder.name ? swarm.seeding : held.get(name))
+      // Ctrl-C fails the host at once, as it stops a command; the daemons' stop ends an unpacking there.
+      const extraction = extract(remote, options, targets.get(name) ?? target, plan, name === seeder.name ? swarm.seeding : held.get(name))
+      extraction.catch(() => {})
+      await Promise.race([extraction, interrupted])
     })
   } finally {
     stall?.stop()
@@ -743,8 +749,9 @@ async function downloadOnPeer(remote: HostContext, options: MurderOptions, seede
   const command = holdAgentCommand(remote, location(), 'peer', args, {
     readyOn: 'done',
     stdinFirst: isLaunched ? undefined : torrent,
-    // A held `peer` with no daemon running is the daemon itself (the agent's foreground-peer.ts).
-    isTransfer: !isLaunched,
+    // A held `peer` with no daemon running is the daemon itself (the agent's foreground-peer.ts);
+    // a follower of one started first unpacks the release: both move a payload's bytes.
+    isTransfer: true,
     isDryRun: isDryRun(),
     onEvent: (event) => {
       if (event.type === 'started') markStarted()
@@ -882,7 +889,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
  */
 async function sealRelease(tgzPath: string): Promise<EncryptedRelease> {
   if (isDryRun()) {
-    log('dry run: the release would be encrypted here with a new key (swarm_encryption), which each host receives on the stdin of its `unpack` command')
+    log('dry run: the release would be encrypted here with a new key (swarm_encryption), which each host receives with its unpack request on the stdin of its held agent command')
     return { path: `<${basename(tgzPath)}, encrypted>`, key: { ...newCipherKey(), plainSha256: '0'.repeat(64) }, remove: () => {} }
   }
   return encryptRelease(tgzPath)

@@ -1,7 +1,7 @@
 // An agent command held open on a host (`peer --hold`, `seed --hold`, `tracker --hold`): the command
 // is the daemon, says when it is ready, and ends it when told `stop` on its stdin (the agent's
-// foreground-daemon.ts). The controller ends a deploy's swarm by writing a line to commands it
-// already has open instead of starting a `stop` process on every host.
+// foreground-daemon.ts). The controller has a host's release unpacked and ends a deploy's swarm by
+// writing lines to commands it already has open, instead of starting processes on every host.
 import { PassThrough } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
 import type { HostContext } from '../ssh/host-context.ts'
@@ -91,12 +91,14 @@ export function holdAgentCommand(
   }
   const ask = async (line: string, answerTypes: readonly string[]) => {
     if (isOver || isLetGo || options.isDryRun) return undefined
+    // Answers are told apart by type only: one request at a time.
+    if (awaited) throw new Error(`${subcommand} --hold: a request is already waiting for its answer`)
     const answered = new Promise<AgentLine>((resolve) => {
       awaited = { types: answerTypes, answer: resolve }
     })
     stdin.write(`${line}\n`)
     const unanswered = ended.then(
-      () => Promise.reject(new Error(`the agent's ${subcommand} command ended before it answered`)),
+      () => Promise.reject(new Error(`its ${subcommand} --hold command ended before it answered`)),
       (failure: unknown) => Promise.reject(failure instanceof Error ? failure : new Error(String(failure)))
     )
     unanswered.catch(() => {}) // it loses the race whenever the answer comes

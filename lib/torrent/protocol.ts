@@ -140,6 +140,11 @@ export interface UnpackRequest {
 
 const UNPACK_REQUEST_PREFIX = 'unpack '
 
+/** Whether a stdin line is an unpack request (well formed or not), rather than `stop` or another. */
+export function isUnpackRequest(line: string): boolean {
+  return line.startsWith(UNPACK_REQUEST_PREFIX)
+}
+
 export function formatUnpackRequest(request: UnpackRequest): string {
   return `${UNPACK_REQUEST_PREFIX}${JSON.stringify(request)}`
 }
@@ -149,7 +154,7 @@ export function formatUnpackRequest(request: UnpackRequest): string {
  * message that quotes none of it (it may hold a key).
  */
 export function parseUnpackRequest(line: string): UnpackRequest | undefined {
-  if (!line.startsWith(UNPACK_REQUEST_PREFIX)) return undefined
+  if (!isUnpackRequest(line)) return undefined
   let value: unknown
   try {
     value = JSON.parse(line.slice(UNPACK_REQUEST_PREFIX.length))

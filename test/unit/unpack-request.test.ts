@@ -3,6 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -114,8 +115,45 @@ test('requests are told from other lines; a malformed one is refused without quo
     ['unpack {"into":"/srv/a","keyLine":7}', 'an unpack request\'s "keyLine" must be a string'],
   ]
   for (const [line, message] of refusals) assert.deepEqual(await answerUnpackRequest('/nonexistent.tgz', line), { type: 'unpackFailed', message })
-  const badKey = await answerUnpackRequest('/nonexistent.tgz', formatUnpackRequest({ into: '/nonexistent/dir', keyLine: '{"SECRET"' }))
+  const { dir, tgz } = release()
+  const badKey = await answerUnpackRequest(tgz, formatUnpackRequest({ into: join(dir, 'never'), keyLine: '{"SECRET"' }))
   assert.equal(badKey.type, 'unpackFailed')
   assert.doesNotMatch(JSON.stringify(badKey), /SECRET/)
-  assert.equal(existsSync('/nonexistent/dir'), false, 'a bad key line touches nothing')
+  assert.equal(existsSync(join(dir, 'never')), false, 'a bad key line touches nothing')
+})
+
+test('a stop signal ends an unpacking half-way: tar killed, the directory emptied, nothing renamed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'unpack-request-'))
+  mkdirSync(join(dir, 'src'))
+  // Incompressible, so that inflating and writing it takes a while.
+  for (let i = 0; i < 8; i++) writeFileSync(join(dir, 'src', `part${i}.bin`), randomBytes(4 * 1024 * 1024))
+  const tgz = join(dir, 'big.tgz')
+  execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'src'), '.'])
+  const [into, renameTo] = [join(dir, 'incoming'), join(dir, 'release')]
+  const stopping = new AbortController()
+  const answering = answerUnpackRequest(tgz, formatUnpackRequest({ into, renameTo }), stopping.signal)
+  setTimeout(() => stopping.abort(), 30)
+  assert.deepEqual(await answering, { type: 'unpackFailed', message: `cannot unpack ${tgz} into ${into}: stopped before it finished (its peer or seeder was stopped); run it again` })
+  assert.deepEqual(readdirSync(into), [])
+  assert.equal(existsSync(renameTo), false)
+  // Stopped before it began: the same answer, nothing unpacked.
+  const already = await answerUnpackRequest(tgz, formatUnpackRequest({ into: join(dir, 'late') }), stopping.signal)
+  assert.equal(already.type, 'unpackFailed')
+  assert.deepEqual(readdirSync(join(dir, 'late')), [])
+})
+
+test('a tar that fails is named by its error, not by a warning before it', async () => {
+  const { dir } = release()
+  // A leading `/` (a warning), then a member that cannot be written: a directory where its file goes.
+  const source = join(dir, 'src', 'app.js')
+  const archive = join(dir, 'mixed.tgz')
+  execFileSync('tar', ['-czPf', archive, source])
+  const into = join(dir, 'into')
+  mkdirSync(join(into, source.slice(1)), { recursive: true })
+  writeFileSync(join(into, source.slice(1), 'keep'), '')
+  const answer = await ask(archive, { into })
+  assert.equal(answer.type, 'unpackFailed')
+  const message = String((answer as { message: string }).message)
+  assert.match(message, new RegExp(`^cannot unpack ${archive} into ${into}: tar: `))
+  assert.doesNotMatch(message, /Removing leading|Exiting with failure status/)
 })

@@ -4,11 +4,11 @@
 // of a deploy waits on). It keeps a daemon's files (a pid file with its own pid, events, log, stats),
 // so `status`, `stop` and `peer --follow` find it as they find a detached one, and it relays the
 // events on stdout. Once ready (a peer: `done`; a seeder or tracker: `started`) it waits on stdin as
-// hold.ts describes: a peer or seeder answers `unpack` requests (unpack-request.ts), and in the same
-// process, so a host extracts its release with no process of its own; `stop` ends it and removes its
-// files; stdin's end (the controller went away)
-// leaves it running as a detached daemon would run: a peer seeds on for --seed-seconds, a seeder or
-// tracker runs until `stop --kind`. SIGTERM (`stop --kind`) ends it at once, as it ends a detached one.
+// hold.ts describes: a peer or seeder answers `unpack` requests in this same process
+// (unpack-request.ts), so a host extracts its release with no process of its own; `stop` ends it
+// and removes its files; stdin's end (the controller went away) leaves it running as a detached
+// daemon would run: a peer seeds on for --seed-seconds, a seeder or tracker runs until `stop
+// --kind`. SIGTERM (`stop --kind`) ends it at once, as it ends a detached one, and stops an unpacking.
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import type { AgentEvent, ProcessKind } from '../protocol.ts'
 import { DaemonRuntime, runDaemonBody, tuneTransferDaemon } from './daemon.ts'
@@ -17,7 +17,7 @@ import { requestLines, type RequestLines } from './hold.ts'
 import { ownCommandLine } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
 import { pruneFinishedTransfers } from './finished-transfers.ts'
-import { answerUnpackRequest, isUnpackRequest } from './unpack-request.ts'
+import { answerUnpackRequest, isUnpackRequest, unknownRequest } from './unpack-request.ts'
 
 export interface ForegroundDaemon {
   state: string
@@ -72,6 +72,9 @@ type NextAfterReady = { line: string | undefined } | { signalled: DaemonEnd }
 
 /** Once ready: answers unpack requests until the controller's `stop` (or stdin's end, or a signal). */
 async function holdUntilStop(own: OwnDaemon, requests: RequestLines, daemon: ForegroundDaemon, print: (event: AgentEvent) => void): Promise<number> {
+  // A signal (`stop --kind`, murder:stop_peering) stops an unpacking half-way too, rather than after it.
+  const stopping = new AbortController()
+  void own.signalled.then(() => stopping.abort())
   for (;;) {
     const next = await own.nextAfterReady(requests.next())
     if ('signalled' in next) return next.signalled.code
@@ -79,12 +82,12 @@ async function holdUntilStop(own: OwnDaemon, requests: RequestLines, daemon: For
     // The controller went away: run on as a detached daemon would.
     if (line === undefined) return (await own.ended).code
     if (isUnpackRequest(line)) {
-      print(await answerUnpackRequest(daemon.payload, line))
+      print(await answerUnpackRequest(daemon.payload, line, stopping.signal))
       continue
     }
     // Unlike a follower's hold (hold.ts), the command is the daemon: it cannot refuse and leave it running.
     const wasRunning = await own.stop(line === 'stop' ? 'stopped by the controller' : 'an unknown request on stdin')
-    if (line !== 'stop') throw new AgentError(`${daemon.kind} --hold: unknown request ${JSON.stringify(line)} on stdin; the only ones are "stop" and "unpack"`)
+    if (line !== 'stop') throw unknownRequest(daemon.kind, line)
     const removed = daemon.removeOnStop
     await Promise.all(removed.map((path) => rm(path, { force: true })))
     const ref = { kind: daemon.kind, pid: process.pid, ...(daemon.tag === undefined ? {} : { tag: daemon.tag }) }
@@ -101,7 +104,7 @@ class OwnDaemon {
   private readonly ready: Promise<void>
   readonly ended: Promise<DaemonEnd>
   /** SIGTERM or SIGINT, also after the daemon ended by itself (a peer's --seed-seconds; the runtime then ignores them). */
-  private readonly signalled: Promise<void>
+  readonly signalled: Promise<void>
 
   constructor(
     private readonly daemon: ForegroundDaemon,

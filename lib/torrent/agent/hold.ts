@@ -11,8 +11,7 @@ import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import type { AgentEvent } from '../protocol.ts'
 import { stopProcesses } from './control.ts'
-import { AgentError } from './errors.ts'
-import { answerUnpackRequest, isUnpackRequest } from './unpack-request.ts'
+import { answerUnpackRequest, isUnpackRequest, unknownRequest } from './unpack-request.ts'
 
 export interface HeldPeer {
   state: string
@@ -36,7 +35,7 @@ export async function holdUntilStopped(peer: HeldPeer, onEvent: (event: AgentEve
         onEvent(await answerUnpackRequest(peer.payload, line))
         continue
       }
-      if (line !== 'stop') throw new AgentError(`peer --hold: unknown request ${JSON.stringify(line)} on stdin; the only ones are "stop" and "unpack"`)
+      if (line !== 'stop') throw unknownRequest('peer', line)
       const stopped = await stopProcesses(peer.state, 'peer', peer.tag)
       const removed = [peer.payload, peer.torrent]
       await Promise.all(removed.map((path) => rm(path, { force: true })))

@@ -42,7 +42,7 @@ const SPECS = {
     'announce-ip': { kind: 'ip', isRequired: true, what: 'IP (the address peers reach this host on)' },
     port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
     arriving: { kind: 'flag', what: 'the payload is still being uploaded: show peers each piece once its SHA-1 matches' },
-    hold: { kind: 'flag', what: 'seed in this process; after started, stay until a stop line on stdin (stop, remove payload and torrent)' },
+    hold: { kind: 'flag', what: 'seed in this process; after started, answer unpack requests on stdin until a stop line (stop, remove payload and torrent)' },
   },
   peer: {
     state: STATE,
@@ -56,7 +56,7 @@ const SPECS = {
     port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
     detach: { kind: 'flag', what: 'return once the daemon runs; `peer --follow` then follows that daemon' },
     follow: { kind: 'flag', what: 'follow the running daemon of TAG, or say how it ended; never start one' },
-    hold: { kind: 'flag', what: 'run the swarm in this process (or follow the daemon already running); after done, stay until a stop line on stdin (stop, remove payload and torrent) or its end' },
+    hold: { kind: 'flag', what: 'run the swarm in this process (or follow the daemon already running); after done, answer unpack requests on stdin until a stop line (stop, remove payload and torrent) or its end' },
     'torrent-from-stdin': { kind: 'bytes', what: 'BYTES: the torrent, this long, comes first on stdin and is written to --torrent' },
   },
   stop: {

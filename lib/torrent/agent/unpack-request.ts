@@ -5,19 +5,18 @@
 import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseUnpackRequest, type AgentEvent, type UnpackRequest } from '../protocol.ts'
+import { AgentError } from './errors.ts'
 import { parseKeyLine } from './payload-cipher.ts'
 import { unpackPayload } from './unpack.ts'
+
+export { isUnpackRequest } from '../protocol.ts'
 
 /** tar's warnings passed back in the answer, at most this much of them. */
 const MAX_WARNING_CHARS = 4000
 
-/** Whether a stdin line is an unpack request (well formed or not), rather than `stop` or another. */
-export function isUnpackRequest(line: string): boolean {
-  try {
-    return parseUnpackRequest(line) !== undefined
-  } catch {
-    return true
-  }
+/** A held command's answer to a line on its stdin that is neither `stop` nor an unpack request. */
+export function unknownRequest(command: string, line: string): AgentError {
+  return new AgentError(`${command} --hold: unknown request ${JSON.stringify(line)} on stdin; the only ones are "stop" and "unpack"`)
 }
 
 /**
@@ -25,23 +24,27 @@ export function isUnpackRequest(line: string): boolean {
  * holds nothing, as after `tar -xzf` failed in the command it replaces). Never throws: the command
  * goes on holding its daemon either way. `payload`: the file this command holds, if any.
  */
-export async function answerUnpackRequest(payload: string | undefined, line: string): Promise<AgentEvent> {
+export async function answerUnpackRequest(payload: string | undefined, line: string, signal?: AbortSignal): Promise<AgentEvent> {
   let request: UnpackRequest | undefined
   try {
     request = parseUnpackRequest(line)
     if (!request) throw new Error('not an unpack request')
     if (payload === undefined) throw new Error('this command holds no payload to unpack')
-    return await unpackInto(payload, request)
+    return await unpackInto(payload, request, signal)
   } catch (error) {
     return { type: 'unpackFailed', message: error instanceof Error ? error.message : String(error) }
   }
 }
 
-async function unpackInto(payload: string, request: UnpackRequest): Promise<AgentEvent> {
+async function unpackInto(payload: string, request: UnpackRequest, signal: AbortSignal | undefined): Promise<AgentEvent> {
   const { into, renameTo } = request
   // The key line is parsed before anything on the host changes: a bad one touches nothing.
   const key = request.keyLine === undefined ? undefined : parseKeyLine(request.keyLine)
-  if (request.emptyFirst) await rm(into, { recursive: true, force: true })
+  if (request.emptyFirst) {
+    await rm(into, { recursive: true, force: true }).catch((error: Error) => {
+      throw new Error(`cannot empty ${into}: ${error.message}`)
+    })
+  }
   await mkdir(into, { recursive: true }).catch((error: Error) => {
     throw new Error(`cannot create ${into}: ${error.message}`)
   })
@@ -49,6 +52,7 @@ async function unpackInto(payload: string, request: UnpackRequest): Promise<Agen
   try {
     await unpackPayload(payload, into, {
       ...(key ? { key } : {}),
+      ...(signal ? { signal } : {}),
       onTarOutput: (chunk) => {
         if (said.length < MAX_WARNING_CHARS) said += chunk.toString('utf8')
       },
@@ -66,6 +70,7 @@ async function unpackInto(payload: string, request: UnpackRequest): Promise<Agen
     })
   }
   const warnings = said.slice(0, MAX_WARNING_CHARS).split('\n').map((text) => text.trim()).filter((text) => text !== '')
+  if (said.length >= MAX_WARNING_CHARS) warnings.push(`… (tar said more; only its first ${MAX_WARNING_CHARS} characters are shown)`)
   return { type: 'unpacked', into, ...(renameTo === undefined ? {} : { renamedTo: renameTo }), ...(warnings.length > 0 ? { warnings } : {}) }
 }
 

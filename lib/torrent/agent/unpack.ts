@@ -15,6 +15,7 @@ const MAX_KEY_LINE_BYTES = 4096
 const GZIP_MAGIC = [0x1f, 0x8b]
 const READ_CHUNK_BYTES = 1024 * 1024
 const INFLATE_CHUNK_BYTES = 256 * 1024
+const STOPPED = 'stopped before it finished (its peer or seeder was stopped); run it again'
 
 export async function readKeyLine(input: Readable): Promise<PayloadKey> {
   const chunks: Buffer[] = []
@@ -32,6 +33,8 @@ export interface UnpackOptions {
   key?: PayloadKey | undefined
   /** What tar says (its warnings); by default this process's stderr. */
   onTarOutput?: (chunk: Buffer) => void
+  /** Stops the unpacking half-way (its daemon was stopped): tar is killed, and it fails. */
+  signal?: AbortSignal
 }
 
 /**
@@ -42,7 +45,8 @@ export interface UnpackOptions {
  * whose SHA-256 is not the controller's, found once tar has written it: the caller empties the
  * target then. tar's warnings go to `onTarOutput`; nothing else is printed.
  */
-export async function unpackPayload(payload: string, into: string, { key, onTarOutput = (chunk) => process.stderr.write(chunk) }: UnpackOptions = {}): Promise<void> {
+export async function unpackPayload(payload: string, into: string, { key, onTarOutput = (chunk) => process.stderr.write(chunk), signal }: UnpackOptions = {}): Promise<void> {
+  if (signal?.aborted) throw new AgentError(`cannot unpack ${payload} into ${into}: ${STOPPED}`)
   const file = await open(payload, 'r').catch((error: Error) => {
     throw new AgentError(`cannot read ${payload}: ${error.message}`)
   })
@@ -51,7 +55,7 @@ export async function unpackPayload(payload: string, into: string, { key, onTarO
     let tarSaid = ''
     tar.stderr.on('data', (chunk: Buffer) => {
       onTarOutput(chunk)
-      if (tarSaid.length < 2000) tarSaid += chunk.toString('utf8')
+      tarSaid = (tarSaid + chunk.toString('utf8')).slice(-2000)
     })
     const ended = new Promise<number | null | Error>((resolve) => {
       tar.once('error', resolve)
@@ -60,21 +64,33 @@ export async function unpackPayload(payload: string, into: string, { key, onTarO
     // tar stops reading at the archive's end, before the padding after it: the pipe may break.
     tar.stdin.on('error', () => {})
     const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES })
+    const stop = () => gunzip.destroy(new Error(STOPPED))
+    signal?.addEventListener('abort', stop, { once: true })
     const feeding = feed(file, payload, key, gunzip).catch((error: unknown) => {
       gunzip.destroy()
       throw error
     })
     const [fed, inflated] = await Promise.allSettled([feeding, forwardWhileRead(gunzip, tar.stdin)])
-    const failure = whyNot(payload, key, fed, inflated)
+    signal?.removeEventListener('abort', stop)
+    const failure = signal?.aborted ? STOPPED : whyNot(payload, key, fed, inflated)
     // Only a failure of ours stops tar; otherwise its own exit says whether the archive was whole.
     if (failure) tar.kill()
     const code = await ended
     if (code instanceof Error) throw new AgentError(`cannot run tar on this host (${code.message}); install tar, which the deploy needs to unpack a release.`)
     if (failure) throw new AgentError(failure.startsWith(payload) ? failure : `cannot unpack ${payload} into ${into}: ${failure}`)
-    if (code !== 0) throw new AgentError(`cannot unpack ${payload} into ${into}: ${tarSaid.trim().split('\n')[0] || `tar exited ${String(code)}`}`)
+    if (code !== 0) throw new AgentError(`cannot unpack ${payload} into ${into}: ${tarsReason(tarSaid) ?? `tar exited ${String(code)}`}`)
   } finally {
     await file.close()
   }
+}
+
+/** tar's last word but its closing "Exiting with failure status" (a warning may come before the error). */
+function tarsReason(said: string): string | undefined {
+  return said
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !/Exiting with failure status/.test(line))
+    .at(-1)
 }
 
 /** The first thing wrong, in the order that explains the rest: our read or key, gzip's stream, the checksum. */
