@@ -1,14 +1,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { encryptRelease } from '../../lib/deploy/release-source.ts'
 import { formatKeyLine, newCipherKey, parseKeyLine, type PayloadKey } from '../../lib/torrent/agent/payload-cipher.ts'
 import { readKeyLine, unpackPayload } from '../../lib/torrent/agent/unpack.ts'
+import { sampleRelease } from '../helpers/sample-release.ts'
 
 /** A key of no release: right form, wrong bytes. */
 function strangerKey(): PayloadKey {
@@ -17,12 +17,7 @@ function strangerKey(): PayloadKey {
 
 /** A release tgz holding app.js and config/secret.yml, and where to unpack it. */
 function release(): { dir: string; tgz: string; into: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'payload-cipher-'))
-  mkdirSync(join(dir, 'src', 'config'), { recursive: true })
-  writeFileSync(join(dir, 'src', 'app.js'), 'console.log("v2")\n')
-  writeFileSync(join(dir, 'src', 'config', 'secret.yml'), 'password: hunter2\n')
-  const tgz = join(dir, 'release.tgz')
-  execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'src'), '.'])
+  const { dir, tgz } = sampleRelease('payload-cipher-', 'console.log("v2")\n')
   const into = join(dir, 'into')
   mkdirSync(into)
   return { dir, tgz, into }

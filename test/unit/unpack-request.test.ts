@@ -11,17 +11,9 @@ import { encryptRelease } from '../../lib/deploy/release-source.ts'
 import { answerUnpackRequest, isUnpackRequest } from '../../lib/torrent/agent/unpack-request.ts'
 import { formatKeyLine, newCipherKey } from '../../lib/torrent/agent/payload-cipher.ts'
 import { formatUnpackRequest, parseEvent, parseUnpackRequest, type UnpackRequest } from '../../lib/torrent/protocol.ts'
+import { sampleRelease } from '../helpers/sample-release.ts'
 
-/** A release tgz (app.js, config/secret.yml) in a fresh directory. */
-function release(): { dir: string; tgz: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'unpack-request-'))
-  mkdirSync(join(dir, 'src', 'config'), { recursive: true })
-  writeFileSync(join(dir, 'src', 'app.js'), 'console.log("v3")\n')
-  writeFileSync(join(dir, 'src', 'config', 'secret.yml'), 'password: hunter2\n')
-  const tgz = join(dir, 'release.tgz')
-  execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'src'), '.'])
-  return { dir, tgz }
-}
+const release = () => sampleRelease('unpack-request-', 'console.log("v3")\n')
 
 const ask = (payload: string | undefined, request: UnpackRequest) => answerUnpackRequest(payload, formatUnpackRequest(request))
 
