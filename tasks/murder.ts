@@ -552,15 +552,17 @@ export async function peerSwarm(
   const { seeder } = murderHosts()
   const targets = new Map<string, string>()
   const layout = plan.shouldDelete ? deployLayoutIfSet() : undefined
+  // The setting that names the target: a deploy's release goes under deploy_to.
+  const setting = plan.renameTo === undefined ? 'destination_path' : 'deploy_to'
   const checked = await on(peers, SWARM_HOSTS, async (remote) => {
     const survey = await surveyPeer(remote, target, plan.payload, posix.basename(options.payloadPath))
     targets.set(remote.host.name, survey.target)
     // Found now, not after every byte has arrived.
     if (survey.unusable === 'not-a-directory') {
-      throw new DeployError(`${remote.host.name}: ${survey.target} is a file, not a directory; point destination_path elsewhere.`, { exitCode: 1 })
+      throw new DeployError(`${remote.host.name}: ${survey.target} is a file, not a directory; move it out of the way or point ${setting} elsewhere.`, { exitCode: 1 })
     }
     if (survey.unusable === 'not-writable') {
-      throw new DeployError(`${remote.host.name}: the SSH user cannot write to ${survey.target} (it or the nearest directory above it that exists is not writable); choose a destination_path it can write to.`, { exitCode: 1 })
+      throw new DeployError(`${remote.host.name}: the SSH user cannot write to ${survey.target} (it or the nearest directory above it that exists is not writable); make that directory writable for the SSH user or choose a ${setting} it can write to.`, { exitCode: 1 })
     }
     if (survey.isOccupied && !plan.shouldDelete) {
       const what = plan.payload === 'file' ? 'exists; pass unsafe_please_delete=1 to replace it' : 'is not empty; pass unsafe_please_delete=1 to replace its contents'

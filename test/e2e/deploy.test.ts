@@ -284,6 +284,27 @@ test('a linked file missing on one host fails deploy:check, naming it; no releas
   assert.equal(readOnHost(odd, `readlink ${DEPLOY_TO}/current`).trim(), link)
 })
 
+test('a releases directory the SSH user cannot write to on one host is said before any download, naming deploy_to; no host gets the release', { skip: VIA !== 'murder' && 'DEPLOY_VIA is not murder' }, async () => {
+  const locked = hosts[5] ?? ''
+  nextVersion()
+  expectOk(await deploy('deploy'), 'a deploy before')
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  const state = `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`
+  const before = hosts.map((host) => readOnHost(host, state))
+  onHost(locked, `chmod 555 ${DEPLOY_TO}/releases`)
+  try {
+    nextVersion()
+    const result = await deploy('deploy')
+    assert.equal(result.code, 1, result.stderr)
+    const incoming = `${DEPLOY_TO}/releases/\\.\\d{14}\\.incoming`
+    assert.match(result.stderr, new RegExp(`${locked}: the SSH user cannot write to ${incoming} \\(it or the nearest directory above it that exists is not writable\\); make that directory writable for the SSH user or choose a deploy_to it can write to\\.`))
+    assert.doesNotMatch(result.stderr, /\$ unpack /, 'no host got as far as unpacking')
+    hosts.forEach((host, index) => assert.equal(readOnHost(host, state), before[index], `${host} unchanged`))
+  } finally {
+    onHost(locked, `chmod 755 ${DEPLOY_TO}/releases`)
+  }
+})
+
 test('deploy --dry-run prints the plan (waves, release path, commands per host) and changes nothing', async () => {
   const before = hosts.map((host) => readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`))
   nextVersion()
