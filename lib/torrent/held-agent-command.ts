@@ -89,8 +89,9 @@ export function holdAgentCommand(
     isLetGo = true
     stdin.end()
   }
+  const isOpen = () => !isOver && !isLetGo
   const ask = async (line: string, answerTypes: readonly string[]) => {
-    if (isOver || isLetGo || options.isDryRun) return undefined
+    if (!isOpen() || options.isDryRun) return undefined
     // Answers are told apart by type only: one request at a time.
     if (awaited) throw new Error(`${subcommand} --hold: a request is already waiting for its answer`)
     const answered = new Promise<AgentLine>((resolve) => {
@@ -108,5 +109,5 @@ export function holdAgentCommand(
       awaited = undefined
     }
   }
-  return { ready, ended, hasEnded: () => isOver, held: { ask, isOpen: () => !isOver && !isLetGo, stop, release } }
+  return { ready, ended, hasEnded: () => isOver, held: { ask, isOpen, stop, release } }
 }

@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encryptRelease } from '../../lib/deploy/release-source.ts'
-import { answerUnpackRequest, isUnpackRequest } from '../../lib/torrent/agent/unpack-request.ts'
+import { answerUnpackRequest } from '../../lib/torrent/agent/unpack-request.ts'
 import { formatKeyLine, newCipherKey } from '../../lib/torrent/agent/payload-cipher.ts'
-import { formatUnpackRequest, parseEvent, parseUnpackRequest, type UnpackRequest } from '../../lib/torrent/protocol.ts'
+import { formatUnpackRequest, isUnpackRequest, parseEvent, parseUnpackRequest, type UnpackRequest } from '../../lib/torrent/protocol.ts'
 import { sampleRelease } from '../helpers/sample-release.ts'
 
 const release = () => sampleRelease('unpack-request-', 'console.log("v3")\n')

@@ -10,14 +10,14 @@
 // daemon would run: a peer seeds on for --seed-seconds, a seeder or tracker runs until `stop
 // --kind`. SIGTERM (`stop --kind`) ends it at once, as it ends a detached one, and stops an unpacking.
 import { mkdir, rm, writeFile } from 'node:fs/promises'
-import type { AgentEvent, ProcessKind } from '../protocol.ts'
+import { isUnpackRequest, type AgentEvent, type ProcessKind } from '../protocol.ts'
 import { DaemonRuntime, runDaemonBody, tuneTransferDaemon } from './daemon.ts'
 import { AgentError } from './errors.ts'
 import { requestLines, type RequestLines } from './hold.ts'
 import { ownCommandLine } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
 import { pruneFinishedTransfers } from './finished-transfers.ts'
-import { answerUnpackRequest, isUnpackRequest, unknownRequest } from './unpack-request.ts'
+import { answerUnpackRequest, unknownRequest } from './unpack-request.ts'
 
 export interface ForegroundDaemon {
   state: string

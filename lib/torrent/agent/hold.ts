@@ -9,9 +9,9 @@
 import { rm } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
-import type { AgentEvent } from '../protocol.ts'
+import { isUnpackRequest, type AgentEvent } from '../protocol.ts'
 import { stopProcesses } from './control.ts'
-import { answerUnpackRequest, isUnpackRequest, unknownRequest } from './unpack-request.ts'
+import { answerUnpackRequest, unknownRequest } from './unpack-request.ts'
 
 export interface HeldPeer {
   state: string

@@ -9,8 +9,6 @@ import { AgentError } from './errors.ts'
 import { parseKeyLine } from './payload-cipher.ts'
 import { unpackPayload } from './unpack.ts'
 
-export { isUnpackRequest } from '../protocol.ts'
-
 /** tar's warnings passed back in the answer, at most this much of them. */
 const MAX_WARNING_CHARS = 4000
 
@@ -25,9 +23,8 @@ export function unknownRequest(command: string, line: string): AgentError {
  * goes on holding its daemon either way. `payload`: the file this command holds, if any.
  */
 export async function answerUnpackRequest(payload: string | undefined, line: string, signal?: AbortSignal): Promise<AgentEvent> {
-  let request: UnpackRequest | undefined
   try {
-    request = parseUnpackRequest(line)
+    const request = parseUnpackRequest(line)
     if (!request) throw new Error('not an unpack request')
     if (payload === undefined) throw new Error('this command holds no payload to unpack')
     return await unpackInto(payload, request, signal)
