@@ -10,6 +10,13 @@ try {
   process.stderr.write(`error: cannot build ${CLI_BUNDLE}: ${describeBuildError(error)}\n`)
   process.exit(2)
 }
+// Once the terminal is closed (SIGHUP) or the reader gone (`| head`), writes fail with EIO or EPIPE:
+// the run still stops its remote work and unlocks its hosts, so a lost reader must not end it there.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EIO' && error.code !== 'EPIPE') throw error
+  })
+}
 // Stack traces name lib/, tasks/ and deployfile lines rather than the bundles' (task locations come from them).
 process.setSourceMapsEnabled(true)
 const { main } = await import(pathToFileURL(bundle).href)

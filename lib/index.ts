@@ -19,7 +19,7 @@ import { checkRoleName, type ServerOptions } from './inventory/inventory.ts'
 import type { Host } from './inventory/host.ts'
 import type { TaskBody, TaskOptions } from './registry.ts'
 import type { Outcome } from './runner/strategies.ts'
-import { checkInterrupted as checkInterruptedIn } from './runner/interrupt.ts'
+import { checkInterrupted as checkInterruptedIn, type InterruptCause } from './runner/interrupt.ts'
 import { resolveHosts, type HostList } from './runner/resolve-hosts.ts'
 import { ConfigError, UsageError } from './errors.ts'
 
@@ -33,6 +33,7 @@ export type { HostList } from './runner/resolve-hosts.ts'
 export type { Outcome } from './runner/strategies.ts'
 export { quote } from './ssh/quote.ts'
 export { InterruptedError } from './runner/interrupt.ts'
+export type { InterruptCause } from './runner/interrupt.ts'
 export { DeployError, UsageError, ConfigError, ConnectionError, RemoteCommandError, RunFailedError } from './errors.ts'
 /** zx's `$` for local commands: `await $\`git rev-parse HEAD\``. */
 export { $ } from 'zx/core'
@@ -260,15 +261,16 @@ export function showProgress(lines: string[], options: { final?: boolean } = {})
 }
 
 /**
- * Registers `cleanup` to run if the user presses Ctrl-C while the returned function has not been
- * called: it should make the remote work of this moment stop (e.g. kill agents it started), so the
- * running tasks fail and their failure paths run. Returns the unregistration.
+ * Registers `cleanup` to run if the run is interrupted (Ctrl-C, SIGTERM or SIGHUP; it is given
+ * which) while the returned function has not been called: it should make the remote work of this
+ * moment stop (e.g. kill agents it started), so the running tasks fail and their failure paths
+ * run. Returns the unregistration.
  */
-export function onInterrupt(cleanup: () => Promise<void>): () => void {
+export function onInterrupt(cleanup: (cause: InterruptCause) => Promise<void>): () => void {
   return currentSession().interruption.add(cleanup)
 }
 
-/** Throws `InterruptedError` once Ctrl-C came; long flows call it between steps. */
+/** Throws `InterruptedError` once the run was interrupted (Ctrl-C, SIGTERM, SIGHUP); long flows call it between steps. */
 export function checkInterrupted(): void {
   checkInterruptedIn(currentSession())
 }

@@ -596,8 +596,8 @@ export async function peerSwarm(
   let interrupt = (_error: Error): void => {}
   const interrupted = new Promise<never>((_resolve, reject) => (interrupt = reject))
   interrupted.catch(() => {})
-  const forgetInterrupt = onInterrupt(async () => {
-    interrupt(new InterruptedError())
+  const forgetInterrupt = onInterrupt(async (cause) => {
+    interrupt(new InterruptedError(`interrupted by ${cause}`, cause))
     await stopPeering(options, peers)
   })
   const downloaders = active.filter((host) => host.name !== seeder.name)

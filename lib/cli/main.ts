@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { DeployError, errorMessage, RunFailedError, UsageError } from '../errors.ts'
 import { describeBudget, parseFailBudget } from '../runner/fail-budget.ts'
-import { checkInterrupted, INTERRUPTED_EXIT_CODE } from '../runner/interrupt.ts'
+import { checkInterrupted, interruptedExitCode } from '../runner/interrupt.ts'
 import { parseCommandLine, type RunRequest } from './args.ts'
 import { helpText } from './help.ts'
 import { listTasks, noTaskMatches } from './list-tasks.ts'
@@ -187,7 +187,7 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
   }
   if (isInterrupted) {
     summary.ok = false
-    summary.error = 'interrupted by Ctrl-C'
+    summary.error = `interrupted by ${session.interruption.cause}`
   } else if (failure === undefined && hasAllFailed && session.isWithinFailBudget()) {
     summary.error = `every target host has failed; max_fail=${describeBudget(session.failBudget)} carries on past some, not all`
   } else if (failure !== undefined && !(failure instanceof RunFailedError)) {
@@ -196,7 +196,7 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
   }
   session.reporter.close?.()
   io.stderr.write(renderSummary(summary, paint).map((line) => `${line}\n`).join(''))
-  if (isInterrupted) return INTERRUPTED_EXIT_CODE
+  if (isInterrupted) return interruptedExitCode(session.interruption.cause)
   if (failure instanceof DeployError) return failure.exitCode
   return summary.ok ? 0 : 1
 }

@@ -59,7 +59,7 @@ export async function onHosts<T>(
     const start = async () => {
       try {
         // Listed among the failed hosts, saying why nothing ran there.
-        if (isCutShort()) throw new InterruptedError('not started: Ctrl-C came first')
+        if (isCutShort()) throw new InterruptedError(`not started: ${session.interruption.cause} came first`, session.interruption.cause)
         // A host that waited for a slot (limit, --concurrency) while another failed: listed as never started.
         if (isStopping()) return NOT_STARTED
         return await session.insideOn.run(true, () => block(new HostContext(host, session.backend, session.reporter)))

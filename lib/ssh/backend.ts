@@ -5,8 +5,8 @@ export interface ExecResult {
   code: number | null
   stdout: string
   stderr: string
-  /** Killed by the first Ctrl-C (`interruptCommands`). */
-  wasInterrupted?: boolean
+  /** Stopped by the run's interruption (`interruptCommands`): what stopped it, `Ctrl-C` or a signal's name. */
+  interruptedBy?: string
 }
 
 export interface OutputHandlers {
@@ -35,7 +35,7 @@ export interface Backend {
    * marked `survivesInterrupt`), so it ends as `killed`, saying Ctrl-C stopped it, and closes every
    * upload's and download's SFTP channel, so it fails at once. Returns how many it stopped.
    */
-  interruptCommands(): number
+  interruptCommands(cause: string): number
   /** Closes every connection the run opened. */
   close(): Promise<void>
 }

@@ -2,8 +2,10 @@
 // the backend may stop it, how, and what its result then says.
 import type { ExecResult } from './backend.ts'
 
-/** A command Ctrl-C came for before it started: it never runs. */
-export const STOPPED_BEFORE_START: ExecResult = { code: null, stdout: '', stderr: '', wasInterrupted: true }
+/** A command the interruption came for before it started: it never runs. */
+export function stoppedBeforeStart(cause: string): ExecResult {
+  return { code: null, stdout: '', stderr: '', interruptedBy: cause }
+}
 
 /**
  * One command's part in the first Ctrl-C: while armed, `interruptCommands` may stop it (an exec
@@ -19,7 +21,9 @@ export class CommandInterrupt {
   constructor(
     private readonly isInterruptible: boolean,
     private readonly running: Set<() => void>,
-    private readonly interruptions: () => number
+    private readonly interruptions: () => number,
+    /** What interrupted the run (`Ctrl-C`, `SIGTERM`), for the result to say. */
+    private readonly cause: () => string
   ) {
     this.interruptionsAtStart = interruptions()
   }
@@ -54,7 +58,7 @@ export class CommandInterrupt {
 
   /** The result, saying whether Ctrl-C stopped the command (killed, or ended non-zero on its SIGTERM). */
   explain(result: ExecResult): ExecResult {
-    return this.wasInterrupted && result.code !== 0 ? { ...result, wasInterrupted: true } : result
+    return this.wasInterrupted && result.code !== 0 ? { ...result, interruptedBy: this.cause() } : result
   }
 }
 

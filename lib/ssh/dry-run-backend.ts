@@ -12,7 +12,7 @@ export class DryRunBackend implements Backend {
 
   async download(): Promise<void> {}
 
-  interruptCommands(): number {
+  interruptCommands(_cause: string): number {
     return 0
   }
 

@@ -186,11 +186,11 @@ export class HostContext {
     if (!options.quiet) {
       this.reporter.emit({ type: 'command-end', host: hostName, command: text, code: result.code, durationMs: Date.now() - started })
     }
-    // A command Ctrl-C stopped fails even under allowFailure: its status says nothing of what it tested.
-    if (result.code !== 0 && (!options.allowFailure || result.wasInterrupted === true)) {
+    // A command the interruption stopped fails even under allowFailure: its status says nothing of what it tested.
+    if (result.code !== 0 && (!options.allowFailure || result.interruptedBy !== undefined)) {
       // A streamed stderr was already shown; the error keeps only its last lines then.
       const tail = options.quiet ? stderrLines : stderrLines.slice(-2)
-      throw new RemoteCommandError(hostName, text, result.code, tail, result.wasInterrupted === true)
+      throw new RemoteCommandError(hostName, text, result.code, tail, result.interruptedBy)
     }
     return result
   }

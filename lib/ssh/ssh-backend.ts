@@ -8,7 +8,7 @@ import pLimit, { type LimitFunction } from 'p-limit'
 import { ConnectionError, DeployError, UsageError, errorMessage } from '../errors.ts'
 import { sftpPath } from './remote-path.ts'
 import type { Backend, ExecResult, OutputHandlers } from './backend.ts'
-import { CommandInterrupt, STOPPED_BEFORE_START } from './command-interrupt.ts'
+import { CommandInterrupt, stoppedBeforeStart } from './command-interrupt.ts'
 import { CommandShell, SHELL_COMMAND, ShellNotStartedError, ShellSilentError, killTreeCommand, needsOwnShell, type ShellOptions, type ShellPipes } from './command-shell.ts'
 import { parseHost, type Host } from '../inventory/host.ts'
 import { hostKeyCheck, KnownHostsFiles } from './known-hosts.ts'
@@ -61,6 +61,8 @@ export class SshBackend implements Backend {
   private readonly interruptible = new Set<() => void>()
   /** How many times Ctrl-C came: a command begun before one and armed after it is stopped at once. */
   private interruptions = 0
+  /** What interrupted the run: `Ctrl-C`, or the signal that did as a CI runner's cancel does. */
+  private interruptCause = 'Ctrl-C'
 
   /** Partial files of downloads under way: a second Ctrl-C ends the process at once, and they go with it. */
   private readonly partialDownloads = new Set<string>()
@@ -84,16 +86,16 @@ export class SshBackend implements Backend {
 
   async exec(host: Host, command: string, handlers: OutputHandlers): Promise<ExecResult> {
     // Before the connection: a command begun before Ctrl-C whose connection was still opening is stopped too.
-    const interrupt = new CommandInterrupt(handlers.survivesInterrupt !== true, this.interruptible, () => this.interruptions)
+    const interrupt = new CommandInterrupt(handlers.survivesInterrupt !== true, this.interruptible, () => this.interruptions, () => this.interruptCause)
     const ssh = await this.connection(host)
     handlers.onReached?.()
     const isFirst = !this.hasRunCommand.has(ssh)
     this.hasRunCommand.add(ssh)
     try {
-      if (interrupt.hasMissedInterrupt()) return STOPPED_BEFORE_START
+      if (interrupt.hasMissedInterrupt()) return stoppedBeforeStart(this.interruptCause)
       if (!isFirst && !handlers.stdin && this.options.isShellPersistent && !needsOwnShell(command)) {
         const shell = await this.commandShell(host, ssh)
-        if (interrupt.hasMissedInterrupt()) return STOPPED_BEFORE_START
+        if (interrupt.hasMissedInterrupt()) return stoppedBeforeStart(this.interruptCause)
         // Claimed in this same turn: a command started meanwhile would have made it busy.
         if (shell?.isIdle) interrupt.arm(() => void this.stopShellCommand(ssh, shell))
         const result = shell?.isIdle ? await this.runInShell(host, shell, command, handlers) : undefined
@@ -145,8 +147,9 @@ export class SshBackend implements Backend {
     await ssh.execCommand(killTreeCommand(pid)).catch(() => undefined)
   }
 
-  interruptCommands(): number {
+  interruptCommands(cause: string): number {
     this.interruptions++
+    this.interruptCause = cause
     const running = [...this.interruptible]
     this.interruptible.clear()
     for (const stop of running) stop()
@@ -265,10 +268,10 @@ export class SshBackend implements Backend {
    * fails at once, saying what it left (`afterStop` tidies up and says so), instead of running to its end.
    */
   private async transfer(host: Host, what: string, afterStop: () => string, run: (ssh: NodeSSH, sftp: SFTPWrapper) => Promise<void>): Promise<void> {
-    const interrupt = new CommandInterrupt(true, this.interruptible, () => this.interruptions)
+    const interrupt = new CommandInterrupt(true, this.interruptible, () => this.interruptions, () => this.interruptCause)
     // Made once: thrown in the transfer, it comes through the catch again (and `afterStop` tidies once).
     let stoppedError: DeployError | undefined
-    const stopped = () => (stoppedError ??= new DeployError(`${host.name}: ${what} stopped by Ctrl-C; ${afterStop()}`, { exitCode: 1 }))
+    const stopped = () => (stoppedError ??= new DeployError(`${host.name}: ${what} stopped by ${this.interruptCause}; ${afterStop()}`, { exitCode: 1 }))
     let sftp: SFTPWrapper | undefined
     try {
       const ssh = await this.connection(host)

@@ -573,23 +573,26 @@ test('the seeder killed before any host holds every piece (deploy): the stalled 
   record('seeder killed before any host held every piece (deploy)', 'exit 1 after swarm_stall_timeout=5, the stall and the seeder named; every host as before', undefined, started, APP_MIB)
 })
 
-test('Ctrl-C during distribution stops the agents, unlocks, leaves current alone and exits 130', async () => {
-  const started = Date.now()
-  expectOk(await deployVersion('three'), 'deploy before')
-  const before = snapshotHosts()
-  await sleep(1100)
-  const { child, done } = startDeploy('four')
-  await waitUntil(anyDeployPeerRunning, 60_000, 'the swarm of the deploy')
-  child.kill('SIGINT')
-  const result = await done
-  assert.equal(result.code, 130, result.stderr)
-  assert.match(result.stderr, /interrupted: stopping remote work.* and cleaning up/)
-  assert.match(result.stderr, /current -> \S+ on h01, /)
-  assertEveryHostAsBefore(before)
-  expectOk(await deployVersion('five'), 'the next deploy')
-  for (const host of hosts) assert.equal(versionOf(host), 'five')
-  record('Ctrl-C during distribution (deploy)', 'exit 130; agents stopped, unlocked, current untouched; next deploy ok', hosts.length, started, APP_MIB)
-})
+// Ctrl-C at the terminal, and SIGTERM as a CI runner sends when a job is cancelled (or `timeout`, systemd, a container's stop).
+for (const [signal, cause, code] of [['SIGINT', 'Ctrl-C', 130], ['SIGTERM', 'SIGTERM', 143]] as const) {
+  test(`${cause} during distribution stops the agents, unlocks, leaves current alone and exits ${code}`, async () => {
+    const started = Date.now()
+    expectOk(await deployVersion('three'), 'deploy before')
+    const before = snapshotHosts()
+    await sleep(1100)
+    const { child, done } = startDeploy('four')
+    await waitUntil(anyDeployPeerRunning, 60_000, 'the swarm of the deploy')
+    child.kill(signal)
+    const result = await done
+    assert.equal(result.code, code, result.stderr)
+    assert.match(result.stderr, new RegExp(`${cause === 'Ctrl-C' ? 'interrupted' : `interrupted by ${cause}`}: stopping remote work.* and cleaning up`))
+    assert.match(result.stderr, /current -> \S+ on h01, /)
+    assertEveryHostAsBefore(before)
+    expectOk(await deployVersion('five'), 'the next deploy')
+    for (const host of hosts) assert.equal(versionOf(host), 'five')
+    record(`${cause} during distribution (deploy)`, `exit ${code}; agents stopped, unlocked, current untouched; next deploy ok`, hosts.length, started, APP_MIB)
+  })
+}
 
 test('kill -9 of the controller mid-distribution: current stays complete; stop_all_* leaves no agent; the next deploy succeeds', async () => {
   const started = Date.now()

@@ -502,25 +502,30 @@ test('a deployfile awaiting a promise nothing settles ends the run with a line s
   assert.equal(errorLine(result), 'error: the run stopped waiting for a promise that nothing will ever settle: an `await` in the deployfile or in a task that cannot finish')
 })
 
-test('the first Ctrl-C stops a long command on every host, on an exec channel or in the command shell, with what it started', async () => {
-  const sleeping = () => hosts.filter((host) => onHost(host, "pgrep -f 'sleep 1000'").code === 0)
-  assert.deepEqual(sleeping(), [], 'no sleep left by an earlier run')
-  const warm = hosts.filter((_, index) => index % 2 === 1)
-  let cli: ChildProcess | undefined
-  const run = runCli(['farm', 'slow:sleep', `warm=${warm.join(',')}`], { cwd: project, onSpawn: (child) => (cli = child) })
-  const deadline = Date.now() + 30_000
-  while (sleeping().length < hosts.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
-  assert.equal(sleeping().length, hosts.length, 'every host runs the command')
-  const interruptedAt = Date.now()
-  cli?.kill('SIGINT')
-  const result = await run
-  assert.equal(result.code, 130, result.stderr)
-  assert.ok(Date.now() - interruptedAt < 10_000, `the run ended ${Date.now() - interruptedAt} ms after Ctrl-C`)
-  assert.match(result.stderr, new RegExp(`interrupted: stopping remote work \\(${hosts.length} running command\\(s\\) or file transfer\\(s\\) stopped\\)`))
-  assert.match(result.stderr, /was killed: stopped by Ctrl-C/)
-  assert.doesNotMatch(result.stdout + result.stderr, /\| (never|after)$/m, 'no command went on after its sleep')
-  assert.deepEqual(sleeping(), [], 'nothing the command started runs on')
-})
+// Ctrl-C; a CI runner's cancel, `timeout` or a container's stop (SIGTERM); a closed terminal (SIGHUP).
+for (const [signal, cause, code] of [['SIGINT', 'Ctrl-C', 130], ['SIGTERM', 'SIGTERM', 143], ['SIGHUP', 'SIGHUP', 129]] as const) {
+  test(`the first ${cause} stops a long command on every host, on an exec channel or in the command shell, with what it started; exit ${code}`, async () => {
+    const sleeping = () => hosts.filter((host) => onHost(host, "pgrep -f 'sleep 1000'").code === 0)
+    assert.deepEqual(sleeping(), [], 'no sleep left by an earlier run')
+    const warm = hosts.filter((_, index) => index % 2 === 1)
+    let cli: ChildProcess | undefined
+    const run = runCli(['farm', 'slow:sleep', `warm=${warm.join(',')}`], { cwd: project, onSpawn: (child) => (cli = child) })
+    const deadline = Date.now() + 30_000
+    while (sleeping().length < hosts.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(sleeping().length, hosts.length, 'every host runs the command')
+    const interruptedAt = Date.now()
+    cli?.kill(signal)
+    const result = await run
+    assert.equal(result.code, code, result.stderr)
+    assert.ok(Date.now() - interruptedAt < 10_000, `the run ended ${Date.now() - interruptedAt} ms after ${cause}`)
+    const said = cause === 'Ctrl-C' ? 'interrupted' : `interrupted by ${cause}`
+    assert.match(result.stderr, new RegExp(`${said}: stopping remote work \\(${hosts.length} running command\\(s\\) or file transfer\\(s\\) stopped\\)`))
+    assert.match(result.stderr, new RegExp(`\`sh -c 'sleep 1000; echo never' & sleep 1000; echo after\` (was killed|exited \\d+): stopped by ${cause}`))
+    assert.match(result.stderr, new RegExp(`^error: interrupted by ${cause}$`, 'm'), 'the summary says what ended the run')
+    assert.doesNotMatch(result.stdout + result.stderr, /\| (never|after)$/m, 'no command went on after its sleep')
+    assert.deepEqual(sleeping(), [], 'nothing the command started runs on')
+  })
+}
 
 test('the first Ctrl-C stops an upload and a download mid-transfer, each saying what it left incomplete', async () => {
   const [uploadHost = '', downloadHost = ''] = hosts

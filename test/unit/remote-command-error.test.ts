@@ -11,8 +11,10 @@ test('a failed command names its last two stderr lines: the last alone is often 
   assert.equal(new RemoteCommandError('h03', 'false', 1, []).message, 'h03: `false` exited 1')
 })
 
-test('a command Ctrl-C stopped says so, whatever it printed', () => {
-  const stopped = new RemoteCommandError('h01', 'sleep 60', null, ['Terminated'], true)
+test('a command the interruption stopped says what stopped it, whatever it printed', () => {
+  const stopped = new RemoteCommandError('h01', 'sleep 60', null, ['Terminated'], 'Ctrl-C')
   assert.equal(stopped.message, 'h01: `sleep 60` was killed: stopped by Ctrl-C')
   assert.deepEqual(stopped.details, ['Terminated'])
+  const cancelled = new RemoteCommandError('h01', 'sleep 60', 143, [], 'SIGTERM')
+  assert.equal(cancelled.message, 'h01: `sleep 60` exited 143: stopped by SIGTERM')
 })
