@@ -668,7 +668,8 @@ export async function peerSwarm(
         progress.fail(name, error instanceof Error ? error.message : String(error))
         throw error
       }
-      // Ctrl-C fails the host at once, as it stops a command; the daemons' stop ends an unpacking there.
+      // Ctrl-C fails the host at once, as it stops a command; an unpacking there ends half-way at the
+      // daemon's stop (a peer that is its own daemon) or at the `stop` the swarm's end writes (a follower).
       const extraction = extract(remote, options, targets.get(name) ?? target, plan, name === seeder.name ? swarm.seeding : held.get(name))
       extraction.catch(() => {})
       await Promise.race([extraction, interrupted])

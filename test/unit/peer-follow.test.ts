@@ -1,7 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { holdUntilStopped } from '../../lib/torrent/agent/hold.ts'
@@ -9,6 +10,7 @@ import { daemonArguments, runPeer, type PeerOptions } from '../../lib/torrent/ag
 import { isRunning, readPidFile } from '../../lib/torrent/agent/processes.ts'
 import { formatEvent, formatUnpackRequest, type AgentEvent } from '../../lib/torrent/protocol.ts'
 import { formatPidRecord, processFiles } from '../../lib/torrent/agent/state-files.ts'
+import { REPO_ROOT } from '../helpers/cli.ts'
 
 // `peer --follow` (runPeer's isFollowOnly) is what deploy_via murder runs after starting every
 // daemon with `peer --detach`; it must never start a daemon of its own.
@@ -197,4 +199,64 @@ test('held: unpack requests are answered, each in turn, before the stop', () =>
     } finally {
       stop()
     }
+  }))
+
+/** A payload that takes a while to unpack: incompressible parts, 32 MiB in all. */
+function writeLargePayload(options: PeerOptions): void {
+  const source = join(dirname(options.payload), 'large')
+  mkdirSync(source, { recursive: true })
+  for (let i = 0; i < 8; i++) writeFileSync(join(source, `part${i}.bin`), randomBytes(4 * 1024 * 1024))
+  execFileSync('tar', ['-czf', options.payload, '-C', source, '.'])
+  writeFileSync(options.torrent, 'torrent')
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+test('held: a stop that comes while an unpacking runs (the run interrupted) ends it half-way: nothing renamed, the target emptied', () =>
+  withState(async (options) => {
+    writeLargePayload(options)
+    const stop = startStandIn(options, daemonArguments(options))
+    try {
+      const input = new PassThrough()
+      const seen: AgentEvent[] = []
+      const holding = holdWith(options, input, seen)
+      const release = join(dirname(options.payload), 'release')
+      const incoming = `${release}.incoming`
+      input.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
+      await waitFor(() => existsSync(incoming), 'the unpacking to begin')
+      input.write('stop\n')
+      await holding
+      assert.deepEqual(seen.map((event) => event.type), ['unpackFailed', 'stopped'])
+      assert.match(String((seen[0] as { message: string }).message), /stopped before it finished/)
+      assert.equal(existsSync(release), false, 'nothing renamed into place')
+      assert.deepEqual(readdirSync(incoming), [])
+    } finally {
+      stop()
+    }
+  }))
+
+test('held: SIGTERM while an unpacking runs ends it half-way, answers, then ends the command by the signal', () =>
+  withState(async (options) => {
+    writeLargePayload(options)
+    const release = join(dirname(options.payload), 'release')
+    const incoming = `${release}.incoming`
+    const peer = JSON.stringify({ state: options.state, tag: 'T', payload: options.payload, torrent: options.torrent })
+    const script = `import('${join(REPO_ROOT, 'lib/torrent/agent/hold.ts')}').then((hold) => hold.holdUntilStopped(${peer}, (event) => console.log(JSON.stringify(event))))`
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)))
+    child.stdin.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
+    await waitFor(() => existsSync(incoming), 'the unpacking to begin')
+    child.kill('SIGTERM')
+    assert.equal(await ended, 'SIGTERM')
+    assert.match(out, /"type":"unpackFailed".*stopped before it finished/)
+    assert.equal(existsSync(release), false, 'nothing renamed into place')
+    assert.deepEqual(readdirSync(incoming), [])
   }))

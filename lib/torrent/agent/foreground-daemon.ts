@@ -17,7 +17,7 @@ import { requestLines, type RequestLines } from './hold.ts'
 import { ownCommandLine } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
 import { pruneFinishedTransfers } from './finished-transfers.ts'
-import { answerUnpackRequest, unknownRequest } from './unpack-request.ts'
+import { answerUnlessStopped, unknownRequest } from './unpack-request.ts'
 
 export interface ForegroundDaemon {
   state: string
@@ -75,14 +75,18 @@ async function holdUntilStop(own: OwnDaemon, requests: RequestLines, daemon: For
   // A signal (`stop --kind`, murder:stop_peering) stops an unpacking half-way too, rather than after it.
   const stopping = new AbortController()
   void own.signalled.then(() => stopping.abort())
+  let next = requests.next()
   for (;;) {
-    const next = await own.nextAfterReady(requests.next())
-    if ('signalled' in next) return next.signalled.code
-    const { line } = next
+    const step = await own.nextAfterReady(next)
+    if ('signalled' in step) return step.signalled.code
+    const { line } = step
     // The controller went away: run on as a detached daemon would.
     if (line === undefined) return (await own.ended).code
     if (isUnpackRequest(line)) {
-      print(await answerUnpackRequest(daemon.payload, line, stopping.signal))
+      // A `stop` that comes meanwhile ends the unpacking half-way too.
+      const answered = await answerUnlessStopped(daemon.payload, line, requests, stopping.signal)
+      print(answered.answer)
+      next = answered.next
       continue
     }
     // Unlike a follower's hold (hold.ts), the command is the daemon: it cannot refuse and leave it running.

@@ -4,14 +4,15 @@
 // A `stop` line on stdin stops the daemon (if it has not ended by --seed-seconds already) and removes
 // the payload and torrent; the end of stdin (the controller went away) leaves the daemon seeding on
 // for --seed-seconds, as without --hold. Before `stop`, the controller may ask it to unpack the
-// payload (unpack-request.ts). This is the hold of a command that follows a daemon (`peer --detach`
-// first); one that started no daemon is the daemon itself (foreground-daemon.ts).
+// payload (unpack-request.ts); a `stop` or a signal (SIGTERM, SIGINT) during an unpacking ends it
+// half-way, the target emptied and nothing renamed. This is the hold of a command that follows a
+// daemon (`peer --detach` first); one that started no daemon is the daemon itself (foreground-daemon.ts).
 import { rm } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { isUnpackRequest, type AgentEvent } from '../protocol.ts'
 import { stopProcesses } from './control.ts'
-import { answerUnpackRequest, unknownRequest } from './unpack-request.ts'
+import { answerUnlessStopped, unknownRequest } from './unpack-request.ts'
 
 export interface HeldPeer {
   state: string
@@ -28,11 +29,16 @@ export interface HeldPeer {
 export async function holdUntilStopped(peer: HeldPeer, onEvent: (event: AgentEvent) => void, input: Readable = process.stdin): Promise<void> {
   const requests = requestLines(input)
   try {
+    let next = requests.next()
     for (;;) {
-      const line = await requests.next()
+      const line = await next
       if (line === undefined) return
       if (isUnpackRequest(line)) {
-        onEvent(await answerUnpackRequest(peer.payload, line))
+        const signals = abortOnSignals()
+        const answered = await answerUnlessStopped(peer.payload, line, requests, signals.signal)
+        onEvent(answered.answer)
+        signals.endAndRaise()
+        next = answered.next
         continue
       }
       if (line !== 'stop') throw unknownRequest('peer', line)
@@ -44,6 +50,29 @@ export async function holdUntilStopped(peer: HeldPeer, onEvent: (event: AgentEve
     }
   } finally {
     requests.close()
+  }
+}
+
+/**
+ * SIGTERM or SIGINT while this command unpacks (killed by hand, or its SSH channel's TERM) aborts
+ * the unpacking; once its answer is out, the signal ends the command as it would have at once.
+ */
+function abortOnSignals(): { signal: AbortSignal; endAndRaise: () => void } {
+  const aborting = new AbortController()
+  let received: NodeJS.Signals | undefined
+  const onSignal = (name: NodeJS.Signals) => {
+    received ??= name
+    aborting.abort()
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+  return {
+    signal: aborting.signal,
+    endAndRaise: () => {
+      process.removeListener('SIGTERM', onSignal)
+      process.removeListener('SIGINT', onSignal)
+      if (received) process.kill(process.pid, received)
+    },
   }
 }
 

@@ -6,6 +6,7 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseUnpackRequest, type AgentEvent, type UnpackRequest } from '../protocol.ts'
 import { AgentError } from './errors.ts'
+import type { RequestLines } from './hold.ts'
 import { parseKeyLine } from './payload-cipher.ts'
 import { unpackPayload } from './unpack.ts'
 
@@ -30,6 +31,34 @@ export async function answerUnpackRequest(payload: string | undefined, line: str
     return await unpackInto(payload, request, signal)
   } catch (error) {
     return { type: 'unpackFailed', message: error instanceof Error ? error.message : String(error) }
+  }
+}
+
+/**
+ * Answers an unpack request while still reading the controller's lines: a `stop` that comes
+ * meanwhile (the run was interrupted, or failed past max_fail, and ends its swarm at once) ends the
+ * unpacking half-way, as `signal` does, so that nothing is renamed into place after the controller
+ * went on to remove the release. Any other line waits for the answer (one request at a time). Returns
+ * the answer and the next line, already asked for: the caller reads it next.
+ */
+export async function answerUnlessStopped(
+  payload: string | undefined,
+  line: string,
+  requests: RequestLines,
+  signal?: AbortSignal
+): Promise<{ answer: AgentEvent; next: Promise<string | undefined> }> {
+  const stopping = new AbortController()
+  const stop = () => stopping.abort()
+  if (signal?.aborted) stop()
+  signal?.addEventListener('abort', stop, { once: true })
+  const next = requests.next()
+  void next.then((text) => {
+    if (text === 'stop') stop()
+  })
+  try {
+    return { answer: await answerUnpackRequest(payload, line, stopping.signal), next }
+  } finally {
+    signal?.removeEventListener('abort', stop)
   }
 }
 
