@@ -55,11 +55,12 @@ export class RemoteCommandError extends DeployError {
    * @param stderrTail - the last lines of its stderr; the message shows the last two, since the
    *   last alone is often a tool's epilogue (`tar: Exiting with failure status due to previous
    *   errors`) after the line that says why
-   * @param interruptedBy - what stopped it (`Ctrl-C`, `SIGTERM`), if the run's interruption did: the message says that instead
+   * @param interruptedBy - what stopped it (`Ctrl-C`, `SIGTERM`), if the run's interruption did: the
+   *   message says that instead (`true`, as before signals other than Ctrl-C were told apart: Ctrl-C)
    */
-  constructor(host: string, command: string, code: number | null, stderrTail: string[], interruptedBy?: string) {
-    const wasInterrupted = interruptedBy !== undefined
-    const shown = wasInterrupted ? [`stopped by ${interruptedBy}`] : stderrTail.slice(-2)
+  constructor(host: string, command: string, code: number | null, stderrTail: string[], interruptedBy?: string | boolean) {
+    const wasInterrupted = interruptedBy !== undefined && interruptedBy !== false
+    const shown = wasInterrupted ? [`stopped by ${interruptedBy === true ? 'Ctrl-C' : interruptedBy}`] : stderrTail.slice(-2)
     const status = code === null ? 'was killed' : `exited ${code}`
     super(`${host}: \`${shorten(command)}\` ${status}${shown.length > 0 ? `: ${shown.join(' / ')}` : ''}`, {
       exitCode: 1,

@@ -335,7 +335,7 @@ namespace('murder', () => {
     try {
       await peerSwarm(options, peers, target, { shouldDelete, payload: options.isPathFile ? 'file' : 'tgz' }, { held })
     } finally {
-      for (const command of held.values()) command.release()
+      await Promise.all([...held.values()].map((command) => command.release()))
     }
   })
 
@@ -596,7 +596,9 @@ export async function peerSwarm(
   let interrupt = (_error: Error): void => {}
   const interrupted = new Promise<never>((_resolve, reject) => (interrupt = reject))
   interrupted.catch(() => {})
+  let isInterrupted = false
   const forgetInterrupt = onInterrupt(async (cause) => {
+    isInterrupted = true
     interrupt(new InterruptedError(`interrupted by ${cause}`, cause))
     await stopPeering(options, peers)
   })
@@ -669,7 +671,7 @@ export async function peerSwarm(
         throw error
       }
       // Ctrl-C fails the host at once, as it stops a command; an unpacking there ends half-way at the
-      // daemon's stop (a peer that is its own daemon) or at the `stop` the swarm's end writes (a follower).
+      // daemon's stop (a peer that is its own daemon) or when the failed host's command is let go.
       const extraction = extract(remote, options, targets.get(name) ?? target, plan, name === seeder.name ? swarm.seeding : held.get(name))
       extraction.catch(() => {})
       await Promise.race([extraction, interrupted])
@@ -683,6 +685,10 @@ export async function peerSwarm(
     // would download (and seed) on with no one following it.
     const unfollowed = launched.filter((host) => !followed.has(host.name))
     if (unfollowed.length > 0 && !isDryRun()) await on(unfollowed, SWARM_HOSTS, (remote) => stopPeerDaemon(remote, options).catch(() => {}))
+    // An interrupted run leaves no peer seeding on: a daemon whose pid file did not exist yet when
+    // the interruption's stop came, or one that finished since, is told to stop by its own command
+    // (a follower's unpacking ends half-way), rather than let go to seed for peer_seed_seconds.
+    if (isInterrupted) await Promise.all([...held.values()].map((command) => command.stop()))
   }
 }
 
@@ -869,9 +875,11 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
         await peerSwarm(options, hosts, target.incoming, plan, { arrival, held, seeding })
         await arrival
       } finally {
-        // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
+        // Hosts that failed (within max_fail) may be unreachable: they are let go, not stopped. One
+        // whose unpacking the run gave up on (Ctrl-C) is waited for while it ends it half-way, so
+        // that deploy:failed removes a release nothing writes to any more.
         const live = new Set(roles().map((host) => host.name))
-        for (const [name, command] of held) if (!live.has(name)) command.release()
+        await Promise.all([...held].filter(([name]) => !live.has(name)).map(([, command]) => command.release()))
         await endSwarm(options, seeder, hosts.filter((host) => live.has(host.name)), held, seeding)
       }
     } finally {

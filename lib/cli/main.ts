@@ -154,7 +154,7 @@ function validateRun(session: Session, words: string[], projectRootWithoutStage:
 async function runTasks(session: Session, words: string[], io: ProcessIo, paint: ReturnType<typeof createPaint>): Promise<number> {
   const started = Date.now()
   let failure: unknown
-  const stopListening = session.interruption.listen(session, (code) => process.exit(code))
+  const stopListening = session.interruption.listen(session, { isStartedByNpm: io.env['npm_command'] !== undefined, quit: (code) => process.exit(code) })
   try {
     for (const word of words) {
       checkInterrupted(session)

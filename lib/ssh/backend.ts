@@ -31,9 +31,10 @@ export interface Backend {
   upload(host: Host, source: string | Buffer, remotePath: string, mode?: number): Promise<void>
   download(host: Host, remotePath: string, localPath: string): Promise<void>
   /**
-   * The first Ctrl-C: sends SIGTERM to the process group of every command running now (but those
-   * marked `survivesInterrupt`), so it ends as `killed`, saying Ctrl-C stopped it, and closes every
-   * upload's and download's SFTP channel, so it fails at once. Returns how many it stopped.
+   * The run's interruption (Ctrl-C, SIGTERM, SIGHUP; `cause` names it): sends SIGTERM to the
+   * process group of every command running now (but those marked `survivesInterrupt`), so it ends
+   * as `killed`, saying what stopped it, and closes every upload's and download's SFTP channel, so
+   * it fails at once. Returns how many it stopped.
    */
   interruptCommands(cause: string): number
   /** Closes every connection the run opened. */

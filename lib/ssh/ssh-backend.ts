@@ -57,11 +57,11 @@ export class SshBackend implements Backend {
    */
   private readonly hasRunCommand = new WeakSet<NodeSSH>()
 
-  /** Commands running now that the first Ctrl-C stops: each sends SIGTERM to what its command runs. */
+  /** Commands running now that the run's interruption stops: each sends SIGTERM to what its command runs. */
   private readonly interruptible = new Set<() => void>()
-  /** How many times Ctrl-C came: a command begun before one and armed after it is stopped at once. */
+  /** How many times the run was interrupted: a command begun before it and armed after it is stopped at once. */
   private interruptions = 0
-  /** What interrupted the run: `Ctrl-C`, or the signal that did as a CI runner's cancel does. */
+  /** What interrupted the run (`Ctrl-C`, `SIGTERM`, …), for the messages of what it stopped. */
   private interruptCause = 'Ctrl-C'
 
   /** Partial files of downloads under way: a second Ctrl-C ends the process at once, and they go with it. */

@@ -4,7 +4,7 @@ import { randomBytes, createHash } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { execFileSync, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { errorLine, makeProject, runCli, REPO_ROOT } from '../helpers/cli.ts'
 import { ensureFarm, onHost, peekOnHost, readOnHost } from '../helpers/farm.ts'
 
@@ -514,10 +514,17 @@ for (const [signal, cause, code] of [['SIGINT', 'Ctrl-C', 130], ['SIGTERM', 'SIG
     while (sleeping().length < hosts.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
     assert.equal(sleeping().length, hosts.length, 'every host runs the command')
     const interruptedAt = Date.now()
+    // A hangup's terminal is gone: every write fails (EPIPE here), and the cleanup must go on regardless.
+    const isHangup = signal === 'SIGHUP'
+    if (isHangup) for (const stream of [cli?.stdout, cli?.stderr]) stream?.destroy()
     cli?.kill(signal)
     const result = await run
     assert.equal(result.code, code, result.stderr)
     assert.ok(Date.now() - interruptedAt < 10_000, `the run ended ${Date.now() - interruptedAt} ms after ${cause}`)
+    if (isHangup) {
+      assert.deepEqual(sleeping(), [], 'nothing the command started runs on')
+      return
+    }
     const said = cause === 'Ctrl-C' ? 'interrupted' : `interrupted by ${cause}`
     assert.match(result.stderr, new RegExp(`${said}: stopping remote work \\(${hosts.length} running command\\(s\\) or file transfer\\(s\\) stopped\\)`))
     assert.match(result.stderr, new RegExp(`\`sh -c 'sleep 1000; echo never' & sleep 1000; echo after\` (was killed|exited \\d+): stopped by ${cause}`))
@@ -526,6 +533,36 @@ for (const [signal, cause, code] of [['SIGINT', 'Ctrl-C', 130], ['SIGTERM', 'SIG
     assert.deepEqual(sleeping(), [], 'nothing the command started runs on')
   })
 }
+
+test('npm stopped under `npm exec deploy` (its SIGTERM passed on only to its shell): the orphaned run stops its remote work instead of going on', async () => {
+  const sleeping = () => hosts.filter((host) => onHost(host, "pgrep -f 'sleep 1000'").code === 0)
+  assert.deepEqual(sleeping(), [], 'no sleep left by an earlier run')
+  const npm = spawn('npm', ['exec', '--offline', '--', 'node', join(REPO_ROOT, 'bin/deploy.js'), 'farm', 'slow:sleep'], {
+    cwd: project,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  for (const stream of [npm.stdout, npm.stderr]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  // 'close' waits for the CLI too: it holds npm's pipes until it ends.
+  const closed = new Promise<void>((resolve) => npm.once('close', () => resolve()))
+  try {
+    const deadline = Date.now() + 30_000
+    while (sleeping().length < hosts.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(sleeping().length, hosts.length, 'every host runs the command')
+    const stoppedAt = Date.now()
+    npm.kill('SIGTERM')
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 20_000))])
+    assert.ok(Date.now() - stoppedAt < 15_000, `the run ended ${Date.now() - stoppedAt} ms after npm's SIGTERM`)
+    // Where /bin/sh hands the process over to the CLI (bash), npm's SIGTERM reaches it directly.
+    assert.match(output, /interrupted by (the end of npm|SIGTERM): stopping remote work/)
+    assert.match(output, /^error: interrupted by (the end of npm|SIGTERM)$/m)
+    assert.deepEqual(sleeping(), [], 'nothing the command started runs on')
+  } finally {
+    spawnSync('pkill', ['-KILL', '-f', `${join(REPO_ROOT, 'bin/deploy.js')} farm slow:sleep`])
+    for (const host of hosts) onHost(host, "pkill -f 'sleep 1000' || true")
+  }
+})
 
 test('the first Ctrl-C stops an upload and a download mid-transfer, each saying what it left incomplete', async () => {
   const [uploadHost = '', downloadHost = ''] = hosts

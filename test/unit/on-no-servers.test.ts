@@ -97,7 +97,7 @@ test("Ctrl-C's cleanups reach hosts while the blocks they stop hold every --conc
     await onHosts(session, session.inventory.all(), {}, async (remote) => void cleaned.push(remote.host.name))
     release()
   })
-  const stopListening = session.interruption.listen(session, () => { throw new Error('quit') })
+  const stopListening = session.interruption.listen(session, { isStartedByNpm: false, quit: () => { throw new Error('quit') } })
   try {
     const blocks = onHosts(session, session.inventory.all(), {}, () => released).catch((error: Error) => error)
     await new Promise((resolve) => setTimeout(resolve, 20))
@@ -115,7 +115,7 @@ test("Ctrl-C's cleanups reach hosts while the blocks they stop hold every --conc
 test("Ctrl-C stops a sequence that carries on past failures: the hosts after it never start", async () => {
   const { session } = sessionSaying()
   for (const name of ['a', 'b', 'c', 'd']) session.inventory.server(name)
-  const stopListening = session.interruption.listen(session, () => { throw new Error('quit') })
+  const stopListening = session.interruption.listen(session, { isStartedByNpm: false, quit: () => { throw new Error('quit') } })
   try {
     const ran: string[] = []
     await onHosts(session, session.inventory.all(), { in: 'sequence', wait: 1, onError: 'continue' }, async (remote) => {

@@ -251,12 +251,41 @@ test('held: SIGTERM while an unpacking runs ends it half-way, answers, then ends
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] })
     let out = ''
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
-    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)))
-    child.stdin.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
-    await waitFor(() => existsSync(incoming), 'the unpacking to begin')
-    child.kill('SIGTERM')
-    assert.equal(await ended, 'SIGTERM')
+    // 'close', not 'exit': the answer may still be in the pipe when the process has exited.
+    const closed = new Promise<NodeJS.Signals | null>((resolve) => child.once('close', (_code, signal) => resolve(signal)))
+    try {
+      child.stdin.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
+      await waitFor(() => existsSync(incoming), 'the unpacking to begin')
+      child.kill('SIGTERM')
+      const late = new Promise<string>((resolve) => setTimeout(() => resolve('still running 10 s after SIGTERM'), 10_000).unref())
+      assert.equal(await Promise.race([closed, late]), 'SIGTERM')
+    } finally {
+      child.kill('SIGKILL')
+    }
     assert.match(out, /"type":"unpackFailed".*stopped before it finished/)
     assert.equal(existsSync(release), false, 'nothing renamed into place')
     assert.deepEqual(readdirSync(incoming), [])
+  }))
+
+test('held: the end of stdin while an unpacking runs (the controller let the command go) ends it half-way; the daemon seeds on', () =>
+  withState(async (options) => {
+    writeLargePayload(options)
+    const stop = startStandIn(options, daemonArguments(options))
+    try {
+      const input = new PassThrough()
+      const seen: AgentEvent[] = []
+      const holding = holdWith(options, input, seen)
+      const release = join(dirname(options.payload), 'release')
+      const incoming = `${release}.incoming`
+      input.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
+      await waitFor(() => existsSync(incoming), 'the unpacking to begin')
+      input.end()
+      await holding
+      assert.deepEqual(seen.map((event) => event.type), ['unpackFailed'])
+      assert.equal(existsSync(release), false, 'nothing renamed into place')
+      assert.deepEqual(readdirSync(incoming), [])
+      assert.equal((await readPidFile(options.state, 'peer', 'T'))?.isRunning, true, 'the daemon runs on, as after any end of stdin')
+    } finally {
+      stop()
+    }
   }))

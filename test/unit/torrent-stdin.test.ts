@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { requestLines } from '../../lib/torrent/agent/hold.ts'
+import { requestLines } from '../../lib/torrent/agent/request-lines.ts'
 import { readExactly, receiveTorrent } from '../../lib/torrent/agent/torrent-stdin.ts'
 
 test('readExactly takes the first bytes across chunks and leaves what follows for the stop line', async () => {

@@ -125,7 +125,7 @@ test('a stop signal ends an unpacking half-way: tar killed, the directory emptie
   const stopping = new AbortController()
   const answering = answerUnpackRequest(tgz, formatUnpackRequest({ into, renameTo }), stopping.signal)
   setTimeout(() => stopping.abort(), 30)
-  assert.deepEqual(await answering, { type: 'unpackFailed', message: `cannot unpack ${tgz} into ${into}: stopped before it finished (its peer or seeder was stopped); run it again` })
+  assert.deepEqual(await answering, { type: 'unpackFailed', message: `cannot unpack ${tgz} into ${into}: stopped before it finished (its peer or seeder was stopped, or the run asking for it ended); run it again` })
   assert.deepEqual(readdirSync(into), [])
   assert.equal(existsSync(renameTo), false)
   // Stopped before it began: the same answer, nothing unpacked.

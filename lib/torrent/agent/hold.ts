@@ -8,10 +8,11 @@
 // half-way, the target emptied and nothing renamed. This is the hold of a command that follows a
 // daemon (`peer --detach` first); one that started no daemon is the daemon itself (foreground-daemon.ts).
 import { rm } from 'node:fs/promises'
-import { createInterface } from 'node:readline'
+import { constants } from 'node:os'
 import type { Readable } from 'node:stream'
 import { isUnpackRequest, type AgentEvent } from '../protocol.ts'
 import { stopProcesses } from './control.ts'
+import { requestLines } from './request-lines.ts'
 import { answerUnlessStopped, unknownRequest } from './unpack-request.ts'
 
 export interface HeldPeer {
@@ -37,7 +38,7 @@ export async function holdUntilStopped(peer: HeldPeer, onEvent: (event: AgentEve
         const signals = abortOnSignals()
         const answered = await answerUnlessStopped(peer.payload, line, requests, signals.signal)
         onEvent(answered.answer)
-        signals.endAndRaise()
+        await signals.endAndRaise()
         next = answered.next
         continue
       }
@@ -55,9 +56,9 @@ export async function holdUntilStopped(peer: HeldPeer, onEvent: (event: AgentEve
 
 /**
  * SIGTERM or SIGINT while this command unpacks (killed by hand, or its SSH channel's TERM) aborts
- * the unpacking; once its answer is out, the signal ends the command as it would have at once.
+ * the unpacking; once its answer has left, the signal ends the command as it would have at once.
  */
-function abortOnSignals(): { signal: AbortSignal; endAndRaise: () => void } {
+function abortOnSignals(): { signal: AbortSignal; endAndRaise: () => Promise<void> } {
   const aborting = new AbortController()
   let received: NodeJS.Signals | undefined
   const onSignal = (name: NodeJS.Signals) => {
@@ -68,49 +69,14 @@ function abortOnSignals(): { signal: AbortSignal; endAndRaise: () => void } {
   process.on('SIGINT', onSignal)
   return {
     signal: aborting.signal,
-    endAndRaise: () => {
+    endAndRaise: async () => {
       process.removeListener('SIGTERM', onSignal)
       process.removeListener('SIGINT', onSignal)
-      if (received) process.kill(process.pid, received)
-    },
-  }
-}
-
-/** The lines of `input` (trimmed), one at a time, kept until asked for; undefined once it has ended. */
-export interface RequestLines {
-  next: () => Promise<string | undefined>
-  /** Stops reading and lets `input` go. */
-  close: () => void
-}
-
-export function requestLines(input: Readable): RequestLines {
-  const lines = createInterface({ input, crlfDelay: Infinity })
-  const queued: string[] = []
-  // An input whose end was already emitted (read whole by someone else) emits nothing more.
-  let hasEnded = input.readableEnded || input.destroyed
-  let waiting: ((line: string | undefined) => void) | undefined
-  const hand = (line: string | undefined) => {
-    const resolve = waiting
-    waiting = undefined
-    resolve?.(line)
-  }
-  lines.on('line', (text) => {
-    if (waiting) hand(text.trim())
-    else queued.push(text.trim())
-  })
-  lines.once('close', () => {
-    hasEnded = true
-    hand(undefined)
-  })
-  return {
-    next: () => {
-      const line = queued.shift()
-      if (line !== undefined || hasEnded) return Promise.resolve(line)
-      return new Promise<string | undefined>((resolve) => (waiting = resolve))
-    },
-    close: () => {
-      lines.close()
-      input.destroy()
+      if (!received) return
+      // Raised once stdout has taken the answer; another listener of the signal would swallow it.
+      await new Promise<void>((resolve) => process.stdout.write('', () => resolve()))
+      if (process.listenerCount(received) > 0) process.exit(128 + constants.signals[received])
+      process.kill(process.pid, received)
     },
   }
 }

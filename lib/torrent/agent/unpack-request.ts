@@ -6,9 +6,9 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseUnpackRequest, type AgentEvent, type UnpackRequest } from '../protocol.ts'
 import { AgentError } from './errors.ts'
-import type { RequestLines } from './hold.ts'
+import type { RequestLines } from './request-lines.ts'
 import { parseKeyLine } from './payload-cipher.ts'
-import { unpackPayload } from './unpack.ts'
+import { unpackPayload, unpackStopped } from './unpack.ts'
 
 /** tar's warnings passed back in the answer, at most this much of them. */
 const MAX_WARNING_CHARS = 4000
@@ -35,11 +35,11 @@ export async function answerUnpackRequest(payload: string | undefined, line: str
 }
 
 /**
- * Answers an unpack request while still reading the controller's lines: a `stop` that comes
- * meanwhile (the run was interrupted, or failed past max_fail, and ends its swarm at once) ends the
+ * Answers an unpack request while still reading the controller's lines: a `stop`, or the end of
+ * stdin, that comes meanwhile (the run was interrupted and no longer waits for the answer) ends the
  * unpacking half-way, as `signal` does, so that nothing is renamed into place after the controller
- * went on to remove the release. Any other line waits for the answer (one request at a time). Returns
- * the answer and the next line, already asked for: the caller reads it next.
+ * went on to remove the release. Any other line waits for the answer (one request at a time).
+ * Returns the answer and the next line, already asked for: the caller reads it next.
  */
 export async function answerUnlessStopped(
   payload: string | undefined,
@@ -53,7 +53,7 @@ export async function answerUnlessStopped(
   signal?.addEventListener('abort', stop, { once: true })
   const next = requests.next()
   void next.then((text) => {
-    if (text === 'stop') stop()
+    if (text === 'stop' || text === undefined) stop()
   })
   try {
     return { answer: await answerUnpackRequest(payload, line, stopping.signal), next }
@@ -83,6 +83,8 @@ async function unpackInto(payload: string, request: UnpackRequest, signal: Abort
         if (said.length < MAX_WARNING_CHARS) said += chunk.toString('utf8')
       },
     })
+    // The last moment a stop can still keep the release out of place.
+    if (renameTo !== undefined && signal?.aborted) throw unpackStopped(payload, into)
   } catch (error) {
     // A tar that failed half-way (a corrupt payload, a full disk) leaves the target empty, so that
     // a run again is not refused for a target that is "not empty".

@@ -15,7 +15,12 @@ const MAX_KEY_LINE_BYTES = 4096
 const GZIP_MAGIC = [0x1f, 0x8b]
 const READ_CHUNK_BYTES = 1024 * 1024
 const INFLATE_CHUNK_BYTES = 256 * 1024
-const STOPPED = 'stopped before it finished (its peer or seeder was stopped); run it again'
+const STOPPED = 'stopped before it finished (its peer or seeder was stopped, or the run asking for it ended); run it again'
+
+/** An unpacking stopped half-way (`signal`): the target is not to be taken as complete. */
+export function unpackStopped(payload: string, into: string): AgentError {
+  return new AgentError(`cannot unpack ${payload} into ${into}: ${STOPPED}`)
+}
 
 export async function readKeyLine(input: Readable): Promise<PayloadKey> {
   const chunks: Buffer[] = []
@@ -46,7 +51,7 @@ export interface UnpackOptions {
  * target then. tar's warnings go to `onTarOutput`; nothing else is printed.
  */
 export async function unpackPayload(payload: string, into: string, { key, onTarOutput = (chunk) => process.stderr.write(chunk), signal }: UnpackOptions = {}): Promise<void> {
-  if (signal?.aborted) throw new AgentError(`cannot unpack ${payload} into ${into}: ${STOPPED}`)
+  if (signal?.aborted) throw unpackStopped(payload, into)
   const file = await open(payload, 'r').catch((error: Error) => {
     throw new AgentError(`cannot read ${payload}: ${error.message}`)
   })
@@ -79,6 +84,8 @@ export async function unpackPayload(payload: string, into: string, { key, onTarO
     if (code instanceof Error) throw new AgentError(`cannot run tar on this host (${code.message}); install tar, which the deploy needs to unpack a release.`)
     if (failure) throw new AgentError(failure.startsWith(payload) ? failure : `cannot unpack ${payload} into ${into}: ${failure}`)
     if (code !== 0) throw new AgentError(`cannot unpack ${payload} into ${into}: ${tarsReason(tarSaid) ?? `tar exited ${String(code)}`}`)
+    // Stopped while tar wrote its last blocks: the caller must not take the target as complete.
+    if (signal?.aborted) throw unpackStopped(payload, into)
   } finally {
     await file.close()
   }
