@@ -107,8 +107,22 @@ async function swapCurrent(remote: HostContext, target: string): Promise<void> {
   // Capistrano's atomic swap: a new link, renamed over `current` (rename(2)); never a moment without it.
   // One command, so one round trip per host.
   const staging = `${releasesPath()}/${readDirectoryName(fetch, 'current_directory')}`
+  const swap = chain([['ln', '-sfn', target, staging], ['mv', staging, `${deployTo()}/`]])
   // Not stopped by Ctrl-C half-way: a staging link left in releases/ would list as a release.
-  await remote.run(chain([['ln', '-sfn', target, staging], ['mv', staging, `${deployTo()}/`]]), { survivesInterrupt: true })
+  await remote.run(whileLockIsMine(remote.host, swap), { survivesInterrupt: true })
+}
+
+/**
+ * `command`, run only while the host's deploy lock still names this run: a deploy given unlock=1
+ * meanwhile (which takes this run for dead) owns the host now, and this run must not switch its
+ * `current`, there or when switching back.
+ */
+function whileLockIsMine(host: Host, command: string): string {
+  const { lockHolder, lockedHosts } = thisRun()
+  if (lockHolder === undefined || !lockedHosts.has(host.name)) return command
+  const lock = `${deployTo()}/${LOCK_FILE}`
+  const takenOver = `the deploy lock ${lock} no longer names this run: another deploy took it over with unlock=1; current left as it is`
+  return `if [ "$(cat ${quote(lock)} 2>/dev/null)" = ${quote(lockHolder)} ]; then ${command}; else echo ${quote(takenOver)} >&2; false; fi`
 }
 
 namespace('deploy', () => {
@@ -170,10 +184,7 @@ namespace('deploy', () => {
     run.hasTriedLock = true
     const lock = `${deployTo()}/${LOCK_FILE}`
     const holder = (run.lockHolder ??= `${readLocalUser(fetch)}@${hostname()} (pid ${process.pid}) since ${new Date().toISOString()}`)
-    if (isFlagSet(fetch, 'unlock')) {
-      await on(targets(), async (remote) => remote.run(['rm', '-f', lock]))
-      log(`cleared the deploy lock ${lock} (unlock=1)`, 'warn')
-    }
+    if (isFlagSet(fetch, 'unlock')) await clearLocks()
     // A host that cannot be reached or written is a failed host (max_fail may carry on without it);
     // a lock another deploy holds is a conflict between people, and stops the run whatever max_fail.
     const conflicts = new Map<string, Error>()
@@ -213,9 +224,11 @@ namespace('deploy', () => {
 
   task('unlock', { desc: 'Release the deploy lock this run took' }, async () => {
     const run = thisRun()
-    // Run alone it has nothing to release: a lock another deploy left must not go unnoticed.
+    // Run alone it has nothing of its own to release: with unlock=1 it clears whatever lock is
+    // there (a deploy that died left it); without, such a lock must not go unnoticed.
     if (run.lockedHosts.size === 0 && !run.hasTriedLock && run.flowBegun === undefined) {
-      log('deploy:unlock releases only the lock this run took; to clear one a deploy that died left, add unlock=1 to your next deploy or deploy:rollback', 'warn')
+      if (isFlagSet(fetch, 'unlock')) return clearLocks()
+      log(`deploy:unlock releases only the lock this run took; to clear one a deploy that died left, run \`${commandHint('deploy:unlock unlock=1')}\` or add unlock=1 to your next deploy or deploy:rollback`, 'warn')
     }
     await releaseLock()
   })
@@ -538,10 +551,12 @@ async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
       // Ctrl-C between waves is a failed wave: what this run switched goes back.
       checkInterrupted()
     } catch (error) {
-      await restorePrevious(switched)
-      await afterSwitchingBack(switched)
+      const stuck = new Set((await restorePrevious(switched)).map((host) => host.name))
+      const restored = switched.filter((host) => !stuck.has(host.name))
+      await afterSwitchingBack(restored)
       const never = waves.slice(index + 1).flat()
-      log(`rolled back ${switched.map((h) => h.name).join(', ')} to their previous release`, 'warn')
+      if (restored.length > 0) log(`rolled back ${restored.map((h) => h.name).join(', ')} to their previous release`, 'warn')
+      if (stuck.size > 0) log(`could not switch back ${[...stuck].join(', ')} (said above); current there is as the failure left it`, 'warn')
       if (never.length > 0) log(`never switched: ${never.map((h) => h.name).join(', ')}`, 'warn')
       if (error instanceof InterruptedError) throw error
       const where = waves.length > 1 ? ` in wave ${index + 1} of ${waves.length}` : ''
@@ -554,6 +569,21 @@ async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
       await restorePrevious(dropped)
     }
   }
+}
+
+/** unlock=1: removes the deploy lock on every target host, whoever holds it, saying whose it was. */
+async function clearLocks(): Promise<void> {
+  const lock = `${deployTo()}/${LOCK_FILE}`
+  const byHolder = new Map<string, string[]>()
+  await on(targets(), async (remote) => {
+    // The marker: a shell rc file's chatter on stdout is no deploy's name.
+    const cleared = await remote.run(['sh', '-c', 'if [ -e "$1" ]; then printf "held by "; cat "$1"; rm -f "$1"; fi', 'sh', lock])
+    const holder = cleared.stdout.split('\n').find((line) => line.startsWith('held by '))
+    if (holder !== undefined) byHolder.set(holder, [...(byHolder.get(holder) ?? []), remote.host.name])
+  })
+  if (isDryRun()) return log(`dry run: a deploy lock ${lock} found would be cleared here, naming who held it (unlock=1)`)
+  if (byHolder.size === 0) log(`no deploy lock ${lock} to clear (unlock=1)`)
+  for (const [holder, names] of byHolder) log(`cleared the deploy lock ${lock} ${holder} on ${names.sort().join(', ')} (unlock=1)`, 'warn')
 }
 
 /**
@@ -592,12 +622,14 @@ async function afterSwitchingBack(hosts: readonly Host[]): Promise<void> {
   }
 }
 
-async function restorePrevious(hosts: readonly Host[]): Promise<void> {
-  await on(hosts, { onError: 'continue' }, async (remote) => {
+/** Puts `current` back where it was before this run on each host; returns the hosts it could not (each failure already said). */
+async function restorePrevious(hosts: readonly Host[]): Promise<Host[]> {
+  const outcome = await on(hosts, { onError: 'continue' }, async (remote) => {
     const previous = thisRun().previousCurrent.get(remote.host.name)
-    if (previous === undefined) await remote.run(['rm', '-f', currentPath()])
+    if (previous === undefined) await remote.run(whileLockIsMine(remote.host, chain([['rm', '-f', currentPath()]])))
     else await swapCurrent(remote, previous)
     log(`${remote.host.name}: current → ${previous ?? '(none)'}`)
   })
+  return hosts.filter((host) => outcome.failures.has(host.name))
 }
 

@@ -314,7 +314,8 @@ test('deploy --dry-run prints the plan (waves, release path, commands per host) 
   assert.match(result.stderr, new RegExp(`wave 1/2: ${hosts[0]}\\n`))
   assert.match(result.stderr, new RegExp(`wave 2/2: ${hosts.slice(1).join(', ')}\\n`))
   const swap = `ln -sfn ${DEPLOY_TO}/releases/\\d{14} ${DEPLOY_TO}/releases/current && mv ${DEPLOY_TO}/releases/current ${DEPLOY_TO}/`
-  for (const host of hosts) assert.match(result.stderr, new RegExp(`  ${host} \\$ ${swap}\\n`))
+  // Only while the host's lock still names this run.
+  for (const host of hosts) assert.match(result.stderr, new RegExp(`  ${host} \\$ if \\[ "\\$\\(cat ${DEPLOY_TO}/deploy.lock 2>/dev/null\\)" = '[^']+' \\]; then ${swap}; else echo `))
   hosts.forEach((host, index) => assert.equal(readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`), before[index], `${host} unchanged`))
 })
 
@@ -360,17 +361,25 @@ test('from a subdirectory, or with -f from another directory, the release is the
   for (const host of hosts) assert.equal(versionOf(host), String(version))
 })
 
-test('deploy:unlock before deploy on one command line leaves no lock; a lock another deploy took over is left to it', async () => {
+test('deploy:unlock before deploy on one command line leaves no lock; a lock another deploy took over is left to it, and that host is not switched', async () => {
   nextVersion()
   expectOk(await deploy('deploy:unlock', 'deploy'), 'deploy:unlock deploy')
   for (const host of hosts) assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
   const taken = hosts[1] ?? ''
+  const before = hosts.map(currentOf)
   try {
     nextVersion()
     const result = await deploy('deploy', `steal_lock_on=${taken}`)
-    expectOk(result, 'deploy whose lock is taken over on one host')
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stderr, new RegExp(`${taken} ! the deploy lock ${DEPLOY_TO}/deploy\\.lock no longer names this run: another deploy took it over with unlock=1; current left as it is`))
     assert.match(result.stderr, new RegExp(`${taken}: the deploy lock ${DEPLOY_TO}/deploy\\.lock is now held by bob@elsewhere \\(pid 2\\) since 2026-01-01T00:00:00Z; left in place`))
+    hosts.forEach((host, index) => assert.equal(currentOf(host), before[index], `${host}: current as before (switched back, or never switched)`))
     for (const host of hosts) assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, host === taken ? 0 : 1, `${host}: only the other deploy's lock stays`)
+    // The break-glass unlock clears it, naming whose it was.
+    const cleared = await deploy('deploy:unlock', 'unlock=1')
+    expectOk(cleared, 'deploy:unlock unlock=1')
+    assert.match(cleared.stderr, new RegExp(`warning: cleared the deploy lock ${DEPLOY_TO}/deploy\\.lock held by bob@elsewhere \\(pid 2\\) since 2026-01-01T00:00:00Z on ${taken} \\(unlock=1\\)`))
+    for (const host of hosts) assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: no lock left`)
   } finally {
     onHost(taken, `rm -f ${DEPLOY_TO}/deploy.lock`)
   }

@@ -663,3 +663,20 @@ test('kill -9 of the controller during the swap: every current points at a compl
   for (const host of hosts) assert.equal(versionOf(host), 'ten')
   record('controller kill -9 during the swap (waves)', 'wave 1 new, the rest old, all complete; next deploy (unlock=1) ok', hosts.length, started, APP_MIB)
 })
+
+test('a deploy whose lock another deploy took over with unlock=1 switches no more hosts and fails naming the takeover; the other deploy publishes', async () => {
+  const started = Date.now()
+  await sleep(1100)
+  const first = startDeploy('eleven', '--waves', '1,100%', 'verify_sleep=12') // room for the takeover before wave 2
+  await waitUntil(() => versionOf(seeder) === 'eleven', 90_000, 'the first wave to switch', first.done)
+  const second = startDeploy('twelve', 'unlock=1')
+  const [taken, taker] = await Promise.all([first.done, second.done])
+  assert.equal(taker.code, 0, taker.stderr)
+  assert.equal(taken.code, 1, taken.stderr)
+  assert.match(taken.stderr, new RegExp(`the deploy lock ${DEPLOY_TO}/deploy.lock no longer names this run: another deploy took it over with unlock=1; current left as it is`))
+  for (const host of hosts) {
+    assert.equal(versionOf(host), 'twelve', `${host}: the deploy that took the lock over published; the first one said:\n${taken.stderr.split('\n').slice(-25).join('\n')}`)
+    assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
+  }
+  record('lock taken over (unlock=1) mid-deploy', 'the first deploy switches no more hosts, exit 1 naming the takeover; the second publishes', hosts.length, started, APP_MIB)
+})
