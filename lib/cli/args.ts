@@ -86,7 +86,8 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     const key = word.slice(0, equals)
     if (key === '') throw new UsageError(`Empty variable name in "${word}"; write key=value.`)
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      throw new UsageError(`Invalid variable name "${key}" in "${word}"; use letters, digits and "_".`)
+      // Not the value: it may be the secret the name was meant to hide.
+      throw new UsageError(`Invalid variable name "${key}" (in ${key}=…); use letters, digits and "_".`)
     }
     const filter = filterLookalike(key)
     if (filter !== undefined) {

@@ -26,7 +26,7 @@ import { createPaint } from '../report/format.ts'
 import { renderSummary } from '../report/summary.ts'
 import { hostOutcomes } from '../report/host-outcomes.ts'
 import type { RunSummary } from '../report/events.ts'
-import { isSecretName, redactingOutput } from '../report/redact.ts'
+import { isSecretName, redactingOutput, secretEnvironmentValues } from '../report/redact.ts'
 import { PACKAGE_ROOT } from '../package-root.ts'
 // The built-in tasks register themselves when loaded, before the deployfile can hook or redefine them.
 import '../../tasks/murder.ts'
@@ -42,7 +42,8 @@ export interface ProcessIo {
 
 /** The only process boundary: parse → load → validate → run → summary; returns the exit code. */
 export async function main(rawIo: ProcessIo): Promise<number> {
-  const secrets = () => currentSession().variables.valuesOf(isSecretName)
+  const fromEnvironment = secretEnvironmentValues(rawIo.env)
+  const secrets = () => [...fromEnvironment, ...currentSession().variables.valuesOf(isSecretName)]
   const io = { ...rawIo, stdout: redactingOutput(rawIo.stdout, secrets), stderr: redactingOutput(rawIo.stderr, secrets) }
   const paint = createPaint(io.stderr.isTTY && io.env['NO_COLOR'] === undefined)
   let request: RunRequest

@@ -1,15 +1,30 @@
-// Variables named like secrets (db_password=…, api_token=…) never reach the terminal: their values
-// are masked in every line the CLI writes, as given and as shell-quoted in a printed command.
+// Variables named like secrets (db_password=…, dbPassword, api_token=…), and environment variables
+// so named (a CI job's GITHUB_TOKEN), never reach the terminal: their values are masked in every
+// line the CLI writes, as given and as shell-quoted in a printed command.
 import { quote } from '../ssh/quote.ts'
 import type { TerminalOutput } from './console-reporter.ts'
 
-const SECRET_NAME = /(^|_)(password|passwd|pass|pwd|secret|token|api_?key|private_?key|access_?key|credentials?)(_|$)/i
+const SECRET_NAME = /(^|_)(password|passwd|passphrase|pass|pwd|secret|token|api_?key|private_?key|access_?key|credentials?)(_|$)/
 /** Shorter values would mask ordinary text (a "1" or "on"); such values are not secrets anyway. */
 const MIN_SECRET_LENGTH = 4
 export const MASK = '********'
 
+/** Whether a name has a secret's word as one of its `_`-separated or camelCase parts. */
 export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name)
+  return SECRET_NAME.test(snakeCase(name))
+}
+
+/** `dbPassword` → `db_password`, `myAPIToken` → `my_api_token`, `DB_PASS` → `db_pass`. */
+function snakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase()
+}
+
+/** The values of environment variables named like secrets: a CI job's tokens, read by the deployfile. */
+export function secretEnvironmentValues(env: Record<string, string | undefined>): string[] {
+  return Object.entries(env).flatMap(([name, value]) => (value !== undefined && isSecretName(name) ? [value] : []))
 }
 
 export function redact(text: string, secrets: readonly string[]): string {

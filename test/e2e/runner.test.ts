@@ -407,17 +407,24 @@ test('host keys: a new host is recorded in known_hosts, a changed key refused be
   }
 })
 
-test('secrets given as variables never appear in the output, even with --verbose', async () => {
+test('secrets given as variables (snake_case or camelCase) or in the environment never appear in the output, even with --verbose', async () => {
   const password = "s3cr3t pa$$ 'word"
   const token = 'tok-5f2c9a'
-  const result = await runCli(['farm', 'secret:use', `db_password=${password}`, `api_token=${token}`, '--verbose'], { cwd: project })
+  const [registry, passphrase] = ['reg-tok-777', 'phrase-31337']
+  const args = ['farm', 'secret:use', `db_password=${password}`, `api_token=${token}`, `sshPassphrase=${passphrase}`, '--verbose']
+  const result = await runCli(args, { cwd: project, env: { REGISTRY_TOKEN: registry } })
   assert.equal(result.code, 0, result.stderr)
   const db = hosts.at(-1) ?? ''
   assert.equal(readOnHost(db, 'cat /tmp/secret-seen'), password, 'the command got the real value')
   const output = result.stdout + result.stderr
-  assert.ok(!output.includes(password) && !output.includes('pa$$') && !output.includes(token), output)
+  for (const secret of [password, 'pa$$', token, registry, passphrase]) assert.ok(!output.includes(secret), `${secret} in:\n${output}`)
   assert.match(output, /connecting with \*{8}/)
   assert.match(output, /token=\*{8}/)
+  assert.match(output, /registry=\*{8} passphrase=\*{8}/)
+  // A mistyped name is refused without its value.
+  const typo = await runCli(['farm', 'secret:use', `db-password=${password}`], { cwd: project })
+  assert.equal(typo.code, 2)
+  assert.equal(errorLine(typo), 'error: Invalid variable name "db-password" (in db-password=…); use letters, digits and "_".')
 })
 
 test('host and role names carrying shell metacharacters are refused before anything runs', async () => {

@@ -1,13 +1,17 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { isSecretName, MASK, redact } from '../../lib/report/redact.ts'
+import { isSecretName, MASK, redact, secretEnvironmentValues } from '../../lib/report/redact.ts'
 import { Variables } from '../../lib/config/variables.ts'
 
 test('names like passwords, tokens and keys are secret; ordinary names are not', () => {
   for (const name of ['password', 'db_password', 'DB_PASS', 'api_token', 'github_token', 'secret', 'aws_secret_access_key', 'api_key', 'apikey', 'private_key']) {
     assert.ok(isSecretName(name), name)
   }
-  for (const name of ['tag', 'deploy_to', 'keep_releases', 'passenger_root', 'tokenizer', 'keyboard']) {
+  // camelCase, as a TypeScript deployfile names them, and acronyms within.
+  for (const name of ['dbPassword', 'githubToken', 'apiKey', 'APIKey', 'myAPIToken', 'sshPassphrase', 'ssh_passphrase', 'awsSecretAccessKey', 'DEPLOY_TOKEN']) {
+    assert.ok(isSecretName(name), name)
+  }
+  for (const name of ['tag', 'deploy_to', 'keep_releases', 'passenger_root', 'tokenizer', 'keyboard', 'bypassCache', 'compassPoint', 'tokenizerPath', 'keepReleases']) {
     assert.ok(!isSecretName(name), name)
   }
 })
@@ -29,4 +33,8 @@ test('secret values come from command-line overrides and evaluated sets, never b
   assert.equal(evaluated, false)
   variables.fetch('api_token')
   assert.deepEqual(variables.valuesOf(isSecretName).sort(), ['from-cli', 'from-set', 'lazy-token'])
+})
+
+test('environment variables named like secrets are masked too; others are not', () => {
+  assert.deepEqual(secretEnvironmentValues({ GITHUB_TOKEN: 'ghp_abc123', CI_JOB_TOKEN: 'job-tok-9', HOME: '/root', PATH: '/usr/bin', EMPTY_SECRET: undefined }).sort(), ['ghp_abc123', 'job-tok-9'])
 })
