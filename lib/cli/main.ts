@@ -22,7 +22,7 @@ import { DryRunBackend } from '../ssh/dry-run-backend.ts'
 import { printLocalCommands } from '../runner/local-dry-run.ts'
 import { cd } from 'zx/core'
 import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter.ts'
-import { createPaint } from '../report/format.ts'
+import { createPaint, wantsColour } from '../report/format.ts'
 import { renderSummary } from '../report/summary.ts'
 import { hostOutcomes } from '../report/host-outcomes.ts'
 import type { RunSummary } from '../report/events.ts'
@@ -45,7 +45,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
   const fromEnvironment = secretEnvironmentValues(rawIo.env)
   const secrets = () => [...fromEnvironment, ...currentSession().variables.valuesOf(isSecretName)]
   const io = { ...rawIo, stdout: redactingOutput(rawIo.stdout, secrets), stderr: redactingOutput(rawIo.stderr, secrets) }
-  const paint = createPaint(io.stderr.isTTY && io.env['NO_COLOR'] === undefined)
+  const paint = createPaint(wantsColour(io.stderr.isTTY, io.env))
   let request: RunRequest
   try {
     request = parseCommandLine(io.argv, io.env)

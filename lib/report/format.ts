@@ -11,6 +11,17 @@ export interface Paint {
 const CODES = { bold: [1, 22], dim: [2, 22], red: [31, 39], green: [32, 39], yellow: [33, 39] } as const
 const HOST_COLOURS = [36, 35, 34, 33, 32, 96, 95, 94]
 
+/**
+ * Colour on a terminal, or wherever FORCE_COLOR asks for it (CI logs that render ANSI); never with
+ * NO_COLOR set, which wins as the reader's own choice. FORCE_COLOR=0 (or false) means none.
+ */
+export function wantsColour(isTTY: boolean, env: Record<string, string | undefined>): boolean {
+  if (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '') return false
+  const force = env['FORCE_COLOR']
+  if (force === '0' || force === 'false') return false
+  return force !== undefined || isTTY
+}
+
 export function createPaint(isColour: boolean): Paint {
   const wrap = (open: number, close: number) => (text: string) =>
     isColour ? `\u001b[${open}m${text}\u001b[${close}m` : text

@@ -7,6 +7,8 @@ import type { TerminalOutput } from './console-reporter.ts'
 const SECRET_NAME = /(^|_)(password|passwd|passphrase|pass|pwd|secret|token|api_?key|private_?key|access_?key|credentials?)(_|$)/
 /** Shorter values would mask ordinary text (a "1" or "on"); such values are not secrets anyway. */
 const MIN_SECRET_LENGTH = 4
+/** For values the environment gives, which no one chose to name a secret here. */
+const MIN_ENVIRONMENT_SECRET_LENGTH = 8
 export const MASK = '********'
 
 /** Whether a name has a secret's word as one of its `_`-separated or camelCase parts. */
@@ -22,9 +24,13 @@ function snakeCase(name: string): string {
     .toLowerCase()
 }
 
-/** The values of environment variables named like secrets: a CI job's tokens, read by the deployfile. */
+/**
+ * The values of environment variables named like secrets: a CI job's tokens, read by the
+ * deployfile. Only long ones: the environment also holds flags (`SKIP_TOKEN_CHECK=true`) whose
+ * value, masked, would hide an ordinary word everywhere.
+ */
 export function secretEnvironmentValues(env: Record<string, string | undefined>): string[] {
-  return Object.entries(env).flatMap(([name, value]) => (value !== undefined && isSecretName(name) ? [value] : []))
+  return Object.entries(env).flatMap(([name, value]) => (value !== undefined && value.length >= MIN_ENVIRONMENT_SECRET_LENGTH && isSecretName(name) ? [value] : []))
 }
 
 export function redact(text: string, secrets: readonly string[]): string {

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ConsoleReporter } from '../../lib/report/console-reporter.ts'
-import { createPaint } from '../../lib/report/format.ts'
+import { createPaint, wantsColour } from '../../lib/report/format.ts'
 import type { RunEvent } from '../../lib/report/events.ts'
 
 function linesOf(events: RunEvent[], verbosity: 'normal' | 'quiet' = 'normal'): string[] {
@@ -45,4 +45,14 @@ test('once closed (the summary is out), nothing more is written below it', () =>
   reporter.close()
   reporter.emit({ type: 'host-failed', host: 'h05', message: 'h05: lost the connection while running a command: connection closed' })
   assert.equal(text, '  h01 ✖ h01: failed\n')
+})
+
+test('colour: on a terminal or with FORCE_COLOR (a CI log that renders it); never with NO_COLOR, nor FORCE_COLOR=0', () => {
+  assert.equal(wantsColour(true, {}), true)
+  assert.equal(wantsColour(false, {}), false)
+  assert.equal(wantsColour(false, { FORCE_COLOR: '1' }), true)
+  assert.equal(wantsColour(false, { FORCE_COLOR: '' }), true)
+  assert.equal(wantsColour(true, { FORCE_COLOR: '0' }), false)
+  assert.equal(wantsColour(true, { NO_COLOR: '1' }), false)
+  assert.equal(wantsColour(false, { NO_COLOR: '1', FORCE_COLOR: '1' }), false, "NO_COLOR is the reader's own choice")
 })
