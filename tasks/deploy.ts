@@ -22,6 +22,7 @@ import {
 } from '../lib/deploy/deploy-inputs.ts'
 import { distributeWithMurder, type ReleaseTarget } from './murder.ts'
 import { commandHint } from '../lib/runner/command-hint.ts'
+import { currentSession } from '../lib/runner/session.ts'
 
 set('deploy_to', () => `/var/www/${application()}`)
 set('keep_releases', 5)
@@ -418,10 +419,13 @@ namespace('deploy', () => {
       rollbackRelease === undefined
         ? deployLogLine({ branch: source?.branch ?? String(fetch('branch', 'unknown')), sha: source?.sha ?? 'unknown', release: releaseName(), user })
         : rollbackLogLine(user, rollbackRelease)
-    await on(movingHosts(), async (remote) => {
+    const hosts = movingHosts()
+    await on(hosts, async (remote) => {
       // Capistrano appends `within` releases/; the full path spares the directory check's round trip.
       await remote.run(`printf '%s\\n' ${quote(line)} >> ${quote(`${deployTo()}/revisions.log`)}`)
     })
+    // What went out, in a CI log too: shown under -q, which hides every command.
+    currentSession().reporter.emit({ type: 'message', level: 'outcome', text: `${line} (${hosts.length} host(s))` })
   })
 })
 

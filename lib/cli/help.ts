@@ -23,7 +23,7 @@ Options:
   -f, --file PATH         use this deployfile
       --waves LIST        deploy: swap current wave by wave, e.g. 1,10%,100%
   -v, --verbose           also show connections, captured commands and timings
-  -q, --quiet             only warnings, errors and the summary
+  -q, --quiet             only warnings, errors, what was published and the summary
   -V, --version           print the version
   -h, --help              print this help
 

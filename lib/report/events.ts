@@ -10,7 +10,8 @@ export type RunEvent =
   | { type: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'host-failed'; host: string; message: string }
   | { type: 'connect'; host: string; target: string }
-  | { type: 'message'; level: 'info' | 'warn'; host?: string; text: string }
+  /** `outcome`: what the run did, shown even under -q (the release a deploy published). */
+  | { type: 'message'; level: 'info' | 'warn' | 'outcome'; host?: string; text: string }
   | { type: 'progress'; lines: string[]; final: boolean }
 
 export interface Reporter {

@@ -56,3 +56,11 @@ test('colour: on a terminal or with FORCE_COLOR (a CI log that renders it); neve
   assert.equal(wantsColour(true, { NO_COLOR: '1' }), false)
   assert.equal(wantsColour(false, { NO_COLOR: '1', FORCE_COLOR: '1' }), false, "NO_COLOR is the reader's own choice")
 })
+
+test('-q hides info lines but not what the run published', () => {
+  const lines = linesOf([
+    { type: 'message', level: 'info', text: 'keeping 2 of 3 releases on h01' },
+    { type: 'message', level: 'outcome', text: 'Branch main (at abc) deployed as release 20261205000000 by ci (8 host(s))' },
+  ], 'quiet')
+  assert.deepEqual(lines, ['Branch main (at abc) deployed as release 20261205000000 by ci (8 host(s))'])
+})
