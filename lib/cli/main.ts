@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { DeployError, errorMessage, RunFailedError, UsageError } from '../errors.ts'
-import { describeBudget, parseFailBudget } from '../runner/fail-budget.ts'
+import { describeBudget, parseFailBudget, roundedAwayBudget } from '../runner/fail-budget.ts'
 import { checkInterrupted, interruptedExitCode } from '../runner/interrupt.ts'
 import { parseCommandLine, type RunRequest } from './args.ts'
 import { helpText } from './help.ts'
@@ -92,6 +92,8 @@ export async function main(rawIo: ProcessIo): Promise<number> {
 
     const reporter = new ConsoleReporter(io.stderr, paint, request.verbosity, request.dryRun || request.verbosity === 'verbose')
     session.reporter = reporter
+    const roundedAway = roundedAwayBudget(session.failBudget, session.targetCount)
+    if (roundedAway) reporter.emit({ type: 'message', level: 'warn', text: roundedAway })
     if (request.concurrency !== undefined) session.setConcurrency(request.concurrency)
     session.isDryRun = request.dryRun
     if (request.dryRun) printLocalCommands(reporter)

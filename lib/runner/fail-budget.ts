@@ -26,6 +26,12 @@ export function allowedFailures(budget: FailBudget, targetCount: number): number
   return Math.floor((targetCount * budget.percent) / 100 + 1e-9)
 }
 
+/** A percentage that allows no host of so few (10% of 8): said, since the run then stops at the first failure. */
+export function roundedAwayBudget(budget: FailBudget, targetCount: number): string | undefined {
+  if (budget.kind !== 'percent' || budget.percent === 0 || targetCount === 0 || allowedFailures(budget, targetCount) > 0) return undefined
+  return `max_fail=${budget.percent}% of ${targetCount} targeted host(s) allows no failed host (a percentage rounds down); max_fail=1 carries on past one`
+}
+
 export function describeBudget(budget: FailBudget): string {
   return budget.kind === 'count' ? String(budget.count) : `${budget.percent}%`
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { allowedFailures, parseFailBudget } from '../../lib/runner/fail-budget.ts'
+import { allowedFailures, parseFailBudget, roundedAwayBudget } from '../../lib/runner/fail-budget.ts'
 import { Session } from '../../lib/runner/session.ts'
 import { onHosts } from '../../lib/runner/on.ts'
 
@@ -11,6 +11,8 @@ test('max_fail reads a count or a percentage; nothing means no failure allowed',
   assert.equal(allowedFailures(parseFailBudget(3), 8), 3)
   assert.equal(allowedFailures(parseFailBudget('25%'), 8), 2)
   assert.equal(allowedFailures(parseFailBudget('10%'), 8), 0, 'rounds down')
+  assert.equal(roundedAwayBudget(parseFailBudget('10%'), 8), 'max_fail=10% of 8 targeted host(s) allows no failed host (a percentage rounds down); max_fail=1 carries on past one')
+  for (const [value, hosts] of [['25%', 8], ['0%', 8], ['1', 8], ['', 8]] as const) assert.equal(roundedAwayBudget(parseFailBudget(value), hosts), undefined, `${value} of ${hosts}`)
   assert.equal(allowedFailures(parseFailBudget('10%'), 30), 3)
   assert.equal(allowedFailures(parseFailBudget('100%'), 7), 7)
 })
