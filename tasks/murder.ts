@@ -584,6 +584,7 @@ export async function peerSwarm(
   // A host that failed a round (within max_fail) is already reported and takes no further part:
   // it has no daemon to follow, or a target it must not be extracted into.
   const progress = new SwarmProgress(peers.map((host) => host.name))
+  progress.markSeeder(seeder.name)
   let active = [...peers]
   const leaveOut = (failures: Map<string, Error>) => {
     for (const [name, error] of failures) progress.fail(name, error.message)
@@ -596,10 +597,10 @@ export async function peerSwarm(
   let interrupt = (_error: Error): void => {}
   const interrupted = new Promise<never>((_resolve, reject) => (interrupt = reject))
   interrupted.catch(() => {})
-  let isInterrupted = false
+  let interruption: InterruptedError | undefined
   const forgetInterrupt = onInterrupt(async (cause) => {
-    isInterrupted = true
-    interrupt(new InterruptedError(`interrupted by ${cause}`, cause))
+    interruption = new InterruptedError(`interrupted by ${cause}`, cause)
+    interrupt(interruption)
     await stopPeering(options, peers)
   })
   const downloaders = active.filter((host) => host.name !== seeder.name)
@@ -667,8 +668,10 @@ export async function peerSwarm(
           }
         }
       } catch (error) {
-        progress.fail(name, error instanceof Error ? error.message : String(error))
-        throw error
+        // A download the interruption's stop ended says so, not "killed by a signal (by hand …)".
+        const failure = interruption ?? error
+        progress.fail(name, failure instanceof Error ? failure.message : String(failure))
+        throw failure
       }
       // Ctrl-C fails the host at once, as it stops a command; an unpacking there ends half-way at the
       // daemon's stop (a peer that is its own daemon) or when the failed host's command is let go.
@@ -688,7 +691,7 @@ export async function peerSwarm(
     // An interrupted run leaves no peer seeding on: a daemon whose pid file did not exist yet when
     // the interruption's stop came, or one that finished since, is told to stop by its own command
     // (a follower's unpacking ends half-way), rather than let go to seed for peer_seed_seconds.
-    if (isInterrupted) await Promise.all([...held.values()].map((command) => command.stop()))
+    if (interruption) await Promise.all([...held.values()].map((command) => command.stop()))
   }
 }
 

@@ -16,6 +16,8 @@ interface HostState extends PeerCounters {
   failure: string | undefined
   /** The host's peer was already running, from an earlier run: its counters are its own since then. */
   isEarlierPeer: boolean
+  /** The seeder, a target too: it holds the payload and downloads nothing. */
+  isSeeder: boolean
 }
 
 /** Aggregates every peer's counters into the live view and the closing per-host table. Pure but for the clock. */
@@ -40,6 +42,7 @@ export class SwarmProgress {
         finishedAt: undefined,
         failure: undefined,
         isEarlierPeer: false,
+        isSeeder: false,
       })
     }
     this.advancedAt = now()
@@ -56,6 +59,12 @@ export class SwarmProgress {
   markEarlierPeer(host: string): void {
     const state = this.hosts.get(host)
     if (state) state.isEarlierPeer = true
+  }
+
+  /** The seeder among the hosts: its row says so rather than showing a download of nothing. */
+  markSeeder(host: string): void {
+    const state = this.hosts.get(host)
+    if (state) state.isSeeder = true
   }
 
   finish(host: string, counters?: PeerCounters): void {
@@ -143,6 +152,7 @@ export class SwarmProgress {
       const elapsedMs = (s.finishedAt ?? this.now()) - s.startedAt
       if (s.failure !== undefined) return `  ${name}  failed after ${formatDuration(elapsedMs)}: ${s.failure}`
       const totals = `from seeder ${formatBytes(s.fromSeederBytes)}, from peers ${formatBytes(s.fromPeersBytes)}, sent ${formatBytes(s.uploadedBytes)}`
+      if (s.isSeeder) return `  ${name}  ${formatDuration(elapsedMs)}  the seeder: it held the payload and served it (its sending is in the peers' "from seeder")`
       if (s.isEarlierPeer) return `  ${name}  ${formatDuration(elapsedMs)}  joined the peer an earlier run left running; its totals: ${totals}`
       // Its payload was already there (an earlier run's, checked piece by piece): no rate to speak of.
       if (overTheWire(s) === 0 && s.downloadedBytes > 0) return `  ${name}  ${formatDuration(elapsedMs)}  held the payload already (checked), sent ${formatBytes(s.uploadedBytes)}`

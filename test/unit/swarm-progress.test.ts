@@ -82,3 +82,18 @@ test('a host that already held the payload (or some of it) shows no made-up rate
   ])
   assert.match(progress.render()[0] ?? '', /mean 2\.0 MiB\/s total/)
 })
+
+test("the seeder's row says it is the seeder, not a download of nothing at 0 B/s", () => {
+  let now = 0
+  const progress = new SwarmProgress(['h01', 'h02'], () => now)
+  progress.markSeeder('h01')
+  now = 5
+  progress.finish('h01')
+  now = 2000
+  progress.finish('h02', { downloadedBytes: 4 * MiB, totalBytes: 4 * MiB, fromSeederBytes: 4 * MiB, fromPeersBytes: 0, uploadedBytes: 0, downRateBps: 0 })
+  assert.deepEqual(progress.summary(), [
+    'murder:peer per host:',
+    '  h01  5ms  the seeder: it held the payload and served it (its sending is in the peers\' "from seeder")',
+    '  h02  2.00s  2.0 MiB/s  from seeder 4.0 MiB, from peers 0 B, sent 0 B',
+  ])
+})
