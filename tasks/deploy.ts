@@ -2,7 +2,7 @@
 // release carried by the murder swarm (or copied), a deploy lock, and wave-by-wave publishing.
 import { hostname, userInfo } from 'node:os'
 import { posix } from 'node:path'
-import { DeployError, InterruptedError, RunFailedError, UsageError, allServers, checkInterrupted, failedHosts, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
+import { DeployError, InterruptedError, RemoteCommandError, RunFailedError, UsageError, allServers, checkInterrupted, failedHosts, fetch, invoke, isDryRun, log, namespace, on, onlyHosts, quote, releaseRoles, set, task } from '../lib/index.ts'
 import type { Host, HostContext } from '../lib/index.ts'
 import {
   DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, RELEASE_NAME, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, deployLogLine, parseReleaseListing, releaseArchivePath, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
@@ -76,6 +76,8 @@ interface DeployRun {
   lockedHosts: Set<string>
   /** The line this run wrote into the lock files: unlock removes only a lock that still says it. */
   lockHolder: string | undefined
+  /** Hosts whose lock another deploy took over (or someone cleared) during this run: nothing more is switched there. */
+  lostLockHosts: Set<string>
   /** deploy:lock ran in this run (whether it took every lock or not). */
   hasTriedLock: boolean
   source: ReleaseSource | undefined
@@ -95,6 +97,7 @@ const thisRun = perRun<DeployRun>(() => ({
   previousCurrent: new Map(),
   lockedHosts: new Set(),
   lockHolder: undefined,
+  lostLockHosts: new Set(),
   hasTriedLock: false,
   source: undefined,
   rollbackRelease: undefined,
@@ -110,20 +113,36 @@ async function swapCurrent(remote: HostContext, target: string): Promise<void> {
   const staging = `${releasesPath()}/${readDirectoryName(fetch, 'current_directory')}`
   const swap = chain([['ln', '-sfn', target, staging], ['mv', staging, `${deployTo()}/`]])
   // Not stopped by Ctrl-C half-way: a staging link left in releases/ would list as a release.
-  await remote.run(whileLockIsMine(remote.host, swap), { survivesInterrupt: true })
+  await runWhileLockIsMine(remote, swap, { survivesInterrupt: true })
 }
 
+/** Said on stderr by a command the host's lock no longer allows, before what the lock now says. */
+const LOCK_LOST = 'deploy lock lost:'
+
+/** The host's deploy lock no longer names this run: another deploy owns the host now. */
+class LockLostError extends DeployError {}
+
 /**
- * `command`, run only while the host's deploy lock still names this run: a deploy given unlock=1
- * meanwhile (which takes this run for dead) owns the host now, and this run must not switch its
- * `current`, there or when switching back.
+ * Runs `command` only while the host's deploy lock still names this run: a deploy given unlock=1
+ * meanwhile takes this run for dead and owns the host, so this run switches nothing there any more,
+ * nor back. One command, so no round trip of its own.
  */
-function whileLockIsMine(host: Host, command: string): string {
+async function runWhileLockIsMine(remote: HostContext, command: string, options: { survivesInterrupt?: boolean } = {}): Promise<void> {
   const { lockHolder, lockedHosts } = thisRun()
-  if (lockHolder === undefined || !lockedHosts.has(host.name)) return command
+  if (lockHolder === undefined || !lockedHosts.has(remote.host.name)) {
+    await remote.run(command, options)
+    return
+  }
   const lock = `${deployTo()}/${LOCK_FILE}`
-  const takenOver = `the deploy lock ${lock} no longer names this run: another deploy took it over with unlock=1; current left as it is`
-  return `if [ "$(cat ${quote(lock)} 2>/dev/null)" = ${quote(lockHolder)} ]; then ${command}; else echo ${quote(takenOver)} >&2; false; fi`
+  const guarded = `if [ "$(cat ${quote(lock)} 2>/dev/null)" = ${quote(lockHolder)} ]; then ${command}; else echo "${LOCK_LOST} $(cat ${quote(lock)} 2>/dev/null || echo gone)" >&2; false; fi`
+  const result = await remote.run(guarded, { ...options, allowFailure: true })
+  if (result.code === 0) return
+  const said = result.stderr.split('\n').find((line) => line.startsWith(LOCK_LOST))
+  if (said === undefined) throw new RemoteCommandError(remote.host.name, guarded, result.code, result.stderr.split('\n').slice(-2))
+  thisRun().lostLockHosts.add(remote.host.name)
+  const now = said.slice(LOCK_LOST.length).trim()
+  const state = now === 'gone' ? 'is gone (cleared by deploy:unlock unlock=1, or by hand)' : `is now held by ${now || 'no one (an empty file)'} (another deploy's unlock=1)`
+  throw new LockLostError(`${remote.host.name}: the deploy lock ${lock} ${state}; this run switches current there no more`, { exitCode: 1 })
 }
 
 namespace('deploy', () => {
@@ -223,7 +242,7 @@ namespace('deploy', () => {
     }
   })
 
-  task('unlock', { desc: 'Release the deploy lock this run took' }, async () => {
+  task('unlock', { desc: 'Release the deploy lock this run took (alone with unlock=1: clear any)' }, async () => {
     const run = thisRun()
     // Run alone it has nothing of its own to release: with unlock=1 it clears whatever lock is
     // there (a deploy that died left it); without, such a lock must not go unnoticed.
@@ -419,13 +438,13 @@ namespace('deploy', () => {
       rollbackRelease === undefined
         ? deployLogLine({ branch: source?.branch ?? String(fetch('branch', 'unknown')), sha: source?.sha ?? 'unknown', release: releaseName(), user })
         : rollbackLogLine(user, rollbackRelease)
-    const hosts = movingHosts()
-    await on(hosts, async (remote) => {
+    const logged = await on(movingHosts(), async (remote) => {
       // Capistrano appends `within` releases/; the full path spares the directory check's round trip.
       await remote.run(`printf '%s\\n' ${quote(line)} >> ${quote(`${deployTo()}/revisions.log`)}`)
     })
     // What went out, in a CI log too: shown under -q, which hides every command.
-    currentSession().reporter.emit({ type: 'message', level: 'outcome', text: `${line} (${hosts.length} host(s))` })
+    const text = `${isDryRun() ? 'dry run: would log ' : ''}${line} (${logged.values.size} host(s))`
+    currentSession().reporter.emit({ type: 'message', level: 'outcome', text })
   })
 })
 
@@ -549,7 +568,10 @@ async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
       checkInterrupted()
       // Counted before the swaps end: a host may switch before another's failure stops the wave.
       switched.push(...wave)
-      await on(wave, async (remote) => swapCurrent(remote, target))
+      const swaps = await on(wave, async (remote) => swapCurrent(remote, target))
+      // Whatever max_fail allows: another deploy owns those hosts now, as when deploy:lock finds its lock.
+      const lost = [...swaps.failures.values()].find((failure) => failure instanceof LockLostError)
+      if (lost) throw lost
       step = 'deploy:verify'
       await onlyHosts(wave, () => invoke('deploy:verify', { again: true }))
       // Ctrl-C between waves is a failed wave: what this run switched goes back.
@@ -564,7 +586,8 @@ async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
       if (never.length > 0) log(`never switched: ${never.map((h) => h.name).join(', ')}`, 'warn')
       if (error instanceof InterruptedError) throw error
       const where = waves.length > 1 ? ` in wave ${index + 1} of ${waves.length}` : ''
-      throw new DeployError(`${step} failed${where} (${(error as Error).message}); switched hosts were rolled back.`, { exitCode: 1, cause: error })
+      const undone = stuck.size === 0 ? 'switched hosts were rolled back' : `${[...stuck].join(', ')} could not be switched back`
+      throw new DeployError(`${step} failed${where} (${(error as Error).message}); ${undone}.`, { exitCode: 1, cause: error })
     }
     const kept = new Set(releaseRoles().map((host) => host.name))
     const dropped = wave.filter((host) => !kept.has(host.name))
@@ -581,8 +604,9 @@ async function clearLocks(): Promise<void> {
   const byHolder = new Map<string, string[]>()
   await on(targets(), async (remote) => {
     // The marker: a shell rc file's chatter on stdout is no deploy's name.
-    const cleared = await remote.run(['sh', '-c', 'if [ -e "$1" ]; then printf "held by "; cat "$1"; rm -f "$1"; fi', 'sh', lock])
-    const holder = cleared.stdout.split('\n').find((line) => line.startsWith('held by '))
+    const cleared = await remote.run(['sh', '-c', 'if [ -e "$1" ]; then printf "held by "; cat "$1"; echo; rm -f "$1"; fi', 'sh', lock], { quiet: true })
+    const said = cleared.stdout.split('\n').find((line) => line.startsWith('held by'))
+    const holder = said?.trim() === 'held by' ? 'held by no one (an empty file)' : said
     if (holder !== undefined) byHolder.set(holder, [...(byHolder.get(holder) ?? []), remote.host.name])
   })
   if (isDryRun()) return log(`dry run: a deploy lock ${lock} found would be cleared here, naming who held it (unlock=1)`)
@@ -626,14 +650,18 @@ async function afterSwitchingBack(hosts: readonly Host[]): Promise<void> {
   }
 }
 
-/** Puts `current` back where it was before this run on each host; returns the hosts it could not (each failure already said). */
+/**
+ * Puts `current` back where it was before this run on each host; returns the hosts it could not
+ * (each failure already said), among them those whose lock another deploy took over: not tried.
+ */
 async function restorePrevious(hosts: readonly Host[]): Promise<Host[]> {
-  const outcome = await on(hosts, { onError: 'continue' }, async (remote) => {
+  const { lostLockHosts } = thisRun()
+  const outcome = await on(hosts.filter((host) => !lostLockHosts.has(host.name)), { onError: 'continue' }, async (remote) => {
     const previous = thisRun().previousCurrent.get(remote.host.name)
-    if (previous === undefined) await remote.run(whileLockIsMine(remote.host, chain([['rm', '-f', currentPath()]])))
+    if (previous === undefined) await runWhileLockIsMine(remote, chain([['rm', '-f', currentPath()]]))
     else await swapCurrent(remote, previous)
     log(`${remote.host.name}: current → ${previous ?? '(none)'}`)
   })
-  return hosts.filter((host) => outcome.failures.has(host.name))
+  return hosts.filter((host) => lostLockHosts.has(host.name) || outcome.failures.has(host.name))
 }
 

@@ -30,7 +30,15 @@ function snakeCase(name: string): string {
  * value, masked, would hide an ordinary word everywhere.
  */
 export function secretEnvironmentValues(env: Record<string, string | undefined>): string[] {
-  return Object.entries(env).flatMap(([name, value]) => (value !== undefined && value.length >= MIN_ENVIRONMENT_SECRET_LENGTH && isSecretName(name) ? [value] : []))
+  return Object.entries(env).flatMap(([name, value]) => (value !== undefined && value.length >= MIN_ENVIRONMENT_SECRET_LENGTH && isSecretEnvironmentName(name) ? [value] : []))
+}
+
+/**
+ * Stricter than for variables: every shell exports PWD (the working directory), and names ending
+ * in _FILE, _DIR, _PATH, _URL or _SOCK hold where a secret is, not the secret (PASSWORD_STORE_DIR).
+ */
+function isSecretEnvironmentName(name: string): boolean {
+  return isSecretName(name) && !/^(OLD)?PWD$/i.test(name) && !/_(FILE|DIR|DIRECTORY|PATH|URL|SOCK|SOCKET)$/i.test(name)
 }
 
 export function redact(text: string, secrets: readonly string[]): string {

@@ -33,6 +33,8 @@ const CLEANUP_LIMIT_MS = 30_000
 const REPEAT_GRACE_MS = 1000
 /** How often a run npm started looks for npm's end. */
 const PARENT_CHECK_MS = 500
+/** Read as the CLI starts: npm may end while the deployfile still loads, before the run listens. */
+const PARENT_AT_START = process.ppid
 
 export type Cleanup = (cause: InterruptCause) => Promise<void>
 
@@ -89,9 +91,10 @@ export class Interruption {
     })
     if (isStartedByNpm) {
       // npm waits for the CLI; its shell gone before the run ends means npm was stopped.
-      const parent = process.ppid
       const watch = setInterval(() => {
-        if (process.ppid !== parent) onInterrupt('the end of npm')
+        if (process.ppid === PARENT_AT_START) return
+        clearInterval(watch)
+        onInterrupt('the end of npm')
       }, PARENT_CHECK_MS).unref()
       removals.push(() => clearInterval(watch))
     }

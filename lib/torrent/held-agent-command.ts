@@ -86,12 +86,15 @@ export function holdAgentCommand(
   }
   ended.then(() => markOver(), markOver)
   const ready = Promise.race([readyEvent.then(() => (isReady = true)), ended.then(() => false)])
-  const stop = async () => {
-    if (!isLetGo) stdin.end('stop\n')
-    isLetGo = true
-    await Promise.race([ended.catch(() => {}), wait(HELD_STOP_MS, undefined, { ref: false })])
-    return hasRemoved || options.isDryRun
-  }
+  // Once: asked again (an interrupted swarm's stop, then the swarm's end), it does not wait again.
+  let stopping: Promise<boolean> | undefined
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (!isLetGo) stdin.end('stop\n')
+      isLetGo = true
+      await Promise.race([ended.catch(() => {}), wait(HELD_STOP_MS, undefined, { ref: false })])
+      return hasRemoved || options.isDryRun
+    })())
   const release = async () => {
     if (!isLetGo) stdin.end()
     isLetGo = true

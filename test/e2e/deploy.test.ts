@@ -373,7 +373,7 @@ test('deploy:unlock before deploy on one command line leaves no lock; a lock ano
     nextVersion()
     const result = await deploy('deploy', `steal_lock_on=${taken}`)
     assert.equal(result.code, 1, result.stderr)
-    assert.match(result.stderr, new RegExp(`${taken} ! the deploy lock ${DEPLOY_TO}/deploy\\.lock no longer names this run: another deploy took it over with unlock=1; current left as it is`))
+    assert.match(result.stderr, new RegExp(`${taken}: the deploy lock ${DEPLOY_TO}/deploy\\.lock is now held by bob@elsewhere \\(pid 2\\) since 2026-01-01T00:00:00Z \\(another deploy's unlock=1\\); this run switches current there no more`))
     assert.match(result.stderr, new RegExp(`${taken}: the deploy lock ${DEPLOY_TO}/deploy\\.lock is now held by bob@elsewhere \\(pid 2\\) since 2026-01-01T00:00:00Z; left in place`))
     hosts.forEach((host, index) => assert.equal(currentOf(host), before[index], `${host}: current as before (switched back, or never switched)`))
     for (const host of hosts) assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, host === taken ? 0 : 1, `${host}: only the other deploy's lock stays`)

@@ -667,13 +667,21 @@ test('kill -9 of the controller during the swap: every current points at a compl
 test('a deploy whose lock another deploy took over with unlock=1 switches no more hosts and fails naming the takeover; the other deploy publishes', async () => {
   const started = Date.now()
   await sleep(1100)
-  const first = startDeploy('eleven', '--waves', '1,100%', 'verify_sleep=12') // room for the takeover before wave 2
+  // The first deploy's wave-1 check waits until the second holds the lock.
+  const goAhead = `${DEPLOY_TO}/go-ahead`
+  onHost(seeder, `rm -f ${goAhead}`)
+  const first = startDeploy('eleven', '--waves', '1,100%', `verify_wait_for=${goAhead}`)
   await waitUntil(() => versionOf(seeder) === 'eleven', 90_000, 'the first wave to switch', first.done)
   const second = startDeploy('twelve', 'unlock=1')
+  const heldBySecond = () => onHost(hosts[1] ?? '', `grep -qF '(pid ${second.child.pid ?? 0})' ${DEPLOY_TO}/deploy.lock`).code === 0
+  await waitUntil(heldBySecond, 60_000, 'the second deploy to take the lock over', second.done)
+  onHost(seeder, `touch ${goAhead}`)
   const [taken, taker] = await Promise.all([first.done, second.done])
+  onHost(seeder, `rm -f ${goAhead}`)
   assert.equal(taker.code, 0, taker.stderr)
   assert.equal(taken.code, 1, taken.stderr)
-  assert.match(taken.stderr, new RegExp(`the deploy lock ${DEPLOY_TO}/deploy.lock no longer names this run: another deploy took it over with unlock=1; current left as it is`))
+  const lost = `the deploy lock ${DEPLOY_TO}/deploy.lock (is now held by .* \\(another deploy's unlock=1\\)|is gone \\(cleared by deploy:unlock unlock=1, or by hand\\)); this run switches current there no more`
+  assert.match(taken.stderr, new RegExp(lost))
   for (const host of hosts) {
     assert.equal(versionOf(host), 'twelve', `${host}: the deploy that took the lock over published; the first one said:\n${taken.stderr.split('\n').slice(-25).join('\n')}`)
     assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)

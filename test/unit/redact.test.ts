@@ -36,6 +36,10 @@ test('secret values come from command-line overrides and evaluated sets, never b
 })
 
 test('environment variables named like secrets are masked too; others are not', () => {
-  const env = { GITHUB_TOKEN: 'ghp_abc123', CI_JOB_TOKEN: 'job-tok-9', HOME: '/root', PATH: '/usr/bin', EMPTY_SECRET: undefined, SKIP_TOKEN_CHECK: 'true' }
+  const env = {
+    GITHUB_TOKEN: 'ghp_abc123', CI_JOB_TOKEN: 'job-tok-9', HOME: '/root', PATH: '/usr/bin', EMPTY_SECRET: undefined, SKIP_TOKEN_CHECK: 'true',
+    // Where a secret is, or the working directory: not secrets, and masking them hides every path.
+    PWD: '/home/runner/work/app', OLDPWD: '/home/runner', PASSWORD_STORE_DIR: '/root/.password-store', POSTGRES_PASSWORD_FILE: '/run/secrets/pg', ACTIONS_ID_TOKEN_REQUEST_URL: 'https://token.example',
+  }
   assert.deepEqual(secretEnvironmentValues(env).sort(), ['ghp_abc123', 'job-tok-9'], 'a short value there is a flag, not a secret')
 })

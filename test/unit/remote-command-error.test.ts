@@ -17,4 +17,7 @@ test('a command the interruption stopped says what stopped it, whatever it print
   assert.deepEqual(stopped.details, ['Terminated'])
   const cancelled = new RemoteCommandError('h01', 'sleep 60', 143, [], 'SIGTERM')
   assert.equal(cancelled.message, 'h01: `sleep 60` exited 143: stopped by SIGTERM')
+  // As deployfiles wrote it before signals other than Ctrl-C were told apart.
+  assert.equal(new RemoteCommandError('h01', 'sleep 60', null, [], true).message, 'h01: `sleep 60` was killed: stopped by Ctrl-C')
+  assert.equal(new RemoteCommandError('h01', 'false', 1, [], false).message, 'h01: `false` exited 1')
 })
