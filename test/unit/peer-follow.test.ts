@@ -218,27 +218,33 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
+/** Holds a stand-in daemon's payload, asks for an unpacking, and once it has begun, `cuts` it short; returns what was said. */
+async function cutShortUnpacking(options: PeerOptions, cut: (input: PassThrough) => void): Promise<{ seen: AgentEvent[]; isDaemonRunning: boolean }> {
+  writeLargePayload(options)
+  const stop = startStandIn(options, daemonArguments(options))
+  try {
+    const input = new PassThrough()
+    const seen: AgentEvent[] = []
+    const holding = holdWith(options, input, seen)
+    const release = join(dirname(options.payload), 'release')
+    const incoming = `${release}.incoming`
+    input.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
+    await waitFor(() => existsSync(incoming), 'the unpacking to begin')
+    cut(input)
+    await holding
+    assert.equal(existsSync(release), false, 'nothing renamed into place')
+    assert.deepEqual(readdirSync(incoming), [], 'the target emptied')
+    return { seen, isDaemonRunning: (await readPidFile(options.state, 'peer', 'T'))?.isRunning === true }
+  } finally {
+    stop()
+  }
+}
+
 test('held: a stop that comes while an unpacking runs (the run interrupted) ends it half-way: nothing renamed, the target emptied', () =>
   withState(async (options) => {
-    writeLargePayload(options)
-    const stop = startStandIn(options, daemonArguments(options))
-    try {
-      const input = new PassThrough()
-      const seen: AgentEvent[] = []
-      const holding = holdWith(options, input, seen)
-      const release = join(dirname(options.payload), 'release')
-      const incoming = `${release}.incoming`
-      input.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
-      await waitFor(() => existsSync(incoming), 'the unpacking to begin')
-      input.write('stop\n')
-      await holding
-      assert.deepEqual(seen.map((event) => event.type), ['unpackFailed', 'stopped'])
-      assert.match(String((seen[0] as { message: string }).message), /stopped before it finished/)
-      assert.equal(existsSync(release), false, 'nothing renamed into place')
-      assert.deepEqual(readdirSync(incoming), [])
-    } finally {
-      stop()
-    }
+    const { seen } = await cutShortUnpacking(options, (input) => input.write('stop\n'))
+    assert.deepEqual(seen.map((event) => event.type), ['unpackFailed', 'stopped'])
+    assert.match(String((seen[0] as { message: string }).message), /stopped before it finished/)
   }))
 
 test('held: SIGTERM while an unpacking runs ends it half-way, answers, then ends the command by the signal', () =>
@@ -269,23 +275,7 @@ test('held: SIGTERM while an unpacking runs ends it half-way, answers, then ends
 
 test('held: the end of stdin while an unpacking runs (the controller let the command go) ends it half-way; the daemon seeds on', () =>
   withState(async (options) => {
-    writeLargePayload(options)
-    const stop = startStandIn(options, daemonArguments(options))
-    try {
-      const input = new PassThrough()
-      const seen: AgentEvent[] = []
-      const holding = holdWith(options, input, seen)
-      const release = join(dirname(options.payload), 'release')
-      const incoming = `${release}.incoming`
-      input.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
-      await waitFor(() => existsSync(incoming), 'the unpacking to begin')
-      input.end()
-      await holding
-      assert.deepEqual(seen.map((event) => event.type), ['unpackFailed'])
-      assert.equal(existsSync(release), false, 'nothing renamed into place')
-      assert.deepEqual(readdirSync(incoming), [])
-      assert.equal((await readPidFile(options.state, 'peer', 'T'))?.isRunning, true, 'the daemon runs on, as after any end of stdin')
-    } finally {
-      stop()
-    }
+    const { seen, isDaemonRunning } = await cutShortUnpacking(options, (input) => input.end())
+    assert.deepEqual(seen.map((event) => event.type), ['unpackFailed'])
+    assert.equal(isDaemonRunning, true, 'the daemon runs on, as after any end of stdin')
   }))
