@@ -560,6 +560,9 @@ async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], 
 async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
   const waves = planWaves(hosts, readWaveSpec(fetch))
   const switched: Host[] = []
+  // A swap that ran and failed changed nothing (the link is renamed over `current` last), nor did
+  // one the lost lock refused: nothing to put back there. A lost connection may have come after it.
+  const unswapped = new Set<string>()
   for (const [index, wave] of waves.entries()) {
     if (waves.length > 1) log(`wave ${index + 1}/${waves.length}: ${wave.map((host) => host.name).join(', ')}`)
     let step = 'switching current'
@@ -568,7 +571,14 @@ async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
       checkInterrupted()
       // Counted before the swaps end: a host may switch before another's failure stops the wave.
       switched.push(...wave)
-      const swaps = await on(wave, async (remote) => swapCurrent(remote, target))
+      const swaps = await on(wave, async (remote) => {
+        try {
+          await swapCurrent(remote, target)
+        } catch (error) {
+          if (error instanceof RemoteCommandError || error instanceof LockLostError) unswapped.add(remote.host.name)
+          throw error
+        }
+      })
       // Whatever max_fail allows: another deploy owns those hosts now, as when deploy:lock finds its lock.
       const lost = [...swaps.failures.values()].find((failure) => failure instanceof LockLostError)
       if (lost) throw lost
@@ -577,8 +587,9 @@ async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
       // Ctrl-C between waves is a failed wave: what this run switched goes back.
       checkInterrupted()
     } catch (error) {
-      const stuck = new Set((await restorePrevious(switched)).map((host) => host.name))
-      const restored = switched.filter((host) => !stuck.has(host.name))
+      const toRestore = switched.filter((host) => !unswapped.has(host.name))
+      const stuck = new Set((await restorePrevious(toRestore)).map((host) => host.name))
+      const restored = toRestore.filter((host) => !stuck.has(host.name))
       await afterSwitchingBack(restored)
       const never = waves.slice(index + 1).flat()
       if (restored.length > 0) log(`rolled back ${restored.map((h) => h.name).join(', ')} to their previous release`, 'warn')
@@ -593,7 +604,7 @@ async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
     const dropped = wave.filter((host) => !kept.has(host.name))
     if (dropped.length > 0) {
       log(`${dropped.map((h) => h.name).join(', ')}: failed within max_fail; switching back to the previous release`, 'warn')
-      await restorePrevious(dropped)
+      await restorePrevious(dropped.filter((host) => !unswapped.has(host.name)))
     }
   }
 }
