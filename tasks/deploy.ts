@@ -78,6 +78,8 @@ interface DeployRun {
   lockHolder: string | undefined
   /** Hosts whose lock another deploy took over (or someone cleared) during this run: nothing more is switched there. */
   lostLockHosts: Set<string>
+  /** deploy:set_previous_revision read where `current` pointed: only then can a failed swap go back. */
+  hasReadPrevious: boolean
   /** deploy:lock ran in this run (whether it took every lock or not). */
   hasTriedLock: boolean
   source: ReleaseSource | undefined
@@ -98,6 +100,7 @@ const thisRun = perRun<DeployRun>(() => ({
   lockedHosts: new Set(),
   lockHolder: undefined,
   lostLockHosts: new Set(),
+  hasReadPrevious: false,
   hasTriedLock: false,
   source: undefined,
   rollbackRelease: undefined,
@@ -308,6 +311,7 @@ namespace('deploy', () => {
       const target = lastLine(link.stdout)
       if (link.code === 0 && target !== '') thisRun().previousCurrent.set(remote.host.name, target)
     })
+    thisRun().hasReadPrevious = true
   })
 
   task('create_release', { desc: 'Put the release on every target host (deploy_via murder or copy)' }, async () => {
@@ -352,10 +356,11 @@ namespace('deploy', () => {
     task('release', { desc: 'Swap current to the new release, wave by wave' }, async () => {
       // Alone it would point current at a release no one made, and a failed check would then
       // "restore" a previous link no one read: it is a step of deploy and deploy:rollback only.
-      const { rollbackRelease, isMakingRelease } = thisRun()
+      const { rollbackRelease, isMakingRelease, hasReadPrevious } = thisRun()
       if (rollbackRelease === undefined && !isMakingRelease) {
         throw new UsageError('deploy:symlink:release runs only inside deploy (after deploy:create_release); to switch current to a release already on the hosts, run deploy:rollback rollback_release=NAME.')
       }
+      requireStep('deploy:symlink:release', hasReadPrevious, 'deploy or deploy:rollback (after deploy:starting)', 'a failed swap could not go back: where current pointed was never read')
       await publishInWaves(rollbackRelease === undefined ? releasePath() : `${releasesPath()}/${rollbackRelease}`, movingHosts())
     })
   })
@@ -384,6 +389,8 @@ namespace('deploy', () => {
   })
 
   task('revert_release', { desc: 'Pick the release to roll back to (rollback_release=TIMESTAMP, else the previous one)' }, async () => {
+    const run = thisRun()
+    requireStep('deploy:revert_release', run.lockedHosts.size > 0 && run.hasReadPrevious, 'deploy:rollback (after deploy:starting)', 'it would switch current outside the deploy lock, with no record of where it pointed to go back to')
     const requested = readRollbackRelease(fetch)
     const choices = new Map<string, string>()
     const { alreadyRolledBack } = thisRun()
@@ -569,13 +576,15 @@ async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
     try {
       // Ctrl-C during the last wave's check or switch-back: this wave never switches.
       checkInterrupted()
-      // Counted before the swaps end: a host may switch before another's failure stops the wave.
-      switched.push(...wave)
       const swaps = await on(wave, async (remote) => {
+        // Counted as its swap starts: it may switch before another's failure stops the wave (a host
+        // still waiting for a slot then never starts, and has nothing to go back from).
+        switched.push(remote.host)
         try {
           await swapCurrent(remote, target)
         } catch (error) {
-          if (error instanceof RemoteCommandError || error instanceof LockLostError) unswapped.add(remote.host.name)
+          // An exit status says the command ran to its failure; a killed one (no status) may have swapped.
+          if ((error instanceof RemoteCommandError && error.code !== null) || error instanceof LockLostError) unswapped.add(remote.host.name)
           throw error
         }
       })
@@ -586,6 +595,8 @@ async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
       await onlyHosts(wave, () => invoke('deploy:verify', { again: true }))
       // Ctrl-C between waves is a failed wave: what this run switched goes back.
       checkInterrupted()
+      step = 'switching back the hosts that failed within max_fail'
+      await restoreDropped(wave, unswapped)
     } catch (error) {
       const toRestore = switched.filter((host) => !unswapped.has(host.name))
       const stuck = new Set((await restorePrevious(toRestore)).map((host) => host.name))
@@ -597,16 +608,29 @@ async function publishInWaves(target: string, hosts: Host[]): Promise<void> {
       if (never.length > 0) log(`never switched: ${never.map((h) => h.name).join(', ')}`, 'warn')
       if (error instanceof InterruptedError) throw error
       const where = waves.length > 1 ? ` in wave ${index + 1} of ${waves.length}` : ''
-      const undone = stuck.size === 0 ? 'switched hosts were rolled back' : `${[...stuck].join(', ')} could not be switched back`
+      const undone = stuck.size > 0 ? `${[...stuck].join(', ')} could not be switched back` : restored.length > 0 ? 'switched hosts were rolled back' : 'no host had switched'
       throw new DeployError(`${step} failed${where} (${(error as Error).message}); ${undone}.`, { exitCode: 1, cause: error })
     }
-    const kept = new Set(releaseRoles().map((host) => host.name))
-    const dropped = wave.filter((host) => !kept.has(host.name))
-    if (dropped.length > 0) {
-      log(`${dropped.map((h) => h.name).join(', ')}: failed within max_fail; switching back to the previous release`, 'warn')
-      await restorePrevious(dropped.filter((host) => !unswapped.has(host.name)))
-    }
   }
+}
+
+/**
+ * The wave's hosts that failed within max_fail: one whose swap failed keeps its `current`, one
+ * whose check failed goes back alone. One whose lock another deploy took over meanwhile stops the
+ * run, whatever max_fail allows.
+ */
+async function restoreDropped(wave: readonly Host[], unswapped: ReadonlySet<string>): Promise<void> {
+  const kept = new Set(releaseRoles().map((host) => host.name))
+  const dropped = wave.filter((host) => !kept.has(host.name))
+  const [unchanged, switchedBack] = [dropped.filter((host) => unswapped.has(host.name)), dropped.filter((host) => !unswapped.has(host.name))]
+  if (unchanged.length > 0) log(`${unchanged.map((h) => h.name).join(', ')}: swap failed within max_fail; current left as it was`, 'warn')
+  if (switchedBack.length === 0) return
+  log(`${switchedBack.map((h) => h.name).join(', ')}: failed within max_fail; switching back to the previous release`, 'warn')
+  const stuck = await restorePrevious(switchedBack)
+  const { lostLockHosts } = thisRun()
+  const lost = stuck.filter((host) => lostLockHosts.has(host.name))
+  if (lost.length > 0) throw new DeployError(`the deploy lock of ${lost.map((h) => h.name).join(', ')} is another deploy's now; this run stops`, { exitCode: 1 })
+  if (stuck.length > 0) log(`could not switch back ${stuck.map((h) => h.name).join(', ')} (said above); current there is as the failure left it`, 'warn')
 }
 
 /** unlock=1: removes the deploy lock on every target host, whoever holds it, saying whose it was. */

@@ -172,6 +172,8 @@ test('steps that act on the release a deploy makes or a rollback picks are refus
       ['deploy:set_current_revision', 'deploy:set_current_revision runs only inside deploy (after deploy:new_release_path): alone, it has no new release to write REVISION into; run `deploy x deploy`.'],
       ['deploy:cleanup_rollback', 'deploy:cleanup_rollback runs only inside deploy:rollback (after deploy:revert_release): alone, it would archive and remove the newest release, whatever it is; run `deploy x deploy:rollback`.'],
       ['deploy:log_revision', 'deploy:log_revision runs only inside deploy or deploy:rollback: alone, it has no release to log; run `deploy x deploy`.'],
+      // Else deploy:symlink:release after it would swap unguarded, and a failed swap "go back" by removing current.
+      ['deploy:revert_release', 'deploy:revert_release runs only inside deploy:rollback (after deploy:starting): alone, it would switch current outside the deploy lock, with no record of where it pointed to go back to; run `deploy x deploy:rollback`.'],
     ]
     for (const [task, message] of refusals) {
       const result = await runDryCli(['x', task, '--dry-run'], dir, tmp)
