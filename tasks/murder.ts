@@ -335,7 +335,7 @@ namespace('murder', () => {
     try {
       await peerSwarm(options, peers, target, { shouldDelete, payload: options.isPathFile ? 'file' : 'tgz' }, { held })
     } finally {
-      await Promise.all([...held.values()].map((command) => command.release()))
+      for (const command of held.values()) command.release()
     }
   })
 
@@ -599,7 +599,7 @@ export async function peerSwarm(
   interrupted.catch(() => {})
   let interruption: InterruptedError | undefined
   const forgetInterrupt = onInterrupt(async (cause) => {
-    interruption = new InterruptedError(`interrupted by ${cause}`, cause)
+    interruption = InterruptedError.by(cause)
     interrupt(interruption)
     await stopPeering(options, peers)
   })
@@ -674,7 +674,8 @@ export async function peerSwarm(
         throw failure
       }
       // Ctrl-C fails the host at once, as it stops a command; an unpacking there ends half-way at the
-      // daemon's stop (a peer that is its own daemon) or when the failed host's command is let go.
+      // daemon's stop (a peer that is its own daemon) or at the `stop` the swarm's end below sends
+      // every held command (a follower).
       const extraction = extract(remote, options, targets.get(name) ?? target, plan, name === seeder.name ? swarm.seeding : held.get(name))
       extraction.catch(() => {})
       await Promise.race([extraction, interrupted])
@@ -878,11 +879,10 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
         await peerSwarm(options, hosts, target.incoming, plan, { arrival, held, seeding })
         await arrival
       } finally {
-        // Hosts that failed (within max_fail) may be unreachable: they are let go, not stopped. One
-        // whose unpacking the run gave up on (Ctrl-C) is waited for while it ends it half-way, so
-        // that deploy:failed removes a release nothing writes to any more.
+        // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
+        // (An interrupted swarm has already stopped every held command, ending any unpacking.)
         const live = new Set(roles().map((host) => host.name))
-        await Promise.all([...held].filter(([name]) => !live.has(name)).map(([, command]) => command.release()))
+        for (const [name, command] of held) if (!live.has(name)) command.release()
         await endSwarm(options, seeder, hosts.filter((host) => live.has(host.name)), held, seeding)
       }
     } finally {

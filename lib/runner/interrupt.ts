@@ -117,10 +117,15 @@ export class InterruptedError extends DeployError {
   constructor(message = 'interrupted by Ctrl-C', cause: InterruptCause = 'Ctrl-C') {
     super(message, { exitCode: interruptedExitCode(cause) })
   }
+
+  /** `interrupted by SIGTERM`, with that cause's exit status. */
+  static by(cause: InterruptCause): InterruptedError {
+    return new InterruptedError(`interrupted by ${cause}`, cause)
+  }
 }
 
 /** Throws between steps once the run was interrupted: nothing new starts, failure paths still run. */
 export function checkInterrupted(session: Session): void {
   const { isInterrupted, cause } = session.interruption
-  if (isInterrupted) throw new InterruptedError(`interrupted by ${cause}`, cause)
+  if (isInterrupted) throw InterruptedError.by(cause)
 }

@@ -22,13 +22,8 @@ export interface HeldCommand {
   isOpen: () => boolean
   /** Asks it to stop its daemon and remove its files; false if it could not say it did, and a `stop` command must. */
   stop: () => Promise<boolean>
-  /**
-   * Lets it go without a stop: its daemon runs on as a detached one would (a peer seeds on for
-   * peer_seed_seconds). A request still unanswered (an unpacking the interrupted run no longer
-   * waits for) is given up there; this waits (a while) for its answer, after which the host's
-   * target is no longer written to.
-   */
-  release: () => Promise<void>
+  /** Lets it go without a stop: its daemon runs on as a detached one would (a peer seeds on for peer_seed_seconds). */
+  release: () => void
 }
 
 export interface HeldAgentCommand {
@@ -66,8 +61,6 @@ export function holdAgentCommand(
   const readyEvent = new Promise<void>((resolve) => (markReady = resolve))
   let hasRemoved = false
   let awaited: { types: readonly string[]; answer: (event: AgentLine) => void } | undefined
-  /** The request under way: settles with its answer or the command's end. */
-  let requestUnderWay: Promise<unknown> | undefined
   const stdin = new PassThrough()
   if (options.stdinFirst) stdin.write(options.stdinFirst)
   const onEvent = (event: AgentLine) => {
@@ -95,10 +88,9 @@ export function holdAgentCommand(
       await Promise.race([ended.catch(() => {}), wait(HELD_STOP_MS, undefined, { ref: false })])
       return hasRemoved || options.isDryRun
     })())
-  const release = async () => {
+  const release = () => {
     if (!isLetGo) stdin.end()
     isLetGo = true
-    if (requestUnderWay) await Promise.race([requestUnderWay, wait(HELD_STOP_MS, undefined, { ref: false })])
   }
   const isOpen = () => !isOver && !isLetGo
   const ask = async (line: string, answerTypes: readonly string[]) => {
@@ -114,13 +106,10 @@ export function holdAgentCommand(
       (failure: unknown) => Promise.reject(failure instanceof Error ? failure : new Error(String(failure)))
     )
     unanswered.catch(() => {}) // it loses the race whenever the answer comes
-    const answering = Promise.race([answered, unanswered])
-    requestUnderWay = answering.catch(() => {})
     try {
-      return await answering
+      return await Promise.race([answered, unanswered])
     } finally {
       awaited = undefined
-      requestUnderWay = undefined
     }
   }
   return { ready, ended, hasEnded: () => isOver, held: { ask, isOpen, stop, release } }
