@@ -73,12 +73,12 @@ export class RemoteCommandError extends DeployError {
   }
 }
 
-/** Hosts failed in a task; carries the per-host failures. Exit 1. */
+/** Hosts failed in a task; carries the per-host failures. Exit 1 (or `exitCode`: 75, another deploy holds the lock). */
 export class RunFailedError extends DeployError {
   override name = 'RunFailedError'
   readonly failures: ReadonlyMap<string, Error>
-  constructor(message: string, failures: ReadonlyMap<string, Error>) {
-    super(message, { exitCode: 1 })
+  constructor(message: string, failures: ReadonlyMap<string, Error>, exitCode = 1) {
+    super(message, { exitCode })
     this.failures = failures
   }
 }

@@ -42,6 +42,8 @@ set('waves', '')
 const DEPLOY_FLOW = ['starting', 'started', 'updating', 'updated', 'publishing', 'published', 'finishing', 'finished']
 const ROLLBACK_FLOW = ['starting', 'started', 'reverting', 'reverted', 'publishing', 'published', 'finishing_rollback', 'finished']
 const LOCK_FILE = 'deploy.lock'
+/** sysexits' EX_TEMPFAIL: nothing went wrong, the fleet is busy; the same command later may succeed. */
+const LOCK_BUSY_EXIT_CODE = 75
 
 const application = (): string => readApplication(fetch)
 const deployTo = (): string => readDeployTo(fetch)
@@ -224,12 +226,12 @@ namespace('deploy', () => {
         const held = await remote.run(['cat', lock], { quiet: true, allowFailure: true })
         if (held.code === 0) {
           const heldBy = held.stdout.trim() || 'someone'
-          conflicts.set(remote.host.name, new DeployError(`${application()} is being deployed by ${heldBy} (lock ${lock}); wait, or pass unlock=1 if that deploy died.`, { exitCode: 1 }))
+          conflicts.set(remote.host.name, new DeployError(`${application()} is being deployed by ${heldBy} (lock ${lock}); wait, or pass unlock=1 if that deploy died.`, { exitCode: LOCK_BUSY_EXIT_CODE }))
           return
         }
         const why = take.stderr.trim().split('\n').at(-1)
         // No mkdir error: the lock was there, then gone before we could read who held it.
-        if (!why) conflicts.set(remote.host.name, new DeployError(`the deploy lock ${lock} was released while this deploy tried to take it; deploy again.`, { exitCode: 1 }))
+        if (!why) conflicts.set(remote.host.name, new DeployError(`the deploy lock ${lock} was released while this deploy tried to take it; deploy again.`, { exitCode: LOCK_BUSY_EXIT_CODE }))
         else throw new DeployError(`${remote.host.name}: cannot create the deploy lock ${lock} (${why}); check that ${deployTo()} can be created and written.`, { exitCode: 1 })
       })
     } catch (error) {
@@ -241,7 +243,8 @@ namespace('deploy', () => {
     if (conflicts.size > 0) {
       await releaseLock()
       // Each such host is listed as failed, with who holds its lock; no max_fail carries on past them.
-      throw new RunFailedError(`the deploy lock is held on ${conflicts.size} host(s): ${[...conflicts.keys()].join(', ')}`, conflicts)
+      // Exit 75 (EX_TEMPFAIL, "try again later"): a CI job can wait and retry rather than page someone.
+      throw new RunFailedError(`the deploy lock is held on ${conflicts.size} host(s): ${[...conflicts.keys()].join(', ')}`, conflicts, LOCK_BUSY_EXIT_CODE)
     }
   })
 

@@ -16,13 +16,28 @@ export function renderSummary(summary: RunSummary, paint: Paint): string[] {
   if (unstarted.length > 0) lines.push(`· ${unstarted.length} host(s) never started (the run stopped before them): ${unstarted.join(', ')}`)
   if (failed.length > 0) {
     lines.push(`${paint.red('✖')} ${failed.length} host(s) failed:`)
-    for (const { host, message } of failed) {
-      const text = message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message
-      lines.push(`    ${paint.host(host)}: ${text}`)
+    for (const [text, hosts] of groupByMessage(failed)) {
+      const names = hosts.map((host) => paint.host(host)).join(', ')
+      lines.push(`    ${names}${hosts.length > 1 ? ` (${hosts.length} hosts)` : ''}: ${text}`)
     }
   }
   if (summary.error !== undefined) lines.push(`${paint.red('error:')} ${summary.error}`)
   const verdict = summary.ok ? paint.green('Finished') : paint.red('Failed')
   lines.push(`${verdict} in ${formatDuration(summary.durationMs)}`)
   return lines
+}
+
+/**
+ * Failures that read the same once their host's name is taken off share one line (a lock another
+ * deploy holds on 500 hosts is one line, not 500), in the order of each text's first host.
+ */
+function groupByMessage(failed: RunSummary['failedHosts']): Map<string, string[]> {
+  const groups = new Map<string, string[]>()
+  for (const { host, message } of failed) {
+    const text = message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message
+    const hosts = groups.get(text)
+    if (hosts) hosts.push(host)
+    else groups.set(text, [host])
+  }
+  return groups
 }

@@ -38,3 +38,14 @@ test('hosts the run stopped before are said apart from the failed ones', () => {
     'Failed in 1.20s',
   ])
 })
+
+test('hosts that failed the same way share one line, in the order of each failure first seen', () => {
+  const lockHeld = (host: string) => ({ host, message: `${host}: app is being deployed by alice@ws (lock /srv/app/deploy.lock); wait, or pass unlock=1 if that deploy died.` })
+  const failedHosts = [lockHeld('h01'), { host: 'h02', message: 'h02: `false` exited 1' }, lockHeld('h03'), lockHeld('h04')]
+  assert.deepEqual(renderSummary({ ...base, succeededHosts: [], ok: false, failedHosts }, paint), [
+    '✖ 4 host(s) failed:',
+    '    h01, h03, h04 (3 hosts): app is being deployed by alice@ws (lock /srv/app/deploy.lock); wait, or pass unlock=1 if that deploy died.',
+    '    h02: `false` exited 1',
+    'Failed in 1.20s',
+  ])
+})
