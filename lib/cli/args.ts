@@ -7,12 +7,14 @@ export type Verbosity = 'quiet' | 'normal' | 'verbose'
 export type RunRequest =
   | { kind: 'help' }
   | { kind: 'version' }
-  | { kind: 'list'; pattern: string | undefined; words: string[]; file: string | undefined }
+  | { kind: 'list'; pattern: string | undefined; words: string[]; file: string | undefined; environment: Record<string, string> }
   | {
       kind: 'run'
       /** Stage and task names, in order; the CLI decides whether the first names a stage. */
       words: string[]
       variables: Record<string, string>
+      /** Every key=value word as written: as Rake does, each is put in the environment too (`process.env.BRANCH`). */
+      environment: Record<string, string>
       file: string | undefined
       dryRun: boolean
       roles: string[]
@@ -97,7 +99,8 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     if (setting !== undefined) throw new UsageError(`"${word}" is not a setting; did you mean ${setting}=${word.slice(equals + 1)}?`)
     variables[key] = word.slice(equals + 1)
   }
-  if (values.tasks) return { kind: 'list', pattern: words.at(-1), words, file: values.file }
+  const environment = { ...variables }
+  if (values.tasks) return { kind: 'list', pattern: words.at(-1), words, file: values.file, environment }
   takeOnce(variables, 'waves', values.waves, `--waves ${JSON.stringify(values.waves)}`)
   // Capistrano 3 reads the release to roll back to from ROLLBACK_RELEASE in the environment (where
   // `cap … ROLLBACK_RELEASE=…` puts it too); a key=value word wins over the environment, as for filters.
@@ -119,6 +122,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     kind: 'run',
     words,
     variables,
+    environment,
     file: values.file,
     dryRun: values['dry-run'] ?? false,
     roles,

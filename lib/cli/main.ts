@@ -57,6 +57,8 @@ export async function main(rawIo: ProcessIo): Promise<number> {
       io.stdout.write(`murder ${packageVersion()} (node ${process.versions.node})\n`)
       return 0
     }
+    // `deploy production deploy BRANCH=v2`: a deployfile written as a Capfile is (`ENV['BRANCH']`) reads it there.
+    Object.assign(io.env, request.environment)
     const session = currentSession()
     if (request.kind === 'run') for (const [name, value] of Object.entries(request.variables)) session.variables.override(name, value)
     const deployfile = findDeployfile(io.cwd, request.file)

@@ -88,3 +88,13 @@ test("Capistrano's ROLLBACK_RELEASE= is rollback_release, and --waves is waves; 
     message: '--waves "3" and waves=1,2 disagree; give waves once.',
   })
 })
+
+test('every key=value word is also given for the environment as written (Rake puts them in ENV), filters and ROLLBACK_RELEASE included', () => {
+  const request = parseCommandLine(['deploy', 'BRANCH=v2', 'ROLES=web', 'ROLLBACK_RELEASE=20240101000000', 'tag=a=b'])
+  assert.equal(request.kind, 'run')
+  if (request.kind !== 'run') return
+  assert.deepEqual(request.environment, { BRANCH: 'v2', ROLES: 'web', ROLLBACK_RELEASE: '20240101000000', tag: 'a=b' })
+  assert.deepEqual(request.variables, { BRANCH: 'v2', rollback_release: '20240101000000', tag: 'a=b' })
+  const listing = parseCommandLine(['-T', 'BRANCH=v2'])
+  assert.deepEqual(listing.kind === 'list' ? listing.environment : undefined, { BRANCH: 'v2' })
+})
