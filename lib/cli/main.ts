@@ -19,7 +19,7 @@ import { invokeTask, unknownTask } from '../runner/invoke.ts'
 import { checkHookCycles, checkHookTargets } from '../runner/hook-check.ts'
 import { DEFAULT_TRANSFER_CONCURRENCY, SshBackend } from '../ssh/ssh-backend.ts'
 import { DryRunBackend } from '../ssh/dry-run-backend.ts'
-import { printLocalCommands } from '../runner/local-dry-run.ts'
+import { fakeLocalCommands, reportLocalCommands } from '../runner/local-commands.ts'
 import { cd } from 'zx/core'
 import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter.ts'
 import { createPaint, wantsColour } from '../report/format.ts'
@@ -70,6 +70,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     const words = [...request.words]
     const stage = words[0] !== undefined && isStage(projectRoot, words[0]) ? words.shift() : undefined
     if (stage !== undefined) session.variables.set('stage', stage, 'command line')
+    reportLocalCommands(() => currentSession().reporter)
     await loadDeployfile(deployfile)
     const sshConfigPath = stage === undefined ? undefined : applyStage(session, stageFilePath(projectRoot, stage), projectRoot)
 
@@ -98,7 +99,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     if (roundedAway) reporter.emit({ type: 'message', level: 'warn', text: roundedAway })
     if (request.concurrency !== undefined) session.setConcurrency(request.concurrency)
     session.isDryRun = request.dryRun
-    if (request.dryRun) printLocalCommands(reporter)
+    if (request.dryRun) fakeLocalCommands()
     session.backend = request.dryRun
       ? new DryRunBackend()
       : new SshBackend({

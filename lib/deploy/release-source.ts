@@ -150,7 +150,7 @@ async function archiveGitTree(root: string, tgzPath: string, allowDirty: boolean
   return { sha, branch: (await quiet`git rev-parse --abbrev-ref HEAD`).stdout.trim() }
 }
 
-/** `$` in `cwd`; node's own `spawn`, so that a --dry-run (local-dry-run.ts) still packs the release. */
+/** `$` in `cwd`; node's own `spawn`, so that a --dry-run (local-commands.ts) still packs the release. */
 function quietIn(cwd: string) {
   return $({ cwd, quiet: true, verbose: false, spawn })
 }

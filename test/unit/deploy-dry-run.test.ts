@@ -152,6 +152,38 @@ test('tasks and their $ run in the project root (the deployfile\'s directory), f
   }
 })
 
+test("a task's $ commands and their output show as local lines (not quiet ones; none under -q); KEY=value words reach process.env, as Rake puts them in ENV", async () => {
+  const deployfile = [
+    "import { $, log, task } from 'murder'",
+    "task('build', async () => {",
+    '  await $`echo built for $BRANCH; echo careful >&2`',
+    '  await $({ quiet: true })`echo hidden`',
+    '  await $`echo muted`.quiet()',
+    '  log(`process.env.BRANCH=${process.env.BRANCH}`)',
+    '})',
+    '',
+  ].join('\n')
+  const project = makeGitProject('local-lines', { 'deployfile.ts': deployfile })
+  const tmp = scratchDir()
+  try {
+    const result = await runDryCli(['build', 'BRANCH=v2'], project.dir, tmp)
+    assert.equal(result.code, 0, result.stderr)
+    const lines = result.stderr.split('\n')
+    const at = lines.indexOf('  local $ echo built for $BRANCH; echo careful >&2')
+    assert.ok(at >= 0, result.stderr)
+    assert.deepEqual(new Set(lines.slice(at + 1, at + 3)), new Set(['  local | built for v2', '  local ! careful']), result.stderr)
+    assert.ok(lines.includes('process.env.BRANCH=v2'), result.stderr)
+    // As zx: quiet from the start hides the command too; .quiet() on one already started, its output.
+    assert.doesNotMatch(result.stderr, /hidden/)
+    assert.ok(lines.includes('  local $ echo muted') && !lines.includes('  local | muted'), result.stderr)
+    const quiet = await runDryCli(['build', 'BRANCH=v2', '-q'], project.dir, tmp)
+    assert.equal(quiet.code, 0, quiet.stderr)
+    assert.doesNotMatch(quiet.stderr, /local|built/)
+  } finally {
+    for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('deploy:symlink:release alone is refused before any host: it would point current at a release no one made', async () => {
   await inDeployProject('symlink-alone', async (dir, tmp) => {
     for (const task of ['deploy:symlink:release', 'deploy:publishing']) {
