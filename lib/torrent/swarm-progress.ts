@@ -89,14 +89,17 @@ export class SwarmProgress {
 
   /** Where a quiet swarm stands, for the error that gives it up: `2 of 7 hosts done, 31.0 MiB of 140.0 MiB received`. */
   standing(): string {
-    const { done, received, total } = this.totals()
-    return `${done} of ${this.hosts.size} hosts done, ${formatBytes(received)} of ${formatBytes(total)} received`
+    const { done, downloaders, received, total } = this.totals()
+    return `${done} of ${downloaders} hosts done, ${formatBytes(received)} of ${formatBytes(total)} received`
   }
 
-  private totals(): { done: number; received: number; total: number } {
+  /** Hosts done of those that download: the seeder, done as soon as it holds the payload, is not one. */
+  private totals(): { done: number; downloaders: number; received: number; total: number } {
     const states = [...this.hosts.values()]
+    const downloaders = states.filter((s) => !s.isSeeder)
     return {
-      done: states.filter((s) => s.finishedAt !== undefined && s.failure === undefined).length,
+      done: downloaders.filter((s) => s.finishedAt !== undefined && s.failure === undefined).length,
+      downloaders: downloaders.length,
       received: states.reduce((sum, s) => sum + s.downloadedBytes, 0),
       total: states.reduce((sum, s) => sum + s.totalBytes, 0),
     }
@@ -113,8 +116,9 @@ export class SwarmProgress {
   /** The live view: hosts done, aggregate and slowest rate, and where the bytes came from. */
   render(): string[] {
     const states = [...this.hosts.values()]
-    const { done, received, total } = this.totals()
+    const { done, downloaders, received, total } = this.totals()
     const failed = states.filter((s) => s.failure !== undefined).length
+    const besides = states.some((s) => s.isSeeder) ? ' besides the seeder' : ''
     const running = states.filter((s) => s.finishedAt === undefined)
     // Where this run's bytes came from: an earlier run's peer counts what it fetched back then.
     const thisRun = this.thisRunsHosts()
@@ -125,7 +129,7 @@ export class SwarmProgress {
     // Live: the rates now. Once no host runs (the closing line), every rate now is 0: the mean instead.
     const rates = running.length > 0 ? `${rate(running.reduce((sum, s) => sum + s.downRateBps, 0))} total, slowest ${rate(Math.min(...running.map((s) => s.downRateBps)))}` : `mean ${rate(this.meanRate())} total`
     return [
-      `murder:peer ${done}/${states.length} hosts done${failed > 0 ? `, ${failed} failed` : ''}${joined > 0 ? ` (${joined} joined an earlier run's peer)` : ''}, ${percent}% of bytes` +
+      `murder:peer ${done}/${downloaders} hosts done${besides}${failed > 0 ? `, ${failed} failed` : ''}${joined > 0 ? ` (${joined} joined an earlier run's peer)` : ''}, ${percent}% of bytes` +
         ` · ${rates}` +
         ` · from seeder ${formatBytes(fromSeeder)}, from peers ${formatBytes(fromPeers)}`,
     ]

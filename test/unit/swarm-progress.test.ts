@@ -83,12 +83,15 @@ test('a host that already held the payload (or some of it) shows no made-up rate
   assert.match(progress.render()[0] ?? '', /mean 2\.0 MiB\/s total/)
 })
 
-test("the seeder's row says it is the seeder, not a download of nothing at 0 B/s", () => {
+test("the seeder's row says it is the seeder, not a download of nothing at 0 B/s, and it is not counted among the hosts done", () => {
   let now = 0
   const progress = new SwarmProgress(['h01', 'h02'], () => now)
   progress.markSeeder('h01')
   now = 5
   progress.finish('h01')
+  // Holding the payload from the start, the seeder is not counted as a host done.
+  assert.match(progress.render()[0] ?? '', /^murder:peer 0\/1 hosts done besides the seeder, 0% of bytes · /)
+  assert.equal(progress.standing(), '0 of 1 hosts done, 0 B of 0 B received')
   now = 2000
   progress.finish('h02', { downloadedBytes: 4 * MiB, totalBytes: 4 * MiB, fromSeederBytes: 4 * MiB, fromPeersBytes: 0, uploadedBytes: 0, downRateBps: 0 })
   assert.deepEqual(progress.summary(), [
