@@ -11,6 +11,7 @@ import { isRunning, readPidFile } from '../../lib/torrent/agent/processes.ts'
 import { formatEvent, formatUnpackRequest, type AgentEvent } from '../../lib/torrent/protocol.ts'
 import { formatPidRecord, processFiles } from '../../lib/torrent/agent/state-files.ts'
 import { REPO_ROOT } from '../helpers/cli.ts'
+import { hasBegunWriting, heldBackPayload, type HeldBackPayload } from '../helpers/held-back-payload.ts'
 
 // `peer --follow` (runPeer's isFollowOnly) is what deploy_via murder runs after starting every
 // daemon with `peer --detach`; it must never start a daemon of its own.
@@ -201,13 +202,10 @@ test('held: unpack requests are answered, each in turn, before the stop', () =>
     }
   }))
 
-/** A payload that takes a while to unpack: incompressible parts, 32 MiB in all. */
-function writeLargePayload(options: PeerOptions): void {
-  const source = join(dirname(options.payload), 'large')
-  mkdirSync(source, { recursive: true })
-  for (let i = 0; i < 8; i++) writeFileSync(join(source, `part${i}.bin`), randomBytes(4 * 1024 * 1024))
-  execFileSync('tar', ['-czf', options.payload, '-C', source, '.'])
+/** A payload whose unpacking waits, half-way, for `finish()` (helpers/held-back-payload.ts). */
+function writeHeldBackPayload(options: PeerOptions): HeldBackPayload {
   writeFileSync(options.torrent, 'torrent')
+  return heldBackPayload(options.payload)
 }
 
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
@@ -220,7 +218,7 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
 
 /** Holds a stand-in daemon's payload, asks for an unpacking, and once it has begun, `cuts` it short; returns what was said. */
 async function cutShortUnpacking(options: PeerOptions, cut: (input: PassThrough) => void): Promise<{ seen: AgentEvent[]; isDaemonRunning: boolean }> {
-  writeLargePayload(options)
+  const stream = writeHeldBackPayload(options)
   const stop = startStandIn(options, daemonArguments(options))
   try {
     const input = new PassThrough()
@@ -229,13 +227,15 @@ async function cutShortUnpacking(options: PeerOptions, cut: (input: PassThrough)
     const release = join(dirname(options.payload), 'release')
     const incoming = `${release}.incoming`
     input.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
-    await waitFor(() => existsSync(incoming), 'the unpacking to begin')
+    await waitFor(() => hasBegunWriting(incoming), 'the unpacking to begin')
     cut(input)
+    stream.finish()
     await holding
     assert.equal(existsSync(release), false, 'nothing renamed into place')
     assert.deepEqual(readdirSync(incoming), [], 'the target emptied')
     return { seen, isDaemonRunning: (await readPidFile(options.state, 'peer', 'T'))?.isRunning === true }
   } finally {
+    stream.finish()
     stop()
   }
 }
@@ -249,7 +249,7 @@ test('held: a stop that comes while an unpacking runs (the run interrupted) ends
 
 test('held: SIGTERM while an unpacking runs ends it half-way, answers, then ends the command by the signal', () =>
   withState(async (options) => {
-    writeLargePayload(options)
+    const stream = writeHeldBackPayload(options)
     const release = join(dirname(options.payload), 'release')
     const incoming = `${release}.incoming`
     const peer = JSON.stringify({ state: options.state, tag: 'T', payload: options.payload, torrent: options.torrent })
@@ -261,11 +261,13 @@ test('held: SIGTERM while an unpacking runs ends it half-way, answers, then ends
     const closed = new Promise<NodeJS.Signals | null>((resolve) => child.once('close', (_code, signal) => resolve(signal)))
     try {
       child.stdin.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
-      await waitFor(() => existsSync(incoming), 'the unpacking to begin')
+      await waitFor(() => hasBegunWriting(incoming), 'the unpacking to begin')
       child.kill('SIGTERM')
+      stream.finish()
       const late = new Promise<string>((resolve) => setTimeout(() => resolve('still running 10 s after SIGTERM'), 10_000).unref())
       assert.equal(await Promise.race([closed, late]), 'SIGTERM')
     } finally {
+      stream.finish()
       child.kill('SIGKILL')
     }
     assert.match(out, /"type":"unpackFailed".*stopped before it finished/)
@@ -277,5 +279,7 @@ test('held: the end of stdin while an unpacking runs (the controller let the com
   withState(async (options) => {
     const { seen, isDaemonRunning } = await cutShortUnpacking(options, (input) => input.end())
     assert.deepEqual(seen.map((event) => event.type), ['unpackFailed'])
+    // Said as a stop, not as the archive cut short that the held-back payload then is.
+    assert.match(String((seen[0] as { message: string }).message), /stopped before it finished/)
     assert.equal(isDaemonRunning, true, 'the daemon runs on, as after any end of stdin')
   }))

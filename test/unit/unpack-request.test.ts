@@ -12,6 +12,7 @@ import { answerUnpackRequest } from '../../lib/torrent/agent/unpack-request.ts'
 import { formatKeyLine, newCipherKey } from '../../lib/torrent/agent/payload-cipher.ts'
 import { formatUnpackRequest, isUnpackRequest, parseEvent, parseUnpackRequest, type UnpackRequest } from '../../lib/torrent/protocol.ts'
 import { sampleRelease } from '../helpers/sample-release.ts'
+import { hasBegunWriting, heldBackPayload } from '../helpers/held-back-payload.ts'
 
 const release = () => sampleRelease('unpack-request-', 'console.log("v3")\n')
 
@@ -116,23 +117,35 @@ test('requests are told from other lines; a malformed one is refused without quo
 
 test('a stop signal ends an unpacking half-way: tar killed, the directory emptied, nothing renamed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'unpack-request-'))
-  mkdirSync(join(dir, 'src'))
-  // Incompressible, so that inflating and writing it takes a while.
-  for (let i = 0; i < 8; i++) writeFileSync(join(dir, 'src', `part${i}.bin`), randomBytes(4 * 1024 * 1024))
-  const tgz = join(dir, 'big.tgz')
-  execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'src'), '.'])
-  const [into, renameTo] = [join(dir, 'incoming'), join(dir, 'release')]
-  const stopping = new AbortController()
-  const answering = answerUnpackRequest(tgz, formatUnpackRequest({ into, renameTo }), stopping.signal)
-  setTimeout(() => stopping.abort(), 30)
-  assert.deepEqual(await answering, { type: 'unpackFailed', message: `cannot unpack ${tgz} into ${into}: stopped before it finished (its peer or seeder was stopped, or the run asking for it ended); run it again` })
-  assert.deepEqual(readdirSync(into), [])
-  assert.equal(existsSync(renameTo), false)
-  // Stopped before it began: the same answer, nothing unpacked.
-  const already = await answerUnpackRequest(tgz, formatUnpackRequest({ into: join(dir, 'late') }), stopping.signal)
-  assert.equal(already.type, 'unpackFailed')
-  assert.deepEqual(readdirSync(join(dir, 'late')), [])
+  const payload = join(dir, 'big.tgz')
+  const stream = heldBackPayload(payload)
+  try {
+    const [into, renameTo] = [join(dir, 'incoming'), join(dir, 'release')]
+    const stopping = new AbortController()
+    const answering = answerUnpackRequest(payload, formatUnpackRequest({ into, renameTo }), stopping.signal)
+    await waitFor(() => hasBegunWriting(into), 'tar to write the first file')
+    stopping.abort()
+    stream.finish()
+    assert.deepEqual(await answering, { type: 'unpackFailed', message: `cannot unpack ${payload} into ${into}: stopped before it finished (its peer or seeder was stopped, or the run asking for it ended); run it again` })
+    assert.deepEqual(readdirSync(into), [])
+    assert.equal(existsSync(renameTo), false)
+    // Stopped before it began: the same answer, nothing unpacked.
+    const already = await answerUnpackRequest(payload, formatUnpackRequest({ into: join(dir, 'late') }), stopping.signal)
+    assert.equal(already.type, 'unpackFailed')
+    assert.deepEqual(readdirSync(join(dir, 'late')), [])
+  } finally {
+    stream.finish()
+  }
 })
+
+/** Polls `condition` (bounded): what it waits for cannot pass, the payload being held back. */
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
 
 test('a tar that fails is named by its error, not by a warning before it', async () => {
   const { dir } = release()
