@@ -226,12 +226,12 @@ namespace('deploy', () => {
         const held = await remote.run(['cat', lock], { quiet: true, allowFailure: true })
         if (held.code === 0) {
           const heldBy = held.stdout.trim() || 'someone'
-          conflicts.set(remote.host.name, new DeployError(`${application()} is being deployed by ${heldBy} (lock ${lock}); wait, or pass unlock=1 if that deploy died.`, { exitCode: LOCK_BUSY_EXIT_CODE }))
+          conflicts.set(remote.host.name, new DeployError(`${application()} is being deployed by ${heldBy} (lock ${lock}); wait, or pass unlock=1 if that deploy died.`, { exitCode: 1 }))
           return
         }
         const why = take.stderr.trim().split('\n').at(-1)
         // No mkdir error: the lock was there, then gone before we could read who held it.
-        if (!why) conflicts.set(remote.host.name, new DeployError(`the deploy lock ${lock} was released while this deploy tried to take it; deploy again.`, { exitCode: LOCK_BUSY_EXIT_CODE }))
+        if (!why) conflicts.set(remote.host.name, new DeployError(`the deploy lock ${lock} was released while this deploy tried to take it; deploy again.`, { exitCode: 1 }))
         else throw new DeployError(`${remote.host.name}: cannot create the deploy lock ${lock} (${why}); check that ${deployTo()} can be created and written.`, { exitCode: 1 })
       })
     } catch (error) {
@@ -243,8 +243,10 @@ namespace('deploy', () => {
     if (conflicts.size > 0) {
       await releaseLock()
       // Each such host is listed as failed, with who holds its lock; no max_fail carries on past them.
-      // Exit 75 (EX_TEMPFAIL, "try again later"): a CI job can wait and retry rather than page someone.
-      throw new RunFailedError(`the deploy lock is held on ${conflicts.size} host(s): ${[...conflicts.keys()].join(', ')}`, conflicts, LOCK_BUSY_EXIT_CODE)
+      // Exit 75 (EX_TEMPFAIL, "try again later"): a CI job can wait and retry rather than page someone;
+      // not when a host also failed for itself (max_fail carried on past it): a retry would not mend that.
+      const exitCode = currentSession().failedHosts.size === 0 ? LOCK_BUSY_EXIT_CODE : 1
+      throw new RunFailedError(`the deploy lock is held on ${conflicts.size} host(s): ${[...conflicts.keys()].join(', ')}`, conflicts, exitCode)
     }
   })
 

@@ -27,6 +27,7 @@ Options:
   -V, --version           print the version
   -h, --help              print this help
 
-Exit status: 0 success, 1 a task failed, 2 usage or configuration error, 130 Ctrl-C,
+Exit status: 0 success, 1 a task failed, 2 usage or configuration error, 75 the deploy
+lock is held by another deploy (retry later), 130 Ctrl-C,
 143 SIGTERM, 129 SIGHUP (each stops the remote work and cleans up first, as Ctrl-C does).`
 }

@@ -242,6 +242,13 @@ test('a deploy_to that cannot be created on one host fails at the lock, naming i
     for (const host of hosts) assert.equal(onHost(host, `test -e ${where}/app/current`).code, 1, `${host}: nothing deployed`)
 
     for (const host of hosts.filter((name) => name !== blocked)) onHost(host, `mkdir -p ${where}/app/shared/config && echo "secret: 1" > ${where}/app/shared/config/app.yml`)
+    // A lock held elsewhere beside a host failed for itself: exit 1, not "busy, retry" (75).
+    const busy = hosts[5] ?? ''
+    onHost(busy, `echo "alice@elsewhere (pid 1) since 2026-01-01T00:00:00Z" > ${where}/app/deploy.lock`)
+    const both = await deploy('deploy', `deploy_to=${where}/app`, 'max_fail=1')
+    assert.equal(both.code, 1, both.stderr)
+    assert.match(both.stderr, new RegExp(`^    ${busy}: shop is being deployed by alice@elsewhere`, 'm'))
+    onHost(busy, `rm -f ${where}/app/deploy.lock`)
     nextVersion()
     const within = await deploy('deploy', `deploy_to=${where}/app`, 'max_fail=1')
     expectOk(within, 'deploy with max_fail=1')
