@@ -70,7 +70,11 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     const words = [...request.words]
     const stage = words[0] !== undefined && isStage(projectRoot, words[0]) ? words.shift() : undefined
     if (stage !== undefined) session.variables.set('stage', stage, 'command line')
-    reportLocalCommands(() => currentSession().reporter)
+    // Before the deployfile loads: what its top level says, or its `$` runs, is shown too.
+    const verbosity = request.kind === 'run' ? request.verbosity : 'normal'
+    const reporter = new ConsoleReporter(io.stderr, paint, verbosity, (request.kind === 'run' && request.dryRun) || verbosity === 'verbose')
+    session.reporter = reporter
+    reportLocalCommands(reporter, { showsStdout: verbosity === 'verbose' })
     await loadDeployfile(deployfile)
     const sshConfigPath = stage === undefined ? undefined : applyStage(session, stageFilePath(projectRoot, stage), projectRoot)
 
@@ -93,8 +97,6 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     const isShellPersistent = readSwitch(fetch, 'ssh_persistent_shell', true)
     const transferConcurrency = readInteger(fetch, 'transfer_concurrency', DEFAULT_TRANSFER_CONCURRENCY, { min: 1, max: 100_000, unit: 'SFTP transfers at once' })
 
-    const reporter = new ConsoleReporter(io.stderr, paint, request.verbosity, request.dryRun || request.verbosity === 'verbose')
-    session.reporter = reporter
     const roundedAway = roundedAwayBudget(session.failBudget, session.targetCount)
     if (roundedAway) reporter.emit({ type: 'message', level: 'warn', text: roundedAway })
     if (request.concurrency !== undefined) session.setConcurrency(request.concurrency)

@@ -44,7 +44,7 @@ export async function prepareReleaseSource(root: string, source: string | undefi
   writeFileSync(tgzPath, '', { mode: 0o600 })
   try {
     if (path === undefined) return { tgzPath, workDir, ...(await archiveGitTree(root, tgzPath, allowDirty, branch)) }
-    await $({ quiet: true, verbose: false, spawn })`tar -czf ${tgzPath} --exclude=.git -C ${path} .`
+    await quietIn(process.cwd())`tar -czf ${tgzPath} --exclude=.git -C ${path} .`
     return { tgzPath, sha: 'unknown', branch: 'unknown', workDir }
   } catch (error) {
     removeWorkDir(workDir)
@@ -150,9 +150,12 @@ async function archiveGitTree(root: string, tgzPath: string, allowDirty: boolean
   return { sha, branch: (await quiet`git rev-parse --abbrev-ref HEAD`).stdout.trim() }
 }
 
-/** `$` in `cwd`; node's own `spawn`, so that a --dry-run (local-commands.ts) still packs the release. */
+/**
+ * `$` in `cwd`, for the deploy's own commands: node's own `spawn`, so that a --dry-run still packs
+ * the release, and a log of its own, so that no run lists them among a task's (local-commands.ts).
+ */
 function quietIn(cwd: string) {
-  return $({ cwd, quiet: true, verbose: false, spawn })
+  return $({ cwd, quiet: true, verbose: false, spawn, log: () => {} })
 }
 
 /** A failed `tar` or `git` as one line: what was being packed and the tool's first line of complaint. */

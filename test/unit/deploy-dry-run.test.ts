@@ -152,11 +152,11 @@ test('tasks and their $ run in the project root (the deployfile\'s directory), f
   }
 })
 
-test("a task's $ commands and their output show as local lines (not quiet ones; none under -q); KEY=value words reach process.env, as Rake puts them in ENV", async () => {
+test("a task's $ commands show as local lines, their stderr too, stdout under -v; quiet ones under -v and --dry-run only; none under -q; KEY=value words reach process.env, as Rake puts them in ENV", async () => {
   const deployfile = [
     "import { $, log, task } from 'murder'",
     "task('build', async () => {",
-    '  await $`echo built for $BRANCH; echo careful >&2`',
+    '  await $`echo built for $BRANCH; printf careful >&2`',
     '  await $({ quiet: true })`echo hidden`',
     '  await $`echo muted`.quiet()',
     '  log(`process.env.BRANCH=${process.env.BRANCH}`)',
@@ -165,19 +165,33 @@ test("a task's $ commands and their output show as local lines (not quiet ones; 
   ].join('\n')
   const project = makeGitProject('local-lines', { 'deployfile.ts': deployfile })
   const tmp = scratchDir()
-  try {
-    const result = await runDryCli(['build', 'BRANCH=v2'], project.dir, tmp)
+  const run = async (...words: string[]) => {
+    const result = await runDryCli(['build', 'BRANCH=v2', ...words], project.dir, tmp)
     assert.equal(result.code, 0, result.stderr)
-    const lines = result.stderr.split('\n')
-    const at = lines.indexOf('  local $ echo built for $BRANCH; echo careful >&2')
-    assert.ok(at >= 0, result.stderr)
-    assert.deepEqual(new Set(lines.slice(at + 1, at + 3)), new Set(['  local | built for v2', '  local ! careful']), result.stderr)
-    assert.ok(lines.includes('process.env.BRANCH=v2'), result.stderr)
-    // As zx: quiet from the start hides the command too; .quiet() on one already started, its output.
-    assert.doesNotMatch(result.stderr, /hidden/)
-    assert.ok(lines.includes('  local $ echo muted') && !lines.includes('  local | muted'), result.stderr)
-    const quiet = await runDryCli(['build', 'BRANCH=v2', '-q'], project.dir, tmp)
-    assert.equal(quiet.code, 0, quiet.stderr)
+    return { stderr: result.stderr, lines: result.stderr.split('\n') }
+  }
+  try {
+    const plain = await run()
+    const at = plain.lines.indexOf('  local $ echo built for $BRANCH; printf careful >&2')
+    assert.ok(at >= 0, plain.stderr)
+    // stderr shown (its last line unfinished, and no empty line after it); stdout, as a capture's, not.
+    assert.deepEqual(plain.lines.slice(at + 1, at + 3), ['  local ! careful', '  local $ echo muted'], plain.stderr)
+    assert.ok(plain.lines.includes('process.env.BRANCH=v2'), plain.stderr)
+    assert.doesNotMatch(plain.stderr, /hidden|built for v2|\| muted/)
+
+    const verbose = await run('-v')
+    assert.ok(verbose.lines.includes('  local | built for v2') && verbose.lines.includes('  local ! careful'), verbose.stderr)
+    // As zx: quiet from the start is a quiet command (as capture's); .quiet() on one started hides its output.
+    assert.ok(verbose.lines.includes('  local $ echo hidden') && !verbose.lines.includes('  local | hidden'), verbose.stderr)
+    assert.ok(verbose.lines.includes('  local $ echo muted') && !verbose.lines.includes('  local | muted'), verbose.stderr)
+    assert.match(verbose.stderr, /^ {2}local exit 0 in /m)
+
+    // A dry run lists every local command it does not run, quiet ones too.
+    const dry = await run('--dry-run')
+    for (const command of ['echo built for $BRANCH; printf careful >&2', 'echo hidden', 'echo muted']) assert.ok(dry.lines.includes(`  local $ ${command}`), dry.stderr)
+    assert.doesNotMatch(dry.stderr, /careful$|built for v2/m)
+
+    const quiet = await run('-q')
     assert.doesNotMatch(quiet.stderr, /local|built/)
   } finally {
     for (const dir of [project.dir, tmp]) rmSync(dir, { recursive: true, force: true })
