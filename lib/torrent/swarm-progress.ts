@@ -87,13 +87,13 @@ export class SwarmProgress {
     this.advancedAt = this.now()
   }
 
-  /** Where a quiet swarm stands, for the error that gives it up: `2 of 7 hosts done, 31.0 MiB of 140.0 MiB received`. */
+  /** Where a quiet swarm stands, for the error that gives it up: `2 of 7 peers done, 31.0 MiB of 140.0 MiB received`. */
   standing(): string {
     const { done, downloaders, received, total } = this.totals()
-    return `${done} of ${downloaders} hosts done, ${formatBytes(received)} of ${formatBytes(total)} received`
+    return `${done} of ${downloaders} peers done, ${formatBytes(received)} of ${formatBytes(total)} received`
   }
 
-  /** Hosts done of those that download: the seeder, done as soon as it holds the payload, is not one. */
+  /** Peers (hosts that download) done: the seeder, done as soon as it holds the payload, is not one. */
   private totals(): { done: number; downloaders: number; received: number; total: number } {
     const states = [...this.hosts.values()]
     const downloaders = states.filter((s) => !s.isSeeder)
@@ -113,12 +113,12 @@ export class SwarmProgress {
     }
   }
 
-  /** The live view: hosts done, aggregate and slowest rate, and where the bytes came from. */
+  /** The live view: peers done, aggregate and slowest rate, and where the bytes came from. */
   render(): string[] {
     const states = [...this.hosts.values()]
     const { done, downloaders, received, total } = this.totals()
-    const failed = states.filter((s) => s.failure !== undefined).length
-    const besides = states.some((s) => s.isSeeder) ? ' besides the seeder' : ''
+    // The seeder's own failure is said where it happens (the swarm then stalls): not a peer's.
+    const failed = states.filter((s) => s.failure !== undefined && !s.isSeeder).length
     const running = states.filter((s) => s.finishedAt === undefined)
     // Where this run's bytes came from: an earlier run's peer counts what it fetched back then.
     const thisRun = this.thisRunsHosts()
@@ -129,7 +129,7 @@ export class SwarmProgress {
     // Live: the rates now. Once no host runs (the closing line), every rate now is 0: the mean instead.
     const rates = running.length > 0 ? `${rate(running.reduce((sum, s) => sum + s.downRateBps, 0))} total, slowest ${rate(Math.min(...running.map((s) => s.downRateBps)))}` : `mean ${rate(this.meanRate())} total`
     return [
-      `murder:peer ${done}/${downloaders} hosts done${besides}${failed > 0 ? `, ${failed} failed` : ''}${joined > 0 ? ` (${joined} joined an earlier run's peer)` : ''}, ${percent}% of bytes` +
+      `murder:peer ${done}/${downloaders} peers done${failed > 0 ? `, ${failed} failed` : ''}${joined > 0 ? ` (${joined} joined an earlier run's peer)` : ''}, ${percent}% of bytes` +
         ` · ${rates}` +
         ` · from seeder ${formatBytes(fromSeeder)}, from peers ${formatBytes(fromPeers)}`,
     ]

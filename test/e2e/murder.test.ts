@@ -70,7 +70,7 @@ test("Murder's manual flow puts byte-identical files on every peer, .git* left o
   // Peers seed on for 8 s after their own `done`, so right after murder:peer returns some still run.
   const stillSeeding = hosts.slice(1).filter((host) => agentProcesses(host, 'murder-agent.*peer.*Flow1') !== '')
   assert.ok(stillSeeding.length > 0, 'peers keep seeding after murder:peer returns')
-  assert.match(peered.stderr, /murder:peer 7\/7 hosts done besides the seeder/)
+  assert.match(peered.stderr, /murder:peer 7\/7 peers done/)
   // The payload may hold secrets: the SSH user's alone, on the seeder and on the peers.
   for (const host of [seeder, hosts[1] ?? '']) assert.equal(readOnHost(host, 'stat -c %a /tmp/Flow1.tgz').trim(), '600', host)
   // Peering again while they seed on joins them: their totals are not passed off as this run's.
@@ -135,7 +135,7 @@ test('with more peers than --concurrency, every peer daemon runs before the firs
   // Again while they seed on: each daemon launched first is found running, and said so.
   const rerun = await deploy('murder:peer', 'tag=Wide', 'destination_path=/srv/wide', 'unsafe_please_delete=1', 'peer_seed_seconds=30', '-c', '2')
   expectOk(rerun, 'peer -c 2 again while the last run seeds on')
-  assert.match(rerun.stderr, /murder:peer 7\/7 hosts done besides the seeder \(7 joined an earlier run's peer\)/)
+  assert.match(rerun.stderr, /murder:peer 7\/7 peers done \(7 joined an earlier run's peer\)/)
   for (const host of hosts.slice(1)) assert.match(rerun.stderr, new RegExp(`^\\s+${host}\\s+\\S+\\s+joined the peer an earlier run left running`, 'm'))
   expectOk(await deploy('murder:stop_all_peering'), 'stop_all_peering')
   expectOk(await deploy('murder:stop_seeding', 'tag=Wide'), 'stop_seeding')

@@ -12,13 +12,13 @@ test('the live view aggregates hosts, rates and where bytes came from', () => {
   now = 4000
   progress.finish('h03', { downloadedBytes: 20 * MiB, totalBytes: 20 * MiB, fromSeederBytes: 0, fromPeersBytes: 20 * MiB, uploadedBytes: 3 * MiB, downRateBps: 0 })
   assert.deepEqual(progress.render(), [
-    'murder:peer 1/3 hosts done, 58% of bytes · 3.0 MiB/s total, slowest 1.0 MiB/s · from seeder 9.0 MiB, from peers 26.0 MiB',
+    'murder:peer 1/3 peers done, 58% of bytes · 3.0 MiB/s total, slowest 1.0 MiB/s · from seeder 9.0 MiB, from peers 26.0 MiB',
   ])
   progress.fail('h02', 'sha256 mismatch')
   progress.finish('h01', { downloadedBytes: 20 * MiB, totalBytes: 20 * MiB, fromSeederBytes: 4 * MiB, fromPeersBytes: 16 * MiB, uploadedBytes: 0, downRateBps: 0 })
   // The closing line: no rate now, but the mean over the swarm (45 MiB in 4 s).
   assert.deepEqual(progress.render(), [
-    'murder:peer 2/3 hosts done, 1 failed, 75% of bytes · mean 11.3 MiB/s total · from seeder 9.0 MiB, from peers 36.0 MiB',
+    'murder:peer 2/3 peers done, 1 failed, 75% of bytes · mean 11.3 MiB/s total · from seeder 9.0 MiB, from peers 36.0 MiB',
   ])
   assert.deepEqual(progress.summary(), [
     'murder:peer per host:',
@@ -41,7 +41,7 @@ test('the quiet clock runs while no host receives a byte, and stops once none is
   progress.update('h01', counters(MiB)) // the same count again is no progress
   progress.update('h02', counters(0))
   assert.equal(progress.quietMs(), 5000)
-  assert.equal(progress.standing(), '0 of 2 hosts done, 1.0 MiB of 8.0 MiB received')
+  assert.equal(progress.standing(), '0 of 2 peers done, 1.0 MiB of 8.0 MiB received')
   progress.finish('h02', counters(4 * MiB))
   now = 10_000
   assert.equal(progress.quietMs(), 1000, 'a host finishing is progress')
@@ -64,7 +64,7 @@ test("a host whose peer was an earlier run's shows that peer's totals, without a
   ])
   // The headline counts this run's bytes: h02's 5 MiB from the seeder came in the earlier run.
   assert.deepEqual(progress.render(), [
-    "murder:peer 2/2 hosts done (1 joined an earlier run's peer), 100% of bytes · mean 10.0 MiB/s total · from seeder 20.0 MiB, from peers 0 B",
+    "murder:peer 2/2 peers done (1 joined an earlier run's peer), 100% of bytes · mean 10.0 MiB/s total · from seeder 20.0 MiB, from peers 0 B",
   ])
 })
 
@@ -83,15 +83,20 @@ test('a host that already held the payload (or some of it) shows no made-up rate
   assert.match(progress.render()[0] ?? '', /mean 2\.0 MiB\/s total/)
 })
 
-test("the seeder's row says it is the seeder, not a download of nothing at 0 B/s, and it is not counted among the hosts done", () => {
+test("the seeder's row says it is the seeder, not a download of nothing at 0 B/s, and it is not counted among the peers done", () => {
   let now = 0
   const progress = new SwarmProgress(['h01', 'h02'], () => now)
   progress.markSeeder('h01')
   now = 5
   progress.finish('h01')
   // Holding the payload from the start, the seeder is not counted as a host done.
-  assert.match(progress.render()[0] ?? '', /^murder:peer 0\/1 hosts done besides the seeder, 0% of bytes · /)
-  assert.equal(progress.standing(), '0 of 1 hosts done, 0 B of 0 B received')
+  assert.match(progress.render()[0] ?? '', /^murder:peer 0\/1 peers done, 0% of bytes · /)
+  assert.equal(progress.standing(), '0 of 1 peers done, 0 B of 0 B received')
+  // Nor among the peers failed, should it fail: that is said where it happens.
+  const lost = new SwarmProgress(['h01', 'h02'], () => now)
+  lost.markSeeder('h01')
+  lost.fail('h01', 'the seeder ended before the swarm did')
+  assert.match(lost.render()[0] ?? '', /^murder:peer 0\/1 peers done, 0% of bytes · /)
   now = 2000
   progress.finish('h02', { downloadedBytes: 4 * MiB, totalBytes: 4 * MiB, fromSeederBytes: 4 * MiB, fromPeersBytes: 0, uploadedBytes: 0, downRateBps: 0 })
   assert.deepEqual(progress.summary(), [
