@@ -24,8 +24,9 @@ export function heldBackPayload(path: string): HeldBackPayload {
   const served = Math.floor((statSync(tgz).size * 3) / 4)
   rmSync(path, { force: true })
   execFileSync('mkfifo', [path])
-  // The shell opens the FIFO (waiting for its reader), writes, then holds it open until killed.
-  const writer = spawn('sh', ['-c', 'exec 3>"$1" && head -c "$2" "$3" >&3 && exec sleep 600', 'sh', path, String(served), tgz], { stdio: 'ignore', detached: true })
+  // The shell opens the archive and removes it (an open file stays readable), opens the FIFO (which
+  // waits for its reader), writes, then holds the FIFO open until killed.
+  const writer = spawn('sh', ['-c', 'exec 4<"$3" && rm -f "$3" && exec 3>"$1" && head -c "$2" <&4 >&3 && exec sleep 600', 'sh', path, String(served), tgz], { stdio: 'ignore', detached: true })
   writer.on('error', () => {})
   return {
     finish() {

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encryptRelease } from '../../lib/deploy/release-source.ts'
@@ -129,12 +129,14 @@ test('a stop signal ends an unpacking half-way: tar killed, the directory emptie
     assert.deepEqual(await answering, { type: 'unpackFailed', message: `cannot unpack ${payload} into ${into}: stopped before it finished (its peer or seeder was stopped, or the run asking for it ended); run it again` })
     assert.deepEqual(readdirSync(into), [])
     assert.equal(existsSync(renameTo), false)
-    // Stopped before it began: the same answer, nothing unpacked.
-    const already = await answerUnpackRequest(payload, formatUnpackRequest({ into: join(dir, 'late') }), stopping.signal)
+    // Stopped before it began: the same answer, nothing unpacked (a whole archive: nothing else stops it).
+    const { tgz } = release()
+    const already = await answerUnpackRequest(tgz, formatUnpackRequest({ into: join(dir, 'late') }), stopping.signal)
     assert.equal(already.type, 'unpackFailed')
     assert.deepEqual(readdirSync(join(dir, 'late')), [])
   } finally {
     stream.finish()
+    rmSync(dir, { recursive: true, force: true })
   }
 })
 
