@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { DeployError, errorMessage, RunFailedError, UsageError } from '../errors.ts'
 import { describeBudget, parseFailBudget, roundedAwayBudget } from '../runner/fail-budget.ts'
 import { checkInterrupted, interruptedExitCode } from '../runner/interrupt.ts'
@@ -20,6 +19,7 @@ import { checkHookCycles, checkHookTargets } from '../runner/hook-check.ts'
 import { DEFAULT_TRANSFER_CONCURRENCY, SshBackend } from '../ssh/ssh-backend.ts'
 import { DryRunBackend } from '../ssh/dry-run-backend.ts'
 import { fakeLocalCommands, reportLocalCommands } from '../runner/local-commands.ts'
+import { install } from './install.ts'
 import { cd } from 'zx/core'
 import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter.ts'
 import { createPaint, wantsColour } from '../report/format.ts'
@@ -27,10 +27,11 @@ import { renderSummary } from '../report/summary.ts'
 import { hostOutcomes } from '../report/host-outcomes.ts'
 import type { RunSummary } from '../report/events.ts'
 import { isSecretName, redactingOutput, secretEnvironmentValues } from '../report/redact.ts'
-import { PACKAGE_ROOT } from '../package-root.ts'
+import { packageVersion } from '../package-root.ts'
 // The built-in tasks register themselves when loaded, before the deployfile can hook or redefine them.
 import '../../tasks/murder.ts'
 import '../../tasks/deploy.ts'
+import '../../tasks/doctor.ts'
 
 export interface ProcessIo {
   argv: string[]
@@ -59,6 +60,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     }
     // `deploy production deploy BRANCH=v2`: a deployfile written as a Capfile is (`ENV['BRANCH']`) reads it there.
     Object.assign(io.env, request.environment)
+    if (request.kind === 'run' && request.words.length === 1 && request.words[0] === 'install') return installFiles(request, io)
     const session = currentSession()
     if (request.kind === 'run') for (const [name, value] of Object.entries(request.variables)) session.variables.override(name, value)
     const deployfile = findDeployfile(io.cwd, request.file)
@@ -115,6 +117,23 @@ export async function main(rawIo: ProcessIo): Promise<number> {
   } catch (error) {
     return reportFatal(error, io, paint)
   }
+}
+
+/** `deploy install`: next to the deployfile there is (adding stages), else in the current directory. */
+function installFiles(request: Extract<RunRequest, { kind: 'run' }>, io: ProcessIo): number {
+  let root = io.cwd
+  try {
+    root = dirname(findDeployfile(io.cwd, request.file))
+  } catch (error) {
+    if (request.file !== undefined) throw error
+  }
+  const steps = install(root, request.variables['STAGES'], { dryRun: request.dryRun })
+  const verb = (action: string) => (request.dryRun ? `would ${action}` : action)
+  for (const { action, path } of steps) io.stderr.write(`${action === 'create' ? verb('create') : 'exists, left as is:'} ${path}\n`)
+  if (steps.some((step) => step.action === 'create')) {
+    io.stderr.write(`Next: name your servers in roles/STAGE.yaml, then \`npx deploy STAGE deploy --dry-run\` to see what a deploy would run.\n`)
+  }
+  return 0
 }
 
 function applyStage(session: Session, path: string, projectRoot: string): string | undefined {
@@ -224,9 +243,4 @@ function reportFatal(error: unknown, io: ProcessIo, paint: ReturnType<typeof cre
   }
   io.stderr.write(`${paint.red('internal error:')} ${(error as Error).stack ?? String(error)}\n`)
   return 1
-}
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
-  return pkg.version
 }

@@ -18,6 +18,6 @@ export function findDeployfile(cwd: string, explicitPath?: string): string {
     if (dirname(dir) === dir) break
   }
   throw new UsageError(
-    `No ${DEPLOYFILE_NAME} found in ${resolve(cwd)} or its parents; create one or pass -f PATH.`
+    `No ${DEPLOYFILE_NAME} found in ${resolve(cwd)} or its parents; create one (\`npx deploy install\` writes one to start from) or pass -f PATH.`
   )
 }

@@ -268,7 +268,7 @@ test('-T lists built-in and user tasks with descriptions', async () => {
 test('bad input: one-line errors and exit 2 before anything runs', async () => {
   const empty = mkdtempSync(join(tmpdir(), 'murder-empty-'))
   const cases: { args: string[]; cwd?: string; expected: string | RegExp }[] = [
-    { args: ['probe:mark'], cwd: empty, expected: `error: No deployfile.ts found in ${empty} or its parents; create one or pass -f PATH.` },
+    { args: ['probe:mark'], cwd: empty, expected: `error: No deployfile.ts found in ${empty} or its parents; create one (\`npx deploy install\` writes one to start from) or pass -f PATH.` },
     {
       args: ['-f', join(REPO_ROOT, 'test/fixtures/deployfiles/bad-syntax.ts'), 'broken'],
       expected: /^error: .*test\/fixtures\/deployfiles\/bad-syntax\.ts:4:\d+: syntax error: /,
