@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -14,4 +14,10 @@ function findPackageRoot(start: string): string {
     if (existsSync(join(directory, 'package.json'))) return directory
   }
   throw new Error(`no package.json above ${start}`)
+}
+
+/** murder's own version, from its package.json. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
+  return pkg.version
 }

@@ -65,6 +65,13 @@ export class Variables {
     return [...new Set([...this.entries.keys(), ...this.overrides.keys()])].sort()
   }
 
+  /** What `name` holds now, without evaluating a function `set` gave (`doctor` shows it without running it). */
+  peek(name: string): { value: unknown; isLazy: boolean } | undefined {
+    if (this.overrides.has(name)) return { value: this.overrides.get(name), isLazy: false }
+    const entry = this.entries.get(name)
+    return entry && { value: entry.value, isLazy: entry.isLazy }
+  }
+
   originOf(name: string): string | undefined {
     if (this.overrides.has(name)) return 'command line'
     const origin = this.entries.get(name)?.origin
