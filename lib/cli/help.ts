@@ -4,10 +4,12 @@ import { DEFAULT_TRANSFER_CONCURRENCY } from '../ssh/ssh-backend.ts'
 export function helpText(): string {
   return `Usage: deploy [STAGE] TASK [TASK...] [key=value...] [options]
        deploy [STAGE] -T [PATTERN]
+       deploy install [STAGES=staging,production]   write a deployfile and stage files to start from
+       deploy STAGE doctor                          show the stage's variables and servers
 
 Runs tasks from deployfile.ts (found in the current directory or its parents),
 from its directory. STAGE names roles/STAGE.yaml; key=value words set variables
-(tag=Deploy1); among them, for any run:
+(tag=Deploy1) and environment variables; among them, for any run:
   max_fail=N|P%           carry on past up to N (or P% of) failed hosts
   ssh_connect_timeout=S   seconds a connection attempt may take (default 10)
   ssh_persistent_shell=0  one SSH session per command, no long-lived shell
