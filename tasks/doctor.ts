@@ -2,12 +2,11 @@
 // environment, every variable and where it was set, every server and its roles), printed without
 // connecting to any server or evaluating a variable `set` gave as a function.
 import { inspect } from 'node:util'
-import { relative } from 'node:path'
+import { join, relative, resolve, sep } from 'node:path'
 import { fetch, invoke, log, namespace, task } from '../lib/index.ts'
-import { projectRootIfLoaded } from '../lib/config/project-root.ts'
-import { DEPLOYFILE_NAME } from '../lib/config/find-deployfile.ts'
+import { deployfileIfLoaded, projectRootIfLoaded } from '../lib/config/project-root.ts'
 import { stageFilePath } from '../lib/inventory/stage-file.ts'
-import { packageVersion } from '../lib/package-root.ts'
+import { PACKAGE_ROOT, packageVersion } from '../lib/package-root.ts'
 import { isSecretName, MASK } from '../lib/report/redact.ts'
 import { currentSession } from '../lib/runner/session.ts'
 import type { Host } from '../lib/inventory/host.ts'
@@ -23,7 +22,7 @@ namespace('doctor', () => {
     const rows: [string, string][] = [
       ['node', `${process.version} (${process.execPath})`],
       ['murder', packageVersion()],
-      ['deployfile', root === undefined ? '(none loaded)' : `${root}/${DEPLOYFILE_NAME}`],
+      ['deployfile', deployfileIfLoaded() ?? '(none loaded)'],
       ['stage', stage === undefined ? '(none named)' : `${stage} (${root === undefined ? '' : relative(root, stageFilePath(root, stage))})`],
     ]
     log('Environment')
@@ -34,7 +33,7 @@ namespace('doctor', () => {
     const { variables } = currentSession()
     const names = variables.names()
     log(`Variables (${names.length})`)
-    const rows = names.map((name): [string, string, string] => [name, shownValue(name, variables.peek(name)), variables.originOf(name) ?? ''])
+    const rows = names.map((name): [string, string, string] => [name, shownValue(name, variables.peek(name)), shownOrigin(variables.originOf(name))])
     for (const line of table(rows)) log(`    ${line}`)
   })
 
@@ -50,6 +49,13 @@ function shownValue(name: string, held: { value: unknown; isLazy: boolean } | un
   if (held.isLazy) return '(a function: evaluated at its first fetch)'
   if (isSecretName(name) && held.value !== undefined && held.value !== null && held.value !== '') return `${MASK} (named as a secret)`
   return typeof held.value === 'string' ? JSON.stringify(held.value) : inspect(held.value, { breakLength: Infinity, depth: 4 })
+}
+
+/** `deployfile.ts:12`, `command line`, `roles/x.yaml`; a default murder's tasks set, said so rather than as a path into its package. */
+function shownOrigin(origin: string | undefined): string {
+  if (origin === undefined) return ''
+  const file = origin.replace(/:\d+$/, '')
+  return resolve(file).startsWith(join(PACKAGE_ROOT, 'tasks') + sep) ? "murder's default" : origin
 }
 
 function serverRow(host: Host): [string, string, string] {

@@ -14,6 +14,9 @@ test('doctor shows the stage, each variable with its origin (secrets masked, fun
     assert.equal(result.code, 0, result.stderr)
     const lines = result.stderr.split('\n')
     assert.ok(lines.some((line) => /^ {4}stage +x \(roles\/x\.yaml\)$/.test(line)), result.stderr)
+    assert.ok(lines.some((line) => line.trim().split(/ +/).join(' ') === `deployfile ${join(project.dir, 'deployfile.ts')}`), result.stderr)
+    // murder's own defaults are said so, not as a path into its package.
+    assert.ok(lines.some((line) => /^ {4}tracker_port +8998 +murder's default$/.test(line)), result.stderr)
     assert.ok(lines.some((line) => /^ {4}application +"shop" +deployfile\.ts:2$/.test(line)), result.stderr)
     assert.ok(lines.some((line) => /^ {4}keep_releases +"2" +command line$/.test(line)), result.stderr)
     assert.ok(lines.some((line) => /^ {4}build_id +\(a function: evaluated at its first fetch\) +deployfile\.ts:\d+$/.test(line)), result.stderr)
