@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { homedir } from 'node:os'
+import { homedir, hostname as machineName } from 'node:os'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { ConfigError } from '../errors.ts'
 import SSHConfig from 'ssh-config'
 import type { Host } from './host.ts'
 import { wildcardPattern, type HostKeyChecking } from '../ssh/known-hosts.ts'
+import { expandFileOption, expandHostName, type TokenValues } from './ssh-tokens.ts'
 
 /** Where and how to reach one host, after ~/.ssh/config (or the stage's ssh_config) and per-server overrides. */
 export interface SshTarget {
@@ -37,29 +38,36 @@ export class SshConfigFile {
     this.config = existsSync(path) ? SSHConfig.parse(withIncludes(path, 0)) : undefined
   }
 
-  /** `localUser` is the fallback login, like ssh's. */
-  resolve(host: Pick<Host, 'name' | 'hostname' | 'user' | 'port'>, localUser: string): SshTarget {
+  /** `localUser` is the fallback login, like ssh's; `env` is for `${VAR}` in file options. */
+  resolve(host: Pick<Host, 'name' | 'hostname' | 'user' | 'port'>, localUser: string, env: Readonly<Record<string, string | undefined>> = process.env): SshTarget {
     const computed = this.config?.compute(host.hostname) ?? {}
     // Keywords are case-insensitive, as in ssh; the first value given wins.
     const option = (keyword: string): unknown => Object.entries(computed).find(([key]) => key.toLowerCase() === keyword.toLowerCase())?.[1]
-    const identityFiles = asList(option('IdentityFile')).map((file) => expandHome(file, this.path))
     // ProxyJump and ProxyCommand: as in ssh, whichever the file gives first is the one that counts.
     const keys = Object.keys(computed).map((key) => key.toLowerCase())
     const isJumpFirst = !keys.includes('proxycommand') || (keys.includes('proxyjump') && keys.indexOf('proxyjump') < keys.indexOf('proxycommand'))
     const proxyCommand = isJumpFirst ? undefined : noneIsUnset(asString(option('ProxyCommand')))
+    const givenHostName = asString(option('HostName'))
+    const hostname = givenHostName === undefined ? host.hostname : expandHostName(givenHostName, host.hostname, this.path)
+    const port = host.port ?? Number(asString(option('Port')) ?? 22)
+    const user = host.user ?? asString(option('User')) ?? localUser
+    const proxyJump = isJumpFirst ? noneIsUnset(asString(option('ProxyJump'))) : undefined
+    const hostKeyAlias = asString(option('HostKeyAlias'))
+    const tokens: TokenValues = { hostname, originalHost: host.hostname, port, user, localHome: homedir(), localUser, localUid: process.getuid?.() ?? 0, localHostname: machineName(), hostKeyAlias, proxyJump }
+    const files = (keyword: string, value: unknown) => asList(value).map((file) => expandFileOption(keyword, file, tokens, env, this.path))
     return {
       name: host.name,
-      hostname: asString(option('HostName')) ?? host.hostname,
-      port: host.port ?? Number(asString(option('Port')) ?? 22),
-      user: host.user ?? asString(option('User')) ?? localUser,
-      identityFiles,
-      proxyJump: isJumpFirst ? noneIsUnset(asString(option('ProxyJump'))) : undefined,
+      hostname,
+      port,
+      user,
+      identityFiles: files('IdentityFile', option('IdentityFile')).map((file) => expandHome(file, this.path)),
+      proxyJump,
       proxyCommand,
       hostKeyChecking: hostKeyChecking(asString(option('StrictHostKeyChecking'))),
-      hostKeyAlias: asString(option('HostKeyAlias')),
+      hostKeyAlias,
       hashKnownHosts: ['yes', 'true'].includes(asString(option('HashKnownHosts'))?.toLowerCase() ?? ''),
-      userKnownHostsFiles: knownHostsFiles(option('UserKnownHostsFile'), DEFAULT_USER_KNOWN_HOSTS, this.path),
-      globalKnownHostsFiles: knownHostsFiles(option('GlobalKnownHostsFile'), DEFAULT_GLOBAL_KNOWN_HOSTS, this.path),
+      userKnownHostsFiles: knownHostsFiles(files('UserKnownHostsFile', option('UserKnownHostsFile')), DEFAULT_USER_KNOWN_HOSTS, this.path),
+      globalKnownHostsFiles: knownHostsFiles(files('GlobalKnownHostsFile', option('GlobalKnownHostsFile')), DEFAULT_GLOBAL_KNOWN_HOSTS, this.path),
     }
   }
 }
@@ -73,8 +81,8 @@ function hostKeyChecking(value: string | undefined): HostKeyChecking {
 }
 
 /** A known-hosts option's files (ssh-config splits several on a line, quotes kept whole); `none` is none. */
-function knownHostsFiles(value: unknown, fallback: readonly string[], configPath: string): string[] {
-  const files = asList(value).filter((item) => item !== '')
+function knownHostsFiles(given: readonly string[], fallback: readonly string[], configPath: string): string[] {
+  const files = given.filter((item) => item !== '')
   if (files.length === 1 && files[0]?.toLowerCase() === 'none') return []
   return (files.length > 0 ? files : fallback).map((file) => expandHome(file, configPath))
 }

@@ -180,3 +180,26 @@ test('a host ssh would reach through a ProxyCommand, through several hops in one
   await assert.rejects(backend.exec(host('loopa'), 'true', {}), { message: 'loopb: ProxyJump goes round in a loop (loopa → loopb → loopa); fix ssh_config' })
   await backend.close()
 })
+
+test("ssh_config's tokens and ${VAR}s are expanded as ssh expands them: HostName's %h, a key file's %d %r %h %n %p %u %C", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ssh-config-'))
+  const path = join(dir, 'ssh_config')
+  writeFileSync(path, [
+    'Host web*', '  HostName %h.corp.example', '  User app', '  Port 2222',
+    '  IdentityFile %d/.ssh/%r@%h', '  IdentityFile ${KEYS}/%n-%p-%u', '  IdentityFile keys/100%%', '  UserKnownHostsFile ~/kh/%k',
+    'Host hashed', '  IdentityFile ~/.ssh/%C',
+    'Host bad', '  HostName %r.example', 'Host unset', '  IdentityFile ${NOT_SET_HERE}/key', 'Host lone', '  IdentityFile key%',
+  ].join('\n'))
+  const config = new SshConfigFile(path)
+  const resolve = (name: string) => config.resolve({ name, hostname: name, user: undefined, port: undefined }, 'me', { KEYS: '/srv/keys%h' })
+  const web = resolve('web1')
+  assert.equal(web.hostname, 'web1.corp.example')
+  // %h in a file option is the host connected to (after HostName); %n as named; an environment value is not expanded again.
+  assert.deepEqual(web.identityFiles, [join(homedir(), '.ssh/app@web1.corp.example'), '/srv/keys%h/web1-2222-me', join(dir, 'keys/100%')])
+  assert.deepEqual(web.userKnownHostsFiles, [join(homedir(), 'kh/web1')])
+  const [hashed] = resolve('hashed').identityFiles
+  assert.match(hashed ?? '', /\/\.ssh\/[0-9a-f]{40}$/)
+  assert.throws(() => resolve('bad'), { name: 'ConfigError', message: `${path}: HostName %r.example: %r is not a token HostName takes (it takes %% %h; write %% for a %)` })
+  assert.throws(() => resolve('unset'), { name: 'ConfigError', message: `${path}: IdentityFile \${NOT_SET_HERE}/key: the environment variable NOT_SET_HERE is not set` })
+  assert.throws(() => resolve('lone'), { name: 'ConfigError', message: /IdentityFile key%: a lone % at its end is not a token/ })
+})
