@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.ts'
 import SSHConfig from 'ssh-config'
 import type { Host } from './host.ts'
 import { wildcardPattern, type HostKeyChecking } from '../ssh/known-hosts.ts'
-import { expandFileOption, expandHostName, type TokenValues } from './ssh-tokens.ts'
+import { expandFileOption, expandHostName, expandProxyJump, type TokenValues } from './ssh-tokens.ts'
 
 /** Where and how to reach one host, after ~/.ssh/config (or the stage's ssh_config) and per-server overrides. */
 export interface SshTarget {
@@ -51,7 +51,8 @@ export class SshConfigFile {
     const hostname = givenHostName === undefined ? host.hostname : expandHostName(givenHostName, host.hostname, this.path)
     const port = host.port ?? Number(asString(option('Port')) ?? 22)
     const user = host.user ?? asString(option('User')) ?? localUser
-    const proxyJump = isJumpFirst ? noneIsUnset(asString(option('ProxyJump'))) : undefined
+    const givenJump = isJumpFirst ? noneIsUnset(asString(option('ProxyJump'))) : undefined
+    const proxyJump = givenJump === undefined ? undefined : expandProxyJump(givenJump, { hostname, originalHost: host.hostname, port, user }, this.path)
     const hostKeyAlias = asString(option('HostKeyAlias'))
     const tokens: TokenValues = { hostname, originalHost: host.hostname, port, user, localHome: homedir(), localUser, localUid: process.getuid?.() ?? 0, localHostname: machineName(), hostKeyAlias, proxyJump }
     const files = (keyword: string, value: unknown) => asList(value).map((file) => expandFileOption(keyword, file, tokens, env, this.path))

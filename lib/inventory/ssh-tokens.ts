@@ -24,9 +24,15 @@ export interface TokenValues {
   proxyJump: string | undefined
 }
 
-/** HostName takes %% and %h only; the file options all of these (ssh_config(5), TOKENS). */
+/** HostName takes %% and %h only, ProxyJump four, the file options all of these (ssh_config(5), TOKENS). */
 const HOSTNAME_TOKENS = '%h'
+const PROXY_TOKENS = '%h %n %p %r'
 const FILE_TOKENS = '%C %d %h %i %j %k %L %l %n %p %r %u'
+
+/** Expands ProxyJump's %h, %n, %p, %r and %%. */
+export function expandProxyJump(value: string, values: Pick<TokenValues, 'hostname' | 'originalHost' | 'port' | 'user'>, at: string): string {
+  return expand(value, PROXY_TOKENS, { h: values.hostname, n: values.originalHost, p: String(values.port), r: values.user }, 'ProxyJump', at)
+}
 
 /** Expands `HostName`'s %h (the host as named) and %%. */
 export function expandHostName(value: string, originalHost: string, at: string): string {

@@ -187,7 +187,7 @@ test("ssh_config's tokens and ${VAR}s are expanded as ssh expands them: HostName
   writeFileSync(path, [
     'Host web*', '  HostName %h.corp.example', '  User app', '  Port 2222',
     '  IdentityFile %d/.ssh/%r@%h', '  IdentityFile ${KEYS}/%n-%p-%u', '  IdentityFile keys/100%%', '  UserKnownHostsFile ~/kh/%k',
-    'Host hashed', '  IdentityFile ~/.ssh/%C',
+    'Host hashed', '  IdentityFile ~/.ssh/%C', '  ProxyJump jump-%n',
     'Host bad', '  HostName %r.example', 'Host unset', '  IdentityFile ${NOT_SET_HERE}/key', 'Host lone', '  IdentityFile key%',
   ].join('\n'))
   const config = new SshConfigFile(path)
@@ -199,6 +199,7 @@ test("ssh_config's tokens and ${VAR}s are expanded as ssh expands them: HostName
   assert.deepEqual(web.userKnownHostsFiles, [join(homedir(), 'kh/web1')])
   const [hashed] = resolve('hashed').identityFiles
   assert.match(hashed ?? '', /\/\.ssh\/[0-9a-f]{40}$/)
+  assert.equal(resolve('hashed').proxyJump, 'jump-hashed')
   assert.throws(() => resolve('bad'), { name: 'ConfigError', message: `${path}: HostName %r.example: %r is not a token HostName takes (it takes %% %h; write %% for a %)` })
   assert.throws(() => resolve('unset'), { name: 'ConfigError', message: `${path}: IdentityFile \${NOT_SET_HERE}/key: the environment variable NOT_SET_HERE is not set` })
   assert.throws(() => resolve('lone'), { name: 'ConfigError', message: /IdentityFile key%: a lone % at its end is not a token/ })
