@@ -1,13 +1,16 @@
 // `deploy STAGE doctor`, as `cap STAGE doctor`: what a run of this stage would work with (the
-// environment, every variable and where it was set, every server and its roles), printed without
-// connecting to any server or evaluating a variable `set` gave as a function.
+// environment, every variable and where it was set, every server and its roles), printed to stdout
+// (to keep or compare: `deploy prod doctor > prod.txt`) without connecting to any server or
+// evaluating a variable `set` gave as a function. Secrets are masked at any depth.
 import { inspect } from 'node:util'
-import { join, relative, resolve, sep } from 'node:path'
-import { fetch, invoke, log, namespace, task } from '../lib/index.ts'
+import { isAbsolute, join, relative, resolve, sep } from 'node:path'
+import { fetch, invoke, namespace, task } from '../lib/index.ts'
 import { deployfileIfLoaded, projectRootIfLoaded } from '../lib/config/project-root.ts'
+import { defaultSshConfigPath } from '../lib/inventory/ssh-config.ts'
+import { applyFilter } from '../lib/inventory/filter.ts'
 import { stageFilePath } from '../lib/inventory/stage-file.ts'
 import { PACKAGE_ROOT, packageVersion } from '../lib/package-root.ts'
-import { isSecretName, MASK } from '../lib/report/redact.ts'
+import { maskedForShowing } from '../lib/report/redact.ts'
 import { currentSession } from '../lib/runner/session.ts'
 import type { Host } from '../lib/inventory/host.ts'
 
@@ -16,57 +19,69 @@ task('doctor', { desc: "Show this stage's environment, variables and servers (Ca
 })
 
 namespace('doctor', () => {
-  task('environment', { desc: 'Show the Node, murder, deployfile and stage this run uses' }, async () => {
+  task('environment', { desc: 'Show the Node, murder, deployfile, stage and ssh_config this run uses' }, async () => {
     const root = projectRootIfLoaded()
     const stage = fetch<string | undefined>('stage')
-    const rows: [string, string][] = [
+    const sshConfig = currentSession().sshConfigPath
+    section('Environment', [
       ['node', `${process.version} (${process.execPath})`],
       ['murder', packageVersion()],
       ['deployfile', deployfileIfLoaded() ?? '(none loaded)'],
-      ['stage', stage === undefined ? '(none named)' : `${stage} (${root === undefined ? '' : relative(root, stageFilePath(root, stage))})`],
-    ]
-    log('Environment')
-    for (const line of table(rows)) log(`    ${line}`)
+      ['stage', stage === undefined ? '(none named: only the servers the deployfile declares)' : `${stage} (${shownPath(root === undefined ? stage : stageFilePath(root, stage))})`],
+      ['ssh_config', sshConfig === undefined ? `${defaultSshConfigPath()} (the default)` : shownPath(sshConfig)],
+    ])
   })
 
   task('variables', { desc: 'Show every variable, its value and where it was set' }, async () => {
     const { variables } = currentSession()
     const names = variables.names()
-    log(`Variables (${names.length})`)
-    const rows = names.map((name): [string, string, string] => [name, shownValue(name, variables.peek(name)), shownOrigin(variables.originOf(name))])
-    for (const line of table(rows)) log(`    ${line}`)
+    section(`Variables (${names.length})`, names.map((name) => [name, shownValue(name, variables.peek(name)), shownOrigin(variables.originOf(name))]))
   })
 
-  task('servers', { desc: 'Show every server of the stage, its roles and properties' }, async () => {
-    const servers = currentSession().inventory.all()
-    log(`Servers (${servers.length})`)
-    for (const line of table(servers.map(serverRow))) log(`    ${line}`)
+  task('servers', { desc: 'Show every server of the stage, its roles and properties, and which ROLES=/HOSTS= leave out' }, async () => {
+    const session = currentSession()
+    const servers = session.inventory.all()
+    const selected = new Set(applyFilter(servers, session.filter).map((host) => host.name))
+    const left = servers.length - selected.size
+    section(`Servers (${servers.length}${left > 0 ? `; ${left} left out by ROLES=/HOSTS=` : ''})`, servers.map((host) => serverRow(host, selected.has(host.name))))
   })
 })
+
+/** A heading and its rows as a table, each column padded to its widest cell. */
+function section(heading: string, rows: readonly (readonly string[])[]): void {
+  const widths: number[] = []
+  for (const row of rows) row.forEach((cell, column) => (widths[column] = Math.max(widths[column] ?? 0, cell.length)))
+  const lines = rows.map((row) => `    ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()}`)
+  currentSession().stdout.write([heading, ...lines].map((line) => `${line}\n`).join(''))
+}
 
 function shownValue(name: string, held: { value: unknown; isLazy: boolean } | undefined): string {
   if (held === undefined) return ''
   if (held.isLazy) return '(a function: evaluated at its first fetch)'
-  if (isSecretName(name) && held.value !== undefined && held.value !== null && held.value !== '') return `${MASK} (named as a secret)`
-  return typeof held.value === 'string' ? JSON.stringify(held.value) : inspect(held.value, { breakLength: Infinity, depth: 4 })
+  return oneLine(maskedForShowing(held.value, name))
 }
 
-/** `deployfile.ts:12`, `command line`, `roles/x.yaml`; a default murder's tasks set, said so rather than as a path into its package. */
+function oneLine(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : inspect(value, { breakLength: Infinity, compact: true, depth: 6 })
+}
+
+/** `deployfile.ts:12`, `command line`, `roles/x.yaml`; a default murder's tasks set is said so rather than as a path into its package. */
 function shownOrigin(origin: string | undefined): string {
   if (origin === undefined) return ''
   const file = origin.replace(/:\d+$/, '')
-  return resolve(file).startsWith(join(PACKAGE_ROOT, 'tasks') + sep) ? "murder's default" : origin
+  if (resolve(file).startsWith(join(PACKAGE_ROOT, 'tasks') + sep)) return "murder's default"
+  return isAbsolute(file) ? shownPath(origin) : origin
 }
 
-function serverRow(host: Host): [string, string, string] {
+/** A path under the project root as relative to it (roles/x.yaml), others as they are. */
+function shownPath(path: string): string {
+  const root = projectRootIfLoaded()
+  if (root === undefined || !path.startsWith(root + sep)) return path
+  return relative(root, path)
+}
+
+function serverRow(host: Host, isSelected: boolean): string[] {
   const address = `${host.user === undefined ? '' : `${host.user}@`}${host.hostname}${host.port === undefined ? '' : `:${host.port}`}`
-  const properties = Object.entries(host.properties).map(([key, value]) => `${key}: ${typeof value === 'string' ? value : inspect(value, { breakLength: Infinity })}`)
-  return [address, `roles: ${[...host.roles].join(', ') || '(none)'}`, properties.join(', ')]
-}
-
-/** Rows as lines, each column padded to its widest cell. */
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths: number[] = []
-  for (const row of rows) row.forEach((cell, column) => (widths[column] = Math.max(widths[column] ?? 0, cell.length)))
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ').trimEnd())
+  const properties = Object.entries(host.properties).map(([key, value]) => `${key}: ${oneLine(maskedForShowing(value, key))}`)
+  return [address, `roles: ${[...host.roles].join(', ') || '(none)'}`, [...(isSelected ? [] : ['(left out by ROLES=/HOSTS=)']), ...properties].join(', ')]
 }

@@ -51,6 +51,20 @@ export function redact(text: string, secrets: readonly string[]): string {
   return result
 }
 
+/**
+ * A copy of `value` for showing whole (doctor): what a secret-named key holds, at any depth, is
+ * masked, and so is the password of a URL (`https://user:token@host`).
+ */
+export function maskedForShowing(value: unknown, name = ''): unknown {
+  if (name !== '' && isSecretName(name) && value !== undefined && value !== null && value !== '') return MASK
+  if (typeof value === 'string') return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)[^/@\s]+@/i, `$1${MASK}@`)
+  if (Array.isArray(value)) return value.map((item) => maskedForShowing(item))
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, maskedForShowing(item, key)]))
+  }
+  return value
+}
+
 /** An output that masks the current secrets (read at every write: lazy values appear when evaluated). */
 export function redactingOutput(output: TerminalOutput, secrets: () => readonly string[]): TerminalOutput {
   return {

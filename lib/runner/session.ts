@@ -23,6 +23,10 @@ export class Session {
   readonly registry = new Registry()
   filter: HostFilter = { roles: [], hosts: [] }
   reporter: Reporter = { emit: () => {} }
+  /** Where a task's data goes (doctor's report), apart from the run's log on stderr: secrets masked by the CLI. */
+  stdout: { write(text: string): void } = process.stdout
+  /** The stage file's ssh_config, if it names one (else ~/.ssh/config is read). */
+  sshConfigPath: string | undefined
   backend: Backend = new DryRunBackend()
   /** `--dry-run`: commands are printed, not run; every command "succeeds" with empty output. */
   isDryRun = false

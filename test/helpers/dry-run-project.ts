@@ -11,6 +11,7 @@ const CLI = resolve(dirname(fileURLToPath(import.meta.url)), 'cli-from-source.ts
 export interface DryRunResult {
   code: number | null
   stderr: string
+  stdout: string
 }
 
 /** A git repository with one commit holding `files`; returns its directory and HEAD. */
@@ -40,15 +41,16 @@ export function runDryCli(args: readonly string[], cwd: string, tmp: string): Pr
     const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, ...args], {
       cwd,
       env: { ...process.env, TMPDIR: tmp, NO_COLOR: '1' },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     })
-    let stderr = ''
+    let [stdout, stderr] = ['', '']
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
-      resolvePromise({ code, stderr })
+      resolvePromise({ code, stderr, stdout })
     })
   })
 }
