@@ -1,8 +1,8 @@
 // `deploy install [STAGES=staging,production]`, as `cap install`: a deployfile and a stage file per
 // stage to start from, each written only where no such file is (run again, it adds new stages).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { basename, dirname, join, relative } from 'node:path'
-import { UsageError } from '../errors.ts'
+import { basename, dirname, join, resolve } from 'node:path'
+import { ConfigError, UsageError } from '../errors.ts'
 import { DEPLOYFILE_NAME } from '../config/find-deployfile.ts'
 import { STAGE_NAME, stageFilePath } from '../inventory/stage-file.ts'
 
@@ -14,22 +14,41 @@ export interface InstallStep {
   path: string
 }
 
-/** Writes the missing files into `root` (none with `dryRun`); `stagesWord` is STAGES= as given (comma-separated). */
-export function install(root: string, stagesWord: string | undefined, { dryRun = false } = {}): InstallStep[] {
+/**
+ * Writes the missing files into `root` (none with `dryRun`), telling `onStep` of each as it goes,
+ * so that a failure half-way leaves the user knowing what was written. `stagesWord` is STAGES= as
+ * given (comma-separated).
+ */
+export function install(root: string, stagesWord: string | undefined, onStep: (step: InstallStep) => void, { dryRun = false } = {}): void {
   const stages = readStages(stagesWord)
   const application = applicationName(root)
   const files: [string, string][] = [
     [join(root, DEPLOYFILE_NAME), deployfileTemplate(application)],
     ...stages.map((stage): [string, string] => [stageFilePath(root, stage), stageTemplate(stage, application)]),
   ]
-  return files.map(([path, text]) => {
-    const shown = relative(root, path)
-    if (existsSync(path)) return { action: 'exists', path: shown }
-    if (dryRun) return { action: 'create', path: shown }
-    mkdirSync(dirname(path), { recursive: true })
-    writeFileSync(path, text, { flag: 'wx' })
-    return { action: 'create', path: shown }
-  })
+  for (const [path, text] of files) {
+    if (existsSync(path)) {
+      onStep({ action: 'exists', path })
+      continue
+    }
+    if (!dryRun) {
+      try {
+        mkdirSync(dirname(path), { recursive: true })
+        writeFileSync(path, text, { flag: 'wx' })
+      } catch (error) {
+        throw new ConfigError(`cannot write it: ${(error as Error).message}`, path)
+      }
+    }
+    onStep({ action: 'create', path })
+  }
+}
+
+/** Where `install` writes when no deployfile is found: the Node project around `cwd` (its package.json), else `cwd`. */
+export function installRoot(cwd: string): string {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) return resolve(cwd)
+  }
 }
 
 function readStages(word: string | undefined): string[] {
@@ -38,6 +57,7 @@ function readStages(word: string | undefined): string[] {
   if (stages.length === 0) throw new UsageError(`STAGES= names no stage; write STAGES=staging,production.`)
   const bad = stages.find((stage) => !STAGE_NAME.test(stage))
   if (bad !== undefined) throw new UsageError(`Invalid stage name "${bad}" in STAGES=; use letters, digits, "_" and "-" (it names roles/STAGE.yaml).`)
+  if (stages.includes('install')) throw new UsageError('A stage cannot be named "install": `deploy install` would run the installer, never that stage; choose another name.')
   return [...new Set(stages)]
 }
 
@@ -50,7 +70,7 @@ function applicationName(root: string): string {
   } catch {
     // No package.json, or not JSON: the directory's name will do.
   }
-  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '') || 'app'
+  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'app'
 }
 
 function deployfileTemplate(application: string): string {

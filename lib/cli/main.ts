@@ -1,4 +1,4 @@
-import { dirname } from 'node:path'
+import { dirname, relative } from 'node:path'
 import { DeployError, errorMessage, RunFailedError, UsageError } from '../errors.ts'
 import { describeBudget, parseFailBudget, roundedAwayBudget } from '../runner/fail-budget.ts'
 import { checkInterrupted, interruptedExitCode } from '../runner/interrupt.ts'
@@ -19,7 +19,7 @@ import { checkHookCycles, checkHookTargets } from '../runner/hook-check.ts'
 import { DEFAULT_TRANSFER_CONCURRENCY, SshBackend } from '../ssh/ssh-backend.ts'
 import { DryRunBackend } from '../ssh/dry-run-backend.ts'
 import { fakeLocalCommands, reportLocalCommands } from '../runner/local-commands.ts'
-import { install } from './install.ts'
+import { install, installRoot } from './install.ts'
 import { cd } from 'zx/core'
 import { ConsoleReporter, type TerminalOutput } from '../report/console-reporter.ts'
 import { createPaint, wantsColour } from '../report/format.ts'
@@ -76,9 +76,11 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     const verbosity = request.kind === 'run' ? request.verbosity : 'normal'
     const reporter = new ConsoleReporter(io.stderr, paint, verbosity, (request.kind === 'run' && request.dryRun) || verbosity === 'verbose')
     session.reporter = reporter
+    session.stdout = io.stdout
     reportLocalCommands(reporter, { showsStdout: verbosity === 'verbose' })
     await loadDeployfile(deployfile)
     const sshConfigPath = stage === undefined ? undefined : applyStage(session, stageFilePath(projectRoot, stage), projectRoot)
+    session.sshConfigPath = sshConfigPath
 
     if (request.kind === 'list') {
       const pattern = request.pattern !== undefined && request.pattern === stage ? undefined : request.pattern
@@ -119,18 +121,28 @@ export async function main(rawIo: ProcessIo): Promise<number> {
   }
 }
 
-/** `deploy install`: next to the deployfile there is (adding stages), else in the current directory. */
+/** `deploy install`: beside the deployfile found (adding stages), else at the Node project's root around the current directory. */
 function installFiles(request: Extract<RunRequest, { kind: 'run' }>, io: ProcessIo): number {
-  let root = io.cwd
+  if (request.file !== undefined) throw new UsageError('install writes deployfile.ts and roles/ beside the deployfile found from here, or at the project root (package.json); run it without -f.')
+  let root: string
   try {
-    root = dirname(findDeployfile(io.cwd, request.file))
-  } catch (error) {
-    if (request.file !== undefined) throw error
+    root = dirname(findDeployfile(io.cwd))
+  } catch {
+    root = installRoot(io.cwd)
   }
-  const steps = install(root, request.variables['STAGES'], { dryRun: request.dryRun })
-  const verb = (action: string) => (request.dryRun ? `would ${action}` : action)
-  for (const { action, path } of steps) io.stderr.write(`${action === 'create' ? verb('create') : 'exists, left as is:'} ${path}\n`)
-  if (steps.some((step) => step.action === 'create')) {
+  io.stderr.write(`${request.dryRun ? 'would install' : 'installing'} into ${root}\n`)
+  let created = 0
+  install(
+    root,
+    request.variables['STAGES'],
+    ({ action, path }) => {
+      if (action === 'create') created++
+      const shown = relative(root, path)
+      io.stderr.write(action === 'create' ? `${request.dryRun ? 'would create' : 'create'} ${shown}\n` : `exists, left as is: ${shown}\n`)
+    },
+    { dryRun: request.dryRun }
+  )
+  if (created > 0 && !request.dryRun) {
     io.stderr.write(`Next: name your servers in roles/STAGE.yaml, then \`npx deploy STAGE deploy --dry-run\` to see what a deploy would run.\n`)
   }
   return 0
