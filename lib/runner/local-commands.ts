@@ -5,7 +5,10 @@
 // Under --dry-run `$` runs `true` in place of each command. The deploy's own `$` commands (packing
 // the release) have a log of their own and run for real in a dry run (release-source.ts).
 import { spawn, spawnSync } from 'node:child_process'
-import { $, type LogEntry } from 'zx/core'
+import { $, ProcessOutput, type LogEntry } from 'zx/core'
+import { thrownAt } from '../config/caller-location.ts'
+import { projectRootIfLoaded } from '../config/project-root.ts'
+import { shorten } from '../errors.ts'
 import type { Reporter } from '../report/events.ts'
 import { LineSplitter } from '../report/line-splitter.ts'
 
@@ -13,8 +16,22 @@ const LOCAL = 'local'
 
 interface LocalCommand {
   text: string
+  /** Taken as the command starts, inside the deployfile's `$` call: read only if it fails, for its line. */
+  trace: Error | undefined
   stdout: LineSplitter
   stderr: LineSplitter
+}
+
+/** The last local command that failed, for the error its ProcessOutput becomes (which names neither the command nor the deployfile's line). */
+let lastFailure: { text: string; trace: Error | undefined; code: number | null } | undefined
+
+/** A deeper stack than Node's default 10 frames: zx's own take 9 before the deployfile's. */
+function traceHere(): Error {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 40
+  const trace = new Error('local command')
+  Error.stackTraceLimit = limit
+  return trace
 }
 
 /**
@@ -24,11 +41,11 @@ interface LocalCommand {
  */
 export function reportLocalCommands(reporter: Reporter, { showsStdout }: { showsStdout: boolean }): void {
   const running = new Map<string, LocalCommand>()
-  const commandOf = (id: string, text = '') => {
+  const commandOf = (id: string, text = '', trace?: Error) => {
     let command = running.get(id)
     if (command === undefined) {
       const emitLine = (stream: 'stdout' | 'stderr') => (line: string) => reporter.emit({ type: 'output', host: LOCAL, stream, line })
-      command = { text, stdout: new LineSplitter(emitLine('stdout')), stderr: new LineSplitter(emitLine('stderr')) }
+      command = { text, trace, stdout: new LineSplitter(emitLine('stdout')), stderr: new LineSplitter(emitLine('stderr')) }
       running.set(id, command)
     }
     return command
@@ -37,7 +54,7 @@ export function reportLocalCommands(reporter: Reporter, { showsStdout }: { shows
   $.log = (entry: LogEntry) => {
     switch (entry.kind) {
       case 'cmd':
-        commandOf(entry.id, entry.cmd)
+        commandOf(entry.id, entry.cmd, traceHere())
         reporter.emit({ type: 'command', host: LOCAL, command: entry.cmd, ...(entry.verbose ? {} : { quiet: true }) })
         return
       case 'stdout':
@@ -49,6 +66,8 @@ export function reportLocalCommands(reporter: Reporter, { showsStdout }: { shows
       case 'end': {
         // zx ends an unfinished last line with a newline of its own just after this entry.
         const id = entry.id
+        const started = running.get(id)
+        if (started !== undefined && (entry.exitCode !== 0 || entry.error !== null)) lastFailure = { text: started.text, trace: started.trace, code: entry.exitCode }
         queueMicrotask(() => {
           const command = running.get(id)
           if (command === undefined) return
@@ -70,4 +89,21 @@ export function fakeLocalCommands(): void {
   // Not in the command's cwd: a directory an earlier (faked) command would have made is not there.
   $.spawn = ((_command: string, _args: unknown, options: Parameters<typeof spawn>[2]) => spawn('true', [], { ...options, cwd: undefined, shell: false })) as typeof $.spawn
   $.spawnSync = ((_command: string, _args: unknown, options: Parameters<typeof spawnSync>[2]) => spawnSync('true', [], { ...options, cwd: undefined, shell: false })) as typeof $.spawnSync
+}
+
+/**
+ * A failed `$` said as a failed remote command is: `local \`make\` exited 2: its last stderr lines`,
+ * and the deployfile line that ran it; undefined for any other error.
+ */
+export function describeLocalFailure(error: unknown): { message: string; at: string | undefined } | undefined {
+  if (!(error instanceof ProcessOutput)) return undefined
+  const known = lastFailure !== undefined && lastFailure.code === error.exitCode ? lastFailure : undefined
+  const tail = error.stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '').slice(-2)
+  const status = error.signal !== null ? `was killed by ${error.signal}` : error.exitCode === null ? 'could not run' : `exited ${error.exitCode}`
+  const what = known === undefined ? 'a local command ($)' : `local \`${shorten(known.text)}\``
+  const root = projectRootIfLoaded()
+  return {
+    message: `${what} ${status}${tail.length > 0 ? `: ${tail.join(' / ')}` : ''}`,
+    at: known?.trace === undefined || root === undefined ? undefined : thrownAt(known.trace, root),
+  }
 }

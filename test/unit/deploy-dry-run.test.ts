@@ -198,6 +198,18 @@ test("a task's $ commands show as local lines, their stderr too, stdout under -v
   }
 })
 
+test("a failing $ is said as a failing remote command is: the command, its exit status, its last stderr lines and the deployfile's line", async () => {
+  const deployfile = ["import { $, task } from 'murder'", "task('build', async () => {", '  const unused = 1', "  await $`sh -c ${'echo warming >&2; echo compile error in x.ts >&2; exit 4'}`", '})', ''].join('\n')
+  const project = makeGitProject('local-failure', { 'deployfile.ts': deployfile })
+  try {
+    const result = await runDryCli(['build'], project.dir, project.dir)
+    assert.equal(result.code, 1, result.stderr)
+    assert.match(result.stderr, /^error: task build \(deployfile\.ts:2\) failed at deployfile\.ts:4: local `sh -c \$'echo warming >&2; echo compile error in x\.ts >&2; exit 4'` exited 4: warming \/ compile error in x\.ts$/m)
+  } finally {
+    rmSync(project.dir, { recursive: true, force: true })
+  }
+})
+
 test('deploy:symlink:release alone is refused before any host: it would point current at a release no one made', async () => {
   await inDeployProject('symlink-alone', async (dir, tmp) => {
     for (const task of ['deploy:symlink:release', 'deploy:publishing']) {
