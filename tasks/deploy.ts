@@ -266,7 +266,9 @@ namespace('deploy', () => {
     const linkedFiles = readLinkedPaths(fetch, 'linked_files')
     await on(targets(), async (remote) => {
       const shared = sharedPath()
-      const dirs = [shared, releasesPath(), ...linkedDirs.map((dir) => `${shared}/${dir}`), ...linkedFiles.map((file) => `${shared}/${posix.dirname(file)}`)]
+      // A top-level linked file's directory is shared itself, once: not `mkdir -p shared/.`.
+      const fileDirs = linkedFiles.map((file) => posix.dirname(file)).filter((dir) => dir !== '.').map((dir) => `${shared}/${dir}`)
+      const dirs = [...new Set([shared, releasesPath(), ...linkedDirs.map((dir) => `${shared}/${dir}`), ...fileDirs])]
       // One round trip for the directories and every linked file; a second only to say what failed.
       const files = linkedFiles.map((file) => `[ -f ${quote(`${shared}/${file}`)} ]`)
       // `current` must be a link (or absent) for the swap to rename over it; found out at the swap,
@@ -413,7 +415,7 @@ namespace('deploy', () => {
     })
     const already = targets().filter((host) => alreadyRolledBack.has(host.name)).map((host) => host.name)
     if (already.length > 0 && choices.size === 0) throw new DeployError(`cannot roll back: release ${requested} is already current on ${already.join(', ')}.`, { exitCode: 1 })
-    if (already.length > 0) log(`${already.join(', ')}: already on release ${requested}; left as they are`)
+    if (already.length > 0) log(`${already.join(', ')}: already on release ${requested}; left as ${already.length > 1 ? 'they are' : 'it is'}`)
     if (isDryRun() && requested === undefined) log(`dry run: the hosts' releases are not listed, so the release rolled back to shows as ${DRY_RUN_PREVIOUS_RELEASE}`)
     const byRelease = new Map<string, string[]>()
     for (const { name } of targets()) {

@@ -429,7 +429,7 @@ test('a host failing deploy:verify within max_fail goes back alone, without the 
   const stayed = old.split('/').at(-1) ?? ''
   const back = await deploy('deploy:rollback', `rollback_release=${stayed}`)
   expectOk(back, 'rollback to the release one host stayed on')
-  assert.match(back.stderr, new RegExp(`${failing}: already on release ${stayed}; left as they are`))
+  assert.match(back.stderr, new RegExp(`${failing}: already on release ${stayed}; left as it is`))
   for (const host of hosts) assert.equal(currentOf(host), old, `${host} on ${stayed}`)
   assert.doesNotMatch(readOnHost(failing, `tail -n 1 ${DEPLOY_TO}/revisions.log`), /rolled back/, `no rollback logged on ${failing}`)
 })

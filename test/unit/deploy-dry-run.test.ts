@@ -210,6 +210,20 @@ test("a failing $ is said as a failing remote command is: the command, its exit 
   }
 })
 
+test("deploy:check makes each linked file's shared directory, a top-level file's being shared itself (no `shared/.`)", async () => {
+  const deployfile = `${DEPLOY_PROJECT_FILES['deployfile.ts']}import { set as define } from 'murder'\ndefine('linked_files', ['.env', 'config/db.yml'])\n`
+  const project = makeGitProject('check-dirs', { ...DEPLOY_PROJECT_FILES, 'deployfile.ts': deployfile })
+  try {
+    const result = await runDryCli(['x', 'deploy:check', '--dry-run'], project.dir, project.dir)
+    assert.equal(result.code, 0, result.stderr)
+    const check = hostCommands(result.stderr).find((line) => line.startsWith('  one.invalid $ { [ -d /srv/shop/shared ]')) ?? ''
+    assert.match(check, /mkdir -p \/srv\/shop\/shared \/srv\/shop\/releases \/srv\/shop\/shared\/config;/, result.stderr)
+    assert.doesNotMatch(check, /shared\/\.[ ;\]]/)
+  } finally {
+    rmSync(project.dir, { recursive: true, force: true })
+  }
+})
+
 test('deploy:symlink:release alone is refused before any host: it would point current at a release no one made', async () => {
   await inDeployProject('symlink-alone', async (dir, tmp) => {
     for (const task of ['deploy:symlink:release', 'deploy:publishing']) {
