@@ -248,6 +248,10 @@ namespace('deploy', () => {
       const exitCode = currentSession().failedHosts.size === 0 ? LOCK_BUSY_EXIT_CODE : 1
       throw new RunFailedError(`the deploy lock is held on ${conflicts.size} host(s): ${[...conflicts.keys()].join(', ')}`, conflicts, exitCode)
     }
+    // Taken outside deploy and deploy:rollback (as cap's deploy:lock), it outlives the run: said, so that the next deploy's refusal is no surprise.
+    if (run.flowBegun === undefined && !isDryRun()) {
+      log(`the deploy lock stays on ${run.lockedHosts.size} host(s) after this run, unless deploy:unlock runs in it; \`${commandHint('deploy:unlock unlock=1')}\` clears it`, 'warn')
+    }
   })
 
   task('unlock', { desc: 'Release the deploy lock this run took (alone with unlock=1: clear any)' }, async () => {

@@ -37,6 +37,18 @@ function filterLookalike(key: string): 'ROLES' | 'HOSTS' | undefined {
   return upper.startsWith('HOST') ? 'HOSTS' : 'ROLES'
 }
 
+/** cap's options murder does not take, and what does their work here. */
+const CAP_OPTIONS: Readonly<Record<string, string>> = {
+  '-p': "cap's --print-config-variables is `deploy STAGE doctor:variables` here (each variable, its value and where it was set).",
+  '--print-config-variables': 'that is `deploy STAGE doctor:variables` here (each variable, its value and where it was set).',
+  '-t': "cap's --trace is -v (--verbose) here; a deployfile's error already names its line.",
+  '--trace': 'use -v (--verbose); a deployfile\'s error already names its line.',
+  '-D': "cap's --describe is -T here (a description's first line; the deployfile has the rest).",
+  '--describe': 'use -T (a description\'s first line; the deployfile has the rest).',
+  '-P': "cap's --prereqs has no counterpart: -T lists the tasks, and the deployfile's before/after say what runs around them.",
+  '--prereqs': 'no counterpart here: -T lists the tasks, and the deployfile\'s before/after say what runs around them.',
+}
+
 /** The run's own settings given as key=value (the README's command-line table). */
 const RUN_SETTINGS = ['max_fail', 'ssh_connect_timeout', 'ssh_persistent_shell', 'transfer_concurrency']
 
@@ -71,7 +83,9 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   } catch (error) {
     // Node's message goes on about positionals after `--`; its first sentence names the culprit.
     const first = (error as Error).message.split('\n')[0]?.split('. ')[0]?.replace(/\.$/, '') ?? 'Bad arguments'
-    throw new UsageError(`${first}. Run \`deploy --help\` for usage.`)
+    const option = /^Unknown option '([^']+)'/.exec(first)?.[1]
+    const instead = option === undefined ? undefined : CAP_OPTIONS[option]
+    throw new UsageError(instead === undefined ? `${first}. Run \`deploy --help\` for usage.` : `${first}: ${instead}`)
   }
   const { values, positionals } = parsed
   if (values.help) return { kind: 'help' }

@@ -134,7 +134,8 @@ function installFiles(request: Extract<RunRequest, { kind: 'run' }>, io: Process
   let created = 0
   install(
     root,
-    request.variables['STAGES'],
+    // As cap reads ENV['STAGES']: `STAGES=qa npx deploy install` too.
+    request.variables['STAGES'] ?? io.env['STAGES'],
     ({ action, path }) => {
       if (action === 'create') created++
       const shown = relative(root, path)

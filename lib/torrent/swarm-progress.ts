@@ -127,7 +127,10 @@ export class SwarmProgress {
     const fromPeers = thisRun.reduce((sum, s) => sum + s.fromPeersBytes, 0)
     const percent = total > 0 ? Math.floor((received / total) * 100) : 0
     // Live: the rates now. Once no host runs (the closing line), every rate now is 0: the mean instead.
-    const rates = running.length > 0 ? `${rate(running.reduce((sum, s) => sum + s.downRateBps, 0))} total, slowest ${rate(Math.min(...running.map((s) => s.downRateBps)))}` : `mean ${rate(this.meanRate())} total`
+    // No bytes moving (none yet, or the last hosts finishing up): `0 B/s total, slowest 0 B/s` read as stuck.
+    const moving = running.reduce((sum, s) => sum + s.downRateBps, 0)
+    const idle = received === 0 ? 'waiting for the first bytes' : 'no bytes moving this moment'
+    const rates = running.length === 0 ? `mean ${rate(this.meanRate())} total` : moving === 0 ? idle : `${rate(moving)} total, slowest ${rate(Math.min(...running.map((s) => s.downRateBps)))}`
     return [
       `murder:peer ${done}/${downloaders} peers done${failed > 0 ? `, ${failed} failed` : ''}${joined > 0 ? ` (${joined} joined an earlier run's peer)` : ''}, ${percent}% of bytes` +
         ` · ${rates}` +

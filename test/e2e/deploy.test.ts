@@ -214,6 +214,13 @@ test('ROLES= deploys only that role; a concurrent deploy is refused by the lock;
   }
   nextVersion()
   expectOk(await deploy('deploy', 'unlock=1'), 'deploy with unlock=1')
+  // deploy:lock alone (cap's): the lock outlives the run, and the run says so and how to clear it.
+  const alone = await deploy('deploy:lock')
+  expectOk(alone, 'deploy:lock alone')
+  assert.match(alone.stderr, new RegExp(`warning: the deploy lock stays on ${hosts.length} host\\(s\\) after this run, unless deploy:unlock runs in it; \`deploy farm deploy:unlock unlock=1\` clears it`))
+  for (const host of hosts) assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 0, `${host}: locked`)
+  expectOk(await deploy('deploy:unlock', 'unlock=1'), 'deploy:unlock unlock=1')
+  for (const host of hosts) assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, `${host}: unlocked`)
 
   // A project of its own in git: the release is the deployfile's directory, run from a subdirectory of it.
   const gitApp = makeProject('deploy-git', 'deploy.ts')

@@ -98,3 +98,9 @@ test('every key=value word is also given for the environment as written (Rake pu
   const listing = parseCommandLine(['-T', 'BRANCH=v2'])
   assert.deepEqual(listing.kind === 'list' ? listing.environment : undefined, { BRANCH: 'v2' })
 })
+
+test("cap's options murder does not take say what does their work here", () => {
+  assert.throws(() => parseCommandLine(['-p']), { name: 'UsageError', message: "Unknown option '-p': cap's --print-config-variables is `deploy STAGE doctor:variables` here (each variable, its value and where it was set)." })
+  assert.throws(() => parseCommandLine(['deploy', '--trace']), { name: 'UsageError', message: /^Unknown option '--trace': use -v \(--verbose\)/ })
+  assert.throws(() => parseCommandLine(['-Q']), { name: 'UsageError', message: "Unknown option '-Q'. Run `deploy --help` for usage." })
+})

@@ -90,7 +90,7 @@ test("the seeder's row says it is the seeder, not a download of nothing at 0 B/s
   now = 5
   progress.finish('h01')
   // Holding the payload from the start, the seeder is not counted as a host done.
-  assert.match(progress.render()[0] ?? '', /^murder:peer 0\/1 peers done, 0% of bytes · /)
+  assert.match(progress.render()[0] ?? '', /^murder:peer 0\/1 peers done, 0% of bytes · waiting for the first bytes · /)
   assert.equal(progress.standing(), '0 of 1 peers done, 0 B of 0 B received')
   // Nor among the peers failed, should it fail: that is said where it happens.
   const lost = new SwarmProgress(['h01', 'h02'], () => now)
