@@ -10,6 +10,7 @@ import {
 import { planWaves } from '../lib/deploy/waves.ts'
 import { sharedLinksCommand } from '../lib/deploy/shared-links.ts'
 import { ensureDirectoriesCommand } from '../lib/deploy/ensure-directories.ts'
+import { deadHolderPid, isProcessRunning, lockHolderLine } from '../lib/deploy/lock-holder.ts'
 import { prepareReleaseSource, removeReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
 import { projectRoot } from '../lib/config/project-root.ts'
 import { listStages } from '../lib/inventory/stage-file.ts'
@@ -208,11 +209,13 @@ namespace('deploy', () => {
     const run = thisRun()
     run.hasTriedLock = true
     const lock = `${deployTo()}/${LOCK_FILE}`
-    const holder = (run.lockHolder ??= `${readLocalUser(fetch)}@${hostname()} (pid ${process.pid}) since ${new Date().toISOString()}`)
+    const holder = (run.lockHolder ??= lockHolderLine(readLocalUser(fetch), hostname(), process.pid, new Date()))
     if (isFlagSet(fetch, 'unlock')) await clearLocks()
     // A host that cannot be reached or written is a failed host (max_fail may carry on without it);
     // a lock another deploy holds is a conflict between people, and stops the run whatever max_fail.
     const conflicts = new Map<string, Error>()
+    // A holder that was a run on this machine whose process is gone: that deploy died; retrying will not mend it.
+    let hasDeadHolder = false
     try {
       await on(targets(), async (remote) => {
         // noclobber makes the create atomic: two deploys racing cannot both win. One round trip with
@@ -226,7 +229,10 @@ namespace('deploy', () => {
         const held = await remote.run(['cat', lock], { quiet: true, allowFailure: true })
         if (held.code === 0) {
           const heldBy = held.stdout.trim() || 'someone'
-          conflicts.set(remote.host.name, new DeployError(`${application()} is being deployed by ${heldBy} (lock ${lock}); wait, or pass unlock=1 if that deploy died.`, { exitCode: 1 }))
+          const deadPid = deadHolderPid(heldBy, hostname(), isProcessRunning)
+          if (deadPid !== undefined) hasDeadHolder = true
+          const advice = deadPid === undefined ? 'wait, or pass unlock=1 if that deploy died.' : `no process ${deadPid} runs on this machine: that deploy died; pass unlock=1 to clear its lock.`
+          conflicts.set(remote.host.name, new DeployError(`${application()} is being deployed by ${heldBy} (lock ${lock}); ${advice}`, { exitCode: 1 }))
           return
         }
         const why = take.stderr.trim().split('\n').at(-1)
@@ -245,7 +251,7 @@ namespace('deploy', () => {
       // Each such host is listed as failed, with who holds its lock; no max_fail carries on past them.
       // Exit 75 (EX_TEMPFAIL, "try again later"): a CI job can wait and retry rather than page someone;
       // not when a host also failed for itself (max_fail carried on past it): a retry would not mend that.
-      const exitCode = currentSession().failedHosts.size === 0 ? LOCK_BUSY_EXIT_CODE : 1
+      const exitCode = currentSession().failedHosts.size === 0 && !hasDeadHolder ? LOCK_BUSY_EXIT_CODE : 1
       throw new RunFailedError(`the deploy lock is held on ${conflicts.size} host(s): ${[...conflicts.keys()].join(', ')}`, conflicts, exitCode)
     }
     // Taken outside deploy and deploy:rollback (as cap's deploy:lock), it outlives the run: said, so that the next deploy's refusal is no surprise.
