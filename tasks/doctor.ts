@@ -61,8 +61,16 @@ function shownValue(name: string, held: { value: unknown; isLazy: boolean } | un
   return oneLine(maskedForShowing(held.value, name))
 }
 
+/** Plain data as JSON (as a stage file or `set` would give it); anything else (a Date, a class) as Node shows it. */
 function oneLine(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : inspect(value, { breakLength: Infinity, compact: true, depth: 6 })
+  return isPlainData(value) ? JSON.stringify(value) : inspect(value, { breakLength: Infinity, compact: true, depth: 6 })
+}
+
+function isPlainData(value: unknown): boolean {
+  if (value === null || ['string', 'boolean'].includes(typeof value)) return true
+  if (typeof value === 'number') return Number.isFinite(value)
+  if (Array.isArray(value)) return value.every(isPlainData)
+  return typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype && Object.values(value as object).every(isPlainData)
 }
 
 /** `deployfile.ts:12`, `command line`, `roles/x.yaml`; a default murder's tasks set is said so rather than as a path into its package. */

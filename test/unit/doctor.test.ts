@@ -41,9 +41,10 @@ test('doctor prints to stdout the stage, each variable with its origin (secrets 
     has(/^ {4}keep_releases +"2" +command line$/)
     // murder's own defaults are said so, not as a path into its package; a stage's, by its file.
     has(/^ {4}tracker_port +8998 +murder's default$/)
-    has(/^ {4}smtp +\{ host: 'mail\.example', password: '\*{8}' \} +roles\/x\.yaml$/)
+    has(/^ {4}smtp +\{"host":"mail\.example","password":"\*{8}"\} +roles\/x\.yaml$/)
     has(/^ {4}build_id +\(a function: evaluated at its first fetch\) +deployfile\.ts:\d+$/)
-    has(/^ {4}database +\{ name: 'shop', password: '\*{8}', replicas: \[ \{ host: 'r1', auth: \{ token: '\*{8}' \} \} \] \}/)
+    has(/^ {4}database +\{"name":"shop","password":"\*{8}","replicas":\[\{"host":"r1","auth":\{"token":"\*{8}"\}\}\]\}/)
+    has(/^ {4}linked_dirs +\[\] +murder's default$/)
     has(/^ {4}repo_url +"https:\/\/ci:\*{8}@git\.example\/shop\.git"/)
     for (const secret of ['nestedpw123', 'deeptoken42', 'urltoken555', 'stagesmtp99', 'hostsecret77']) assert.doesNotMatch(result.stdout + result.stderr, new RegExp(secret))
     assert.equal(existsSync(join(project.dir, marker)), false, 'a function set() gave is not run')
