@@ -18,12 +18,27 @@ interface LocalCommand {
   text: string
   /** Taken as the command starts, inside the deployfile's `$` call: read only if it fails, for its line. */
   trace: Error | undefined
+  /** The end of what it wrote to stderr, shown or not: tells its ProcessOutput from another's. */
+  stderrTail: string
   stdout: LineSplitter
   stderr: LineSplitter
 }
 
-/** The last local command that failed, for the error its ProcessOutput becomes (which names neither the command nor the deployfile's line). */
-let lastFailure: { text: string; trace: Error | undefined; code: number | null } | undefined
+interface LocalFailure {
+  text: string
+  trace: Error | undefined
+  code: number | null
+  stderrTail: string
+}
+
+/**
+ * Local commands that failed lately, newest last, for the error each ProcessOutput becomes (which
+ * names neither the command nor the deployfile's line); matched by exit code and stderr, so that
+ * commands failing at once (one per host in an `on` block) are told apart.
+ */
+const recentFailures: LocalFailure[] = []
+const KEPT_FAILURES = 64
+const STDERR_TAIL_CHARS = 2048
 
 /** A deeper stack than Node's default 10 frames: zx's own take 9 before the deployfile's. */
 function traceHere(): Error {
@@ -45,7 +60,7 @@ export function reportLocalCommands(reporter: Reporter, { showsStdout }: { shows
     let command = running.get(id)
     if (command === undefined) {
       const emitLine = (stream: 'stdout' | 'stderr') => (line: string) => reporter.emit({ type: 'output', host: LOCAL, stream, line })
-      command = { text, trace, stdout: new LineSplitter(emitLine('stdout')), stderr: new LineSplitter(emitLine('stderr')) }
+      command = { text, trace, stderrTail: '', stdout: new LineSplitter(emitLine('stdout')), stderr: new LineSplitter(emitLine('stderr')) }
       running.set(id, command)
     }
     return command
@@ -60,14 +75,20 @@ export function reportLocalCommands(reporter: Reporter, { showsStdout }: { shows
       case 'stdout':
         if (entry.verbose && showsStdout) commandOf(entry.id).stdout.push(entry.data)
         return
-      case 'stderr':
-        if (entry.verbose) commandOf(entry.id).stderr.push(entry.data)
+      case 'stderr': {
+        const command = commandOf(entry.id)
+        command.stderrTail = (command.stderrTail + entry.data.toString()).slice(-STDERR_TAIL_CHARS)
+        if (entry.verbose) command.stderr.push(entry.data)
         return
+      }
       case 'end': {
         // zx ends an unfinished last line with a newline of its own just after this entry.
         const id = entry.id
         const started = running.get(id)
-        if (started !== undefined && (entry.exitCode !== 0 || entry.error !== null)) lastFailure = { text: started.text, trace: started.trace, code: entry.exitCode }
+        if (started !== undefined && (entry.exitCode !== 0 || entry.error !== null)) {
+          recentFailures.push({ text: started.text, trace: started.trace, code: entry.exitCode, stderrTail: started.stderrTail })
+          if (recentFailures.length > KEPT_FAILURES) recentFailures.shift()
+        }
         queueMicrotask(() => {
           const command = running.get(id)
           if (command === undefined) return
@@ -97,8 +118,10 @@ export function fakeLocalCommands(): void {
  */
 export function describeLocalFailure(error: unknown): { message: string; at: string | undefined } | undefined {
   if (!(error instanceof ProcessOutput)) return undefined
-  const known = lastFailure !== undefined && lastFailure.code === error.exitCode ? lastFailure : undefined
-  const tail = error.stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '').slice(-2)
+  const stderr = error.stderr
+  // Trimmed: zx ends an unfinished last line with a newline of its own after the command's end.
+  const known = recentFailures.findLast((failure) => failure.code === error.exitCode && stderr.trimEnd().endsWith(failure.stderrTail.trimEnd()))
+  const tail = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '').slice(-2)
   const status = error.signal !== null ? `was killed by ${error.signal}` : error.exitCode === null ? 'could not run' : `exited ${error.exitCode}`
   const what = known === undefined ? 'a local command ($)' : `local \`${shorten(known.text)}\``
   const root = projectRootIfLoaded()

@@ -198,13 +198,29 @@ test("a task's $ commands show as local lines, their stderr too, stdout under -v
   }
 })
 
-test("a failing $ is said as a failing remote command is: the command, its exit status, its last stderr lines and the deployfile's line", async () => {
-  const deployfile = ["import { $, task } from 'murder'", "task('build', async () => {", '  const unused = 1', "  await $`sh -c ${'echo warming >&2; echo compile error in x.ts >&2; exit 4'}`", '})', ''].join('\n')
+test("a failing $ is said as a failing remote command is: the command, its exit status, its last stderr lines and the deployfile's line; in an on block, each host its own", async () => {
+  const deployfile = [
+    "import { $, on, server, task } from 'murder'",
+    "task('build', async () => {",
+    '  const unused = 1',
+    "  await $`sh -c ${'echo warming >&2; echo compile error in x.ts >&2; exit 4'}`",
+    '})',
+    "server('a.invalid')",
+    "server('b.invalid')",
+    "task('each', async () => on(['a.invalid', 'b.invalid'], async (remote) => { await $`sh -c ${`sleep 0.${remote.host.name === 'a.invalid' ? 2 : 1}; echo ${remote.host.name} broke >&2; exit 3`}` }))",
+    '',
+  ].join('\n')
   const project = makeGitProject('local-failure', { 'deployfile.ts': deployfile })
   try {
     const result = await runDryCli(['build'], project.dir, project.dir)
     assert.equal(result.code, 1, result.stderr)
     assert.match(result.stderr, /^error: task build \(deployfile\.ts:2\) failed at deployfile\.ts:4: local `sh -c \$'echo warming >&2; echo compile error in x\.ts >&2; exit 4'` exited 4: warming \/ compile error in x\.ts$/m)
+    // Both fail with the same exit status; each host's line names its own command (the second to fail is not the last one's).
+    const each = await runDryCli(['each'], project.dir, project.dir)
+    assert.equal(each.code, 1, each.stderr)
+    for (const [host, wait] of [['a.invalid', 2], ['b.invalid', 1]] as const) {
+      assert.ok(each.stderr.includes(`    ${host}: local \`sh -c $'sleep 0.${wait}; echo ${host} broke >&2; exit 3'\` exited 3: ${host} broke (at deployfile.ts:8)`), each.stderr)
+    }
   } finally {
     rmSync(project.dir, { recursive: true, force: true })
   }
