@@ -231,7 +231,7 @@ namespace('deploy', () => {
           const heldBy = held.stdout.trim() || 'someone'
           const deadPid = deadHolderPid(heldBy, hostname(), isProcessRunning)
           if (deadPid !== undefined) hasDeadHolder = true
-          const advice = deadPid === undefined ? 'wait, or pass unlock=1 if that deploy died.' : `no process ${deadPid} runs on this machine: that deploy died; pass unlock=1 to clear its lock.`
+          const advice = deadPid === undefined ? 'wait, or pass unlock=1 if that deploy died.' : `no process ${deadPid} runs here on ${hostname()}: if that deploy ran on this machine, it died; pass unlock=1 to clear its lock.`
           conflicts.set(remote.host.name, new DeployError(`${application()} is being deployed by ${heldBy} (lock ${lock}); ${advice}`, { exitCode: 1 }))
           return
         }

@@ -77,7 +77,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     const reporter = new ConsoleReporter(io.stderr, paint, verbosity, (request.kind === 'run' && request.dryRun) || verbosity === 'verbose')
     session.reporter = reporter
     session.stdout = io.stdout
-    reportLocalCommands(reporter, { showsStdout: verbosity === 'verbose' })
+    reportLocalCommands(reporter, { showsStdout: verbosity === 'verbose', showsQuiet: (request.kind === 'run' && request.dryRun) || verbosity === 'verbose' })
     await loadDeployfile(deployfile)
     const sshConfigPath = stage === undefined ? undefined : applyStage(session, stageFilePath(projectRoot, stage), projectRoot)
     session.sshConfigPath = sshConfigPath
@@ -130,13 +130,16 @@ function installFiles(request: Extract<RunRequest, { kind: 'run' }>, io: Process
   } catch {
     root = installRoot(io.cwd)
   }
-  io.stderr.write(`${request.dryRun ? 'would install' : 'installing'} into ${root}\n`)
   let created = 0
+  let isFirst = true
   install(
     root,
     // As cap reads ENV['STAGES']: `STAGES=qa npx deploy install` too.
     request.variables['STAGES'] ?? io.env['STAGES'],
     ({ action, path }) => {
+      // Said with the first file, once the STAGES= given are known to be good.
+      if (isFirst) io.stderr.write(`${request.dryRun ? 'would install' : 'installing'} into ${root}\n`)
+      isFirst = false
       if (action === 'create') created++
       const shown = relative(root, path)
       io.stderr.write(action === 'create' ? `${request.dryRun ? 'would create' : 'create'} ${shown}\n` : `exists, left as is: ${shown}\n`)

@@ -68,7 +68,8 @@ export class SshConfigFile {
       hostKeyAlias,
       hashKnownHosts: ['yes', 'true'].includes(asString(option('HashKnownHosts'))?.toLowerCase() ?? ''),
       userKnownHostsFiles: knownHostsFiles(files('UserKnownHostsFile', option('UserKnownHostsFile')), DEFAULT_USER_KNOWN_HOSTS, this.path),
-      globalKnownHostsFiles: knownHostsFiles(files('GlobalKnownHostsFile', option('GlobalKnownHostsFile')), DEFAULT_GLOBAL_KNOWN_HOSTS, this.path),
+      // ssh expands no tokens in GlobalKnownHostsFile.
+      globalKnownHostsFiles: knownHostsFiles(asList(option('GlobalKnownHostsFile')), DEFAULT_GLOBAL_KNOWN_HOSTS, this.path),
     }
   }
 }

@@ -20,6 +20,8 @@ interface LocalCommand {
   trace: Error | undefined
   /** The end of what it wrote to stderr, shown or not: tells its ProcessOutput from another's. */
   stderrTail: string
+  /** Run quiet from its start (`$({ quiet: true })`, `$.verbose = false`): its lines show only where its command line does. */
+  isQuiet: boolean
   stdout: LineSplitter
   stderr: LineSplitter
 }
@@ -54,13 +56,13 @@ function traceHere(): Error {
  * commands' lines as zx documents. A command run quiet (`$({ quiet: true })`, `$.verbose = false`)
  * is shown as `capture`'s are: under --verbose and --dry-run.
  */
-export function reportLocalCommands(reporter: Reporter, { showsStdout }: { showsStdout: boolean }): void {
+export function reportLocalCommands(reporter: Reporter, { showsStdout, showsQuiet }: { showsStdout: boolean; showsQuiet: boolean }): void {
   const running = new Map<string, LocalCommand>()
-  const commandOf = (id: string, text = '', trace?: Error) => {
+  const commandOf = (id: string, text = '', trace?: Error, isQuiet = false) => {
     let command = running.get(id)
     if (command === undefined) {
       const emitLine = (stream: 'stdout' | 'stderr') => (line: string) => reporter.emit({ type: 'output', host: LOCAL, stream, line })
-      command = { text, trace, stderrTail: '', stdout: new LineSplitter(emitLine('stdout')), stderr: new LineSplitter(emitLine('stderr')) }
+      command = { text, trace, stderrTail: '', isQuiet, stdout: new LineSplitter(emitLine('stdout')), stderr: new LineSplitter(emitLine('stderr')) }
       running.set(id, command)
     }
     return command
@@ -69,7 +71,7 @@ export function reportLocalCommands(reporter: Reporter, { showsStdout }: { shows
   $.log = (entry: LogEntry) => {
     switch (entry.kind) {
       case 'cmd':
-        commandOf(entry.id, entry.cmd, traceHere())
+        commandOf(entry.id, entry.cmd, traceHere(), !entry.verbose)
         reporter.emit({ type: 'command', host: LOCAL, command: entry.cmd, ...(entry.verbose ? {} : { quiet: true }) })
         return
       case 'stdout':
@@ -78,7 +80,8 @@ export function reportLocalCommands(reporter: Reporter, { showsStdout }: { shows
       case 'stderr': {
         const command = commandOf(entry.id)
         command.stderrTail = (command.stderrTail + entry.data.toString()).slice(-STDERR_TAIL_CHARS)
-        if (entry.verbose) command.stderr.push(entry.data)
+        // zx prints a `$.verbose = false` command's stderr all the same; here it goes with its command line.
+        if (entry.verbose && (!command.isQuiet || showsQuiet)) command.stderr.push(entry.data)
         return
       }
       case 'end': {

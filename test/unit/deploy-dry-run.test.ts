@@ -160,6 +160,8 @@ test("a task's $ commands show as local lines, their stderr too, stdout under -v
     '  await $({ quiet: true })`echo hidden`',
     '  await $`echo muted`.quiet()',
     '  log(`process.env.BRANCH=${process.env.BRANCH}`)',
+    '  $.verbose = false',
+    '  await $`printf hushed >&2`',
     '})',
     '',
   ].join('\n')
@@ -177,7 +179,7 @@ test("a task's $ commands show as local lines, their stderr too, stdout under -v
     // stderr shown (its last line unfinished, and no empty line after it); stdout, as a capture's, not.
     assert.deepEqual(plain.lines.slice(at + 1, at + 3), ['  local ! careful', '  local $ echo muted'], plain.stderr)
     assert.ok(plain.lines.includes('process.env.BRANCH=v2'), plain.stderr)
-    assert.doesNotMatch(plain.stderr, /hidden|built for v2|\| muted/)
+    assert.doesNotMatch(plain.stderr, /hidden|built for v2|\| muted|hushed/)
 
     const verbose = await run('-v')
     assert.ok(verbose.lines.includes('  local | built for v2') && verbose.lines.includes('  local ! careful'), verbose.stderr)
@@ -185,6 +187,8 @@ test("a task's $ commands show as local lines, their stderr too, stdout under -v
     assert.ok(verbose.lines.includes('  local $ echo hidden') && !verbose.lines.includes('  local | hidden'), verbose.stderr)
     assert.ok(verbose.lines.includes('  local $ echo muted') && !verbose.lines.includes('  local | muted'), verbose.stderr)
     assert.match(verbose.stderr, /^ {2}local exit 0 in /m)
+    // After `$.verbose = false` a command and its stderr show together, under --verbose (zx would print the stderr alone).
+    assert.ok(verbose.lines.includes('  local $ printf hushed >&2') && verbose.lines.includes('  local ! hushed'), verbose.stderr)
 
     // A dry run lists every local command it does not run, quiet ones too.
     const dry = await run('--dry-run')
