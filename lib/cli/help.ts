@@ -24,7 +24,8 @@ Options:
   -c, --concurrency N     at most N hosts work at once (default ${DEFAULT_CONCURRENCY})
   -f, --file PATH         use this deployfile
       --waves LIST        deploy: swap current wave by wave, e.g. 1,10%,100%
-  -v, --verbose           also show connections, captured commands and timings
+  -v, --verbose           also show connections, captured commands, local $ output
+                          and timings
   -q, --quiet             only warnings, errors, what was published and the summary
   -V, --version           print the version
   -h, --help              print this help
