@@ -1,9 +1,10 @@
 // A task's local shell is zx's `$`. Its commands are shown like a host's, as `local $ …`, through
 // the run's reporter, so that `-q` hides them and secrets are masked as on hosts; what they print
-// to stderr as `local ! …` (zx prints it too), to stdout as `local | …` under --verbose only: `$`
-// is also how a task reads things (a token from a vault), as `capture`, whose output is not shown.
-// Under --dry-run `$` runs `true` in place of each command. The deploy's own `$` commands (packing
-// the release) have a log of their own and run for real in a dry run (release-source.ts).
+// to stderr as `local ! …`, to stdout as `local | …` under --verbose only: `$` is also how a task
+// reads things (a token from a vault), as `capture`, whose output is not shown. A failing one is
+// described as a failing remote command is (describeLocalFailure). Under --dry-run `$` runs `true`
+// in place of each command. The deploy's own `$` commands (packing the release) have a log of
+// their own and run for real in a dry run (release-source.ts).
 import { spawn, spawnSync } from 'node:child_process'
 import { $, ProcessOutput, type LogEntry } from 'zx/core'
 import { thrownAt } from '../config/caller-location.ts'
@@ -52,9 +53,10 @@ function traceHere(): Error {
 }
 
 /**
- * Shows `$` commands and their output through `reporter`. Called before the deployfile loads, so that one setting `$.verbose = false` silences its
- * commands' lines as zx documents. A command run quiet (`$({ quiet: true })`, `$.verbose = false`)
- * is shown as `capture`'s are: under --verbose and --dry-run.
+ * Shows `$` commands and their output through `reporter`. Called before the deployfile loads, so
+ * that a deployfile setting `$.verbose = false` makes its commands quiet, as zx documents. A command
+ * run quiet (`$({ quiet: true })`, `$.verbose = false`) is shown with its stderr as `capture`'s
+ * are (`showsQuiet`: under --verbose and --dry-run).
  */
 export function reportLocalCommands(reporter: Reporter, { showsStdout, showsQuiet }: { showsStdout: boolean; showsQuiet: boolean }): void {
   const running = new Map<string, LocalCommand>()
