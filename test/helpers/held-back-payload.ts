@@ -42,8 +42,16 @@ export function heldBackPayload(path: string): HeldBackPayload {
   }
 }
 
-/** Whether tar has written into `dir` yet: the unpacking is under way, half-way at most. */
-export function hasBegunWriting(dir: string): boolean {
+/** Resolves once tar has written into `dir` (the unpacking is under way, half-way at most: the rest is held back); fails after 10 s. */
+export async function untilWritingBegins(dir: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!hasBegunWriting(dir)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for tar to write into ${dir}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+function hasBegunWriting(dir: string): boolean {
   try {
     return readdirSync(dir).length > 0
   } catch {

@@ -11,7 +11,7 @@ import { isRunning, readPidFile } from '../../lib/torrent/agent/processes.ts'
 import { formatEvent, formatUnpackRequest, type AgentEvent } from '../../lib/torrent/protocol.ts'
 import { formatPidRecord, processFiles } from '../../lib/torrent/agent/state-files.ts'
 import { REPO_ROOT } from '../helpers/cli.ts'
-import { hasBegunWriting, heldBackPayload, type HeldBackPayload } from '../helpers/held-back-payload.ts'
+import { heldBackPayload, untilWritingBegins, type HeldBackPayload } from '../helpers/held-back-payload.ts'
 
 // `peer --follow` (runPeer's isFollowOnly) is what deploy_via murder runs after starting every
 // daemon with `peer --detach`; it must never start a daemon of its own.
@@ -208,14 +208,6 @@ function writeHeldBackPayload(options: PeerOptions): HeldBackPayload {
   return heldBackPayload(options.payload)
 }
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
 /** Holds a stand-in daemon's payload, asks for an unpacking, and once it has begun, `cuts` it short; returns what was said. */
 async function cutShortUnpacking(options: PeerOptions, cut: (input: PassThrough) => void): Promise<{ seen: AgentEvent[]; isDaemonRunning: boolean }> {
   const stream = writeHeldBackPayload(options)
@@ -227,7 +219,7 @@ async function cutShortUnpacking(options: PeerOptions, cut: (input: PassThrough)
     const release = join(dirname(options.payload), 'release')
     const incoming = `${release}.incoming`
     input.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
-    await waitFor(() => hasBegunWriting(incoming), 'the unpacking to begin')
+    await untilWritingBegins(incoming)
     cut(input)
     stream.finish()
     await holding
@@ -261,7 +253,7 @@ test('held: SIGTERM while an unpacking runs ends it half-way, answers, then ends
     const closed = new Promise<NodeJS.Signals | null>((resolve) => child.once('close', (_code, signal) => resolve(signal)))
     try {
       child.stdin.write(`${formatUnpackRequest({ into: incoming, renameTo: release })}\n`)
-      await waitFor(() => hasBegunWriting(incoming), 'the unpacking to begin')
+      await untilWritingBegins(incoming)
       child.kill('SIGTERM')
       stream.finish()
       const late = new Promise<string>((resolve) => setTimeout(() => resolve('still running 10 s after SIGTERM'), 10_000).unref())

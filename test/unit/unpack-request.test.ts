@@ -12,7 +12,7 @@ import { answerUnpackRequest } from '../../lib/torrent/agent/unpack-request.ts'
 import { formatKeyLine, newCipherKey } from '../../lib/torrent/agent/payload-cipher.ts'
 import { formatUnpackRequest, isUnpackRequest, parseEvent, parseUnpackRequest, type UnpackRequest } from '../../lib/torrent/protocol.ts'
 import { sampleRelease } from '../helpers/sample-release.ts'
-import { hasBegunWriting, heldBackPayload } from '../helpers/held-back-payload.ts'
+import { heldBackPayload, untilWritingBegins } from '../helpers/held-back-payload.ts'
 
 const release = () => sampleRelease('unpack-request-', 'console.log("v3")\n')
 
@@ -123,7 +123,7 @@ test('a stop signal ends an unpacking half-way: tar killed, the directory emptie
     const [into, renameTo] = [join(dir, 'incoming'), join(dir, 'release')]
     const stopping = new AbortController()
     const answering = answerUnpackRequest(payload, formatUnpackRequest({ into, renameTo }), stopping.signal)
-    await waitFor(() => hasBegunWriting(into), 'tar to write the first file')
+    await untilWritingBegins(into)
     stopping.abort()
     stream.finish()
     assert.deepEqual(await answering, { type: 'unpackFailed', message: `cannot unpack ${payload} into ${into}: stopped before it finished (its peer or seeder was stopped, or the run asking for it ended); run it again` })
@@ -139,15 +139,6 @@ test('a stop signal ends an unpacking half-way: tar killed, the directory emptie
     rmSync(dir, { recursive: true, force: true })
   }
 })
-
-/** Polls `condition` (bounded): what it waits for cannot pass, the payload being held back. */
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 test('a tar that fails is named by its error, not by a warning before it', async () => {
   const { dir } = release()
