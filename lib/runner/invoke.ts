@@ -1,11 +1,11 @@
-import { ConfigError, DeployError, UsageError, errorMessage } from '../errors.ts'
+import { ConfigError, DeployError, UsageError } from '../errors.ts'
 import { unknownTaskError } from '../cli/first-word.ts'
 import { checkHookCycles } from './hook-check.ts'
 import type { Session } from './session.ts'
 import type { TaskDefinition } from '../registry.ts'
 import { thrownAt } from '../config/caller-location.ts'
 import { projectRootIfLoaded } from '../config/project-root.ts'
-import { describeLocalFailure } from './local-commands.ts'
+import { describeThrown } from './local-commands.ts'
 
 /** Deeper than any real flow of tasks, hooks and invokes; reached only by tasks invoking each other without end. */
 export const MAX_INVOCATION_DEPTH = 100
@@ -81,9 +81,8 @@ export class TaskError extends DeployError {
   override name = 'TaskError'
   constructor(task: string, origin: string, cause: unknown) {
     // Where it threw, when that is not where the task was defined: the task's first line is rarely the culprit.
-    const local = describeLocalFailure(cause)
-    const at = local === undefined ? thrownAt(cause) : local.at
-    super(`task ${task} (${origin}) failed${at === undefined || at === origin ? '' : ` at ${at}`}: ${local?.message ?? errorMessage(cause)}`, { exitCode: 1, cause })
+    const { message, at } = describeThrown(cause)
+    super(`task ${task} (${origin}) failed${at === undefined || at === origin ? '' : ` at ${at}`}: ${message}`, { exitCode: 1, cause })
   }
 }
 

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { $, ProcessOutput, type LogEntry } from 'zx/core'
 import { thrownAt } from '../config/caller-location.ts'
 import { projectRootIfLoaded } from '../config/project-root.ts'
-import { shorten } from '../errors.ts'
+import { errorMessage, shorten } from '../errors.ts'
 import type { Reporter } from '../report/events.ts'
 import { LineSplitter } from '../report/line-splitter.ts'
 
@@ -134,4 +134,9 @@ export function describeLocalFailure(error: unknown): { message: string; at: str
     message: `${what} ${status}${tail.length > 0 ? `: ${tail.join(' / ')}` : ''}`,
     at: known?.trace === undefined || root === undefined ? undefined : thrownAt(known.trace, root),
   }
+}
+
+/** An error the deployfile's code threw, as shown: a failed `$` as a failed command is, anything else by its message; with the deployfile line it came from, when known. */
+export function describeThrown(error: unknown): { message: string; at: string | undefined } {
+  return describeLocalFailure(error) ?? { message: errorMessage(error), at: thrownAt(error) }
 }

@@ -1,7 +1,6 @@
 import pLimit from 'p-limit'
 import { DeployError, RunFailedError, UsageError } from '../errors.ts'
-import { thrownAt } from '../config/caller-location.ts'
-import { describeLocalFailure } from './local-commands.ts'
+import { describeThrown } from './local-commands.ts'
 import { InterruptedError } from './interrupt.ts'
 import { HostContext } from '../ssh/host-context.ts'
 import { describeBudget } from './fail-budget.ts'
@@ -79,10 +78,8 @@ export async function onHosts<T>(
   for (const host of hosts) if (!outcome.values.has(host.name) && !outcome.failures.has(host.name)) session.unstartedHosts.add(host.name)
   for (const [name, error] of outcome.failures) {
     // Not one of ours (a TypeError in the block, a failed `$`): the summary says where the deployfile threw it.
-    const local = describeLocalFailure(error)
-    const at = error instanceof DeployError ? undefined : local !== undefined ? local.at : thrownAt(error)
-    const message = local?.message ?? error.message
-    const shown = at === undefined && local === undefined ? error : new DeployError(at === undefined ? message : `${message} (at ${at})`, { exitCode: 1, cause: error })
+    const { message, at } = error instanceof DeployError ? { message: error.message, at: undefined } : describeThrown(error)
+    const shown = at === undefined && message === error.message ? error : new DeployError(at === undefined ? message : `${message} (at ${at})`, { exitCode: 1, cause: error })
     // A host's first failure is its cause: a later one (putting it back, say) does not replace it.
     if (!session.failedHosts.has(name)) session.failedHosts.set(name, shown)
     session.reporter.emit({ type: 'host-failed', host: name, message: shown.message })
