@@ -20,6 +20,7 @@ import { skipExhaustedWires } from './exhausted-wires.ts'
 import { wireToClose } from './duplicate-wires.ts'
 import { suppressRedundantHaves } from './have-suppression.ts'
 import { plainIp } from './ip-address.ts'
+import { peersWanted } from './peers-wanted.ts'
 import { isSeederPeerId, makePeerId, type SwarmRole } from './peer-id.ts'
 import { paceRequestPlans, rarestAmongAskable } from './request-planner.ts'
 import { openPiecesPerPeer, SuperSeedPolicy, toBitfield } from './super-seed.ts'
@@ -32,14 +33,6 @@ import { WireLedger, type LedgerWire } from './wire-ledger.ts'
  * receiver a re-plan of its requests, so more is not better past what keeps the links busy.
  */
 const MAX_CONNECTIONS = 80
-/**
- * Peers asked of the tracker per announce (every 10 s) while downloading; others dial in too, so a
- * peer holds about twice this, and more with each re-announce. Fewer wires mean fewer HAVEs and TCP
- * flows per byte: on 16 farm hosts at 100 Mbit (CPU-bound) 30 took 17.3 s, 8 took 14.8 s, 4 took
- * 13.8 s; at 25 Mbit, 4 against 8 alternated: 48 hosts 37.4-41.9 s against 41.8-44.2 s (71-74
- * against 80-82 CPU-s), 32 hosts 28.6-28.8 against 29.7-29.9 s, 16 hosts 24.6-24.9 against 25.5-25.6.
- */
-const PEERS_PER_ANNOUNCE = 4
 /** webtorrent keeps this many unchoke slots; a datacenter swarm unchokes everyone who asks. */
 const UNLIMITED_UPLOAD_SLOTS = Number.MAX_SAFE_INTEGER
 /**
@@ -93,7 +86,7 @@ export function joinSwarm(torrentFile: Uint8Array, payloadDirectory: string, opt
     webSeeds: false,
     seedOutgoingConnections: !isTuned('dial'),
     tracker: {
-      getAnnounceOpts: () => ({ ip: options.announceIp, ...(isTuned('dial') ? { numwant: isSeed || torrent?.done === true ? 0 : PEERS_PER_ANNOUNCE } : {}) }),
+      getAnnounceOpts: () => ({ ip: options.announceIp, ...(isTuned('dial') ? { numwant: peersWanted({ isSeed, isDone: torrent?.done === true, wireCount: torrent?.wires.length ?? 0 }) } : {}) }),
     },
   })
   const linkBps = Number(process.env['MURDER_AGENT_LINK_BPS'] ?? 0)
