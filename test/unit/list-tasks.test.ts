@@ -11,6 +11,15 @@ test('-T lists described tasks matching the pattern, aligned', () => {
   assert.equal(listTasks(TASKS, 'nomatch'), '')
 })
 
+test('-T lists `install` among the tasks, as cap -T lists cap install, unless the deployfile has a task of that name', () => {
+  assert.equal(
+    listTasks(TASKS, undefined),
+    'deploy demo:hello    # Hello\ndeploy deploy        # Deploy\ndeploy deploy:check  # Check\n' +
+      'deploy install       # Write deployfile.ts and roles/STAGE.yaml to start from (STAGES=staging,production)\n'
+  )
+  assert.equal(listTasks([...TASKS, task('install', 'Install the app')], 'install'), 'deploy install  # Install the app\n')
+})
+
 test('-T PATTERN matching nothing is an error (exit 1) naming the pattern and hidden tasks that match', () => {
   const none = noTaskMatches(TASKS, 'nomatch')
   assert.equal(none.message, 'No task matches "nomatch". Run `deploy -T` to list tasks.')
