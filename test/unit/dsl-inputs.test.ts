@@ -23,7 +23,7 @@ test('task(name, desc, fn) lists with its desc; a desc of several lines shows it
   resetSession()
   task('restart', 'Restart the app', async () => {})
   task('migrate', { desc: 'Run migrations\nagainst the primary database' }, async () => {})
-  assert.equal(listTasks(currentSession().registry.all(), undefined), 'deploy migrate  # Run migrations\ndeploy restart  # Restart the app\n')
+  assert.equal(listTasks(currentSession().registry.all(), 'r'), 'deploy migrate  # Run migrations\ndeploy restart  # Restart the app\n')
 })
 
 test('task() options it does not know are refused at load, not ignored (a role typo ran the task on every host)', () => {
