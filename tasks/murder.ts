@@ -758,7 +758,7 @@ async function downloadOnPeer(remote: HostContext, options: MurderOptions, seede
   let markStarted = () => {}
   const started = new Promise<void>((resolve) => (markStarted = resolve))
   const fromStdin = isLaunched ? undefined : (torrent?.length ?? '<torrent size>')
-  const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: true, 'torrent-from-stdin': fromStdin }
+  const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: true, 'orphan-idle-s': swarmSettings().stallTimeoutS, 'torrent-from-stdin': fromStdin }
   const command = holdAgentCommand(remote, location(), 'peer', args, {
     readyOn: 'done',
     stdinFirst: isLaunched ? undefined : torrent,
@@ -916,7 +916,7 @@ async function sealRelease(tgzPath: string): Promise<EncryptedRelease> {
 async function holdTracker(infoHash: string): Promise<HeldAgentCommand | undefined> {
   let tracking: HeldAgentCommand | undefined
   await on(murderHosts().tracker, SWARM_HOSTS, async (remote) => {
-    const args = { state: runDirectory(location()), port: swarmSettings().trackerPort, allow: infoHash, hold: true }
+    const args = { state: runDirectory(location()), port: swarmSettings().trackerPort, allow: infoHash, hold: true, 'orphan-idle-s': swarmSettings().stallTimeoutS }
     const command = holdAgentCommand(remote, location(), 'tracker', args, {
       readyOn: 'started',
       isDryRun: isDryRun(),
@@ -942,6 +942,7 @@ async function holdSeeder(options: MurderOptions): Promise<HeldCommand> {
       'announce-ip': await addressOf(remote),
       arriving: true,
       hold: true,
+      'orphan-idle-s': swarmSettings().stallTimeoutS,
     }
     const command = holdAgentCommand(remote, location(), 'seed', args, {
       readyOn: 'started',

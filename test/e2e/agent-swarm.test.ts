@@ -489,6 +489,43 @@ test('tracker --hold --allow and seed --hold are their own daemons, told to stop
   assert.deepEqual(agentProcesses(setup), [], 'nothing left running')
 })
 
+test('held commands whose controller went away end once idle for --orphan-idle-s: a stranded peer gives up and removes its partial payload; a tracker and seeder stop', { timeout: 60_000 }, async () => {
+  const setup = await startSwarm({ sizeBytes: 4 * MIB, shouldSeed: false })
+  const [stranded, kept] = [peerHome(setup, 0), peerHome(setup, 1)]
+  swarmFor(setup, [stranded.state, kept.state])
+  // No seeder: neither peer can receive a byte. Only the one whose stdin ends gives up.
+  const orphan = startHeld(setup, [...stranded.args(30), '--orphan-idle-s', '1'])
+  const waiting = startHeld(setup, [...kept.args(30), '--orphan-idle-s', '1'])
+  for (const held of [orphan, waiting]) assert.ok(await waitFor(() => held.events.some((event) => event.type === 'started'), 20_000), `no start: ${held.stderr()}`)
+  const endedAt = Date.now()
+  orphan.child.stdin.end()
+  assert.equal(await orphan.exited, 1, orphan.stderr())
+  assert.ok(Date.now() - endedAt < 10_000, `gave up ${Date.now() - endedAt} ms after its stdin ended`)
+  assert.match(lastLine(orphan.stderr()), /the peer gave up: its controller went away and no byte arrived for 1 s/)
+  assert.equal(existsSync(stranded.payload) || existsSync(stranded.torrent), false, 'its partial payload and torrent removed')
+  assert.equal(existsSync(join(stranded.state, `peer.${TAG}.pid`)), false)
+  assert.ok(isAlive(waiting.child.pid ?? 0), 'a peer whose controller is still there waits on')
+  waiting.child.kill('SIGTERM')
+  assert.equal(await waiting.exited, 1, waiting.stderr())
+  assert.equal(lastLine(waiting.stderr()), 'the peer daemon was stopped (SIGTERM) before it finished')
+
+  const { infoHash } = await readTorrentMeta(setup.torrent)
+  const trackerArgs = ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', new URL(setup.announce).port, '--allow', infoHash]
+  assert.equal((await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])).code, 0)
+  const tracker = startHeld(setup, [...trackerArgs, '--orphan-idle-s', '1'])
+  assert.ok(await waitFor(() => tracker.events.some((event) => event.type === 'started'), 20_000), `no tracker started: ${tracker.stderr()}`)
+  const seeder = startHeld(setup, ['seed', '--state', setup.seedState, '--tag', TAG, '--torrent', setup.torrent, '--payload', setup.payload, '--announce-ip', SEEDER_IP, '--orphan-idle-s', '1'])
+  assert.ok(await waitFor(() => seeder.events.some((event) => event.type === 'started'), 20_000), `no seeder started: ${seeder.stderr()}`)
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  assert.ok(isAlive(tracker.child.pid ?? 0) && isAlive(seeder.child.pid ?? 0), 'idle, but their controller is there: they run on')
+  for (const held of [seeder, tracker]) held.child.stdin.end()
+  assert.equal(await seeder.exited, 0, seeder.stderr())
+  assert.equal(await tracker.exited, 0, tracker.stderr())
+  assert.equal(existsSync(setup.payload) || existsSync(setup.torrent), false, "the seeder's payload and torrent removed")
+  for (const path of [join(setup.trackerState, 'tracker.pid'), join(setup.seedState, `seed.${TAG}.pid`)]) assert.equal(existsSync(path), false, `${path} removed`)
+  assert.deepEqual(agentProcesses(setup), [], 'nothing left running')
+})
+
 test('a held peer and a held seeder unpack the payload they hold when asked on stdin, then stop; a tracker holds none', { timeout: 60_000 }, async () => {
   const source = mkdtempSync('/tmp/murder-release-')
   mkdirSync(join(source, 'app', 'config'), { recursive: true })

@@ -204,6 +204,11 @@ export class DaemonRuntime {
   /** A `started`, `done` or `failed` event was written. */
   private hasConcluded = false
   private stopHandler: () => Promise<void> = async () => {}
+  /**
+   * A count that grows while the daemon's work goes on (a peer's bytes received, a seeder's bytes
+   * sent, a tracker's announces): a held daemon whose controller went away ends once it stops growing.
+   */
+  activity: () => number = () => 0
 
   constructor(
     private readonly state: string,

@@ -40,6 +40,10 @@ export interface ForegroundDaemon {
   payload?: string
   /** Printed once the pid file names this process (a peer's `started`: from here a `stop` finds it). */
   onClaimed?: (record: PidRecord) => AgentEvent
+  /** Once stdin ends before a `stop` (the controller is gone), how long without activity before it ends (see OwnDaemon.endWhenIdle); 0: never. */
+  orphanIdleLimitMs: number
+  /** What no activity means, for the log: "no byte arrived". */
+  idleMeans: string
 }
 
 const KIND_NAMES: Record<ProcessKind, string> = { tracker: 'tracker', seed: 'seeder', peer: 'peer' }
@@ -58,12 +62,15 @@ export async function runForegroundDaemon(daemon: ForegroundDaemon, print: (even
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
   // Read from the start: an end of stdin before the daemon is ready is remembered, not missed.
   const requests = requestLines(process.stdin)
+  const own = new OwnDaemon(daemon, print)
+  void requests.ended.then(() => own.endWhenIdle(daemon.orphanIdleLimitMs))
   try {
-    const own = new OwnDaemon(daemon, print)
     await own.runUntilReady()
     return await holdUntilStop(own, requests, daemon, print)
   } finally {
     requests.close()
+    // Nobody is left to use or remove them: a partial download, a release tgz.
+    if (own.hasEndedIdle) await Promise.all(daemon.removeOnStop.map((path) => rm(path, { force: true })))
   }
 }
 
@@ -104,6 +111,9 @@ async function holdUntilStop(own: OwnDaemon, requests: RequestLines, daemon: For
 class OwnDaemon {
   private failure: string | undefined
   private end: DaemonEnd | undefined
+  private isReady = false
+  /** endWhenIdle ended it. */
+  hasEndedIdle = false
   private readonly runtime: DaemonRuntime
   private readonly ready: Promise<void>
   readonly ended: Promise<DaemonEnd>
@@ -116,6 +126,7 @@ class OwnDaemon {
   ) {
     let markReady = () => {}
     this.ready = new Promise<void>((resolve) => (markReady = resolve))
+    void this.ready.then(() => (this.isReady = true))
     let markEnded = (_end: DaemonEnd) => {}
     this.ended = new Promise<DaemonEnd>((resolve) => (markEnded = resolve))
     this.runtime = new DaemonRuntime(daemon.state, daemon.kind, daemon.tag, {
@@ -157,6 +168,33 @@ class OwnDaemon {
   /** The controller's line, or a signal's end of the daemon if that comes first. */
   nextAfterReady(line: Promise<string | undefined>): Promise<NextAfterReady> {
     return Promise.race([line.then((text) => ({ line: text })), this.signalled.then(() => this.ended).then((end) => ({ signalled: end }))])
+  }
+
+  /**
+   * The controller went away (stdin ended) before a `stop`: with nobody to stop it, the daemon ends
+   * once its activity stops growing for `limitMs`. Until then it runs on, as a detached daemon
+   * would: a peer's download may still finish from a live swarm, a seeder and a tracker may still
+   * serve peers that do. A peer only until its download is done: after that --seed-seconds ends it.
+   * Without this, a peer cut off from a swarm that died (its seeder stopped by a failed deploy)
+   * waited for ever, and a killed controller's seeder and tracker ran until someone stopped them.
+   */
+  endWhenIdle(limitMs: number): void {
+    if (limitMs <= 0 || this.end) return
+    let seen = this.runtime.activity()
+    let changedAt = Date.now()
+    const timer = setInterval(() => {
+      if (this.end || (this.daemon.readyOn === 'done' && this.isReady)) return clearInterval(timer)
+      const now = this.runtime.activity()
+      if (now !== seen) {
+        seen = now
+        changedAt = Date.now()
+      } else if (Date.now() - changedAt >= limitMs) {
+        clearInterval(timer)
+        this.hasEndedIdle = true
+        const reason = `its controller went away and ${this.daemon.idleMeans} for ${limitMs / 1000} s`
+        void (this.isReady ? this.runtime.exit(0, reason) : this.runtime.fail(`the ${KIND_NAMES[this.daemon.kind]} gave up: ${reason}`))
+      }
+    }, Math.min(1000, limitMs / 4))
   }
 
   /** Ends the daemon unless it has ended; says whether it was still running. */

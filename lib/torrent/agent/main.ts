@@ -25,6 +25,7 @@ const SPECS = {
     'announce-interval-s': { kind: 'seconds', default: 10, what: 'SECONDS between announces' },
     allow: { kind: 'infoHash', what: 'HEX: whitelist this torrent first (as `allow`), also on a tracker already running' },
     hold: { kind: 'flag', what: 'run the tracker in this process until a stop line on stdin; if one already runs here, leave it be and end at once' },
+    'orphan-idle-s': { kind: 'seconds', default: 0, what: 'SECONDS: with --hold, once stdin ends before a stop line (the controller is gone), end after this long without an announce (0: run on)' },
   },
   allow: { state: STATE, 'info-hash': { kind: 'infoHash', isRequired: true, what: 'HEX (40 characters)' } },
   'make-torrent': {
@@ -43,6 +44,7 @@ const SPECS = {
     port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
     arriving: { kind: 'flag', what: 'the payload is still being uploaded: show peers each piece once its SHA-1 matches' },
     hold: { kind: 'flag', what: 'seed in this process; after started, answer unpack requests on stdin until a stop line (stop, remove payload and torrent)' },
+    'orphan-idle-s': { kind: 'seconds', default: 0, what: 'SECONDS: with --hold, once stdin ends before a stop line (the controller is gone), end after this long without sending a byte (0: run on)' },
   },
   peer: {
     state: STATE,
@@ -57,6 +59,7 @@ const SPECS = {
     detach: { kind: 'flag', what: 'return once the daemon runs; `peer --follow` then follows that daemon' },
     follow: { kind: 'flag', what: 'follow the running daemon of TAG, or say how it ended; never start one' },
     hold: { kind: 'flag', what: 'run the swarm in this process (or follow the daemon already running); after done, answer unpack requests on stdin until a stop line (stop, remove payload and torrent) or its end' },
+    'orphan-idle-s': { kind: 'seconds', default: 0, what: 'SECONDS: with --hold, once stdin ends before a stop line (the controller is gone), end after this long without receiving a byte, before done (0: run on)' },
     'torrent-from-stdin': { kind: 'bytes', what: 'BYTES: the torrent, this long, comes first on stdin and is written to --torrent' },
   },
   stop: {
@@ -80,17 +83,17 @@ function print(event: AgentEvent): void {
   process.stdout.write(`${formatEvent(event)}\n`)
 }
 
-function trackerOptions(argv: readonly string[], command = 'tracker'): TrackerOptions & { allow: string | undefined; hold: boolean } {
+function trackerOptions(argv: readonly string[], command = 'tracker'): TrackerOptions & { allow: string | undefined; hold: boolean; orphanIdleS: number } {
   const o = parseOptions(command, SPECS.tracker, argv)
-  return { state: o.state, port: o.port, host: o.host, announceIntervalS: o['announce-interval-s'], allow: o.allow, hold: o.hold }
+  return { state: o.state, port: o.port, host: o.host, announceIntervalS: o['announce-interval-s'], allow: o.allow, hold: o.hold, orphanIdleS: o['orphan-idle-s'] }
 }
 
-function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions & { hold: boolean } {
+function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions & { hold: boolean; orphanIdleS: number } {
   const o = parseOptions(command, SPECS.seed, argv)
-  return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port, isArriving: o.arriving, hold: o.hold }
+  return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port, isArriving: o.arriving, hold: o.hold, orphanIdleS: o['orphan-idle-s'] }
 }
 
-function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean; follow: boolean; hold: boolean; torrentFromStdin: number | undefined } {
+function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean; follow: boolean; hold: boolean; torrentFromStdin: number | undefined; orphanIdleS: number } {
   const o = parseOptions(command, SPECS.peer, argv)
   if (o.detach && o.follow) throw new AgentUsageError('peer: --detach starts a daemon and --follow never does; pass one of them')
   if (o.detach && o.hold) throw new AgentUsageError('peer: --detach returns at once and --hold stays after done; pass one of them')
@@ -99,6 +102,7 @@ function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & {
     follow: o.follow,
     hold: o.hold,
     torrentFromStdin: o['torrent-from-stdin'],
+    orphanIdleS: o['orphan-idle-s'],
     state: o.state,
     tag: o.tag,
     torrent: o.torrent,
@@ -122,7 +126,7 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
       if (options.allow !== undefined) print(await allowTorrent(options.state, options.allow))
       if (!options.hold) return print(await startTracker(options))
       shouldExitWhenDone = true
-      return runHeldTracker(options, print)
+      return runHeldTracker(options, options.orphanIdleS, print)
     }
     case 'allow': {
       const o = parseOptions(command, SPECS.allow, argv)
@@ -136,7 +140,7 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
       const options = seedOptions(argv)
       if (!options.hold) return print(await startSeeding(options))
       shouldExitWhenDone = true
-      return runHeldSeeder(options, print)
+      return runHeldSeeder(options, options.orphanIdleS, print)
     }
     case 'peer': {
       const options = peerOptions(argv)
@@ -148,7 +152,7 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
       }
       if (options.hold && !options.follow) {
         shouldExitWhenDone = true
-        return runHeldPeer(options, print)
+        return runHeldPeer(options, options.orphanIdleS, print)
       }
       return runPeer(options, print, options.follow, options.hold)
     }

@@ -160,6 +160,7 @@ export async function runPeerDaemon(runtime: DaemonRuntime, options: PeerOptions
   // After the last piece a tracker or timeout failure no longer matters: the file is here.
   let phase: 'downloading' | 'verifying' | 'done' = 'downloading'
   const saveStats = statsWriter(runtime.files.stats, () => collectStats(session, 'peer', options.tag, meta))
+  runtime.activity = () => session.torrent.received
   let tick = 0
   const ticker = setInterval(() => {
     if (phase !== 'done') runtime.emit({ type: 'progress', ...counters(session, meta) })

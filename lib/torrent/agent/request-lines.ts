@@ -6,6 +6,8 @@ import type { Readable } from 'node:stream'
 /** The lines of `input` (trimmed), one at a time, kept until asked for; undefined once it has ended. */
 export interface RequestLines {
   next: () => Promise<string | undefined>
+  /** Settles once `input` has ended, whether or not its lines were asked for. */
+  ended: Promise<void>
   /** Stops reading and lets `input` go. */
   close: () => void
 }
@@ -16,6 +18,9 @@ export function requestLines(input: Readable): RequestLines {
   // An input whose end was already emitted (read whole by someone else) emits nothing more.
   let hasEnded = input.readableEnded || input.destroyed
   let waiting: ((line: string | undefined) => void) | undefined
+  let markEnded = () => {}
+  const ended = new Promise<void>((resolve) => (markEnded = resolve))
+  if (hasEnded) markEnded()
   const hand = (line: string | undefined) => {
     const resolve = waiting
     waiting = undefined
@@ -27,9 +32,11 @@ export function requestLines(input: Readable): RequestLines {
   })
   lines.once('close', () => {
     hasEnded = true
+    markEnded()
     hand(undefined)
   })
   return {
+    ended,
     next: () => {
       const line = queued.shift()
       if (line !== undefined || hasEnded) return Promise.resolve(line)

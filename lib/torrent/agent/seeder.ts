@@ -49,7 +49,7 @@ export async function startSeeding(options: SeedOptions): Promise<Extract<AgentE
  * `seed --hold`: the command is the seeder (foreground-daemon.ts), `started` once announced; the
  * controller's `stop` on stdin ends it and removes the payload and torrent, with no `stop` process.
  */
-export async function runHeldSeeder(options: SeedOptions, print: (event: AgentEvent) => void): Promise<number> {
+export async function runHeldSeeder(options: SeedOptions, orphanIdleS: number, print: (event: AgentEvent) => void): Promise<number> {
   await checkCanSeed(options)
   return runForegroundDaemon(
     {
@@ -63,6 +63,8 @@ export async function runHeldSeeder(options: SeedOptions, print: (event: AgentEv
       removeOnStop: [options.payload, options.torrent],
       payload: options.payload,
       readyLimitMs: READY_LIMIT_MS,
+      orphanIdleLimitMs: orphanIdleS * 1000,
+      idleMeans: 'no peer took a byte',
     },
     print
   )
@@ -95,6 +97,7 @@ export async function runSeedDaemon(runtime: DaemonRuntime, options: SeedOptions
   })
   const stopWatching = arriving ? watchArrival(arriving, session, runtime) : () => {}
   const saveStats = statsWriter(runtime.files.stats, () => collectStats(session, 'seed', options.tag, meta))
+  runtime.activity = () => session.torrent.uploaded
   const timer = setInterval(() => void saveStats().catch((error: unknown) => runtime.log(`cannot write stats: ${String(error)}`)), STATS_INTERVAL_MS)
   runtime.onStop(async () => {
     clearInterval(timer)

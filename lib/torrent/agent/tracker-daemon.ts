@@ -27,7 +27,7 @@ export async function startTracker(options: TrackerOptions): Promise<Extract<Age
  * until the controller's `stop` on stdin. If a tracker already runs here the command leaves it be
  * and ends at once without `started`: whoever started that one stops it.
  */
-export async function runHeldTracker(options: TrackerOptions, print: (event: AgentEvent) => void): Promise<number> {
+export async function runHeldTracker(options: TrackerOptions, orphanIdleS: number, print: (event: AgentEvent) => void): Promise<number> {
   if (await runningPidFile(options.state, 'tracker', undefined)) return 0
   return runForegroundDaemon(
     {
@@ -39,6 +39,8 @@ export async function runHeldTracker(options: TrackerOptions, print: (event: Age
       body: (runtime) => runTrackerDaemon(runtime, options),
       removeOnStop: [],
       readyLimitMs: READY_LIMIT_MS,
+      orphanIdleLimitMs: orphanIdleS * 1000,
+      idleMeans: 'no client announced',
     },
     print
   )
@@ -65,6 +67,9 @@ export async function runTrackerDaemon(runtime: DaemonRuntime, options: TrackerO
   for (const event of ['start', 'complete', 'stop'] as const) {
     tracker.on(event, (address: string, params: { info_hash?: string }) => runtime.log(`${event} ${address} ${params.info_hash ?? ''}`))
   }
+  let announces = 0
+  for (const event of ['start', 'update', 'complete', 'stop'] as const) tracker.on(event, () => (announces += 1))
+  runtime.activity = () => announces
   runtime.onStop(
     () =>
       new Promise<void>((resolve) => {

@@ -50,6 +50,9 @@ declare module 'webtorrent' {
     pieceLength: number
     /** Verified and in-flight bytes. */
     readonly downloaded: number
+    /** Payload bytes received and sent, counted as they pass (not a scan of the pieces). */
+    received: number
+    uploaded: number
     readonly downloadSpeed: number
     readonly uploadSpeed: number
     done: boolean
