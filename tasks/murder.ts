@@ -758,7 +758,7 @@ async function downloadOnPeer(remote: HostContext, options: MurderOptions, seede
   let markStarted = () => {}
   const started = new Promise<void>((resolve) => (markStarted = resolve))
   const fromStdin = isLaunched ? undefined : (torrent?.length ?? '<torrent size>')
-  const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: true, 'orphan-idle-s': swarmSettings().stallTimeoutS, 'torrent-from-stdin': fromStdin }
+  const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: true, 'torrent-from-stdin': fromStdin }
   const command = holdAgentCommand(remote, location(), 'peer', args, {
     readyOn: 'done',
     stdinFirst: isLaunched ? undefined : torrent,
@@ -793,6 +793,9 @@ async function peerArguments(remote: HostContext, options: MurderOptions, seeder
     'seeder-ip': seederAddress,
     'seed-seconds': swarmSettings().seedSeconds,
     'timeout-s': swarmSettings().timeoutS,
+    // A backstop for when no controller is left to give the swarm up (watchForStall): twice as long,
+    // so that a controller still there says why first.
+    'stall-s': 2 * swarmSettings().stallTimeoutS,
   }
 }
 

@@ -489,25 +489,25 @@ test('tracker --hold --allow and seed --hold are their own daemons, told to stop
   assert.deepEqual(agentProcesses(setup), [], 'nothing left running')
 })
 
-test('held commands whose controller went away end once idle for --orphan-idle-s: a stranded peer gives up and removes its partial payload; a tracker and seeder stop', { timeout: 60_000 }, async () => {
+test('a peer no byte reaches for --stall-s gives up and removes its partial payload, held or detached; a held tracker and seeder whose controller went away end once idle', { timeout: 60_000 }, async () => {
   const setup = await startSwarm({ sizeBytes: 4 * MIB, shouldSeed: false })
-  const [stranded, kept] = [peerHome(setup, 0), peerHome(setup, 1)]
-  swarmFor(setup, [stranded.state, kept.state])
-  // No seeder: neither peer can receive a byte. Only the one whose stdin ends gives up.
-  const orphan = startHeld(setup, [...stranded.args(30), '--orphan-idle-s', '1'])
-  const waiting = startHeld(setup, [...kept.args(30), '--orphan-idle-s', '1'])
-  for (const held of [orphan, waiting]) assert.ok(await waitFor(() => held.events.some((event) => event.type === 'started'), 20_000), `no start: ${held.stderr()}`)
-  const endedAt = Date.now()
-  orphan.child.stdin.end()
-  assert.equal(await orphan.exited, 1, orphan.stderr())
-  assert.ok(Date.now() - endedAt < 10_000, `gave up ${Date.now() - endedAt} ms after its stdin ended`)
-  assert.match(lastLine(orphan.stderr()), /the peer gave up: its controller went away and no byte arrived for 1 s/)
-  assert.equal(existsSync(stranded.payload) || existsSync(stranded.torrent), false, 'its partial payload and torrent removed')
-  assert.equal(existsSync(join(stranded.state, `peer.${TAG}.pid`)), false)
-  assert.ok(isAlive(waiting.child.pid ?? 0), 'a peer whose controller is still there waits on')
+  const [held, detached, patient] = [peerHome(setup, 0), peerHome(setup, 1), peerHome(setup, 2)]
+  swarmFor(setup, [held.state, detached.state, patient.state])
+  // No seeder: no peer can receive a byte.
+  const stranded = startHeld(setup, [...held.args(30), '--stall-s', '1'])
+  const waiting = startHeld(setup, patient.args(30))
+  const launched = await runAgent(setup.agent, [...detached.args(30), '--stall-s', '1', '--detach'])
+  assert.equal(launched.code, 0, launched.stderr)
+  assert.equal(await stranded.exited, 1, stranded.stderr())
+  assert.equal(lastLine(stranded.stderr()), `download of ${TAG} gave up: no byte arrived for 1 s (its seeder gone, or this host cut off from the swarm); its partial payload was removed.`)
+  assert.ok(await waitFor(() => !existsSync(join(detached.state, `peer.${TAG}.pid`)), 10_000), 'the detached daemon ended')
+  for (const home of [held, detached]) {
+    assert.equal(existsSync(home.payload) || existsSync(home.torrent), false, `${home.ip}: partial payload and torrent removed`)
+    assert.equal(existsSync(join(home.state, `peer.${TAG}.pid`)), false)
+  }
+  assert.ok(isAlive(waiting.child.pid ?? 0), 'without --stall-s a stranded peer waits on')
   waiting.child.kill('SIGTERM')
   assert.equal(await waiting.exited, 1, waiting.stderr())
-  assert.equal(lastLine(waiting.stderr()), 'the peer daemon was stopped (SIGTERM) before it finished')
 
   const { infoHash } = await readTorrentMeta(setup.torrent)
   const trackerArgs = ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', new URL(setup.announce).port, '--allow', infoHash]
@@ -516,9 +516,14 @@ test('held commands whose controller went away end once idle for --orphan-idle-s
   assert.ok(await waitFor(() => tracker.events.some((event) => event.type === 'started'), 20_000), `no tracker started: ${tracker.stderr()}`)
   const seeder = startHeld(setup, ['seed', '--state', setup.seedState, '--tag', TAG, '--torrent', setup.torrent, '--payload', setup.payload, '--announce-ip', SEEDER_IP, '--orphan-idle-s', '1'])
   assert.ok(await waitFor(() => seeder.events.some((event) => event.type === 'started'), 20_000), `no seeder started: ${seeder.stderr()}`)
+  const served = peerHome(setup, 3)
+  swarmFor(setup, [served.state])
+  const download = await runAgent(setup.agent, [...served.args(0), '--stall-s', '2'])
+  assert.equal(download.code, 0, `a peer of a live swarm does not give up: ${download.stderr}`)
+  assert.equal(sha256Of(served.payload), sha256Of(setup.payload))
   await new Promise((resolve) => setTimeout(resolve, 2000))
   assert.ok(isAlive(tracker.child.pid ?? 0) && isAlive(seeder.child.pid ?? 0), 'idle, but their controller is there: they run on')
-  for (const held of [seeder, tracker]) held.child.stdin.end()
+  for (const command of [seeder, tracker]) command.child.stdin.end()
   assert.equal(await seeder.exited, 0, seeder.stderr())
   assert.equal(await tracker.exited, 0, tracker.stderr())
   assert.equal(existsSync(setup.payload) || existsSync(setup.torrent), false, "the seeder's payload and torrent removed")

@@ -17,7 +17,7 @@ import { heldBackPayload, untilWritingBegins, type HeldBackPayload } from '../he
 // daemon with `peer --detach`; it must never start a daemon of its own.
 
 function optionsIn(state: string): PeerOptions {
-  return { state, tag: 'T', torrent: `${state}/T.tgz.torrent`, payload: `${state}/T.tgz`, announceIp: '10.0.0.2', seederIp: '10.0.0.1', seedSeconds: 30, timeoutS: 0, port: 0 }
+  return { state, tag: 'T', torrent: `${state}/T.tgz.torrent`, payload: `${state}/T.tgz`, announceIp: '10.0.0.2', seederIp: '10.0.0.1', seedSeconds: 30, timeoutS: 0, stallS: 0, port: 0 }
 }
 
 /** A stand-in daemon: a live process whose command line ends with these words, recorded in a pid file. */

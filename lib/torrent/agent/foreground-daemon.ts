@@ -18,6 +18,7 @@ import { ownCommandLine } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
 import { pruneFinishedTransfers } from './finished-transfers.ts'
 import { answerUnlessStopped, unknownRequest } from './unpack-request.ts'
+import { watchIdle } from './idle-watch.ts'
 
 export interface ForegroundDaemon {
   state: string
@@ -40,10 +41,8 @@ export interface ForegroundDaemon {
   payload?: string
   /** Printed once the pid file names this process (a peer's `started`: from here a `stop` finds it). */
   onClaimed?: (record: PidRecord) => AgentEvent
-  /** Once stdin ends before a `stop` (the controller is gone), how long without activity before it ends (see OwnDaemon.endWhenIdle); 0: never. */
-  orphanIdleLimitMs: number
-  /** What no activity means, for the log: "no byte arrived". */
-  idleMeans: string
+  /** A seeder or tracker: once stdin ends before a `stop` (the controller is gone), it ends after `limitMs` without activity (OwnDaemon.endWhenIdle); 0: never. */
+  orphan?: { limitMs: number; idleMeans: string }
 }
 
 const KIND_NAMES: Record<ProcessKind, string> = { tracker: 'tracker', seed: 'seeder', peer: 'peer' }
@@ -63,7 +62,8 @@ export async function runForegroundDaemon(daemon: ForegroundDaemon, print: (even
   // Read from the start: an end of stdin before the daemon is ready is remembered, not missed.
   const requests = requestLines(process.stdin)
   const own = new OwnDaemon(daemon, print)
-  void requests.ended.then(() => own.endWhenIdle(daemon.orphanIdleLimitMs))
+  const { orphan } = daemon
+  if (orphan) void requests.ended.then(() => own.endWhenIdle(orphan.limitMs, orphan.idleMeans))
   try {
     await own.runUntilReady()
     return await holdUntilStop(own, requests, daemon, print)
@@ -171,30 +171,19 @@ class OwnDaemon {
   }
 
   /**
-   * The controller went away (stdin ended) before a `stop`: with nobody to stop it, the daemon ends
-   * once its activity stops growing for `limitMs`. Until then it runs on, as a detached daemon
-   * would: a peer's download may still finish from a live swarm, a seeder and a tracker may still
-   * serve peers that do. A peer only until its download is done: after that --seed-seconds ends it.
-   * Without this, a peer cut off from a swarm that died (its seeder stopped by a failed deploy)
-   * waited for ever, and a killed controller's seeder and tracker ran until someone stopped them.
+   * The controller went away (stdin ended) before a `stop`: with nobody to stop it, a seeder or
+   * tracker ends once its activity stops growing for `limitMs`; until then it runs on, as a detached
+   * one would, serving peers that may still finish. Without this a killed controller's seeder and
+   * tracker ran until someone stopped them. (A peer has its own --stall-s, controller or not.)
    */
-  endWhenIdle(limitMs: number): void {
+  endWhenIdle(limitMs: number, idleMeans: string): void {
     if (limitMs <= 0 || this.end) return
-    let seen = this.runtime.activity()
-    let changedAt = Date.now()
-    const timer = setInterval(() => {
-      if (this.end || (this.daemon.readyOn === 'done' && this.isReady)) return clearInterval(timer)
-      const now = this.runtime.activity()
-      if (now !== seen) {
-        seen = now
-        changedAt = Date.now()
-      } else if (Date.now() - changedAt >= limitMs) {
-        clearInterval(timer)
-        this.hasEndedIdle = true
-        const reason = `its controller went away and ${this.daemon.idleMeans} for ${limitMs / 1000} s`
-        void (this.isReady ? this.runtime.exit(0, reason) : this.runtime.fail(`the ${KIND_NAMES[this.daemon.kind]} gave up: ${reason}`))
-      }
-    }, Math.min(1000, limitMs / 4))
+    const watch = watchIdle(() => this.runtime.activity(), limitMs, () => {
+      this.hasEndedIdle = true
+      const reason = `its controller went away and ${idleMeans} for ${limitMs / 1000} s`
+      void (this.isReady ? this.runtime.exit(0, reason) : this.runtime.fail(`the ${KIND_NAMES[this.daemon.kind]} gave up: ${reason}`))
+    })
+    void this.ended.then(() => watch.stop())
   }
 
   /** Ends the daemon unless it has ended; says whether it was still running. */

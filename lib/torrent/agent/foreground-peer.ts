@@ -8,7 +8,7 @@ import { checkTorrent, daemonArguments, matchingDaemon, runPeer, runPeerDaemon, 
 import { readPidFile, removePidFile } from './processes.ts'
 
 /** Runs `peer --hold`; resolves with the exit code once the command is over. */
-export async function runHeldPeer(options: PeerOptions, orphanIdleS: number, print: (event: AgentEvent) => void): Promise<number> {
+export async function runHeldPeer(options: PeerOptions, print: (event: AgentEvent) => void): Promise<number> {
   const meta = await checkTorrent(options)
   const existing = await withoutStalePeer(await readPidFile(options.state, 'peer', options.tag), meta.infoHash)
   // A daemon of this transfer already runs (a re-run while the last run's peer seeds on, or `peer
@@ -32,8 +32,6 @@ export async function runHeldPeer(options: PeerOptions, orphanIdleS: number, pri
       payload: options.payload,
       // The peer daemon's own events start with progress: `started` is its command's to say.
       onClaimed: (record) => ({ type: 'started', kind: 'peer', pid: record.pid, tag: options.tag }),
-      orphanIdleLimitMs: orphanIdleS * 1000,
-      idleMeans: 'no byte arrived',
     },
     print
   )

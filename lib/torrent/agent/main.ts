@@ -55,11 +55,11 @@ const SPECS = {
     'seeder-ip': { kind: 'ip', isRequired: true, what: "IP (the seeder's address)" },
     'seed-seconds': { kind: 'seconds', default: 30, what: 'SECONDS to seed on after the download' },
     'timeout-s': { kind: 'seconds', default: 0, what: 'SECONDS (0: no limit)' },
+    'stall-s': { kind: 'seconds', default: 0, what: 'SECONDS: give up once no byte has arrived for this long, before done (0: no limit)' },
     port: { kind: 'listenPort', default: 0, what: 'PORT (0: any free port)' },
     detach: { kind: 'flag', what: 'return once the daemon runs; `peer --follow` then follows that daemon' },
     follow: { kind: 'flag', what: 'follow the running daemon of TAG, or say how it ended; never start one' },
     hold: { kind: 'flag', what: 'run the swarm in this process (or follow the daemon already running); after done, answer unpack requests on stdin until a stop line (stop, remove payload and torrent) or its end' },
-    'orphan-idle-s': { kind: 'seconds', default: 0, what: 'SECONDS: with --hold, once stdin ends before a stop line (the controller is gone), end after this long without receiving a byte, before done (0: run on)' },
     'torrent-from-stdin': { kind: 'bytes', what: 'BYTES: the torrent, this long, comes first on stdin and is written to --torrent' },
   },
   stop: {
@@ -93,7 +93,7 @@ function seedOptions(argv: readonly string[], command = 'seed'): SeedOptions & {
   return { state: o.state, tag: o.tag, torrent: o.torrent, payload: o.payload, announceIp: o['announce-ip'], port: o.port, isArriving: o.arriving, hold: o.hold, orphanIdleS: o['orphan-idle-s'] }
 }
 
-function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean; follow: boolean; hold: boolean; torrentFromStdin: number | undefined; orphanIdleS: number } {
+function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & { detach: boolean; follow: boolean; hold: boolean; torrentFromStdin: number | undefined } {
   const o = parseOptions(command, SPECS.peer, argv)
   if (o.detach && o.follow) throw new AgentUsageError('peer: --detach starts a daemon and --follow never does; pass one of them')
   if (o.detach && o.hold) throw new AgentUsageError('peer: --detach returns at once and --hold stays after done; pass one of them')
@@ -102,7 +102,6 @@ function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & {
     follow: o.follow,
     hold: o.hold,
     torrentFromStdin: o['torrent-from-stdin'],
-    orphanIdleS: o['orphan-idle-s'],
     state: o.state,
     tag: o.tag,
     torrent: o.torrent,
@@ -111,6 +110,7 @@ function peerOptions(argv: readonly string[], command = 'peer'): PeerOptions & {
     seederIp: o['seeder-ip'],
     seedSeconds: o['seed-seconds'],
     timeoutS: o['timeout-s'],
+    stallS: o['stall-s'],
     port: o.port,
   }
 }
@@ -152,7 +152,7 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
       }
       if (options.hold && !options.follow) {
         shouldExitWhenDone = true
-        return runHeldPeer(options, options.orphanIdleS, print)
+        return runHeldPeer(options, print)
       }
       return runPeer(options, print, options.follow, options.hold)
     }

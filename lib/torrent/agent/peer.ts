@@ -3,12 +3,13 @@
 // `failed`. Re-running while the daemon of that tag is alive attaches to it instead of starting a
 // second one; `peer --follow` only attaches, never starts one. The payload path doubles as
 // webtorrent's store, so a re-run after a crash verifies the pieces on disk and fetches the rest.
-import { chmod, mkdir, readFile, stat, truncate, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { parseEvent, type AgentEvent, type TransferCounters } from '../protocol.ts'
 import { followEvents, hasArguments, launchDaemon, lastLogLine, describeLostDaemon, type DaemonRuntime } from './daemon.ts'
 import { AgentError } from './errors.ts'
 import { holdUntilStopped } from './hold.ts'
+import { watchIdle } from './idle-watch.ts'
 import { sha256File } from './payload-hash.ts'
 import { readPidFile, removePidFile, stopDaemon, waitForExit, type PidFile } from './processes.ts'
 import { collectStats, statsWriter } from './stats-file.ts'
@@ -38,6 +39,8 @@ export interface PeerOptions {
   seederIp: string
   seedSeconds: number
   timeoutS: number
+  /** Give up once no byte has arrived for this long, before done; 0: never. */
+  stallS: number
   port: number
 }
 
@@ -121,6 +124,8 @@ export function daemonArguments(options: PeerOptions): string[] {
     ...['--state', options.state, '--tag', options.tag, '--torrent', options.torrent, '--payload', options.payload],
     ...['--announce-ip', options.announceIp, '--seeder-ip', options.seederIp, '--port', String(options.port)],
     ...['--seed-seconds', String(options.seedSeconds), '--timeout-s', String(options.timeoutS)],
+    // Only when set: a daemon an older controller started, without it, is still this one.
+    ...(options.stallS > 0 ? ['--stall-s', String(options.stallS)] : []),
   ]
 }
 
@@ -160,14 +165,21 @@ export async function runPeerDaemon(runtime: DaemonRuntime, options: PeerOptions
   // After the last piece a tracker or timeout failure no longer matters: the file is here.
   let phase: 'downloading' | 'verifying' | 'done' = 'downloading'
   const saveStats = statsWriter(runtime.files.stats, () => collectStats(session, 'peer', options.tag, meta))
-  runtime.activity = () => session.torrent.received
   let tick = 0
   const ticker = setInterval(() => {
     if (phase !== 'done') runtime.emit({ type: 'progress', ...counters(session, meta) })
     if (++tick % TICKS_PER_STATS_WRITE === 0) void saveStats().catch((error: unknown) => runtime.log(`cannot write stats: ${String(error)}`))
   }, PROGRESS_INTERVAL_MS)
+  // A peer stranded by a swarm that died (its seeder stopped by a failed deploy, its controller
+  // killed or cut off) would otherwise wait for ever; nothing else will use its partial payload.
+  const stall = options.stallS > 0 ? watchIdle(() => session.torrent.received, options.stallS * 1000, () => {
+    if (phase !== 'downloading') return
+    const removed = Promise.all([options.payload, options.torrent].map((path) => rm(path, { force: true })))
+    void removed.finally(() => failUnlessDone(`download of ${options.tag} gave up: no byte arrived for ${options.stallS} s (its seeder gone, or this host cut off from the swarm); its partial payload was removed.`))
+  }) : undefined
   runtime.onStop(async () => {
     clearInterval(ticker)
+    stall?.stop()
     await saveStats()
     await session.destroy()
   })
@@ -191,6 +203,7 @@ export async function runPeerDaemon(runtime: DaemonRuntime, options: PeerOptions
     )
   })
   session.torrent.once('done', () => {
+    stall?.stop()
     phase = 'verifying'
     void (async () => {
       const sha256 = await sha256File(options.payload)

@@ -63,8 +63,7 @@ export async function runHeldSeeder(options: SeedOptions, orphanIdleS: number, p
       removeOnStop: [options.payload, options.torrent],
       payload: options.payload,
       readyLimitMs: READY_LIMIT_MS,
-      orphanIdleLimitMs: orphanIdleS * 1000,
-      idleMeans: 'no peer took a byte',
+      orphan: { limitMs: orphanIdleS * 1000, idleMeans: 'no peer took a byte' },
     },
     print
   )

@@ -39,8 +39,7 @@ export async function runHeldTracker(options: TrackerOptions, orphanIdleS: numbe
       body: (runtime) => runTrackerDaemon(runtime, options),
       removeOnStop: [],
       readyLimitMs: READY_LIMIT_MS,
-      orphanIdleLimitMs: orphanIdleS * 1000,
-      idleMeans: 'no client announced',
+      orphan: { limitMs: orphanIdleS * 1000, idleMeans: 'no client announced' },
     },
     print
   )
