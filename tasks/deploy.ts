@@ -8,6 +8,7 @@ import {
   DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, RELEASE_NAME, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, deployLogLine, parseReleaseListing, releaseArchivePath, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget,
 } from '../lib/deploy/releases.ts'
 import { planWaves } from '../lib/deploy/waves.ts'
+import { describeCurrentLinks } from '../lib/deploy/current-report.ts'
 import { sharedLinksCommand } from '../lib/deploy/shared-links.ts'
 import { ensureDirectoriesCommand } from '../lib/deploy/ensure-directories.ts'
 import { deadHolderPid, isProcessRunning, lockHolderLine } from '../lib/deploy/lock-holder.ts'
@@ -545,13 +546,14 @@ async function runFlow(steps: readonly string[]): Promise<void> {
 
 /** Says where `current` points on each host, grouped by release: the state a failed run leaves. */
 async function reportCurrent(hosts: readonly Host[]): Promise<void> {
-  const byRelease = new Map<string, string[]>()
+  const run = thisRun()
+  const targets = new Map<string, string | null>()
   await on(hosts, { onError: 'continue' }, async (remote) => {
     const link = await remote.run(['readlink', currentPath()], { quiet: true, allowFailure: true })
-    const release = link.code === 0 ? lastLine(link.stdout) : '(no current)'
-    byRelease.set(release, [...(byRelease.get(release) ?? []), remote.host.name])
+    targets.set(remote.host.name, link.code === 0 ? lastLine(link.stdout) : null)
   })
-  for (const [release, names] of byRelease) log(`current -> ${release} on ${names.sort().join(', ')}`, 'warn')
+  const links = hosts.map((host) => ({ host: host.name, target: targets.get(host.name), before: run.previousCurrent.get(host.name) }))
+  for (const line of describeCurrentLinks(links, run.isMakingRelease ? releasePath() : undefined)) log(line, 'warn')
 }
 
 /**

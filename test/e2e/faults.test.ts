@@ -586,7 +586,7 @@ for (const [signal, cause, code] of [['SIGINT', 'Ctrl-C', 130], ['SIGTERM', 'SIG
     const result = await done
     assert.equal(result.code, code, result.stderr)
     assert.match(result.stderr, new RegExp(`${cause === 'Ctrl-C' ? 'interrupted' : `interrupted by ${cause}`}: stopping remote work.* and cleaning up`))
-    assert.match(result.stderr, /current -> \S+ on h01, /)
+    assert.match(result.stderr, /current -> \S+ on h01, h02, .*, as before this run$/m)
     assertEveryHostAsBefore(before)
     expectOk(await deployVersion('five'), 'the next deploy')
     for (const host of hosts) assert.equal(versionOf(host), 'five')
