@@ -227,6 +227,7 @@ async function runTasks(session: Session, words: string[], io: ProcessIo, paint:
     durationMs: Date.now() - started,
     tasks: session.taskTimings,
     ...hosts,
+    ...(session.isDryRun ? { isDryRun: true } : {}),
   }
   if (isInterrupted) {
     summary.ok = false

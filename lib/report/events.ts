@@ -33,4 +33,6 @@ export interface RunSummary {
   unstartedHosts?: string[]
   /** A failure that belongs to no host (a local error in a task). */
   error?: string
+  /** --dry-run: nothing ran on any host, so none "succeeded". */
+  isDryRun?: boolean
 }

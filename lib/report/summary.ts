@@ -7,7 +7,7 @@ export function renderSummary(summary: RunSummary, paint: Paint): string[] {
   const failed = summary.failedHosts
   if (summary.succeededHosts.length > 0) {
     // In a run that failed (a rolled-back deploy, a lock held elsewhere) no host "succeeded".
-    const what = summary.ok ? 'succeeded' : 'had no failure of their own'
+    const what = summary.isDryRun ? 'would run the commands above (dry run: nothing ran)' : summary.ok ? 'succeeded' : 'had no failure of their own'
     lines.push(`${summary.ok ? paint.green('✔') : '·'} ${summary.succeededHosts.length} host(s) ${what}: ${summary.succeededHosts.join(', ')}`)
   }
   const helpers = summary.helperHosts ?? []
@@ -22,7 +22,7 @@ export function renderSummary(summary: RunSummary, paint: Paint): string[] {
     }
   }
   if (summary.error !== undefined) lines.push(`${paint.red('error:')} ${summary.error}`)
-  const verdict = summary.ok ? paint.green('Finished') : paint.red('Failed')
+  const verdict = summary.ok ? paint.green(summary.isDryRun ? 'Dry run finished' : 'Finished') : paint.red('Failed')
   lines.push(`${verdict} in ${formatDuration(summary.durationMs)}`)
   return lines
 }

@@ -14,6 +14,13 @@ test('hosts outside ROLES=/HOSTS= that took part (a tracker, a seeder) are said 
   ])
 })
 
+test('a dry run does not call its hosts succeeded: nothing ran on them', () => {
+  assert.deepEqual(renderSummary({ ...base, ok: true, failedHosts: [], isDryRun: true }, paint), [
+    '✔ 2 host(s) would run the commands above (dry run: nothing ran): h01, h02',
+    'Dry run finished in 1.20s',
+  ])
+})
+
 test('a run that succeeded lists its hosts as succeeded; one that failed does not call them so', () => {
   assert.deepEqual(renderSummary({ ...base, ok: true, failedHosts: [] }, paint), ['✔ 2 host(s) succeeded: h01, h02', 'Finished in 1.20s'])
   assert.deepEqual(renderSummary({ ...base, ok: false, failedHosts: [], error: 'deploy:verify failed in wave 1 of 2' }, paint), [
