@@ -46,6 +46,10 @@ export function validateFilter(filter: HostFilter, allHosts: readonly Host[], ro
       )
     }
   }
+  // A role the stage declares with no servers is known, and selects nothing: every task would do nothing.
+  if (filter.roles.length > 0 && applyFilter(allHosts, { roles: filter.roles, hosts: [] }).length === 0) {
+    throw new UsageError(`ROLES=${filter.roles.join(',')} matches no server: no server has ${filter.roles.length > 1 ? 'these roles' : 'that role'} (declared without hosts); give it servers in the stage file or pick another role.`)
+  }
   // Each matches some server (above); together they may match none, and every task would do nothing.
   if (filter.roles.length > 0 && filter.hosts.length > 0 && applyFilter(allHosts, filter).length === 0) {
     throw new UsageError(`ROLES=${filter.roles.join(',')} and HOSTS=${filter.hosts.join(',')} together match no server; loosen one of them.`)

@@ -32,6 +32,8 @@ export function misspeltOption(host: string, key: string): string | undefined {
 
 export class Inventory {
   private readonly hosts: Host[] = []
+  /** Roles declared by name, with or without servers (`roles: {worker: []}`). */
+  private readonly declaredRoles = new Set<string>()
 
   server(text: string, options: ServerOptions = {}): Host {
     const address = parseHost(text)
@@ -73,6 +75,7 @@ export class Inventory {
   }
 
   role(name: string, hosts: readonly string[] | string, properties: ServerOptions = {}): void {
+    this.declaredRoles.add(checkRoleName(name))
     for (const text of typeof hosts === 'string' ? [hosts] : hosts) {
       this.server(text, { ...properties, roles: [name] })
     }
@@ -86,8 +89,9 @@ export class Inventory {
     return this.hosts.find((host) => host.name === name)
   }
 
+  /** Every role a server has or the stage declares (one declared with no servers too). */
   roleNames(): Set<string> {
-    return new Set(this.all().flatMap((host) => [...host.roles]))
+    return new Set([...this.declaredRoles, ...this.all().flatMap((host) => [...host.roles])])
   }
 
   /** Of these role names, those no server has (`all` is every server's). */

@@ -79,6 +79,20 @@ test('ROLES= and HOSTS= that each match servers but none together are refused, n
   assert.doesNotThrow(() => validateFilter({ roles: ['web', 'db'], hosts: ['h02'] }, inventory.all(), inventory.roleNames()))
 })
 
+test('a role declared with no servers is known, and ROLES= naming only such roles is refused, not a run that does nothing', () => {
+  const inventory = new Inventory()
+  inventory.role('web', ['h01'])
+  inventory.role('worker', [])
+  assert.deepEqual([...inventory.roleNames()].sort(), ['web', 'worker'])
+  assert.deepEqual(inventory.withRoles(['worker']), [])
+  assert.throws(() => validateFilter({ roles: ['worker'], hosts: [] }, inventory.all(), inventory.roleNames()), {
+    name: 'UsageError',
+    message: 'ROLES=worker matches no server: no server has that role (declared without hosts); give it servers in the stage file or pick another role.',
+  })
+  assert.doesNotThrow(() => validateFilter({ roles: ['worker', 'web'], hosts: [] }, inventory.all(), inventory.roleNames()))
+  assert.throws(() => validateFilter({ roles: ['job'], hosts: [] }, inventory.all(), inventory.roleNames()), /Unknown role "job" in ROLES filter\. Known roles: web, worker\./)
+})
+
 test('ssh_config is looked up by hostname, not by the port-qualified name', () => {
   const inventory = new Inventory()
   const a = inventory.server('localhost:2201')
