@@ -198,7 +198,9 @@ namespace('deploy', () => {
       await invoke('deploy:unlock', { again: true })
     } catch (error) {
       // The run's own failure is what to report; a lock left behind is said, not raised over it.
-      log(`the deploy lock could not be released everywhere: ${(error as Error).message}`, 'warn')
+      const left = error instanceof RunFailedError ? [...error.failures.keys()].sort().join(',') : ''
+      const clear = commandHint(`deploy:unlock unlock=1${left === '' ? '' : ` HOSTS=${left}`}`)
+      log(`the deploy lock could not be released everywhere: ${(error as Error).message}; once reachable, \`${clear}\` clears it (or add unlock=1 to the next deploy)`, 'warn')
     }
     await reportCurrent(touched)
   })
@@ -232,7 +234,7 @@ namespace('deploy', () => {
           const heldBy = held.stdout.trim() || 'someone'
           const deadPid = deadHolderPid(heldBy, hostname(), isProcessRunning)
           if (deadPid !== undefined) hasDeadHolder = true
-          const advice = deadPid === undefined ? 'wait, or pass unlock=1 if that deploy died.' : `no process ${deadPid} runs here on ${hostname()}: if that deploy ran on this machine, it died; pass unlock=1 to clear its lock.`
+          const advice = deadPid === undefined ? 'wait, or pass unlock=1 if that deploy died.' : `no process ${deadPid} runs here on ${hostname()}: if that deploy ran on this machine, it ended without releasing this lock (it died, or could not reach this host at its end); pass unlock=1 to clear it.`
           conflicts.set(remote.host.name, new DeployError(`${application()} is being deployed by ${heldBy} (lock ${lock}); ${advice}`, { exitCode: 1 }))
           return
         }

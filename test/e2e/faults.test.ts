@@ -613,7 +613,7 @@ test('kill -9 of the controller mid-distribution: current stays complete; stop_a
   const locked = await deployVersion('seven')
   // The dead run still holds the lock; it ran on this machine, and its process is gone: said so, and exit 1 (a retry would not mend it).
   assert.equal(locked.code, 1, locked.stderr)
-  assert.match(locked.stderr, /is being deployed by .*; no process \d+ runs here on \S+: if that deploy ran on this machine, it died; pass unlock=1 to clear its lock\./)
+  assert.match(locked.stderr, /is being deployed by .*; no process \d+ runs here on \S+: if that deploy ran on this machine, it ended without releasing this lock \(it died, or could not reach this host at its end\); pass unlock=1 to clear it\./)
   // The next deploy clears archives unchanged for an hour (a younger one may be another stage's in flight).
   for (const host of hosts) onHost(host, "for f in /tmp/murder-e2e-[0-9]*.tgz*; do [ ! -e \"$f\" ] || touch -d '2 hours ago' \"$f\"; done")
   expectOk(await deployVersion('seven', 'unlock=1'), 'deploy with unlock=1')
