@@ -121,6 +121,8 @@ function peerPool(servers: readonly Host[]): Host[] {
  * so they are not left out; the peers come from `roles()`, which the filters already narrowed.
  */
 const SWARM_HOSTS = { ignoreFilters: true } as const
+/** The swarm's tracker and seeder: without them no host gets the release, so max_fail does not carry on past them. */
+const SWARM_ORIGIN = { ignoreFilters: true, onError: 'fail' } as const
 
 /** Per host, this run's answer of addressOf. */
 const addresses = perRun(() => new Map<string, Promise<string>>())
@@ -918,7 +920,7 @@ async function sealRelease(tgzPath: string): Promise<EncryptedRelease> {
  */
 async function holdTracker(infoHash: string): Promise<HeldAgentCommand | undefined> {
   let tracking: HeldAgentCommand | undefined
-  await on(murderHosts().tracker, SWARM_HOSTS, async (remote) => {
+  await on(murderHosts().tracker, SWARM_ORIGIN, async (remote) => {
     const args = { state: runDirectory(location()), port: swarmSettings().trackerPort, allow: infoHash, hold: true, 'orphan-idle-s': swarmSettings().stallTimeoutS }
     const command = holdAgentCommand(remote, location(), 'tracker', args, {
       readyOn: 'started',
@@ -936,7 +938,7 @@ async function holdTracker(infoHash: string): Promise<HeldAgentCommand | undefin
 /** The deploy's seeder: `seed --hold --arriving`; returns once it has announced. */
 async function holdSeeder(options: MurderOptions): Promise<HeldCommand> {
   let seeding: HeldCommand | undefined
-  await on(murderHosts().seeder, SWARM_HOSTS, async (remote) => {
+  await on(murderHosts().seeder, SWARM_ORIGIN, async (remote) => {
     const args = {
       state: runDirectory(location()),
       tag: options.tag,

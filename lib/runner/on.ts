@@ -14,8 +14,10 @@ export interface OnOptions extends StrategyOptions {
    * `stop` (default, Capistrano): a failure on any host fails the task once the running hosts finish.
    * `continue`: failed hosts are reported in the summary, left out of every later `roles()` of the
    * run, and the run goes on; it still exits 1 at the end.
+   * `fail`: as `stop`, whatever max_fail allows: hosts the run cannot go on without (a swarm's
+   * tracker and seeder).
    */
-  onError?: 'stop' | 'continue'
+  onError?: 'stop' | 'continue' | 'fail'
   /**
    * `true`: run on given hosts even when `ROLES=`/`HOSTS=` leave them out, for hosts that serve a
    * narrowed run (a swarm's tracker and seeder). Otherwise, as Capistrano's `on`, only the given
@@ -54,7 +56,7 @@ export async function onHosts<T>(
   const failing = new Set<string>()
   // Ctrl-C, or a failure (unless onError: 'continue' or max_fail still allows it), stops the hosts
   // not started yet (in parallel, those waiting for a slot).
-  const isStopping = () => isCutShort() || (options.onError !== 'continue' && failing.size > 0 && !session.isWithinFailBudget(failing))
+  const isStopping = () => isCutShort() || (options.onError !== 'continue' && failing.size > 0 && (options.onError === 'fail' || !session.isWithinFailBudget(failing)))
   const work = (host: Host): Promise<T | typeof NOT_STARTED> => {
     const start = async () => {
       try {
@@ -87,7 +89,7 @@ export async function onHosts<T>(
   if (outcome.failures.size > 0 && options.onError !== 'continue') {
     const names = [...outcome.failures.keys()]
     // Cut short by Ctrl-C, the run is ending: its failures are not carried on past, whatever max_fail allows.
-    if (session.isWithinFailBudget() && !isCutShort()) {
+    if (session.isWithinFailBudget() && !isCutShort() && options.onError !== 'fail') {
       const total = `${session.failedHosts.size} of ${session.targetCount} hosts failed`
       session.reporter.emit({ type: 'message', level: 'warn', text: `carrying on without ${names.join(', ')}: ${total}, within max_fail=${describeBudget(session.failBudget)}` })
       return outcome
@@ -123,8 +125,8 @@ function checkOnOptions(options: OnOptions): void {
   const unknown = Object.keys(options).filter((key) => !ON_OPTIONS.includes(key))
   if (unknown.length > 0) throw new UsageError(`on(): unknown option ${unknown.map((key) => JSON.stringify(key)).join(', ')}; the options are ${ON_OPTIONS.join(', ')}`)
   checkStrategyOptions(options)
-  if (options.onError !== undefined && options.onError !== 'stop' && options.onError !== 'continue') {
-    throw new UsageError(`on(): "onError" must be "stop" or "continue", got ${JSON.stringify(options.onError)}`)
+  if (options.onError !== undefined && options.onError !== 'stop' && options.onError !== 'continue' && options.onError !== 'fail') {
+    throw new UsageError(`on(): "onError" must be "stop", "continue" or "fail", got ${JSON.stringify(options.onError)}`)
   }
   if (options.ignoreFilters !== undefined && typeof options.ignoreFilters !== 'boolean') {
     throw new UsageError(`on(): "ignoreFilters" must be true or false, got ${JSON.stringify(options.ignoreFilters)}`)

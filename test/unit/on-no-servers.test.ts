@@ -83,6 +83,8 @@ test('in parallel, hosts still waiting for a slot (limit, --concurrency) never s
   assert.deepEqual(await run({}, (session) => session.setConcurrency(2)), { ran: ['a', 'b'], unstarted: ['c', 'd'], failed: 'failed on 1 of 4 hosts: a' })
   assert.deepEqual(await run({ limit: 1, onError: 'continue' }), { ran: names, unstarted: [], failed: 'no error' })
   assert.deepEqual(await run({ limit: 1 }, (session) => { session.failBudget = parseFailBudget('1'); session.targetCount = 4 }), { ran: names, unstarted: [], failed: 'no error' })
+  // Hosts the run cannot do without (a swarm's tracker and seeder): max_fail does not carry on past them.
+  assert.deepEqual(await run({ limit: 1, onError: 'fail' }, (session) => { session.failBudget = parseFailBudget('1'); session.targetCount = 4 }), { ran: ['a'], unstarted: ['b', 'c', 'd'], failed: 'failed on 1 of 4 hosts: a' })
 })
 
 test("Ctrl-C's cleanups reach hosts while the blocks they stop hold every --concurrency slot", async () => {
