@@ -205,8 +205,8 @@ export class DaemonRuntime {
   private hasConcluded = false
   private stopHandler: () => Promise<void> = async () => {}
   /**
-   * A count that grows while the daemon's work goes on (a peer's bytes received, a seeder's bytes
-   * sent, a tracker's announces): a held daemon whose controller went away ends once it stops growing.
+   * A count that grows while the daemon's work goes on (a seeder's bytes sent, a tracker's
+   * announces): a held one whose controller went away ends once it stops growing.
    */
   activity: () => number = () => 0
 
