@@ -512,7 +512,8 @@ test('a peer no byte reaches for --stall-s gives up and removes its partial payl
   const { infoHash } = await readTorrentMeta(setup.torrent)
   const trackerArgs = ['tracker', '--state', setup.trackerState, '--host', TRACKER_IP, '--port', new URL(setup.announce).port, '--allow', infoHash]
   assert.equal((await runAgent(setup.agent, ['stop', '--state', setup.trackerState, '--kind', 'tracker'])).code, 0)
-  const tracker = startHeld(setup, [...trackerArgs, '--orphan-idle-s', '1'])
+  // It waits at least 3 announce intervals (peers announce only that often): 3 s here.
+  const tracker = startHeld(setup, [...trackerArgs, '--announce-interval-s', '1', '--orphan-idle-s', '1'])
   assert.ok(await waitFor(() => tracker.events.some((event) => event.type === 'started'), 20_000), `no tracker started: ${tracker.stderr()}`)
   const seeder = startHeld(setup, ['seed', '--state', setup.seedState, '--tag', TAG, '--torrent', setup.torrent, '--payload', setup.payload, '--announce-ip', SEEDER_IP, '--orphan-idle-s', '1'])
   assert.ok(await waitFor(() => seeder.events.some((event) => event.type === 'started'), 20_000), `no seeder started: ${seeder.stderr()}`)

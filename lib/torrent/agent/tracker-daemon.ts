@@ -39,7 +39,8 @@ export async function runHeldTracker(options: TrackerOptions, orphanIdleS: numbe
       body: (runtime) => runTrackerDaemon(runtime, options),
       removeOnStop: [],
       readyLimitMs: READY_LIMIT_MS,
-      orphan: { limitMs: orphanIdleS * 1000, idleMeans: 'no client announced' },
+      // Peers announce only every --announce-interval-s: a shorter wait would end it under them.
+      orphan: { limitMs: orphanIdleS > 0 ? Math.max(orphanIdleS, 3 * options.announceIntervalS) * 1000 : 0, idleMeans: 'no client announced' },
     },
     print
   )
