@@ -172,8 +172,8 @@ export async function runPeerDaemon(runtime: DaemonRuntime, options: PeerOptions
   }, PROGRESS_INTERVAL_MS)
   // A peer stranded by a swarm that died (its seeder stopped by a failed deploy, its controller
   // killed or cut off) would otherwise wait for ever; nothing else will use its partial payload.
+  // Stopped at `done` (below) and on the way out: it fires only while downloading.
   const stall = options.stallS > 0 ? watchIdle(() => session.torrent.received, options.stallS * 1000, () => {
-    if (phase !== 'downloading') return
     const removed = Promise.all([options.payload, options.torrent].map((path) => rm(path, { force: true })))
     void removed.finally(() => failUnlessDone(`download of ${options.tag} gave up: no byte arrived for ${options.stallS} s (its seeder gone, or this host cut off from the swarm); its partial payload was removed.`))
   }) : undefined
