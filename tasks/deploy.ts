@@ -22,7 +22,7 @@ import {
   checkDeployInputs, checkRollbackInputs, readApplication, readDeployTo, readDeployVia, readDirectoryName, readKeepReleases, readSwarmEncryption,
   readLinkedPaths, readLocalUser, readReleaseName, readRollbackRelease, readTmpDir, readWaveSpec,
 } from '../lib/deploy/deploy-inputs.ts'
-import { distributeWithMurder, type ReleaseTarget } from './murder.ts'
+import { distributeWithMurder, type ReleaseTarget } from './murder/deploy-swarm.ts'
 import { commandHint } from '../lib/runner/command-hint.ts'
 import { currentSession } from '../lib/runner/session.ts'
 
