@@ -1,0 +1,37 @@
+// The on-server layout this run deploys into (deploy_to, releases/, shared/, current) and its target hosts.
+import { DeployError, UsageError, allServers, failedHosts, fetch, releaseRoles } from '../../lib/index.ts'
+import type { Host } from '../../lib/index.ts'
+import { releaseArchivePath } from '../../lib/deploy/releases.ts'
+import { projectRoot } from '../../lib/config/project-root.ts'
+import { listStages } from '../../lib/inventory/stage-file.ts'
+import { readApplication, readDeployTo, readDirectoryName, readReleaseName, readTmpDir } from '../../lib/deploy/deploy-inputs.ts'
+
+export const application = (): string => readApplication(fetch)
+export const deployTo = (): string => readDeployTo(fetch)
+export const releasesPath = (): string => `${deployTo()}/${readDirectoryName(fetch, 'releases_directory')}`
+export const sharedPath = (): string => `${deployTo()}/${readDirectoryName(fetch, 'shared_directory')}`
+export const currentPath = (): string => `${deployTo()}/${readDirectoryName(fetch, 'current_directory')}`
+export const releaseName = (): string => readReleaseName(fetch)
+export const releasePath = (): string => `${releasesPath()}/${releaseName()}`
+export const INCOMING_SUFFIX = '.incoming'
+export const incomingPath = (): string => `${releasesPath()}/.${releaseName()}${INCOMING_SUFFIX}`
+export const archivePath = (): string => releaseArchivePath(readTmpDir(fetch), application(), releaseName())
+
+/** The hosts this deploy changes: release roles after ROLES=/HOSTS= filters, less those that failed. */
+export function targets(): Host[] {
+  const hosts = releaseRoles()
+  if (hosts.length > 0) return hosts
+  // max_fail let every host fail: a failed run, not a deployfile without servers.
+  if (failedHosts().length > 0) throw new DeployError('every target host has failed (within max_fail); nothing is left to deploy to.', { exitCode: 1 })
+  if (allServers().length > 0) throw new UsageError('No hosts to deploy to: every server is no_release or left out by ROLES=/HOSTS=; loosen them.')
+  const stage = fetch<string | undefined>('stage', undefined)
+  if (stage !== undefined) throw new UsageError(`No hosts to deploy to: roles/${stage}.yaml and the deployfile declare no servers.`)
+  const stages = listStages(projectRoot())
+  const known = stages === undefined || stages.length === 0 ? 'roles/STAGE.yaml' : `stages: ${stages.join(', ')}`
+  throw new UsageError(`No hosts to deploy to: name a stage before the task (\`deploy STAGE deploy\`; ${known}), or declare servers in the deployfile.`)
+}
+
+/** A command's last line of output: what a shell rc file prints comes before it. */
+export function lastLine(output: string): string {
+  return output.trim().split('\n').at(-1) ?? ''
+}
