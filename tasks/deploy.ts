@@ -5,25 +5,22 @@
 import { userInfo } from 'node:os'
 import { posix } from 'node:path'
 import { DeployError, RunFailedError, UsageError, allServers, fetch, invoke, isDryRun, log, namespace, on, quote, releaseRoles, set, task } from '../lib/index.ts'
-import type { Host } from '../lib/index.ts'
-import { RELEASE_NAME, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, deployLogLine, parseReleaseListing, releaseListingCommand, releaseTimestamp, releasesToRemove, rollbackLogLine } from '../lib/deploy/releases.ts'
+import { RELEASE_NAME, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, deployLogLine, parseReleaseListing, releaseListingCommand, releaseTimestamp, releasesToRemove, rollbackLogLine, linkTargetOf } from '../lib/deploy/releases.ts'
 import { sharedLinksCommand } from '../lib/deploy/shared-links.ts'
 import { ensureDirectoriesCommand } from '../lib/deploy/ensure-directories.ts'
-import { prepareReleaseSource, removeReleaseSource, type ReleaseSource } from '../lib/deploy/release-source.ts'
-import { projectRoot } from '../lib/config/project-root.ts'
-import { chain } from '../lib/ssh/command.ts'
-import { isFlagSet } from '../lib/torrent/murder-options.ts'
+import { removeReleaseSource } from '../lib/deploy/release-source.ts'
 import { checkDeployInputs, checkRollbackInputs, readDeployVia, readKeepReleases, readSwarmEncryption, readLinkedPaths, readLocalUser, readTmpDir } from '../lib/deploy/deploy-inputs.ts'
-import { distributeWithMurder, type ReleaseTarget } from './murder/deploy-swarm.ts'
+import { distributeWithMurder } from './murder/deploy-swarm.ts'
 import { commandHint } from '../lib/runner/command-hint.ts'
 import { currentSession } from '../lib/runner/session.ts'
-import { application, deployTo, releasesPath, sharedPath, currentPath, releaseName, releasePath, INCOMING_SUFFIX, incomingPath, archivePath, targets, lastLine } from './deploy/layout.ts'
+import { application, deployTo, releasesPath, sharedPath, currentPath, releaseName, releasePath, INCOMING_SUFFIX, incomingPath, targets } from './deploy/layout.ts'
 import { thisRun, movingHosts, currentReleaseOf } from './deploy/run-state.ts'
 import { DEPLOY_FLOW, ROLLBACK_FLOW, beginFlow, runFlow, requireStep } from './deploy/flow.ts'
-import { takeLock, unlock } from './deploy/lock.ts'
+import { takeLock, unlockDeploy } from './deploy/lock.ts'
 import { publishInWaves } from './deploy/publish.ts'
 import { pickRollbackRelease, archiveRolledBackRelease } from './deploy/rollback.ts'
 import { reportCurrent, removeUnpublishedRelease } from './deploy/failure.ts'
+import { prepareSource, distributeByCopy } from './deploy/release-delivery.ts'
 
 set('deploy_to', () => `/var/www/${application()}`)
 set('keep_releases', 5)
@@ -98,7 +95,7 @@ namespace('deploy', () => {
 
   task('lock', { desc: 'Take the deploy lock on every target host' }, takeLock)
 
-  task('unlock', { desc: 'Release the deploy lock this run took (alone with unlock=1: clear any)' }, unlock)
+  task('unlock', { desc: 'Release the deploy lock this run took (alone with unlock=1: clear any)' }, unlockDeploy)
 
   task('check', { desc: 'Check required files and directories exist' }, async () => {
     const linkedDirs = readLinkedPaths(fetch, 'linked_dirs')
@@ -154,7 +151,7 @@ namespace('deploy', () => {
     await on(targets(), async (remote) => {
       const link = await remote.run(['readlink', currentPath()], { quiet: true, allowFailure: true })
       // Its last line: a shell rc file's chatter comes before it, and going back would write it into the link.
-      const target = lastLine(link.stdout)
+      const target = linkTargetOf(link.stdout)
       if (link.code === 0 && target !== '') thisRun().previousCurrent.set(remote.host.name, target)
     })
     thisRun().hasReadPrevious = true
@@ -270,12 +267,6 @@ task('deploy', { desc: 'Deploy a new release (Capistrano 3 flow)' }, async () =>
   }
 })
 
-/** The release comes from the deployfile's directory, not wherever the user stands. */
-function prepareSource(): Promise<ReleaseSource> {
-  const branch = fetch<unknown>('branch', undefined)
-  return prepareReleaseSource(projectRoot(), String(fetch('release_source', '')), isFlagSet(fetch, 'allow_dirty'), branch === undefined ? undefined : String(branch))
-}
-
 namespace('deploy', () => {
   task('rollback', { desc: 'Roll back to the previous release' }, async () => {
     beginFlow('deploy:rollback')
@@ -285,11 +276,3 @@ namespace('deploy', () => {
   })
 })
 
-async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], target: ReleaseTarget): Promise<void> {
-  const remoteTgz = archivePath()
-  await on(hosts, async (remote) => {
-    await remote.run(['mkdir', '-p', readTmpDir(fetch), target.incoming])
-    await remote.upload(release.tgzPath, remoteTgz, { mode: 0o600 })
-    await remote.run(chain([['tar', '-xzf', remoteTgz, '-C', target.incoming], ['mv', target.incoming, target.release], ['rm', '-f', remoteTgz]]))
-  })
-}

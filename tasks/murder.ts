@@ -1,28 +1,16 @@
 // Twitter Murder's tasks (../shared/reference/murder.md) on webtorrent: same names, arguments,
 // variables and role defaults; agents are daemons with pid files instead of screen sessions. The
-// work behind them is in murder/: settings, the swarm's hosts, the agents, seeding, the peers'
-// swarm, and the deploy's swarm (deploy_via murder).
+// tasks are defined here; murder/ holds the work behind them (and behind deploy_via murder).
 import { rmSync } from 'node:fs'
 import { posix } from 'node:path'
-import { fetch, isDryRun, namespace, on, roles, set, task, quote, UsageError, DeployError } from '../lib/index.ts'
+import { isDryRun, namespace, on, roles, task, quote, UsageError, DeployError } from '../lib/index.ts'
 import { runAgent, runDirectory } from '../lib/torrent/agent-client.ts'
 import { checkSafeToEmpty, emptyingRefusal, holdsHome, isFlagSet, readAbsolutePath, readMurderOptions } from '../lib/torrent/murder-options.ts'
-import { swarmSettings, checkSwarmInputs, deployLayoutIfSet, argument, location } from './murder/settings.ts'
+import { swarmSettings, checkSwarmInputs, deployLayoutIfSet, murderArgument, agentLocation } from './murder/settings.ts'
 import { murderHosts, SWARM_HOSTS, onSeederWhateverBudget } from './murder/swarm-hosts.ts'
 import { checkNode, requireAgent, stopAgents, reportWasRunning, installAgent, stopTracker, agentBundle } from './murder/agents.ts'
 import { downloadTorrent, refreshTorrent, checkSeederHolds, createTorrent, refuseWhileSeeding, startSeeding, stopSeeding, cleanTempFiles } from './murder/seeding.ts'
 import { peerSwarm, type HeldPeers } from './murder/peer-swarm.ts'
-
-set('default_tag', '')
-set('default_seeder_files_path', '')
-set('default_destination_path', '')
-set('default_temp_path', '/tmp')
-set('remote_murder_path', () => `${String(fetch('deploy_to'))}/shared/murder`)
-set('tracker_port', 8998)
-set('murder_node', 'node')
-set('peer_seed_seconds', 30)
-set('peer_timeout', 0)
-set('swarm_stall_timeout', 60)
 
 const MAX_FILES_TO_CLEAR = 1000
 
@@ -32,7 +20,7 @@ namespace('murder', () => {
     // Unlike a swarm, the agent's copies need no tracker or seeder beyond what ROLES=/HOSTS= keep.
     const kept = new Set(roles().map((host) => host.name))
     const hosts = [...new Set([tracker, seeder, ...peers])].filter((host) => kept.has(host.name))
-    const where = location()
+    const where = agentLocation()
     checkSafeToEmpty('remote_murder_path', where.murderPath, deployLayoutIfSet())
     const agent = await agentBundle()
     await on(hosts, SWARM_HOSTS, async (remote) => {
@@ -60,7 +48,7 @@ namespace('murder', () => {
     const { tracker } = murderHosts()
     await on(tracker, SWARM_HOSTS, async (remote) => {
       await requireAgent(remote)
-      const events = await runAgent(remote, location(), 'tracker', { state: runDirectory(location()), port: swarmSettings().trackerPort })
+      const events = await runAgent(remote, agentLocation(), 'tracker', { state: runDirectory(agentLocation()), port: swarmSettings().trackerPort })
       reportWasRunning(remote, events, 'a tracker')
     })
   })
@@ -68,24 +56,24 @@ namespace('murder', () => {
   task('stop_tracker', { desc: 'Stop the tracker' }, stopTracker)
 
   task('create_torrent', { desc: 'Pack files_path into TEMP/TAG.tgz on the seeder and make its torrent' }, async () => {
-    const options = readMurderOptions(argument)
+    const options = readMurderOptions(murderArgument)
     checkSwarmInputs()
-    const filesPath = readAbsolutePath(argument, 'files_path', 'default_seeder_files_path', 'the files to distribute, on the seeder')
-    const shouldDownload = !isFlagSet(argument, 'do_not_download_torrent')
+    const filesPath = readAbsolutePath(murderArgument, 'files_path', 'default_seeder_files_path', 'the files to distribute, on the seeder')
+    const shouldDownload = !isFlagSet(murderArgument, 'do_not_download_torrent')
     await createTorrent(options, filesPath, options.isPathFile)
     if (shouldDownload) await downloadTorrent(options)
   })
 
   task('download_torrent', { desc: 'Download TEMP/TAG.tgz.torrent from the seeder' }, async () => {
-    await downloadTorrent(readMurderOptions(argument))
+    await downloadTorrent(readMurderOptions(murderArgument))
   })
 
   task('start_seeding', { desc: 'Seed TEMP/TAG.tgz from the seeder in the background' }, async () => {
-    await startSeeding(readMurderOptions(argument))
+    await startSeeding(readMurderOptions(murderArgument))
   })
 
   task('stop_seeding', { desc: 'Stop seeding TAG' }, async () => {
-    await stopSeeding(readMurderOptions(argument))
+    await stopSeeding(readMurderOptions(murderArgument))
   })
 
   task('stop_all_seeding', { desc: 'Stop every seeder' }, async () => {
@@ -93,12 +81,12 @@ namespace('murder', () => {
   })
 
   task('peer', { desc: 'Download TAG on every peer through the swarm and extract it into destination_path' }, async () => {
-    const options = readMurderOptions(argument)
-    const destination = readAbsolutePath(argument, 'destination_path', 'default_destination_path', 'where peers extract the files')
-    const target = options.isPathFile || isFlagSet(argument, 'no_tag_directory') ? destination : posix.join(destination, options.tag)
-    const shouldDelete = isFlagSet(argument, 'unsafe_please_delete')
+    const options = readMurderOptions(murderArgument)
+    const destination = readAbsolutePath(murderArgument, 'destination_path', 'default_destination_path', 'where peers extract the files')
+    const target = options.isPathFile || isFlagSet(murderArgument, 'no_tag_directory') ? destination : posix.join(destination, options.tag)
+    const shouldDelete = isFlagSet(murderArgument, 'unsafe_please_delete')
     checkSwarmInputs()
-    if (shouldDelete && !options.isPathFile) checkSafeToEmpty('unsafe_please_delete', target, deployLayoutIfSet(), location().murderPath)
+    if (shouldDelete && !options.isPathFile) checkSafeToEmpty('unsafe_please_delete', target, deployLayoutIfSet(), agentLocation().murderPath)
     const { seeder, peers } = murderHosts()
     if (peers.length === 0) throw new UsageError('murder:peer has no peers to run on after the ROLES=/HOSTS= filters.')
     await refreshTorrent(options)
@@ -114,7 +102,7 @@ namespace('murder', () => {
   })
 
   task('stop_peering', { desc: 'Stop the peer processes of TAG' }, async () => {
-    await stopAgents(murderHosts().peers, 'peer', { tag: readMurderOptions(argument).tag })
+    await stopAgents(murderHosts().peers, 'peer', { tag: readMurderOptions(murderArgument).tag })
   })
 
   task('stop_all_peering', { desc: 'Stop every peer process' }, async () => {
@@ -123,7 +111,7 @@ namespace('murder', () => {
 
   task('clean_temp_files', { desc: 'Remove TEMP/TAG.tgz and its torrent from peers and the seeder' }, async () => {
     const { seeder, peers } = murderHosts()
-    const options = readMurderOptions(argument)
+    const options = readMurderOptions(murderArgument)
     await onSeederWhateverBudget(seeder, (remote) => refuseWhileSeeding(remote, options.tag, 'removing its files'))
     await cleanTempFiles(options, [seeder, ...peers])
     // And the controller's copy of the torrent, which create_torrent downloaded.

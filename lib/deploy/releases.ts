@@ -38,6 +38,11 @@ export function rollbackTarget(namesNewestFirst: readonly string[], requested: s
 export const DRY_RUN_PREVIOUS_RELEASE = '<previous release>'
 export const DRY_RUN_NEWEST_RELEASE = '<newest release>'
 
+/** Where a link points, from what `readlink` printed: its last line (a shell rc file's chatter comes first). */
+export function linkTargetOf(readlinkOutput: string): string {
+  return readlinkOutput.trim().split('\n').at(-1) ?? ''
+}
+
 /** The release name at the end of a `readlink current` result, if it is one. */
 export function releaseOf(linkTarget: string): string | undefined {
   const name = linkTarget.replace(/\/+$/, '').split('/').at(-1) ?? ''

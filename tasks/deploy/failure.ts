@@ -2,7 +2,8 @@
 import { log, on } from '../../lib/index.ts'
 import type { Host } from '../../lib/index.ts'
 import { describeCurrentLinks } from '../../lib/deploy/current-report.ts'
-import { currentPath, releasePath, incomingPath, archivePath, lastLine } from './layout.ts'
+import { linkTargetOf } from '../../lib/deploy/releases.ts'
+import { currentPath, releasePath, incomingPath, archivePath } from './layout.ts'
 import { thisRun } from './run-state.ts'
 
 /** Says where `current` points on each host, grouped by release: the state a failed run leaves. */
@@ -11,7 +12,7 @@ export async function reportCurrent(hosts: readonly Host[]): Promise<void> {
   const targets = new Map<string, string | null>()
   await on(hosts, { onError: 'continue' }, async (remote) => {
     const link = await remote.run(['readlink', currentPath()], { quiet: true, allowFailure: true })
-    targets.set(remote.host.name, link.code === 0 ? lastLine(link.stdout) : null)
+    targets.set(remote.host.name, link.code === 0 ? linkTargetOf(link.stdout) : null)
   })
   const links = hosts.map((host) => ({ host: host.name, target: targets.get(host.name), before: run.previousCurrent.get(host.name) }))
   for (const line of describeCurrentLinks(links, run.isMakingRelease ? releasePath() : undefined)) log(line, 'warn')

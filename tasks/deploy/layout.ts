@@ -30,8 +30,3 @@ export function targets(): Host[] {
   const known = stages === undefined || stages.length === 0 ? 'roles/STAGE.yaml' : `stages: ${stages.join(', ')}`
   throw new UsageError(`No hosts to deploy to: name a stage before the task (\`deploy STAGE deploy\`; ${known}), or declare servers in the deployfile.`)
 }
-
-/** A command's last line of output: what a shell rc file prints comes before it. */
-export function lastLine(output: string): string {
-  return output.trim().split('\n').at(-1) ?? ''
-}

@@ -12,9 +12,9 @@ import { currentSession } from '../../lib/runner/session.ts'
 import { application, deployTo, targets } from './layout.ts'
 import { thisRun } from './run-state.ts'
 
-export const LOCK_FILE = 'deploy.lock'
+const LOCK_FILE = 'deploy.lock'
 /** sysexits' EX_TEMPFAIL: nothing went wrong, the fleet is busy; the same command later may succeed. */
-export const LOCK_BUSY_EXIT_CODE = 75
+const LOCK_BUSY_EXIT_CODE = 75
 
 /** Said on stderr by a command the host's lock no longer allows, before what the lock now says. */
 const LOCK_LOST = 'deploy lock lost:'
@@ -46,7 +46,7 @@ export async function runWhileLockIsMine(remote: HostContext, command: string, o
 }
 
 /** unlock=1: removes the deploy lock on every target host, whoever holds it, saying whose it was. */
-export async function clearLocks(): Promise<void> {
+async function clearLocks(): Promise<void> {
   const lock = `${deployTo()}/${LOCK_FILE}`
   const byHolder = new Map<string, string[]>()
   await on(targets(), async (remote) => {
@@ -65,7 +65,7 @@ export async function clearLocks(): Promise<void> {
  * Releases the deploy lock on the hosts where this run took it, only while the lock still names
  * this run: after an `unlock=1` elsewhere it is another deploy's.
  */
-export async function releaseLock(): Promise<void> {
+async function releaseLock(): Promise<void> {
   const run = thisRun()
   const lock = `${deployTo()}/${LOCK_FILE}`
   const mine = allServers().filter((host) => run.lockedHosts.has(host.name))
@@ -139,7 +139,7 @@ export async function takeLock(): Promise<void> {
 }
 
 /** deploy:unlock: releases this run's lock; run alone with unlock=1, clears any lock. */
-export async function unlock(): Promise<void> {
+export async function unlockDeploy(): Promise<void> {
   const run = thisRun()
   // Run alone it has nothing of its own to release: with unlock=1 it clears whatever lock is
   // there (a deploy that died left it); without, such a lock must not go unnoticed.

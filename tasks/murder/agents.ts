@@ -4,10 +4,9 @@ import { readFileSync } from 'node:fs'
 import { log, on, quote, DeployError } from '../../lib/index.ts'
 import type { Host, HostContext } from '../../lib/index.ts'
 import { agentPath, runAgent, runDirectory, type AgentLocation, type AgentLine } from '../../lib/torrent/agent-client.ts'
-import type { MurderOptions } from '../../lib/torrent/murder-options.ts'
 import type { ProcessRef } from '../../lib/torrent/protocol.ts'
 import { commandHint } from '../../lib/runner/command-hint.ts'
-import { location } from './settings.ts'
+import { agentLocation } from './settings.ts'
 import { murderHosts, SWARM_HOSTS } from './swarm-hosts.ts'
 
 /** The agent needs Node >= 20 on the host: name the host and what to do when it is missing or older. */
@@ -23,12 +22,12 @@ export async function checkNode(remote: HostContext, node: string): Promise<void
 }
 
 export async function requireAgent(remote: HostContext): Promise<void> {
-  if (!(await remote.test(['test', '-f', agentPath(location())]))) throw agentMissing(remote)
+  if (!(await remote.test(['test', '-f', agentPath(agentLocation())]))) throw agentMissing(remote)
 }
 
 export function agentMissing(remote: HostContext): DeployError {
   return new DeployError(
-    `${remote.host.name}: the murder agent is not installed at ${agentPath(location())}; run \`${commandHint('murder:distribute_files')}\` first.`,
+    `${remote.host.name}: the murder agent is not installed at ${agentPath(agentLocation())}; run \`${commandHint('murder:distribute_files')}\` first.`,
     { exitCode: 1 }
   )
 }
@@ -41,10 +40,10 @@ export const KIND_NAMES: Record<AgentKind, string> = { tracker: 'tracker', seed:
  * each host what it stopped or that nothing was running (`isQuiet`: the deploy's own clean-up).
  */
 export async function stopAgents(hosts: Host | readonly Host[], kind: AgentKind, which: { tag: string } | 'all', isQuiet = false): Promise<void> {
-  location()
+  agentLocation()
   await on(hosts, SWARM_HOSTS, async (remote) => {
     const selector = which === 'all' ? { all: true } : { tag: which.tag }
-    const events = await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind, ...selector })
+    const events = await runAgent(remote, agentLocation(), 'stop', { state: runDirectory(agentLocation()), kind, ...selector })
     if (!isQuiet) describeStop(remote, KIND_NAMES[kind], events)
   })
 }
@@ -64,7 +63,7 @@ export function reportWasRunning(remote: HostContext, events: readonly AgentLine
 
 /** Whether a seeder daemon of `tag` runs on the host (the agent's `status`). */
 export async function isSeeding(remote: HostContext, tag: string): Promise<boolean> {
-  const status = (await runAgent(remote, location(), 'status', { state: runDirectory(location()) })).find((event) => event.type === 'status')
+  const status = (await runAgent(remote, agentLocation(), 'status', { state: runDirectory(agentLocation()) })).find((event) => event.type === 'status')
   const running = Array.isArray(status?.['running']) ? (status['running'] as ProcessRef[]) : []
   return running.some((process) => process.kind === 'seed' && process.tag === tag)
 }
@@ -73,7 +72,7 @@ export async function isSeeding(remote: HostContext, tag: string): Promise<boole
 export async function ensureAgent(hosts: readonly Host[]): Promise<void> {
   const agent = await agentBundle()
   const digest = createHash('sha256').update(readFileSync(agent.bundle)).digest('hex')
-  const where = location()
+  const where = agentLocation()
   await on([...new Set(hosts)], SWARM_HOSTS, async (remote) => {
     const remoteDigest = await remote.capture(`sha256sum ${quote(agentPath(where))} 2>/dev/null || true`)
     if (remoteDigest.split(' ')[0] === digest) return
@@ -95,10 +94,6 @@ export async function installAgent(remote: HostContext, where: AgentLocation, pa
 
 export async function stopTracker(): Promise<void> {
   await stopAgents(murderHosts().tracker, 'tracker', 'all')
-}
-
-export async function stopPeering(options: MurderOptions, hosts: readonly Host[]): Promise<void> {
-  await stopAgents(hosts, 'peer', { tag: options.tag }, true)
 }
 
 /** The agent bundle and its gzipped copy, built on demand: esbuild is loaded only by runs that ship the agent. */

@@ -13,7 +13,7 @@ import { encryptRelease, type EncryptedRelease } from '../../lib/deploy/release-
 import type { MurderOptions } from '../../lib/torrent/murder-options.ts'
 import { holdAgentCommand, type HeldAgentCommand, type HeldCommand } from '../../lib/torrent/held-agent-command.ts'
 import { clearStaleArchivesCommand } from '../../lib/deploy/releases.ts'
-import { swarmSettings, checkSwarmInputs, location } from './settings.ts'
+import { swarmSettings, checkSwarmInputs, agentLocation } from './settings.ts'
 import { murderHosts, skipFailedFirstPeer, SWARM_HOSTS, SWARM_ORIGIN, addressOf, trackerUrl, onSeederWhateverBudget } from './swarm-hosts.ts'
 import { KIND_NAMES, describeStop, ensureAgent, stopTracker } from './agents.ts'
 import type { PeerPlan } from './payload-placement.ts'
@@ -71,7 +71,7 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
         await arrival
       } finally {
         // Hosts that failed (within max_fail) may be unreachable: waiting on them again helps nobody.
-        // (An interrupted swarm has already stopped every held command, ending any unpacking.)
+        // (An interrupted swarm has already stopped every held command, in peerSwarm's finally, ending any unpacking.)
         const live = new Set(roles().map((host) => host.name))
         for (const [name, command] of held) if (!live.has(name)) command.release()
         await endSwarm(options, seeder, hosts.filter((host) => live.has(host.name)), held, seeding)
@@ -107,8 +107,8 @@ async function sealRelease(tgzPath: string): Promise<EncryptedRelease> {
 async function holdTracker(infoHash: string): Promise<HeldAgentCommand | undefined> {
   let tracking: HeldAgentCommand | undefined
   await on(murderHosts().tracker, SWARM_ORIGIN, async (remote) => {
-    const args = { state: runDirectory(location()), port: swarmSettings().trackerPort, allow: infoHash, hold: true, 'orphan-idle-s': swarmSettings().stallTimeoutS }
-    const command = holdAgentCommand(remote, location(), 'tracker', args, {
+    const args = { state: runDirectory(agentLocation()), port: swarmSettings().trackerPort, allow: infoHash, hold: true, 'orphan-idle-s': swarmSettings().stallTimeoutS }
+    const command = holdAgentCommand(remote, agentLocation(), 'tracker', args, {
       readyOn: 'started',
       isDryRun: isDryRun(),
       onEvent: describeHeldStop(remote, KIND_NAMES.tracker),
@@ -126,7 +126,7 @@ async function holdSeeder(options: MurderOptions): Promise<HeldCommand> {
   let seeding: HeldCommand | undefined
   await on(murderHosts().seeder, SWARM_ORIGIN, async (remote) => {
     const args = {
-      state: runDirectory(location()),
+      state: runDirectory(agentLocation()),
       tag: options.tag,
       torrent: options.torrentPath,
       payload: options.payloadPath,
@@ -135,7 +135,7 @@ async function holdSeeder(options: MurderOptions): Promise<HeldCommand> {
       hold: true,
       'orphan-idle-s': swarmSettings().stallTimeoutS,
     }
-    const command = holdAgentCommand(remote, location(), 'seed', args, {
+    const command = holdAgentCommand(remote, agentLocation(), 'seed', args, {
       readyOn: 'started',
       isTransfer: true,
       isDryRun: isDryRun(),
@@ -177,7 +177,7 @@ async function endSwarm(options: MurderOptions, seeder: Host, peers: readonly Ho
     const isSeeder = remote.host.name === seeder.name
     const heldCommand = isSeeder ? seeding : held.get(remote.host.name)
     if (heldCommand && (await heldCommand.stop())) return
-    const events = await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: isSeeder ? 'seed' : 'peer', tag: options.tag })
+    const events = await runAgent(remote, agentLocation(), 'stop', { state: runDirectory(agentLocation()), kind: isSeeder ? 'seed' : 'peer', tag: options.tag })
     if (isSeeder) describeStop(remote, KIND_NAMES.seed, events)
     await remote.run(['rm', '-f', options.payloadPath, options.torrentPath])
   })

@@ -12,7 +12,7 @@ import type { MurderOptions } from '../../lib/torrent/murder-options.ts'
 import type { HeldCommand } from '../../lib/torrent/held-agent-command.ts'
 import { formatUnpackRequest, type UnpackRequest } from '../../lib/torrent/protocol.ts'
 import { currentSession } from '../../lib/runner/session.ts'
-import { location } from './settings.ts'
+import { agentLocation } from './settings.ts'
 
 export interface PeerPlan {
   /** Empty a non-empty target first (unsafe_please_delete); otherwise such a host fails before any download. */
@@ -31,7 +31,7 @@ export interface PeerPlan {
  * unpacked by the host's held agent command (its peer, or the deploy's seeder) when there is one,
  * otherwise by one command.
  */
-export async function extract(remote: HostContext, options: MurderOptions, target: string, plan: PeerPlan, held: HeldCommand | undefined): Promise<void> {
+export async function placePayload(remote: HostContext, options: MurderOptions, target: string, plan: PeerPlan, held: HeldCommand | undefined): Promise<void> {
   if (plan.payload === 'tgz' && held && (await unpackThroughHeld(remote, options, target, plan, held))) return
   const rename = plan.renameTo === undefined ? [] : [chain([['mv', target, plan.renameTo]])]
   if (plan.payload === 'file') {
@@ -44,7 +44,7 @@ export async function extract(remote: HostContext, options: MurderOptions, targe
   // An encrypted payload is decrypted by the agent into tar, its key on the command's stdin (so
   // an exec channel of its own, not the host's shell); each decrypted chunk is a fresh buffer, so
   // it runs with the transfer daemons' malloc tunables.
-  const unpack = plan.key ? agentArgv(location(), 'unpack', { payload: options.payloadPath, into: target }, true) : ['tar', '-xzf', options.payloadPath, '-C', target]
+  const unpack = plan.key ? agentArgv(agentLocation(), 'unpack', { payload: options.payloadPath, into: target }, true) : ['tar', '-xzf', options.payloadPath, '-C', target]
   const untar = `{ ${chain([unpack])} || { ${emptyTarget}; false; }; }`
   const prepare = chain([...(plan.shouldDelete ? [['rm', '-rf', target]] : []), ['mkdir', '-p', target]])
   await remote.run([prepare, untar, ...rename].join(' && '), plan.key ? { stdin: Readable.from([formatKeyLine(plan.key)]) } : {})
@@ -74,7 +74,7 @@ async function unpackThroughHeld(remote: HostContext, options: MurderOptions, ta
     // The command's own failure already names the host.
     if (error instanceof DeployError) throw error
     const why = error instanceof Error ? error.message : String(error)
-    throw new DeployError(`${remote.host.name}: cannot unpack ${options.payloadPath} into ${target}: ${why} (stopped by murder:stop_peering or a signal? its log is in ${runDirectory(location())}); run it again.`, { exitCode: 1, cause: error })
+    throw new DeployError(`${remote.host.name}: cannot unpack ${options.payloadPath} into ${target}: ${why} (stopped by murder:stop_peering or a signal? its log is in ${runDirectory(agentLocation())}); run it again.`, { exitCode: 1, cause: error })
   }
   if (!answer) return false
   if (answer.type === 'unpackFailed') throw new DeployError(`${remote.host.name}: ${String(answer['message'])}`, { exitCode: 1 })

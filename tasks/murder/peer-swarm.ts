@@ -1,5 +1,5 @@
-// murder:peer's swarm: every peer checked, downloading through its `peer` command, then placing
-// the payload; progress shown, Ctrl-C and a stalled swarm handled.
+// The peers' swarm (murder:peer, and deploy_via murder): every peer checked, downloading through
+// its `peer` command, then placing the payload; progress shown, Ctrl-C and a stalled swarm handled.
 import { readFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
@@ -10,11 +10,11 @@ import { runAgent, runDirectory, type AgentLine } from '../../lib/torrent/agent-
 import type { MurderOptions } from '../../lib/torrent/murder-options.ts'
 import { holdAgentCommand, type HeldCommand } from '../../lib/torrent/held-agent-command.ts'
 import { SwarmProgress, type PeerCounters } from '../../lib/torrent/swarm-progress.ts'
-import { swarmSettings, location } from './settings.ts'
+import { swarmSettings, agentLocation } from './settings.ts'
 import { murderHosts, SWARM_HOSTS, addressOf } from './swarm-hosts.ts'
-import { stopPeering } from './agents.ts'
+import { stopAgents } from './agents.ts'
 import { checkPeerTargets } from './peer-targets.ts'
-import { type PeerPlan, extract } from './payload-placement.ts'
+import { type PeerPlan, placePayload } from './payload-placement.ts'
 import { watchForStall } from './stall-watch.ts'
 
 const PROGRESS_INTERVAL_MS = 500
@@ -56,7 +56,7 @@ export async function peerSwarm(
   const { arrival, held } = swarm
   const { seeder } = murderHosts()
   const checked = await checkPeerTargets(options, peers, target, plan)
-  // Learnt in the survey when the seeder is a peer too.
+  // checkPeerTargets' survey has already learnt it when the seeder is a peer too.
   let seederAddress = ''
   await on(seeder, SWARM_HOSTS, async (remote) => {
     seederAddress = await addressOf(remote)
@@ -114,7 +114,7 @@ export async function peerSwarm(
       launched = downloaders
       const launch = await on(downloaders, SWARM_HOSTS, async (remote) => {
         await prepareDownload(remote, options, torrent)
-        await runAgent(remote, location(), 'peer', { ...(await peerArguments(remote, options, seederAddress)), detach: true }, {
+        await runAgent(remote, agentLocation(), 'peer', { ...(await peerArguments(remote, options, seederAddress)), detach: true }, {
           // Only the launch knows it found an earlier run's daemon: the follower after it sees just a daemon.
           onEvent: (event) => {
             if (event.type === 'started' && event['wasRunning'] === true) progress.markEarlierPeer(remote.host.name)
@@ -157,7 +157,7 @@ export async function peerSwarm(
       // Ctrl-C fails the host at once, as it stops a command; an unpacking there ends half-way at the
       // daemon's stop (a peer that is its own daemon) or at the `stop` the swarm's end below sends
       // every held command (a follower).
-      const extraction = extract(remote, options, checked.targets.get(name) ?? target, plan, name === seeder.name ? swarm.seeding : held.get(name))
+      const extraction = placePayload(remote, options, checked.targets.get(name) ?? target, plan, name === seeder.name ? swarm.seeding : held.get(name))
       extraction.catch(() => {})
       await Promise.race([extraction, interrupted])
     })
@@ -177,8 +177,13 @@ export async function peerSwarm(
   }
 }
 
+/** Stops the peer daemons of this tag on these hosts (Ctrl-C), saying nothing. */
+async function stopPeering(options: MurderOptions, hosts: readonly Host[]): Promise<void> {
+  await stopAgents(hosts, 'peer', { tag: options.tag }, true)
+}
+
 async function stopPeerDaemon(remote: HostContext, options: MurderOptions): Promise<void> {
-  await runAgent(remote, location(), 'stop', { state: runDirectory(location()), kind: 'peer', tag: options.tag })
+  await runAgent(remote, agentLocation(), 'stop', { state: runDirectory(agentLocation()), kind: 'peer', tag: options.tag })
 }
 
 /** A host's `peer` command under way. */
@@ -215,7 +220,7 @@ async function downloadOnPeer(remote: HostContext, options: MurderOptions, seede
   const started = new Promise<void>((resolve) => (markStarted = resolve))
   const fromStdin = isLaunched ? undefined : (torrent?.length ?? '<torrent size>')
   const args = { ...(await peerArguments(remote, options, seederAddress)), follow: isLaunched, hold: true, 'torrent-from-stdin': fromStdin }
-  const command = holdAgentCommand(remote, location(), 'peer', args, {
+  const command = holdAgentCommand(remote, agentLocation(), 'peer', args, {
     readyOn: 'done',
     stdinFirst: isLaunched ? undefined : torrent,
     // A held `peer` with no daemon running is the daemon itself (the agent's foreground-peer.ts);
@@ -241,7 +246,7 @@ async function prepareDownload(remote: HostContext, options: MurderOptions, torr
 /** The `peer` arguments; the same words let `peer --follow` find the daemon `peer --detach` started. */
 async function peerArguments(remote: HostContext, options: MurderOptions, seederAddress: string): Promise<Record<string, string | number>> {
   return {
-    state: runDirectory(location()),
+    state: runDirectory(agentLocation()),
     tag: options.tag,
     torrent: options.torrentPath,
     payload: options.payloadPath,

@@ -1,13 +1,13 @@
-// murder:peer's first round: every peer's target checked before any byte moves, so that a bad
+// The peers' first round (murder:peer, and deploy_via murder): every peer's target checked before any byte moves, so that a bad
 // target leaves no host half-done.
 import { posix } from 'node:path'
 import { isDryRun, on, DeployError } from '../../lib/index.ts'
 import type { Host, HostContext } from '../../lib/index.ts'
 import { readSurvey, surveyCommand, type PeerSurvey } from '../../lib/torrent/peer-survey.ts'
 import { agentPath } from '../../lib/torrent/agent-client.ts'
-import { emptyingRefusal, expandHome as expandHomeIn, holdsHome, whyUnsafeToEmpty, type MurderOptions } from '../../lib/torrent/murder-options.ts'
-import { deployLayoutIfSet, location } from './settings.ts'
-import { SWARM_HOSTS, addresses } from './swarm-hosts.ts'
+import { emptyingRefusal, expandHome, holdsHome, whyUnsafeToEmpty, type MurderOptions } from '../../lib/torrent/murder-options.ts'
+import { deployLayoutIfSet, agentLocation } from './settings.ts'
+import { SWARM_HOSTS, rememberAddress } from './swarm-hosts.ts'
 import { agentMissing } from './agents.ts'
 import type { PeerPlan } from './payload-placement.ts'
 
@@ -16,7 +16,7 @@ import type { PeerPlan } from './payload-placement.ts'
  * address and home, and whether the target is taken; remembers its address.
  */
 async function surveyPeer(remote: HostContext, target: string, payload: PeerPlan['payload'], fileName: string): Promise<PeerSurvey> {
-  const output = await remote.capture(surveyCommand(agentPath(location()), target, payload, fileName))
+  const output = await remote.capture(surveyCommand(agentPath(agentLocation()), target, payload, fileName))
   if (isDryRun()) return { hasAgent: true, address: '', target, isOccupied: false, home: '' }
   let survey: PeerSurvey
   try {
@@ -25,7 +25,7 @@ async function surveyPeer(remote: HostContext, target: string, payload: PeerPlan
     throw new DeployError(`${remote.host.name}: ${(error as Error).message}`, { exitCode: 1 })
   }
   if (!survey.hasAgent) throw agentMissing(remote)
-  if (!addresses().has(remote.host.name)) addresses().set(remote.host.name, Promise.resolve(survey.address))
+  rememberAddress(remote.host.name, survey.address)
   return survey
 }
 
@@ -55,8 +55,8 @@ export async function checkPeerTargets(options: MurderOptions, peers: readonly H
     }
     if (plan.shouldDelete) {
       // Again with this host's home: `~/` in the target or in deploy_to, and the home itself.
-      const here = layout && { ...layout, deployTo: expandHomeIn(layout.deployTo, survey.home) }
-      const why = holdsHome(survey.target, survey.home) ? `it holds the home directory of the SSH user (${survey.home})` : whyUnsafeToEmpty(survey.target, here, location().murderPath)
+      const here = layout && { ...layout, deployTo: expandHome(layout.deployTo, survey.home) }
+      const why = holdsHome(survey.target, survey.home) ? `it holds the home directory of the SSH user (${survey.home})` : whyUnsafeToEmpty(survey.target, here, agentLocation().murderPath)
       if (why !== undefined) throw new DeployError(`${remote.host.name}: ${emptyingRefusal('unsafe_please_delete', survey.target, why)}`, { exitCode: 1 })
     }
   })

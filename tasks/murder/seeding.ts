@@ -1,4 +1,5 @@
-// The seeder's side: the payload packed and its torrent made, whitelisted, seeded, and cleaned away.
+// The seeder's side: the payload packed and its torrent made (and copied to this machine),
+// whitelisted, seeded; and the temp files removed from the seeder and peers.
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { isDryRun, log, on, DeployError } from '../../lib/index.ts'
@@ -6,12 +7,12 @@ import type { Host, HostContext } from '../../lib/index.ts'
 import { runAgent, runDirectory } from '../../lib/torrent/agent-client.ts'
 import type { MurderOptions } from '../../lib/torrent/murder-options.ts'
 import { commandHint } from '../../lib/runner/command-hint.ts'
-import { location } from './settings.ts'
+import { agentLocation } from './settings.ts'
 import { murderHosts, SWARM_HOSTS, addressOf, trackerUrl, onSeederWhateverBudget } from './swarm-hosts.ts'
 import { requireAgent, stopAgents, reportWasRunning, isSeeding } from './agents.ts'
 
 /** `~/x` as the remote shell would expand it, so that paths can still be quoted. */
-async function expandHome(remote: HostContext, path: string): Promise<string> {
+async function expandRemoteHome(remote: HostContext, path: string): Promise<string> {
   if (!path.startsWith('~/')) return path
   const home = await remote.capture('printf %s "$HOME"')
   return `${home}${path.slice(1)}`
@@ -64,8 +65,8 @@ export async function createTorrent(options: MurderOptions, source: string, isSi
     await requireAgent(remote)
     await refuseWhileSeeding(remote, options.tag, 'packing it again')
     await remote.run(['mkdir', '-p', options.tempPath])
-    const events = await runAgent(remote, location(), 'make-torrent', {
-      source: await expandHome(remote, source),
+    const events = await runAgent(remote, agentLocation(), 'make-torrent', {
+      source: await expandRemoteHome(remote, source),
       tgz: options.payloadPath,
       torrent: options.torrentPath,
       announce,
@@ -95,16 +96,16 @@ export async function refuseWhileSeeding(remote: HostContext, tag: string, doing
 async function allowOnTracker(infoHash: string): Promise<void> {
   await on(murderHosts().tracker, SWARM_HOSTS, async (remote) => {
     await requireAgent(remote)
-    await runAgent(remote, location(), 'allow', { state: runDirectory(location()), 'info-hash': infoHash })
+    await runAgent(remote, agentLocation(), 'allow', { state: runDirectory(agentLocation()), 'info-hash': infoHash })
   })
 }
 
 export async function startSeeding(options: MurderOptions): Promise<void> {
-  location()
+  agentLocation()
   await on(murderHosts().seeder, SWARM_HOSTS, async (remote) => {
     await requireAgent(remote)
-    const events = await runAgent(remote, location(), 'seed', {
-      state: runDirectory(location()),
+    const events = await runAgent(remote, agentLocation(), 'seed', {
+      state: runDirectory(agentLocation()),
       tag: options.tag,
       torrent: options.torrentPath,
       payload: options.payloadPath,

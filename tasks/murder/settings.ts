@@ -1,7 +1,21 @@
-// What every murder task reads: Murder's arguments, the swarm's settings and where the agent lives.
-import { fetch, UsageError } from '../../lib/index.ts'
+// What every murder task reads: Murder's variables and their defaults, its arguments, the swarm's
+// settings and where the agent lives.
+import { fetch, set, UsageError } from '../../lib/index.ts'
 import type { AgentLocation } from '../../lib/torrent/agent-client.ts'
 import { checkPath, type DeployLayout, readSwarmSettings, withEnvironmentArguments, type Fetch, type SwarmSettings } from '../../lib/torrent/murder-options.ts'
+
+
+// Murder's variables and their defaults: set here, where every murder step (and deploy_via murder) reads them.
+set('default_tag', '')
+set('default_seeder_files_path', '')
+set('default_destination_path', '')
+set('default_temp_path', '/tmp')
+set('remote_murder_path', () => `${String(fetch('deploy_to'))}/shared/murder`)
+set('tracker_port', 8998)
+set('murder_node', 'node')
+set('peer_seed_seconds', 30)
+set('peer_timeout', 0)
+set('swarm_stall_timeout', 60)
 
 /** tracker_port, peer_seed_seconds, peer_timeout and swarm_stall_timeout, checked. */
 export function swarmSettings(): SwarmSettings {
@@ -11,7 +25,7 @@ export function swarmSettings(): SwarmSettings {
 /** What every murder task reads, checked before its first host: a bad value must touch none. */
 export function checkSwarmInputs(): void {
   swarmSettings()
-  location()
+  agentLocation()
 }
 
 /**
@@ -32,9 +46,9 @@ export function deployLayoutIfSet(): DeployLayout | undefined {
 }
 
 /** Murder's arguments: variables (`tag=D1` on the command line, `set`), else the environment, as Murder read them. */
-export const argument: Fetch = withEnvironmentArguments(fetch, process.env)
+export const murderArgument: Fetch = withEnvironmentArguments(fetch, process.env)
 
-export function location(): AgentLocation {
+export function agentLocation(): AgentLocation {
   return { node: String(fetch('murder_node')), murderPath: checkPath('remote_murder_path', String(murderPathSetting())) }
 }
 

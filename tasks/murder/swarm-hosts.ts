@@ -1,4 +1,5 @@
-// Which hosts play tracker, seeder and peers, and the addresses they reach each other on.
+// Which hosts play tracker, seeder and peers, the addresses they reach each other on, and how
+// `on()` treats them (the filters never leave out the tracker and seeder; their failure fails the run).
 import { allServers, failedHosts, isDryRun, on, roles, UsageError, DeployError } from '../../lib/index.ts'
 import type { Host, HostContext } from '../../lib/index.ts'
 import { perRun } from '../../lib/runner/per-run.ts'
@@ -42,8 +43,14 @@ export const SWARM_HOSTS = { ignoreFilters: true } as const
 /** The swarm's tracker and seeder: without them no host gets the release, so max_fail does not carry on past them. */
 export const SWARM_ORIGIN = { ignoreFilters: true, onError: 'fail' } as const
 
-/** Per host, this run's answer of addressOf. */
-export const addresses = perRun(() => new Map<string, Promise<string>>())
+/** Per host, this run's answer of addressOf (or what rememberAddress was told). */
+const addresses = perRun(() => new Map<string, Promise<string>>())
+
+
+/** An address learnt another way (the peers' survey), so that addressOf asks nothing more. */
+export function rememberAddress(hostName: string, address: string): void {
+  if (!addresses().has(hostName)) addresses().set(hostName, Promise.resolve(address))
+}
 
 /** The address the controller reached the host on (sshd's SSH_CONNECTION), or its `announce_ip`: never a DNS guess. */
 export function addressOf(remote: HostContext): Promise<string> {

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, releaseArchivePath, deployLogLine, parseReleaseListing, releaseListingCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
+import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, releaseArchivePath, deployLogLine, parseReleaseListing, releaseListingCommand, linkTargetOf, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
 
 test('releaseTimestamp is UTC %Y%m%d%H%M%S', () => {
   assert.equal(releaseTimestamp(new Date('2024-01-02T03:04:05.678Z')), '20240102030405')
@@ -38,6 +38,12 @@ test('rollbackTarget without a name goes to the release before current, also aft
   assert.equal(rollbackTarget(newestFirst, undefined, '20240102000000'), '20240101000000', 'not the second newest, which is newer than current')
   assert.equal(rollbackTarget(newestFirst, undefined, '20240101000000'), undefined, 'nothing before the oldest')
   assert.equal(rollbackTarget(newestFirst, undefined, '20230101000000'), '20240103000000', 'current not among them: the second newest, as cap')
+})
+
+test('linkTargetOf takes the last line readlink printed, past a shell rc file\'s chatter', () => {
+  assert.equal(linkTargetOf('/var/www/app/releases/20240102030405\n'), '/var/www/app/releases/20240102030405')
+  assert.equal(linkTargetOf('Welcome to web1\n\n/var/www/app/releases/20240102030405\n'), '/var/www/app/releases/20240102030405')
+  assert.equal(linkTargetOf(''), '')
 })
 
 test('releaseOf reads the release name from a readlink result', () => {
