@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The deploy CLI, run from its bundle (built on first use and after any change to lib/ or tasks/).
+import { isatty } from 'node:tty'
 import { pathToFileURL } from 'node:url'
 import { CLI_BUNDLE, ensureCliBundle } from './cli-bundle.js'
 
@@ -34,6 +35,7 @@ process.exitCode = await main({
   cwd: process.cwd(),
   stdout: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
   stderr: { write: (text) => process.stderr.write(text), isTTY: process.stderr.isTTY === true },
+  isStdinTTY: isatty(0),
 })
 hasFinished = true
 

@@ -22,12 +22,14 @@ import type { Outcome } from './runner/strategies.ts'
 import { checkInterrupted as checkInterruptedIn, type InterruptCause } from './runner/interrupt.ts'
 import { resolveHosts, type HostList } from './runner/resolve-hosts.ts'
 import { ConfigError, UsageError } from './errors.ts'
+import { questionText, valueOfAnswer, type AskOptions } from './config/question.ts'
 
 export type { Host } from './inventory/host.ts'
 export type { ServerOptions } from './inventory/inventory.ts'
 export type { TaskBody, TaskContext, TaskOptions } from './registry.ts'
 export type { HostContext, CommandResult, RunOptions } from './ssh/host-context.ts'
 export type { CommandInput } from './ssh/command.ts'
+export type { AskOptions } from './config/question.ts'
 export type { OnOptions, HostBlock } from './runner/on.ts'
 export type { HostList } from './runner/resolve-hosts.ts'
 export type { Outcome } from './runner/strategies.ts'
@@ -47,6 +49,27 @@ export { $ } from 'zx/core'
  */
 export function set(name: string, value: unknown): void {
   currentSession().variables.set(name, value)
+}
+
+/**
+ * Capistrano's `ask`: the variable's value is asked for on the terminal at its first `fetch`
+ * (`Please enter branch (main): `); an empty answer takes `defaultValue` (a function gives it when
+ * asked). A `name=VALUE` word on the command line answers it instead. With no terminal (a CI job)
+ * the default is taken, and with none the run stops and says to pass `name=VALUE`.
+ * @param options - `echo: false` hides the answer as it is typed and masks it in the run's output;
+ *   `prompt` replaces `Please enter NAME`
+ * @example ask('branch', () => $.sync`git rev-parse --abbrev-ref HEAD`.stdout.trim())
+ * @example ask('db_password', undefined, { echo: false })
+ */
+export function ask(name: string, defaultValue?: unknown, options: AskOptions = {}): void {
+  const session = currentSession()
+  const isEchoed = options.echo !== false
+  session.variables.set(name, () => {
+    const shownDefault = typeof defaultValue === 'function' ? (defaultValue as () => unknown)() : defaultValue
+    const answer = session.terminal.ask(questionText(name, shownDefault, options.prompt), { echo: isEchoed })
+    return valueOfAnswer(name, answer, shownDefault)
+  })
+  if (!isEchoed) session.variables.markSecret(name)
 }
 
 /**

@@ -28,6 +28,7 @@ import { hostOutcomes } from '../report/host-outcomes.ts'
 import type { RunSummary } from '../report/events.ts'
 import { isSecretName, redactingOutput, secretEnvironmentValues } from '../report/redact.ts'
 import { packageVersion } from '../package-root.ts'
+import { processTerminal } from './terminal-input.ts'
 // The built-in tasks register themselves when loaded, before the deployfile can hook or redefine them.
 import '../../tasks/murder.ts'
 import '../../tasks/deploy.ts'
@@ -39,6 +40,8 @@ export interface ProcessIo {
   cwd: string
   stdout: TerminalOutput
   stderr: TerminalOutput
+  /** stdin is a terminal: `ask` reads its answers there (else each takes its default). */
+  isStdinTTY?: boolean
 }
 
 /** The only process boundary: parse → load → validate → run → summary; returns the exit code. */
@@ -77,6 +80,8 @@ export async function main(rawIo: ProcessIo): Promise<number> {
     const reporter = new ConsoleReporter(io.stderr, paint, verbosity, (request.kind === 'run' && request.dryRun) || verbosity === 'verbose')
     session.reporter = reporter
     session.stdout = io.stdout
+    // The question goes where the user looks: stderr with the log, unless only stdout is the terminal.
+    if (io.isStdinTTY === true) session.terminal = processTerminal(!io.stderr.isTTY && io.stdout.isTTY ? io.stdout : io.stderr)
     reportLocalCommands(reporter, { showsStdout: verbosity === 'verbose', showsQuiet: (request.kind === 'run' && request.dryRun) || verbosity === 'verbose' })
     await loadDeployfile(deployfile)
     const sshConfigPath = stage === undefined ? undefined : applyStage(session, stageFilePath(projectRoot, stage), projectRoot)

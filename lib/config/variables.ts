@@ -18,6 +18,8 @@ interface Entry {
 export class Variables {
   private readonly entries = new Map<string, Entry>()
   private readonly overrides = new Map<string, string>()
+  /** Masked in the run's output whatever their name: answers typed hidden (`ask` with echo: false). */
+  private readonly secrets = new Set<string>()
 
   set(name: string, value: unknown, origin: string | CallerLocation = callerLocation()): void {
     checkName(name)
@@ -27,6 +29,11 @@ export class Variables {
   /** Sets only when nothing set it yet: how built-in tasks declare defaults. */
   setDefault(name: string, value: unknown): void {
     if (!this.entries.has(name)) this.set(name, value, 'default')
+  }
+
+  /** Its value is masked in the run's output like a variable named as a secret. */
+  markSecret(name: string): void {
+    this.secrets.add(name)
   }
 
   override(name: string, value: string): void {
@@ -47,7 +54,8 @@ export class Variables {
   }
 
   /** Values, as strings, of the variables `isSecret` picks; lazy ones only once evaluated. */
-  valuesOf(isSecret: (name: string) => boolean): string[] {
+  valuesOf(isSecretName: (name: string) => boolean): string[] {
+    const isSecret = (name: string) => this.secrets.has(name) || isSecretName(name)
     const values: string[] = []
     for (const [name, value] of this.overrides) if (isSecret(name)) values.push(value)
     for (const [name, entry] of this.entries) {

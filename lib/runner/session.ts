@@ -10,6 +10,7 @@ import type { Host } from '../inventory/host.ts'
 import type { Reporter } from '../report/events.ts'
 import { allowedFailures, NO_FAILURES, type FailBudget } from './fail-budget.ts'
 import { Interruption } from './interrupt.ts'
+import { NO_TERMINAL, type Terminal } from '../config/question.ts'
 
 export const DEFAULT_CONCURRENCY = 64
 
@@ -25,6 +26,8 @@ export class Session {
   reporter: Reporter = { emit: () => {} }
   /** Where a task's data goes (doctor's report), apart from the run's log on stderr: secrets masked by the CLI. */
   stdout: { write(text: string): void } = process.stdout
+  /** Where `ask` asks (the CLI's terminal, when stdin is one). */
+  terminal: Terminal = NO_TERMINAL
   /** The stage file's ssh_config, if it names one (else ~/.ssh/config is read). */
   sshConfigPath: string | undefined
   backend: Backend = new DryRunBackend()
