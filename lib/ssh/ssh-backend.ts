@@ -1,24 +1,20 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
+// Real SSH through node-ssh: commands (on a host's command shell, or an exec channel each), SFTP
+// uploads and downloads, and Ctrl-C's stop of whatever runs; connections are ssh-connections.ts's.
+import { chmodSync, existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
-import { homedir, userInfo } from 'node:os'
 import { basename, dirname, join, posix } from 'node:path'
-import type { Readable } from 'node:stream'
-import type { Config, NodeSSH } from 'node-ssh'
+import type { NodeSSH } from 'node-ssh'
 import pLimit, { type LimitFunction } from 'p-limit'
 import { ConnectionError, DeployError, UsageError, errorMessage } from '../errors.ts'
 import { sftpPath } from './remote-path.ts'
 import type { Backend, ExecResult, OutputHandlers } from './backend.ts'
 import { CommandInterrupt, stoppedBeforeStart } from './command-interrupt.ts'
-import { CommandShell, SHELL_COMMAND, ShellNotStartedError, ShellSilentError, killTreeCommand, needsOwnShell, type ShellOptions, type ShellPipes } from './command-shell.ts'
-import { parseHost, type Host } from '../inventory/host.ts'
-import { hostKeyCheck, KnownHostsFiles } from './known-hosts.ts'
-import type { SshConfigFile, SshTarget } from '../inventory/ssh-config.ts'
-import type { Reporter } from '../report/events.ts'
+import { ShellNotStartedError, ShellSilentError, killTreeCommand, needsOwnShell, type CommandShell } from './command-shell.ts'
+import type { Host } from '../inventory/host.ts'
+import { SshConnections, type SshConnectionOptions } from './ssh-connections.ts'
+import { channelRefused, isChannelRefusal, lostDuringCommand, signalChannel, startShell, type SignalChannel } from './ssh-channels.ts'
 
-export interface SshBackendOptions {
-  sshConfig: SshConfigFile
-  connectTimeoutMs: number
-  reporter: Reporter
+export interface SshBackendOptions extends SshConnectionOptions {
   /** Commands without stdin go through one long-lived shell per host (command-shell.ts). */
   isShellPersistent: boolean
   /** SFTP transfers under way at once across all hosts (transfer_concurrency); the rest wait their turn. */
@@ -28,26 +24,12 @@ export interface SshBackendOptions {
 /** SFTP transfers at once unless transfer_concurrency says otherwise (parallel-scp runs 32). */
 export const DEFAULT_TRANSFER_CONCURRENCY = 16
 
-const KEEPALIVE_INTERVAL_MS = 5_000
-/**
- * Unanswered keepalives before a connection counts as dead: 30 s of silence. The agent's upload
- * through a 32 kbit/s farm link heard nothing back for 12-14 s between SFTP acknowledgements, and
- * with 3 (20 s) one upload in two or three failed with "Keepalive timeout".
- */
-const KEEPALIVE_COUNT_MAX = 5
 /** ssh2's SFTP session (node-ssh's typings name it; ssh2 ships none here). */
 type SFTPWrapper = Awaited<ReturnType<NodeSSH['requestSFTP']>>
 
-const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name))
-
-/**
- * Real SSH through node-ssh. Contract: one connection per host, opened on first use and
- * shared by every task of the run; `close` ends them all.
- */
+/** The run's Backend over SSH: every task's commands and transfers go through one connection per host; `close` ends them all. */
 export class SshBackend implements Backend {
-  private readonly connections = new Map<string, Promise<NodeSSH>>()
-  /** Why a host's connection ended, for the commands it cut short. */
-  private readonly lostReasons = new Map<string, string>()
+  private readonly connections: SshConnections
   /** Each connection's command shell; undefined: that host has none. Closing the connection ends it. */
   private readonly shells = new WeakMap<NodeSSH, Promise<CommandShell | undefined>>()
   /**
@@ -77,17 +59,20 @@ export class SshBackend implements Backend {
    * for 30 s (TCP's retransmission back-off under the losses), and their connections were dropped.
    */
   private readonly transferSlots: LimitFunction
-  /** known_hosts, read once a run. */
-  private readonly knownHosts = new KnownHostsFiles()
 
   constructor(private readonly options: SshBackendOptions) {
+    this.connections = new SshConnections(options)
     this.transferSlots = pLimit(options.transferConcurrency)
+  }
+
+  async close(): Promise<void> {
+    await this.connections.close()
   }
 
   async exec(host: Host, command: string, handlers: OutputHandlers): Promise<ExecResult> {
     // Before the connection: a command begun before Ctrl-C whose connection was still opening is stopped too.
     const interrupt = new CommandInterrupt(handlers.survivesInterrupt !== true, this.interruptible, () => this.interruptions, () => this.interruptCause)
-    const ssh = await this.connection(host)
+    const ssh = await this.connections.get(host)
     handlers.onReached?.()
     const isFirst = !this.hasRunCommand.has(ssh)
     this.hasRunCommand.add(ssh)
@@ -117,12 +102,12 @@ export class SshBackend implements Backend {
           ...(handlers.stdin ? { stdin: handlers.stdin } : {}),
           onChannel: (channel) => interrupt.arm(() => signalChannel(channel as unknown as SignalChannel, 'TERM')),
         })
-        const lost = result.code === null ? this.lostReasons.get(host.name) : undefined
+        const lost = result.code === null ? this.connections.lostReason(host.name) : undefined
         if (lost !== undefined) throw new Error(lost)
         const text = (stream: 'stdout' | 'stderr') => Buffer.concat(output[stream]).toString('utf8').trim()
         return interrupt.explain({ code: result.code, stdout: text('stdout'), stderr: text('stderr') })
       } catch (error) {
-        const lost = this.lostReasons.get(host.name)
+        const lost = this.connections.lostReason(host.name)
         // The connection is fine; sshd only refused one more session on it: the command never ran.
         if (lost === undefined && isChannelRefusal(error)) throw channelRefused(host, error, 'the command')
         throw lostDuringCommand(host, lost ?? errorMessage(error), error)
@@ -183,7 +168,7 @@ export class SshBackend implements Backend {
     // The shell went away mid-command: with its connection (which closes its channels before it
     // reports why), or alone, killed on the host, which fails only this command, as on an exec channel.
     await new Promise((resolve) => setImmediate(resolve))
-    const lost = this.lostReasons.get(host.name)
+    const lost = this.connections.lostReason(host.name)
     if (lost !== undefined) throw lostDuringCommand(host, lost)
     return result
   }
@@ -274,7 +259,7 @@ export class SshBackend implements Backend {
     const stopped = () => (stoppedError ??= new DeployError(`${host.name}: ${what} stopped by ${this.interruptCause}; ${afterStop()}`, { exitCode: 1 }))
     let sftp: SFTPWrapper | undefined
     try {
-      const ssh = await this.connection(host)
+      const ssh = await this.connections.get(host)
       await this.transferSlots(async () => {
         if (interrupt.hasMissedInterrupt()) throw stopped()
         await this.unlessLost(host, ssh, async () => {
@@ -302,12 +287,12 @@ export class SshBackend implements Backend {
    */
   private async unlessLost(host: Host, ssh: NodeSSH, transfer: () => Promise<void>): Promise<void> {
     const connection = ssh.connection
-    if (!connection) throw new Error(this.lostReasons.get(host.name) ?? 'not connected')
+    if (!connection) throw new Error(this.connections.lostReason(host.name) ?? 'not connected')
     let onClose = () => {}
     // One listener per transfer under way: many at once on one host are expected, not a leak.
     connection.setMaxListeners(connection.getMaxListeners() + 1)
     const lost = new Promise<never>((_, reject) => {
-      onClose = () => reject(new Error(this.lostReasons.get(host.name) ?? 'connection closed'))
+      onClose = () => reject(new Error(this.connections.lostReason(host.name) ?? 'connection closed'))
       connection.once('close', onClose)
     })
     try {
@@ -318,250 +303,7 @@ export class SshBackend implements Backend {
     }
   }
 
-  async close(): Promise<void> {
-    const pending = [...this.connections.values()]
-    this.connections.clear()
-    await Promise.allSettled(pending.map(async (connection) => (await connection).dispose()))
-  }
 
-  /** @param via - the hosts whose ProxyJump leads here, nearest last (a loop among them is refused) */
-  private connection(host: Host, via: readonly string[] = []): Promise<NodeSSH> {
-    let connection = this.connections.get(host.name)
-    if (!connection) {
-      connection = this.connect(host, via)
-      this.connections.set(host.name, connection)
-    }
-    return connection
-  }
-
-  private async connect(host: Host, via: readonly string[]): Promise<NodeSSH> {
-    const target = this.options.sshConfig.resolve(host, userInfo().username)
-    this.options.reporter.emit({ type: 'connect', host: host.name, target: `${target.user}@${target.hostname}:${target.port}` })
-    // A route ssh would take and murder would not: refused, not replaced by a direct connection.
-    if (target.proxyCommand !== undefined) {
-      throw new ConnectionError(host.name, `ssh_config gives it a ProxyCommand (${target.proxyCommand}), which murder does not run; use ProxyJump (one hop) instead`)
-    }
-    if (target.proxyJump?.includes(',')) {
-      // Each hop is reached through its own ProxyJump, so a chain is written one hop per Host block.
-      const hops = target.proxyJump.split(',')
-      const [last = '', previous = ''] = [hops.at(-1), hops.at(-2)]
-      throw new ConnectionError(host.name, `ssh_config gives it ProxyJump ${target.proxyJump}: murder takes one hop per Host block; write ProxyJump ${last} for it, and ProxyJump ${previous} in ${last}'s block`)
-    }
-    const config = this.connectConfig(target)
-    const hostKey = hostKeyCheck(this.knownHosts, target, (text, level) => this.options.reporter.emit({ type: 'message', level, host: host.name, text }))
-    config.hostVerifier = hostKey.verify
-    if (hostKey.algorithms) config.algorithms = { ...config.algorithms, serverHostKey: hostKey.algorithms }
-    if (target.proxyJump !== undefined) config.sock = await this.jump(host, target, via)
-    // Loaded on the first connection: -T, --dry-run and -V never pay for ssh2 (about 90 ms).
-    const { NodeSSH } = await import('node-ssh')
-    const ssh = new NodeSSH()
-    try {
-      const connecting = ssh.connect(config)
-      // ssh2 leaves Nagle's algorithm on, so a small packet sent while the previous one is
-      // unacknowledged waits for the server's delayed ACK (40 ms): once per handshake, and once
-      // per command (channel open, exec). OpenSSH sets it for interactive sessions.
-      ssh.connection?.once('connect', () => ssh.connection?.setNoDelay(true))
-      await connecting
-    } catch (error) {
-      throw new ConnectionError(host.name, hostKey.refusal() ?? describeConnectError(target, error), error)
-    }
-    // A connection that dies later (keepalive timeout, reset) ends its commands; without a listener
-    // ssh2's 'error' would crash the whole run. The next use of the host connects again.
-    const forget = (reason: string) => {
-      this.lostReasons.set(host.name, reason)
-      if (this.connections.get(host.name) === pending) this.connections.delete(host.name)
-    }
-    const pending = this.connections.get(host.name)
-    if (ssh.connection) countKeepalivesOnlyWhenSilent(ssh.connection)
-    ssh.connection?.on('error', (error: Error) => forget(error.message))
-    ssh.connection?.on('close', () => forget(this.lostReasons.get(host.name) ?? 'connection closed'))
-    this.lostReasons.delete(host.name)
-    return ssh
-  }
-
-  private connectConfig(target: SshTarget): Config {
-    const keyFiles = target.identityFiles.length > 0 ? target.identityFiles : DEFAULT_IDENTITIES.filter((file) => existsSync(file))
-    const keys = keyFiles.map((file) => {
-      try {
-        return readFileSync(file, 'utf8')
-      } catch (error) {
-        throw new ConnectionError(target.name, `cannot read IdentityFile ${file}: ${errorMessage(error)}`)
-      }
-    })
-    const agent = process.env['SSH_AUTH_SOCK']
-    const username = target.user
-    return {
-      host: target.hostname,
-      port: target.port,
-      username,
-      readyTimeout: this.options.connectTimeoutMs,
-      // A host that vanishes mid-command (cable, kernel panic) fails within ~30 s instead of hanging
-      // the run: a command that prints nothing for minutes still gets sshd's keepalive replies.
-      keepaliveInterval: KEEPALIVE_INTERVAL_MS,
-      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
-      // Try the agent, then each identity file, like ssh does.
-      authHandler: [
-        ...(agent ? [{ type: 'agent' as const, username, agent }] : []),
-        ...keys.map((key) => ({ type: 'publickey' as const, username, key })),
-      ],
-    }
-  }
-
-  // ProxyJump: one hop, through a pooled connection to the jump host.
-  private async jump(host: Host, target: SshTarget, before: readonly string[]): Promise<NonNullable<Config['sock']>> {
-    const jump = parseHost(target.proxyJump ?? '')
-    const chain = [...before, host.name]
-    if (chain.includes(jump.name)) throw new ConnectionError(host.name, `ProxyJump goes round in a loop (${[...chain, jump.name].join(' → ')}); fix ssh_config`)
-    const via = await this.connection({ ...jump, hostname: jump.name, user: jump.user, port: jump.port, roles: new Set(), properties: {} }, chain)
-    try {
-      return await via.forwardOut('127.0.0.1', 0, target.hostname, target.port)
-    } catch (error) {
-      const where = `${target.hostname}:${target.port}`
-      throw new ConnectionError(host.name, `ProxyJump through ${jump.name} to ${where} failed: ${errorMessage(error)}`, error)
-    }
-  }
-}
-
-/** The parts of ssh2's channel that send its `signal` request (RFC 4254 6.9). */
-interface SignalChannel {
-  signal(name: string): unknown
-  writable: boolean
-  outgoing?: { id: number; state: string }
-  _client?: { _protocol?: { signal?: (id: number, name: string) => void } }
-}
-
-/**
- * ssh2's `signal()` sends nothing once the channel's stdin has ended (state `eof`), and a command
- * without stdin has had its EOF at once; the request is valid after EOF (the channel is open until
- * the command ends), so it then goes through ssh2's protocol object.
- */
-function signalChannel(channel: SignalChannel, name: string): void {
-  if (channel.writable) {
-    channel.signal(name)
-    return
-  }
-  const protocol = channel._client?._protocol
-  const state = channel.outgoing?.state
-  if (channel.outgoing && (state === 'open' || state === 'eof') && typeof protocol?.signal === 'function') protocol.signal(channel.outgoing.id, name)
-}
-
-function isChannelRefusal(error: unknown): boolean {
-  return /Channel open failure/i.test(errorMessage(error))
-}
-
-/** sshd refused one more session on a connection that is fine: `what` (a command, an upload) never started. */
-function channelRefused(host: Host, cause: unknown, what: string): ConnectionError {
-  return new ConnectionError(
-    host.name,
-    `sshd refused a channel for ${what}, which did not start (${errorMessage(cause).replace(/^\(SSH\) /, '')}): too many commands or transfers at once on this host for its MaxSessions (10 by default); run fewer at once in one on() block`,
-    cause
-  )
-}
-
-function lostDuringCommand(host: Host, why: string, cause?: unknown): ConnectionError {
-  return new ConnectionError(host.name, `lost the connection while running a command: ${why}`, cause)
-}
-
-/**
- * Opens the host's command shell on an exec channel of its connection; a command may be given to it
- * at once. Rejects if no channel opens in time (no session left): the host's commands then each
- * take an exec channel, as a command does when the shell closes before starting it (a login shell
- * that is not a POSIX shell, a ForceCommand that refuses it).
- */
-async function startShell(ssh: NodeSSH, options: ShellOptions): Promise<CommandShell> {
-  const { timeoutMs } = options
-  const client = ssh.connection as unknown as ExecClient | null
-  if (!client) throw new Error('not connected')
-  const deadline = Date.now() + timeoutMs
-  let isLate = false
-  const opening = new Promise<ExecChannel>((resolve, reject) =>
-    client.exec(SHELL_COMMAND, (error, opened) => {
-      if (error) return reject(error)
-      if (isLate) opened.close()
-      resolve(opened)
-    })
-  )
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      isLate = true
-      reject(new Error(`no session channel within ${timeoutMs} ms`))
-    }, timeoutMs)
-    // A command waiting on this keeps the connection, and so the process, alive; the run's end must not wait.
-    timer.unref()
-  })
-  const channel = await Promise.race([opening, late]).finally(() => clearTimeout(timer))
-  // A write to a shell that has just exited: its exit fails the command instead.
-  channel.on('error', () => {})
-  const pipes: ShellPipes = {
-    write: (text) => channel.write(text),
-    end: () => channel.end(),
-    destroy: () => channel.close(),
-    onStdout: (listener) => channel.on('data', listener),
-    onStderr: (listener) => channel.stderr.on('data', listener),
-    // The close, or soon after the exit status: sshd sends that once the shell exits, before the
-    // output still in its pipes, and a background process may hold the channel open long after.
-    onClose: (listener) => {
-      channel.once('close', listener)
-      channel.once('exit', () => setTimeout(listener, EXIT_GRACE_MS).unref())
-    },
-  }
-  return new CommandShell(pipes, { ...options, timeoutMs: Math.max(1, deadline - Date.now()) })
-}
-
-/** How long the output of a command shell that has exited may still take to come. */
-const EXIT_GRACE_MS = 500
-
-/** The part of ssh2's Client and exec channel the command shell uses. */
-interface ExecClient {
-  exec(command: string, callback: (error: Error | undefined, channel: ExecChannel) => void): unknown
-}
-interface ExecChannel {
-  write(text: string): unknown
-  end(): unknown
-  on(event: 'data', listener: (chunk: Buffer) => void): unknown
-  on(event: 'error', listener: (error: Error) => void): unknown
-  once(event: 'close' | 'exit', listener: () => void): unknown
-  close(): unknown
-  stderr: { on(event: 'data', listener: (chunk: Buffer) => void): unknown }
-}
-
-/** How often inbound bytes may restart ssh2's keepalive count (it re-arms a timer each time). */
-const KEEPALIVE_RESET_INTERVAL_MS = 1000
-
-/**
- * OpenSSH (ServerAliveInterval) sends a keepalive only after hearing nothing from the server, so a
- * busy connection never times out. ssh2 counts every keepalive whose reply is still on its way, and
- * a reply queued behind a large upload on a busy link arrives late: 48 uploads of the agent through
- * one 25 Mbit/s link lost 9 live connections mid-upload ("Keepalive timeout"). Inbound bytes now
- * restart ssh2's count, as in OpenSSH. ssh2 1.x keeps the socket and the restart in private fields;
- * without them its own behaviour stays.
- */
-export function countKeepalivesOnlyWhenSilent(client: NonNullable<NodeSSH['connection']>): void {
-  const internals = client as unknown as { _sock?: Readable; _resetKA?: () => void }
-  const socket = internals._sock
-  if (!socket || typeof internals._resetKA !== 'function') return
-  let lastResetMs = 0
-  socket.on('data', () => {
-    const now = Date.now()
-    if (now - lastResetMs < KEEPALIVE_RESET_INTERVAL_MS) return
-    lastResetMs = now
-    internals._resetKA?.()
-  })
-}
-
-function describeConnectError(target: SshTarget, error: unknown): string {
-  const where = `${target.user}@${target.hostname}:${target.port}`
-  const code = (error as NodeJS.ErrnoException).code
-  const message = errorMessage(error)
-  if (code === 'ECONNREFUSED') return `connection refused at ${where}; is sshd running there?`
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `host unreachable at ${where}; check the address and network`
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve ${target.hostname}; check the host name or ssh_config HostName`
-  if (/timed out/i.test(message)) return `timed out connecting to ${where}; check the address, firewall, or raise ssh_connect_timeout`
-  if (/authentication methods failed/i.test(message)) {
-    return `authentication refused for ${where}; check the user, IdentityFile and the host's authorized_keys`
-  }
-  return `cannot connect to ${where}: ${message}`
 }
 
 /**

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import { createServer } from 'node:net'
-import { countKeepalivesOnlyWhenSilent } from '../../lib/ssh/ssh-backend.ts'
+import { countKeepalivesOnlyWhenSilent } from '../../lib/ssh/ssh-connections.ts'
 
 type Client = Parameters<typeof countKeepalivesOnlyWhenSilent>[0]
 
