@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { followEvents } from '../../lib/torrent/agent/daemon.ts'
+import { followEvents } from '../../lib/torrent/agent/follow-events.ts'
 import { formatEvent, type AgentEvent } from '../../lib/torrent/protocol.ts'
 import type { PidRecord } from '../../lib/torrent/agent/state-files.ts'
 

@@ -1,52 +1,16 @@
 // Daemons: the foreground command starts `node AGENT daemon KIND …` detached (its own session, so an
 // SSH hang-up does not reach it), records it in a pid file, and follows the events it appends to
-// its events file. The daemon logs to its log file and removes its pid file when it ends.
+// its events file (follow-events.ts). The daemon logs to its log file and removes its pid file when it ends.
 import { spawn } from 'node:child_process'
-import { appendFileSync, openSync, closeSync, watch, type FSWatcher } from 'node:fs'
-import { mkdir, open, readFile, writeFile, type FileHandle } from 'node:fs/promises'
-import { StringDecoder } from 'node:string_decoder'
-import { setFlagsFromString } from 'node:v8'
-import { AGENT_VERSION, formatEvent, parseEvent, TRANSFER_NODE_FLAGS, withTransferTunables, type AgentEvent, type ProcessKind } from '../protocol.ts'
+import { appendFileSync, openSync, closeSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { AGENT_VERSION, formatEvent, TRANSFER_NODE_FLAGS, withTransferTunables, type AgentEvent, type ProcessKind } from '../protocol.ts'
 import { AgentError } from './errors.ts'
-import { isRunning, readPidFile, removePidFile, stopDaemon, waitForExit, type PidFile } from './processes.ts'
+import { readPidFile, removePidFile, stopDaemon, waitForExit, type PidFile } from './processes.ts'
 import { formatPidRecord, processFiles, type PidRecord } from './state-files.ts'
 import { pruneFinishedTransfers } from './finished-transfers.ts'
+import { followEvents, type FollowEnd } from './follow-events.ts'
 
-/** Where the events file cannot be watched: how often a follower looks at it. */
-const FOLLOW_POLL_MS = 150
-/** How often a follower makes sure its daemon still runs (and, watching, looks at the file anyway). */
-const ALIVE_CHECK_MS = 1000
-/**
- * For the seeder and peers: V8 hands a function to its optimizing compiler once about 66 KB of its
- * bytecode has run (--interrupt-budget); in a transfer daemon some 200 functions got there, most of
- * them start-up or now-and-then code, and the optimizing compiler was a quarter of the farm's CPU.
- * With 15 times the budget 14-30 get there and the hot paths stay optimized: 16 farm hosts at
- * 100 Mbit, murder:peer 16.9 -> 16.1 s (3 alternated pairs), 6 loopback peers 5.1 -> 4.5 s. Set at
- * run time: a flag some later V8 no longer knows stops `node` on the command line, but only logs a
- * line here.
- */
-function delayOptimizingCompiler(): void {
-  setFlagsFromString('--interrupt-budget=1000000')
-}
-
-/**
- * For the seeder and peers: Node's queueMicrotask wraps each callback in an AsyncResource for
- * async_hooks, about 1 us a call against 0.1 us for a promise reaction, and streamx (under every
- * wire and throttle stream of webtorrent) queues one per stream update: 3-4% of a farm peer's
- * profile. The agent uses no async context. A callback that throws still ends the daemon, through
- * 'unhandledRejection' instead of 'uncaughtException'. Set before webtorrent loads, as streamx
- * keeps the function it finds then: webtorrent must stay behind lazy-modules.ts's dynamic import.
- */
-function queueMicrotasksWithoutAsyncHooks(): void {
-  const settled = Promise.resolve()
-  globalThis.queueMicrotask = (callback) => void settled.then(callback)
-}
-
-/** Tunes this process for a transfer daemon (seeder or peer) before it loads webtorrent. */
-export function tuneTransferDaemon(): void {
-  delayOptimizingCompiler()
-  queueMicrotasksWithoutAsyncHooks()
-}
 const SHUTDOWN_LIMIT_MS = 4000
 
 export interface DaemonLaunch {
@@ -90,101 +54,6 @@ export async function launchDaemon(launch: DaemonLaunch): Promise<PidRecord> {
   }
   if (launch.kind !== 'tracker') await pruneFinishedTransfers(launch.state, launch.kind)
   return record
-}
-
-export type FollowEnd = 'ended' | 'daemon-exited' | 'silent'
-
-export interface FollowOptions {
-  record: PidRecord
-  /** Gets each event; returning true stops following. */
-  onEvent: (event: AgentEvent) => boolean
-  /** Give up when the daemon writes nothing for this long. */
-  silenceLimitMs: number
-  /** Skip events already in the file (attaching to a running daemon mid-way still replays them). */
-  fromOffset?: number
-}
-
-/**
- * Tails the daemon's events file until `onEvent` says stop, the daemon exits, or it falls silent.
- * It wakes when the file changes (inotify), not on a timer: every host runs one follower for the
- * whole transfer, and polling every 150 ms (open, read, close, a /proc read) cost each 0.005
- * CPU-seconds per second, half a second per host in a 48-host run on the farm's shared cores.
- */
-export async function followEvents(path: string, options: FollowOptions): Promise<FollowEnd> {
-  let offset = options.fromOffset ?? 0
-  let pending = ''
-  const decoder = new StringDecoder('utf8')
-  const buffer = Buffer.alloc(64 * 1024)
-  let lastEventAt = Date.now()
-  let checkedAliveAt = Date.now()
-  let handle: FileHandle | undefined
-  let hasChanged = false
-  let wake: (() => void) | undefined
-  let isWatching = false
-  const watcher = watchQuietly(
-    path,
-    () => {
-      hasChanged = true
-      wake?.()
-    },
-    () => (isWatching = false)
-  )
-  isWatching = watcher !== undefined
-  const readNew = async (): Promise<boolean> => {
-    handle ??= await open(path, 'r').catch(() => undefined)
-    if (!handle) return false
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset)
-      if (bytesRead === 0) return false
-      offset += bytesRead
-      pending += decoder.write(buffer.subarray(0, bytesRead))
-      const lines = pending.split('\n')
-      pending = lines.pop() ?? ''
-      for (const line of lines) {
-        const event = parseEvent(line)
-        if (!event) continue
-        lastEventAt = Date.now()
-        if (options.onEvent(event)) return true
-      }
-    }
-  }
-  try {
-    for (;;) {
-      hasChanged = false
-      if (await readNew()) return 'ended'
-      if (Date.now() - checkedAliveAt >= ALIVE_CHECK_MS) {
-        checkedAliveAt = Date.now()
-        if (!isRunning(options.record)) return (await readNew()) ? 'ended' : 'daemon-exited'
-      }
-      if (Date.now() - lastEventAt > options.silenceLimitMs) return 'silent'
-      if (!hasChanged) await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer)
-          wake = undefined
-          resolve()
-        }
-        const timer = setTimeout(done, isWatching ? ALIVE_CHECK_MS : FOLLOW_POLL_MS)
-        wake = done
-      })
-    }
-  } finally {
-    watcher?.close()
-    await handle?.close()
-  }
-}
-
-/** An inotify watch on `path`, or undefined where none can be had (polling then stands in). */
-function watchQuietly(path: string, onChange: () => void, onError: () => void): FSWatcher | undefined {
-  try {
-    const watcher = watch(path, { persistent: false }, onChange)
-    watcher.on('error', () => {
-      watcher.close()
-      onError()
-    })
-    return watcher
-  } catch {
-    return undefined
-  }
 }
 
 /**

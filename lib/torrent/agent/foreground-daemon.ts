@@ -11,7 +11,8 @@
 // --kind`. SIGTERM (`stop --kind`) ends it at once, as it ends a detached one, and stops an unpacking.
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { isUnpackRequest, type AgentEvent, type ProcessKind } from '../protocol.ts'
-import { DaemonRuntime, runDaemonBody, tuneTransferDaemon } from './daemon.ts'
+import { DaemonRuntime, runDaemonBody } from './daemon.ts'
+import { tuneTransferDaemon } from './transfer-tuning.ts'
 import { AgentError } from './errors.ts'
 import { requestLines, type RequestLines } from './request-lines.ts'
 import { ownCommandLine } from './processes.ts'
