@@ -66,7 +66,8 @@ export function ask(name: string, defaultValue?: unknown, options: AskOptions = 
   const isEchoed = options.echo !== false
   session.variables.set(name, () => {
     const shownDefault = typeof defaultValue === 'function' ? (defaultValue as () => unknown)() : defaultValue
-    const answer = session.terminal.ask(questionText(name, shownDefault, options.prompt), { echo: isEchoed })
+    // A hidden answer's default is not shown either: only that there is one.
+    const answer = session.terminal.ask(questionText(name, isEchoed || shownDefault === undefined ? shownDefault : '********', options.prompt), { echo: isEchoed })
     return valueOfAnswer(name, answer, shownDefault)
   })
   if (!isEchoed) session.variables.markSecret(name)

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.ts'
+import { passwordInUrl } from '../report/redact.ts'
 import { callerLocation, type CallerLocation } from './caller-location.ts'
 
 export type VariableValue = unknown
@@ -53,14 +54,17 @@ export class Variables {
     return (entry.value ?? fallback) as T
   }
 
-  /** Values, as strings, of the variables `isSecret` picks; lazy ones only once evaluated. */
+  /**
+   * The secrets the variables hold, as strings; lazy ones only once evaluated: the whole value of a
+   * variable `isSecretName` picks (or marked secret), every string inside an object such a variable
+   * holds, and in any other value what sits under a secret-named key or as a URL's password.
+   */
   valuesOf(isSecretName: (name: string) => boolean): string[] {
-    const isSecret = (name: string) => this.secrets.has(name) || isSecretName(name)
     const values: string[] = []
-    for (const [name, value] of this.overrides) if (isSecret(name)) values.push(value)
+    for (const [name, value] of this.overrides) values.push(...secretStringsIn(value, this.secrets.has(name) || isSecretName(name), isSecretName))
     for (const [name, entry] of this.entries) {
-      if (!isSecret(name) || entry.isLazy || this.overrides.has(name)) continue
-      if (typeof entry.value === 'string' || typeof entry.value === 'number') values.push(String(entry.value))
+      if (entry.isLazy || this.overrides.has(name)) continue
+      values.push(...secretStringsIn(entry.value, this.secrets.has(name) || isSecretName(name), isSecretName))
     }
     return values
   }
@@ -93,4 +97,18 @@ function checkName(name: string): void {
   if (!NAME.test(name)) {
     throw new UsageError(`Invalid variable name "${name}": use letters, digits and "_", starting with a letter.`)
   }
+}
+
+/** The strings of `value` that are secret: all of them when `isSecret`, else those under secret-named keys and URLs' passwords. */
+function secretStringsIn(value: unknown, isSecret: boolean, isSecretName: (name: string) => boolean, depth = 0): string[] {
+  if (typeof value === 'string') {
+    if (isSecret) return [value]
+    const password = passwordInUrl(value)
+    return password === undefined ? [] : [password]
+  }
+  if (typeof value === 'number' || typeof value === 'bigint') return isSecret ? [String(value)] : []
+  // Deep enough for any configuration; a cycle must not loop.
+  if (value === null || typeof value !== 'object' || depth > 8) return []
+  const entries = Array.isArray(value) ? value.map((item) => ['', item] as const) : Object.entries(value)
+  return entries.flatMap(([key, item]) => secretStringsIn(item, isSecret || (key !== '' && isSecretName(key)), isSecretName, depth + 1))
 }

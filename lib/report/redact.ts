@@ -30,7 +30,13 @@ function snakeCase(name: string): string {
  * value, masked, would hide an ordinary word everywhere.
  */
 export function secretEnvironmentValues(env: Record<string, string | undefined>): string[] {
-  return Object.entries(env).flatMap(([name, value]) => (value !== undefined && value.length >= MIN_ENVIRONMENT_SECRET_LENGTH && isSecretEnvironmentName(name) ? [value] : []))
+  return Object.entries(env).flatMap(([name, value]) => {
+    if (value === undefined) return []
+    if (value.length >= MIN_ENVIRONMENT_SECRET_LENGTH && isSecretEnvironmentName(name)) return [value]
+    // DATABASE_URL=postgres://app:PASSWORD@db/x: the password, whatever the name.
+    const password = passwordInUrl(value)
+    return password === undefined ? [] : [password]
+  })
 }
 
 /**
@@ -42,13 +48,28 @@ function isSecretEnvironmentName(name: string): boolean {
 }
 
 export function redact(text: string, secrets: readonly string[]): string {
-  const forms = secrets
-    .filter((secret) => secret.length >= MIN_SECRET_LENGTH)
-    .flatMap((secret) => [quote(secret), secret])
-    .sort((a, b) => b.length - a.length)
+  const forms = [...new Set(secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH).flatMap(printedForms))].sort((a, b) => b.length - a.length)
   let result = text
   for (const form of forms) if (result.includes(form)) result = result.split(form).join(MASK)
   return result
+}
+
+/**
+ * The ways a secret appears in what a run prints: as given; shell-quoted, whole or inside a larger
+ * quoted word (`'--password=it'\''s'`), and once more inside `sh -c '…'` (as(), sudo); in zx's
+ * `$'…'` quoting (local `$` commands); and inside a JSON string.
+ */
+export function printedForms(secret: string): string[] {
+  const inShellQuotes = (text: string) => text.replaceAll("'", "'\\''")
+  const inAnsiCQuotes = secret.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')
+  return [...new Set([secret, quote(secret), inShellQuotes(secret), inShellQuotes(inShellQuotes(secret)), inAnsiCQuotes, JSON.stringify(secret).slice(1, -1)])]
+}
+
+const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)([^/@\s]+)@/i
+
+/** The password of a URL that carries one (`postgres://app:PASSWORD@db/x`). */
+export function passwordInUrl(text: string): string | undefined {
+  return URL_PASSWORD.exec(text)?.[2]
 }
 
 /**
@@ -57,7 +78,7 @@ export function redact(text: string, secrets: readonly string[]): string {
  */
 export function maskedForShowing(value: unknown, name = ''): unknown {
   if (name !== '' && isSecretName(name) && value !== undefined && value !== null && value !== '') return MASK
-  if (typeof value === 'string') return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)[^/@\s]+@/i, `$1${MASK}@`)
+  if (typeof value === 'string') return value.replace(URL_PASSWORD, `$1${MASK}@`)
   if (Array.isArray(value)) return value.map((item) => maskedForShowing(item))
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, maskedForShowing(item, key)]))

@@ -122,16 +122,28 @@ export function whyUnsafeToEmpty(target: string, layout: DeployLayout | undefine
   if (agentPath !== undefined && (isOrHolds(target, agentPath) || isOrHolds(agentPath, target))) {
     return `it is, holds or lies in remote_murder_path (${printable(trimSlashes(agentPath))}), the agent and its daemons' state`
   }
-  if (layout === undefined) return undefined
-  const base = trimSlashes(layout.deployTo)
-  if (isOrHolds(target, base)) return `it holds deploy_to (${printable(base)})`
-  const parts: [string, boolean][] = [[layout.releases, true], [layout.shared, false], [layout.current, true], ['repo', true]]
-  for (const [part, isInsideToo] of parts) {
-    const path = `${base}/${part}`
-    if (isOrHolds(path, target) && (isInsideToo || trimSlashes(target) === path)) return `it is part of deploy_to's ${part} (${printable(path)})`
+  if (layout !== undefined) {
+    const base = trimSlashes(layout.deployTo)
+    if (isOrHolds(target, base)) return `it holds deploy_to (${printable(base)})`
+    const parts: [string, boolean][] = [[layout.releases, true], [layout.shared, false], [layout.current, true], ['repo', true]]
+    for (const [part, isInsideToo] of parts) {
+      const path = `${base}/${part}`
+      if (isOrHolds(path, target) && (isInsideToo || trimSlashes(target) === path)) return `it is part of deploy_to's ${part} (${printable(path)})`
+    }
   }
+  const [first = '', second = ''] = steps
+  // /usr/bin, /etc/ssh, /usr/local/bin; deeper is an application's choice (/usr/share/nginx/html).
+  const isSystemDirectory = SYSTEM_DIRECTORIES.has(first) && (steps.length === 2 || (first === 'usr' && second === 'local' && steps.length === 3))
+  if (target.startsWith('/') && isSystemDirectory) return `it is one of the system's own directories under /${first}`
+  if (target.startsWith('/') && first === 'var' && steps.length === 2) return "it is one of /var's own directories (/var/www/APP is fine)"
+  // ~/.ssh, ~/.config: the user's keys and settings.
+  const inHome = target.startsWith('~') ? first === '~' && second : target.startsWith('/') && (first === 'root' ? second : first === 'home' ? steps[2] : undefined)
+  if (typeof inHome === 'string' && inHome.startsWith('.')) return 'it is a dot-directory of a home (keys, settings)'
   return undefined
 }
+
+/** Directories of the system's own, whose contents no release replaces. */
+const SYSTEM_DIRECTORIES = new Set(['bin', 'boot', 'dev', 'etc', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'run', 'sbin', 'sys', 'usr'])
 
 /** Whether emptying `target` on a host would empty the SSH user's home directory there. */
 export function holdsHome(target: string, home: string): boolean {

@@ -111,6 +111,19 @@ test('unsafe_please_delete never empties /, a top-level or home directory, what 
     assert.equal(whyUnsafeToEmpty(target, undefined, agent), why, target)
   }
   assert.equal(whyUnsafeToEmpty('/var/www/shop/shared/murderous', undefined, agent), undefined)
+  // The system's own directories and a home's keys and settings, whatever the layout.
+  for (const [target, why] of [
+    ['/usr/bin', "it is one of the system's own directories under /usr"],
+    ['/etc/ssh/', "it is one of the system's own directories under /etc"],
+    ['/usr/local/bin', "it is one of the system's own directories under /usr"],
+    ['/var/lib', "it is one of /var's own directories (/var/www/APP is fine)"],
+    ['~/.ssh', 'it is a dot-directory of a home (keys, settings)'],
+    ['/home/deploy/.ssh', 'it is a dot-directory of a home (keys, settings)'],
+    ['/root/.config', 'it is a dot-directory of a home (keys, settings)'],
+  ]) {
+    assert.equal(whyUnsafeToEmpty(target ?? '', undefined), why, target)
+  }
+  for (const target of ['/usr/share/nginx/html', '/var/www/shop', '/home/deploy/site', '~/site', '/srv/static', '/opt/app']) assert.equal(whyUnsafeToEmpty(target, undefined), undefined, target)
   assert.equal(whyUnsafeToEmpty('/opt/murder', undefined, '/opt/murder/agent'), "it is, holds or lies in remote_murder_path (/opt/murder/agent), the agent and its daemons' state")
 })
 

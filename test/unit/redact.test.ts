@@ -43,3 +43,22 @@ test('environment variables named like secrets are masked too; others are not', 
   }
   assert.deepEqual(secretEnvironmentValues(env).sort(), ['ghp_abc123', 'job-tok-9'], 'a short value there is a flag, not a secret')
 })
+
+test('a secret is masked inside a larger quoted word, nested in sh -c, in $\'…\' quoting and in JSON', () => {
+  const secret = 'ab\'cd"ef\\gh'
+  const masked = (text: string) => redact(text, [secret])
+  assert.equal(masked("mysql '--password=ab'\\''cd\"ef\\gh'"), `mysql '--password=${MASK}'`)
+  assert.equal(masked("sudo -n -u app -- sh -c 'echo '\\''ab'\\''\\'\\'''\\''cd\"ef\\gh'\\'''"), `sudo -n -u app -- sh -c 'echo '\\''${MASK}'\\'''`)
+  assert.equal(masked("local $ echo $'ab\\'cd\"ef\\\\gh'"), `local $ echo $'${MASK}'`)
+  assert.equal(masked(`json: ${JSON.stringify({ pw: secret })}`), `json: {"pw":"${MASK}"}`)
+})
+
+test('objects: every string of a secret-named variable, secret-named keys anywhere, and URL passwords', () => {
+  const variables = new Variables()
+  variables.set('credentials', { user: 'svc-account', key: 'k3y-material', nested: ['list-item-1'] }, 'test')
+  variables.set('database', { host: 'db1', password: 'db-pass-77', port: 5432 }, 'test')
+  variables.set('cache_url', 'redis://cache:url-pass-9@cache1:6379/0', 'test')
+  variables.set('tag', 'public', 'test')
+  assert.deepEqual(variables.valuesOf(isSecretName).sort(), ['db-pass-77', 'k3y-material', 'list-item-1', 'svc-account', 'url-pass-9'])
+  assert.deepEqual(secretEnvironmentValues({ DATABASE_URL: 'postgres://app:UrlSecretPw55@db/x', HOME: '/root' }), ['UrlSecretPw55'])
+})
