@@ -18,6 +18,15 @@ for (const stream of [process.stdout, process.stderr]) {
     if (error.code !== 'EIO' && error.code !== 'EPIPE') throw error
   })
 }
+// A promise nothing awaited that failed (a missing `await` the runner could not see, in the
+// deployfile's own helpers): one line, and the run cannot end as a success; Node's default would end
+// it at once with a stack trace, skipping its unlock and clean-up.
+let hasUnhandledFailure = false
+process.on('unhandledRejection', (reason) => {
+  hasUnhandledFailure = true
+  const message = reason instanceof Error ? reason.message.split('\n')[0] : String(reason)
+  process.stderr.write(`error: a promise nothing awaited failed: ${message} (a missing await in the deployfile?)\n`)
+})
 // Stack traces name lib/, tasks/ and deployfile lines rather than the bundles' (task locations come from them).
 process.setSourceMapsEnabled(true)
 const { main } = await import(pathToFileURL(bundle).href)
@@ -29,7 +38,7 @@ process.on('exit', () => {
   process.stderr.write('error: the run stopped waiting for a promise that nothing will ever settle: an `await` in the deployfile or in a task that cannot finish\n')
   process.exitCode = 1
 })
-process.exitCode = await main({
+const exitCode = await main({
   argv: process.argv.slice(2),
   env: process.env,
   cwd: process.cwd(),
@@ -37,6 +46,7 @@ process.exitCode = await main({
   stderr: { write: (text) => process.stderr.write(text), isTTY: process.stderr.isTTY === true },
   isStdinTTY: isatty(0),
 })
+process.exitCode = exitCode === 0 && hasUnhandledFailure ? 1 : exitCode
 hasFinished = true
 
 /** One line: esbuild's first message with its place, or why the file could not be written. */

@@ -246,7 +246,8 @@ function addHook(kind: 'before' | 'after', taskName: unknown, other: unknown, bo
  */
 export function invoke(taskName: string, options: { again?: boolean } = {}): Promise<void> {
   const session = currentSession()
-  return invokeTask(session, session.registry.qualify(taskName), options.again ?? false)
+  const running = invokeTask(session, session.registry.qualify(taskName), options.again ?? false)
+  return session.taskWork.getStore()?.track(running, `invoke(${JSON.stringify(taskName)})`, callerLocation()) ?? running
 }
 
 /**
@@ -267,7 +268,8 @@ export function on<T>(hosts: HostList, optionsOrBlock: OnOptions | HostBlock<T>,
   const options = typeof optionsOrBlock === 'function' ? {} : optionsOrBlock
   const fn = typeof optionsOrBlock === 'function' ? optionsOrBlock : block
   if (typeof fn !== 'function') throw new UsageError('on(hosts, options, block): the block is missing; pass an async (remote) => { … } last.')
-  return onHosts(session, list, options, fn)
+  const running = onHosts(session, list, options, fn)
+  return session.taskWork.getStore()?.track(running, 'on()', callerLocation()) ?? running
 }
 
 /** Prints a line to the run's log (hidden by `--quiet` unless `level` is `warn`). */

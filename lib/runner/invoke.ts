@@ -1,4 +1,5 @@
 import { ConfigError, DeployError, UsageError } from '../errors.ts'
+import { UnawaitedWork } from './unawaited-work.ts'
 import { unknownTaskError } from '../cli/first-word.ts'
 import { checkHookCycles } from './hook-check.ts'
 import type { Session } from './session.ts'
@@ -40,7 +41,9 @@ async function runTask(session: Session, name: string, task: TaskDefinition, aga
     const failedBefore = new Set(session.failedHosts.keys())
     let ok = false
     try {
-      await task.body({ name, hosts })
+      const work = new UnawaitedWork()
+      await session.taskWork.run(work, () => task.body?.({ name, hosts }))
+      await work.check(`task ${name}`)
       ok = true
     } catch (error) {
       throw error instanceof DeployError ? withDeployfileLine(error) : new TaskError(name, task.origin, error)

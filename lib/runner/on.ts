@@ -64,7 +64,12 @@ export async function onHosts<T>(
         if (isCutShort()) throw new InterruptedError(`not started: ${session.interruption.cause} came first`, session.interruption.cause)
         // A host that waited for a slot (limit, --concurrency) while another failed: listed as never started.
         if (isStopping()) return NOT_STARTED
-        return await session.insideOn.run(true, () => block(new HostContext(host, session.backend, session.reporter)))
+        return await session.insideOn.run(true, async () => {
+          const remote = new HostContext(host, session.backend, session.reporter)
+          const value = await block(remote)
+          await remote.checkNothingLeftRunning()
+          return value
+        })
       } catch (error) {
         failing.add(host.name)
         throw error

@@ -11,6 +11,7 @@ import type { Reporter } from '../report/events.ts'
 import { allowedFailures, NO_FAILURES, type FailBudget } from './fail-budget.ts'
 import { Interruption } from './interrupt.ts'
 import { NO_TERMINAL, type Terminal } from '../config/question.ts'
+import { UnawaitedWork } from './unawaited-work.ts'
 
 export const DEFAULT_CONCURRENCY = 64
 
@@ -26,6 +27,8 @@ export class Session {
   reporter: Reporter = { emit: () => {} }
   /** Where a task's data goes (doctor's report), apart from the run's log on stderr: secrets masked by the CLI. */
   stdout: { write(text: string): void } = process.stdout
+  /** What the running task body has started (on(), invoke()) and not yet seen settle. */
+  readonly taskWork = new AsyncLocalStorage<UnawaitedWork>()
   /** Where `ask` asks (the CLI's terminal, when stdin is one). */
   terminal: Terminal = NO_TERMINAL
   /** The stage file's ssh_config, if it names one (else ~/.ssh/config is read). */

@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { callerLocation } from '../config/caller-location.ts'
+import { UnawaitedWork, shownCall } from '../runner/unawaited-work.ts'
 import type { Readable } from 'node:stream'
 import { statSync } from 'node:fs'
 import { basename, join, posix } from 'node:path'
@@ -29,6 +31,8 @@ export interface RunOptions {
   stdin?: Readable
   /** Not stopped by the first Ctrl-C (by default every running command is): it has its own way to stop. */
   survivesInterrupt?: boolean
+  /** Stays running after its on() block returns (a held agent command): the block's end does not wait for it. */
+  outlivesBlock?: boolean
 }
 
 export interface CommandResult {
@@ -46,6 +50,8 @@ const STDERR_TAIL_LINES = 10
  */
 export class HostContext {
   private readonly scope = new AsyncLocalStorage<CommandScope>()
+  /** Commands and transfers under way, for the check when the block returns. */
+  private readonly started = new UnawaitedWork()
 
   constructor(
     readonly host: Host,
@@ -54,9 +60,10 @@ export class HostContext {
   ) {}
 
   /** Runs a command, streaming its output; throws a RemoteCommandError when it exits non-zero. */
-  async run(command: CommandInput, options: RunOptions = {}): Promise<CommandResult> {
+  run(command: CommandInput, options: RunOptions = {}): Promise<CommandResult> {
+    const site = callerLocation()
     const text = buildCommand(command, this.currentScope())
-    return this.runText(text, options)
+    return options.outlivesBlock ? this.runText(text, options) : this.started.track(this.runText(text, options), shownCall('run', text), site)
   }
 
   /** Alias of `run`, as in SSHKit. */
@@ -65,21 +72,29 @@ export class HostContext {
   }
 
   /** Runs a command without streaming it and returns its stdout, trimmed. */
-  async capture(command: CommandInput): Promise<string> {
-    const result = await this.run(command, { quiet: true })
-    return result.stdout.trim()
+  capture(command: CommandInput): Promise<string> {
+    const site = callerLocation()
+    const text = buildCommand(command, this.currentScope())
+    return this.started.track(this.runText(text, { quiet: true }).then((result) => result.stdout.trim()), shownCall('capture', text), site)
   }
 
   /** True when the command exits 0; never throws for a non-zero exit. */
-  async test(command: CommandInput): Promise<boolean> {
-    const result = await this.run(command, { quiet: true, allowFailure: true })
-    return result.code === 0
+  test(command: CommandInput): Promise<boolean> {
+    const site = callerLocation()
+    const text = buildCommand(command, this.currentScope())
+    return this.started.track(this.runText(text, { quiet: true, allowFailure: true }).then((result) => result.code === 0), shownCall('test', text), site)
   }
 
   /** Runs a command as root through `sudo -n`. */
-  async sudo(command: CommandInput, options: RunOptions = {}): Promise<CommandResult> {
+  sudo(command: CommandInput, options: RunOptions = {}): Promise<CommandResult> {
+    const site = callerLocation()
     const text = buildCommand(command, { ...this.currentScope(), sudo: true, user: undefined })
-    return this.runText(text, options)
+    return this.started.track(this.runText(text, options), shownCall('sudo', text), site)
+  }
+
+  /** Once the block has returned: fails if it left a command or transfer running (a missing await), once that has settled. */
+  checkNothingLeftRunning(): Promise<void> {
+    return this.started.check('its on() block')
   }
 
   /** Runs `fn` with every command inside it started in `dir` (which must exist; `~/` is the login directory). */
@@ -115,7 +130,12 @@ export class HostContext {
    * Uploads a local file or a buffer; missing remote directories are made. A remote path ending
    * in `/` is a directory the file goes into, under its own name (scp's way).
    */
-  async upload(source: string | Buffer, remotePath: string, options: UploadOptions = {}): Promise<void> {
+  upload(source: string | Buffer, remotePath: string, options: UploadOptions = {}): Promise<void> {
+    const site = callerLocation()
+    return this.started.track(this.uploadNow(source, remotePath, options), `remote.upload(${typeof source === 'string' ? source : 'a buffer'}, ${remotePath})`, site)
+  }
+
+  private async uploadNow(source: string | Buffer, remotePath: string, options: UploadOptions): Promise<void> {
     const started = Date.now()
     const mode = options.mode
     if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777)) {
@@ -142,7 +162,12 @@ export class HostContext {
    * Downloads a remote file to a local path; into an existing local directory (or a path ending
    * in `/`) under its own name. The local file changes only once the whole file has arrived.
    */
-  async download(remotePath: string, localPath: string): Promise<void> {
+  download(remotePath: string, localPath: string): Promise<void> {
+    const site = callerLocation()
+    return this.started.track(this.downloadNow(remotePath, localPath), `remote.download(${remotePath}, ${localPath})`, site)
+  }
+
+  private async downloadNow(remotePath: string, localPath: string): Promise<void> {
     const source = this.resolvePath(wordOf(remotePath, 'download: the remote path'))
     // `{host}` is the host's name, as in Fabric's get(): `logs/{host}/` keeps each host's copy apart.
     const perHost = localPath.replaceAll('{host}', this.host.name)

@@ -52,6 +52,8 @@ export interface AgentRunOptions {
   stdin?: Readable
   /** A process that moves a payload (a held seeder or peer that is its own daemon): Node's flags and malloc's tunables for it. */
   isTransfer?: boolean
+  /** Held open past its on() block (`--hold`): the block's end does not wait for it. */
+  outlivesBlock?: boolean
 }
 
 export type AgentLine = { type: string } & Record<string, unknown>
@@ -65,7 +67,7 @@ export async function runAgent(
   location: AgentLocation,
   subcommand: string,
   args: Record<string, string | number | boolean | undefined>,
-  { onEvent = () => {}, stdin, isTransfer = false }: AgentRunOptions = {}
+  { onEvent = () => {}, stdin, isTransfer = false, outlivesBlock = false }: AgentRunOptions = {}
 ): Promise<AgentLine[]> {
   const events: AgentLine[] = []
   const stderr: string[] = []
@@ -85,6 +87,7 @@ export async function runAgent(
       ...(stdin ? { stdin } : {}),
       // Ctrl-C stops agents through their own protocol (`stop`), which cleans up after them.
       survivesInterrupt: true,
+      ...(outlivesBlock ? { outlivesBlock: true } : {}),
     })
   } catch (error) {
     if (!(error instanceof RemoteCommandError)) throw error

@@ -69,7 +69,7 @@ export function holdAgentCommand(
     if (event.type === 'stopped') hasRemoved = Array.isArray(event['removed'])
     if (awaited?.types.includes(event.type)) awaited.answer(event)
   }
-  const ended = runAgent(remote, location, subcommand, args, { onEvent, stdin, isTransfer: options.isTransfer ?? false }).then(() => undefined)
+  const ended = runAgent(remote, location, subcommand, args, { onEvent, stdin, isTransfer: options.isTransfer ?? false, outlivesBlock: true }).then(() => undefined)
   let isOver = false
   let isLetGo = false
   let isReady = false
