@@ -34,6 +34,16 @@ export function stdinIntoFile(path: string): string {
   return `t=$(mktemp ${quote(partial)}) && { cat > "$t" && mv -f "$t" ${quote(path)} || { rm -f "$t"; false; }; }`
 }
 
+/**
+ * Replaces `path` by a new empty file only the SSH user can read, which an upload then fills: in a
+ * shared directory (/tmp) another user may have put a file or a link at that name first, to read or
+ * change the release. `rm -f` of their file fails in a sticky directory, and the exclusive create
+ * (noclobber) follows no link, so the command fails rather than write into what is not ours.
+ */
+export function privateFileCommand(path: string): string {
+  return `rm -f ${quote(path)} && (umask 077 && set -C && : > ${quote(path)})`
+}
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**

@@ -4,7 +4,7 @@ import { fetch, on } from '../../lib/index.ts'
 import type { Host } from '../../lib/index.ts'
 import { prepareReleaseSource, type ReleaseSource } from '../../lib/deploy/release-source.ts'
 import { projectRoot } from '../../lib/config/project-root.ts'
-import { chain } from '../../lib/ssh/command.ts'
+import { chain, privateFileCommand } from '../../lib/ssh/command.ts'
 import { isFlagSet } from '../../lib/torrent/murder-options.ts'
 import { readTmpDir } from '../../lib/deploy/deploy-inputs.ts'
 import type { ReleaseTarget } from '../murder/deploy-swarm.ts'
@@ -20,7 +20,7 @@ export function prepareSource(): Promise<ReleaseSource> {
 export async function distributeByCopy(release: ReleaseSource, hosts: readonly Host[], target: ReleaseTarget): Promise<void> {
   const remoteTgz = archivePath()
   await on(hosts, async (remote) => {
-    await remote.run(['mkdir', '-p', readTmpDir(fetch), target.incoming])
+    await remote.run(`${chain([['mkdir', '-p', readTmpDir(fetch), target.incoming]])} && ${privateFileCommand(remoteTgz)}`)
     await remote.upload(release.tgzPath, remoteTgz, { mode: 0o600 })
     await remote.run(chain([['tar', '-xzf', remoteTgz, '-C', target.incoming], ['mv', target.incoming, target.release], ['rm', '-f', remoteTgz]]))
   })

@@ -5,7 +5,7 @@ import { basename, dirname } from 'node:path'
 import { Readable } from 'node:stream'
 import { checkInterrupted, isDryRun, log, on, roles, DeployError } from '../../lib/index.ts'
 import type { Host, HostContext } from '../../lib/index.ts'
-import { chain, stdinIntoFile } from '../../lib/ssh/command.ts'
+import { chain, privateFileCommand, stdinIntoFile } from '../../lib/ssh/command.ts'
 import { newCipherKey } from '../../lib/torrent/agent/payload-cipher.ts'
 import { torrentOfPayload } from '../../lib/torrent/agent/make-torrent.ts'
 import { runAgent, runDirectory, type AgentLine } from '../../lib/torrent/agent-client.ts'
@@ -53,9 +53,10 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
       checkInterrupted()
       await on(seeder, SWARM_HOSTS, async (remote) => {
         // A payload of this tag left by a killed run must not count as arrived before the upload
-        // truncates it; the torrent lands before the upload starts, which may fill tmp_dir. Old
-        // archives killed deploys left go too: a seeder that is no target host is cleared only here.
-        const clear = `${chain([['mkdir', '-p', tempPath], ['rm', '-f', payloadPath]])} && ${clearStaleArchivesCommand(tempPath, application)}`
+        // truncates it (a new, private, empty file is made for the upload to fill); the torrent lands
+        // before the upload starts, which may fill tmp_dir. Old archives killed deploys left go too: a
+        // seeder that is no target host is cleared only here.
+        const clear = `${chain([['mkdir', '-p', tempPath]])} && ${privateFileCommand(payloadPath)} && ${clearStaleArchivesCommand(tempPath, application)}`
         await remote.run(`${clear} && ${stdinIntoFile(options.torrentPath)}`, made.torrent ? { stdin: Readable.from([made.torrent]) } : {})
       })
       // The upload starts first; the seeder starts on the part that has arrived.

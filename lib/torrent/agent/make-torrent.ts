@@ -100,7 +100,8 @@ async function packDirectory(source: string, tgz: string): Promise<void> {
 
 async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
   const partial = partialName(path)
-  await writeFile(partial, data)
+  await rm(partial, { force: true })
+  await writeFile(partial, data, { flag: 'wx', mode: PAYLOAD_MODE })
   await rename(partial, path)
 }
 

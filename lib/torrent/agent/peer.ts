@@ -3,7 +3,8 @@
 // `failed`. Re-running while the daemon of that tag is alive attaches to it instead of starting a
 // second one; `peer --follow` only attaches, never starts one. The payload path doubles as
 // webtorrent's store, so a re-run after a crash verifies the pieces on disk and fetches the rest.
-import { chmod, mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { lstat, mkdir, open, readFile, rm } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { parseEvent, type AgentEvent, type TransferCounters } from '../protocol.ts'
 import { followEvents } from './follow-events.ts'
@@ -244,13 +245,25 @@ function checkPayloadName(payload: string, meta: TorrentMeta): void {
 /**
  * A longer file left by another transfer would fail the whole-file SHA-256: cut it to size. The
  * payload (a release, with whatever secrets it holds) is the SSH user's alone, 0600, on a host
- * other users share.
+ * other users share: in a shared temp_path (/tmp) another user may have put a link or a file of
+ * their own at its predictable name first, to have the release written through it or into it.
+ * Neither is followed or written; the file is opened without following a link and must be ours.
  */
-async function preparePayload(payload: string, meta: TorrentMeta): Promise<void> {
+export async function preparePayload(payload: string, meta: TorrentMeta): Promise<void> {
   await mkdir(dirname(payload), { recursive: true })
-  const info = await stat(payload).catch(() => undefined)
+  const info = await lstat(payload).catch(() => undefined)
+  if (info?.isSymbolicLink()) throw new AgentError(`payload path ${payload} is a symbolic link; it is not followed: remove it, or use a temp_path only the SSH user can write.`)
   if (info && !info.isFile()) throw new AgentError(`payload path ${payload} exists and is not a file; remove it or use another temp_path.`)
-  if (info && info.size > meta.sizeBytes) await truncate(payload, meta.sizeBytes)
-  if (info) await chmod(payload, 0o600)
-  else await writeFile(payload, '', { mode: 0o600, flag: 'a' })
+  const handle = await open(payload, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600).catch((error: NodeJS.ErrnoException) => {
+    throw new AgentError(`cannot open the payload ${payload}: ${error.message}; remove it, or use a temp_path only the SSH user can write.`)
+  })
+  try {
+    const opened = await handle.stat()
+    const uid = process.getuid?.()
+    if (uid !== undefined && opened.uid !== uid) throw new AgentError(`payload path ${payload} belongs to another user (uid ${opened.uid}); the release is not written into it: remove it, or use a temp_path only the SSH user can write.`)
+    if (opened.size > meta.sizeBytes) await handle.truncate(meta.sizeBytes)
+    await handle.chmod(0o600)
+  } finally {
+    await handle.close()
+  }
 }

@@ -16,7 +16,9 @@ export async function receiveTorrent(path: string, size: number, input: Readable
   const part = `${path}.part-${process.pid}`
   try {
     await mkdir(dirname(path), { recursive: true })
-    await writeFile(part, torrent)
+    // A new file, the SSH user's alone: never one another user put at this name first, nor a link.
+    await rm(part, { force: true })
+    await writeFile(part, torrent, { flag: 'wx', mode: 0o600 })
     await rename(part, path)
   } catch (error) {
     await rm(part, { force: true }).catch(() => {})
