@@ -60,7 +60,9 @@ export class ConsoleReporter implements Reporter {
         return isQuiet ? [] : [paint.dim(`- ${event.task} skipped: ${event.reason}`)]
       case 'command':
         if (isQuiet || (event.quiet && !this.showsQuietCommands)) return []
-        return [`  ${paint.host(event.host)} ${paint.dim('$')} ${event.command}`]
+        // A command of several lines (a value with a newline) keeps the host on each, so that a
+        // parallel run's lines can still be told apart: `>` marks a continuation.
+        return event.command.split('\n').map((line, index) => `  ${paint.host(event.host)} ${paint.dim(index === 0 ? '$' : '>')} ${line}`)
       case 'command-end':
         return isVerbose ? [`  ${paint.host(event.host)} ${paint.dim(`exit ${event.code} in ${formatDuration(event.durationMs)}`)}`] : []
       case 'output':
@@ -68,7 +70,8 @@ export class ConsoleReporter implements Reporter {
         // Told apart without colour too (CI logs, pipes): `|` for stdout, `!` for stderr.
         return [`  ${paint.host(event.host)} ${event.stream === 'stderr' ? paint.yellow('!') : paint.dim('|')} ${event.line}`]
       case 'host-failed':
-        return [`  ${paint.host(event.host)} ${paint.red('✖')} ${event.message}`]
+        // Most errors name their host first (`h02: …`): once is enough on a line that starts with it.
+        return [`  ${paint.host(event.host)} ${paint.red('✖')} ${event.message.startsWith(`${event.host}: `) ? event.message.slice(event.host.length + 2) : event.message}`]
       case 'connect':
         return isVerbose ? [`  ${paint.host(event.host)} ${paint.dim(`connecting to ${event.target}`)}`] : []
       case 'message': {

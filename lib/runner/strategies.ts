@@ -69,7 +69,7 @@ export async function runWithStrategy<T, I extends { name: string }>(
 
 export function checkStrategyOptions(options: StrategyOptions): void {
   if (options.in !== undefined && !['parallel', 'sequence', 'groups'].includes(options.in)) {
-    throw new UsageError(`on(): unknown "in: ${JSON.stringify(options.in)}"; use "parallel", "sequence" or "groups"`)
+    throw new UsageError(`on(): unknown in: ${JSON.stringify(options.in)}; use "parallel", "sequence" or "groups"`)
   }
   if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit > 0)) {
     throw new UsageError(`on(): "limit" must be a positive integer, got ${JSON.stringify(options.limit)}`)

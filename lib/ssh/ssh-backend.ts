@@ -274,7 +274,9 @@ export class SshBackend implements Backend {
       if (interrupt.hasStopped) throw stopped()
       if (error instanceof DeployError) throw error
       if (sftp === undefined && isChannelRefusal(error)) throw channelRefused(host, error, what)
-      throw new ConnectionError(host.name, `${what} failed: ${errorMessage(error)}`, error)
+      // SFTP writes as the SSH user, whatever as() or sudo would give a command.
+      const hint = errorMessage(error) === 'Permission denied' ? '; transfers run as the SSH user, not as as() or sudo: upload to /tmp, then move it into place with remote.sudo' : ''
+      throw new ConnectionError(host.name, `${what} failed: ${errorMessage(error)}${hint}`, error)
     } finally {
       interrupt.disarm()
       sftp?.end()

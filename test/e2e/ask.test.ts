@@ -78,4 +78,5 @@ test('without a terminal: the default, a command-line answer (masked when hidden
   assert.match(given.stderr, new RegExp(`${firstHost} said branch=main word=\\*{8}`))
   assert.doesNotMatch(given.stderr + given.stdout, /hunter22/)
   assert.doesNotMatch(given.stderr, /Please enter/)
+  assert.match(given.stderr, /branch: no terminal to ask on \(stdin\); took its default main/)
 })

@@ -41,7 +41,7 @@ test('log takes "info" or "warn"; on() options it does not know, or of the wrong
   const cases: [object, string][] = [
     [{ limt: 2 }, 'on(): unknown option "limt"; the options are in, limit, wait, onError, ignoreFilters'],
     [{ wait: '1' }, 'on(): "wait" must be a number of seconds >= 0, got "1"'],
-    [{ in: 'serial' }, 'on(): unknown "in: "serial""; use "parallel", "sequence" or "groups"'],
+    [{ in: 'serial' }, 'on(): unknown in: "serial"; use "parallel", "sequence" or "groups"'],
     [{ onError: 'ignore' }, 'on(): "onError" must be "stop", "continue" or "fail", got "ignore"'],
     [{ ignoreFilters: 'yes' }, 'on(): "ignoreFilters" must be true or false, got "yes"'],
   ]
