@@ -22,6 +22,7 @@ import type { Outcome } from './runner/strategies.ts'
 import { checkInterrupted as checkInterruptedIn, type InterruptCause } from './runner/interrupt.ts'
 import { resolveHosts, type HostList } from './runner/resolve-hosts.ts'
 import { ConfigError, UsageError } from './errors.ts'
+import { suggestTasks } from './cli/suggest.ts'
 import { questionText, valueOfAnswer, type AskOptions } from './config/question.ts'
 
 export type { Host } from './inventory/host.ts'
@@ -82,10 +83,22 @@ export function ask(name: string, defaultValue?: unknown, options: AskOptions = 
  * Warning: values given on the command line are strings.
  */
 export function fetch<T = unknown>(name: string, fallback?: T | (() => T)): T {
-  const variables = currentSession().variables
+  const session = currentSession()
+  const variables = session.variables
+  // A name nothing set, read without a default: usually a typo (`app_rot`), which would read as
+  // undefined into a command (`rm -rf undefined/cache`). Said once, with the closest names.
+  if (arguments.length < 2 && name !== 'stage' && !variables.has(name)) warnUnsetVariable(session, name)
   if (typeof fallback !== 'function') return variables.fetch<T>(name, fallback)
   // Capistrano's `fetch(:name) { default }`: the function gives the default, only when needed.
   return variables.fetch<T | undefined>(name, undefined) ?? (fallback as () => T)()
+}
+
+function warnUnsetVariable(session: Session, name: string): void {
+  if (session.unsetVariablesSaid.has(name)) return
+  session.unsetVariablesSaid.add(name)
+  const closest = suggestTasks(name, session.variables.names(), 1)[0]
+  const guess = closest === undefined ? '' : ` (did you mean ${closest}?)`
+  session.reporter.emit({ type: 'message', level: 'warn', text: `fetch('${name}'): no such variable${guess}; it reads as undefined: set it, pass ${name}=VALUE, or give fetch a default: fetch('${name}', DEFAULT)` })
 }
 
 /**

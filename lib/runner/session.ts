@@ -29,6 +29,8 @@ export class Session {
   stdout: { write(text: string): void } = process.stdout
   /** What the running task body has started (on(), invoke()) and not yet seen settle. */
   readonly taskWork = new AsyncLocalStorage<UnawaitedWork>()
+  /** Variables fetched without a default though nothing set them, already said (a typo, usually). */
+  readonly unsetVariablesSaid = new Set<string>()
   /** Where `ask` asks (the CLI's terminal, when stdin is one). */
   terminal: Terminal = NO_TERMINAL
   /** The stage file's ssh_config, if it names one (else ~/.ssh/config is read). */

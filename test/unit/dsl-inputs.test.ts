@@ -53,3 +53,15 @@ test('log takes "info" or "warn"; on() options it does not know, or of the wrong
     )
   }
 })
+
+test('fetch of a name nothing set, without a default, warns once with the closest name; with a default it does not', () => {
+  resetSession()
+  const said: string[] = []
+  currentSession().reporter = { emit: (event) => void (event.type === 'message' && said.push(event.text)) }
+  set('app_root', '/srv/app')
+  assert.equal(fetch('app_rot'), undefined)
+  assert.equal(fetch('app_rot'), undefined)
+  assert.equal(fetch('cache_dir', undefined), undefined)
+  assert.equal(fetch('stage'), undefined)
+  assert.deepEqual(said, ["fetch('app_rot'): no such variable (did you mean app_root?); it reads as undefined: set it, pass app_rot=VALUE, or give fetch a default: fetch('app_rot', DEFAULT)"])
+})
