@@ -65,7 +65,7 @@ export async function onHosts<T>(
         // A host that waited for a slot (limit, --concurrency) while another failed: listed as never started.
         if (isStopping()) return NOT_STARTED
         return await session.insideOn.run(true, async () => {
-          const remote = new HostContext(host, session.backend, session.reporter)
+          const remote = new HostContext(host, session.backend, session.reporter, session.downloadedTo)
           const value = await block(remote)
           await remote.checkNothingLeftRunning()
           return value
@@ -79,7 +79,9 @@ export async function onHosts<T>(
     const limited = isNested ? start : () => runLimit(start)
     return ownLimit ? ownLimit(limited) : limited()
   }
-  const outcome = await runWithStrategy(hosts, { ...options, limit: ownLimit ? undefined : options.limit }, work, isStopping)
+  // A dry run shows the pacing's order, not its waits: nothing ran that would need them.
+  const paced = { ...options, limit: ownLimit ? undefined : options.limit, ...(session.isDryRun ? { wait: 0 } : {}) }
+  const outcome = await runWithStrategy(hosts, paced, work, isStopping)
   for (const name of outcome.values.keys()) session.touchedHosts.add(name)
   // Hosts after a failure never start: the summary says so.
   for (const host of hosts) if (!outcome.values.has(host.name) && !outcome.failures.has(host.name)) session.unstartedHosts.add(host.name)

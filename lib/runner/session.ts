@@ -29,6 +29,8 @@ export class Session {
   stdout: { write(text: string): void } = process.stdout
   /** What the running task body has started (on(), invoke()) and not yet seen settle. */
   readonly taskWork = new AsyncLocalStorage<UnawaitedWork>()
+  /** This run's downloads: local path → the host that last wrote it ('' once said to be shared). */
+  readonly downloadedTo = new Map<string, string>()
   /** Variables fetched without a default though nothing set them, already said (a typo, usually). */
   readonly unsetVariablesSaid = new Set<string>()
   /** Where `ask` asks (the CLI's terminal, when stdin is one). */

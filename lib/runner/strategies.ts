@@ -64,7 +64,9 @@ export async function runWithStrategy<T, I extends { name: string }>(
       break
     }
   }
-  return outcome
+  // In the items' order (the inventory's), not the order hosts happened to finish in.
+  const inOrder = <V>(map: Map<string, V>) => new Map(items.flatMap((item) => (map.has(item.name) ? [[item.name, map.get(item.name) as V] as const] : [])))
+  return { values: inOrder(outcome.values), failures: inOrder(outcome.failures) }
 }
 
 export function checkStrategyOptions(options: StrategyOptions): void {
@@ -73,6 +75,9 @@ export function checkStrategyOptions(options: StrategyOptions): void {
   }
   if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit > 0)) {
     throw new UsageError(`on(): "limit" must be a positive integer, got ${JSON.stringify(options.limit)}`)
+  }
+  if (options.in === 'sequence' && options.limit !== undefined) {
+    throw new UsageError(`on(): "limit" has no meaning with in: "sequence" (one host at a time); drop it, or use in: "groups" with limit ${options.limit}`)
   }
   if (options.wait !== undefined && !(typeof options.wait === 'number' && options.wait >= 0)) {
     throw new UsageError(`on(): "wait" must be a number of seconds >= 0, got ${JSON.stringify(options.wait)}`)

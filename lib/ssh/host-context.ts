@@ -3,7 +3,7 @@ import { callerLocation } from '../config/caller-location.ts'
 import { UnawaitedWork, shownCall } from '../runner/unawaited-work.ts'
 import type { Readable } from 'node:stream'
 import { statSync } from 'node:fs'
-import { basename, join, posix } from 'node:path'
+import { basename, join, posix, resolve } from 'node:path'
 import { buildCommand, wordOf, type CommandInput, type CommandScope } from './command.ts'
 import { inDirectory, quotePath } from './remote-path.ts'
 import { DeployError, RemoteCommandError, UsageError, describeValue } from '../errors.ts'
@@ -56,7 +56,9 @@ export class HostContext {
   constructor(
     readonly host: Host,
     private readonly backend: Backend,
-    private readonly reporter: Reporter
+    private readonly reporter: Reporter,
+    /** This run's downloads: local path → the host that last wrote it. */
+    private readonly downloadedTo: Map<string, string> = new Map()
   ) {}
 
   /** Runs a command, streaming its output; throws a RemoteCommandError when it exits non-zero. */
@@ -173,7 +175,18 @@ export class HostContext {
     const perHost = localPath.replaceAll('{host}', this.host.name)
     const local = isLocalDirectory(perHost) ? join(perHost, posix.basename(source)) : perHost
     this.reporter.emit({ type: 'command', host: this.host.name, command: `download ${source} → ${local}` })
+    this.sayIfDownloadedBefore(resolve(local))
     await this.backend.download(this.host, source, local)
+  }
+
+  /** A second host writing the same local file overwrites the first's copy: said once per file. */
+  private sayIfDownloadedBefore(localPath: string): void {
+    const other = this.downloadedTo.get(localPath)
+    if (other === undefined) this.downloadedTo.set(localPath, this.host.name)
+    if (other === undefined || other === this.host.name || other === '') return
+    this.downloadedTo.set(localPath, '')
+    const text = `download to ${localPath}: ${other} wrote it too in this run, so one host's copy replaces the other's; put {host} in the path to keep each (logs/{host}/)`
+    this.reporter.emit({ type: 'message', level: 'warn', host: this.host.name, text })
   }
 
   private resolvePath(path: string): string {
