@@ -75,6 +75,8 @@ export function ask(name: string, defaultValue?: unknown, options: AskOptions = 
     return value
   })
   if (!isEchoed) session.variables.markSecret(name)
+  const shownDefault = typeof defaultValue === 'function' ? 'computed then' : defaultValue === undefined ? 'none' : isEchoed ? String(defaultValue) : '********'
+  session.variables.describeLazy(name, `asked on the terminal at its first fetch; default: ${shownDefault}`)
 }
 
 /**

@@ -55,9 +55,9 @@ function section(heading: string, rows: readonly (readonly string[])[]): void {
   currentSession().stdout.write([heading, ...lines].map((line) => `${line}\n`).join(''))
 }
 
-function shownValue(name: string, held: { value: unknown; isLazy: boolean } | undefined): string {
+function shownValue(name: string, held: { value: unknown; isLazy: boolean; description?: string } | undefined): string {
   if (held === undefined) return ''
-  if (held.isLazy) return '(a function: evaluated at its first fetch)'
+  if (held.isLazy) return `(${held.description ?? 'a function: evaluated at its first fetch'})`
   return oneLine(maskedForShowing(held.value, name))
 }
 

@@ -21,6 +21,8 @@ export class Variables {
   private readonly overrides = new Map<string, string>()
   /** Masked in the run's output whatever their name: answers typed hidden (`ask` with echo: false). */
   private readonly secrets = new Set<string>()
+  /** What a lazy value will do, for `doctor` (an `ask`'s question), instead of "a function". */
+  private readonly lazyDescriptions = new Map<string, string>()
 
   set(name: string, value: unknown, origin: string | CallerLocation = callerLocation()): void {
     checkName(name)
@@ -30,6 +32,11 @@ export class Variables {
   /** Sets only when nothing set it yet: how built-in tasks declare defaults. */
   setDefault(name: string, value: unknown): void {
     if (!this.entries.has(name)) this.set(name, value, 'default')
+  }
+
+  /** Says what the lazy value `set` gave will do when fetched (for `doctor`, which does not run it). */
+  describeLazy(name: string, description: string): void {
+    this.lazyDescriptions.set(name, description)
   }
 
   /** Its value is masked in the run's output like a variable named as a secret. */
@@ -78,10 +85,11 @@ export class Variables {
   }
 
   /** What `name` holds now, without evaluating a function `set` gave (`doctor` shows it without running it). */
-  peek(name: string): { value: unknown; isLazy: boolean } | undefined {
+  peek(name: string): { value: unknown; isLazy: boolean; description?: string } | undefined {
     if (this.overrides.has(name)) return { value: this.overrides.get(name), isLazy: false }
     const entry = this.entries.get(name)
-    return entry && { value: entry.value, isLazy: entry.isLazy }
+    const description = entry?.isLazy ? this.lazyDescriptions.get(name) : undefined
+    return entry && { value: entry.value, isLazy: entry.isLazy, ...(description === undefined ? {} : { description }) }
   }
 
   originOf(name: string): string | undefined {

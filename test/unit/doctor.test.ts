@@ -22,11 +22,13 @@ test('doctor prints to stdout the stage, each variable with its origin (secrets 
   const marker = 'lazy-was-run'
   const deployfile = [
     DEPLOY_PROJECT_FILES['deployfile.ts'],
-    "import { set as define } from 'murder'",
+    "import { set as define, ask } from 'murder'",
     "import { writeFileSync } from 'node:fs'",
     `define('build_id', () => { writeFileSync('${marker}', ''); return 7 })`,
     "define('database', { name: 'shop', password: 'nestedpw123', replicas: [{ host: 'r1', auth: { token: 'deeptoken42' } }] })",
     "define('repo_url', 'https://ci:urltoken555@git.example/shop.git')",
+    "ask('branch', 'main')",
+    "ask('vault_word', 'askedpw9876', { echo: false })",
     '',
   ].join('\n')
   const project = makeGitProject('doctor', { ...DEPLOY_PROJECT_FILES, 'deployfile.ts': deployfile, 'roles/x.yaml': STAGE })
@@ -43,10 +45,12 @@ test('doctor prints to stdout the stage, each variable with its origin (secrets 
     has(/^ {4}tracker_port +8998 +murder's default$/)
     has(/^ {4}smtp +\{"host":"mail\.example","password":"\*{8}"\} +roles\/x\.yaml$/)
     has(/^ {4}build_id +\(a function: evaluated at its first fetch\) +deployfile\.ts:\d+$/)
+    has(/^ {4}branch +\(asked on the terminal at its first fetch; default: main\) +deployfile\.ts:\d+$/)
+    has(/^ {4}vault_word +\(asked on the terminal at its first fetch; default: \*{8}\) +deployfile\.ts:\d+$/)
     has(/^ {4}database +\{"name":"shop","password":"\*{8}","replicas":\[\{"host":"r1","auth":\{"token":"\*{8}"\}\}\]\}/)
     has(/^ {4}linked_dirs +\[\] +murder's default$/)
     has(/^ {4}repo_url +"https:\/\/ci:\*{8}@git\.example\/shop\.git"/)
-    for (const secret of ['nestedpw123', 'deeptoken42', 'urltoken555', 'stagesmtp99', 'hostsecret77']) assert.doesNotMatch(result.stdout + result.stderr, new RegExp(secret))
+    for (const secret of ['nestedpw123', 'deeptoken42', 'urltoken555', 'stagesmtp99', 'hostsecret77', 'askedpw9876']) assert.doesNotMatch(result.stdout + result.stderr, new RegExp(secret))
     assert.equal(existsSync(join(project.dir, marker)), false, 'a function set() gave is not run')
     assert.ok(lines.includes('Servers (2; 1 left out by ROLES=/HOSTS=)'), result.stdout)
     has(/^ {4}deploy@one\.invalid:2222 +roles: app, web +primary: true$/)
