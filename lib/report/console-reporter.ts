@@ -70,8 +70,7 @@ export class ConsoleReporter implements Reporter {
         // Told apart without colour too (CI logs, pipes): `|` for stdout, `!` for stderr.
         return [`  ${paint.host(event.host)} ${event.stream === 'stderr' ? paint.yellow('!') : paint.dim('|')} ${event.line}`]
       case 'host-failed':
-        // Most errors name their host first (`h02: …`): once is enough on a line that starts with it.
-        return [`  ${paint.host(event.host)} ${paint.red('✖')} ${event.message.startsWith(`${event.host}: `) ? event.message.slice(event.host.length + 2) : event.message}`]
+        return [`  ${paint.host(event.host)} ${paint.red('✖')} ${event.message}`]
       case 'connect':
         return isVerbose ? [`  ${paint.host(event.host)} ${paint.dim(`connecting to ${event.target}`)}`] : []
       case 'message': {
