@@ -63,9 +63,8 @@ export class HostContext {
 
   /** Runs a command, streaming its output; throws a RemoteCommandError when it exits non-zero. */
   run(command: CommandInput, options: RunOptions = {}): Promise<CommandResult> {
-    const site = callerLocation()
-    const text = buildCommand(command, this.currentScope())
-    return options.outlivesBlock ? this.runText(text, options) : this.started.track(this.runText(text, options), shownCall('run', text), site)
+    if (options.outlivesBlock) return this.commandOf(command, this.currentScope()).then((text) => this.runText(text, options))
+    return this.tracked('run', command, this.currentScope(), (text) => this.runText(text, options))
   }
 
   /** Alias of `run`, as in SSHKit. */
@@ -75,23 +74,36 @@ export class HostContext {
 
   /** Runs a command without streaming it and returns its stdout, trimmed. */
   capture(command: CommandInput): Promise<string> {
-    const site = callerLocation()
-    const text = buildCommand(command, this.currentScope())
-    return this.started.track(this.runText(text, { quiet: true }).then((result) => result.stdout.trim()), shownCall('capture', text), site)
+    return this.tracked('capture', command, this.currentScope(), async (text) => (await this.runText(text, { quiet: true })).stdout.trim())
   }
 
   /** True when the command exits 0; never throws for a non-zero exit. */
   test(command: CommandInput): Promise<boolean> {
-    const site = callerLocation()
-    const text = buildCommand(command, this.currentScope())
-    return this.started.track(this.runText(text, { quiet: true, allowFailure: true }).then((result) => result.code === 0), shownCall('test', text), site)
+    return this.tracked('test', command, this.currentScope(), async (text) => (await this.runText(text, { quiet: true, allowFailure: true })).code === 0)
   }
 
   /** Runs a command as root through `sudo -n`. */
   sudo(command: CommandInput, options: RunOptions = {}): Promise<CommandResult> {
+    return this.tracked('sudo', command, { ...this.currentScope(), sudo: true, user: undefined }, (text) => this.runText(text, options))
+  }
+
+  /**
+   * Starts a command, tracked until it settles (a block that returns before then fails, naming
+   * this call's line). A bad command is a rejection, as from any async call, not a throw.
+   */
+  private tracked<T>(method: string, command: CommandInput, scope: CommandScope, start: (text: string) => Promise<T>): Promise<T> {
     const site = callerLocation()
-    const text = buildCommand(command, { ...this.currentScope(), sudo: true, user: undefined })
-    return this.started.track(this.runText(text, options), shownCall('sudo', text), site)
+    let text: string
+    try {
+      text = buildCommand(command, scope)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.started.track(start(text), shownCall(method, text), site)
+  }
+
+  private async commandOf(command: CommandInput, scope: CommandScope): Promise<string> {
+    return buildCommand(command, scope)
   }
 
   /** Once the block has returned: fails if it left a command or transfer running (a missing await), once that has settled. */
