@@ -22,8 +22,11 @@ for (const stream of [process.stdout, process.stderr]) {
 // deployfile's own helpers): one line, and the run cannot end as a success; Node's default would end
 // it at once with a stack trace, skipping its unlock and clean-up.
 let hasUnhandledFailure = false
+let hasFinished = false
 process.on('unhandledRejection', (reason) => {
   hasUnhandledFailure = true
+  // After the run's own end (a straggler): the exit status is no longer main's to set.
+  if (hasFinished) process.exitCode = 1
   const message = reason instanceof Error ? reason.message.split('\n')[0] : String(reason)
   process.stderr.write(`error: a promise nothing awaited failed: ${message} (a missing await in the deployfile?)\n`)
 })
@@ -32,7 +35,6 @@ process.setSourceMapsEnabled(true)
 const { main } = await import(pathToFileURL(bundle).href)
 // When every promise left waits on nothing (an await in the deployfile, or a task awaiting a promise
 // nothing will settle), Node ends the process with code 13 and no word; say what happened.
-let hasFinished = false
 process.on('exit', () => {
   if (hasFinished || process.exitCode !== 13) return
   process.stderr.write('error: the run stopped waiting for a promise that nothing will ever settle: an `await` in the deployfile or in a task that cannot finish\n')

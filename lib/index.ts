@@ -68,7 +68,8 @@ export function ask(name: string, defaultValue?: unknown, options: AskOptions = 
   session.variables.set(name, () => {
     const shownDefault = typeof defaultValue === 'function' ? (defaultValue as () => unknown)() : defaultValue
     // A hidden answer's default is not shown either: only that there is one.
-    const answer = session.terminal.ask(questionText(name, isEchoed || shownDefault === undefined ? shownDefault : '********', options.prompt), { echo: isEchoed })
+    const hasDefault = shownDefault !== undefined && shownDefault !== null && shownDefault !== ''
+    const answer = session.terminal.ask(questionText(name, isEchoed || !hasDefault ? shownDefault : '********', options.prompt), { echo: isEchoed })
     const value = valueOfAnswer(name, answer, shownDefault)
     // For the run's log (a CI job's): which value the run went on with, and why it was not asked.
     if (answer.kind === 'no-terminal') session.reporter.emit({ type: 'message', level: 'info', text: `${name}: no terminal to ask on (stdin); took its default${isEchoed ? ` ${String(value)}` : ''}` })

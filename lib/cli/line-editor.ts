@@ -6,8 +6,11 @@
 
 export interface LineState {
   text: string
-  /** An escape sequence (an arrow key's `ESC [ D`) is being skipped. */
-  isInEscape: boolean
+  /**
+   * Where in an escape sequence the line is: `esc` just after ESC, `csi`/`ss3` inside an arrow key's
+   * `ESC [ D` or `ESC O H` (skipped); `none` otherwise.
+   */
+  escape: 'none' | 'esc' | 'csi' | 'ss3'
 }
 
 export type LineEnd = 'enter' | 'end-of-input' | 'interrupt'
@@ -19,31 +22,34 @@ export interface LineStep {
   end?: LineEnd
 }
 
-export const EMPTY_LINE: LineState = { text: '', isInEscape: false }
+export const EMPTY_LINE: LineState = { text: '', escape: 'none' }
 
 const ERASE = '\b \b'
 
 /** Applies typed characters to the line; stops at the first that ends it. */
 export function editLine(state: LineState, typed: string, isEchoed: boolean): LineStep {
-  let { text, isInEscape } = state
+  let { text, escape } = state
   let echo = ''
   const show = (written: string) => {
     if (isEchoed) echo += written
   }
   for (const char of typed) {
-    if (isInEscape) {
-      // CSI and SS3 sequences end with a letter or `~`: `ESC [ D`, `ESC [ 3 ~`, `ESC O H`.
-      if (/[A-Za-z~]/.test(char) && char !== 'O') isInEscape = false
+    // A control key always counts, even inside a sequence: a stray Esc must not swallow Enter or Ctrl-C.
+    if (escape !== 'none' && char >= ' ' && char !== '\x7f') {
+      if (escape === 'esc') escape = char === '[' ? 'csi' : char === 'O' ? 'ss3' : 'none'
+      // A CSI sequence ends at its final byte (0x40-0x7E: `D`, `~`); SS3 at the one character after O.
+      else if (escape === 'ss3' || (char >= '@' && char <= '~')) escape = 'none'
       continue
     }
+    escape = 'none'
     switch (char) {
       case '\r':
       case '\n':
-        return { state: { text, isInEscape }, echo: echo + '\n', end: 'enter' }
+        return { state: { text, escape }, echo: echo + '\n', end: 'enter' }
       case '\x03':
-        return { state: { text, isInEscape }, echo: echo + '^C\n', end: 'interrupt' }
+        return { state: { text, escape }, echo: echo + '^C\n', end: 'interrupt' }
       case '\x04':
-        if (text === '') return { state: { text, isInEscape }, echo: echo + '\n', end: 'end-of-input' }
+        if (text === '') return { state: { text, escape }, echo: echo + '\n', end: 'end-of-input' }
         break
       case '\x7f':
       case '\b': {
@@ -58,7 +64,7 @@ export function editLine(state: LineState, typed: string, isEchoed: boolean): Li
         text = ''
         break
       case '\x1b':
-        isInEscape = true
+        escape = 'esc'
         break
       default:
         if (char < ' ') break
@@ -66,5 +72,5 @@ export function editLine(state: LineState, typed: string, isEchoed: boolean): Li
         show(char)
     }
   }
-  return { state: { text, isInEscape }, echo }
+  return { state: { text, escape }, echo }
 }

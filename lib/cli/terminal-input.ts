@@ -17,7 +17,12 @@ export function processTerminal(output: TerminalOutput): Terminal {
   return {
     ask(question, { echo }) {
       const { text, end } = readLine(question, echo, (written) => output.write(written))
-      if (end === 'interrupt') throw new InterruptedError('interrupted by Ctrl-C at a question')
+      if (end === 'interrupt') {
+        // Raw mode turned Ctrl-C into a key: sent on as the signal it would have been, so the run
+        // stops as it does for any Ctrl-C (running commands stopped, cleanups, exit 130).
+        process.kill(process.pid, 'SIGINT')
+        throw new InterruptedError('interrupted by Ctrl-C at a question')
+      }
       return end === 'end-of-input' ? { kind: 'end-of-input' } : ({ kind: 'typed', text } satisfies Answer)
     },
   }

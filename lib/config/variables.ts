@@ -27,6 +27,8 @@ export class Variables {
   set(name: string, value: unknown, origin: string | CallerLocation = callerLocation()): void {
     checkName(name)
     this.entries.set(name, { value, isLazy: typeof value === 'function', origin })
+    // A later set() replaces an ask(): doctor must not describe the question any more.
+    this.lazyDescriptions.delete(name)
   }
 
   /** Sets only when nothing set it yet: how built-in tasks declare defaults. */
@@ -108,15 +110,18 @@ function checkName(name: string): void {
 }
 
 /** The strings of `value` that are secret: all of them when `isSecret`, else those under secret-named keys and URLs' passwords. */
-function secretStringsIn(value: unknown, isSecret: boolean, isSecretName: (name: string) => boolean, depth = 0): string[] {
+function secretStringsIn(value: unknown, isSecret: boolean, isSecretName: (name: string) => boolean, seen = new Set<object>()): string[] {
   if (typeof value === 'string') {
     if (isSecret) return [value]
     const password = passwordInUrl(value)
     return password === undefined ? [] : [password]
   }
   if (typeof value === 'number' || typeof value === 'bigint') return isSecret ? [String(value)] : []
-  // Deep enough for any configuration; a cycle must not loop.
-  if (value === null || typeof value !== 'object' || depth > 8) return []
-  const entries = Array.isArray(value) ? value.map((item) => ['', item] as const) : Object.entries(value)
-  return entries.flatMap(([key, item]) => secretStringsIn(item, isSecret || (key !== '' && isSecretName(key)), isSecretName, depth + 1))
+  // Plain data only (what set() and stage files give), each object once: this runs at every line
+  // the CLI writes, so no getters or proxies are touched and shared or circular references cost nothing.
+  if (value === null || typeof value !== 'object' || seen.has(value)) return []
+  if (!Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return []
+  seen.add(value)
+  const entries = Array.isArray(value) ? value.map((item: unknown) => ['', item] as const) : Object.entries(value)
+  return entries.flatMap(([key, item]) => secretStringsIn(item, isSecret || (key !== '' && isSecretName(key)), isSecretName, seen))
 }

@@ -33,9 +33,10 @@ export function secretEnvironmentValues(env: Record<string, string | undefined>)
   return Object.entries(env).flatMap(([name, value]) => {
     if (value === undefined) return []
     if (value.length >= MIN_ENVIRONMENT_SECRET_LENGTH && isSecretEnvironmentName(name)) return [value]
-    // DATABASE_URL=postgres://app:PASSWORD@db/x: the password, whatever the name.
+    // DATABASE_URL=postgres://app:PASSWORD@db/x: the password, whatever the name (as long as a
+    // secret there: http_proxy=http://u:pass@proxy would otherwise mask every "pass").
     const password = passwordInUrl(value)
-    return password === undefined ? [] : [password]
+    return password === undefined || password.length < MIN_ENVIRONMENT_SECRET_LENGTH ? [] : [password]
   })
 }
 
@@ -66,10 +67,12 @@ export function printedForms(secret: string): string[] {
 }
 
 const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)([^/@\s]+)@/i
+/** The same anywhere in a text (`--db=postgres://app:PASSWORD@db/x`). */
+const URL_PASSWORD_WITHIN = /\b[a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:([^/@\s]+)@/i
 
-/** The password of a URL that carries one (`postgres://app:PASSWORD@db/x`). */
+/** The password of a URL in the text that carries one (`postgres://app:PASSWORD@db/x`). */
 export function passwordInUrl(text: string): string | undefined {
-  return URL_PASSWORD.exec(text)?.[2]
+  return URL_PASSWORD_WITHIN.exec(text)?.[1]
 }
 
 /**

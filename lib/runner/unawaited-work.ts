@@ -3,7 +3,7 @@
 // the run then closed the connections under the command, and Node crashed on the rejection with a
 // stack trace: the command never ran. Now the block or task waits for what it left running and
 // fails, naming the call and its line.
-import { UsageError } from '../errors.ts'
+import { ConfigError } from '../errors.ts'
 import type { CallerLocation } from '../config/caller-location.ts'
 
 interface Started {
@@ -30,11 +30,14 @@ export class UnawaitedWork {
   async check(ended: string): Promise<void> {
     if (this.running.size === 0) return
     const left = [...this.running]
-    await Promise.allSettled(left.map((started) => started.promise))
+    const outcomes = await Promise.allSettled(left.map((started) => started.promise))
     const [first] = left
     if (first === undefined) return
     const others = left.length > 1 ? ` (and ${left.length - 1} more call(s))` : ''
-    throw new UsageError(`${first.call} at ${first.site.value} was not awaited${others}: ${ended} returned while it ran; write await before it.`)
+    // Its own failure, if it failed, is said too: the missing await also hid it.
+    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected')?.reason as unknown
+    const failed = failure === undefined ? '' : ` (${left.length > 1 ? 'one of them' : 'it'} failed: ${failure instanceof Error ? failure.message : String(failure)})`
+    throw new ConfigError(`${first.call} at ${first.site.value} was not awaited${others}: ${ended} returned while it ran${failed}; write await before it.`, undefined, failure)
   }
 }
 

@@ -37,11 +37,14 @@ export function stdinIntoFile(path: string): string {
 /**
  * Replaces `path` by a new empty file only the SSH user can read, which an upload then fills: in a
  * shared directory (/tmp) another user may have put a file or a link at that name first, to read or
- * change the release. `rm -f` of their file fails in a sticky directory, and the exclusive create
- * (noclobber) follows no link, so the command fails rather than write into what is not ours.
+ * change the release. `rm -f` of their file fails in a sticky directory; noclobber's create fails on
+ * an existing regular file, and what it would still open (a link planted since to a FIFO or a
+ * device) fails the checks after it: a regular file, no link, ours. In a sticky directory no one
+ * else can then swap it.
  */
 export function privateFileCommand(path: string): string {
-  return `rm -f ${quote(path)} && (umask 077 && set -C && : > ${quote(path)})`
+  const file = quote(path)
+  return `rm -f ${file} && (umask 077 && set -C && : > ${file}) && [ -f ${file} ] && [ ! -h ${file} ] && [ -O ${file} ]`
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/

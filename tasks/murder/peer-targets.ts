@@ -56,9 +56,20 @@ export async function checkPeerTargets(options: MurderOptions, peers: readonly H
     if (plan.shouldDelete) {
       // Again with this host's home: `~/` in the target or in deploy_to, and the home itself.
       const here = layout && { ...layout, deployTo: expandHome(layout.deployTo, survey.home) }
-      const why = holdsHome(survey.target, survey.home) ? `it holds the home directory of the SSH user (${survey.home})` : whyUnsafeToEmpty(survey.target, here, agentLocation().murderPath)
+      const why = holdsHome(survey.target, survey.home)
+        ? `it holds the home directory of the SSH user (${survey.home})`
+        : isHomeDotDirectory(survey.target, survey.home)
+          ? `it is a dot-directory of the SSH user's home (${survey.home}: keys, settings)`
+          : whyUnsafeToEmpty(survey.target, here, agentLocation().murderPath)
       if (why !== undefined) throw new DeployError(`${remote.host.name}: ${emptyingRefusal('unsafe_please_delete', survey.target, why)}`, { exitCode: 1 })
     }
   })
   return { targets, failures: checked.failures }
+}
+
+/** `~/.ssh` wherever the home is (`/var/lib/jenkins/.ssh`), or what lies in it. */
+function isHomeDotDirectory(target: string, home: string): boolean {
+  const base = home.replace(/\/+$/, '')
+  if (!base.startsWith('/') || !target.startsWith(`${base}/`)) return false
+  return target.slice(base.length + 1).startsWith('.')
 }

@@ -4,7 +4,6 @@ import { fetch, set, UsageError } from '../../lib/index.ts'
 import type { AgentLocation } from '../../lib/torrent/agent-client.ts'
 import { checkPath, type DeployLayout, readSwarmSettings, withEnvironmentArguments, type Fetch, type SwarmSettings } from '../../lib/torrent/murder-options.ts'
 
-
 // Murder's variables and their defaults: set here, where every murder step (and deploy_via murder) reads them.
 set('default_tag', '')
 set('default_seeder_files_path', '')

@@ -46,7 +46,6 @@ export const SWARM_ORIGIN = { ignoreFilters: true, onError: 'fail' } as const
 /** Per host, this run's answer of addressOf (or what rememberAddress was told). */
 const addresses = perRun(() => new Map<string, Promise<string>>())
 
-
 /** An address learnt another way (the peers' survey), so that addressOf asks nothing more. */
 export function rememberAddress(hostName: string, address: string): void {
   if (!addresses().has(hostName)) addresses().set(hostName, Promise.resolve(address))

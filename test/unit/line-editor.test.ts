@@ -46,3 +46,11 @@ test('arrow keys and other control keys are ignored, even split across reads', (
   assert.equal(type(['a\x1b[3~b\x1bOHc\r']).text, 'abc')
   assert.equal(type(['a\tb\x07c\r']).text, 'abc')
 })
+
+test('a stray Esc (or Alt with a key) never swallows Enter, Ctrl-C or the keys after it', () => {
+  assert.deepEqual(type(['ab\x1b\r']), { text: 'ab', echo: 'ab\n', end: 'enter' })
+  assert.equal(type(['\x1b\x03']).end, 'interrupt')
+  assert.equal(type(['\x1b[Oab\r']).text, 'ab')
+  assert.equal(type(['\x1b1ab\r']).text, 'ab')
+  assert.equal(type(['a\x1b\x7fb\r']).text, 'b')
+})

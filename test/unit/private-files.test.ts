@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { chownSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chownSync, linkSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { preparePayload } from '../../lib/torrent/agent/peer.ts'
@@ -59,4 +59,14 @@ test('the upload target on a host: a new private file, made through no link', ()
     symlinkSync(victim, linked)
     execFileSync('sh', ['-c', `(umask 077 && set -C && : > '${linked}') 2>/dev/null || true`])
     assert.equal(readFileSync(victim, 'utf8'), 'keep')
+  }))
+
+test("a peer's payload that is a hard link to another file (one of the user's own) is not written", () =>
+  inScratch(async (dir) => {
+    const own = join(dir, 'notes.txt')
+    writeFileSync(own, 'keep me too', { mode: 0o644 })
+    const linked = join(dir, 'app-5.tgz')
+    linkSync(own, linked)
+    await assert.rejects(preparePayload(linked, meta), /is not a file of its own \(2 hard links\)/)
+    assert.equal(readFileSync(own, 'utf8'), 'keep me too')
   }))

@@ -17,8 +17,8 @@ test('work that settled is forgotten; what is still running fails the check once
   work.track(new Promise((resolve) => setTimeout(() => resolve((finished = true)), 20)), shownCall('run', 'sleep 1'), at('deployfile.ts:7'))
   work.track(Promise.reject(new Error('lost')), shownCall('run', 'uptime\necho more'), at('deployfile.ts:8'))
   await assert.rejects(work.check('its on() block'), {
-    name: 'UsageError',
-    message: 'remote.run(`sleep 1`) at deployfile.ts:7 was not awaited (and 1 more call(s)): its on() block returned while it ran; write await before it.',
+    name: 'ConfigError',
+    message: 'remote.run(`sleep 1`) at deployfile.ts:7 was not awaited (and 1 more call(s)): its on() block returned while it ran (one of them failed: lost); write await before it.',
   })
   assert.equal(finished, true, 'the check waited for the command')
   assert.equal(shownCall('run', 'uptime\necho more'), 'remote.run(`uptime …`)')

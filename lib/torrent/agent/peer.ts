@@ -254,13 +254,16 @@ export async function preparePayload(payload: string, meta: TorrentMeta): Promis
   const info = await lstat(payload).catch(() => undefined)
   if (info?.isSymbolicLink()) throw new AgentError(`payload path ${payload} is a symbolic link; it is not followed: remove it, or use a temp_path only the SSH user can write.`)
   if (info && !info.isFile()) throw new AgentError(`payload path ${payload} exists and is not a file; remove it or use another temp_path.`)
-  const handle = await open(payload, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600).catch((error: NodeJS.ErrnoException) => {
+  // Non-blocking: a FIFO slipped in after the lstat must not hang the open (it fails the checks below).
+  const handle = await open(payload, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600).catch((error: NodeJS.ErrnoException) => {
     throw new AgentError(`cannot open the payload ${payload}: ${error.message}; remove it, or use a temp_path only the SSH user can write.`)
   })
   try {
     const opened = await handle.stat()
     const uid = process.getuid?.()
     if (uid !== undefined && opened.uid !== uid) throw new AgentError(`payload path ${payload} belongs to another user (uid ${opened.uid}); the release is not written into it: remove it, or use a temp_path only the SSH user can write.`)
+    // A hard link another user made to one of our files would have that file overwritten.
+    if (!opened.isFile() || opened.nlink !== 1) throw new AgentError(`payload path ${payload} is not a file of its own (${opened.isFile() ? `${opened.nlink} hard links` : 'not a regular file'}); remove it, or use a temp_path only the SSH user can write.`)
     if (opened.size > meta.sizeBytes) await handle.truncate(meta.sizeBytes)
     await handle.chmod(0o600)
   } finally {
