@@ -18,15 +18,20 @@ function inScratch(body: (dir: string) => Promise<void> | void): Promise<void> {
   return Promise.resolve(body(dir)).finally(() => rmSync(dir, { recursive: true, force: true }))
 }
 
+/** Plants `link(file, payload)` and checks the peer refuses the payload, leaving the file as it was. */
+async function assertNotWrittenThrough(dir: string, link: (file: string, payload: string) => void, refusal: RegExp): Promise<void> {
+  const victim = join(dir, 'victim.txt')
+  writeFileSync(victim, 'keep me', { mode: 0o644 })
+  const payload = join(dir, 'app-1.tgz')
+  link(victim, payload)
+  await assert.rejects(preparePayload(payload, meta), refusal)
+  assert.equal(readFileSync(victim, 'utf8'), 'keep me')
+  assert.equal(statSync(victim).mode & 0o777, 0o644)
+}
+
 test("a peer's payload: a planted link is not followed, another user's file not written; its own is cut to size, 0600", () =>
   inScratch(async (dir) => {
-    const victim = join(dir, 'victim.txt')
-    writeFileSync(victim, 'keep me', { mode: 0o644 })
-    const linked = join(dir, 'app-1.tgz')
-    symlinkSync(victim, linked)
-    await assert.rejects(preparePayload(linked, meta), /is a symbolic link; it is not followed/)
-    assert.equal(readFileSync(victim, 'utf8'), 'keep me')
-    assert.equal(statSync(victim).mode & 0o777, 0o644)
+    await assertNotWrittenThrough(dir, symlinkSync, /is a symbolic link; it is not followed/)
     if (process.getuid?.() === 0) {
       const foreign = join(dir, 'app-2.tgz')
       writeFileSync(foreign, 'theirs', { mode: 0o666 })
@@ -62,11 +67,4 @@ test('the upload target on a host: a new private file, made through no link', ()
   }))
 
 test("a peer's payload that is a hard link to another file (one of the user's own) is not written", () =>
-  inScratch(async (dir) => {
-    const own = join(dir, 'notes.txt')
-    writeFileSync(own, 'keep me too', { mode: 0o644 })
-    const linked = join(dir, 'app-5.tgz')
-    linkSync(own, linked)
-    await assert.rejects(preparePayload(linked, meta), /is not a file of its own \(2 hard links\)/)
-    assert.equal(readFileSync(own, 'utf8'), 'keep me too')
-  }))
+  inScratch((dir) => assertNotWrittenThrough(dir, linkSync, /is not a file of its own \(2 hard links\)/)))
