@@ -84,7 +84,10 @@ export async function distributeWithMurder(tgzPath: string, hosts: readonly Host
       if (tracking && !(await tracking.held.stop()) && !tracking.hasEnded()) await stopTracker()
     }
   } finally {
-    rmSync(options.torrentPath, { force: true })
+    // Not over the run's own error: another user's file there (see makeTorrentHere) cannot be removed.
+    try {
+      rmSync(options.torrentPath, { force: true })
+    } catch {}
     sealed?.remove()
   }
 }
@@ -193,7 +196,10 @@ async function makeTorrentHere(options: MurderOptions, tgzPath: string): Promise
   }
   const { torrent, event } = await torrentOfPayload(tgzPath, basename(options.payloadPath), announce)
   mkdirSync(dirname(options.torrentPath), { recursive: true })
-  writeFileSync(options.torrentPath, torrent)
+  // This machine's tmp_dir may be shared too (a CI runner): a file or link another user put at the
+  // name fails the removal, and the torrent is made anew, never written through a link.
+  rmSync(options.torrentPath, { force: true })
+  writeFileSync(options.torrentPath, torrent, { flag: 'wx', mode: 0o600 })
   log(`${options.payloadPath}: ${event.sizeBytes} bytes in ${event.pieces} pieces, sha256 ${event.sha256}, info hash ${event.infoHash}`)
   return { torrent: Buffer.from(torrent), sha256: event.sha256, infoHash: event.infoHash }
 }
