@@ -23,7 +23,7 @@ import { checkInterrupted as checkInterruptedIn, type InterruptCause } from './r
 import { resolveHosts, type HostList } from './runner/resolve-hosts.ts'
 import { ConfigError, UsageError } from './errors.ts'
 import { suggestTasks } from './cli/suggest.ts'
-import { questionText, valueOfAnswer, type AskOptions } from './config/question.ts'
+import { hasValue, questionText, valueOfAnswer, type AskOptions } from './config/question.ts'
 
 export type { Host } from './inventory/host.ts'
 export type { ServerOptions } from './inventory/inventory.ts'
@@ -68,8 +68,7 @@ export function ask(name: string, defaultValue?: unknown, options: AskOptions = 
   session.variables.set(name, () => {
     const shownDefault = typeof defaultValue === 'function' ? (defaultValue as () => unknown)() : defaultValue
     // A hidden answer's default is not shown either: only that there is one.
-    const hasDefault = shownDefault !== undefined && shownDefault !== null && shownDefault !== ''
-    const answer = session.terminal.ask(questionText(name, isEchoed || !hasDefault ? shownDefault : '********', options.prompt), { echo: isEchoed })
+    const answer = session.terminal.ask(questionText(name, isEchoed || !hasValue(shownDefault) ? shownDefault : '********', options.prompt), { echo: isEchoed })
     const value = valueOfAnswer(name, answer, shownDefault)
     // For the run's log (a CI job's): which value the run went on with, and why it was not asked.
     if (answer.kind === 'no-terminal') session.reporter.emit({ type: 'message', level: 'info', text: `${name}: no terminal to ask on (stdin); took its default${isEchoed ? ` ${String(value)}` : ''}` })

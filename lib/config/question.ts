@@ -39,6 +39,7 @@ export function valueOfAnswer(name: string, answer: Answer, defaultValue: unknow
   throw new UsageError(`No value for ${name}: ${why}; pass ${name}=VALUE on the command line.`)
 }
 
-function hasValue(value: unknown): boolean {
+/** A default worth showing and taking: not undefined, null or empty. */
+export function hasValue(value: unknown): boolean {
   return value !== undefined && value !== null && value !== ''
 }

@@ -61,6 +61,18 @@ export function redact(text: string, secrets: readonly string[]): string {
  * `$'…'` quoting (local `$` commands); and inside a JSON string.
  */
 export function printedForms(secret: string): string[] {
+  let forms = formsOfSecrets.get(secret)
+  if (forms === undefined) {
+    forms = formsOf(secret)
+    formsOfSecrets.set(secret, forms)
+  }
+  return forms
+}
+
+/** Every line the CLI writes is masked: a secret's forms are worked out once, not per line. */
+const formsOfSecrets = new Map<string, string[]>()
+
+function formsOf(secret: string): string[] {
   const inShellQuotes = (text: string) => text.replaceAll("'", "'\\''")
   const inAnsiCQuotes = secret.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')
   return [...new Set([secret, quote(secret), inShellQuotes(secret), inShellQuotes(inShellQuotes(secret)), inAnsiCQuotes, JSON.stringify(secret).slice(1, -1)])]
