@@ -7,6 +7,30 @@ export function stoppedBeforeStart(cause: string): ExecResult {
   return { code: null, stdout: '', stderr: '', interruptedBy: cause }
 }
 
+/** The run's interruptions: the commands and transfers that one may stop now, how many came, and what sent the last. */
+export class Interruptions {
+  /** Each stops one command or transfer running now. */
+  readonly running = new Set<() => void>()
+  count = 0
+  /** What interrupted the run (`Ctrl-C`, `SIGTERM`, …), for the messages of what it stopped. */
+  cause = 'Ctrl-C'
+
+  /** A command's or transfer's part in them; `isInterruptible` false: one they leave running. */
+  forCommand(isInterruptible: boolean): CommandInterrupt {
+    return new CommandInterrupt(isInterruptible, this)
+  }
+
+  /** Stops everything armed now; returns how many. */
+  interrupt(cause: string): number {
+    this.count++
+    this.cause = cause
+    const running = [...this.running]
+    this.running.clear()
+    for (const stop of running) stop()
+    return running.length
+  }
+}
+
 /**
  * One command's part in the first Ctrl-C: while armed, `interruptCommands` may stop it (an exec
  * channel's `signal` request, which OpenSSH 7.9+ sends to the command's process group; in the
@@ -20,17 +44,14 @@ export class CommandInterrupt {
 
   constructor(
     private readonly isInterruptible: boolean,
-    private readonly running: Set<() => void>,
-    private readonly interruptions: () => number,
-    /** What interrupted the run (`Ctrl-C`, `SIGTERM`), for the result to say. */
-    private readonly cause: () => string
+    private readonly interruptions: Interruptions
   ) {
-    this.interruptionsAtStart = interruptions()
+    this.interruptionsAtStart = interruptions.count
   }
 
   /** Ctrl-C came after this command began, before it could be stopped: it should not start. */
   hasMissedInterrupt(): boolean {
-    return this.isInterruptible && this.interruptions() !== this.interruptionsAtStart
+    return this.isInterruptible && this.interruptions.count !== this.interruptionsAtStart
   }
 
   arm(signal: () => void): void {
@@ -41,9 +62,9 @@ export class CommandInterrupt {
       signal()
     }
     // Ctrl-C came while its channel was opening: it was not among the commands stopped then.
-    if (this.interruptions() !== this.interruptionsAtStart) return stop()
+    if (this.interruptions.count !== this.interruptionsAtStart) return stop()
     this.stop = stop
-    this.running.add(stop)
+    this.interruptions.running.add(stop)
   }
 
   /** Ctrl-C stopped it (or came before it could start and stopped it then). */
@@ -52,13 +73,13 @@ export class CommandInterrupt {
   }
 
   disarm(): void {
-    if (this.stop) this.running.delete(this.stop)
+    if (this.stop) this.interruptions.running.delete(this.stop)
     this.stop = undefined
   }
 
   /** The result, saying whether Ctrl-C stopped the command (killed, or ended non-zero on its SIGTERM). */
   explain(result: ExecResult): ExecResult {
-    return this.wasInterrupted && result.code !== 0 ? { ...result, interruptedBy: this.cause() } : result
+    return this.wasInterrupted && result.code !== 0 ? { ...result, interruptedBy: this.interruptions.cause } : result
   }
 }
 
