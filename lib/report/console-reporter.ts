@@ -66,7 +66,7 @@ export class ConsoleReporter implements Reporter {
       case 'command-end':
         return isVerbose ? [`  ${paint.host(event.host)} ${paint.dim(`exit ${event.code} in ${formatDuration(event.durationMs)}`)}`] : []
       case 'output':
-        if (isQuiet) return []
+        if (isQuiet || (event.quiet && !this.showsQuietCommands)) return []
         // Told apart without colour too (CI logs, pipes): `|` for stdout, `!` for stderr.
         return [`  ${paint.host(event.host)} ${event.stream === 'stderr' ? paint.yellow('!') : paint.dim('|')} ${event.line}`]
       case 'host-failed':

@@ -7,7 +7,8 @@ export type RunEvent =
   /** `quiet`: a command whose output the caller keeps (capture, test): shown under --verbose and --dry-run only. */
   | { type: 'command'; host: string; command: string; quiet?: true }
   | { type: 'command-end'; host: string; command: string; code: number | null; durationMs: number }
-  | { type: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string }
+  /** `quiet`: the stderr of a quiet command (capture, test), shown where its command line is. */
+  | { type: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string; quiet?: true }
   | { type: 'host-failed'; host: string; message: string }
   | { type: 'connect'; host: string; target: string }
   /** `outcome`: what the run did, shown even under -q (the release a deploy published). */

@@ -82,8 +82,9 @@ export function reportLocalCommands(reporter: Reporter, { showsStdout, showsQuie
       case 'stderr': {
         const command = commandOf(entry.id)
         command.stderrTail = (command.stderrTail + entry.data.toString()).slice(-STDERR_TAIL_CHARS)
-        // zx prints a `$.verbose = false` command's stderr all the same; here it goes with its command line.
-        if (entry.verbose && (!command.isQuiet || showsQuiet)) command.stderr.push(entry.data)
+        // A quiet command's stderr goes with its command line (zx would print a `$.verbose = false`
+        // command's all the same, and marks a `$({ quiet: true })` command's entries verbose: false).
+        if (command.isQuiet ? showsQuiet : entry.verbose) command.stderr.push(entry.data)
         return
       }
       case 'end': {

@@ -221,6 +221,7 @@ export class HostContext {
       }
       if (options.onLine) options.onLine(line, stream)
       else if (!options.quiet) this.reporter.emit({ type: 'output', host: hostName, stream, line })
+      else if (stream === 'stderr') this.reporter.emit({ type: 'output', host: hostName, stream, line, quiet: true })
     }
     const stdout = new LineSplitter(toLine('stdout'))
     const stderr = new LineSplitter(toLine('stderr'))

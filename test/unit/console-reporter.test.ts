@@ -4,9 +4,9 @@ import { ConsoleReporter } from '../../lib/report/console-reporter.ts'
 import { createPaint, wantsColour } from '../../lib/report/format.ts'
 import type { RunEvent } from '../../lib/report/events.ts'
 
-function linesOf(events: RunEvent[], verbosity: 'normal' | 'quiet' = 'normal'): string[] {
+function linesOf(events: RunEvent[], verbosity: 'normal' | 'quiet' | 'verbose' = 'normal'): string[] {
   let text = ''
-  const reporter = new ConsoleReporter({ write: (chunk) => { text += chunk }, isTTY: false }, createPaint(false), verbosity, false)
+  const reporter = new ConsoleReporter({ write: (chunk) => { text += chunk }, isTTY: false }, createPaint(false), verbosity, verbosity === 'verbose')
   for (const event of events) reporter.emit(event)
   return text.split('\n').filter((line) => line !== '')
 }
@@ -16,6 +16,15 @@ test('stdout and stderr lines are told apart without colour', () => {
     { type: 'output', host: 'h01', stream: 'stdout', line: 'fine' },
     { type: 'output', host: 'h01', stream: 'stderr', line: 'careful' },
   ]), ['  h01 | fine', '  h01 ! careful'])
+})
+
+test("a quiet command's stderr (a capture's) shows only where its command line does: under --verbose", () => {
+  const events: RunEvent[] = [
+    { type: 'command', host: 'h01', command: 'cat VERSION', quiet: true },
+    { type: 'output', host: 'h01', stream: 'stderr', line: 'cat: VERSION: No such file or directory', quiet: true },
+  ]
+  assert.deepEqual(linesOf(events), [])
+  assert.deepEqual(linesOf(events, 'verbose'), ['  h01 $ cat VERSION', '  h01 ! cat: VERSION: No such file or directory'])
 })
 
 test('a task that carried on without failed hosts is marked apart from one that simply succeeded', () => {
