@@ -35,6 +35,8 @@ export type { OnOptions, HostBlock } from './runner/on.ts'
 export type { HostList } from './runner/resolve-hosts.ts'
 export type { Outcome } from './runner/strategies.ts'
 export { quote } from './ssh/quote.ts'
+/** Capistrano's path helpers: `releasePath()` in a deploy:updated hook is the new release. */
+export { deployPath, currentPath, releasesPath, sharedPath, releasePath, revisionLog } from './deploy/deploy-paths.ts'
 export { InterruptedError } from './runner/interrupt.ts'
 export type { InterruptCause } from './runner/interrupt.ts'
 export { DeployError, UsageError, ConfigError, ConnectionError, RemoteCommandError, RunFailedError } from './errors.ts'

@@ -3,18 +3,16 @@
 // tasks are defined here; the work behind them is in deploy/: the layout, the run's state, the
 // flows, the lock, publishing, rollback, and the failure path.
 import { userInfo } from 'node:os'
-import { posix } from 'node:path'
 import { DeployError, RunFailedError, UsageError, allServers, fetch, invoke, isDryRun, log, namespace, on, quote, releaseRoles, set, task } from '../lib/index.ts'
-import { RELEASE_NAME, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, deployLogLine, parseReleaseListing, releaseListingCommand, releaseTimestamp, releasesToRemove, rollbackLogLine, linkTargetOf } from '../lib/deploy/releases.ts'
-import { sharedLinksCommand } from '../lib/deploy/shared-links.ts'
-import { ensureDirectoriesCommand } from '../lib/deploy/ensure-directories.ts'
+import { RELEASE_NAME, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, deployLogLine, parseReleaseListing, releaseListingCommand, releaseTimestamp, releasesToRemove, rollbackLogLine, readCurrentCommand, parseCurrentRead } from '../lib/deploy/releases.ts'
 import { removeReleaseSource } from '../lib/deploy/release-source.ts'
-import { checkDeployInputs, checkRollbackInputs, readDeployVia, readKeepReleases, readSwarmEncryption, readLinkedPaths, readLocalUser, readTmpDir } from '../lib/deploy/deploy-inputs.ts'
+import { checkDeployInputs, checkRollbackInputs, readDeployVia, readKeepReleases, readSwarmEncryption, readLocalUser, readTmpDir } from '../lib/deploy/deploy-inputs.ts'
 import { distributeWithMurder } from './murder/deploy-swarm.ts'
 import { commandHint } from '../lib/runner/command-hint.ts'
 import { currentSession } from '../lib/runner/session.ts'
-import { application, deployTo, releasesPath, sharedPath, currentPath, releaseName, releasePath, INCOMING_SUFFIX, incomingPath, targets } from './deploy/layout.ts'
+import { application, releasesPath, currentPath, revisionLog, releaseName, releasePath, INCOMING_SUFFIX, incomingPath, targets } from './deploy/layout.ts'
 import { thisRun, movingHosts, currentReleaseOf } from './deploy/run-state.ts'
+import { checkDirectories, checkLinkedFiles, linkShared } from './deploy/shared.ts'
 import { DEPLOY_FLOW, ROLLBACK_FLOW, beginFlow, runFlow, requireStep } from './deploy/flow.ts'
 import { takeLock, unlockDeploy } from './deploy/lock.ts'
 import { publishInWaves } from './deploy/publish.ts'
@@ -43,22 +41,22 @@ namespace('deploy', () => {
     await invoke('deploy:check')
     await invoke('deploy:set_previous_revision')
   })
-  task('started', async () => {})
+  task('started', { desc: 'Hook point: the deploy has started (after deploy:starting)' }, async () => {})
   task('updating', { desc: 'Create the new release and link shared files' }, async () => {
     await invoke('deploy:new_release_path')
     await invoke('deploy:create_release')
     await invoke('deploy:set_current_revision')
     await invoke('deploy:symlink:shared')
   })
-  task('updated', async () => {})
+  task('updated', { desc: 'Hook point: the new release is in place, not live yet (after deploy:updating)' }, async () => {})
   task('reverting', { desc: 'Revert the server(s) to the previous release' }, async () => {
     await invoke('deploy:revert_release')
   })
-  task('reverted', async () => {})
+  task('reverted', { desc: 'Hook point: the release to go back to is picked (after deploy:reverting)' }, async () => {})
   task('publishing', { desc: 'Publish the release: swap current' }, async () => {
     await invoke('deploy:symlink:release')
   })
-  task('published', async () => {})
+  task('published', { desc: 'Hook point: current points at the new release (after deploy:publishing)' }, async () => {})
   task('finishing', { desc: 'Finish the deployment, clean up old releases' }, async () => {
     await invoke('deploy:cleanup')
   })
@@ -74,7 +72,7 @@ namespace('deploy', () => {
     // Again: a deploy:unlock earlier on the command line (or in a hook) must not leave this run's lock.
     await invoke('deploy:unlock', { again: true })
   })
-  task('failed', async () => {
+  task('failed', { desc: 'Runs when a deploy fails: removes its unpublished release, unlocks' }, async () => {
     // Before the lock goes: no host keeps a half-made release a later rollback could pick.
     const { lockedHosts, isMakingRelease, releaseHosts } = thisRun()
     const touched = allServers().filter((host) => lockedHosts.has(host.name))
@@ -89,7 +87,7 @@ namespace('deploy', () => {
     }
     await reportCurrent(touched)
   })
-  task('restart', async () => {})
+  task('restart', { desc: "Empty: define it and hook it, after('deploy:publishing', 'deploy:restart')" }, async () => {})
   task('verify', { desc: 'Check a wave of freshly switched hosts (redefine it: e.g. an HTTP health check)' }, async () => {})
   task('switched_back', { desc: 'After a failed wave, on the hosts put back on their previous release (redefine it: e.g. restart them)' }, async () => {})
 
@@ -98,29 +96,17 @@ namespace('deploy', () => {
   task('unlock', { desc: 'Release the deploy lock this run took (alone with unlock=1: clear any)' }, unlockDeploy)
 
   task('check', { desc: 'Check required files and directories exist' }, async () => {
-    const linkedDirs = readLinkedPaths(fetch, 'linked_dirs')
-    const linkedFiles = readLinkedPaths(fetch, 'linked_files')
-    await on(targets(), async (remote) => {
-      const shared = sharedPath()
-      // A top-level linked file's directory is shared itself, once: not `mkdir -p shared/.`.
-      const fileDirs = linkedFiles.map((file) => posix.dirname(file)).filter((dir) => dir !== '.').map((dir) => `${shared}/${dir}`)
-      const dirs = [...new Set([shared, releasesPath(), ...linkedDirs.map((dir) => `${shared}/${dir}`), ...fileDirs])]
-      // One round trip for the directories and every linked file; a second only to say what failed.
-      const files = linkedFiles.map((file) => `[ -f ${quote(`${shared}/${file}`)} ]`)
-      // `current` must be a link (or absent) for the swap to rename over it; found out at the swap,
-      // the release would already be on every host.
-      const currentIsLink = `{ [ -L ${quote(currentPath())} ] || [ ! -e ${quote(currentPath())} ]; }`
-      if ((await remote.run([ensureDirectoriesCommand(dirs), ...files, currentIsLink].join(' && '), { allowFailure: true })).code === 0) return
-      await remote.run(ensureDirectoriesCommand(dirs))
-      if (!(await remote.test(currentIsLink))) {
-        throw new DeployError(`${remote.host.name}: ${currentPath()} is not a symlink; move it out of the way (a release's files belong in ${releasesPath()}).`, { exitCode: 1 })
-      }
-      for (const file of linkedFiles) {
-        if (!(await remote.test(['test', '-f', `${shared}/${file}`]))) {
-          throw new DeployError(`${remote.host.name}: linked file ${shared}/${file} does not exist; create it there first.`, { exitCode: 1 })
-        }
-      }
-    })
+    await invoke('deploy:check:directories')
+    await invoke('deploy:check:linked_dirs')
+    await invoke('deploy:check:make_linked_dirs')
+    await invoke('deploy:check:linked_files')
+  })
+  namespace('check', () => {
+    task('directories', { desc: 'Make shared/, releases/ and the linked directories; check current is a link' }, checkDirectories)
+    // Hook points in Capistrano's order: deploy:check:directories made their directories.
+    task('linked_dirs', { desc: 'Hook point: linked directories made (in deploy:check:directories)' }, async () => {})
+    task('make_linked_dirs', { desc: "Hook point: linked files' directories made (in deploy:check:directories)" }, async () => {})
+    task('linked_files', { desc: 'Check every linked file is in shared/' }, checkLinkedFiles)
   })
 
   task('new_release_path', async () => {
@@ -130,7 +116,7 @@ namespace('deploy', () => {
       // nobody else is making one), and old archives failed deploys left in tmp_dir, unless this
       // release exists: one round trip, a second only to say which failed.
       const current = currentReleaseOf(remote.host)
-      const unpublished = current === undefined ? ':' : clearUnpublishedCommand(releasesPath(), current, `${deployTo()}/revisions.log`)
+      const unpublished = current === undefined ? ':' : clearUnpublishedCommand(releasesPath(), current, revisionLog())
       const clear = `test ! -e ${quote(releasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)} && ${clearStaleArchivesCommand(readTmpDir(fetch), application())} && ${unpublished}`
       const cleared = await remote.run(clear, { quiet: true, allowFailure: true })
       const removed = cleared.stdout.split('\n').filter(Boolean)
@@ -144,15 +130,19 @@ namespace('deploy', () => {
       thisRun().releaseHosts.add(remote.host.name)
     })
     thisRun().isMakingRelease = true
+    set('release_path', releasePath())
     log(`release ${releasePath()} on ${targets().length} host(s) via ${readDeployVia(fetch)}`)
   })
 
   task('set_previous_revision', async () => {
     await on(targets(), async (remote) => {
-      const link = await remote.run(['readlink', currentPath()], { quiet: true, allowFailure: true })
-      // Its last line: a shell rc file's chatter comes before it, and going back would write it into the link.
-      const target = linkTargetOf(link.stdout)
-      if (link.code === 0 && target !== '') thisRun().previousCurrent.set(remote.host.name, target)
+      const read = await remote.run(readCurrentCommand(currentPath()), { quiet: true, allowFailure: true })
+      // From its last lines: a shell rc file's chatter comes before them, and going back would write it into the link.
+      const { target, revision } = parseCurrentRead(read.stdout)
+      if (read.code !== 0 || target === '') return
+      thisRun().previousCurrent.set(remote.host.name, target)
+      // Capistrano's: the REVISION of the release current points at (the last host's, as cap's).
+      if (revision !== undefined) set('previous_revision', revision)
     })
     thisRun().hasReadPrevious = true
   })
@@ -177,6 +167,7 @@ namespace('deploy', () => {
   task('set_current_revision', async () => {
     requireStep('deploy:set_current_revision', thisRun().isMakingRelease, 'deploy (after deploy:new_release_path)', 'it has no new release to write REVISION into')
     const sha = thisRun().source?.sha ?? 'unknown'
+    set('current_revision', sha)
     await on(targets(), async (remote) => {
       // Capistrano writes it `within` the release; a full path spares the directory check's round trip.
       await remote.run(`printf '%s\\n' ${quote(sha)} > ${quote(`${releasePath()}/REVISION`)}`)
@@ -186,15 +177,11 @@ namespace('deploy', () => {
   namespace('symlink', () => {
     task('shared', { desc: 'Link linked_files and linked_dirs into the release' }, async () => {
       requireStep('deploy:symlink:shared', thisRun().isMakingRelease, 'deploy (after deploy:new_release_path)', 'it would link into a release directory no one made')
-      const entries = [
-        ...readLinkedPaths(fetch, 'linked_files').map((path) => ({ path, isDir: false })),
-        ...readLinkedPaths(fetch, 'linked_dirs').map((path) => ({ path, isDir: true })),
-      ]
-      // Every link in one command per host: three round trips per linked path add up over a fleet.
-      const command = sharedLinksCommand(entries, releasePath(), sharedPath())
-      if (command === undefined) return
-      await on(targets(), async (remote) => remote.run(command))
+      await invoke('deploy:symlink:linked_files')
+      await invoke('deploy:symlink:linked_dirs')
     })
+    task('linked_files', { desc: 'Link linked_files from shared/ into the release' }, () => linkShared('linked_files'))
+    task('linked_dirs', { desc: 'Link linked_dirs from shared/ into the release' }, () => linkShared('linked_dirs'))
 
     task('release', { desc: 'Swap current to the new release, wave by wave' }, async () => {
       // Alone it would point current at a release no one made, and a failed check would then
@@ -245,7 +232,7 @@ namespace('deploy', () => {
         : rollbackLogLine(user, rollbackRelease)
     const logged = await on(movingHosts(), async (remote) => {
       // Capistrano appends `within` releases/; the full path spares the directory check's round trip.
-      await remote.run(`printf '%s\\n' ${quote(line)} >> ${quote(`${deployTo()}/revisions.log`)}`)
+      await remote.run(`printf '%s\\n' ${quote(line)} >> ${quote(revisionLog())}`)
     })
     // What went out, in a CI log too: shown under -q, which hides every command.
     const text = `${isDryRun() ? 'dry run: would log ' : ''}${line} (${logged.values.size} host(s))`

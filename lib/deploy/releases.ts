@@ -43,6 +43,26 @@ export function linkTargetOf(readlinkOutput: string): string {
   return readlinkOutput.trim().split('\n').at(-1) ?? ''
 }
 
+const REVISION_MARKER = 'REVISION='
+
+/**
+ * Where `current` points and the REVISION of the release there (Capistrano's previous_revision),
+ * in one round trip: fails when `current` is no link; read with `parseCurrentRead`.
+ */
+export function readCurrentCommand(currentPath: string): string {
+  const revision = `"$(cat ${quote(`${currentPath}/REVISION`)} 2>/dev/null)"`
+  return `if t=$(readlink ${quote(currentPath)}); then printf '${REVISION_MARKER}%s\\n%s\\n' ${revision} "$t"; else false; fi`
+}
+
+
+/** `readCurrentCommand`'s output: the link's target on the last line (a shell rc file's chatter may come before), its REVISION on the one before. */
+export function parseCurrentRead(output: string): { target: string; revision: string | undefined } {
+  const lines = output.trim().split('\n')
+  const marked = lines.at(-2) ?? ''
+  const revision = marked.startsWith(REVISION_MARKER) ? marked.slice(REVISION_MARKER.length).trim() : ''
+  return { target: linkTargetOf(output), revision: revision === '' ? undefined : revision }
+}
+
 /** The release name at the end of a `readlink current` result, if it is one. */
 export function releaseOf(linkTarget: string): string | undefined {
   const name = linkTarget.replace(/\/+$/, '').split('/').at(-1) ?? ''

@@ -4,14 +4,13 @@ import type { Host } from '../../lib/index.ts'
 import { releaseArchivePath } from '../../lib/deploy/releases.ts'
 import { projectRoot } from '../../lib/config/project-root.ts'
 import { listStages } from '../../lib/inventory/stage-file.ts'
-import { readApplication, readDeployTo, readDirectoryName, readReleaseName, readTmpDir } from '../../lib/deploy/deploy-inputs.ts'
+import { readApplication, readReleaseName, readTmpDir } from '../../lib/deploy/deploy-inputs.ts'
+import { releasesPath } from '../../lib/deploy/deploy-paths.ts'
 
+export { deployPath as deployTo, currentPath, releasesPath, sharedPath, revisionLog } from '../../lib/deploy/deploy-paths.ts'
 export const application = (): string => readApplication(fetch)
-export const deployTo = (): string => readDeployTo(fetch)
-export const releasesPath = (): string => `${deployTo()}/${readDirectoryName(fetch, 'releases_directory')}`
-export const sharedPath = (): string => `${deployTo()}/${readDirectoryName(fetch, 'shared_directory')}`
-export const currentPath = (): string => `${deployTo()}/${readDirectoryName(fetch, 'current_directory')}`
 export const releaseName = (): string => readReleaseName(fetch)
+/** The release this deploy makes (whatever `release_path` a deployfile sets). */
 export const releasePath = (): string => `${releasesPath()}/${releaseName()}`
 export const INCOMING_SUFFIX = '.incoming'
 export const incomingPath = (): string => `${releasesPath()}/.${releaseName()}${INCOMING_SUFFIX}`

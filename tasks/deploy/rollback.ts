@@ -1,5 +1,5 @@
 // deploy:rollback's own steps: the release to go back to, and the archive of the one left.
-import { DeployError, fetch, isDryRun, log, on, quote } from '../../lib/index.ts'
+import { DeployError, fetch, isDryRun, log, on, quote, set } from '../../lib/index.ts'
 import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, releaseOf, rollbackTarget } from '../../lib/deploy/releases.ts'
 import { readRollbackRelease } from '../../lib/deploy/deploy-inputs.ts'
 import { requireStep } from './flow.ts'
@@ -42,7 +42,13 @@ export async function pickRollbackRelease(): Promise<void> {
     const which = [...byRelease].map(([release, names]) => `${release} on ${names.join(', ')}`).join('; ')
     throw new DeployError(`hosts hold different previous releases (${which}); pass rollback_release=NAME of a release every host has, or leave some out with HOSTS=.`, { exitCode: 1 })
   }
-  thisRun().rollbackRelease = [...byRelease.keys()][0]
+  const release = [...byRelease.keys()][0]
+  thisRun().rollbackRelease = release
+  // Capistrano's, for hooks on the rollback: the release it goes back to.
+  if (release !== undefined) {
+    set('release_path', `${releasesPath()}/${release}`)
+    set('rollback_timestamp', release)
+  }
 }
 
 /** deploy:cleanup_rollback: archives and removes the release `current` left, as Capistrano does. */

@@ -130,6 +130,33 @@ test('after a rollback to an older release, the next rollback goes before curren
   for (const host of hosts) assert.deepEqual(releasesOf(host), [start, second, stamp()], host)
 })
 
+test("Capistrano's idioms: a hook before deploy:check:linked_files puts the file there; releasePath(), current_revision and previous_revision in deploy:updated; release_path in a rollback", async () => {
+  const bare = hosts[2] ?? ''
+  const file = `${DEPLOY_TO}/shared/config/app.yml`
+  onHost(bare, `rm -f ${file}`)
+  try {
+    for (const host of hosts) onHost(host, `echo abc123 > ${DEPLOY_TO}/current/REVISION`)
+    const previous = currentOf(hosts[0] ?? '')
+    nextVersion()
+    // keep_releases=9: the releases the next tests expect stay (the release made here goes with the rollback).
+    expectOk(await deploy('deploy', 'push_config=1', 'record_paths=1', 'keep_releases=9'), 'deploy with the hooks')
+    for (const host of hosts) {
+      const current = currentOf(host)
+      assert.notEqual(current, previous)
+      // release_source is a directory: no git revision, `unknown` as in REVISION.
+      assert.deepEqual(readOnHost(host, `cat ${current}/HOOK_PATHS`).trim().split('\n'), [current, 'unknown', 'abc123'], host)
+      assert.equal(readOnHost(host, `cat ${file}`), 'secret: pushed\n', `${host}: the hook's linked file`)
+    }
+    expectOk(await deploy('deploy:rollback', 'record_paths=1', 'keep_releases=9'), 'rollback with the hook')
+    for (const host of hosts) {
+      assert.equal(currentOf(host), previous, host)
+      assert.equal(readOnHost(host, `cat ${DEPLOY_TO}/rolled-back-to`).trim(), previous, `${host}: release_path in deploy:reverted`)
+    }
+  } finally {
+    for (const host of hosts) onHost(host, `echo "secret: 1" > ${file} && rm -f ${DEPLOY_TO}/rolled-back-to`)
+  }
+})
+
 test('a rollback where hosts hold different previous releases is refused, naming them, and changes nothing', async () => {
   const odd = hosts[1] ?? ''
   const state = (host: string) => readOnHost(host, `ls -A ${DEPLOY_TO}/releases; readlink ${DEPLOY_TO}/current`)

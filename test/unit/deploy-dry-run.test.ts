@@ -157,7 +157,7 @@ test("a task's $ commands show as local lines, their stderr too, stdout under -v
     "import { $, log, task } from 'murder'",
     "task('build', async () => {",
     '  await $`echo built for $BRANCH; printf careful >&2`',
-    '  await $({ quiet: true })`echo hidden`',
+    '  await $({ quiet: true })`echo hidden; printf whisper >&2`',
     '  await $`echo muted`.quiet()',
     '  log(`process.env.BRANCH=${process.env.BRANCH}`)',
     '  $.verbose = false',
@@ -179,12 +179,13 @@ test("a task's $ commands show as local lines, their stderr too, stdout under -v
     // stderr shown (its last line unfinished, and no empty line after it); stdout, as a capture's, not.
     assert.deepEqual(plain.lines.slice(at + 1, at + 3), ['  local ! careful', '  local $ echo muted'], plain.stderr)
     assert.ok(plain.lines.includes('process.env.BRANCH=v2'), plain.stderr)
-    assert.doesNotMatch(plain.stderr, /hidden|built for v2|\| muted|hushed/)
+    assert.doesNotMatch(plain.stderr, /hidden|whisper|built for v2|\| muted|hushed/)
 
     const verbose = await run('-v')
     assert.ok(verbose.lines.includes('  local | built for v2') && verbose.lines.includes('  local ! careful'), verbose.stderr)
     // As zx: quiet from the start is a quiet command (as capture's); .quiet() on one started hides its output.
-    assert.ok(verbose.lines.includes('  local $ echo hidden') && !verbose.lines.includes('  local | hidden'), verbose.stderr)
+    assert.ok(verbose.lines.includes('  local $ echo hidden; printf whisper >&2') && !verbose.lines.includes('  local | hidden'), verbose.stderr)
+    assert.ok(verbose.lines.includes('  local ! whisper'), `a quiet command's stderr shows with it: ${verbose.stderr}`)
     assert.ok(verbose.lines.includes('  local $ echo muted') && !verbose.lines.includes('  local | muted'), verbose.stderr)
     assert.match(verbose.stderr, /^ {2}local exit 0 in /m)
     // After `$.verbose = false` a command and its stderr show together, under --verbose (zx would print the stderr alone).
@@ -192,7 +193,7 @@ test("a task's $ commands show as local lines, their stderr too, stdout under -v
 
     // A dry run lists every local command it does not run, quiet ones too.
     const dry = await run('--dry-run')
-    for (const command of ['echo built for $BRANCH; printf careful >&2', 'echo hidden', 'echo muted']) assert.ok(dry.lines.includes(`  local $ ${command}`), dry.stderr)
+    for (const command of ['echo built for $BRANCH; printf careful >&2', 'echo hidden; printf whisper >&2', 'echo muted']) assert.ok(dry.lines.includes(`  local $ ${command}`), dry.stderr)
     assert.doesNotMatch(dry.stderr, /careful$|built for v2/m)
 
     const quiet = await run('-q')
@@ -244,6 +245,23 @@ test("deploy:check makes each linked file's shared directory, a top-level file's
   }
 })
 
+test("Capistrano's path helpers: releasePath() is current's path outside a deploy and the new release's from deploy:new_release_path on", async () => {
+  const helpers = "import { after, deployPath, currentPath, releasesPath, sharedPath, releasePath, revisionLog, log, task } from 'murder'\n"
+  const show = "log(['paths', deployPath(), currentPath(), releasesPath(), sharedPath(), releasePath(), revisionLog()].join(' '))"
+  const deployfile = `${DEPLOY_PROJECT_FILES['deployfile.ts']}${helpers}task('paths', async () => ${show})\nafter('deploy:updated', 'paths')\n`
+  const project = makeGitProject('path-helpers', { ...DEPLOY_PROJECT_FILES, 'deployfile.ts': deployfile })
+  try {
+    const alone = await runDryCli(['x', 'paths', '--dry-run'], project.dir, project.dir)
+    assert.equal(alone.code, 0, alone.stderr)
+    assert.match(alone.stderr, /^paths \/srv\/shop \/srv\/shop\/current \/srv\/shop\/releases \/srv\/shop\/shared \/srv\/shop\/current \/srv\/shop\/revisions\.log$/m)
+    const deploy = await runDryCli(['x', 'deploy', '--dry-run', 'deploy_via=copy', 'releases_directory=rel'], project.dir, project.dir)
+    assert.equal(deploy.code, 0, deploy.stderr)
+    assert.match(deploy.stderr, /^paths \/srv\/shop \/srv\/shop\/current \/srv\/shop\/rel \/srv\/shop\/shared \/srv\/shop\/rel\/\d{14} \/srv\/shop\/revisions\.log$/m)
+  } finally {
+    rmSync(project.dir, { recursive: true, force: true })
+  }
+})
+
 test('deploy:symlink:release alone is refused before any host: it would point current at a release no one made', async () => {
   await inDeployProject('symlink-alone', async (dir, tmp) => {
     for (const task of ['deploy:symlink:release', 'deploy:publishing']) {
@@ -261,6 +279,7 @@ test('steps that act on the release a deploy makes or a rollback picks are refus
       ['deploy:new_release_path', 'deploy:new_release_path runs only inside deploy (after deploy:lock): alone, it would clear half-made releases of a deploy that holds the lock; run `deploy x deploy`.'],
       ['deploy:create_release', 'deploy:create_release runs only inside deploy (after deploy:new_release_path): alone, it would make a release outside the deploy lock; run `deploy x deploy`.'],
       ['deploy:symlink:shared', 'deploy:symlink:shared runs only inside deploy (after deploy:new_release_path): alone, it would link into a release directory no one made; run `deploy x deploy`.'],
+      ['deploy:symlink:linked_dirs', 'deploy:symlink:linked_dirs runs only inside deploy (after deploy:new_release_path): alone, it would link into a release directory no one made; run `deploy x deploy`.'],
       ['deploy:set_current_revision', 'deploy:set_current_revision runs only inside deploy (after deploy:new_release_path): alone, it has no new release to write REVISION into; run `deploy x deploy`.'],
       ['deploy:cleanup_rollback', 'deploy:cleanup_rollback runs only inside deploy:rollback (after deploy:revert_release): alone, it would archive and remove the newest release, whatever it is; run `deploy x deploy:rollback`.'],
       ['deploy:log_revision', 'deploy:log_revision runs only inside deploy or deploy:rollback: alone, it has no release to log; run `deploy x deploy`.'],

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, releaseArchivePath, deployLogLine, parseReleaseListing, releaseListingCommand, linkTargetOf, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
+import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, clearIncomingCommand, clearStaleArchivesCommand, clearUnpublishedCommand, releaseArchivePath, deployLogLine, parseReleaseListing, releaseListingCommand, linkTargetOf, parseCurrentRead, readCurrentCommand, releaseOf, releaseTimestamp, releasesToRemove, rollbackLogLine, rollbackTarget } from '../../lib/deploy/releases.ts'
 
 test('releaseTimestamp is UTC %Y%m%d%H%M%S', () => {
   assert.equal(releaseTimestamp(new Date('2024-01-02T03:04:05.678Z')), '20240102030405')
@@ -44,6 +44,31 @@ test('linkTargetOf takes the last line readlink printed, past a shell rc file\'s
   assert.equal(linkTargetOf('/var/www/app/releases/20240102030405\n'), '/var/www/app/releases/20240102030405')
   assert.equal(linkTargetOf('Welcome to web1\n\n/var/www/app/releases/20240102030405\n'), '/var/www/app/releases/20240102030405')
   assert.equal(linkTargetOf(''), '')
+})
+
+test("readCurrentCommand reads where current points and its REVISION (Capistrano's previous_revision) in one command; it fails without the link", () => {
+  const root = mkdtempSync(join(tmpdir(), 'current-read-'))
+  try {
+    const release = join(root, "releases/20240102030405")
+    mkdirSync(release, { recursive: true })
+    const current = join(root, "it's current")
+    const read = () => {
+      try {
+        return { code: 0, ...parseCurrentRead(`Welcome\n${execFileSync('/bin/sh', ['-c', readCurrentCommand(current)], { encoding: 'utf8' })}`) }
+      } catch {
+        return { code: 1 }
+      }
+    }
+    assert.deepEqual(read(), { code: 1 }, 'no current')
+    symlinkSync(release, current)
+    assert.deepEqual(read(), { code: 0, target: release, revision: undefined }, 'no REVISION')
+    writeFileSync(join(release, 'REVISION'), 'abc123\n')
+    assert.deepEqual(read(), { code: 0, target: release, revision: 'abc123' })
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+  // A target on the last line alone (no marker before it) has no revision.
+  assert.deepEqual(parseCurrentRead('chatter\n/a/releases/20240102030405\n'), { target: '/a/releases/20240102030405', revision: undefined })
 })
 
 test('releaseOf reads the release name from a readlink result', () => {
