@@ -29,6 +29,7 @@ import type { RunSummary } from '../report/events.ts'
 import { isSecretName, redactingOutput, secretEnvironmentValues } from '../report/redact.ts'
 import { packageVersion } from '../package-root.ts'
 import { processTerminal } from './terminal-input.ts'
+import { unusedCapistranoSettings } from '../config/capistrano-settings.ts'
 // The built-in tasks register themselves when loaded, before the deployfile can hook or redefine them.
 import '../../tasks/murder.ts'
 import '../../tasks/deploy.ts'
@@ -108,6 +109,7 @@ export async function main(rawIo: ProcessIo): Promise<number> {
 
     const roundedAway = roundedAwayBudget(session.failBudget, session.targetCount)
     if (roundedAway) reporter.emit({ type: 'message', level: 'warn', text: roundedAway })
+    for (const text of unusedCapistranoSettings((name) => session.variables.has(name))) reporter.emit({ type: 'message', level: 'warn', text })
     if (request.concurrency !== undefined) session.setConcurrency(request.concurrency)
     session.isDryRun = request.dryRun
     if (request.dryRun) fakeLocalCommands()

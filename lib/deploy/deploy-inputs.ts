@@ -6,6 +6,7 @@ import { readSwitch } from '../config/read-switch.ts'
 import { checkPath, isFlagSet, readSwarmSettings, SAFE_NAME, type Fetch } from '../torrent/murder-options.ts'
 import { RELEASE_NAME } from './releases.ts'
 import { parseWaves } from './waves.ts'
+import { readDefaultEnv } from '../ssh/default-env.ts'
 
 export type DeployVia = 'murder' | 'copy'
 export type DirectoryVariable = 'current_directory' | 'releases_directory' | 'shared_directory'
@@ -132,6 +133,7 @@ function checkCommonInputs(fetch: Fetch): void {
   checkDirectoryNames(fetch)
   readLocalUser(fetch)
   readWaveSpec(fetch)
+  readDefaultEnv(fetch<unknown>('default_env', undefined))
   // Read at the lock, after the first steps: a bad value is said before them.
   isFlagSet(fetch, 'unlock')
 }

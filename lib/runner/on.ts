@@ -2,6 +2,7 @@ import pLimit from 'p-limit'
 import { DeployError, RunFailedError, UsageError } from '../errors.ts'
 import { describeThrown } from './local-commands.ts'
 import { InterruptedError } from './interrupt.ts'
+import { readDefaultEnv } from '../ssh/default-env.ts'
 import { HostContext } from '../ssh/host-context.ts'
 import { describeBudget } from './fail-budget.ts'
 import { checkStrategyOptions, NOT_STARTED, runWithStrategy, type Outcome, type StrategyOptions } from './strategies.ts'
@@ -39,6 +40,9 @@ export async function onHosts<T>(
   block: HostBlock<T>
 ): Promise<Outcome<T>> {
   checkOnOptions(options)
+  // Read once per call: a bad default_env stops it before any host starts.
+  const defaultEnv = readDefaultEnv(session.variables.fetch('default_env', undefined))
+  const baseScope = Object.keys(defaultEnv).length > 0 ? { defaultEnv } : {}
   const hosts = options.ignoreFilters === true ? given : keptByFilters(session, given)
   if (given.length === 0 && session.inventory.all().length === 0 && !session.hasWarnedNoServers) {
     // Otherwise the task "succeeds" having done nothing anywhere.
@@ -65,7 +69,7 @@ export async function onHosts<T>(
         // A host that waited for a slot (limit, --concurrency) while another failed: listed as never started.
         if (isStopping()) return NOT_STARTED
         return await session.insideOn.run(true, async () => {
-          const remote = new HostContext(host, session.backend, session.reporter, session.downloadedTo)
+          const remote = new HostContext(host, session.backend, session.reporter, session.downloadedTo, baseScope)
           const value = await block(remote)
           await remote.checkNothingLeftRunning()
           return value

@@ -12,6 +12,8 @@ export type CommandInput = string | readonly (string | number)[]
 export interface CommandScope {
   cwd?: string
   env?: Readonly<Record<string, string>>
+  /** `default_env`'s variables as shell words (default-env.ts), exported before `env`'s. */
+  defaultEnv?: Readonly<Record<string, string>>
   /** Run as this user through `sudo -u`. */
   user?: string
   /** Run as root through `sudo`. */
@@ -51,14 +53,17 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**
  * Layers scope around a command like SSHKit's `to_command`:
- * `cd DIR && ( export K=V ; sudo -u U -- sh -c '…' )`, quoting every value.
+ * `cd DIR && ( export K=V ; sudo -u U -- sh -c '…' )`, quoting every value (default_env's expand `$NAME`).
  */
 export function buildCommand(input: CommandInput, scope: CommandScope = {}): string {
   let command = commandText(input)
-  const exports = Object.entries(scope.env ?? {}).map(([name, value]) => {
-    if (!ENV_NAME.test(name)) throw new UsageError(`withEnv: invalid environment variable name ${JSON.stringify(name)}; use letters, digits and _`)
-    return `export ${name}=${quote(wordOf(value, `withEnv: ${name}`))}`
-  })
+  const exports = [
+    ...Object.entries(scope.defaultEnv ?? {}).map(([name, word]) => `export ${name}=${word}`),
+    ...Object.entries(scope.env ?? {}).map(([name, value]) => {
+      if (!ENV_NAME.test(name)) throw new UsageError(`withEnv: invalid environment variable name ${JSON.stringify(name)}; use letters, digits and _`)
+      return `export ${name}=${quote(wordOf(value, `withEnv: ${name}`))}`
+    }),
+  ]
   if (exports.length > 0) command = `${exports.join(' ; ')} ; ${command}`
   if (scope.user !== undefined) command = `sudo -n -u ${quote(scope.user)} -- sh -c ${quote(command)}`
   else if (scope.sudo) command = `sudo -n -- sh -c ${quote(command)}`

@@ -58,7 +58,9 @@ export class HostContext {
     private readonly backend: Backend,
     private readonly reporter: Reporter,
     /** This run's downloads: local path → the host that last wrote it. */
-    private readonly downloadedTo: Map<string, string> = new Map()
+    private readonly downloadedTo: Map<string, string> = new Map(),
+    /** The scope outside any within/withEnv/as: default_env's variables. */
+    private readonly baseScope: CommandScope = {}
   ) {}
 
   /** Runs a command, streaming its output; throws a RemoteCommandError when it exits non-zero. */
@@ -206,7 +208,7 @@ export class HostContext {
   }
 
   private currentScope(): CommandScope {
-    return this.scope.getStore() ?? {}
+    return this.scope.getStore() ?? this.baseScope
   }
 
   private async runText(text: string, options: RunOptions): Promise<CommandResult> {

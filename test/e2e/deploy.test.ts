@@ -130,7 +130,7 @@ test('after a rollback to an older release, the next rollback goes before curren
   for (const host of hosts) assert.deepEqual(releasesOf(host), [start, second, stamp()], host)
 })
 
-test("Capistrano's idioms: a hook before deploy:check:linked_files puts the file there; releasePath(), current_revision and previous_revision in deploy:updated; release_path in a rollback", async () => {
+test("Capistrano's idioms: a hook before deploy:check:linked_files puts the file there; releasePath(), current_revision, previous_revision and default_env in deploy:updated; release_path in a rollback", async () => {
   const bare = hosts[2] ?? ''
   const file = `${DEPLOY_TO}/shared/config/app.yml`
   onHost(bare, `rm -f ${file}`)
@@ -139,13 +139,15 @@ test("Capistrano's idioms: a hook before deploy:check:linked_files puts the file
     const previous = currentOf(hosts[0] ?? '')
     nextVersion()
     // keep_releases=9: the releases the next tests expect stay (the release made here goes with the rollback).
-    expectOk(await deploy('deploy', 'push_config=1', 'record_paths=1', 'keep_releases=9'), 'deploy with the hooks')
+    expectOk(await deploy('deploy', 'push_config=1', 'record_paths=1', 'keep_releases=9', 'env_path=/opt/shop/bin'), 'deploy with the hooks')
     for (const host of hosts) {
       const current = currentOf(host)
       assert.notEqual(current, previous)
       // release_source is a directory: no git revision, `unknown` as in REVISION.
       assert.deepEqual(readOnHost(host, `cat ${current}/HOOK_PATHS`).trim().split('\n'), [current, 'unknown', 'abc123'], host)
       assert.equal(readOnHost(host, `cat ${file}`), 'secret: pushed\n', `${host}: the hook's linked file`)
+      // default_env reached the hook's commands (and the swarm's agents ran under it).
+      assert.equal(readOnHost(host, `cat ${current}/HOOK_ENV`), 'production\n/opt/shop/bin\n', `${host}: default_env`)
     }
     expectOk(await deploy('deploy:rollback', 'record_paths=1', 'keep_releases=9'), 'rollback with the hook')
     for (const host of hosts) {

@@ -262,6 +262,25 @@ test("Capistrano's path helpers: releasePath() is current's path outside a deplo
   }
 })
 
+test("Capistrano settings murder does not use are said once each; default_env goes before every host's command, and a bad one stops deploy before any host", async () => {
+  const settings = "import { set as define } from 'murder'\ndefine('repo_url', 'git@example.com:shop.git')\ndefine('pty', true)\ndefine('default_env', { node_env: 'production', path: '/opt/node/bin:$PATH' })\n"
+  const project = makeGitProject('cap-settings', { ...DEPLOY_PROJECT_FILES, 'deployfile.ts': `${DEPLOY_PROJECT_FILES['deployfile.ts']}${settings}` })
+  try {
+    const result = await runDryCli(['x', 'deploy:check', '--dry-run'], project.dir, project.dir)
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(result.stderr.match(/^warning: repo_url is Capistrano's and murder does not use it: murder deploys a `git archive` of the local repository \(branch=, or release_source=\), not a clone on the servers$/gm)?.length, 1, result.stderr)
+    assert.match(result.stderr, /^warning: pty is Capistrano's and murder does not use it: commands run without a pseudo-terminal$/m)
+    assert.ok(hostCommands(result.stderr).length > 0, result.stderr)
+    for (const line of hostCommands(result.stderr)) assert.ok(line.includes(' $ ( export NODE_ENV=production ; export PATH=/opt/node/bin:"${PATH}" ; '), line)
+    const bad = await runDryCli(['x', 'deploy', '--dry-run', 'default_env=production'], project.dir, project.dir)
+    assert.equal(bad.code, 2, bad.stderr)
+    assert.match(bad.stderr, /^error: default_env must be an object of environment variables, got string "production": set\('default_env', /m)
+    assert.deepEqual(hostCommands(bad.stderr), [], 'no host command planned')
+  } finally {
+    rmSync(project.dir, { recursive: true, force: true })
+  }
+})
+
 test('deploy:symlink:release alone is refused before any host: it would point current at a release no one made', async () => {
   await inDeployProject('symlink-alone', async (dir, tmp) => {
     for (const task of ['deploy:symlink:release', 'deploy:publishing']) {
