@@ -111,24 +111,34 @@ namespace('deploy', () => {
 
   task('new_release_path', async () => {
     requireStep('deploy:new_release_path', thisRun().lockedHosts.size > 0, 'deploy (after deploy:lock)', 'it would clear half-made releases of a deploy that holds the lock')
-    await on(targets(), async (remote) => {
-      // Clears what a deploy killed mid-way left being filled or never published (we hold the lock:
-      // nobody else is making one), and old archives failed deploys left in tmp_dir, unless this
-      // release exists: one round trip, a second only to say which failed.
-      const current = currentReleaseOf(remote.host)
-      const unpublished = current === undefined ? ':' : clearUnpublishedCommand(releasesPath(), current, revisionLog())
-      const clear = `test ! -e ${quote(releasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)} && ${clearStaleArchivesCommand(readTmpDir(fetch), application())} && ${unpublished}`
-      const cleared = await remote.run(clear, { quiet: true, allowFailure: true })
-      const removed = cleared.stdout.split('\n').filter(Boolean)
-      if (removed.length > 0) log(`${remote.host.name}: removed release(s) newer than current that a killed deploy never published: ${removed.join(', ')}`, 'warn')
-      if (cleared.code !== 0) {
-        if (await remote.test(['test', '-e', releasePath()])) {
-          throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
+    // Releases removed → the hosts they went from: one line for hosts that had the same ones.
+    const removedFrom = new Map<string, string[]>()
+    const order = targets().map((host) => host.name)
+    try {
+      await on(targets(), async (remote) => {
+        // Clears what a deploy killed mid-way left being filled or never published (we hold the lock:
+        // nobody else is making one), and old archives failed deploys left in tmp_dir, unless this
+        // release exists: one round trip, a second only to say which failed.
+        const current = currentReleaseOf(remote.host)
+        const unpublished = current === undefined ? ':' : clearUnpublishedCommand(releasesPath(), current, revisionLog())
+        const clear = `test ! -e ${quote(releasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)} && ${clearStaleArchivesCommand(readTmpDir(fetch), application())} && ${unpublished}`
+        const cleared = await remote.run(clear, { quiet: true, allowFailure: true })
+        const removed = cleared.stdout.split('\n').filter(Boolean).join(', ')
+        if (removed !== '') removedFrom.set(removed, [...(removedFrom.get(removed) ?? []), remote.host.name])
+        if (cleared.code !== 0) {
+          if (await remote.test(['test', '-e', releasePath()])) {
+            throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
+          }
+          await remote.run(clearIncomingCommand(releasesPath(), INCOMING_SUFFIX), { quiet: true })
         }
-        await remote.run(clearIncomingCommand(releasesPath(), INCOMING_SUFFIX), { quiet: true })
+        thisRun().releaseHosts.add(remote.host.name)
+      })
+    } finally {
+      for (const [releases, hosts] of removedFrom) {
+        const where = hosts.sort((x, y) => order.indexOf(x) - order.indexOf(y)).join(', ')
+        log(`${where}: removed release(s) newer than current that no deploy published (a deploy stopped before its swap left them): ${releases}`, 'warn')
       }
-      thisRun().releaseHosts.add(remote.host.name)
-    })
+    }
     thisRun().isMakingRelease = true
     set('release_path', releasePath())
     log(`release ${releasePath()} on ${targets().length} host(s) via ${readDeployVia(fetch)}`)

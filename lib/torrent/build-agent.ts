@@ -3,7 +3,7 @@
 // esbuild is loaded only here, so only runs that ship the agent pay for it.
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { readFile, rename, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { Plugin } from 'esbuild'
 import { PACKAGE_ROOT as REPO } from '../package-root.ts'
@@ -25,8 +25,23 @@ function sourceFiles(): string[] {
   ].filter((path) => existsSync(path))
 }
 
+/**
+ * Whether webtorrent is installed where esbuild would look for it (node_modules here or above):
+ * in murder's own checkout, yes; in a project that installed murder's package, no: webtorrent is a
+ * development dependency there, bundled into the agent the package ships (dist/), so that such a
+ * project installs none of webtorrent's dependencies and needs none of their npm overrides.
+ */
+export function canBuildAgent(): boolean {
+  for (let directory = REPO; ; directory = dirname(directory)) {
+    if (existsSync(join(directory, 'node_modules/webtorrent/package.json'))) return true
+    if (dirname(directory) === directory) return false
+  }
+}
+
 export function isAgentBundleStale(bundle = AGENT_BUNDLE): boolean {
   if (!existsSync(bundle)) return true
+  // Installed from the package: its bundle is the one, whatever times the install gave the files.
+  if (!canBuildAgent()) return false
   const builtAt = statSync(bundle).mtimeMs
   return sourceFiles().some((path) => statSync(path).mtimeMs > builtAt)
 }
@@ -35,6 +50,7 @@ export function isAgentBundleStale(bundle = AGENT_BUNDLE): boolean {
 export async function buildAgent(options: { shouldForce?: boolean; outfile?: string } = {}): Promise<string> {
   const outfile = options.outfile ?? AGENT_BUNDLE
   if (!options.shouldForce && !isAgentBundleStale(outfile)) return outfile
+  if (!canBuildAgent()) throw new Error(`the murder agent's bundle ${outfile} is missing and webtorrent, to build it from, is not installed: reinstall murder's package (it ships the bundle)`)
   const esbuild = await import('esbuild')
   await esbuild.build({
     entryPoints: [ENTRY],
@@ -59,7 +75,8 @@ export async function buildAgent(options: { shouldForce?: boolean; outfile?: str
  */
 export async function packAgent(bundle: string): Promise<string> {
   const packed = `${bundle}.gz`
-  if (existsSync(packed) && statSync(packed).mtimeMs >= statSync(bundle).mtimeMs) return packed
+  // An installed package ships both: the times its install gave them say nothing.
+  if (existsSync(packed) && (statSync(packed).mtimeMs >= statSync(bundle).mtimeMs || !canBuildAgent())) return packed
   const partial = `${packed}.${process.pid}.part`
   await writeFile(partial, gzipSync(await readFile(bundle), { level: 9 }))
   await rename(partial, packed)
