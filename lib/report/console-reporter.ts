@@ -69,8 +69,11 @@ export class ConsoleReporter implements Reporter {
         if (isQuiet || (event.quiet && !this.showsQuietCommands)) return []
         // Told apart without colour too (CI logs, pipes): `|` for stdout, `!` for stderr.
         return [`  ${paint.host(event.host)} ${event.stream === 'stderr' ? paint.yellow('!') : paint.dim('|')} ${event.line}`]
-      case 'host-failed':
-        return [`  ${paint.host(event.host)} ${paint.red('✖')} ${event.message}`]
+      case 'host-failed': {
+        // Its message names the host first (as the summary's grouping expects): said once here.
+        const text = event.message.startsWith(`${event.host}: `) ? event.message.slice(event.host.length + 2) : event.message
+        return [`  ${paint.host(event.host)} ${paint.red('✖')} ${text}`]
+      }
       case 'connect':
         return isVerbose ? [`  ${paint.host(event.host)} ${paint.dim(`connecting to ${event.target}`)}`] : []
       case 'message': {

@@ -53,7 +53,7 @@ test('once closed (the summary is out), nothing more is written below it', () =>
   reporter.emit({ type: 'host-failed', host: 'h01', message: 'h01: failed' })
   reporter.close()
   reporter.emit({ type: 'host-failed', host: 'h05', message: 'h05: lost the connection while running a command: connection closed' })
-  assert.equal(text, '  h01 ✖ h01: failed\n')
+  assert.equal(text, '  h01 ✖ failed\n')
 })
 
 test('a command of several lines keeps its host on each line', () => {
