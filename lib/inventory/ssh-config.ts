@@ -17,7 +17,7 @@ export interface SshTarget {
   proxyJump: string | undefined
   /** ProxyCommand, which murder does not run: a host with one is refused rather than reached directly. */
   proxyCommand: string | undefined
-  /** StrictHostKeyChecking: `ask` (ssh's default, which cannot ask here) counts as `accept-new`. */
+  /** StrictHostKeyChecking: unset (ssh's default `ask`, net-ssh's accept-new) is `accept-new`; an `ask` written there refuses a new host. */
   hostKeyChecking: HostKeyChecking
   /** HostKeyAlias: the name known_hosts holds the host's key under, instead of its hostname and port. */
   hostKeyAlias: string | undefined
@@ -74,11 +74,16 @@ export class SshConfigFile {
   }
 }
 
-/** ssh's values: yes/true, no/off/false, accept-new; its default `ask` cannot ask here. */
+/**
+ * ssh's values: yes/true, no/off/false, accept-new, ask. Unset, ssh would ask and net-ssh (under
+ * Capistrano) accepts a new host: murder too. Written, `ask` wants a person to check a new key,
+ * which nothing can mid-run: such a host is refused, as under yes.
+ */
 function hostKeyChecking(value: string | undefined): HostKeyChecking {
   const setting = value?.toLowerCase()
   if (setting === 'yes' || setting === 'true') return 'yes'
   if (setting === 'no' || setting === 'off' || setting === 'false') return 'no'
+  if (setting === 'ask') return 'ask'
   return 'accept-new'
 }
 

@@ -1,12 +1,14 @@
 // Host keys checked as OpenSSH checks them, against known_hosts files: a host that offers another
 // key than the one recorded for it is refused (someone may sit between the controller and it); a
 // host not recorded yet is accepted and recorded (StrictHostKeyChecking accept-new: trust on first
-// use), or refused under `yes`; `no` checks nothing. ssh2, under node-ssh, accepts any key itself.
+// use), or refused under `yes` (and under an `ask` written in the config: nothing asks mid-run);
+// `no` checks nothing. ssh2, under node-ssh, accepts any key itself.
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 
-export type HostKeyChecking = 'yes' | 'accept-new' | 'no'
+/** `ask`: written in the config, where ssh would ask; a run asks nothing mid-way, so a new host is refused. */
+export type HostKeyChecking = 'yes' | 'ask' | 'accept-new' | 'no'
 
 /** One key line of a known_hosts file. */
 export interface KnownHostLine {
@@ -227,9 +229,10 @@ export function hostKeyCheck(files: KnownHostsFiles, policy: HostKeyPolicy, onSa
       refusal =
         `its host key has changed: it offers the ${offered}, while ${where(verdict.recorded)} records ${other} for ${name}; someone may be ` +
         `intercepting the connection, or the host was reinstalled: check, then remove the old key (ssh-keygen -R '${name}' -f ${file}) and run again`
-    } else if (policy.hostKeyChecking === 'yes') {
+    } else if (policy.hostKeyChecking === 'yes' || policy.hostKeyChecking === 'ask') {
       const file = policy.userKnownHostsFiles[0] ?? '~/.ssh/known_hosts'
-      refusal = `its host ${offered} is in no known_hosts file and StrictHostKeyChecking is yes; check the fingerprint, then add it: ssh-keyscan -p ${policy.port} ${policy.hostname} >> ${file}`
+      const setting = policy.hostKeyChecking === 'yes' ? 'yes' : 'ask, and a run asks nothing mid-way'
+      refusal = `its host ${offered} is in no known_hosts file and StrictHostKeyChecking is ${setting}; check the fingerprint, then add it: ssh-keyscan -p ${policy.port} ${policy.hostname} >> ${file}`
     } else {
       const file = policy.userKnownHostsFiles[0]
       if (file !== undefined && file !== '/dev/null') {

@@ -134,6 +134,7 @@ test("ssh_config's host key options are read as ssh reads them", () => {
     'Host strict', '  StrictHostKeyChecking yes', '  UserKnownHostsFile ~/.ssh/a kh/b', '  GlobalKnownHostsFile none',
     'Host lax', '  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null',
     'Host lower', '  stricthostkeychecking true', '  userknownhostsfile "/srv/with space/kh"',
+    'Host asking', '  StrictHostKeyChecking ask',
     'Host *', '  User deploy',
   ].join('\n'))
   const config = new SshConfigFile(path)
@@ -145,6 +146,8 @@ test("ssh_config's host key options are read as ssh reads them", () => {
   assert.deepEqual(of('lax'), { hostKeyChecking: 'no', userKnownHostsFiles: ['/dev/null'], globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'] })
   // Keywords in any case, values as ssh reads them, a quoted path whole.
   assert.deepEqual(of('lower'), { hostKeyChecking: 'yes', userKnownHostsFiles: ['/srv/with space/kh'], globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'] })
+  // Written, ask wants a person to check a new key: refused, as under yes (known-hosts.ts).
+  assert.equal(of('asking').hostKeyChecking, 'ask')
   // ssh's own default, `ask`, cannot ask here: a new host is recorded, a changed key refused.
   assert.deepEqual(of('other'), {
     hostKeyChecking: 'accept-new',

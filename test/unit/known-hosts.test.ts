@@ -89,6 +89,9 @@ test('accept-new records a new key and then holds the host to it; yes refuses a 
   const strict = hostKeyCheck(new KnownHostsFiles(), { ...policy, hostname: 'web9', hostKeyChecking: 'yes' }, () => assert.fail('yes records nothing'))
   assert.equal(strict.verify(key), false)
   assert.match(strict.refusal() ?? '', /is in no known_hosts file and StrictHostKeyChecking is yes; check the fingerprint, then add it: ssh-keyscan -p 2222 web9 >> /)
+  const asked = hostKeyCheck(new KnownHostsFiles(), { ...policy, hostname: 'web9', hostKeyChecking: 'ask' }, () => assert.fail('ask records nothing'))
+  assert.equal(asked.verify(key), false)
+  assert.match(asked.refusal() ?? '', /is in no known_hosts file and StrictHostKeyChecking is ask, and a run asks nothing mid-way; check the fingerprint, then add it: ssh-keyscan -p 2222 web9 >> /)
   assert.equal(hostKeyCheck(new KnownHostsFiles(), { ...policy, hostKeyChecking: 'no' }, () => {}).verify(impostor), true)
 
   // A last line without its newline: the new key still goes on a line of its own.
