@@ -3,7 +3,7 @@
 // esbuild is loaded only here, so only runs that ship the agent pay for it.
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { readFile, rename, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, sep } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { Plugin } from 'esbuild'
 import { PACKAGE_ROOT as REPO } from '../package-root.ts'
@@ -26,12 +26,16 @@ function sourceFiles(): string[] {
 }
 
 /**
- * Whether webtorrent is installed where esbuild would look for it (node_modules here or above):
- * in murder's own checkout, yes; in a project that installed murder's package, no: webtorrent is a
- * development dependency there, bundled into the agent the package ships (dist/), so that such a
- * project installs none of webtorrent's dependencies and needs none of their npm overrides.
+ * murder installed as a package (…/node_modules/murder), not a checkout of it: the package ships the
+ * agent bundled (dist/, made by `npm pack`) and webtorrent, a development dependency, is not there
+ * to build it from, so that a project installs none of webtorrent's dependencies nor their npm
+ * overrides. Its bundle is the one, whatever times the install gave the files and whatever
+ * webtorrent the project may have of its own.
  */
-export function canBuildAgent(): boolean {
+const IS_INSTALLED_PACKAGE = REPO.split(sep).includes('node_modules')
+
+/** Whether webtorrent is where esbuild would look for it from here (a checkout installed without its development dependencies has none). */
+function hasWebtorrent(): boolean {
   for (let directory = REPO; ; directory = dirname(directory)) {
     if (existsSync(join(directory, 'node_modules/webtorrent/package.json'))) return true
     if (dirname(directory) === directory) return false
@@ -40,8 +44,7 @@ export function canBuildAgent(): boolean {
 
 export function isAgentBundleStale(bundle = AGENT_BUNDLE): boolean {
   if (!existsSync(bundle)) return true
-  // Installed from the package: its bundle is the one, whatever times the install gave the files.
-  if (!canBuildAgent()) return false
+  if (IS_INSTALLED_PACKAGE) return false
   const builtAt = statSync(bundle).mtimeMs
   return sourceFiles().some((path) => statSync(path).mtimeMs > builtAt)
 }
@@ -50,7 +53,8 @@ export function isAgentBundleStale(bundle = AGENT_BUNDLE): boolean {
 export async function buildAgent(options: { shouldForce?: boolean; outfile?: string } = {}): Promise<string> {
   const outfile = options.outfile ?? AGENT_BUNDLE
   if (!options.shouldForce && !isAgentBundleStale(outfile)) return outfile
-  if (!canBuildAgent()) throw new Error(`the murder agent's bundle ${outfile} is missing and webtorrent, to build it from, is not installed: reinstall murder's package (it ships the bundle)`)
+  if (IS_INSTALLED_PACKAGE) throw new Error(`the murder agent's bundle ${outfile} is missing from the installed package: reinstall murder (its package ships the bundle)`)
+  if (!hasWebtorrent()) throw new Error(`the murder agent's bundle ${outfile} is missing or older than its sources, and webtorrent, a development dependency, is not installed to build it: run npm install in ${REPO}`)
   const esbuild = await import('esbuild')
   await esbuild.build({
     entryPoints: [ENTRY],
@@ -76,7 +80,7 @@ export async function buildAgent(options: { shouldForce?: boolean; outfile?: str
 export async function packAgent(bundle: string): Promise<string> {
   const packed = `${bundle}.gz`
   // An installed package ships both: the times its install gave them say nothing.
-  if (existsSync(packed) && (statSync(packed).mtimeMs >= statSync(bundle).mtimeMs || !canBuildAgent())) return packed
+  if (existsSync(packed) && (statSync(packed).mtimeMs >= statSync(bundle).mtimeMs || IS_INSTALLED_PACKAGE)) return packed
   const partial = `${packed}.${process.pid}.part`
   await writeFile(partial, gzipSync(await readFile(bundle), { level: 9 }))
   await rename(partial, packed)
