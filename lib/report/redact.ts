@@ -1,7 +1,7 @@
 // Variables named like secrets (db_password=…, dbPassword, api_token=…), and environment variables
 // so named (a CI job's GITHUB_TOKEN), never reach the terminal: their values are masked in every
 // line the CLI writes, as given and as shell-quoted in a printed command.
-import { quote } from '../ssh/quote.ts'
+import { quote, quoteExpandingVariables } from '../ssh/quote.ts'
 import type { TerminalOutput } from './console-reporter.ts'
 
 const SECRET_NAME = /(^|_)(password|passwd|passphrase|pass|pwd|secret|token|api_?key|private_?key|access_?key|credentials?)(_|$)/
@@ -75,7 +75,8 @@ const formsOfSecrets = new Map<string, string[]>()
 function formsOf(secret: string): string[] {
   const inShellQuotes = (text: string) => text.replaceAll("'", "'\\''")
   const inAnsiCQuotes = secret.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')
-  return [...new Set([secret, quote(secret), inShellQuotes(secret), inShellQuotes(inShellQuotes(secret)), inAnsiCQuotes, JSON.stringify(secret).slice(1, -1)])]
+  // quoteExpandingVariables: a secret in default_env (`p@ss$word` is exported as `p@ss"${word}"`).
+  return [...new Set([secret, quote(secret), quoteExpandingVariables(secret), inShellQuotes(secret), inShellQuotes(inShellQuotes(secret)), inAnsiCQuotes, JSON.stringify(secret).slice(1, -1)])]
 }
 
 const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)([^/@\s]+)@/i

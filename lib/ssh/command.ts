@@ -13,7 +13,7 @@ export interface CommandScope {
   cwd?: string
   env?: Readonly<Record<string, string>>
   /** `default_env`'s variables as shell words (default-env.ts), exported before `env`'s. */
-  defaultEnv?: Readonly<Record<string, string>>
+  defaultEnv?: Readonly<Record<string, ShellWord>>
   /** Run as this user through `sudo -u`. */
   user?: string
   /** Run as root through `sudo`. */
@@ -49,7 +49,10 @@ export function privateFileCommand(path: string): string {
   return `rm -f ${file} && (umask 077 && set -C && : > ${file}) && [ -f ${file} ] && [ ! -h ${file} ] && [ -O ${file} ]`
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+/** A text already quoted for sh, to be pasted as it is (default_env's values). */
+export type ShellWord = string & { readonly isQuotedForShell: true }
+
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**
  * Layers scope around a command like SSHKit's `to_command`:

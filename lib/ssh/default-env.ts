@@ -1,36 +1,26 @@
-// Capistrano's `default_env`: variables exported to every remote command, as SSHKit exports them.
-// Names are upper-cased (`{ path: … }` is PATH) and `$NAME` or `${NAME}` in a value is expanded
-// on the host, as SSHKit's double quotes would (`{ path: '/opt/node/bin:$PATH' }`); every other
-// character is taken literally, backquotes and `$(…)` included.
+// Capistrano's `default_env`: variables exported to every remote command, as SSHKit exports them
+// to its mapped commands (murder to string commands too). Names are upper-cased (`{ path: … }` is
+// PATH); in a value `$NAME` and `${NAME}` expand on the host, as in SSHKit's double quotes
+// (`{ path: '/opt/node/bin:$PATH' }`), and nothing else does (quote.ts).
 import { describeValue, UsageError } from '../errors.ts'
-import { quote } from './quote.ts'
-import { wordOf } from './command.ts'
+import { quoteExpandingVariables } from './quote.ts'
+import { ENV_NAME, wordOf, type ShellWord } from './command.ts'
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
-const REFERENCE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g
 const EXAMPLE = "set('default_env', { NODE_ENV: 'production', PATH: '/opt/node/bin:$PATH' })"
 
-/** The `default_env` variable checked: names upper-cased, each value as a shell word expanding only `$NAME`. */
-export function readDefaultEnv(value: unknown): Record<string, string> {
+/** The `default_env` variable checked: upper-cased names, each value as the shell word to export. */
+export function readDefaultEnv(value: unknown): Record<string, ShellWord> {
   if (value === undefined || value === null || value === '') return {}
   if (typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`default_env must be an object of environment variables, got ${describeValue(value)}: ${EXAMPLE}.`)
-  const words: Record<string, string> = {}
+  const words: Record<string, ShellWord> = {}
+  const given = new Map<string, string>()
   for (const [name, raw] of Object.entries(value)) {
     if (!ENV_NAME.test(name)) throw new UsageError(`default_env: invalid environment variable name ${JSON.stringify(name)}; use letters, digits and _: ${EXAMPLE}.`)
-    words[name.toUpperCase()] = expandingWord(wordOf(raw, `default_env: ${name}`))
+    const upper = name.toUpperCase()
+    const earlier = given.get(upper)
+    if (earlier !== undefined) throw new UsageError(`default_env: ${earlier} and ${name} are both ${upper} (names are upper-cased, as SSHKit does); keep one.`)
+    given.set(upper, name)
+    words[upper] = quoteExpandingVariables(wordOf(raw, `default_env: ${name}`)) as ShellWord
   }
   return words
-}
-
-/** `value` as one shell word in which `$NAME` and `${NAME}` expand and nothing else does. */
-export function expandingWord(value: string): string {
-  const parts: string[] = []
-  let end = 0
-  for (const match of value.matchAll(REFERENCE)) {
-    if (match.index > end) parts.push(quote(value.slice(end, match.index)))
-    parts.push(`"\${${match[1] ?? match[2]}}"`)
-    end = match.index + match[0].length
-  }
-  if (end < value.length || parts.length === 0) parts.push(quote(value.slice(end)))
-  return parts.join('')
 }

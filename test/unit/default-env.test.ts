@@ -1,7 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { expandingWord, readDefaultEnv } from '../../lib/ssh/default-env.ts'
+import { readDefaultEnv } from '../../lib/ssh/default-env.ts'
+import { quoteExpandingVariables as expandingWord } from '../../lib/ssh/quote.ts'
 import { buildCommand } from '../../lib/ssh/command.ts'
 
 /** What sh makes of `printf %s WORD` with HOME=/home/x and PATH=/bin. */
@@ -17,6 +18,8 @@ test('a default_env value expands $NAME and ${NAME} on the host, as SSHKit\'s do
     assert.equal(shellSees(expandingWord(literal)), literal, literal)
   }
   assert.equal(shellSees(expandingWord("$HOME's `id` $(id)")), "/home/x's `id` $(id)")
+  // As in double quotes, \$ is a literal $.
+  assert.equal(shellSees(expandingWord('\\$HOME is $HOME')), '$HOME is /home/x')
 })
 
 test('default_env: names upper-cased as SSHKit does, numbers as written; a bad value or name is a usage error with an example', () => {
@@ -25,6 +28,7 @@ test('default_env: names upper-cased as SSHKit does, numbers as written; a bad v
   assert.throws(() => readDefaultEnv('NODE_ENV=production'), /^UsageError: default_env must be an object of environment variables, got string "NODE_ENV=production": set\('default_env'/)
   assert.throws(() => readDefaultEnv({ 'NODE-ENV': 'x' }), /default_env: invalid environment variable name "NODE-ENV"/)
   assert.throws(() => readDefaultEnv({ A: { b: 1 } }), /default_env: A is/)
+  assert.throws(() => readDefaultEnv({ path: '/a', PATH: '/b' }), /default_env: path and PATH are both PATH \(names are upper-cased, as SSHKit does\); keep one\./)
 })
 
 test("default_env's exports come before withEnv's, which win, inside as()'s sudo", () => {

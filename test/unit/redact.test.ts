@@ -20,6 +20,8 @@ test('a secret is masked as given and as shell-quoted; short values are left alo
   assert.equal(redact('echo hunter2 >> x', ['hunter2']), `echo ${MASK} >> x`)
   assert.equal(redact("mysql -p'it'\\''s a pass' db", ["it's a pass"]), `mysql -p${MASK} db`)
   assert.equal(redact('exit 1', ['1']), 'exit 1')
+  // As default_env exports it, its $word expanding on the host.
+  assert.equal(redact(`( export DB_PASSWORD=p@ss"\${word1}" ; true )`, ['p@ss$word1']), `( export DB_PASSWORD=${MASK} ; true )`)
 })
 
 test('secret values come from command-line overrides and evaluated sets, never by evaluating a lazy value', () => {
