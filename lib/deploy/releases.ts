@@ -54,7 +54,6 @@ export function readCurrentCommand(currentPath: string): string {
   return `if t=$(readlink ${quote(currentPath)}); then printf '${REVISION_MARKER}%s\\n%s\\n' ${revision} "$t"; else false; fi`
 }
 
-
 /** `readCurrentCommand`'s output: the link's target on the last line (a shell rc file's chatter may come before), its REVISION on the one before. */
 export function parseCurrentRead(output: string): { target: string; revision: string | undefined } {
   const lines = output.trim().split('\n')

@@ -10,10 +10,28 @@ export function stoppedBeforeStart(cause: string): ExecResult {
 /** The run's interruptions: the commands and transfers that one may stop now, how many came, and what sent the last. */
 export class Interruptions {
   /** Each stops one command or transfer running now. */
-  readonly running = new Set<() => void>()
-  count = 0
+  private readonly running = new Set<() => void>()
+  private interruptions = 0
+  private lastCause = 'Ctrl-C'
+
+  /** How many interruptions came so far. */
+  get count(): number {
+    return this.interruptions
+  }
+
   /** What interrupted the run (`Ctrl-C`, `SIGTERM`, …), for the messages of what it stopped. */
-  cause = 'Ctrl-C'
+  get cause(): string {
+    return this.lastCause
+  }
+
+  /** `stop` stops a command or transfer now running, when an interruption comes. */
+  track(stop: () => void): void {
+    this.running.add(stop)
+  }
+
+  untrack(stop: () => void): void {
+    this.running.delete(stop)
+  }
 
   /** A command's or transfer's part in them; `isInterruptible` false: one they leave running. */
   forCommand(isInterruptible: boolean): CommandInterrupt {
@@ -22,8 +40,8 @@ export class Interruptions {
 
   /** Stops everything armed now; returns how many. */
   interrupt(cause: string): number {
-    this.count++
-    this.cause = cause
+    this.interruptions++
+    this.lastCause = cause
     const running = [...this.running]
     this.running.clear()
     for (const stop of running) stop()
@@ -64,7 +82,7 @@ export class CommandInterrupt {
     // Ctrl-C came while its channel was opening: it was not among the commands stopped then.
     if (this.interruptions.count !== this.interruptionsAtStart) return stop()
     this.stop = stop
-    this.interruptions.running.add(stop)
+    this.interruptions.track(stop)
   }
 
   /** Ctrl-C stopped it (or came before it could start and stopped it then). */
@@ -73,7 +91,7 @@ export class CommandInterrupt {
   }
 
   disarm(): void {
-    if (this.stop) this.interruptions.running.delete(this.stop)
+    if (this.stop) this.interruptions.untrack(this.stop)
     this.stop = undefined
   }
 
