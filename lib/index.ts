@@ -160,7 +160,7 @@ export function releaseRoles(...names: string[]): Host[] {
  * e.g. a health check run on one deploy wave.
  */
 export function onlyHosts<T>(hosts: readonly Host[], fn: () => Promise<T>): Promise<T> {
-  return currentSession().hostScope.run(new Set(hosts.map((host) => host.name)), fn)
+  return currentSession().hostScope.run({ names: new Set(hosts.map((host) => host.name)), withFailed: false }, fn)
 }
 
 /** Every declared server in declaration order, ignoring ROLES=/HOSTS= filters. */

@@ -90,15 +90,18 @@ export class Session {
     this.cleanupLimit = pLimit(concurrency)
   }
 
-  /** Narrows every `roles()` inside a callback to some hosts (a deploy wave). */
-  readonly hostScope = new AsyncLocalStorage<ReadonlySet<string>>()
+  /**
+   * Narrows every `roles()` inside a callback to some hosts (a deploy wave); `withFailed`: those of
+   * them that failed too (deploy:switched_back, on every host put back, the one whose check failed).
+   */
+  readonly hostScope = new AsyncLocalStorage<{ names: ReadonlySet<string>; withFailed: boolean }>()
 
   /** The hosts of these roles (all hosts if none) after ROLES=/HOSTS= filters and scope, minus hosts that failed. */
   hostsFor(roles: readonly string[]): Host[] {
     const hosts = roles.length === 0 ? this.inventory.all() : this.inventory.withRoles(roles)
     const scope = this.hostScope.getStore()
     return applyFilter(hosts, this.filter).filter(
-      (host) => !this.failedHosts.has(host.name) && (scope === undefined || scope.has(host.name))
+      (host) => (scope === undefined || scope.names.has(host.name)) && (!this.failedHosts.has(host.name) || scope?.withFailed === true)
     )
   }
 }

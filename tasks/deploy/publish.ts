@@ -1,10 +1,11 @@
 // The `current` swap, wave by wave, and switching hosts back when a wave fails.
 import { DeployError, InterruptedError, RemoteCommandError, checkInterrupted, fetch, invoke, log, on, onlyHosts, releaseRoles } from '../../lib/index.ts'
+import { currentSession } from '../../lib/runner/session.ts'
 import type { Host, HostContext } from '../../lib/index.ts'
 import { planWaves } from '../../lib/deploy/waves.ts'
 import { chain } from '../../lib/ssh/command.ts'
 import { readDirectoryName, readWaveSpec } from '../../lib/deploy/deploy-inputs.ts'
-import { deployTo, releasesPath, currentPath } from './layout.ts'
+import { deployPath, releasesPath, currentPath } from './layout.ts'
 import { thisRun } from './run-state.ts'
 import { LockLostError, runWhileLockIsMine } from './lock.ts'
 
@@ -12,7 +13,7 @@ async function swapCurrent(remote: HostContext, target: string): Promise<void> {
   // Capistrano's atomic swap: a new link, renamed over `current` (rename(2)); never a moment without it.
   // One command, so one round trip per host.
   const staging = `${releasesPath()}/${readDirectoryName(fetch, 'current_directory')}`
-  const swap = chain([['ln', '-sfn', target, staging], ['mv', staging, `${deployTo()}/`]])
+  const swap = chain([['ln', '-sfn', target, staging], ['mv', staging, `${deployPath()}/`]])
   // Not stopped by Ctrl-C half-way: a staging link left in releases/ would list as a release.
   await runWhileLockIsMine(remote, swap, { survivesInterrupt: true })
 }
@@ -89,16 +90,20 @@ async function restoreDropped(wave: readonly Host[], unswapped: ReadonlySet<stri
   const lost = stuck.filter((host) => lostLockHosts.has(host.name))
   if (lost.length > 0) throw new DeployError(`the deploy lock of ${lost.map((h) => h.name).join(', ')} is another deploy's now; this run stops`, { exitCode: 1 })
   if (stuck.length > 0) log(`could not switch back ${stuck.map((h) => h.name).join(', ')} (said above); current there is as the failure left it`, 'warn')
+  // What deploy:verify did there (a restart into the new release) is undone as for a failed wave.
+  await afterSwitchingBack(switchedBack.filter((host) => !stuck.includes(host)))
 }
 
 /**
- * deploy:switched_back, with roles() narrowed to the hosts put back that have not failed: what
- * deploy:verify did there (a restart into the new release) is the user's to undo. The run is
- * failing already: its own failure is what to report.
+ * deploy:switched_back, with roles() narrowed to the hosts put back, the one whose check failed
+ * among them: what deploy:verify did there (a restart into the new release) is the user's to undo.
+ * Its failure is said, not raised: the run's own failure (or max_fail's) is what to report.
  */
 async function afterSwitchingBack(hosts: readonly Host[]): Promise<void> {
+  if (hosts.length === 0) return
   try {
-    await onlyHosts(hosts, () => invoke('deploy:switched_back', { again: true }))
+    const names = new Set(hosts.map((host) => host.name))
+    await currentSession().hostScope.run({ names, withFailed: true }, () => invoke('deploy:switched_back', { again: true }))
   } catch (error) {
     log(`deploy:switched_back failed: ${(error as Error).message}`, 'warn')
   }

@@ -146,7 +146,7 @@ test("Capistrano's idioms: a hook before deploy:check:linked_files puts the file
       // release_source is a directory: no git revision, `unknown` as in REVISION.
       assert.deepEqual(readOnHost(host, `cat ${current}/HOOK_PATHS`).trim().split('\n'), [current, 'unknown', 'abc123'], host)
       assert.equal(readOnHost(host, `cat ${file}`), 'secret: pushed\n', `${host}: the hook's linked file`)
-      // default_env reached the hook's commands (and the swarm's agents ran under it).
+      // default_env reached the hook's commands (with DEPLOY_VIA murder, the default, the swarm's agent commands ran under it too).
       assert.equal(readOnHost(host, `cat ${current}/HOOK_ENV`), 'production\n/opt/shop/bin\n', `${host}: default_env`)
     }
     expectOk(await deploy('deploy:rollback', 'record_paths=1', 'keep_releases=9'), 'rollback with the hook')
@@ -192,9 +192,9 @@ test('a failed deploy:verify in the second wave puts wave one back and never swi
   assert.match(result.stderr, /deploy:verify failed in wave 2 of 3/)
   assert.match(result.stderr, /never switched: h04, h05, h06, h07, h08/)
   for (const host of hosts) assert.equal(currentOf(host), old, `${host} runs the old release`)
-  // deploy:switched_back ran on the hosts put back that had not failed.
+  // deploy:switched_back ran on every host put back, h03 whose check failed among them.
   const marked = hosts.filter((host) => onHost(host, `test -e ${DEPLOY_TO}/switched-back`).code === 0)
-  assert.deepEqual(marked, ['h01', 'h02'])
+  assert.deepEqual(marked, ['h01', 'h02', 'h03'])
 })
 
 test('a loop reading through current never fails while current is swapped', async () => {
@@ -452,9 +452,12 @@ test('a host failing deploy:verify within max_fail goes back alone, without the 
   const failing = hosts[2] ?? ''
   const old = currentOf(failing)
   nextVersion()
+  for (const host of hosts) onHost(host, `rm -f ${DEPLOY_TO}/switched-back`)
   const result = await deploy('deploy', '--waves', '1,100%', `fail_verify_on=${failing}`, 'max_fail=1')
   expectOk(result, 'deploy with max_fail=1')
   assert.match(result.stderr, new RegExp(`${failing}: failed within max_fail; switching back to the previous release`))
+  // deploy:switched_back ran there alone (to restart what its check left on the new release).
+  assert.deepEqual(hosts.filter((host) => onHost(host, `test -e ${DEPLOY_TO}/switched-back`).code === 0), [failing])
   const fresh = currentOf(hosts[0] ?? '')
   assert.notEqual(fresh, old)
   for (const host of hosts.filter((name) => name !== failing)) assert.equal(versionOf(host), String(version), `${host} runs the new release`)
