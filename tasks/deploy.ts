@@ -10,7 +10,7 @@ import { checkDeployInputs, checkRollbackInputs, readDeployVia, readKeepReleases
 import { distributeWithMurder } from './murder/deploy-swarm.ts'
 import { commandHint } from '../lib/runner/command-hint.ts'
 import { currentSession } from '../lib/runner/session.ts'
-import { application, releasesPath, currentPath, revisionLog, releaseName, releasePath, INCOMING_SUFFIX, incomingPath, targets } from './deploy/layout.ts'
+import { application, releasesPath, currentPath, revisionLog, releaseName, newReleasePath, INCOMING_SUFFIX, incomingPath, targets } from './deploy/layout.ts'
 import { thisRun, movingHosts, currentReleaseOf } from './deploy/run-state.ts'
 import { checkDirectories, checkLinkedFiles, linkShared } from './deploy/shared.ts'
 import { DEPLOY_FLOW, ROLLBACK_FLOW, beginFlow, runFlow, requireStep } from './deploy/flow.ts'
@@ -121,13 +121,13 @@ namespace('deploy', () => {
         // release exists: one round trip, a second only to say which failed.
         const current = currentReleaseOf(remote.host)
         const unpublished = current === undefined ? ':' : clearUnpublishedCommand(releasesPath(), current, revisionLog())
-        const clear = `test ! -e ${quote(releasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)} && ${clearStaleArchivesCommand(readTmpDir(fetch), application())} && ${unpublished}`
+        const clear = `test ! -e ${quote(newReleasePath())} && ${clearIncomingCommand(releasesPath(), INCOMING_SUFFIX)} && ${clearStaleArchivesCommand(readTmpDir(fetch), application())} && ${unpublished}`
         const cleared = await remote.run(clear, { quiet: true, allowFailure: true })
         const removed = cleared.stdout.split('\n').filter(Boolean).join(', ')
         if (removed !== '') removedFrom.set(removed, [...(removedFrom.get(removed) ?? []), remote.host.name])
         if (cleared.code !== 0) {
-          if (await remote.test(['test', '-e', releasePath()])) {
-            throw new DeployError(`${remote.host.name}: release ${releasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
+          if (await remote.test(['test', '-e', newReleasePath()])) {
+            throw new DeployError(`${remote.host.name}: release ${newReleasePath()} already exists; deploy again in a second.`, { exitCode: 1 })
           }
           await remote.run(clearIncomingCommand(releasesPath(), INCOMING_SUFFIX), { quiet: true })
         }
@@ -140,20 +140,24 @@ namespace('deploy', () => {
       }
     }
     thisRun().isMakingRelease = true
-    set('release_path', releasePath())
-    log(`release ${releasePath()} on ${targets().length} host(s) via ${readDeployVia(fetch)}`)
+    set('release_path', newReleasePath())
+    log(`release ${newReleasePath()} on ${targets().length} host(s) via ${readDeployVia(fetch)}`)
   })
 
   task('set_previous_revision', async () => {
+    const revisions = new Map<string, string>()
     await on(targets(), async (remote) => {
       const read = await remote.run(readCurrentCommand(currentPath()), { quiet: true, allowFailure: true })
       // From its last lines: a shell rc file's chatter comes before them, and going back would write it into the link.
       const { target, revision } = parseCurrentRead(read.stdout)
       if (read.code !== 0 || target === '') return
       thisRun().previousCurrent.set(remote.host.name, target)
-      // Capistrano's: the REVISION of the release current points at (the last host's, as cap's).
-      if (revision !== undefined) set('previous_revision', revision)
+      if (revision !== undefined) revisions.set(remote.host.name, revision)
     })
+    // Capistrano's: the REVISION of the release current points at (cap takes whichever host it
+    // read last; here the first target that has one).
+    const previous = targets().map((host) => revisions.get(host.name)).find((revision) => revision !== undefined)
+    if (previous !== undefined) set('previous_revision', previous)
     thisRun().hasReadPrevious = true
   })
 
@@ -166,7 +170,7 @@ namespace('deploy', () => {
     // Filled under a hidden name and renamed when complete, by the command that extracts it: `ls
     // releases` (ours and Capistrano's rollback) never lists a half-extracted release, even after a
     // kill -9 of this run. A failed run removes both (deploy:failed).
-    const target = { incoming: incomingPath(), release: releasePath() }
+    const target = { incoming: incomingPath(), release: newReleasePath() }
     if (via === 'copy') await distributeByCopy(source, hosts, target)
     else await distributeWithMurder(source.tgzPath, hosts, target, `${application()}-${releaseName()}`, readTmpDir(fetch), application(), readSwarmEncryption(fetch))
     // Hosts that failed within max_fail leave the run here; what they got of the release goes.
@@ -180,7 +184,7 @@ namespace('deploy', () => {
     set('current_revision', sha)
     await on(targets(), async (remote) => {
       // Capistrano writes it `within` the release; a full path spares the directory check's round trip.
-      await remote.run(`printf '%s\\n' ${quote(sha)} > ${quote(`${releasePath()}/REVISION`)}`)
+      await remote.run(`printf '%s\\n' ${quote(sha)} > ${quote(`${newReleasePath()}/REVISION`)}`)
     })
   })
 
@@ -201,7 +205,7 @@ namespace('deploy', () => {
         throw new UsageError('deploy:symlink:release runs only inside deploy (after deploy:create_release); to switch current to a release already on the hosts, run deploy:rollback rollback_release=NAME.')
       }
       requireStep('deploy:symlink:release', hasReadPrevious, 'deploy or deploy:rollback (after deploy:starting)', 'a failed swap could not go back: where current pointed was never read')
-      await publishInWaves(rollbackRelease === undefined ? releasePath() : `${releasesPath()}/${rollbackRelease}`, movingHosts())
+      await publishInWaves(rollbackRelease === undefined ? newReleasePath() : `${releasesPath()}/${rollbackRelease}`, movingHosts())
     })
   })
 

@@ -86,7 +86,8 @@ set('keep_releases', 5)
 // set('linked_dirs', ['log'])
 
 // Once \`current\` points at the new release on every server, restart the app
-// (import after, on and roles from 'murder' too):
+// (import after, on and roles from 'murder' too; with --waves, restart in deploy:verify instead,
+// which runs after each wave: see the README):
 // after('deploy:published', 'app:restart', async () => {
 //   await on(roles('app'), (remote) => remote.run(['sudo', 'systemctl', 'restart', '${application}']))
 // })

@@ -109,7 +109,8 @@ export async function main(rawIo: ProcessIo): Promise<number> {
 
     const roundedAway = roundedAwayBudget(session.failBudget, session.targetCount)
     if (roundedAway) reporter.emit({ type: 'message', level: 'warn', text: roundedAway })
-    for (const text of unusedCapistranoSettings((name) => session.variables.has(name))) reporter.emit({ type: 'message', level: 'warn', text })
+    // Peeked, not fetched: a lazy value is not run for this.
+    for (const text of unusedCapistranoSettings((name) => session.variables.peek(name)?.value)) reporter.emit({ type: 'message', level: 'warn', text })
     if (request.concurrency !== undefined) session.setConcurrency(request.concurrency)
     session.isDryRun = request.dryRun
     if (request.dryRun) fakeLocalCommands()

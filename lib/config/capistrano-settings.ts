@@ -22,9 +22,12 @@ const UNUSED: Readonly<Record<string, string>> = {
   default_run_options: "it is Capistrano 2's",
 }
 
-/** One warning line per Capistrano setting the run has that murder does not use. */
-export function unusedCapistranoSettings(isSet: (name: string) => boolean): string[] {
+/** Values that ask for what murder does anyway: nothing to say. */
+const AS_MURDER_DOES: Readonly<Record<string, unknown>> = { pty: false }
+
+/** One warning line per Capistrano setting the run has (`valueOf` undefined: unset) that murder does not use. */
+export function unusedCapistranoSettings(valueOf: (name: string) => unknown): string[] {
   return Object.entries(UNUSED)
-    .filter(([name]) => isSet(name))
+    .filter(([name]) => valueOf(name) !== undefined && valueOf(name) !== AS_MURDER_DOES[name])
     .map(([name, why]) => `${name} is Capistrano's and murder does not use it: ${why}`)
 }

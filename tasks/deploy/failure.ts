@@ -3,7 +3,7 @@ import { log, on } from '../../lib/index.ts'
 import type { Host } from '../../lib/index.ts'
 import { describeCurrentLinks } from '../../lib/deploy/current-report.ts'
 import { linkTargetOf } from '../../lib/deploy/releases.ts'
-import { currentPath, releasePath, incomingPath, archivePath } from './layout.ts'
+import { currentPath, newReleasePath, incomingPath, archivePath } from './layout.ts'
 import { thisRun } from './run-state.ts'
 
 /** Says where `current` points on each host, grouped by release: the state a failed run leaves. */
@@ -15,7 +15,7 @@ export async function reportCurrent(hosts: readonly Host[]): Promise<void> {
     targets.set(remote.host.name, link.code === 0 ? linkTargetOf(link.stdout) : null)
   })
   const links = hosts.map((host) => ({ host: host.name, target: targets.get(host.name), before: run.previousCurrent.get(host.name) }))
-  for (const line of describeCurrentLinks(links, run.isMakingRelease ? releasePath() : undefined)) log(line, 'warn')
+  for (const line of describeCurrentLinks(links, run.isMakingRelease ? newReleasePath() : undefined)) log(line, 'warn')
 }
 
 /**
@@ -24,7 +24,7 @@ export async function reportCurrent(hosts: readonly Host[]): Promise<void> {
  */
 export async function removeUnpublishedRelease(hosts: readonly Host[]): Promise<void> {
   if (hosts.length === 0) return
-  const release = releasePath()
+  const release = newReleasePath()
   const leftovers = [incomingPath(), archivePath(), `${archivePath()}.torrent`]
   await on(hosts, { onError: 'continue' }, async (remote) => {
     await remote.run(['sh', '-c', 'current=$1 release=$2; shift 2; rm -rf "$@"; test "$(readlink "$current")" = "$release" || rm -rf "$release"', 'sh', currentPath(), release, ...leftovers], { quiet: true })

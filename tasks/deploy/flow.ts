@@ -1,6 +1,7 @@
 // The deploy and rollback flows: their steps in Capistrano's order, run once per run, deploy:failed on failure.
 import { UsageError, checkInterrupted, invoke } from '../../lib/index.ts'
 import { commandHint } from '../../lib/runner/command-hint.ts'
+import { currentSession } from '../../lib/runner/session.ts'
 import { thisRun } from './run-state.ts'
 
 export const DEPLOY_FLOW = ['starting', 'started', 'updating', 'updated', 'publishing', 'published', 'finishing', 'finished']
@@ -14,6 +15,16 @@ export function beginFlow(name: string): void {
     throw new UsageError(`${name} cannot follow ${run.flowBegun} in one run: their steps run once per run, so it would skip them; run \`${commandHint(name)}\` as a command of its own.`)
   }
   run.flowBegun = name
+  refuseFlowVariablesGiven(name)
+}
+
+/** What the flows set as they go, as Capistrano's do, for hooks to read. */
+const FLOW_VARIABLES = ['release_path', 'current_revision', 'previous_revision', 'rollback_timestamp']
+
+/** Given on the command line, one would win over what the flow sets: hooks would work elsewhere than on the release being made. */
+function refuseFlowVariablesGiven(flow: string): void {
+  const given = FLOW_VARIABLES.find((variable) => currentSession().variables.originOf(variable) === 'command line')
+  if (given !== undefined) throw new UsageError(`${given} is set by ${flow} itself as it goes (for hooks to read); leave ${given}= off the command line.`)
 }
 
 export async function runFlow(steps: readonly string[]): Promise<void> {

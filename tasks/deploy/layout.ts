@@ -7,11 +7,11 @@ import { listStages } from '../../lib/inventory/stage-file.ts'
 import { readApplication, readReleaseName, readTmpDir } from '../../lib/deploy/deploy-inputs.ts'
 import { releasesPath } from '../../lib/deploy/deploy-paths.ts'
 
-export { deployPath as deployTo, currentPath, releasesPath, sharedPath, revisionLog } from '../../lib/deploy/deploy-paths.ts'
+export { deployPath, currentPath, releasesPath, sharedPath, revisionLog } from '../../lib/deploy/deploy-paths.ts'
 export const application = (): string => readApplication(fetch)
 export const releaseName = (): string => readReleaseName(fetch)
 /** The release this deploy makes (whatever `release_path` a deployfile sets). */
-export const releasePath = (): string => `${releasesPath()}/${releaseName()}`
+export const newReleasePath = (): string => `${releasesPath()}/${releaseName()}`
 export const INCOMING_SUFFIX = '.incoming'
 export const incomingPath = (): string => `${releasesPath()}/.${releaseName()}${INCOMING_SUFFIX}`
 export const archivePath = (): string => releaseArchivePath(readTmpDir(fetch), application(), releaseName())

@@ -9,7 +9,7 @@ import { isFlagSet } from '../../lib/torrent/murder-options.ts'
 import { readLocalUser } from '../../lib/deploy/deploy-inputs.ts'
 import { commandHint } from '../../lib/runner/command-hint.ts'
 import { currentSession } from '../../lib/runner/session.ts'
-import { application, deployTo, targets } from './layout.ts'
+import { application, deployPath, targets } from './layout.ts'
 import { thisRun } from './run-state.ts'
 
 const LOCK_FILE = 'deploy.lock'
@@ -33,7 +33,7 @@ export async function runWhileLockIsMine(remote: HostContext, command: string, o
     await remote.run(command, options)
     return
   }
-  const lock = `${deployTo()}/${LOCK_FILE}`
+  const lock = `${deployPath()}/${LOCK_FILE}`
   const guarded = `if [ "$(cat ${quote(lock)} 2>/dev/null)" = ${quote(lockHolder)} ]; then ${command}; else echo "${LOCK_LOST} $(cat ${quote(lock)} 2>/dev/null || echo gone)" >&2; false; fi`
   const result = await remote.run(guarded, { ...options, allowFailure: true })
   if (result.code === 0) return
@@ -47,7 +47,7 @@ export async function runWhileLockIsMine(remote: HostContext, command: string, o
 
 /** unlock=1: removes the deploy lock on every target host, whoever holds it, saying whose it was. */
 async function clearLocks(): Promise<void> {
-  const lock = `${deployTo()}/${LOCK_FILE}`
+  const lock = `${deployPath()}/${LOCK_FILE}`
   const byHolder = new Map<string, string[]>()
   await on(targets(), async (remote) => {
     // The marker: a shell rc file's chatter on stdout is no deploy's name.
@@ -67,7 +67,7 @@ async function clearLocks(): Promise<void> {
  */
 async function releaseLock(): Promise<void> {
   const run = thisRun()
-  const lock = `${deployTo()}/${LOCK_FILE}`
+  const lock = `${deployPath()}/${LOCK_FILE}`
   const mine = allServers().filter((host) => run.lockedHosts.has(host.name))
   await on(mine, async (remote) => {
     const script = 'if [ "$(cat "$1" 2>/dev/null)" = "$2" ]; then rm -f "$1"; elif [ -e "$1" ]; then printf "held by "; cat "$1"; fi'
@@ -86,7 +86,7 @@ async function releaseLock(): Promise<void> {
 export async function takeLock(): Promise<void> {
   const run = thisRun()
   run.hasTriedLock = true
-  const lock = `${deployTo()}/${LOCK_FILE}`
+  const lock = `${deployPath()}/${LOCK_FILE}`
   const holder = (run.lockHolder ??= lockHolderLine(readLocalUser(fetch), hostname(), process.pid, new Date()))
   if (isFlagSet(fetch, 'unlock')) await clearLocks()
   // A host that cannot be reached or written is a failed host (max_fail may carry on without it);
@@ -99,7 +99,7 @@ export async function takeLock(): Promise<void> {
       // noclobber makes the create atomic: two deploys racing cannot both win. One round trip with
       // the mkdir; only a lock not taken costs a second, to say by whom (or why mkdir failed).
       // Not stopped by Ctrl-C: killed once the file exists, the lock would be taken but not known as this run's to release.
-      const take = await remote.run(`${ensureDirectoriesCommand([deployTo()])} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, { allowFailure: true, survivesInterrupt: true })
+      const take = await remote.run(`${ensureDirectoriesCommand([deployPath()])} && (set -C; printf '%s\\n' ${quote(holder)} > ${quote(lock)}) 2>/dev/null`, { allowFailure: true, survivesInterrupt: true })
       if (take.code === 0) {
         thisRun().lockedHosts.add(remote.host.name)
         return
@@ -116,7 +116,7 @@ export async function takeLock(): Promise<void> {
       const why = take.stderr.trim().split('\n').at(-1)
       // No mkdir error: the lock was there, then gone before we could read who held it.
       if (!why) conflicts.set(remote.host.name, new DeployError(`the deploy lock ${lock} was released while this deploy tried to take it; deploy again.`, { exitCode: 1 }))
-      else throw new DeployError(`${remote.host.name}: cannot create the deploy lock ${lock} (${why}); check that ${deployTo()} can be created and written.`, { exitCode: 1 })
+      else throw new DeployError(`${remote.host.name}: cannot create the deploy lock ${lock} (${why}); check that ${deployPath()} can be created and written.`, { exitCode: 1 })
     })
   } catch (error) {
     await releaseLock()

@@ -3,7 +3,7 @@ import { DeployError, fetch, isDryRun, log, on, quote, set } from '../../lib/ind
 import { DRY_RUN_NEWEST_RELEASE, DRY_RUN_PREVIOUS_RELEASE, releaseOf, rollbackTarget } from '../../lib/deploy/releases.ts'
 import { readRollbackRelease } from '../../lib/deploy/deploy-inputs.ts'
 import { requireStep } from './flow.ts'
-import { deployTo, releasesPath, currentPath, targets } from './layout.ts'
+import { deployPath, releasesPath, currentPath, targets } from './layout.ts'
 import { thisRun, currentReleaseOf } from './run-state.ts'
 
 /**
@@ -61,7 +61,7 @@ export async function archiveRolledBackRelease(): Promise<void> {
     const current = releaseOf(await remote.capture(['readlink', currentPath()]))
     if (left === undefined || left === current) return
     // As Capistrano's `tar -czf ARCHIVE RELEASE_PATH`: members named by the path, less its leading `/`.
-    await remote.run(['tar', '-czf', `${deployTo()}/rolled-back-release-${left}.tar.gz`, '-C', '/', `${releasesPath()}/${left}`.slice(1)])
+    await remote.run(['tar', '-czf', `${deployPath()}/rolled-back-release-${left}.tar.gz`, '-C', '/', `${releasesPath()}/${left}`.slice(1)])
     await remote.run(['rm', '-rf', `${releasesPath()}/${left}`], { survivesInterrupt: true })
   })
 }

@@ -6,7 +6,7 @@ import { sharedLinksCommand } from '../../lib/deploy/shared-links.ts'
 import { ensureDirectoriesCommand } from '../../lib/deploy/ensure-directories.ts'
 import { readLinkedPaths } from '../../lib/deploy/deploy-inputs.ts'
 import { requireStep } from './flow.ts'
-import { currentPath, releasePath, releasesPath, sharedPath, targets } from './layout.ts'
+import { currentPath, newReleasePath, releasesPath, sharedPath, targets } from './layout.ts'
 import { thisRun } from './run-state.ts'
 
 /**
@@ -51,7 +51,7 @@ export async function checkLinkedFiles(): Promise<void> {
 export async function linkShared(kind: 'linked_files' | 'linked_dirs'): Promise<void> {
   requireStep(`deploy:symlink:${kind}`, thisRun().isMakingRelease, 'deploy (after deploy:new_release_path)', 'it would link into a release directory no one made')
   const entries = readLinkedPaths(fetch, kind).map((path) => ({ path, isDir: kind === 'linked_dirs' }))
-  const command = sharedLinksCommand(entries, releasePath(), sharedPath())
+  const command = sharedLinksCommand(entries, newReleasePath(), sharedPath())
   if (command === undefined) return
   await on(targets(), async (remote) => remote.run(command))
 }

@@ -257,6 +257,11 @@ test("Capistrano's path helpers: releasePath() is current's path outside a deplo
     const deploy = await runDryCli(['x', 'deploy', '--dry-run', 'deploy_via=copy', 'releases_directory=rel'], project.dir, project.dir)
     assert.equal(deploy.code, 0, deploy.stderr)
     assert.match(deploy.stderr, /^paths \/srv\/shop \/srv\/shop\/current \/srv\/shop\/rel \/srv\/shop\/shared \/srv\/shop\/rel\/\d{14} \/srv\/shop\/revisions\.log$/m)
+    // The flow's own: given on the command line, it would send hooks elsewhere than the release made.
+    const given = await runDryCli(['x', 'deploy', '--dry-run', 'deploy_via=copy', 'release_path=/tmp/x'], project.dir, project.dir)
+    assert.equal(given.code, 2, given.stderr)
+    assert.match(given.stderr, /^error: release_path is set by deploy itself as it goes \(for hooks to read\); leave release_path= off the command line\.$/m)
+    assert.deepEqual(hostCommands(given.stderr), [])
   } finally {
     rmSync(project.dir, { recursive: true, force: true })
   }
