@@ -98,7 +98,7 @@ test('rollback goes back one release and logs it; with nothing to roll back to i
   assert.match(toCurrent.stderr, new RegExp(`cannot roll back: release ${older} is already current on ${hosts.join(', ')}\\.`))
   const nothing = await deploy('deploy:rollback')
   assert.equal(nothing.code, 1)
-  assert.match(nothing.stderr, new RegExp(`${hosts[0]}: cannot roll back: there is no previous release in ${DEPLOY_TO}/releases\\.`))
+  assert.match(nothing.stderr, new RegExp(`${hosts[0]} ✖ cannot roll back: there is no previous release in ${DEPLOY_TO}/releases\\.`))
   for (const host of hosts) {
     assert.equal(currentOf(host), `${DEPLOY_TO}/releases/${older}`)
     assert.equal(onHost(host, `test -e ${DEPLOY_TO}/deploy.lock`).code, 1, 'the lock is released after a failure')
@@ -440,7 +440,7 @@ test('when max_fail lets every host fail, the run fails (exit 1) and removes no 
   // Every host refuses to make a release that exists; the run then has no host left.
   const result = await deploy('deploy', `release_timestamp=${older}`, 'max_fail=100%')
   assert.equal(result.code, 1, result.stderr)
-  assert.match(result.stderr, new RegExp(`${hosts[0]}: release ${DEPLOY_TO}/releases/${older} already exists`))
+  assert.match(result.stderr, new RegExp(`${hosts[0]} ✖ release ${DEPLOY_TO}/releases/${older} already exists`))
   assert.match(result.stderr, /every target host has failed \(within max_fail\); nothing is left to deploy to\./)
   hosts.forEach((host, index) => {
     assert.deepEqual(releasesOf(host), before[index], `${host} keeps its releases`)

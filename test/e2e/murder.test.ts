@@ -151,7 +151,7 @@ test('no_tag_directory, unsafe_please_delete and path_is_file do what Murder say
   // A non-empty destination without unsafe_please_delete fails and changes nothing anywhere.
   const refused = await deploy('murder:peer', 'tag=Flat', 'destination_path=/srv/flat', 'no_tag_directory=1')
   assert.equal(refused.code, 1)
-  assert.match(refused.stderr, new RegExp(`${hosts[0]}: /srv/flat is not empty; pass unsafe_please_delete=1 to replace its contents\\.`))
+  assert.match(refused.stderr, new RegExp(`${hosts[0]} ✖ /srv/flat is not empty; pass unsafe_please_delete=1 to replace its contents\\.`))
   for (const host of hosts) assert.equal(readOnHost(host, 'ls /srv/flat').trim(), 'stale.txt')
 
   expectOk(await deploy('murder:peer', 'tag=Flat', 'destination_path=/srv/flat', 'no_tag_directory=1', 'unsafe_please_delete=1', 'peer_seed_seconds=0'), 'peer flat')
@@ -282,14 +282,14 @@ test('bad murder input: a one-line error and nothing started', async () => {
   // distribute_files checks Node on every host first: missing, then too old (a stand-in printing 18.19.0).
   const absent = await deploy('murder:distribute_files', 'murder_node=/nonexistent/node')
   assert.equal(absent.code, 1)
-  assert.match(absent.stderr, new RegExp(`${seeder}: /nonexistent/node is missing \\(exit 127\\); install Node >= 20 there or set murder_node\\.`))
+  assert.match(absent.stderr, new RegExp(`${seeder} ✖ /nonexistent/node is missing \\(exit 127\\); install Node >= 20 there or set murder_node\\.`))
   const fakeDir = mkdtempSync('/var/lib/murder-old-node-') // shared with every farm host
   try {
     chmodSync(fakeDir, 0o755)
     writeFileSync(join(fakeDir, 'node'), '#!/bin/sh\nprintf 18.19.0\n', { mode: 0o755 })
     const old = await deploy('murder:distribute_files', `murder_node=${fakeDir}/node`)
     assert.equal(old.code, 1)
-    assert.match(old.stderr, new RegExp(`${seeder}: Node 18\\.19\\.0 is too old for the murder agent; install Node >= 20 there\\.`))
+    assert.match(old.stderr, new RegExp(`${seeder} ✖ Node 18\\.19\\.0 is too old for the murder agent; install Node >= 20 there\\.`))
   } finally {
     rmSync(fakeDir, { recursive: true, force: true })
   }
