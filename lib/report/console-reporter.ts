@@ -1,4 +1,4 @@
-import { formatDuration, type Paint } from './format.ts'
+import { formatDuration, withoutHostName, type Paint } from './format.ts'
 import type { Reporter, RunEvent } from './events.ts'
 import type { Verbosity } from '../cli/args.ts'
 
@@ -69,11 +69,8 @@ export class ConsoleReporter implements Reporter {
         if (isQuiet || (event.quiet && !this.showsQuietCommands)) return []
         // Told apart without colour too (CI logs, pipes): `|` for stdout, `!` for stderr.
         return [`  ${paint.host(event.host)} ${event.stream === 'stderr' ? paint.yellow('!') : paint.dim('|')} ${event.line}`]
-      case 'host-failed': {
-        // Its message names the host first (as the summary's grouping expects): said once here.
-        const text = event.message.startsWith(`${event.host}: `) ? event.message.slice(event.host.length + 2) : event.message
-        return [`  ${paint.host(event.host)} ${paint.red('✖')} ${text}`]
-      }
+      case 'host-failed':
+        return [`  ${paint.host(event.host)} ${paint.red('✖')} ${withoutHostName(event.host, event.message)}`]
       case 'connect':
         return isVerbose ? [`  ${paint.host(event.host)} ${paint.dim(`connecting to ${event.target}`)}`] : []
       case 'message': {

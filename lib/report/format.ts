@@ -57,3 +57,8 @@ export function formatBytes(bytes: number): string {
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
 }
+
+/** A host's failure as said on a line that already names the host: its message without the leading `HOST: `. */
+export function withoutHostName(host: string, message: string): string {
+  return message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message
+}

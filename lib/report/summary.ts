@@ -1,4 +1,4 @@
-import { formatDuration, type Paint } from './format.ts'
+import { formatDuration, withoutHostName, type Paint } from './format.ts'
 import type { RunSummary } from './events.ts'
 
 /** The lines closing a run: hosts that succeeded and failed (with the failing command), and the time. */
@@ -34,7 +34,7 @@ export function renderSummary(summary: RunSummary, paint: Paint): string[] {
 function groupByMessage(failed: RunSummary['failedHosts']): Map<string, string[]> {
   const groups = new Map<string, string[]>()
   for (const { host, message } of failed) {
-    const text = message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message
+    const text = withoutHostName(host, message)
     const hosts = groups.get(text)
     if (hosts) hosts.push(host)
     else groups.set(text, [host])
